@@ -1,0 +1,178 @@
+/* tapegrad's tape: a flat, struct-of-arrays record of scalar operations.
+ *
+ * Plain C, no Python.h. One index space holds two regions:
+ *
+ *   [0, leaf_cap)                     leaves: user-created values; they survive
+ *                                     any number of training steps. Free slots
+ *                                     are chained through `a`.
+ *   [leaf_cap, leaf_cap + node_count) intermediate nodes, append-only, each
+ *                                     after its parents; reclaimed by
+ *                                     tg_tape_collect when no handle reaches them.
+ *
+ * Parents are recorded as indices (never pointers: the arrays move when they
+ * grow). Each node may have one owner handle: the address of the int64 index
+ * field inside the Python object that refers to it. Collection and growth
+ * rewrite that field when the node moves, and clearing sets it to TG_FREED.
+ * The derivative rules are those of src/tapegrad/_ops.py (the op table).
+ */
+#ifndef TG_TAPE_H
+#define TG_TAPE_H
+
+#include <stddef.h>
+#include <math.h>
+#include <stdint.h>
+
+typedef int64_t tg_index;
+
+/* Handle index values that are not node indices. */
+#define TG_FREED ((tg_index)-1)      /* node dropped by tg_tape_clear */
+#define TG_UNSET ((tg_index)-2)      /* handle never attached to a node */
+#define TG_NO_LOW INT64_MAX          /* `low` of a leaf: depends on no node */
+
+/* Op codes: the same numbers as src/tapegrad/_ops.py (a test checks). */
+typedef enum {
+    TG_LEAF = 0,
+    TG_ADD = 1, TG_SUB = 2, TG_MUL = 3, TG_DIV = 4, TG_POW = 5,
+    TG_ADD_CONST = 6, TG_MUL_CONST = 7, TG_DIV_CONST = 8,
+    TG_RSUB_CONST = 9, TG_RDIV_CONST = 10, TG_POW_CONST = 11, TG_RPOW_CONST = 12,
+    TG_NEG = 13, TG_EXP = 14, TG_LOG = 15, TG_TANH = 16, TG_RELU = 17, TG_SIGMOID = 18,
+    TG_SUM = 19, TG_DOT = 20,
+    TG_NUM_OPS = 21,
+    TG_FREE_LEAF = 255               /* an unused leaf slot */
+} tg_op;
+
+/* One operand of an n-ary node (sum, dot). */
+typedef struct {
+    tg_index index;                  /* parent index, or -1 for a constant */
+    double constant;                 /* the constant's value when index == -1 */
+} tg_arg;
+
+typedef struct {
+    /* node arrays, each of length leaf_cap + node_cap */
+    uint8_t *op;                     /* tg_op code */
+    tg_index *a;                     /* first parent; n-ary: offset into args; free leaf: next free */
+    tg_index *b;                     /* second parent; n-ary: number of args */
+    double *c;                       /* constant operand (x + c, x ** c, ...) */
+    double *value;                   /* forward value */
+    double *grad;                    /* gradient: accumulated on leaves, reset per sweep on nodes */
+    tg_index *low;                   /* lowest node index this node depends on (itself at least) */
+    tg_index **owner;                /* address of the owning handle's index field, or NULL */
+    uint8_t *reached;                /* scratch: set when a sweep (or a collection) reaches the node */
+
+    tg_index leaf_cap;               /* size of the leaf region */
+    tg_index leaf_top;               /* leaf slots ever used: [0, leaf_top) */
+    tg_index leaf_live;              /* leaf slots in use (not free) */
+    tg_index free_leaf;              /* head of the free-slot chain, -1 if empty */
+    tg_index node_cap;               /* size of the node region */
+    tg_index node_count;             /* nodes in use: [leaf_cap, leaf_cap + node_count) */
+
+    tg_arg *args;                    /* operands of n-ary nodes, in node order */
+    tg_index arg_count;              /* args in use */
+    tg_index arg_cap;                /* args allocated */
+
+    int64_t collections;             /* how many times tg_tape_collect ran */
+} tg_tape;
+
+/* Lifecycle. init returns 0, or -1 when out of memory (the tape is then empty
+ * but safe to free). free releases everything and is idempotent. */
+int tg_tape_init(tg_tape *t, tg_index leaf_cap, tg_index node_cap);
+void tg_tape_free(tg_tape *t);
+
+/* Room for one more node and `nargs` more n-ary operands: may collect
+ * unreachable nodes or grow (both rewrite owners' indices). 0, or -1 on
+ * allocation failure or size overflow. Call before reading parents' indices. */
+int tg_tape_reserve(tg_tape *t, tg_index nargs);
+
+/* Append an n-ary node over the last `nargs` args pushed by tg_tape_push_arg. */
+tg_index tg_tape_push_nary(tg_tape *t, uint8_t op, tg_index nargs, double value,
+                           tg_index *owner);
+
+/* A new leaf holding `value` with gradient 0. Returns its index, or -1 on
+ * allocation failure. May grow the leaf region (rewrites owners' indices). */
+tg_index tg_tape_new_leaf(tg_tape *t, double value, tg_index *owner);
+
+/* Forget the owner of node i (its handle died); the node stays while needed. */
+static inline void tg_tape_release(tg_tape *t, tg_index i) { t->owner[i] = NULL; }
+
+/* Reclaim every node and leaf no owner can reach; compacts the node region. */
+int tg_tape_collect(tg_tape *t);
+
+/* Drop every node now; their owners' indices become TG_FREED. Leaves stay. */
+void tg_tape_clear(tg_tape *t);
+
+/* Reverse sweep from `root`: reset the gradients of the nodes it may depend
+ * on, seed d root/d root = 1 and accumulate into leaves. Touches no Python
+ * state, so callers run it without the GIL. */
+void tg_tape_backward(tg_tape *t, tg_index root);
+
+static inline int tg_is_leaf(const tg_tape *t, tg_index i) { return i < t->leaf_cap; }
+
+/* ------------------------------------------------------------------------ */
+/* Hot path, inline: recording one node, and the forward formulas of
+ * src/tapegrad/_ops.py. */
+
+static inline tg_index tg_min(tg_index x, tg_index y) { return x < y ? x : y; }
+
+/* Append a node (room must be reserved). Returns its index. */
+static inline tg_index tg_tape_push(tg_tape *t, uint8_t op, tg_index a, tg_index b, double c,
+                      double value, tg_index *owner)
+{
+    tg_index i = t->leaf_cap + t->node_count++;
+    tg_index low = tg_min(i, t->low[a]);
+    if (b >= 0) low = tg_min(low, t->low[b]);
+    t->op[i] = op;
+    t->a[i] = a;
+    t->b[i] = b;
+    t->c[i] = c;
+    t->value[i] = value;
+    t->grad[i] = 0.0;
+    t->low[i] = low;
+    t->owner[i] = owner;
+    return i;
+}
+
+/* Append one operand of an n-ary node (room must be reserved). */
+static inline void tg_tape_push_arg(tg_tape *t, tg_index index, double constant)
+{
+    tg_arg *arg = &t->args[t->arg_count++];
+    arg->index = index;
+    arg->constant = constant;
+}
+
+/* Value of an op applied to x (and y, or the constant c), as recorded. */
+static inline double tg_relu(double x) { return x < 0.0 ? 0.0 : x; }
+static inline double tg_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+static inline double tg_eval_unary(uint8_t op, double x, double c)
+{
+    switch (op) {
+    case TG_ADD_CONST: return x + c;
+    case TG_MUL_CONST: return x * c;
+    case TG_DIV_CONST: return x / c;
+    case TG_RSUB_CONST: return c - x;
+    case TG_RDIV_CONST: return c / x;
+    case TG_POW_CONST: return pow(x, c);
+    case TG_RPOW_CONST: return pow(c, x);
+    case TG_NEG: return -x;
+    case TG_EXP: return exp(x);
+    case TG_LOG: return log(x);
+    case TG_TANH: return tanh(x);
+    case TG_RELU: return tg_relu(x);
+    case TG_SIGMOID: return tg_sigmoid(x);
+    default: return NAN;
+    }
+}
+
+static inline double tg_eval_binary(uint8_t op, double x, double y)
+{
+    switch (op) {
+    case TG_ADD: return x + y;
+    case TG_SUB: return x - y;
+    case TG_MUL: return x * y;
+    case TG_DIV: return x / y;
+    case TG_POW: return pow(x, y);
+    default: return NAN;
+    }
+}
+
+#endif

@@ -1,0 +1,45 @@
+"""Build the compiled engine. Metadata lives in pyproject.toml.
+
+Environment switches:
+  TAPEGRAD_DEBUG_BUILD=1   bounds checks on, -O0 -g, assertions kept (for hunting bugs)
+  TAPEGRAD_NATIVE=1        add -march=native (a copy tuned for this CPU; never for wheels)
+"""
+import os
+import sys
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("TAPEGRAD_DEBUG_BUILD", "") not in ("", "0")
+NATIVE = os.environ.get("TAPEGRAD_NATIVE", "") not in ("", "0")
+
+if sys.platform == "win32":
+    compile_args = ["/Od", "/Zi"] if DEBUG else ["/O2"]
+    link_args = ["/DEBUG"] if DEBUG else []
+else:
+    compile_args = ["-O0", "-g", "-UNDEBUG"] if DEBUG else ["-O3"]
+    if NATIVE and not DEBUG:
+        compile_args.append("-march=native")
+    link_args = ["-g"] if DEBUG else []
+
+directives = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "initializedcheck": DEBUG,
+    "cdivision": True,          # IEEE division by zero (inf/nan), as torch does
+    "embedsignature": True,
+}
+
+extensions = [
+    Extension(
+        "tapegrad._engine",
+        sources=["src/tapegrad/_engine.pyx", "csrc/tg_tape.c"],
+        include_dirs=["csrc"],
+        extra_compile_args=compile_args,
+        extra_link_args=link_args,
+        define_macros=[] if DEBUG else [("NDEBUG", "1")],
+    )
+]
+
+setup(ext_modules=cythonize(extensions, compiler_directives=directives))

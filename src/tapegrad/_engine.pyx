@@ -1,0 +1,461 @@
+# cython: language_level=3
+"""The compiled engine: scalar ``Value`` handles on a C tape (csrc/tg_tape.c)."""
+
+cimport cython
+from cpython.float cimport PyFloat_AS_DOUBLE
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
+from cpython.pythread cimport PyThread_get_thread_ident
+from libc.stdint cimport uint8_t
+
+import numbers
+import threading
+
+from ._ops import OPS
+
+ENGINE = "c"
+
+OP_CODES = {
+    "leaf": TG_LEAF, "add": TG_ADD, "sub": TG_SUB, "mul": TG_MUL, "div": TG_DIV,
+    "pow": TG_POW, "add_const": TG_ADD_CONST, "mul_const": TG_MUL_CONST,
+    "div_const": TG_DIV_CONST, "rsub_const": TG_RSUB_CONST, "rdiv_const": TG_RDIV_CONST,
+    "pow_const": TG_POW_CONST, "rpow_const": TG_RPOW_CONST, "neg": TG_NEG, "exp": TG_EXP,
+    "log": TG_LOG, "tanh": TG_TANH, "relu": TG_RELU, "sigmoid": TG_SIGMOID,
+    "sum": TG_SUM, "dot": TG_DOT,
+}
+_SYMBOLS = tuple(op.symbol for op in OPS)
+
+# Sweeps over fewer nodes than this keep the GIL: releasing it costs more.
+cdef tg_index NOGIL_MIN_NODES = 2048
+
+
+# ----------------------------------------------------------------------------
+# Tapes: one per thread
+
+cdef class _Tape:
+    def __cinit__(self):
+        if tg_tape_init(&self.t, 256, 1024) != 0:
+            raise MemoryError("tapegrad: cannot allocate a tape")
+        self.busy = False
+
+    def __dealloc__(self):
+        tg_tape_free(&self.t)
+
+
+cdef object _thread_tapes = threading.local()
+cdef unsigned long _cached_thread = 0
+cdef _Tape _cached_tape = None
+
+
+cdef _Tape _current_tape():
+    """This thread's tape, created on first use."""
+    global _cached_thread, _cached_tape
+    cdef unsigned long ident = PyThread_get_thread_ident()
+    if ident == _cached_thread and _cached_tape is not None:
+        return _cached_tape
+    tape = getattr(_thread_tapes, "tape", None)
+    if tape is None:
+        tape = _Tape()
+        _thread_tapes.tape = tape
+    _cached_thread = ident
+    _cached_tape = tape
+    return tape
+
+
+# ----------------------------------------------------------------------------
+# Checks
+
+cdef int _real(object o, double *out) except -1:
+    """Store o as a double and return 1 if o is a real number, else return 0."""
+    if type(o) is float:
+        out[0] = PyFloat_AS_DOUBLE(o)
+        return 1
+    if type(o) is int or type(o) is bool or (
+            isinstance(o, numbers.Real) and not isinstance(o, Value)):
+        out[0] = float(o)
+        return 1
+    return 0
+
+
+cdef double _as_real(object o, str what) except? -1.0:
+    cdef double x
+    if _real(o, &x):
+        return x
+    raise TypeError(f"{what} must be a real number, not '{type(o).__name__}'")
+
+
+cdef int _raise_unusable(Value v) except -1:
+    if v.index == TG_FREED:
+        raise RuntimeError(
+            "this Value's node was freed by tapegrad.clear_tape(); recompute it from "
+            "its inputs (leaf Values survive clear_tape)")
+    raise RuntimeError("this Value is not initialised: create Values with Value(data)")
+
+
+cdef inline int _check(Value v) except -1:
+    if v.index < 0:
+        _raise_unusable(v)
+    if v.tape.busy:
+        raise RuntimeError(
+            "tapegrad: this tape is running backward() on another thread; "
+            "wait for it before recording or reading")
+    return 0
+
+
+cdef int _reserve(_Tape tape, tg_index nargs) except -1:
+    if tg_tape_reserve(&tape.t, nargs) != 0:
+        raise MemoryError("tapegrad: cannot grow the tape")
+    return 0
+
+
+cdef int _raise_mixed() except -1:
+    raise RuntimeError(
+        "tapegrad: these Values are on different threads' tapes; each thread records "
+        "on its own tape, so combine only Values created on the same thread")
+
+
+# ----------------------------------------------------------------------------
+# Recording
+
+cdef inline Value _unop(uint8_t op, Value x, double c):
+    _check(x)
+    cdef _Tape tape = x.tape
+    if tape.t.node_count >= tape.t.node_cap:
+        _reserve(tape, 0)                     # may move x: read its index after
+    cdef tg_index a = x.index
+    cdef double v = tg_eval_unary(op, tape.t.value[a], c)
+    cdef Value out = Value.__new__(Value)
+    out.tape = tape
+    out.index = tg_tape_push(&tape.t, op, a, -1, c, v, &out.index)
+    return out
+
+
+cdef inline Value _binop(uint8_t op, Value x, Value y):
+    _check(x)
+    _check(y)
+    cdef _Tape tape = x.tape
+    if y.tape is not tape:
+        _raise_mixed()
+    if tape.t.node_count >= tape.t.node_cap:
+        _reserve(tape, 0)
+    cdef tg_index a = x.index, b = y.index
+    cdef double v = tg_eval_binary(op, tape.t.value[a], tape.t.value[b])
+    cdef Value out = Value.__new__(Value)
+    out.tape = tape
+    out.index = tg_tape_push(&tape.t, op, a, b, 0.0, v, &out.index)
+    return out
+
+
+cdef Value _nary(uint8_t op, list items, Py_ssize_t nargs):
+    """Record an n-ary node over items: Values and Python floats only, checked
+    by the caller, so no Python code runs between reserving and pushing."""
+    cdef _Tape tape = None
+    cdef Py_ssize_t k
+    cdef object o
+    for k in range(nargs):
+        o = <object>PyList_GET_ITEM(items, k)
+        if type(o) is Value:
+            _check(<Value>o)
+            if tape is None:
+                tape = (<Value>o).tape
+            elif (<Value>o).tape is not tape:
+                _raise_mixed()
+    if tape is None:
+        tape = _current_tape()
+        if tape.busy:
+            raise RuntimeError("tapegrad: this tape is running backward() on another thread")
+    _reserve(tape, nargs)
+    cdef double acc = 0.0, x, w
+    cdef tg_index i
+    cdef double *value = tape.t.value
+    for k in range(nargs):
+        o = <object>PyList_GET_ITEM(items, k)
+        if type(o) is Value:
+            i = (<Value>o).index
+            tg_tape_push_arg(&tape.t, i, 0.0)
+        else:
+            tg_tape_push_arg(&tape.t, -1, PyFloat_AS_DOUBLE(o))
+    cdef tg_arg *args = tape.t.args + tape.t.arg_count - nargs
+    if op == TG_SUM:
+        for k in range(nargs):
+            acc += value[args[k].index] if args[k].index >= 0 else args[k].constant
+    else:
+        for k in range(0, nargs, 2):
+            x = value[args[k].index] if args[k].index >= 0 else args[k].constant
+            w = value[args[k + 1].index] if args[k + 1].index >= 0 else args[k + 1].constant
+            acc += x * w
+    cdef Value out = Value.__new__(Value)
+    out.tape = tape
+    out.index = tg_tape_push_nary(&tape.t, op, nargs, acc, &out.index)
+    return out
+
+
+cdef list _operands(object items, str what):
+    """items as a list of Values and Python floats; anything else is a TypeError."""
+    cdef list out = list(items)
+    cdef Py_ssize_t k
+    cdef object o
+    for k in range(len(out)):
+        o = out[k]
+        if type(o) is not Value and type(o) is not float:
+            out[k] = _as_real(o, what)
+    return out
+
+
+def sum(values):
+    """One node holding the sum of an iterable of Values and numbers."""
+    cdef list items = _operands(values, "tapegrad.sum() items")
+    return _nary(TG_SUM, items, len(items))
+
+
+def dot(xs, ws):
+    """One node holding sum(xs[i] * ws[i]) over two equally long sequences."""
+    cdef list x = _operands(xs, "tapegrad.dot() items")
+    cdef list w = _operands(ws, "tapegrad.dot() items")
+    if len(x) != len(w):
+        raise ValueError(
+            f"tapegrad.dot(): the sequences differ in length ({len(x)} and {len(w)})")
+    cdef list pairs = [None] * (2 * len(x))
+    pairs[0::2] = x
+    pairs[1::2] = w
+    return _nary(TG_DOT, pairs, len(pairs))
+
+
+def clear_tape():
+    """Free every intermediate node of this thread's tape now; leaves survive.
+    Values that referred to the freed nodes raise RuntimeError afterwards."""
+    cdef _Tape tape = _current_tape()
+    if tape.busy:
+        raise RuntimeError("tapegrad: this tape is running backward() on another thread")
+    tg_tape_clear(&tape.t)
+
+
+def tape_stats():
+    """Counts about this thread's tape (for tests and curious users)."""
+    cdef _Tape tape = _current_tape()
+    return {
+        "engine": ENGINE,
+        "nodes": tape.t.node_count,
+        "node_capacity": tape.t.node_cap,
+        "leaves": tape.t.leaf_live,
+        "leaf_capacity": tape.t.leaf_cap,
+        "args": tape.t.arg_count,
+        "arg_capacity": tape.t.arg_cap,
+        "collections": tape.t.collections,
+    }
+
+
+cdef int _compare_data(Value v, object other, double *x, double *y) except -1:
+    """Load both sides' data; return 0 if other is neither a Value nor a number."""
+    _check(v)
+    x[0] = v.tape.t.value[v.index]
+    if type(other) is Value:
+        _check(<Value>other)
+        y[0] = (<Value>other).tape.t.value[(<Value>other).index]
+        return 1
+    return _real(other, y)
+
+
+# ----------------------------------------------------------------------------
+# Value
+
+@cython.freelist(1024)
+@cython.no_gc
+@cython.final
+cdef class Value:
+    """A scalar that records the operations applied to it (micrograd's API).
+
+    ``Value(data)`` creates a leaf; arithmetic and the methods below record
+    intermediate nodes; ``backward()`` fills ``.grad`` by reverse mode.
+    """
+
+    __array_ufunc__ = None   # numpy scalars on the left defer to our reflected ops
+
+    def __cinit__(self):
+        self.index = TG_UNSET
+
+    def __init__(self, data):
+        if self.index != TG_UNSET:
+            raise TypeError("Value is already initialised")
+        cdef double x = _as_real(data, "Value() data")
+        cdef _Tape tape = _current_tape()
+        if tape.busy:
+            raise RuntimeError("tapegrad: this tape is running backward() on another thread")
+        cdef tg_index i = tg_tape_new_leaf(&tape.t, x, &self.index)
+        if i < 0:
+            raise MemoryError("tapegrad: cannot grow the tape")
+        self.tape = tape
+        self.index = i
+
+    def __dealloc__(self):
+        if self.index >= 0:
+            tg_tape_release(&self.tape.t, self.index)
+
+    @property
+    def data(self):
+        _check(self)
+        return self.tape.t.value[self.index]
+
+    @data.setter
+    def data(self, x):
+        cdef double v = _as_real(x, "Value.data")
+        _check(self)
+        self.tape.t.value[self.index] = v
+
+    @property
+    def grad(self):
+        _check(self)
+        return self.tape.t.grad[self.index]
+
+    @grad.setter
+    def grad(self, g):
+        cdef double v = _as_real(g, "Value.grad")
+        _check(self)
+        self.tape.t.grad[self.index] = v
+
+    @property
+    def _op(self):
+        """micrograd's op label ('' for a leaf)."""
+        _check(self)
+        return _SYMBOLS[self.tape.t.op[self.index]]
+
+    def backward(self):
+        """Reverse sweep from this Value: leaf grads accumulate, intermediates are reset."""
+        _check(self)
+        cdef _Tape tape = self.tape
+        cdef tg_index root = self.index
+        if root - tape.t.low[root] < NOGIL_MIN_NODES:  # leaves: low is huge, negative span
+            tg_tape_backward(&tape.t, root)
+            return
+        tape.busy = True
+        try:
+            with nogil:
+                tg_tape_backward(&tape.t, root)
+        finally:
+            tape.busy = False
+
+    # -- arithmetic ---------------------------------------------------------
+
+    def __add__(self, other):
+        cdef double c
+        if type(other) is Value:
+            return _binop(TG_ADD, self, <Value>other)
+        if _real(other, &c):
+            return _unop(TG_ADD_CONST, self, c)
+        return NotImplemented
+
+    def __radd__(self, other):
+        cdef double c
+        if _real(other, &c):
+            return _unop(TG_ADD_CONST, self, c)
+        return NotImplemented
+
+    def __sub__(self, other):
+        cdef double c
+        if type(other) is Value:
+            return _binop(TG_SUB, self, <Value>other)
+        if _real(other, &c):
+            return _unop(TG_ADD_CONST, self, -c)
+        return NotImplemented
+
+    def __rsub__(self, other):
+        cdef double c
+        if _real(other, &c):
+            return _unop(TG_RSUB_CONST, self, c)
+        return NotImplemented
+
+    def __mul__(self, other):
+        cdef double c
+        if type(other) is Value:
+            return _binop(TG_MUL, self, <Value>other)
+        if _real(other, &c):
+            return _unop(TG_MUL_CONST, self, c)
+        return NotImplemented
+
+    def __rmul__(self, other):
+        cdef double c
+        if _real(other, &c):
+            return _unop(TG_MUL_CONST, self, c)
+        return NotImplemented
+
+    def __truediv__(self, other):
+        cdef double c
+        if type(other) is Value:
+            return _binop(TG_DIV, self, <Value>other)
+        if _real(other, &c):
+            return _unop(TG_DIV_CONST, self, c)
+        return NotImplemented
+
+    def __rtruediv__(self, other):
+        cdef double c
+        if _real(other, &c):
+            return _unop(TG_RDIV_CONST, self, c)
+        return NotImplemented
+
+    def __pow__(self, other, mod):
+        cdef double c
+        if mod is not None:
+            raise TypeError("pow() with a modulus is not supported for Value")
+        if type(other) is Value:
+            return _binop(TG_POW, self, <Value>other)
+        if _real(other, &c):
+            return _unop(TG_POW_CONST, self, c)
+        return NotImplemented
+
+    def __rpow__(self, other, mod):
+        cdef double c
+        if mod is not None:
+            raise TypeError("pow() with a modulus is not supported for Value")
+        if _real(other, &c):
+            return _unop(TG_RPOW_CONST, self, c)
+        return NotImplemented
+
+    def __neg__(self):
+        return _unop(TG_NEG, self, 0.0)
+
+    def exp(self):
+        return _unop(TG_EXP, self, 0.0)
+
+    def log(self):
+        return _unop(TG_LOG, self, 0.0)
+
+    def tanh(self):
+        return _unop(TG_TANH, self, 0.0)
+
+    def relu(self):
+        return _unop(TG_RELU, self, 0.0)
+
+    def sigmoid(self):
+        return _unop(TG_SIGMOID, self, 0.0)
+
+    # -- comparisons and conversions ----------------------------------------
+
+    def __lt__(self, other):
+        cdef double x, y
+        return x < y if _compare_data(self, other, &x, &y) else NotImplemented
+
+    def __le__(self, other):
+        cdef double x, y
+        return x <= y if _compare_data(self, other, &x, &y) else NotImplemented
+
+    def __gt__(self, other):
+        cdef double x, y
+        return x > y if _compare_data(self, other, &x, &y) else NotImplemented
+
+    def __ge__(self, other):
+        cdef double x, y
+        return x >= y if _compare_data(self, other, &x, &y) else NotImplemented
+
+    def __eq__(self, other):
+        return self is other
+
+    def __ne__(self, other):
+        return self is not other
+
+    def __hash__(self):
+        return object.__hash__(self)
+
+    def __float__(self):
+        return self.data
+
+    def __repr__(self):
+        return f"Value(data={self.data}, grad={self.grad})"
