@@ -94,14 +94,22 @@ cdef int _raise_unusable(Value v) except -1:
 cdef inline int _check(Value v) except -1:
     if v.index < 0:
         _raise_unusable(v)
-    if v.tape.busy:
+    return 0
+
+
+cdef int _check_idle(_Tape tape) except -1:
+    """Moving or freeing slots must wait for a GIL-free sweep on another thread.
+    (Appending within capacity and reading or setting values need not: the
+    sweep only reads the range below its root and no array moves.)"""
+    if tape.busy:
         raise RuntimeError(
             "tapegrad: this tape is running backward() on another thread; "
-            "wait for it before recording or reading")
+            "wait for it to finish")
     return 0
 
 
 cdef int _reserve(_Tape tape, tg_index nargs) except -1:
+    _check_idle(tape)
     if tg_tape_reserve(&tape.t, nargs) != 0:
         raise MemoryError("tapegrad: cannot grow the tape")
     return 0
@@ -161,8 +169,6 @@ cdef Value _nary(uint8_t op, list items, Py_ssize_t nargs):
                 _raise_mixed()
     if tape is None:
         tape = _current_tape()
-        if tape.busy:
-            raise RuntimeError("tapegrad: this tape is running backward() on another thread")
     _reserve(tape, nargs)
     cdef double acc = 0.0, x, w
     cdef tg_index i
@@ -224,8 +230,7 @@ def clear_tape():
     """Free every intermediate node of this thread's tape now; leaves survive.
     Values that referred to the freed nodes raise RuntimeError afterwards."""
     cdef _Tape tape = _current_tape()
-    if tape.busy:
-        raise RuntimeError("tapegrad: this tape is running backward() on another thread")
+    _check_idle(tape)
     tg_tape_clear(&tape.t)
 
 
@@ -278,8 +283,7 @@ cdef class Value:
             raise TypeError("Value is already initialised")
         cdef double x = _as_real(data, "Value() data")
         cdef _Tape tape = _current_tape()
-        if tape.busy:
-            raise RuntimeError("tapegrad: this tape is running backward() on another thread")
+        _check_idle(tape)
         cdef tg_index i = tg_tape_new_leaf(&tape.t, x, &self.index)
         if i < 0:
             raise MemoryError("tapegrad: cannot grow the tape")
@@ -322,6 +326,7 @@ cdef class Value:
         """Reverse sweep from this Value: leaf grads accumulate, intermediates are reset."""
         _check(self)
         cdef _Tape tape = self.tape
+        _check_idle(tape)
         cdef tg_index root = self.index
         if root - tape.t.low[root] < NOGIL_MIN_NODES:  # leaves: low is huge, negative span
             tg_tape_backward(&tape.t, root)
