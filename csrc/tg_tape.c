@@ -80,6 +80,33 @@ static int tg_tape_resize(tg_tape *t, tg_index new_leaf_cap, tg_index new_node_c
     return 0;
 }
 
+/* Grow the node region in place: realloc each array (large blocks are
+ * remapped, not copied). Nodes keep their indices. A failure part-way leaves
+ * some arrays larger than needed, which is harmless: caps change only at the end. */
+static int tg_tape_grow_nodes(tg_tape *t, tg_index new_node_cap)
+{
+    if (new_node_cap > TG_MAX_SLOTS) return -1;
+    size_t total = (size_t)(t->leaf_cap + new_node_cap);
+#define TG_REALLOC(field, size)                                  \
+    do {                                                         \
+        void *p_ = realloc(t->field, total * (size));            \
+        if (p_ == NULL) return -1;                               \
+        t->field = p_;                                           \
+    } while (0)
+    TG_REALLOC(op, 1);
+    TG_REALLOC(a, sizeof(tg_index));
+    TG_REALLOC(b, sizeof(tg_index));
+    TG_REALLOC(c, sizeof(double));
+    TG_REALLOC(value, sizeof(double));
+    TG_REALLOC(grad, sizeof(double));
+    TG_REALLOC(low, sizeof(tg_index));
+    TG_REALLOC(owner, sizeof(tg_index *));
+    TG_REALLOC(reached, 1);
+#undef TG_REALLOC
+    t->node_cap = new_node_cap;
+    return 0;
+}
+
 static int tg_tape_grow_args(tg_tape *t, tg_index need)
 {
     tg_index cap = t->arg_cap > 0 ? t->arg_cap : 64;
@@ -119,17 +146,56 @@ void tg_tape_free(tg_tape *t)
 
 static inline int tg_is_nary(uint8_t op) { return op == TG_SUM || op == TG_DOT; }
 
-int tg_tape_collect(tg_tape *t)
+/* Move the nodes [from, end) down to `to`, shifting every node index stored
+ * in them (parents, args, low, owners) by to - from. Used when everything
+ * below `from` is garbage. */
+static void tg_tape_drop_prefix(tg_tape *t, tg_index from)
+{
+    tg_index base = t->leaf_cap, end = base + t->node_count, n = end - from;
+    tg_index shift = from - base;
+    if (shift == 0) return;
+    /* Args are stored in node order: those of the first surviving n-ary node
+     * start where the survivors' args begin. */
+    tg_index first_arg = t->arg_count;
+    for (tg_index i = from; i < end; i++)
+        if (tg_is_nary(t->op[i])) { first_arg = t->a[i]; break; }
+    memmove(t->op + base, t->op + from, (size_t)n);
+    memmove(t->c + base, t->c + from, (size_t)n * sizeof(double));
+    memmove(t->value + base, t->value + from, (size_t)n * sizeof(double));
+    memmove(t->grad + base, t->grad + from, (size_t)n * sizeof(double));
+    memmove(t->owner + base, t->owner + from, (size_t)n * sizeof(tg_index *));
+    for (tg_index k = 0; k < n; k++) {
+        tg_index dst = base + k, src = from + k;
+        tg_index pa = t->a[src], pb = t->b[src];
+        if (tg_is_nary(t->op[dst])) {
+            pa -= first_arg;
+        } else {
+            if (pa >= base) pa -= shift;
+            if (pb >= base) pb -= shift;
+        }
+        t->a[dst] = pa;
+        t->b[dst] = pb;
+        t->low[dst] = t->low[src] - shift;
+        if (t->owner[dst] != NULL) *t->owner[dst] = dst;
+    }
+    t->arg_count -= first_arg;
+    memmove(t->args, t->args + first_arg, (size_t)t->arg_count * sizeof(tg_arg));
+    for (tg_index k = 0; k < t->arg_count; k++)
+        if (t->args[k].index >= base) t->args[k].index -= shift;
+    t->node_count = n;
+}
+
+/* Mark everything an owner reaches, then compact the node region in place
+ * (keeping order) and free the leaves nothing reaches. */
+static int tg_tape_collect_full(tg_tape *t)
 {
     tg_index base = t->leaf_cap, end = base + t->node_count;
     uint8_t *mark = t->reached;
 
-    /* Roots: everything a handle owns. */
-    for (tg_index i = 0; i < t->leaf_top; i++) mark[i] = t->owner[i] != NULL;
-    for (tg_index i = base; i < end; i++) mark[i] = t->owner[i] != NULL;
+    memset(mark, 0, (size_t)end);
     /* Parents precede children, so one reverse pass marks all ancestors. */
     for (tg_index i = end - 1; i >= base; i--) {
-        if (!mark[i]) continue;
+        if (!(mark[i] |= (t->owner[i] != NULL))) continue;
         if (tg_is_nary(t->op[i])) {
             const tg_arg *args = t->args + t->a[i];
             for (tg_index k = 0; k < t->b[i]; k++)
@@ -140,55 +206,88 @@ int tg_tape_collect(tg_tape *t)
         }
     }
 
-    /* Compact the node region in place, keeping order. */
-    tg_index *remap = NULL;
-    if (t->node_count > 0) {
-        remap = malloc((size_t)t->node_count * sizeof(tg_index));
+    /* Nodes before the first dead one stay where they are. */
+    tg_index first_dead = base;
+    while (first_dead < end && mark[first_dead]) first_dead++;
+    if (first_dead < end) {
+        tg_index *remap = malloc((size_t)(end - first_dead) * sizeof(tg_index));
         if (remap == NULL) return -1;
-    }
-    tg_index j = base, arg_j = 0;
-#define TG_REMAP(p) ((p) >= base ? remap[(p) - base] : (p))
-    for (tg_index i = base; i < end; i++) {
-        if (!mark[i]) continue;
-        remap[i - base] = j;
-        uint8_t op = t->op[i];
-        t->op[j] = op;
-        t->c[j] = t->c[i];
-        t->value[j] = t->value[i];
-        t->grad[j] = t->grad[i];
-        t->low[j] = remap[t->low[i] - base];   /* an ancestor, hence kept */
-        t->owner[j] = t->owner[i];
-        if (t->owner[j] != NULL) *t->owner[j] = j;
-        if (tg_is_nary(op)) {
-            tg_index first = t->a[i], n = t->b[i];
-            for (tg_index k = 0; k < n; k++) {
-                tg_arg arg = t->args[first + k];
-                if (arg.index >= 0) arg.index = TG_REMAP(arg.index);
-                t->args[arg_j + k] = arg;
+#define TG_REMAP(p) ((p) >= first_dead ? remap[(p) - first_dead] : (p))
+        tg_index j = first_dead, arg_j = 0;
+        for (tg_index i = base; i < first_dead; i++)
+            if (tg_is_nary(t->op[i])) arg_j = t->a[i] + t->b[i];
+        for (tg_index i = first_dead; i < end; i++) {
+            if (!mark[i]) continue;
+            remap[i - first_dead] = j;
+            uint8_t op = t->op[i];
+            t->op[j] = op;
+            t->c[j] = t->c[i];
+            t->value[j] = t->value[i];
+            t->grad[j] = t->grad[i];
+            t->low[j] = TG_REMAP(t->low[i]);   /* an ancestor, hence kept */
+            t->owner[j] = t->owner[i];
+            if (t->owner[j] != NULL) *t->owner[j] = j;
+            if (tg_is_nary(op)) {
+                tg_index first = t->a[i], n = t->b[i];
+                for (tg_index k = 0; k < n; k++) {
+                    tg_arg arg = t->args[first + k];
+                    if (arg.index >= 0) arg.index = TG_REMAP(arg.index);
+                    t->args[arg_j + k] = arg;
+                }
+                t->a[j] = arg_j;
+                t->b[j] = n;
+                arg_j += n;
+            } else {
+                t->a[j] = TG_REMAP(t->a[i]);
+                t->b[j] = t->b[i] >= 0 ? TG_REMAP(t->b[i]) : -1;
             }
-            t->a[j] = arg_j;
-            t->b[j] = n;
-            arg_j += n;
-        } else {
-            t->a[j] = TG_REMAP(t->a[i]);
-            t->b[j] = t->b[i] >= 0 ? TG_REMAP(t->b[i]) : -1;
+            j++;
         }
-        j++;
-    }
 #undef TG_REMAP
-    free(remap);
-    t->node_count = j - base;
-    t->arg_count = arg_j;
+        free(remap);
+        t->node_count = j - base;
+        t->arg_count = arg_j;
+    }
 
     /* Free the leaves nothing reaches any more. */
     for (tg_index i = 0; i < t->leaf_top; i++) {
-        if (t->op[i] == TG_FREE_LEAF || mark[i]) continue;
+        if (t->op[i] == TG_FREE_LEAF || mark[i] || t->owner[i] != NULL) continue;
         t->op[i] = TG_FREE_LEAF;
         t->a[i] = t->free_leaf;
         t->free_leaf = i;
         t->leaf_live--;
     }
     t->collections++;
+    return 0;
+}
+
+int tg_tape_collect(tg_tape *t)
+{
+    return tg_tape_collect_full(t);
+}
+
+/* Make room in the node region. A live node depends only on nodes at or
+ * above its `low`, so everything below the smallest `low` of an owned node
+ * is garbage: a training loop, where each step's graph is dead by the next,
+ * is reclaimed by one scan and a memmove. Otherwise a full mark runs, but
+ * only on every other growth, so a long graph that is all live (a deep
+ * chain) is not re-marked at every doubling; memory stays within a few
+ * times the live size either way. */
+static int tg_tape_make_room(tg_tape *t)
+{
+    tg_index base = t->leaf_cap, end = base + t->node_count, min_low = end;
+    for (tg_index i = base; i < end; i++)
+        if (t->owner[i] != NULL && t->low[i] < min_low) min_low = t->low[i];
+    if (2 * (min_low - base) >= t->node_count) {
+        tg_tape_drop_prefix(t, min_low);
+        t->collections++;
+        return 0;
+    }
+    if (t->skipped_full) {
+        t->skipped_full = 0;
+        return tg_tape_collect_full(t);
+    }
+    t->skipped_full = 1;
     return 0;
 }
 
@@ -212,11 +311,11 @@ int tg_tape_reserve(tg_tape *t, tg_index nargs)
     if (t->node_count < t->node_cap && t->arg_count + nargs <= t->arg_cap)
         return 0;
     if (nargs < 0 || nargs > TG_MAX_SLOTS) return -1;
-    if (tg_tape_collect(t) != 0) return -1;
+    if (tg_tape_make_room(t) != 0) return -1;
     /* Grow when more than half is still live, so collections stay amortised O(1). */
     tg_index need = t->node_count + 1, cap = t->node_cap;
     while (2 * need > cap) cap *= 2;
-    if (cap != t->node_cap && tg_tape_resize(t, t->leaf_cap, cap) != 0) return -1;
+    if (cap != t->node_cap && tg_tape_grow_nodes(t, cap) != 0) return -1;
     if (2 * (t->arg_count + nargs) > t->arg_cap &&
         tg_tape_grow_args(t, 2 * (t->arg_count + nargs)) != 0)
         return -1;

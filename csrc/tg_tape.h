@@ -70,7 +70,8 @@ typedef struct {
     tg_index arg_count;              /* args in use */
     tg_index arg_cap;                /* args allocated */
 
-    int64_t collections;             /* how many times tg_tape_collect ran */
+    int64_t collections;             /* how many times unreachable nodes were reclaimed */
+    int skipped_full;                /* the last growth skipped the full mark */
 } tg_tape;
 
 /* Lifecycle. init returns 0, or -1 when out of memory (the tape is then empty
@@ -151,7 +152,7 @@ static inline double tg_eval_unary(uint8_t op, double x, double c)
     case TG_DIV_CONST: return x / c;
     case TG_RSUB_CONST: return c - x;
     case TG_RDIV_CONST: return c / x;
-    case TG_POW_CONST: return pow(x, c);
+    case TG_POW_CONST: return c == 2.0 ? x * x : pow(x, c);
     case TG_RPOW_CONST: return pow(c, x);
     case TG_NEG: return -x;
     case TG_EXP: return exp(x);

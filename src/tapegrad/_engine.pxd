@@ -67,5 +67,6 @@ cdef class _Tape:
 
 cdef class Value:
     """A scalar on a tape: a handle to one slot."""
-    cdef _Tape tape              # the tape holding the slot (None until attached)
+    cdef _Tape tape              # the tape holding the slot (None until attached); keeps it alive
+    cdef tg_tape *t              # &tape.t, for the hot paths and tp_dealloc
     cdef tg_index index          # slot index; TG_FREED / TG_UNSET when there is none

@@ -3,6 +3,7 @@
 
 cimport cython
 from cpython.float cimport PyFloat_AS_DOUBLE
+from cpython.object cimport PyObject, PyTypeObject, destructor
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.pythread cimport PyThread_get_thread_ident
 from libc.stdint cimport uint8_t
@@ -126,30 +127,31 @@ cdef int _raise_mixed() except -1:
 
 cdef inline Value _unop(uint8_t op, Value x, double c):
     _check(x)
-    cdef _Tape tape = x.tape
-    if tape.t.node_count >= tape.t.node_cap:
-        _reserve(tape, 0)                     # may move x: read its index after
+    cdef tg_tape *t = x.t
+    if t.node_count >= t.node_cap:
+        _reserve(x.tape, 0)                   # may move x: read its index after
     cdef tg_index a = x.index
-    cdef double v = tg_eval_unary(op, tape.t.value[a], c)
     cdef Value out = Value.__new__(Value)
-    out.tape = tape
-    out.index = tg_tape_push(&tape.t, op, a, -1, c, v, &out.index)
+    out.tape = x.tape
+    out.t = t
+    out.index = tg_tape_push(t, op, a, -1, c, tg_eval_unary(op, t.value[a], c), &out.index)
     return out
 
 
 cdef inline Value _binop(uint8_t op, Value x, Value y):
     _check(x)
     _check(y)
-    cdef _Tape tape = x.tape
-    if y.tape is not tape:
+    cdef tg_tape *t = x.t
+    if y.t != t:
         _raise_mixed()
-    if tape.t.node_count >= tape.t.node_cap:
-        _reserve(tape, 0)
+    if t.node_count >= t.node_cap:
+        _reserve(x.tape, 0)
     cdef tg_index a = x.index, b = y.index
-    cdef double v = tg_eval_binary(op, tape.t.value[a], tape.t.value[b])
     cdef Value out = Value.__new__(Value)
-    out.tape = tape
-    out.index = tg_tape_push(&tape.t, op, a, b, 0.0, v, &out.index)
+    out.tape = x.tape
+    out.t = t
+    out.index = tg_tape_push(t, op, a, b, 0.0, tg_eval_binary(op, t.value[a], t.value[b]),
+                             &out.index)
     return out
 
 
@@ -191,6 +193,7 @@ cdef Value _nary(uint8_t op, list items, Py_ssize_t nargs):
             acc += x * w
     cdef Value out = Value.__new__(Value)
     out.tape = tape
+    out.t = &tape.t
     out.index = tg_tape_push_nary(&tape.t, op, nargs, acc, &out.index)
     return out
 
@@ -252,16 +255,36 @@ def tape_stats():
 cdef int _compare_data(Value v, object other, double *x, double *y) except -1:
     """Load both sides' data; return 0 if other is neither a Value nor a number."""
     _check(v)
-    x[0] = v.tape.t.value[v.index]
+    x[0] = v.t.value[v.index]
     if type(other) is Value:
         _check(<Value>other)
-        y[0] = (<Value>other).tape.t.value[(<Value>other).index]
+        y[0] = (<Value>other).t.value[(<Value>other).index]
         return 1
     return _real(other, y)
 
 
 # ----------------------------------------------------------------------------
 # Value
+
+# Values die by the million, so a Value's slot is released directly in
+# tp_dealloc instead of in a __dealloc__ method: Cython saves and restores the
+# exception state around __dealloc__, which costs more than the release itself.
+cdef extern from *:
+    """
+    #include "tg_tape.h"
+    static Py_ssize_t tg_value_index_offset, tg_value_tape_offset;
+    static destructor tg_value_dealloc_generated;
+    static void tg_value_dealloc(PyObject *o) {
+        tg_index i = *(tg_index *)((char *)o + tg_value_index_offset);
+        if (i >= 0)
+            tg_tape_release(*(tg_tape **)((char *)o + tg_value_tape_offset), i);
+        tg_value_dealloc_generated(o);
+    }
+    """
+    Py_ssize_t tg_value_index_offset, tg_value_tape_offset
+    destructor tg_value_dealloc_generated
+    void tg_value_dealloc(PyObject *o)
+
 
 @cython.freelist(1024)
 @cython.no_gc
@@ -288,39 +311,36 @@ cdef class Value:
         if i < 0:
             raise MemoryError("tapegrad: cannot grow the tape")
         self.tape = tape
+        self.t = &tape.t
         self.index = i
-
-    def __dealloc__(self):
-        if self.index >= 0:
-            tg_tape_release(&self.tape.t, self.index)
 
     @property
     def data(self):
         _check(self)
-        return self.tape.t.value[self.index]
+        return self.t.value[self.index]
 
     @data.setter
     def data(self, x):
         cdef double v = _as_real(x, "Value.data")
         _check(self)
-        self.tape.t.value[self.index] = v
+        self.t.value[self.index] = v
 
     @property
     def grad(self):
         _check(self)
-        return self.tape.t.grad[self.index]
+        return self.t.grad[self.index]
 
     @grad.setter
     def grad(self, g):
         cdef double v = _as_real(g, "Value.grad")
         _check(self)
-        self.tape.t.grad[self.index] = v
+        self.t.grad[self.index] = v
 
     @property
     def _op(self):
         """micrograd's op label ('' for a leaf)."""
         _check(self)
-        return _SYMBOLS[self.tape.t.op[self.index]]
+        return _SYMBOLS[self.t.op[self.index]]
 
     def backward(self):
         """Reverse sweep from this Value: leaf grads accumulate, intermediates are reset."""
@@ -464,3 +484,15 @@ cdef class Value:
 
     def __repr__(self):
         return f"Value(data={self.data}, grad={self.grad})"
+
+
+cdef _install_value_dealloc():
+    global tg_value_index_offset, tg_value_tape_offset, tg_value_dealloc_generated
+    cdef Value probe = Value.__new__(Value)
+    tg_value_index_offset = <char *>&probe.index - <char *><PyObject *>probe
+    tg_value_tape_offset = <char *>&probe.t - <char *><PyObject *>probe
+    tg_value_dealloc_generated = (<PyTypeObject *>Value).tp_dealloc
+    (<PyTypeObject *>Value).tp_dealloc = tg_value_dealloc
+
+
+_install_value_dealloc()
