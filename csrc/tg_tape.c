@@ -73,6 +73,7 @@ static int tg_tape_resize(tg_tape *t, tg_index new_leaf_cap, tg_index new_node_c
         free(t->op); free(t->a); free(t->b); free(t->c); free(t->value);
         free(t->grad); free(t->low); free(t->owner); free(t->reached);
     }
+    memset(reached, 1, nl);                 /* leaves count as reached in sweeps */
     t->op = op; t->a = a; t->b = b; t->c = c; t->value = value; t->grad = grad;
     t->low = low; t->owner = owner; t->reached = reached;
     t->leaf_cap = new_leaf_cap;
@@ -257,6 +258,7 @@ static int tg_tape_collect_full(tg_tape *t)
         t->free_leaf = i;
         t->leaf_live--;
     }
+    memset(t->reached, 1, (size_t)t->leaf_top);   /* leaves count as reached in sweeps */
     t->collections++;
     return 0;
 }
@@ -269,10 +271,9 @@ int tg_tape_collect(tg_tape *t)
 /* Make room in the node region. A live node depends only on nodes at or
  * above its `low`, so everything below the smallest `low` of an owned node
  * is garbage: a training loop, where each step's graph is dead by the next,
- * is reclaimed by one scan and a memmove. Otherwise a full mark runs, but
- * only on every other growth, so a long graph that is all live (a deep
- * chain) is not re-marked at every doubling; memory stays within a few
- * times the live size either way. */
+ * is reclaimed by one scan and a memmove. Otherwise a full mark runs; when
+ * the last one found most nodes live (a deep chain being built), every other
+ * growth skips it, so such a graph is not re-marked at every doubling. */
 static int tg_tape_make_room(tg_tape *t)
 {
     tg_index base = t->leaf_cap, end = base + t->node_count, min_low = end;
@@ -283,11 +284,14 @@ static int tg_tape_make_room(tg_tape *t)
         t->collections++;
         return 0;
     }
-    if (t->skipped_full) {
-        t->skipped_full = 0;
-        return tg_tape_collect_full(t);
+    if (t->last_full_kept_most && !t->skipped_full) {
+        t->skipped_full = 1;             /* grow without marking, this once */
+        return 0;
     }
-    t->skipped_full = 1;
+    t->skipped_full = 0;
+    tg_index before = t->node_count;
+    if (tg_tape_collect_full(t) != 0) return -1;
+    t->last_full_kept_most = 2 * t->node_count > before;
     return 0;
 }
 
@@ -366,13 +370,23 @@ tg_index tg_tape_new_leaf(tg_tape *t, double value, tg_index *owner)
     t->grad[i] = 0.0;
     t->low[i] = TG_NO_LOW;
     t->owner[i] = owner;
+    t->reached[i] = 1;
     return i;
 }
 
 /* ------------------------------------------------------------------------ */
 /* The reverse sweep                                                         */
 
-#define TG_SEND(p, dg) do { tg_index p_ = (p); grad[p_] += (dg); reached[p_] = 1; } while (0)
+/* Send a gradient contribution to parent p. The first one a node receives in
+ * this sweep replaces its old gradient; leaves are always marked reached, so
+ * they accumulate across sweeps. */
+#define TG_SEND(p, dg)                                           \
+    do {                                                         \
+        tg_index p_ = (p);                                       \
+        double dg_ = (dg);                                       \
+        if (reached[p_]) grad[p_] += dg_;                        \
+        else { grad[p_] = dg_; reached[p_] = 1; }                \
+    } while (0)
 
 void tg_tape_backward(tg_tape *t, tg_index root)
 {
@@ -388,7 +402,6 @@ void tg_tape_backward(tg_tape *t, tg_index root)
     uint8_t *reached = t->reached;
     tg_index lo = t->low[root];
 
-    memset(grad + lo, 0, (size_t)(root - lo + 1) * sizeof(double));
     memset(reached + lo, 0, (size_t)(root - lo + 1));
     grad[root] = 1.0;
     reached[root] = 1;
@@ -436,7 +449,7 @@ void tg_tape_backward(tg_tape *t, tg_index root)
         case TG_EXP: TG_SEND(a, g * out); break;
         case TG_LOG: TG_SEND(a, g / value[a]); break;
         case TG_TANH: TG_SEND(a, g * (1.0 - out * out)); break;
-        case TG_RELU: TG_SEND(a, out > 0.0 ? g : 0.0); break;
+        case TG_RELU: TG_SEND(a, out <= 0.0 ? 0.0 : g); break;  /* torch: nan passes g */
         case TG_SIGMOID: TG_SEND(a, g * out * (1.0 - out)); break;
         case TG_SUM: {
             const tg_arg *arg = args + a;

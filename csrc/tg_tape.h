@@ -57,7 +57,8 @@ typedef struct {
     double *grad;                    /* gradient: accumulated on leaves, reset per sweep on nodes */
     tg_index *low;                   /* lowest node index this node depends on (itself at least) */
     tg_index **owner;                /* address of the owning handle's index field, or NULL */
-    uint8_t *reached;                /* scratch: set when a sweep (or a collection) reaches the node */
+    uint8_t *reached;                /* a sweep has sent this node a gradient (always 1 on leaves);
+                                        also the collector's scratch marks */
 
     tg_index leaf_cap;               /* size of the leaf region */
     tg_index leaf_top;               /* leaf slots ever used: [0, leaf_top) */
@@ -72,6 +73,7 @@ typedef struct {
 
     int64_t collections;             /* how many times unreachable nodes were reclaimed */
     int skipped_full;                /* the last growth skipped the full mark */
+    int last_full_kept_most;         /* the last full mark found most nodes live */
 } tg_tape;
 
 /* Lifecycle. init returns 0, or -1 when out of memory (the tape is then empty
@@ -101,8 +103,9 @@ int tg_tape_collect(tg_tape *t);
 /* Drop every node now; their owners' indices become TG_FREED. Leaves stay. */
 void tg_tape_clear(tg_tape *t);
 
-/* Reverse sweep from `root`: reset the gradients of the nodes it may depend
- * on, seed d root/d root = 1 and accumulate into leaves. Touches no Python
+/* Reverse sweep from `root`: seed d root/d root = 1, set the gradient of
+ * every intermediate in root's graph and accumulate into leaves; other
+ * intermediates keep theirs. Touches no Python
  * state, so callers run it without the GIL. */
 void tg_tape_backward(tg_tape *t, tg_index root);
 

@@ -5,12 +5,33 @@ reference engine; handles are dropped at random while thousands of filler
 nodes force the tape to collect, compact and grow. Every surviving handle
 must still give the reference engine's value and gradients.
 """
+import functools
 import random
+import threading
 
 import pytest
 
 import tapegrad._engine as C
 import tapegrad.reference as R
+
+
+def fresh_tape(test):
+    """Run the test on a new thread, hence on a new, empty tape."""
+    @functools.wraps(test)
+    def wrapper(*args, **kwargs):
+        box = []
+
+        def run():
+            try:
+                box.append(test(*args, **kwargs))
+            except BaseException as exc:  # re-raised on the calling thread
+                box.append(exc)
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+        if isinstance(box[0], BaseException):
+            raise box[0]
+    return wrapper
 
 
 def _grow_tape(engine, n):
@@ -22,6 +43,7 @@ def _grow_tape(engine, n):
 
 
 @pytest.mark.parametrize("seed", range(12))
+@fresh_tape
 def test_random_graphs_survive_collections(seed):
     rng = random.Random(seed)
     leaves_c = [C.Value(rng.uniform(-2, 2)) for _ in range(6)]
@@ -66,6 +88,7 @@ def test_random_graphs_survive_collections(seed):
     assert C.tape_stats()["collections"] > 0
 
 
+@fresh_tape
 def test_training_loop_reclaims_by_dead_prefix():
     w, b = C.Value(0.1), C.Value(0.0)
     caps = []
@@ -81,6 +104,7 @@ def test_training_loop_reclaims_by_dead_prefix():
     assert abs(w.data - 4.0 / 3.0) < 1e-6 and abs(b.data - 1.0 / 3.0) < 1e-6
 
 
+@fresh_tape
 def test_kept_old_node_does_not_pin_later_garbage():
     """A value computed once and reused every step has a low index; later
     steps' dead nodes must still be reclaimed (full marking, not only the
@@ -98,6 +122,7 @@ def test_kept_old_node_does_not_pin_later_garbage():
     assert scale.data == 1.0
 
 
+@fresh_tape
 def test_leaves_created_every_step_are_recycled():
     w = C.Value(1.0)
     caps = []

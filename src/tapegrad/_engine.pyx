@@ -5,7 +5,6 @@ cimport cython
 from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.object cimport PyObject, PyTypeObject, destructor
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
-from cpython.pythread cimport PyThread_get_thread_ident
 from libc.stdint cimport uint8_t
 
 import numbers
@@ -42,15 +41,21 @@ cdef class _Tape:
         tg_tape_free(&self.t)
 
 
+cdef extern from "Python.h":
+    ctypedef struct PyThreadState
+    PyThreadState *PyThreadState_Get()
+    unsigned long long PyThreadState_GetID(PyThreadState *tstate)
+
+
 cdef object _thread_tapes = threading.local()
-cdef unsigned long _cached_thread = 0
+cdef unsigned long long _cached_thread = 0     # thread-state ids are never reused
 cdef _Tape _cached_tape = None
 
 
 cdef _Tape _current_tape():
     """This thread's tape, created on first use."""
     global _cached_thread, _cached_tape
-    cdef unsigned long ident = PyThread_get_thread_ident()
+    cdef unsigned long long ident = PyThreadState_GetID(PyThreadState_Get())
     if ident == _cached_thread and _cached_tape is not None:
         return _cached_tape
     tape = getattr(_thread_tapes, "tape", None)

@@ -174,7 +174,7 @@ OPS = (
        lambda g, x, y, c, out: (g * (1.0 - out * out), None)),
     Op(17, "relu", "ReLU", "ReluBackward0", 1,
        lambda x, y, c: relu(x),
-       lambda g, x, y, c, out: ((g if out > 0.0 else 0.0), None)),
+       lambda g, x, y, c, out: ((0.0 if out <= 0.0 else g), None)),  # torch: nan passes g
     Op(18, "sigmoid", "sigmoid", "SigmoidBackward0", 1,
        lambda x, y, c: sigmoid(x),
        lambda g, x, y, c, out: (g * out * (1.0 - out), None)),
