@@ -439,9 +439,11 @@ void tg_tape_backward(tg_tape *t, tg_index root)
             TG_SEND(a, (-g * c) / (x * x));
             break;
         }
-        case TG_POW_CONST:
-            TG_SEND(a, c == 0.0 ? 0.0 : g * c * pow(value[a], c - 1.0));
+        case TG_POW_CONST: {
+            double x = value[a];   /* pow(x, 1) is exactly x: skip the libm call for squares */
+            TG_SEND(a, c == 0.0 ? 0.0 : g * c * (c == 2.0 ? x : pow(x, c - 1.0)));
             break;
+        }
         case TG_RPOW_CONST:
             TG_SEND(a, (c == 0.0 && value[a] >= 0.0) ? 0.0 : g * (out * log(c)));
             break;
