@@ -17,7 +17,9 @@ if sys.platform == "win32":
     compile_args = ["/Od", "/Zi"] if DEBUG else ["/O2"]
     link_args = ["/DEBUG"] if DEBUG else []
 else:
-    compile_args = ["-O0", "-g", "-UNDEBUG"] if DEBUG else ["-O3"]
+    # Release: -g0 overrides the -g that many Pythons put in CFLAGS, so wheels
+    # carry no debug info and no build-machine paths (the symbol table stays).
+    compile_args = ["-O0", "-g", "-UNDEBUG"] if DEBUG else ["-O3", "-g0"]
     # No fused multiply-add: results stay bit-identical to the pure-Python
     # reference on every CPU (aarch64 compilers fuse by default).
     compile_args.append("-ffp-contract=off")
