@@ -63,3 +63,12 @@ def require_torch():
 @pytest.fixture(scope="session")
 def torch():
     return require_torch()
+
+
+@pytest.fixture
+def libs(engine):
+    """The engine's (nn, optim, autograd, F) modules: ``tapegrad.reference.nn`` etc. for
+    the reference engine, ``tapegrad.nn`` etc. for the compiled one (see _tensors.py)."""
+    from _tensors import libs_for
+
+    return libs_for(engine)
