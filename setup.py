@@ -39,7 +39,7 @@ directives = {
 extensions = [
     Extension(
         "tapegrad._engine",
-        sources=["src/tapegrad/_engine.pyx", "csrc/tg_tape.c"],
+        sources=["src/tapegrad/_engine.pyx", "csrc/tg_tape.c", "csrc/tg_tensor.c"],
         include_dirs=["csrc"],
         extra_compile_args=compile_args,
         extra_link_args=link_args,

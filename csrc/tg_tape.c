@@ -1,6 +1,7 @@
 /* The tape: growth, collection of unreachable nodes, and the reverse sweep.
  * See tg_tape.h for the layout. */
 #include "tg_tape.h"
+#include "tg_tensor.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -30,9 +31,10 @@ static int tg_tape_resize(tg_tape *t, tg_index new_leaf_cap, tg_index new_node_c
     tg_index *low = malloc(total * sizeof(tg_index));
     tg_index **owner = malloc(total * sizeof(tg_index *));
     uint8_t *reached = calloc(total, 1);
-    if (!op || !a || !b || !c || !value || !grad || !low || !owner || !reached) {
+    struct tg_tnode **tn = calloc(total, sizeof(struct tg_tnode *));
+    if (!op || !a || !b || !c || !value || !grad || !low || !owner || !reached || !tn) {
         free(op); free(a); free(b); free(c); free(value); free(grad);
-        free(low); free(owner); free(reached);
+        free(low); free(owner); free(reached); free(tn);
         return -1;
     }
 
@@ -48,12 +50,14 @@ static int tg_tape_resize(tg_tape *t, tg_index new_leaf_cap, tg_index new_node_c
         memcpy(grad, t->grad, nl * sizeof(double));
         memcpy(low, t->low, nl * sizeof(tg_index));
         memcpy(owner, t->owner, nl * sizeof(tg_index *));
+        memcpy(tn, t->tn, nl * sizeof(struct tg_tnode *));
         /* nodes move up by `shift` */
         memcpy(op + new_leaf_cap, t->op + old_base, nn);
         memcpy(c + new_leaf_cap, t->c + old_base, nn * sizeof(double));
         memcpy(value + new_leaf_cap, t->value + old_base, nn * sizeof(double));
         memcpy(grad + new_leaf_cap, t->grad + old_base, nn * sizeof(double));
         memcpy(owner + new_leaf_cap, t->owner + old_base, nn * sizeof(tg_index *));
+        memcpy(tn + new_leaf_cap, t->tn + old_base, nn * sizeof(struct tg_tnode *));
         for (size_t k = 0; k < nn; k++) {
             tg_index src = old_base + (tg_index)k, dst = new_leaf_cap + (tg_index)k;
             tg_index pa = t->a[src], pb = t->b[src];
@@ -71,11 +75,12 @@ static int tg_tape_resize(tg_tape *t, tg_index new_leaf_cap, tg_index new_node_c
                 if (t->args[k].index >= old_base) t->args[k].index += shift;
         }
         free(t->op); free(t->a); free(t->b); free(t->c); free(t->value);
-        free(t->grad); free(t->low); free(t->owner); free(t->reached);
+        free(t->grad); free(t->low); free(t->owner); free(t->reached); free(t->tn);
     }
     memset(reached, 1, nl);                 /* leaves count as reached in sweeps */
     t->op = op; t->a = a; t->b = b; t->c = c; t->value = value; t->grad = grad;
-    t->low = low; t->owner = owner; t->reached = reached;
+    t->low = low; t->owner = owner; t->reached = reached; t->tn = tn;
+    if (shift != 0) t->epoch++;
     t->leaf_cap = new_leaf_cap;
     t->node_cap = new_node_cap;
     return 0;
@@ -103,6 +108,7 @@ static int tg_tape_grow_nodes(tg_tape *t, tg_index new_node_cap)
     TG_REALLOC(low, sizeof(tg_index));
     TG_REALLOC(owner, sizeof(tg_index *));
     TG_REALLOC(reached, 1);
+    TG_REALLOC(tn, sizeof(struct tg_tnode *));
 #undef TG_REALLOC
     t->node_cap = new_node_cap;
     return 0;
@@ -134,8 +140,23 @@ int tg_tape_init(tg_tape *t, tg_index leaf_cap, tg_index node_cap)
     return 0;
 }
 
+/* Release the tensor record of slot i, if any. */
+static inline void tg_tape_drop_tensor(tg_tape *t, tg_index i)
+{
+    if (t->tn[i] != NULL) {
+        tg_tnode_free(t->tn[i]);
+        t->tn[i] = NULL;
+    }
+}
+
 void tg_tape_free(tg_tape *t)
 {
+    if (t->tn != NULL) {
+        for (tg_index i = 0; i < t->leaf_top; i++) tg_tape_drop_tensor(t, i);
+        for (tg_index i = t->leaf_cap; i < t->leaf_cap + t->node_count; i++)
+            tg_tape_drop_tensor(t, i);
+    }
+    free(t->tn);
     free(t->op); free(t->a); free(t->b); free(t->c); free(t->value);
     free(t->grad); free(t->low); free(t->owner); free(t->reached); free(t->args);
     memset(t, 0, sizeof(*t));
@@ -155,6 +176,7 @@ static void tg_tape_drop_prefix(tg_tape *t, tg_index from)
     tg_index base = t->leaf_cap, end = base + t->node_count, n = end - from;
     tg_index shift = from - base;
     if (shift == 0) return;
+    for (tg_index i = base; i < from; i++) tg_tape_drop_tensor(t, i);
     /* Args are stored in node order: those of the first surviving n-ary node
      * start where the survivors' args begin. */
     tg_index first_arg = t->arg_count;
@@ -165,6 +187,7 @@ static void tg_tape_drop_prefix(tg_tape *t, tg_index from)
     memmove(t->value + base, t->value + from, (size_t)n * sizeof(double));
     memmove(t->grad + base, t->grad + from, (size_t)n * sizeof(double));
     memmove(t->owner + base, t->owner + from, (size_t)n * sizeof(tg_index *));
+    memmove(t->tn + base, t->tn + from, (size_t)n * sizeof(struct tg_tnode *));
     for (tg_index k = 0; k < n; k++) {
         tg_index dst = base + k, src = from + k;
         tg_index pa = t->a[src], pb = t->b[src];
@@ -202,7 +225,7 @@ static int tg_tape_collect_full(tg_tape *t)
             for (tg_index k = 0; k < t->b[i]; k++)
                 if (args[k].index >= 0) mark[args[k].index] = 1;
         } else {
-            mark[t->a[i]] = 1;
+            if (t->a[i] >= 0) mark[t->a[i]] = 1;
             if (t->b[i] >= 0) mark[t->b[i]] = 1;
         }
     }
@@ -218,7 +241,10 @@ static int tg_tape_collect_full(tg_tape *t)
         for (tg_index i = base; i < first_dead; i++)
             if (tg_is_nary(t->op[i])) arg_j = t->a[i] + t->b[i];
         for (tg_index i = first_dead; i < end; i++) {
-            if (!mark[i]) continue;
+            if (!mark[i]) {
+                tg_tape_drop_tensor(t, i);
+                continue;
+            }
             remap[i - first_dead] = j;
             uint8_t op = t->op[i];
             t->op[j] = op;
@@ -228,6 +254,8 @@ static int tg_tape_collect_full(tg_tape *t)
             t->low[j] = TG_REMAP(t->low[i]);   /* an ancestor, hence kept */
             t->owner[j] = t->owner[i];
             if (t->owner[j] != NULL) *t->owner[j] = j;
+            t->tn[j] = t->tn[i];
+            if (j != i) t->tn[i] = NULL;
             if (tg_is_nary(op)) {
                 tg_index first = t->a[i], n = t->b[i];
                 for (tg_index k = 0; k < n; k++) {
@@ -239,7 +267,7 @@ static int tg_tape_collect_full(tg_tape *t)
                 t->b[j] = n;
                 arg_j += n;
             } else {
-                t->a[j] = TG_REMAP(t->a[i]);
+                t->a[j] = t->a[i] >= 0 ? TG_REMAP(t->a[i]) : -1;
                 t->b[j] = t->b[i] >= 0 ? TG_REMAP(t->b[i]) : -1;
             }
             j++;
@@ -253,6 +281,7 @@ static int tg_tape_collect_full(tg_tape *t)
     /* Free the leaves nothing reaches any more. */
     for (tg_index i = 0; i < t->leaf_top; i++) {
         if (t->op[i] == TG_FREE_LEAF || mark[i] || t->owner[i] != NULL) continue;
+        tg_tape_drop_tensor(t, i);
         t->op[i] = TG_FREE_LEAF;
         t->a[i] = t->free_leaf;
         t->free_leaf = i;
@@ -260,6 +289,8 @@ static int tg_tape_collect_full(tg_tape *t)
     }
     memset(t->reached, 1, (size_t)t->leaf_top);   /* leaves count as reached in sweeps */
     t->collections++;
+    t->epoch++;
+    t->tensor_bytes = 0;
     return 0;
 }
 
@@ -282,6 +313,8 @@ static int tg_tape_make_room(tg_tape *t)
     if (2 * (min_low - base) >= t->node_count) {
         tg_tape_drop_prefix(t, min_low);
         t->collections++;
+        t->epoch++;
+        t->tensor_bytes = 0;
         return 0;
     }
     if (t->last_full_kept_most && !t->skipped_full) {
@@ -298,13 +331,16 @@ static int tg_tape_make_room(tg_tape *t)
 void tg_tape_clear(tg_tape *t)
 {
     tg_index base = t->leaf_cap, end = base + t->node_count;
-    for (tg_index i = base; i < end; i++)
+    for (tg_index i = base; i < end; i++) {
         if (t->owner[i] != NULL) {
             *t->owner[i] = TG_FREED;
             t->owner[i] = NULL;
         }
+        tg_tape_drop_tensor(t, i);
+    }
     t->node_count = 0;
     t->arg_count = 0;
+    t->epoch++;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -341,6 +377,27 @@ tg_index tg_tape_push_nary(tg_tape *t, uint8_t op, tg_index nargs, double value,
     t->grad[i] = 0.0;
     t->low[i] = low;
     t->owner[i] = owner;
+    t->tn[i] = NULL;
+    return i;
+}
+
+tg_index tg_tape_push_tensor(tg_tape *t, uint8_t op, tg_index a, tg_index b,
+                             struct tg_tnode *tnode, tg_index *owner)
+{
+    tg_index i = t->leaf_cap + t->node_count++;
+    tg_index low = i;
+    if (a >= 0) low = tg_min(low, t->low[a]);
+    if (b >= 0) low = tg_min(low, t->low[b]);
+    t->op[i] = op;
+    t->a[i] = a;
+    t->b[i] = b;
+    t->c[i] = 0.0;
+    t->value[i] = 0.0;
+    t->grad[i] = 0.0;
+    t->low[i] = low;
+    t->owner[i] = owner;
+    t->tn[i] = tnode;
+    if (tnode->out.buf != NULL) t->tensor_bytes += (int64_t)tnode->out.buf->nbytes;
     return i;
 }
 
@@ -371,6 +428,16 @@ tg_index tg_tape_new_leaf(tg_tape *t, double value, tg_index *owner)
     t->low[i] = TG_NO_LOW;
     t->owner[i] = owner;
     t->reached[i] = 1;
+    t->tn[i] = NULL;
+    return i;
+}
+
+tg_index tg_tape_new_tensor_leaf(tg_tape *t, struct tg_tnode *tnode, tg_index *owner)
+{
+    tg_index i = tg_tape_new_leaf(t, 0.0, owner);
+    if (i < 0) return -1;
+    t->op[i] = TT_LEAF;
+    t->tn[i] = tnode;
     return i;
 }
 
@@ -388,11 +455,11 @@ tg_index tg_tape_new_leaf(tg_tape *t, double value, tg_index *owner)
         else { grad[p_] = dg_; reached[p_] = 1; }                \
     } while (0)
 
-void tg_tape_backward(tg_tape *t, tg_index root)
+int tg_tape_backward(tg_tape *t, tg_index root)
 {
     if (root < t->leaf_cap) {          /* a leaf: d leaf/d leaf = 1, accumulated */
         t->grad[root] += 1.0;
-        return;
+        return 0;
     }
     const uint8_t *op = t->op;
     const tg_index *pa = t->a, *pb = t->b;
@@ -406,8 +473,13 @@ void tg_tape_backward(tg_tape *t, tg_index root)
     grad[root] = 1.0;
     reached[root] = 1;
 
+    int status = 0;
     for (tg_index i = root; i >= lo; i--) {
         if (!reached[i]) continue;     /* not an ancestor of root */
+        if (op[i] >= TT_FIRST) {
+            if ((status = tg_tensor_backward(t, i)) != 0) break;
+            continue;
+        }
         double g = grad[i], out = value[i], c = cst[i];
         tg_index a = pa[i], b = pb[i];
         switch (op[i]) {
@@ -473,4 +545,6 @@ void tg_tape_backward(tg_tape *t, tg_index root)
         default: break;
         }
     }
+    tg_tensor_drop_grads(t, lo, root);
+    return status;
 }

@@ -47,6 +47,8 @@ typedef struct {
     double constant;                 /* the constant's value when index == -1 */
 } tg_arg;
 
+struct tg_tnode;                     /* a tensor slot's record: tg_tensor.h */
+
 typedef struct {
     /* node arrays, each of length leaf_cap + node_cap */
     uint8_t *op;                     /* tg_op code */
@@ -59,6 +61,7 @@ typedef struct {
     tg_index **owner;                /* address of the owning handle's index field, or NULL */
     uint8_t *reached;                /* a sweep has sent this node a gradient (always 1 on leaves);
                                         also the collector's scratch marks */
+    struct tg_tnode **tn;            /* tensor record of the slot; NULL for scalars */
 
     tg_index leaf_cap;               /* size of the leaf region */
     tg_index leaf_top;               /* leaf slots ever used: [0, leaf_top) */
@@ -74,6 +77,9 @@ typedef struct {
     int64_t collections;             /* how many times unreachable nodes were reclaimed */
     int skipped_full;                /* the last growth skipped the full mark */
     int last_full_kept_most;         /* the last full mark found most nodes live */
+    int64_t tensor_bytes;            /* bytes of tensor outputs recorded since the last collection */
+    tg_index error_node;             /* the node a failed sweep stopped at */
+    int64_t epoch;                   /* bumped whenever node indices move or nodes go */
 } tg_tape;
 
 /* Lifecycle. init returns 0, or -1 when out of memory (the tape is then empty
@@ -103,11 +109,21 @@ int tg_tape_collect(tg_tape *t);
 /* Drop every node now; their owners' indices become TG_FREED. Leaves stay. */
 void tg_tape_clear(tg_tape *t);
 
-/* Reverse sweep from `root`: seed d root/d root = 1, set the gradient of
+/* Reverse sweep from `root`: seed d root/d root = 1 (for a tensor root, the
+ * caller has stored the seed gradient in its record), set the gradient of
  * every intermediate in root's graph and accumulate into leaves; other
- * intermediates keep theirs. Touches no Python
- * state, so callers run it without the GIL. */
-void tg_tape_backward(tg_tape *t, tg_index root);
+ * intermediates keep theirs. Touches no Python state, so callers run it
+ * without the GIL. Returns 0, -1 when out of memory, -2 when a tensor saved
+ * for backward was modified in place since (t->error_node says which). */
+int tg_tape_backward(tg_tape *t, tg_index root);
+
+/* Append a tensor node (room must be reserved): parents a, b are slot
+ * indices or -1 for operands that need no gradient. The tape owns `tnode`. */
+tg_index tg_tape_push_tensor(tg_tape *t, uint8_t op, tg_index a, tg_index b,
+                             struct tg_tnode *tnode, tg_index *owner);
+
+/* A tensor leaf that requires grad; the tape owns `tnode`. -1 when out of memory. */
+tg_index tg_tape_new_tensor_leaf(tg_tape *t, struct tg_tnode *tnode, tg_index *owner);
 
 static inline int tg_is_leaf(const tg_tape *t, tg_index i) { return i < t->leaf_cap; }
 
@@ -132,6 +148,7 @@ static inline tg_index tg_tape_push(tg_tape *t, uint8_t op, tg_index a, tg_index
     t->grad[i] = 0.0;
     t->low[i] = low;
     t->owner[i] = owner;
+    t->tn[i] = NULL;
     return i;
 }
 

@@ -21,6 +21,8 @@ cdef extern from "tg_tape.h" nogil:
         tg_index index           # parent index, or -1 for a constant
         double constant          # the constant when index == -1
 
+    cdef struct tg_tnode
+
     ctypedef struct tg_tape:
         uint8_t *op              # op code per slot (tg_op)
         tg_index *a              # first parent; n-ary: offset into args; free leaf: next free
@@ -41,6 +43,10 @@ cdef extern from "tg_tape.h" nogil:
         tg_index arg_count       # args in use
         tg_index arg_cap         # args allocated
         int64_t collections      # how many collections ran
+        tg_tnode **tn            # tensor record of each slot, NULL for scalars
+        int64_t tensor_bytes     # tensor output bytes recorded since the last collection
+        tg_index error_node      # the node a failed sweep stopped at
+        int64_t epoch            # bumped whenever node indices move or nodes go
 
     int tg_tape_init(tg_tape *t, tg_index leaf_cap, tg_index node_cap)
     void tg_tape_free(tg_tape *t)
@@ -54,9 +60,71 @@ cdef extern from "tg_tape.h" nogil:
     void tg_tape_release(tg_tape *t, tg_index i)
     int tg_tape_collect(tg_tape *t)
     void tg_tape_clear(tg_tape *t)
-    void tg_tape_backward(tg_tape *t, tg_index root)
+    int tg_tape_backward(tg_tape *t, tg_index root)
+    tg_index tg_tape_push_tensor(tg_tape *t, uint8_t op, tg_index a, tg_index b,
+                                 tg_tnode *tnode, tg_index *owner)
+    tg_index tg_tape_new_tensor_leaf(tg_tape *t, tg_tnode *tnode, tg_index *owner)
     double tg_eval_unary(uint8_t op, double x, double c)
     double tg_eval_binary(uint8_t op, double x, double y)
+
+
+cdef extern from "tg_tensor.h" nogil:
+    enum: TG_MAXDIM
+    enum: TG_F32, TG_F64, TG_I64
+
+    ctypedef struct tg_buf:
+        int64_t refs             # handles and nodes holding it
+        int64_t version          # bumped by every in-place change
+        size_t nbytes            # size of data
+        void *data               # the elements
+
+    ctypedef struct tg_view:
+        tg_buf *buf              # the elements (one reference held), or NULL
+        int64_t numel            # number of elements
+        int64_t shape[8]         # sizes, row-major contiguous
+        uint8_t dtype            # TG_F32, TG_F64 or TG_I64
+        uint8_t ndim             # number of dimensions, 0 for a scalar
+
+    cdef struct tg_tnode:
+        tg_view out              # the node's value
+        tg_buf *grad             # its gradient, or NULL
+        tg_view in_ "in"[2]      # operands as recorded (saved buffers)
+        int64_t in_version[2]    # their versions when recorded
+        int64_t out_version      # version of out.buf when recorded
+        int64_t ip[20]           # integer parameters
+        double dp[2]             # float parameters
+        uint8_t retain_grad      # a non-leaf that keeps .grad
+
+    enum:
+        TT_FIRST, TT_LEAF, TT_ADD, TT_SUB, TT_MUL, TT_DIV, TT_POW,
+        TT_ADD_C, TT_SUB_C, TT_MUL_C, TT_RSUB_C, TT_DIV_C, TT_RDIV_C, TT_POW_C, TT_RPOW_C,
+        TT_NEG, TT_EXP, TT_LOG, TT_TANH, TT_RELU, TT_SIGMOID, TT_ABS, TT_SQRT, TT_CLAMP,
+        TT_SUM, TT_MEAN, TT_MAX_ALL, TT_MAX_DIM, TT_MM, TT_VIEW, TT_GATHER,
+        TT_SOFTMAX, TT_LOG_SOFTMAX, TT_PICK, TT_LAST
+
+    tg_buf *tg_buf_new(size_t nbytes)
+    tg_buf *tg_buf_zeros(size_t nbytes)
+    void tg_buf_incref(tg_buf *b)
+    void tg_buf_decref(tg_buf *b)
+    size_t tg_dtype_size(int dtype)
+    tg_tnode *tg_tnode_new()
+    void tg_tnode_free(tg_tnode *n)
+    int tg_broadcast_shape(const tg_view *a, const tg_view *b, int64_t *shape, int *ndim)
+    int tg_tensor_forward(tg_tnode *n, uint8_t op, double *scratch)
+
+    ctypedef void (*tg_sgemm_fn)(char *, char *, int *, int *, int *, float *, float *, int *,
+                                 float *, int *, float *, float *, int *)
+    ctypedef void (*tg_dgemm_fn)(char *, char *, int *, int *, int *, double *, double *, int *,
+                                 double *, int *, double *, double *, int *)
+    tg_sgemm_fn tg_sgemm
+    tg_dgemm_fn tg_dgemm
+
+    void tg_sgd_update(int dtype, void *param, const void *grad, void *momentum_buf, int64_t n,
+                       double lr, double momentum, double dampening, double weight_decay,
+                       int nesterov, int first_step)
+    void tg_adam_update(int dtype, void *param, const void *grad, void *exp_avg,
+                        void *exp_avg_sq, int64_t n, double lr, double beta1, double beta2,
+                        double eps, double weight_decay, int64_t step)
 
 
 cdef class _Tape:
@@ -70,3 +138,12 @@ cdef class Value:
     cdef _Tape tape              # the tape holding the slot (None until attached); keeps it alive
     cdef tg_tape *t              # &tape.t, for the hot paths and tp_dealloc
     cdef tg_index index          # slot index; TG_FREED / TG_UNSET when there is none
+
+
+cdef class Tensor:
+    """An n-d array that records the operations applied to it (PyTorch's API)."""
+    cdef tg_view v               # the value: shape, dtype, buffer (one reference)
+    cdef _Tape tape              # the tape of the slot (None when not recorded)
+    cdef tg_tape *tp             # &tape.t
+    cdef tg_index index          # slot index when it requires grad; TG_UNSET otherwise
+    cdef object __weakref__

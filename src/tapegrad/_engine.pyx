@@ -215,14 +215,20 @@ cdef list _operands(object items, str what):
     return out
 
 
-def sum(values):
-    """One node holding the sum of an iterable of Values and numbers."""
+def sum(values, dim=None, keepdim=False):
+    """One node holding the sum of an iterable of Values and numbers; on a
+    Tensor, the tensor sum (over dim)."""
+    if isinstance(values, Tensor):
+        return values.sum(dim, keepdim)
     cdef list items = _operands(values, "tapegrad.sum() items")
     return _nary(TG_SUM, items, len(items))
 
 
 def dot(xs, ws):
-    """One node holding sum(xs[i] * ws[i]) over two equally long sequences."""
+    """One node holding sum(xs[i] * ws[i]) over two equally long sequences; on
+    two 1-D Tensors, their dot product."""
+    if isinstance(xs, Tensor):
+        return xs.dot(ws)
     cdef list x = _operands(xs, "tapegrad.dot() items")
     cdef list w = _operands(ws, "tapegrad.dot() items")
     if len(x) != len(w):
@@ -266,6 +272,9 @@ cdef int _compare_data(Value v, object other, double *x, double *y) except -1:
         y[0] = (<Value>other).t.value[(<Value>other).index]
         return 1
     return _real(other, y)
+
+
+include "_tensor.pxi"
 
 
 # ----------------------------------------------------------------------------

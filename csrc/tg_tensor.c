@@ -1,0 +1,706 @@
+/* Tensor kernels, forward and backward, for float32 and float64.
+ * See tg_tensor.h. The derivative formulas are PyTorch's (derivatives.yaml),
+ * computed in the tensor's own precision like torch on the CPU. */
+#include "tg_tensor.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+tg_sgemm_fn tg_sgemm = NULL;
+tg_dgemm_fn tg_dgemm = NULL;
+
+/* ------------------------------------------------------------------------ */
+/* Buffers and records                                                       */
+
+size_t tg_dtype_size(int dtype) { return dtype == TG_F32 ? 4 : 8; }
+
+tg_buf *tg_buf_new(size_t nbytes)
+{
+    tg_buf *b = malloc(sizeof(tg_buf));
+    if (b == NULL) return NULL;
+    b->data = malloc(nbytes > 0 ? nbytes : 1);
+    if (b->data == NULL) { free(b); return NULL; }
+    b->refs = 1;
+    b->version = 0;
+    b->nbytes = nbytes;
+    return b;
+}
+
+tg_buf *tg_buf_zeros(size_t nbytes)
+{
+    tg_buf *b = tg_buf_new(nbytes);
+    if (b != NULL) memset(b->data, 0, nbytes);
+    return b;
+}
+
+void tg_buf_decref(tg_buf *b)
+{
+    if (b != NULL && --b->refs == 0) {
+        free(b->data);
+        free(b);
+    }
+}
+
+struct tg_tnode *tg_tnode_new(void) { return calloc(1, sizeof(struct tg_tnode)); }
+
+void tg_tnode_free(struct tg_tnode *n)
+{
+    if (n == NULL) return;
+    tg_buf_decref(n->out.buf);
+    tg_buf_decref(n->grad);
+    tg_buf_decref(n->in[0].buf);
+    tg_buf_decref(n->in[1].buf);
+    free(n);
+}
+
+int tg_broadcast_shape(const tg_view *a, const tg_view *b, int64_t *shape, int *ndim)
+{
+    int nd = a->ndim > b->ndim ? a->ndim : b->ndim;
+    for (int d = 0; d < nd; d++) {
+        int da = d - (nd - a->ndim), db = d - (nd - b->ndim);
+        int64_t sa = da >= 0 ? a->shape[da] : 1, sb = db >= 0 ? b->shape[db] : 1;
+        if (sa != sb && sa != 1 && sb != 1) return -1;
+        shape[d] = sa == 1 ? sb : sa;
+    }
+    *ndim = nd;
+    return 0;
+}
+
+/* Strides (in elements) of view v read over an out-shape of nd dims: 0 where v
+ * is broadcast. */
+static void tg_bstrides(const tg_view *v, int nd, const int64_t *shape, int64_t *strides)
+{
+    int64_t s = 1;
+    for (int d = nd - 1; d >= 0; d--) {
+        int dv = d - (nd - v->ndim);
+        int64_t size = dv >= 0 ? v->shape[dv] : 1;
+        strides[d] = (size == 1 && shape[d] != 1) || dv < 0 ? 0 : s;
+        if (dv >= 0) s *= size;
+    }
+}
+
+/* An n-d counter over `shape` carrying two strided offsets. */
+typedef struct {
+    int nd;
+    int64_t shape[TG_MAXDIM], idx[TG_MAXDIM];
+    int64_t sa[TG_MAXDIM], sb[TG_MAXDIM];
+    int64_t oa, ob;
+} tg_iter;
+
+static inline void tg_iter_next(tg_iter *it)
+{
+    for (int d = it->nd - 1; d >= 0; d--) {
+        if (++it->idx[d] < it->shape[d]) {
+            it->oa += it->sa[d];
+            it->ob += it->sb[d];
+            return;
+        }
+        it->oa -= it->sa[d] * (it->shape[d] - 1);
+        it->ob -= it->sb[d] * (it->shape[d] - 1);
+        it->idx[d] = 0;
+    }
+}
+
+static void tg_iter_init(tg_iter *it, int nd, const int64_t *shape)
+{
+    it->nd = nd;
+    for (int d = 0; d < nd; d++) {
+        it->shape[d] = shape[d];
+        it->idx[d] = 0;
+        it->sa[d] = it->sb[d] = 0;
+    }
+    it->oa = it->ob = 0;
+}
+
+static int tg_same_shape(const tg_view *a, const tg_view *b)
+{
+    if (a->ndim != b->ndim) return 0;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->shape[d] != b->shape[d]) return 0;
+    return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Elementwise formulas, one set per precision                               */
+
+#define TG_DEFINE_KERNELS(T, SFX, POW, LOG, EXP, TANH, SQRT, FABS)                        \
+static inline T tg_bin_##SFX(int op, T x, T y)                                           \
+{                                                                                        \
+    switch (op) {                                                                        \
+    case TT_ADD: return x + y;                                                           \
+    case TT_SUB: return x - y;                                                           \
+    case TT_MUL: return x * y;                                                           \
+    case TT_DIV: return x / y;                                                           \
+    default: return POW(x, y);                                                           \
+    }                                                                                    \
+}                                                                                        \
+static inline T tg_un_##SFX(int op, T x, T c, T lo, T hi, int has_lo, int has_hi)        \
+{                                                                                        \
+    switch (op) {                                                                        \
+    case TT_ADD_C: return x + c;                                                         \
+    case TT_SUB_C: return x - c;                                                         \
+    case TT_MUL_C: return x * c;                                                         \
+    case TT_RSUB_C: return c - x;                                                        \
+    case TT_DIV_C: return x / c;                                                         \
+    case TT_RDIV_C: return c / x;                                                        \
+    case TT_POW_C: return c == (T)2 ? x * x : POW(x, c);                                 \
+    case TT_RPOW_C: return POW(c, x);                                                    \
+    case TT_NEG: return -x;                                                              \
+    case TT_EXP: return EXP(x);                                                          \
+    case TT_LOG: return LOG(x);                                                          \
+    case TT_TANH: return TANH(x);                                                        \
+    case TT_RELU: return x < (T)0 ? (T)0 : x;                                            \
+    case TT_SIGMOID: return (T)1 / ((T)1 + EXP(-x));                                     \
+    case TT_ABS: return FABS(x);                                                         \
+    case TT_SQRT: return SQRT(x);                                                        \
+    case TT_CLAMP:                                                                       \
+        if (x != x) return x;                                                            \
+        if (has_lo && x < lo) x = lo;                                                    \
+        if (has_hi && x > hi) x = hi;                                                    \
+        return x;                                                                        \
+    default: return x;                                                                   \
+    }                                                                                    \
+}                                                                                        \
+/* d out / d x times g, for the unary ops (x input, y output). */                       \
+static inline T tg_dun_##SFX(int op, T g, T x, T y, T c, T lo, T hi, int has_lo,         \
+                             int has_hi)                                                 \
+{                                                                                        \
+    switch (op) {                                                                        \
+    case TT_ADD_C: return g;                                                             \
+    case TT_SUB_C: return g;                                                             \
+    case TT_MUL_C: return g * c;                                                         \
+    case TT_RSUB_C: return -g;                                                           \
+    case TT_DIV_C: return g / c;                                                         \
+    case TT_RDIV_C: return (-g * c) / (x * x);                                           \
+    case TT_POW_C:                                                                       \
+        return c == (T)0 ? (T)0 : g * c * (c == (T)2 ? x : POW(x, c - (T)1));            \
+    case TT_RPOW_C: return (c == (T)0 && x >= (T)0) ? (T)0 : g * (y * LOG(c));           \
+    case TT_NEG: return -g;                                                              \
+    case TT_EXP: return g * y;                                                           \
+    case TT_LOG: return g / x;                                                           \
+    case TT_TANH: return g * ((T)1 - y * y);                                             \
+    case TT_RELU: return y <= (T)0 ? (T)0 : g;                                           \
+    case TT_SIGMOID: return g * ((T)1 - y) * y;                                          \
+    case TT_ABS: return x > (T)0 ? g : (x < (T)0 ? -g : (T)0);                           \
+    case TT_SQRT: return g / ((T)2 * y);                                                 \
+    case TT_CLAMP:                                                                       \
+        return ((!has_lo || x >= lo) && (!has_hi || x <= hi)) ? g : (T)0;                \
+    default: return g;                                                                   \
+    }                                                                                    \
+}                                                                                        \
+static void tg_binary_fwd_##SFX(int op, struct tg_tnode *n)                             \
+{                                                                                        \
+    const T *a = n->in[0].buf->data, *b = n->in[1].buf->data;                            \
+    T *o = n->out.buf->data;                                                             \
+    int64_t N = n->out.numel;                                                            \
+    if (tg_same_shape(&n->in[0], &n->in[1])) {                                           \
+        for (int64_t k = 0; k < N; k++) o[k] = tg_bin_##SFX(op, a[k], b[k]);             \
+    } else if (n->in[1].numel == 1 && n->in[0].numel == N) {                             \
+        T y = b[0];                                                                      \
+        for (int64_t k = 0; k < N; k++) o[k] = tg_bin_##SFX(op, a[k], y);                \
+    } else if (n->in[0].numel == 1 && n->in[1].numel == N) {                             \
+        T x = a[0];                                                                      \
+        for (int64_t k = 0; k < N; k++) o[k] = tg_bin_##SFX(op, x, b[k]);                \
+    } else {                                                                             \
+        tg_iter it;                                                                      \
+        tg_iter_init(&it, n->out.ndim, n->out.shape);                                    \
+        tg_bstrides(&n->in[0], n->out.ndim, n->out.shape, it.sa);                        \
+        tg_bstrides(&n->in[1], n->out.ndim, n->out.shape, it.sb);                        \
+        for (int64_t k = 0; k < N; k++, tg_iter_next(&it))                               \
+            o[k] = tg_bin_##SFX(op, a[it.oa], b[it.ob]);                                 \
+    }                                                                                    \
+}                                                                                        \
+/* ga / gb: gradients of the operands (NULL when not needed), accumulated. */           \
+static void tg_binary_bwd_##SFX(int op, struct tg_tnode *n, const T *g, T *ga, T *gb)   \
+{                                                                                        \
+    const T *a = n->in[0].buf->data, *b = n->in[1].buf->data, *y = n->out.buf->data;     \
+    int64_t N = n->out.numel;                                                            \
+    tg_iter it;                                                                          \
+    tg_iter_init(&it, n->out.ndim, n->out.shape);                                        \
+    tg_bstrides(&n->in[0], n->out.ndim, n->out.shape, it.sa);                            \
+    tg_bstrides(&n->in[1], n->out.ndim, n->out.shape, it.sb);                            \
+    for (int64_t k = 0; k < N; k++, tg_iter_next(&it)) {                                 \
+        T gk = g[k], x = a[it.oa], w = b[it.ob];                                         \
+        switch (op) {                                                                    \
+        case TT_ADD:                                                                     \
+            if (ga) ga[it.oa] += gk;                                                     \
+            if (gb) gb[it.ob] += gk;                                                     \
+            break;                                                                       \
+        case TT_SUB:                                                                     \
+            if (ga) ga[it.oa] += gk;                                                     \
+            if (gb) gb[it.ob] -= gk;                                                     \
+            break;                                                                       \
+        case TT_MUL:                                                                     \
+            if (ga) ga[it.oa] += gk * w;                                                 \
+            if (gb) gb[it.ob] += gk * x;                                                 \
+            break;                                                                       \
+        case TT_DIV:                                                                     \
+            if (ga) ga[it.oa] += gk / w;                                                 \
+            if (gb) gb[it.ob] += (-gk * x) / (w * w);                                    \
+            break;                                                                       \
+        default: /* TT_POW */                                                            \
+            if (ga) ga[it.oa] += w == (T)0 ? (T)0 : gk * w * POW(x, w - (T)1);           \
+            if (gb) gb[it.ob] += (x == (T)0 && w >= (T)0) ? (T)0 : gk * (y[k] * LOG(x)); \
+            break;                                                                       \
+        }                                                                                \
+    }                                                                                    \
+}                                                                                        \
+static void tg_unary_fwd_##SFX(int op, struct tg_tnode *n)                              \
+{                                                                                        \
+    const T *x = n->in[0].buf->data;                                                     \
+    T *o = n->out.buf->data;                                                             \
+    T c = (T)n->dp[0], lo = (T)n->dp[0], hi = (T)n->dp[1];                               \
+    int hl = (int)n->ip[0], hh = (int)n->ip[1];                                          \
+    for (int64_t k = 0; k < n->out.numel; k++)                                           \
+        o[k] = tg_un_##SFX(op, x[k], c, lo, hi, hl, hh);                                 \
+}                                                                                        \
+static void tg_unary_bwd_##SFX(int op, struct tg_tnode *n, const T *g, T *gx)           \
+{                                                                                        \
+    const T *x = n->in[0].buf->data, *y = n->out.buf->data;                              \
+    T c = (T)n->dp[0], lo = (T)n->dp[0], hi = (T)n->dp[1];                               \
+    int hl = (int)n->ip[0], hh = (int)n->ip[1];                                          \
+    for (int64_t k = 0; k < n->out.numel; k++)                                           \
+        gx[k] += tg_dun_##SFX(op, g[k], x[k], y[k], c, lo, hi, hl, hh);                  \
+}
+
+TG_DEFINE_KERNELS(float, f32, powf, logf, expf, tanhf, sqrtf, fabsf)
+TG_DEFINE_KERNELS(double, f64, pow, log, exp, tanh, sqrt, fabs)
+
+/* ------------------------------------------------------------------------ */
+/* Reductions: the input shape against the output shape with reduced dims of
+ * size 1 (same ndim as the input, kept in ip[0..ndim)).                     */
+
+static void tg_reduce_strides(const struct tg_tnode *n, int64_t *in_shape, int *nd,
+                              int64_t *out_strides)
+{
+    const tg_view *in = &n->in[0];
+    *nd = in->ndim;
+    int64_t s = 1;
+    for (int d = in->ndim - 1; d >= 0; d--) {
+        in_shape[d] = in->shape[d];
+        int64_t rsize = n->ip[d];            /* 1 where reduced */
+        out_strides[d] = rsize == 1 ? 0 : s;
+        s *= rsize;
+    }
+}
+
+#define TG_DEFINE_REDUCE(T, SFX)                                                         \
+static int tg_sum_fwd_##SFX(struct tg_tnode *n, int mean)                               \
+{                                                                                        \
+    const T *x = n->in[0].buf->data;                                                     \
+    T *o = n->out.buf->data;                                                             \
+    int64_t N = n->in[0].numel, M = n->out.numel;                                        \
+    double *acc = calloc((size_t)(M > 0 ? M : 1), sizeof(double));                      \
+    if (acc == NULL) return -1;                                                          \
+    if (M == 1) {                                                                        \
+        double s = 0.0;                                                                  \
+        for (int64_t k = 0; k < N; k++) s += x[k];                                       \
+        acc[0] = s;                                                                      \
+    } else {                                                                             \
+        tg_iter it;                                                                      \
+        int nd;                                                                          \
+        int64_t shape[TG_MAXDIM], sb[TG_MAXDIM];                                         \
+        tg_reduce_strides(n, shape, &nd, sb);                                            \
+        tg_iter_init(&it, nd, shape);                                                    \
+        memcpy(it.sb, sb, sizeof(sb));                                                   \
+        for (int64_t k = 0; k < N; k++, tg_iter_next(&it)) acc[it.ob] += x[k];           \
+    }                                                                                    \
+    double count = M > 0 ? (double)N / (double)M : 0.0;                                  \
+    for (int64_t k = 0; k < M; k++)                                                      \
+        o[k] = mean ? (T)((T)acc[k] / (T)count) : (T)acc[k];                             \
+    free(acc);                                                                           \
+    return 0;                                                                            \
+}                                                                                        \
+static void tg_sum_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx, int mean)           \
+{                                                                                        \
+    int64_t N = n->in[0].numel, M = n->out.numel;                                        \
+    T count = (T)((double)N / (double)(M > 0 ? M : 1));                                  \
+    if (M == 1) {                                                                        \
+        T gk = mean ? g[0] / count : g[0];                                               \
+        for (int64_t k = 0; k < N; k++) gx[k] += gk;                                     \
+        return;                                                                          \
+    }                                                                                    \
+    tg_iter it;                                                                          \
+    int nd;                                                                              \
+    int64_t shape[TG_MAXDIM], sb[TG_MAXDIM];                                             \
+    tg_reduce_strides(n, shape, &nd, sb);                                                \
+    tg_iter_init(&it, nd, shape);                                                        \
+    memcpy(it.sb, sb, sizeof(sb));                                                       \
+    for (int64_t k = 0; k < N; k++, tg_iter_next(&it))                                   \
+        gx[k] += mean ? g[it.ob] / count : g[it.ob];                                     \
+}                                                                                        \
+static void tg_max_all_fwd_##SFX(struct tg_tnode *n)                                    \
+{                                                                                        \
+    const T *x = n->in[0].buf->data;                                                     \
+    T m = x[0];                                                                          \
+    for (int64_t k = 1; k < n->in[0].numel; k++) {                                       \
+        if (x[k] != x[k]) { m = x[k]; break; }                                           \
+        if (x[k] > m) m = x[k];                                                          \
+    }                                                                                    \
+    ((T *)n->out.buf->data)[0] = m;                                                      \
+}                                                                                        \
+static void tg_max_all_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx)                 \
+{                                                                                        \
+    const T *x = n->in[0].buf->data;                                                     \
+    T m = ((T *)n->out.buf->data)[0];                                                    \
+    int64_t ties = 0;                                                                    \
+    for (int64_t k = 0; k < n->in[0].numel; k++) ties += (x[k] == m || (m != m && x[k] != x[k])); \
+    T share = g[0] / (T)(ties > 0 ? ties : 1);                                           \
+    for (int64_t k = 0; k < n->in[0].numel; k++)                                         \
+        if (x[k] == m || (m != m && x[k] != x[k])) gx[k] += share;                       \
+}                                                                                        \
+/* max over dim: outer x size x inner layout; in[1] receives int64 indices. */          \
+static void tg_max_dim_fwd_##SFX(struct tg_tnode *n)                                    \
+{                                                                                        \
+    const T *x = n->in[0].buf->data;                                                     \
+    T *o = n->out.buf->data;                                                             \
+    int64_t *idx = n->in[1].buf->data;                                                   \
+    int64_t outer = n->ip[1], size = n->ip[2], inner = n->ip[3];                         \
+    for (int64_t p = 0; p < outer; p++)                                                  \
+        for (int64_t q = 0; q < inner; q++) {                                            \
+            const T *row = x + p * size * inner + q;                                     \
+            T m = row[0];                                                                \
+            int64_t best = 0;                                                            \
+            for (int64_t r = 1; r < size; r++) {                                         \
+                T v = row[r * inner];                                                    \
+                if (m != m) break;                                                       \
+                if (v > m || v != v) { m = v; best = r; }                                \
+            }                                                                            \
+            o[p * inner + q] = m;                                                        \
+            idx[p * inner + q] = best;                                                   \
+        }                                                                                \
+}                                                                                        \
+static void tg_max_dim_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx)                 \
+{                                                                                        \
+    const int64_t *idx = n->in[1].buf->data;                                             \
+    int64_t outer = n->ip[1], size = n->ip[2], inner = n->ip[3];                         \
+    for (int64_t p = 0; p < outer; p++)                                                  \
+        for (int64_t q = 0; q < inner; q++)                                              \
+            gx[p * size * inner + idx[p * inner + q] * inner + q] += g[p * inner + q];   \
+}                                                                                        \
+static void tg_softmax_fwd_##SFX(struct tg_tnode *n, int logsm)                         \
+{                                                                                        \
+    const T *x = n->in[0].buf->data;                                                     \
+    T *o = n->out.buf->data;                                                             \
+    int64_t outer = n->ip[1], size = n->ip[2], inner = n->ip[3];                         \
+    for (int64_t p = 0; p < outer; p++)                                                  \
+        for (int64_t q = 0; q < inner; q++) {                                            \
+            const T *row = x + p * size * inner + q;                                     \
+            T *orow = o + p * size * inner + q;                                          \
+            T m = row[0];                                                                \
+            for (int64_t r = 1; r < size; r++) if (row[r * inner] > m) m = row[r * inner]; \
+            T s = 0;                                                                     \
+            for (int64_t r = 0; r < size; r++) s += (T)exp((double)(row[r * inner] - m)); \
+            if (logsm) {                                                                 \
+                T ls = (T)log((double)s);                                                \
+                for (int64_t r = 0; r < size; r++) orow[r * inner] = row[r * inner] - m - ls; \
+            } else {                                                                     \
+                for (int64_t r = 0; r < size; r++)                                       \
+                    orow[r * inner] = (T)exp((double)(row[r * inner] - m)) / s;          \
+            }                                                                            \
+        }                                                                                \
+}                                                                                        \
+static void tg_softmax_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx, int logsm)      \
+{                                                                                        \
+    const T *y = n->out.buf->data;                                                       \
+    int64_t outer = n->ip[1], size = n->ip[2], inner = n->ip[3];                         \
+    for (int64_t p = 0; p < outer; p++)                                                  \
+        for (int64_t q = 0; q < inner; q++) {                                            \
+            int64_t base = p * size * inner + q;                                         \
+            T s = 0;                                                                     \
+            for (int64_t r = 0; r < size; r++)                                           \
+                s += logsm ? g[base + r * inner] : g[base + r * inner] * y[base + r * inner]; \
+            for (int64_t r = 0; r < size; r++) {                                         \
+                int64_t k = base + r * inner;                                            \
+                gx[k] += logsm ? g[k] - (T)exp((double)y[k]) * s : y[k] * (g[k] - s);    \
+            }                                                                            \
+        }                                                                                \
+}                                                                                        \
+static void tg_gather_fwd_##SFX(struct tg_tnode *n)                                     \
+{                                                                                        \
+    const T *x = n->in[0].buf->data;                                                     \
+    T *o = n->out.buf->data;                                                             \
+    tg_iter it;                                                                          \
+    tg_iter_init(&it, n->out.ndim, n->out.shape);                                        \
+    for (int d = 0; d < n->out.ndim; d++) it.sa[d] = n->ip[1 + d];                       \
+    it.oa = n->ip[0];                                                                    \
+    for (int64_t k = 0; k < n->out.numel; k++, tg_iter_next(&it)) o[k] = x[it.oa];      \
+}                                                                                        \
+static void tg_gather_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx)                  \
+{                                                                                        \
+    tg_iter it;                                                                          \
+    tg_iter_init(&it, n->out.ndim, n->out.shape);                                        \
+    for (int d = 0; d < n->out.ndim; d++) it.sa[d] = n->ip[1 + d];                       \
+    it.oa = n->ip[0];                                                                    \
+    for (int64_t k = 0; k < n->out.numel; k++, tg_iter_next(&it)) gx[it.oa] += g[k];    \
+}                                                                                        \
+static void tg_pick_fwd_##SFX(struct tg_tnode *n)                                       \
+{                                                                                        \
+    const T *x = n->in[0].buf->data;                                                     \
+    const int64_t *tgt = n->in[1].buf->data;                                             \
+    T *o = n->out.buf->data;                                                             \
+    int64_t rows = n->in[0].shape[0], cols = n->in[0].shape[1];                          \
+    for (int64_t r = 0; r < rows; r++) o[r] = x[r * cols + tgt[r]];                      \
+}                                                                                        \
+static void tg_pick_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx)                    \
+{                                                                                        \
+    const int64_t *tgt = n->in[1].buf->data;                                             \
+    int64_t rows = n->in[0].shape[0], cols = n->in[0].shape[1];                          \
+    for (int64_t r = 0; r < rows; r++) gx[r * cols + tgt[r]] += g[r];                    \
+}
+
+TG_DEFINE_REDUCE(float, f32)
+TG_DEFINE_REDUCE(double, f64)
+
+/* ------------------------------------------------------------------------ */
+/* Matrix products through BLAS (row-major data seen as column-major transposes) */
+
+static int tg_gemm(int dtype, char ta, char tb, int m, int n, int k, const void *a, int lda,
+                   const void *b, int ldb, double beta, void *c, int ldc)
+{
+    if (m == 0 || n == 0) return 0;
+    if (dtype == TG_F32) {
+        if (tg_sgemm == NULL) return -3;
+        float one = 1.0f, bt = (float)beta;
+        tg_sgemm(&ta, &tb, &m, &n, &k, &one, (float *)a, &lda, (float *)b, &ldb, &bt,
+                 (float *)c, &ldc);
+    } else {
+        if (tg_dgemm == NULL) return -3;
+        double one = 1.0, bt = beta;
+        tg_dgemm(&ta, &tb, &m, &n, &k, &one, (double *)a, &lda, (double *)b, &ldb, &bt,
+                 (double *)c, &ldc);
+    }
+    return 0;
+}
+
+/* C (m x n) = A (m x k) @ B (k x n), all row-major. */
+static int tg_mm_fwd(struct tg_tnode *n)
+{
+    int m = (int)n->ip[0], k = (int)n->ip[1], nn = (int)n->ip[2];
+    if (k == 0) {
+        memset(n->out.buf->data, 0, n->out.buf->nbytes);
+        return 0;
+    }
+    return tg_gemm(n->out.dtype, 'N', 'N', nn, m, k, n->in[1].buf->data, nn,
+                   n->in[0].buf->data, k, 0.0, n->out.buf->data, nn);
+}
+
+static int tg_mm_bwd(struct tg_tnode *n, const void *g, void *ga, void *gb)
+{
+    int m = (int)n->ip[0], k = (int)n->ip[1], nn = (int)n->ip[2], dt = n->out.dtype;
+    int rc = 0;
+    if (ga != NULL && k > 0)   /* gA (m x k) += G (m x n) @ B^T */
+        rc = tg_gemm(dt, 'T', 'N', k, m, nn, n->in[1].buf->data, nn, g, nn, 1.0, ga, k);
+    if (rc == 0 && gb != NULL && k > 0)   /* gB (k x n) += A^T @ G */
+        rc = tg_gemm(dt, 'N', 'T', nn, k, m, g, nn, n->in[0].buf->data, k, 1.0, gb, nn);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Dispatch                                                                  */
+
+int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch)
+{
+    (void)scratch;
+    int f32 = n->out.dtype == TG_F32;
+    switch (op) {
+    case TT_ADD: case TT_SUB: case TT_MUL: case TT_DIV: case TT_POW:
+        if (f32) tg_binary_fwd_f32(op, n); else tg_binary_fwd_f64(op, n);
+        return 0;
+    case TT_ADD_C: case TT_SUB_C: case TT_MUL_C: case TT_RSUB_C: case TT_DIV_C: case TT_RDIV_C:
+    case TT_POW_C: case TT_RPOW_C: case TT_NEG: case TT_EXP: case TT_LOG: case TT_TANH:
+    case TT_RELU: case TT_SIGMOID: case TT_ABS: case TT_SQRT: case TT_CLAMP:
+        if (f32) tg_unary_fwd_f32(op, n); else tg_unary_fwd_f64(op, n);
+        return 0;
+    case TT_SUM: case TT_MEAN:
+        return f32 ? tg_sum_fwd_f32(n, op == TT_MEAN) : tg_sum_fwd_f64(n, op == TT_MEAN);
+    case TT_MAX_ALL:
+        if (f32) tg_max_all_fwd_f32(n); else tg_max_all_fwd_f64(n);
+        return 0;
+    case TT_MAX_DIM:
+        if (f32) tg_max_dim_fwd_f32(n); else tg_max_dim_fwd_f64(n);
+        return 0;
+    case TT_MM:
+        return tg_mm_fwd(n);
+    case TT_VIEW:
+        return 0;                      /* shares its input's buffer */
+    case TT_GATHER:
+        if (n->out.dtype == TG_I64) {
+            const int64_t *x = n->in[0].buf->data;
+            int64_t *o = n->out.buf->data;
+            tg_iter it;
+            tg_iter_init(&it, n->out.ndim, n->out.shape);
+            for (int d = 0; d < n->out.ndim; d++) it.sa[d] = n->ip[1 + d];
+            it.oa = n->ip[0];
+            for (int64_t k = 0; k < n->out.numel; k++, tg_iter_next(&it)) o[k] = x[it.oa];
+        } else if (f32) tg_gather_fwd_f32(n); else tg_gather_fwd_f64(n);
+        return 0;
+    case TT_SOFTMAX: case TT_LOG_SOFTMAX:
+        if (f32) tg_softmax_fwd_f32(n, op == TT_LOG_SOFTMAX);
+        else tg_softmax_fwd_f64(n, op == TT_LOG_SOFTMAX);
+        return 0;
+    case TT_PICK:
+        if (f32) tg_pick_fwd_f32(n); else tg_pick_fwd_f64(n);
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/* The gradient buffer of slot p, zeroed on its first contribution in this
+ * sweep (leaves keep theirs: they are always marked reached). */
+static void *tg_grad_of(tg_tape *t, tg_index p)
+{
+    struct tg_tnode *pn = t->tn[p];
+    if (pn->grad == NULL) {
+        pn->grad = tg_buf_zeros(pn->out.buf->nbytes);
+        if (pn->grad == NULL) return NULL;
+        t->reached[p] = 1;
+    } else if (!t->reached[p]) {
+        memset(pn->grad->data, 0, pn->grad->nbytes);
+        t->reached[p] = 1;
+    }
+    return pn->grad->data;
+}
+
+static int tg_saved_changed(const struct tg_tnode *n, int k)
+{
+    return n->in[k].buf != NULL && n->in[k].buf->version != n->in_version[k];
+}
+
+int tg_tensor_backward(tg_tape *t, tg_index i)
+{
+    struct tg_tnode *n = t->tn[i];
+    uint8_t op = t->op[i];
+    if (op == TT_LEAF || n == NULL || n->grad == NULL) return 0;
+    tg_index pa = t->a[i], pb = t->b[i];
+    /* ops whose backward reads saved values */
+    int reads_inputs = !(op == TT_ADD || op == TT_SUB || op == TT_ADD_C || op == TT_SUB_C ||
+                         op == TT_RSUB_C ||
+                         op == TT_NEG || op == TT_SUM || op == TT_MEAN || op == TT_VIEW ||
+                         op == TT_GATHER || op == TT_MUL_C || op == TT_DIV_C ||
+                         op == TT_MAX_DIM || op == TT_PICK);
+    if (reads_inputs && (tg_saved_changed(n, 0) || tg_saved_changed(n, 1) ||
+                         n->out.buf->version != n->out_version)) {
+        t->error_node = i;
+        return -2;
+    }
+    void *ga = NULL, *gb = NULL;
+    if (pa >= 0 && (ga = tg_grad_of(t, pa)) == NULL) return -1;
+    if (pb >= 0 && (gb = tg_grad_of(t, pb)) == NULL) return -1;
+    const void *g = n->grad->data;
+    int f32 = n->out.dtype == TG_F32;
+    switch (op) {
+    case TT_ADD: case TT_SUB: case TT_MUL: case TT_DIV: case TT_POW:
+        if (f32) tg_binary_bwd_f32(op, n, g, ga, gb); else tg_binary_bwd_f64(op, n, g, ga, gb);
+        return 0;
+    case TT_SUM: case TT_MEAN:
+        if (ga == NULL) return 0;
+        if (f32) tg_sum_bwd_f32(n, g, ga, op == TT_MEAN); else tg_sum_bwd_f64(n, g, ga, op == TT_MEAN);
+        return 0;
+    case TT_MAX_ALL:
+        if (ga == NULL) return 0;
+        if (f32) tg_max_all_bwd_f32(n, g, ga); else tg_max_all_bwd_f64(n, g, ga);
+        return 0;
+    case TT_MAX_DIM:
+        if (ga == NULL) return 0;
+        if (f32) tg_max_dim_bwd_f32(n, g, ga); else tg_max_dim_bwd_f64(n, g, ga);
+        return 0;
+    case TT_MM:
+        return tg_mm_bwd(n, g, ga, gb) == 0 ? 0 : -1;
+    case TT_VIEW:
+        if (ga == NULL) return 0;
+        if (f32) { float *x = ga; const float *gg = g; for (int64_t k = 0; k < n->out.numel; k++) x[k] += gg[k]; }
+        else { double *x = ga; const double *gg = g; for (int64_t k = 0; k < n->out.numel; k++) x[k] += gg[k]; }
+        return 0;
+    case TT_GATHER:
+        if (ga == NULL) return 0;
+        if (f32) tg_gather_bwd_f32(n, g, ga); else tg_gather_bwd_f64(n, g, ga);
+        return 0;
+    case TT_SOFTMAX: case TT_LOG_SOFTMAX:
+        if (ga == NULL) return 0;
+        if (f32) tg_softmax_bwd_f32(n, g, ga, op == TT_LOG_SOFTMAX);
+        else tg_softmax_bwd_f64(n, g, ga, op == TT_LOG_SOFTMAX);
+        return 0;
+    case TT_PICK:
+        if (ga == NULL) return 0;
+        if (f32) tg_pick_bwd_f32(n, g, ga); else tg_pick_bwd_f64(n, g, ga);
+        return 0;
+    default:   /* unary */
+        if (ga == NULL) return 0;
+        if (f32) tg_unary_bwd_f32(op, n, g, ga); else tg_unary_bwd_f64(op, n, g, ga);
+        return 0;
+    }
+}
+
+void tg_tensor_drop_grads(tg_tape *t, tg_index lo, tg_index hi)
+{
+    for (tg_index i = lo; i <= hi; i++) {
+        struct tg_tnode *n = t->tn[i];
+        if (n != NULL && n->grad != NULL && !n->retain_grad) {
+            tg_buf_decref(n->grad);
+            n->grad = NULL;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Optimizers: torch.optim's update formulas, in the parameter's precision   */
+
+#define TG_DEFINE_OPTIM(T, SFX, SQRT)                                                    \
+static void tg_sgd_##SFX(T *p, const T *g, T *buf, int64_t n, T lr, T mom, T damp, T wd, \
+                         int nesterov, int first)                                        \
+{                                                                                        \
+    for (int64_t k = 0; k < n; k++) {                                                    \
+        T d = g[k];                                                                      \
+        if (wd != (T)0) d = d + wd * p[k];                                               \
+        if (buf != NULL) {                                                               \
+            buf[k] = first ? d : buf[k] * mom + ((T)1 - damp) * d;                       \
+            d = nesterov ? d + mom * buf[k] : buf[k];                                    \
+        }                                                                                \
+        p[k] = p[k] - lr * d;                                                            \
+    }                                                                                    \
+}                                                                                        \
+static void tg_adam_##SFX(T *p, const T *g, T *m, T *v, int64_t n, double lr, T b1, T b2, \
+                          T eps, T wd, int64_t step)                                     \
+{                                                                                        \
+    double bc1 = 1.0 - pow((double)b1, (double)step);                                   \
+    double bc2 = 1.0 - pow((double)b2, (double)step);                                   \
+    T step_size = (T)(lr / bc1), bc2_sqrt = (T)sqrt(bc2);                                \
+    for (int64_t k = 0; k < n; k++) {                                                    \
+        T d = g[k];                                                                      \
+        if (wd != (T)0) d = d + wd * p[k];                                               \
+        m[k] = m[k] + (d - m[k]) * ((T)1 - b1);                                          \
+        v[k] = v[k] * b2 + d * d * ((T)1 - b2);                                          \
+        T denom = SQRT(v[k]) / bc2_sqrt + eps;                                           \
+        p[k] = p[k] - step_size * (m[k] / denom);                                        \
+    }                                                                                    \
+}
+
+TG_DEFINE_OPTIM(float, f32, sqrtf)
+TG_DEFINE_OPTIM(double, f64, sqrt)
+
+void tg_sgd_update(int dtype, void *param, const void *grad, void *momentum_buf, int64_t n,
+                   double lr, double momentum, double dampening, double weight_decay,
+                   int nesterov, int first_step)
+{
+    if (dtype == TG_F32)
+        tg_sgd_f32(param, grad, momentum_buf, n, (float)lr, (float)momentum, (float)dampening,
+                   (float)weight_decay, nesterov, first_step);
+    else
+        tg_sgd_f64(param, grad, momentum_buf, n, lr, momentum, dampening, weight_decay,
+                   nesterov, first_step);
+}
+
+void tg_adam_update(int dtype, void *param, const void *grad, void *exp_avg, void *exp_avg_sq,
+                    int64_t n, double lr, double beta1, double beta2, double eps,
+                    double weight_decay, int64_t step)
+{
+    if (dtype == TG_F32)
+        tg_adam_f32(param, grad, exp_avg, exp_avg_sq, n, lr, (float)beta1, (float)beta2,
+                    (float)eps, (float)weight_decay, step);
+    else
+        tg_adam_f64(param, grad, exp_avg, exp_avg_sq, n, lr, beta1, beta2, eps, weight_decay,
+                    step);
+}

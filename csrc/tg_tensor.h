@@ -1,0 +1,106 @@
+/* Tensor nodes on the tape: buffers, shapes, and the typed kernels of every
+ * tensor op, forward and backward (float32 and float64). Plain C, no Python.h.
+ *
+ * A tensor's value lives in a reference-counted buffer (tg_buf) shared by the
+ * Python handles that view it and by the nodes that saved it for backward.
+ * A tape slot of a tensor op points to a tg_tnode: its output, its gradient
+ * buffer, and the operands as they were recorded. */
+#ifndef TG_TENSOR_H
+#define TG_TENSOR_H
+
+#include "tg_tape.h"
+
+#define TG_MAXDIM 8
+
+typedef enum { TG_F32 = 0, TG_F64 = 1, TG_I64 = 2 } tg_dtype;
+
+typedef struct tg_buf {
+    int64_t refs;                    /* handles and nodes holding it */
+    int64_t version;                 /* bumped by every in-place change */
+    size_t nbytes;                   /* size of data */
+    void *data;                      /* the elements */
+} tg_buf;
+
+typedef struct {
+    tg_buf *buf;                     /* the elements (one reference held), or NULL */
+    int64_t numel;                   /* number of elements */
+    int64_t shape[TG_MAXDIM];        /* sizes, row-major contiguous */
+    uint8_t dtype;                   /* tg_dtype */
+    uint8_t ndim;                    /* number of dimensions, 0 for a scalar */
+} tg_view;
+
+struct tg_tnode {
+    tg_view out;                     /* the node's value */
+    tg_buf *grad;                    /* its gradient (out's shape and dtype), or NULL */
+    tg_view in[2];                   /* operands as recorded: shapes and saved buffers */
+    int64_t in_version[2];           /* versions of in[k].buf when recorded */
+    int64_t out_version;             /* version of out.buf when recorded */
+    int64_t ip[2 * TG_MAXDIM + 4];   /* integer parameters (dims, strides, sizes);
+                                        ip[19]: which PyTorch grad_fn name to show */
+    double dp[2];                    /* float parameters (constants, clamp bounds) */
+    uint8_t retain_grad;             /* a non-leaf that keeps .grad after backward */
+};
+
+/* Tensor op codes continue the scalar ones (tg_tape.h). */
+enum {
+    TT_FIRST = 64,
+    TT_LEAF = 64,                    /* a tensor that requires grad, made by the user */
+    TT_ADD, TT_SUB, TT_MUL, TT_DIV, TT_POW,               /* broadcasting binary */
+    TT_ADD_C, TT_SUB_C, TT_MUL_C, TT_RSUB_C, TT_DIV_C, TT_RDIV_C, TT_POW_C, TT_RPOW_C, /* dp[0] */
+    TT_NEG, TT_EXP, TT_LOG, TT_TANH, TT_RELU, TT_SIGMOID, TT_ABS, TT_SQRT,
+    TT_CLAMP,                        /* dp[0] min, dp[1] max; ip[0] has_min, ip[1] has_max */
+    TT_SUM,                          /* to in-shape with reduced dims of size 1 (ip) */
+    TT_MEAN,
+    TT_MAX_ALL,                      /* global max; ties share the gradient */
+    TT_MAX_DIM,                      /* ip[0] dim; in[1] holds int64 argmax indices */
+    TT_MM,                           /* ip[0..2] = m, k, n (1-D operands as 1 x k, k x 1) */
+    TT_VIEW,                         /* same elements, new shape (shares the buffer) */
+    TT_GATHER,                       /* strided read: ip[0] offset, ip[1..] strides per out dim */
+    TT_SOFTMAX, TT_LOG_SOFTMAX,      /* ip[0] dim */
+    TT_PICK,                         /* out[i] = in[i, target[i]]; in[1] int64 targets */
+    TT_LAST
+};
+
+/* Buffers */
+tg_buf *tg_buf_new(size_t nbytes);            /* uninitialised; NULL when out of memory */
+tg_buf *tg_buf_zeros(size_t nbytes);
+static inline void tg_buf_incref(tg_buf *b) { if (b) b->refs++; }
+void tg_buf_decref(tg_buf *b);
+size_t tg_dtype_size(int dtype);
+
+/* Node records */
+struct tg_tnode *tg_tnode_new(void);          /* zeroed; NULL when out of memory */
+void tg_tnode_free(struct tg_tnode *n);       /* drops every buffer reference */
+
+/* Broadcast shapes; 0, or -1 if they cannot be broadcast. */
+int tg_broadcast_shape(const tg_view *a, const tg_view *b, int64_t *shape, int *ndim);
+
+/* Forward kernels: fill out (already shaped and allocated) from the node's inputs.
+ * Return 0, or -1 on a bad argument (the caller checks shapes before). */
+int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch);
+
+/* Backward of tensor node i: add its gradient's contribution to its parents'
+ * gradients (allocating them on first touch). 0, -1 out of memory, -2 a saved
+ * tensor was modified in place (t->error_node names the node). */
+int tg_tensor_backward(tg_tape *t, tg_index i);
+
+/* Free the gradients of non-retained intermediates in [lo, hi] after a sweep. */
+void tg_tensor_drop_grads(tg_tape *t, tg_index lo, tg_index hi);
+
+/* BLAS, Fortran interface, set by the extension at import (from SciPy's BLAS). */
+typedef void (*tg_sgemm_fn)(char *, char *, int *, int *, int *, float *, float *, int *,
+                            float *, int *, float *, float *, int *);
+typedef void (*tg_dgemm_fn)(char *, char *, int *, int *, int *, double *, double *, int *,
+                            double *, int *, double *, double *, int *);
+extern tg_sgemm_fn tg_sgemm;
+extern tg_dgemm_fn tg_dgemm;
+
+/* Optimizer updates over flat buffers of n elements. */
+void tg_sgd_update(int dtype, void *param, const void *grad, void *momentum_buf, int64_t n,
+                   double lr, double momentum, double dampening, double weight_decay,
+                   int nesterov, int first_step);
+void tg_adam_update(int dtype, void *param, const void *grad, void *exp_avg, void *exp_avg_sq,
+                    int64_t n, double lr, double beta1, double beta2, double eps,
+                    double weight_decay, int64_t step);
+
+#endif
