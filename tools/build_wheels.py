@@ -229,9 +229,9 @@ def find_pythons(explicit):
 
 # ---------------------------------------------------------------- sdist
 
-def build_sdist(tools, outdir, logfile):
+def build_sdist(tools, source, outdir, logfile):
     shutil.rmtree(outdir, ignore_errors=True)
-    run([os.path.join(tools, "python"), "-m", "build", "--sdist", "--outdir", outdir, ROOT],
+    run([os.path.join(tools, "python"), "-m", "build", "--sdist", "--outdir", outdir, source],
         env=clean_env(), logfile=logfile)
     (sdist,) = glob.glob(os.path.join(outdir, "*.tar.gz"))
     return sdist
@@ -414,11 +414,11 @@ def run_tests(venv_py, srcdir, testdir, junit, torch, logfile):
 
 # ---------------------------------------------------------------- cibuildwheel
 
-def identifiers(tools, logfile=None):
+def identifiers(tools, source, logfile=None):
     out = {}
     for plat in PLATFORMS:
         _, text = run([os.path.join(tools, "cibuildwheel"), "--print-build-identifiers",
-                       "--platform", plat], cwd=ROOT, env=clean_env(), logfile=logfile)
+                       "--platform", plat], cwd=source, env=clean_env(), logfile=logfile)
         out[plat] = [ln.strip() for ln in text.splitlines() if re.fullmatch(r"\S+-\S+", ln.strip())]
     return out
 
@@ -452,6 +452,9 @@ def main(argv=None):
     ap.add_argument("--torch", metavar="X.Y", action="append", default=[],
                     help=f"also install {TORCH} for Python X.Y and require the torch "
                          f"cross-checks there (repeatable)")
+    ap.add_argument("--head", action="store_true",
+                    help="build from the committed HEAD (git archive) instead of the work tree, "
+                         "which may hold others' uncommitted changes")
     ap.add_argument("--workdir", help="default: build/wheel-proof (build/wheel-check with --quick)")
     ap.add_argument("--tools-venv", default=os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
@@ -463,7 +466,7 @@ def main(argv=None):
     tools = tools_venv(args.tools_venv)
 
     if args.identifiers:
-        print_identifiers(identifiers(tools))
+        print_identifiers(identifiers(tools, ROOT))
         return 0
 
     work = os.path.abspath(args.workdir or os.path.join(
@@ -473,6 +476,17 @@ def main(argv=None):
     house = os.path.join(work, "wheelhouse")
     os.makedirs(logs)
     os.makedirs(house)
+    source, origin = ROOT, f"the work tree {ROOT}"
+    if args.head:
+        source = os.path.join(work, "head-src")
+        os.makedirs(source)
+        _, commit = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
+        archive = subprocess.Popen(["git", "-C", ROOT, "archive", "HEAD"], stdout=subprocess.PIPE)
+        subprocess.run(["tar", "-x", "-C", source], stdin=archive.stdout, check=True)
+        if archive.wait() != 0:
+            raise ProofError("git archive HEAD failed")
+        origin = f"commit {commit.strip()} (HEAD)"
+        log(f"building from {origin}, exported to {source}")
 
     pythons = find_pythons(args.python or ([sys.executable] if args.quick else None))
     if args.quick:
@@ -481,13 +495,13 @@ def main(argv=None):
 
     # 1. the sdist, twice
     log("building the sdist")
-    sdist = build_sdist(tools, os.path.join(work, "dist"), os.path.join(logs, "sdist.log"))
+    sdist = build_sdist(tools, source, os.path.join(work, "dist"), os.path.join(logs, "sdist.log"))
     names = check_sdist(sdist)
     shutil.copy2(sdist, house)
     sdist_line = (f"sdist {os.path.basename(sdist)}  {kib(sdist)}  {len(names)} files, "
                   f"no generated .c")
     if not args.quick:
-        again = build_sdist(tools, os.path.join(work, "dist-again"),
+        again = build_sdist(tools, source, os.path.join(work, "dist-again"),
                             os.path.join(logs, "sdist-again.log"))
         if sdist_names(again) != names:
             raise ProofError("two sdist builds of the same tree differ in their file lists")
@@ -500,7 +514,7 @@ def main(argv=None):
         lg = os.path.join(logs, f"{tag}.log")
         torch = ".".join(map(str, info["version"][:2])) in args.torch
         log(f"{tag}: wheel from the sdist ({info['path']})")
-        forbidden = [work, ROOT, info["prefix"], os.path.dirname(os.path.dirname(info["executable"])),
+        forbidden = [work, ROOT, source, info["prefix"], os.path.dirname(os.path.dirname(info["executable"])),
                      "pip-req-build", "pip-build-env", "pip-wheel-", "pip-install-"]
         build_py = make_venv(info, os.path.join(work, "venvs", f"{tag}-build"), lg)
         raw = build_wheel(info, build_py, sdist, os.path.join(work, "raw", tag), lg)
@@ -561,11 +575,11 @@ def main(argv=None):
     artifacts = sorted(glob.glob(os.path.join(house, "*")))
     run([os.path.join(tools, "twine"), "check", "--strict", *artifacts], env=clean_env(),
         logfile=os.path.join(logs, "twine.log"))
-    ids = identifiers(tools, os.path.join(logs, "identifiers.log"))
+    ids = identifiers(tools, source, os.path.join(logs, "identifiers.log"))
 
     print()
     print(f"tapegrad wheel proof ({'quick' if args.quick else 'full'}), "
-          f"{time.time() - t0:.0f} s, artifacts in {house}")
+          f"{time.time() - t0:.0f} s, from {origin}; artifacts in {house}")
     print(sdist_line)
     print(f"auditwheel on this machine ({glibc()}): "
           + "; ".join(sorted(policies)))
