@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 tg_sgemm_fn tg_sgemm = NULL;
@@ -17,10 +18,10 @@ size_t tg_dtype_size(int dtype) { return dtype == TG_F32 ? 4 : 8; }
 
 tg_buf *tg_buf_new(size_t nbytes)
 {
-    tg_buf *b = malloc(sizeof(tg_buf));
+    if (nbytes > SIZE_MAX - sizeof(tg_buf)) return NULL;
+    tg_buf *b = malloc(sizeof(tg_buf) + nbytes);   /* header and elements in one block */
     if (b == NULL) return NULL;
-    b->data = malloc(nbytes > 0 ? nbytes : 1);
-    if (b->data == NULL) { free(b); return NULL; }
+    b->data = b + 1;
     b->refs = 1;
     b->version = 0;
     b->nbytes = nbytes;
@@ -36,10 +37,7 @@ tg_buf *tg_buf_zeros(size_t nbytes)
 
 void tg_buf_decref(tg_buf *b)
 {
-    if (b != NULL && --b->refs == 0) {
-        free(b->data);
-        free(b);
-    }
+    if (b != NULL && --b->refs == 0) free(b);
 }
 
 struct tg_tnode *tg_tnode_new(void) { return calloc(1, sizeof(struct tg_tnode)); }

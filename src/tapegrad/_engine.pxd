@@ -2,6 +2,7 @@
 # extension types that sit on it. Every field is commented here; the .pyx
 # only wraps these in Python's protocols.
 
+cimport cython
 from libc.stdint cimport int64_t, uint8_t
 
 cdef extern from "tg_tape.h" nogil:
@@ -140,6 +141,7 @@ cdef class Value:
     cdef tg_index index          # slot index; TG_FREED / TG_UNSET when there is none
 
 
+@cython.no_gc
 cdef class Tensor:
     """An n-d array that records the operations applied to it (PyTorch's API)."""
     cdef tg_view v               # the value: shape, dtype, buffer (one reference)

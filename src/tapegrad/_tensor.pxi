@@ -191,7 +191,9 @@ cdef Tensor _wrap(const tg_view *v):
 
 cdef Tensor _from_numpy(object arr, int dtype):
     cdef Tensor r = Tensor.__new__(Tensor)
-    a = np.ascontiguousarray(arr, dtype=_NP_DTYPES[dtype])
+    a = np.asarray(arr, dtype=_NP_DTYPES[dtype])
+    if not a.flags.c_contiguous:
+        a = a.copy(order="C")        # (np.ascontiguousarray would make 0-d arrays 1-d)
     _set_shape(&r.v, a.shape, dtype)
     _alloc(&r.v)
     cdef const unsigned char[::1] raw
@@ -380,9 +382,20 @@ cdef Tensor _reduce(uint8_t op, Tensor x, object dim, bint keepdim, str name):
     cdef list out_shape = []
     cdef int d
     cdef set dims
-    if dim is None:
-        dims = set(range(x.v.ndim))
-    elif isinstance(dim, (tuple, list)):
+    if dim is None:                     # the common case, without Python sets
+        n = _node(x, None)
+        for d in range(x.v.ndim):
+            n.ip[d] = 1
+        n.out = x.v
+        n.out.buf = NULL
+        if keepdim:
+            for d in range(x.v.ndim):
+                n.out.shape[d] = 1
+        else:
+            n.out.ndim = 0
+        n.out.numel = 1
+        return _run(op, n, x, None)
+    if isinstance(dim, (tuple, list)):
         dims = {_norm_dim(k, x.v.ndim) for k in dim}
     else:
         dims = {_norm_dim(dim, x.v.ndim)}
@@ -905,7 +918,7 @@ cdef class Tensor:
         if gradient is None:
             if self.v.numel != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            seed = ones_like(self)
+            seed = _as_operand(self, 1.0)
         else:
             if not isinstance(gradient, Tensor):
                 raise TypeError(f"gradient must be a Tensor, not '{type(gradient).__name__}'")
@@ -1299,14 +1312,15 @@ cdef int _backward_from(Tensor root, Tensor seed) except -1:
     memcpy(g.data, seed.v.buf.data, g.nbytes)
     tg_buf_decref(n.grad)
     n.grad = g
-    if tg_sgemm == NULL:
-        _load_blas()
-    root.tape.busy = True
-    try:
-        with nogil:
-            status = tg_tape_backward(t, i)
-    finally:
-        root.tape.busy = False
+    if i - t.low[i] < 64:               # small graphs: releasing the GIL costs more
+        status = tg_tape_backward(t, i)
+    else:
+        root.tape.busy = True
+        try:
+            with nogil:
+                status = tg_tape_backward(t, i)
+        finally:
+            root.tape.busy = False
     if status == -2:
         bad = t.tn[t.error_node]
         raise RuntimeError(
