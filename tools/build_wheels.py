@@ -531,7 +531,9 @@ def main(argv=None):
         log(f"{tag}: installing {os.path.basename(whl)} into a fresh venv")
         venv_py = make_venv(info, os.path.join(work, "venvs", tag), lg)
         if args.quick:
-            run([venv_py, "-m", "pip", "install", "--no-deps", whl], env=clean_env(), logfile=lg)
+            # As a user would: the wheel and its declared dependencies, binary wheels only.
+            run([venv_py, "-m", "pip", "install", "--only-binary=:all:", whl], env=clean_env(),
+                logfile=lg)
             empty = os.path.join(work, "empty")
             os.makedirs(empty, exist_ok=True)
             where = check_import(venv_py, empty, lg)
