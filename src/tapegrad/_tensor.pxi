@@ -446,6 +446,25 @@ cdef Tensor _gather(Tensor x, list shape, int64_t offset, list strides, int name
     return _run(TT_GATHER, n, x, None)
 
 
+cdef Tensor _swap_last2(Tensor x, int name):
+    """x with its last two dimensions swapped (a strided read, no Python lists)."""
+    _check_live(x)
+    cdef tg_tnode *n = _node(x, None)
+    cdef int nd = x.v.ndim, d
+    cdef int64_t s = 1
+    n.out = x.v
+    n.out.buf = NULL
+    n.out.shape[nd - 2] = x.v.shape[nd - 1]
+    n.out.shape[nd - 1] = x.v.shape[nd - 2]
+    for d in range(nd - 1, -1, -1):      # x's contiguous strides, last two swapped
+        n.ip[1 + d] = s
+        s *= x.v.shape[d]
+    n.ip[1 + nd - 2], n.ip[1 + nd - 1] = n.ip[1 + nd - 1], n.ip[1 + nd - 2]
+    n.ip[0] = 0
+    n.ip[19] = name
+    return _run(TT_GATHER, n, x, None)
+
+
 cdef list _contiguous_strides(const tg_view *v):
     cdef list strides = [0] * v.ndim
     cdef int64_t s = 1
@@ -1223,12 +1242,14 @@ cdef class Tensor:
         if self.v.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                                f"{self.v.ndim}D")
-        return self.transpose(0, 1) if self.v.ndim == 2 else self
+        return _swap_last2(self, NAME_TRANSPOSE) if self.v.ndim == 2 else self
 
     @property
     def T(self):
         if self.v.ndim < 2:
             return self
+        if self.v.ndim == 2:
+            return _swap_last2(self, NAME_PERMUTE)
         return self.permute(*reversed(range(self.v.ndim)))
 
     # -- indexing ---------------------------------------------------------------
