@@ -1,0 +1,2548 @@
+"""The pure-Python reference engine for tensors: PyTorch's autograd over numpy.
+
+A ``Tensor`` wraps a numpy array (float32, float64, int64 or bool) and is its
+own graph node, like micrograd's ``Value``. A tensor made by a recorded
+operation stores what its backward pass needs, and nothing callable:
+
+    _data      the values (a numpy array; views share memory like torch's)
+    _op        the op's name, a key of ``RULES``; None for a leaf
+    _parents   the tensor inputs, None where an input needs no gradient (or is
+               a Python number): the shape of torch's ``next_functions``
+    _saved     the arrays the rule reads (inputs and/or the output)
+    _ctx       the op's constants (a dim, an exponent, a shape, ...)
+    _checks    (version box, version when saved, tensor or None) per saved
+               array, so that backward catches in-place changes as torch does
+    _seq       creation number: parents are always numbered below children
+
+Every derivative lives in one table, ``RULES``: op name -> (torch's grad_fn
+name, what to save, backward function). ``backward()`` collects the nodes a
+root depends on without recursion, visits them by decreasing creation number
+(a topological order), applies each rule, reduces broadcast gradients to the
+input's shape and accumulates into the leaves' ``.grad``. Nodes hold no
+closures and never refer to their children, so graphs have no reference
+cycles and are freed by reference counting.
+
+Arithmetic is done in the tensor's dtype as torch does it: a Python number
+meets a float32 tensor as a float32, ``x ** 2`` is ``x * x``, ``2 / x`` is
+``x.reciprocal() * 2``, and so on, so that float32 results agree with torch
+to the bit in the common cases.
+"""
+
+import builtins
+import collections
+import itertools
+import math
+import numbers
+import operator
+
+import numpy as np
+
+from .. import _format, _random
+from .._dtype import (
+    DIM, SCALAR, ZERO_DIM, Size, bool_, dtype, float32, float64, int64, promote_types,
+    result_type, scalar_dtype)
+from .._grad_mode import _state as _grad_state
+
+_new = object.__new__
+_next_seq = itertools.count(1).__next__
+_bsum = builtins.sum
+_bmax = builtins.max
+_bmin = builtins.min
+_babs = builtins.abs
+
+_BY_NUMPY = {np.dtype(d.numpy): d for d in (float32, float64, int64, bool_)}
+_NUMBER = (int, float, bool, np.number, np.bool_)
+_OUT = -1     # in a rule's ``save``: the op's output
+
+
+class _DtypeError(RuntimeError, TypeError):
+    """A wrong dtype: torch raises RuntimeError, tapegrad's design asks for a
+    TypeError; this is both."""
+
+
+class _NoTensorError(RuntimeError, TypeError):
+    """Data that cannot become a tensor (torch: RuntimeError; also a TypeError)."""
+
+
+# ----------------------------------------------------------------------------
+# Small helpers
+
+def _shape_str(shape):
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+def _dtype_of(a):
+    try:
+        return _BY_NUMPY[a.dtype]
+    except KeyError:
+        raise _DtypeError(f"unsupported dtype {a.dtype}: tapegrad tensors are float32, "
+                          "float64, int64 or bool") from None
+
+
+def _as_dtype(d):
+    """A tapegrad dtype from a dtype, a numpy dtype or a Python type."""
+    if isinstance(d, dtype):
+        return d
+    if d is builtins.float:
+        return float32
+    if d is builtins.int:
+        return int64
+    if d is builtins.bool:
+        return bool_
+    try:
+        return _BY_NUMPY[np.dtype(d)]
+    except (TypeError, KeyError):
+        raise TypeError(f"dtype must be tapegrad.float32, float64, int64 or bool, "
+                        f"not {d!r}") from None
+
+
+def _wrap_dim(d, ndim):
+    """dim d (possibly negative) as an index in [0, ndim); 0-d tensors accept -1 and 0."""
+    try:
+        d = operator.index(d)
+    except TypeError:
+        raise TypeError(f"dim must be an int, not '{type(d).__name__}'") from None
+    n = ndim if ndim > 0 else 1
+    if not -n <= d < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of "
+                         f"[{-n}, {n - 1}], but got {d})")
+    return d % n
+
+
+def _dims(dim, ndim):
+    """A tuple of distinct non-negative dims from an int or a sequence of ints."""
+    if isinstance(dim, (tuple, list)):
+        out = tuple(_wrap_dim(d, ndim) for d in dim)
+        if len(set(out)) != len(out):
+            raise RuntimeError(f"dim {out} appears multiple times in the list of dims")
+        return out
+    return (_wrap_dim(dim, ndim),)
+
+
+def _size_args(size, what="size"):
+    """(2, 3), ((2, 3),) or ([2, 3],) -> (2, 3), checked."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    out = []
+    for s in size:
+        try:
+            out.append(operator.index(s))
+        except TypeError:
+            raise TypeError(f"{what} must be a tuple of ints, but got an element of type "
+                            f"'{type(s).__name__}'") from None
+    return tuple(out)
+
+
+def _infer_shape(shape, numel):
+    """A reshape target with at most one -1, checked against numel (torch's messages)."""
+    shape = list(shape)
+    unknown = [k for k, s in enumerate(shape) if s == -1]
+    if len(unknown) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    if any(s < -1 for s in shape):
+        raise RuntimeError(f"invalid shape dimension {_bmin(shape)}")
+    known = 1
+    for s in shape:
+        if s != -1:
+            known *= s
+    if unknown:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{_shape_str(shape)}' is invalid for input of size {numel}")
+        shape[unknown[0]] = numel // known
+    elif known != numel:
+        raise RuntimeError(f"shape '{_shape_str(shape)}' is invalid for input of size {numel}")
+    return tuple(shape)
+
+
+def _sum_to(g, shape):
+    """Reduce a broadcast gradient to ``shape`` (sum over the broadcast dims)."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + k for k, s in enumerate(shape) if s == 1 and g.shape[lead + k] != 1)
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True, dtype=g.dtype)
+    return g.reshape(shape)
+
+
+def _fma(a, b, c, dt):
+    """a * b + c rounded once, in dtype dt (float32 via float64: exact products)."""
+    if dt is np.float32:
+        return (np.float64(a) * np.float64(b) + np.float64(c)).astype(np.float32)
+    return a * b + c   # float64: no fused multiply-add in numpy; two roundings
+
+
+# ----------------------------------------------------------------------------
+# Recording
+
+def _wrap(data, requires_grad=False):
+    """A leaf Tensor around a numpy array (no copy)."""
+    t = _new(Tensor)
+    t._data = data
+    t._requires_grad = requires_grad
+    t._grad = None
+    t._op = None
+    t._parents = ()
+    t._saved = ()
+    t._ctx = None
+    t._checks = ()
+    t._seq = 0
+    t._vbox = [0]
+    t._base = None
+    t._retains_grad = False
+    return t
+
+
+def _wrap_view(data, base):
+    """A tensor (recording nothing) viewing base's memory: shares its version counter."""
+    t = _wrap(data)
+    t._vbox = base._vbox
+    t._base = base if base._base is None else base._base
+    return t
+
+
+def _result(data, op, inputs, ctx=None, view_of=None):
+    """The output of op: a Tensor around ``data`` that records op when grad mode
+    is on and an input requires grad. ``inputs`` are Tensors or None (a Python
+    number); ``view_of`` is the tensor whose memory ``data`` shares."""
+    if type(data) is not np.ndarray:
+        data = np.asarray(data)
+    out = _wrap(data)
+    if view_of is not None:
+        out._vbox = view_of._vbox           # views share the version counter
+        out._base = view_of if view_of._base is None else view_of._base
+    if not _grad_state.enabled:
+        return out
+    for p in inputs:
+        if p is not None and p._requires_grad:
+            break
+    else:
+        return out
+    rule = RULES[op]
+    out._requires_grad = True
+    out._op = op
+    out._parents = tuple(p if p is not None and p._requires_grad else None for p in inputs)
+    out._ctx = ctx
+    out._seq = _next_seq()
+    if rule.save:
+        saved = []
+        checks = []
+        for i in rule.save:
+            if i == _OUT:
+                saved.append(data)
+                checks.append((out._vbox, out._vbox[0], None))
+            else:
+                p = inputs[i]
+                saved.append(p._data)
+                checks.append((p._vbox, p._vbox[0], p))
+        out._saved = tuple(saved)
+        out._checks = tuple(checks)
+    return out
+
+
+# ----------------------------------------------------------------------------
+# Operands
+
+def _operand_priority(t):
+    return DIM if t._data.ndim else ZERO_DIM
+
+
+def _common(a, b):
+    """(x, y, b_tensor, dt): a (a Tensor) and b (a Tensor or a number) as numpy
+    operands of torch's result dtype; None if b is not an operand."""
+    if isinstance(b, Tensor):
+        da, db = _dtype_of(a._data), _dtype_of(b._data)
+        if da is db:
+            return a._data, b._data, b, da
+        dt = result_type([(da, _operand_priority(a)), (db, _operand_priority(b))])
+        x = a._data if da is dt else a._data.astype(dt.numpy)
+        y = b._data if db is dt else b._data.astype(dt.numpy)
+        return x, y, b, dt
+    if isinstance(b, _NUMBER) and not isinstance(b, complex):
+        da = _dtype_of(a._data)
+        if da.is_floating_point:
+            dt = da
+        else:
+            dt = result_type([(da, DIM), (scalar_dtype(b), SCALAR)])
+        x = a._data if da is dt else a._data.astype(dt.numpy)
+        return x, dt.numpy.type(b), None, dt
+    if isinstance(b, np.ndarray):
+        return _common(a, tensor(b))
+    return None
+
+
+def _broadcast_error(op, x, y):
+    sa, sb = tuple(x.shape), tuple(y.shape)
+    detail = ""
+    for k in range(1, _bmax(len(sa), len(sb)) + 1):
+        da = sa[-k] if k <= len(sa) else 1
+        db = sb[-k] if k <= len(sb) else 1
+        if da != db and da != 1 and db != 1:
+            detail = (f": the size of tensor a ({da}) must match the size of tensor b ({db}) "
+                      f"at non-singleton dimension {_bmax(len(sa), len(sb)) - k}")
+            break
+    return RuntimeError(f"{op}: shapes {sa} and {sb} cannot be broadcast{detail}")
+
+
+def _float_dtype(dt):
+    """The dtype an int/bool tensor is promoted to by float-only math (float32)."""
+    return dt if dt.is_floating_point else float32
+
+
+def _pow_scalar_array(x, c):
+    """x ** c for a Python-number exponent, with torch's special cases."""
+    if c == 2:
+        return x * x
+    if c == 0.5:
+        return np.sqrt(x)
+    if c == 1:
+        return x.copy()
+    if c == 0:
+        return np.ones_like(x)
+    if c == 3:
+        return x * x * x
+    if c == -0.5:
+        return 1 / np.sqrt(x)
+    if c == -1:
+        return 1 / x
+    if c == -2:
+        return 1 / (x * x)
+    return np.power(x, x.dtype.type(c))
+
+
+# ----------------------------------------------------------------------------
+# Derivative rules. Each takes (g, saved, ctx, needs): the gradient of the
+# output, the saved arrays (in the order of the rule's ``save``), the op's
+# constants, and which inputs need a gradient; it returns one gradient per
+# input (None where not needed). Gradients of broadcast inputs may keep the
+# output's shape: the engine sums them down to each input's shape.
+
+class _Rule:
+    __slots__ = ("torch_name", "save", "backward")
+
+    def __init__(self, torch_name, save, backward):
+        self.torch_name = torch_name
+        self.save = save
+        self.backward = backward
+
+
+def _bw_add(g, s, c, needs):
+    return g, g
+
+
+def _bw_sub(g, s, c, needs):
+    return g, (-g if needs[1] else None)
+
+
+def _bw_rsub(g, s, c, needs):
+    return (-g,)
+
+
+def _bw_mul(g, s, c, needs):
+    x, y = s
+    return (g * y if needs[0] else None), (g * x if needs[1] else None)
+
+
+def _bw_mul_scalar(g, s, c, needs):
+    return g * c, None
+
+
+def _bw_div(g, s, c, needs):
+    x, y = s
+    return (g / y if needs[0] else None), (-g * ((x / y) / y) if needs[1] else None)
+
+
+def _bw_div_scalar(g, s, c, needs):
+    return g / c, None
+
+
+def _bw_reciprocal(g, s, c, needs):
+    out, = s
+    return (-g * (out * out),)
+
+
+def _bw_pow_scalar(g, s, c, needs):
+    x, = s
+    if c == 0:
+        return (np.zeros_like(x),)
+    return (g * (x.dtype.type(c) * _pow_scalar_array(x, c - 1)),)
+
+
+def _bw_pow(g, s, c, needs):
+    x, y, out = s
+    gx = gy = None
+    with np.errstate(all="ignore"):
+        if needs[0]:
+            gx = np.where(y == 0, g.dtype.type(0), g * (y * np.power(x, y - y.dtype.type(1))))
+        if needs[1]:
+            gy = g * np.where((y >= 0) & (x == 0), out.dtype.type(0), out * np.log(x))
+    return gx, gy
+
+
+def _bw_rpow(g, s, c, needs):
+    out, x = s
+    with np.errstate(all="ignore"):
+        logc = out.dtype.type(math.log(c)) if c > 0 else out.dtype.type(np.log(np.float64(c)))
+        grad = g * (out * logc)
+    if c == 0:
+        grad = np.where(x >= 0, g.dtype.type(0), grad)
+    return (grad,)
+
+
+def _bw_neg(g, s, c, needs):
+    return (-g,)
+
+
+def _bw_exp(g, s, c, needs):
+    out, = s
+    return (g * out,)
+
+
+def _bw_log(g, s, c, needs):
+    x, = s
+    return (g / x,)
+
+
+def _bw_tanh(g, s, c, needs):
+    out, = s
+    return (g * (out.dtype.type(1) - out * out),)
+
+
+def _bw_sigmoid(g, s, c, needs):
+    out, = s
+    return (g * (out.dtype.type(1) - out) * out,)
+
+
+def _bw_relu(g, s, c, needs):
+    out, = s
+    return (np.where(out <= 0, g.dtype.type(0), g),)
+
+
+def _bw_abs(g, s, c, needs):
+    x, = s
+    return (g * np.sign(x),)
+
+
+def _bw_sqrt(g, s, c, needs):
+    out, = s
+    return (g / (out.dtype.type(2) * out),)
+
+
+def _bw_clamp(g, s, c, needs):
+    x, = s
+    lo, hi = c
+    mask = np.ones(x.shape, dtype=bool)
+    if lo is not None:
+        mask &= x >= lo
+    if hi is not None:
+        mask &= x <= hi
+    return (np.where(mask, g, g.dtype.type(0)),)
+
+
+def _bw_sum(g, s, c, needs):
+    return (np.broadcast_to(g, c),)
+
+
+def _bw_sum_dim(g, s, c, needs):
+    shape, dims, keepdim = c
+    if not keepdim:
+        g = np.expand_dims(g, dims)
+    return (np.broadcast_to(g, shape),)
+
+
+def _bw_mean(g, s, c, needs):
+    shape, n = c
+    return (np.broadcast_to(g / g.dtype.type(n), shape),)
+
+
+def _bw_mean_dim(g, s, c, needs):
+    shape, dims, keepdim, n = c
+    if not keepdim:
+        g = np.expand_dims(g, dims)
+    return (np.broadcast_to(g / g.dtype.type(n), shape),)
+
+
+def _bw_extreme_all(g, s, c, needs):
+    x, out = s
+    mask = np.isnan(x) if np.isnan(out) else (x == out)
+    count = np.count_nonzero(mask)
+    return (np.where(mask, g / g.dtype.type(count), g.dtype.type(0)),)
+
+
+def _bw_extreme_dim(g, s, c, needs):
+    shape, dim, keepdim, idx = c
+    if not keepdim:
+        g = np.expand_dims(g, dim)
+        idx = np.expand_dims(idx, dim)
+    z = np.zeros(shape, dtype=g.dtype)
+    np.put_along_axis(z, idx, g, axis=dim)
+    return (z,)
+
+
+def _bw_mm(g, s, c, needs):
+    x, y = s
+    return (g @ y.T if needs[0] else None), (x.T @ g if needs[1] else None)
+
+
+def _bw_dot(g, s, c, needs):
+    x, y = s
+    return (g * y if needs[0] else None), (g * x if needs[1] else None)
+
+
+def _bw_mv(g, s, c, needs):
+    m, v = s
+    return (np.outer(g, v) if needs[0] else None), (m.T @ g if needs[1] else None)
+
+
+def _bw_matmul(g, s, c, needs):
+    x, y = s
+    return ((g @ np.swapaxes(y, -1, -2)) if needs[0] else None,
+            (np.swapaxes(x, -1, -2) @ g) if needs[1] else None)
+
+
+def _bw_addmm(g, s, c, needs):
+    m1, m2 = s
+    return (g if needs[0] else None, (g @ m2.T) if needs[1] else None,
+            (m1.T @ g) if needs[2] else None)
+
+
+def _bw_reshape(g, s, c, needs):
+    return (g.reshape(c),)
+
+
+def _bw_transpose(g, s, c, needs):
+    return (np.swapaxes(g, c[0], c[1]),)
+
+
+def _bw_t(g, s, c, needs):
+    return (g.T,)
+
+
+def _bw_permute(g, s, c, needs):
+    return (np.transpose(g, np.argsort(c)),)
+
+
+def _bw_identity(g, s, c, needs):
+    return (g,)
+
+
+def _bw_select(g, s, c, needs):
+    shape, index = c
+    z = np.zeros(shape, dtype=g.dtype)
+    z[index] = g
+    return (z,)
+
+
+def _bw_index(g, s, c, needs):
+    shape, key = c
+    z = np.zeros(shape, dtype=g.dtype)
+    np.add.at(z, key, g)
+    return (z,)
+
+
+def _bw_softmax(g, s, c, needs):
+    out, = s
+    return (out * (g - np.sum(g * out, axis=c, keepdims=True, dtype=g.dtype)),)
+
+
+def _bw_log_softmax(g, s, c, needs):
+    out, = s
+    return (g - np.exp(out) * np.sum(g, axis=c, keepdims=True, dtype=g.dtype),)
+
+
+def _bw_mse_loss(g, s, c, needs):
+    x, t = s
+    norm = x.dtype.type(2.0 / x.size if c == "mean" else 2.0)
+    return ((norm * (x - t) * g) if needs[0] else None,
+            (norm * (t - x) * g) if needs[1] else None)
+
+
+def _bw_nll_loss(g, s, c, needs):
+    shape, key, rows, w, total_weight, reduction = c
+    z = np.zeros(shape, dtype=g.dtype)
+    if reduction == "none":
+        gr = g[rows] if g.ndim else g
+    else:
+        gr = g / total_weight if reduction == "mean" else g
+    z[key] = -gr if w is None else w * -gr
+    return (z,)
+
+
+def _bw_bce(g, s, c, needs):
+    x, t = s
+    reduction, = c
+    one = x.dtype.type(1)
+    gx = gt = None
+    with np.errstate(all="ignore"):
+        if needs[0]:
+            gx = g * (x - t) / np.maximum((one - x) * x, x.dtype.type(1e-12))
+            if reduction == "mean":
+                gx = gx / x.dtype.type(x.size)
+        if needs[1]:
+            gt = -np.log(x / (one - x)) * g
+            if reduction == "mean":
+                gt = gt / x.dtype.type(x.size)
+    return gx, gt
+
+
+RULES = {
+    # op name:     _Rule(torch's grad_fn name, saved (input index or _OUT), backward)
+    "add":          _Rule("AddBackward0", (), _bw_add),
+    "add_scalar":   _Rule("AddBackward0", (), _bw_add),
+    "sub":          _Rule("SubBackward0", (), _bw_sub),
+    "sub_scalar":   _Rule("SubBackward0", (), _bw_sub),
+    "rsub":         _Rule("RsubBackward1", (), _bw_rsub),
+    "mul":          _Rule("MulBackward0", (0, 1), _bw_mul),
+    "mul_scalar":   _Rule("MulBackward0", (), _bw_mul_scalar),
+    "div":          _Rule("DivBackward0", (0, 1), _bw_div),
+    "div_scalar":   _Rule("DivBackward0", (), _bw_div_scalar),
+    "reciprocal":   _Rule("ReciprocalBackward0", (_OUT,), _bw_reciprocal),
+    "pow_scalar":   _Rule("PowBackward0", (0,), _bw_pow_scalar),
+    "pow":          _Rule("PowBackward1", (0, 1, _OUT), _bw_pow),
+    "rpow":         _Rule("PowBackward2", (_OUT, 0), _bw_rpow),
+    "neg":          _Rule("NegBackward0", (), _bw_neg),
+    "exp":          _Rule("ExpBackward0", (_OUT,), _bw_exp),
+    "log":          _Rule("LogBackward0", (0,), _bw_log),
+    "tanh":         _Rule("TanhBackward0", (_OUT,), _bw_tanh),
+    "sigmoid":      _Rule("SigmoidBackward0", (_OUT,), _bw_sigmoid),
+    "relu":         _Rule("ReluBackward0", (_OUT,), _bw_relu),
+    "abs":          _Rule("AbsBackward0", (0,), _bw_abs),
+    "sqrt":         _Rule("SqrtBackward0", (_OUT,), _bw_sqrt),
+    "clamp":        _Rule("ClampBackward1", (0,), _bw_clamp),
+    "clamp_min":    _Rule("ClampMinBackward0", (0,), _bw_clamp),
+    "clamp_max":    _Rule("ClampMaxBackward0", (0,), _bw_clamp),
+    "sum":          _Rule("SumBackward0", (), _bw_sum),
+    "sum_dim":      _Rule("SumBackward1", (), _bw_sum_dim),
+    "mean":         _Rule("MeanBackward0", (), _bw_mean),
+    "mean_dim":     _Rule("MeanBackward1", (), _bw_mean_dim),
+    "max":          _Rule("MaxBackward1", (0, _OUT), _bw_extreme_all),
+    "max_dim":      _Rule("MaxBackward0", (), _bw_extreme_dim),
+    "min":          _Rule("MinBackward1", (0, _OUT), _bw_extreme_all),
+    "min_dim":      _Rule("MinBackward0", (), _bw_extreme_dim),
+    "mm":           _Rule("MmBackward0", (0, 1), _bw_mm),
+    "dot":          _Rule("DotBackward0", (0, 1), _bw_dot),
+    "mv":           _Rule("MvBackward0", (0, 1), _bw_mv),
+    "matmul":       _Rule("UnsafeViewBackward0", (0, 1), _bw_matmul),
+    "addmm":        _Rule("AddmmBackward0", (1, 2), _bw_addmm),
+    "view":         _Rule("ViewBackward0", (), _bw_reshape),
+    "unsafe_view":  _Rule("UnsafeViewBackward0", (), _bw_reshape),
+    "unsqueeze":    _Rule("UnsqueezeBackward0", (), _bw_reshape),
+    "squeeze":      _Rule("SqueezeBackward0", (), _bw_reshape),
+    "squeeze_dim":  _Rule("SqueezeBackward1", (), _bw_reshape),
+    "squeeze_mm":   _Rule("SqueezeBackward4", (), _bw_reshape),
+    "transpose":    _Rule("TransposeBackward0", (), _bw_transpose),
+    "t":            _Rule("TBackward0", (), _bw_t),
+    "permute":      _Rule("PermuteBackward0", (), _bw_permute),
+    "expand":       _Rule("ExpandBackward0", (), _bw_identity),
+    "clone":        _Rule("CloneBackward0", (), _bw_identity),
+    "alias":        _Rule("AliasBackward0", (), _bw_identity),
+    "to_copy":      _Rule("ToCopyBackward0", (), _bw_identity),
+    "select":       _Rule("SelectBackward0", (), _bw_select),
+    "slice":        _Rule("SliceBackward0", (), _bw_select),
+    "index":        _Rule("IndexBackward0", (), _bw_index),
+    "softmax":      _Rule("SoftmaxBackward0", (_OUT,), _bw_softmax),
+    "log_softmax":  _Rule("LogSoftmaxBackward0", (_OUT,), _bw_log_softmax),
+    "mse_loss":     _Rule("MseLossBackward0", (0, 1), _bw_mse_loss),
+    "nll_loss":     _Rule("NllLossBackward0", (), _bw_nll_loss),
+    "binary_cross_entropy": _Rule("BinaryCrossEntropyBackward0", (0, 1), _bw_bce),
+}
+
+
+# ----------------------------------------------------------------------------
+# grad_fn objects: views of a tensor's node, with torch's class names
+
+class Node:
+    """A recorded operation as torch shows it (``tensor.grad_fn``)."""
+
+    __slots__ = ("_t",)
+
+    def name(self):
+        return type(self).__name__
+
+    @property
+    def next_functions(self):
+        return tuple((_node_of(p), 0) for p in self._t._parents)
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other._t is self._t
+
+    def __hash__(self):
+        return id(self._t)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} object at {id(self):#x}>"
+
+
+class AccumulateGrad(Node):
+    """The node that adds a gradient into a leaf's ``.grad``."""
+
+    __slots__ = ()
+
+    @property
+    def variable(self):
+        return self._t
+
+    @property
+    def next_functions(self):
+        return ()
+
+
+_NODE_TYPES = {}
+
+
+def _node_of(t):
+    """The grad_fn of t (AccumulateGrad for a leaf that requires grad), or None."""
+    if t is None:
+        return None
+    if t._op is None:
+        if not t._requires_grad:
+            return None
+        n = _new(AccumulateGrad)
+    else:
+        name = RULES[t._op].torch_name
+        cls = _NODE_TYPES.get(name)
+        if cls is None:
+            cls = _NODE_TYPES[name] = type(name, (Node,), {"__slots__": ()})
+        n = _new(cls)
+    n._t = t
+    return n
+
+
+max_return = collections.namedtuple("max", ["values", "indices"])
+min_return = collections.namedtuple("min", ["values", "indices"])
+
+
+class _Device:
+    __slots__ = ("type",)
+
+    def __init__(self, type_):
+        self.type = type_
+
+    def __repr__(self):
+        return f"device(type='{self.type}')"
+
+    def __str__(self):
+        return self.type
+
+    def __eq__(self, other):
+        return str(other) == self.type
+
+    def __hash__(self):
+        return hash(self.type)
+
+
+_CPU = _Device("cpu")
+
+
+def _check_device(device):
+    if device is not None and str(device) != "cpu":
+        raise RuntimeError(f"tapegrad tensors live on the CPU; device {device!r} is not "
+                           "supported")
+
+
+# ----------------------------------------------------------------------------
+# Tensor
+
+class Tensor:
+    """An n-dimensional array that records operations for reverse-mode autodiff.
+
+    Make tensors with ``tensor(data, requires_grad=...)`` and the factories;
+    ``Tensor([...])`` is torch's legacy constructor (always float32) and
+    ``Tensor(2, 3)`` an uninitialised (here: zero) 2x3 float32 tensor.
+    """
+
+    __slots__ = ("_data", "_requires_grad", "_grad", "_op", "_parents", "_saved", "_ctx",
+                 "_checks", "_seq", "_vbox", "_base", "_retains_grad", "__weakref__")
+
+    __array_ufunc__ = None      # numpy operands on the left defer to our reflected ops
+
+    def __new__(cls, *args, **kwargs):
+        if kwargs:
+            raise TypeError(f"Tensor() got unexpected keyword arguments {sorted(kwargs)}")
+        if not args:
+            arr = np.zeros((0,), dtype=np.float32)
+        elif len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            data = args[0]
+            if isinstance(data, Tensor):
+                arr = data._data.astype(np.float32)
+            else:
+                arr = _to_array(data, float32)
+        else:
+            arr = np.zeros(_size_args(args), dtype=np.float32)
+        t = _new(cls)
+        _init_leaf(t, arr, False)
+        return t
+
+    @staticmethod
+    def _make_subclass(cls, data, requires_grad=False):
+        """An instance of Tensor subclass ``cls`` that is a leaf sharing ``data``'s
+        memory (torch.Tensor._make_subclass; used by nn.Parameter)."""
+        if not isinstance(data, Tensor):
+            raise TypeError(f"expected a Tensor, not '{type(data).__name__}'")
+        t = _new(cls)
+        _init_leaf(t, data._data, requires_grad)
+        t._vbox = data._vbox
+        return t
+
+    def __deepcopy__(self, memo):
+        if self._op is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.  If you were "
+                               "attempting to deepcopy a module, this may be because of a "
+                               "torch.nn.utils.weight_norm usage, see "
+                               "https://github.com/pytorch/pytorch/pull/103001")
+        import copy
+        t = _new(type(self))
+        _init_leaf(t, self._data.copy(), self._requires_grad)
+        memo[id(self)] = t
+        if self._grad is not None:
+            t._grad = copy.deepcopy(self._grad, memo)
+        if hasattr(self, "__dict__"):
+            t.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return t
+
+    def __reduce_ex__(self, protocol):
+        if self._op is not None:
+            raise RuntimeError("tapegrad: only leaf tensors can be pickled; detach() first")
+        return (_rebuild, (type(self), self._data, self._requires_grad, self._grad))
+
+    # -- properties -------------------------------------------------------------
+
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim)] if self._data.ndim else 1
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self):
+        return self._data.size
+
+    nelement = numel
+
+    @property
+    def dtype(self):
+        return _dtype_of(self._data)
+
+    @property
+    def device(self):
+        return _CPU
+
+    @property
+    def is_cuda(self):
+        return False
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def element_size(self):
+        return self._data.itemsize
+
+    def data_ptr(self):
+        return self._data.__array_interface__["data"][0]
+
+    @property
+    def _version(self):
+        return self._vbox[0]
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter([self[i] for i in range(self._data.shape[0])])
+
+    __hash__ = object.__hash__
+
+    # -- conversions ------------------------------------------------------------
+
+    def numpy(self):
+        """A numpy array sharing this tensor's memory."""
+        if self._requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.numpy()
+        return a if dtype is None else a.astype(dtype)
+
+    def item(self):
+        """The single value as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be "
+                               "converted to Scalar")
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def __float__(self):
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return float(self._data.reshape(()).item())
+
+    def __int__(self):
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return int(self._data.reshape(()).item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted "
+                            "to an index")
+        return int(self._data.reshape(()).item())
+
+    def __bool__(self):
+        n = self._data.size
+        if n != 1:
+            what = "no values" if n == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous")
+        return bool(self._data.reshape(()).item())
+
+    def __format__(self, spec):
+        if self._data.ndim == 0 and type(self) is Tensor:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __repr__(self):
+        cls = type(self)
+        plain = cls is Tensor or getattr(cls, "_is_parameter", False)
+        node = _node_of(self) if self._op is not None else None
+        return _format.tensor_repr(
+            self._data, dtype_name=self.dtype.name,
+            grad_fn=None if node is None else node.name(),
+            requires_grad=self._requires_grad,
+            prefix="tensor(" if plain else f"{cls.__name__}(")
+
+    __str__ = __repr__
+
+    def to(self, *args, **kwargs):
+        """A copy in another dtype (self if it already has it); device 'cpu' only."""
+        dt = kwargs.pop("dtype", None)
+        _check_device(kwargs.pop("device", None))
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("copy", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dt = a.dtype
+            elif isinstance(a, (str, _Device)):
+                _check_device(a)
+            else:
+                dt = a
+        if dt is None:
+            return self
+        dt = _as_dtype(dt)
+        if dt is self.dtype:
+            return self
+        out = _result(self._data.astype(dt.numpy), "to_copy", (self,))
+        if not dt.is_floating_point:      # integer results are not differentiable
+            return _wrap(out._data)
+        return out
+
+    def float(self):
+        return self.to(float32)
+
+    def double(self):
+        return self.to(float64)
+
+    def long(self):
+        return self.to(int64)
+
+    def bool(self):
+        return self.to(bool_)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return "tapegrad." + {"float32": "FloatTensor", "float64": "DoubleTensor",
+                                  "int64": "LongTensor", "bool": "BoolTensor"}[self.dtype.name]
+        return self.to(dtype)
+
+    def cpu(self):
+        return self
+
+    def clone(self):
+        return _result(self._data.copy(), "clone", (self,))
+
+    def contiguous(self):
+        if self._data.flags.c_contiguous:
+            return self
+        return _result(np.ascontiguousarray(self._data), "clone", (self,))
+
+    # -- autograd state -----------------------------------------------------------
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"requires_grad must be a bool, not '{type(flag).__name__}'")
+        self.requires_grad_(bool(flag))
+
+    def requires_grad_(self, requires_grad=True):
+        """Set requires_grad on a leaf (in place); returns self."""
+        requires_grad = bool(requires_grad)
+        if self._op is not None:
+            if not requires_grad:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want "
+                    "to use a computed variable in a subgraph that doesn't require "
+                    "differentiation use var_no_grad = var.detach().")
+            return self
+        if requires_grad and self._data.dtype.kind != "f":
+            raise _DtypeError("only Tensors of floating point dtype can require gradients")
+        self._requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        return self._op is None
+
+    @property
+    def grad_fn(self):
+        return None if self._op is None else _node_of(self)
+
+    def retain_grad(self):
+        """Keep .grad on this non-leaf tensor during backward()."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._op is not None:
+            self._retains_grad = True
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "
+                                f"of type {type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError("assigned grad has data of a different size")
+            if value._data.dtype != self._data.dtype:
+                raise _DtypeError("assigned grad has data of a different type")
+        self._grad = value
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
+
+    @property
+    def data(self):
+        """A tensor sharing this one's memory that is not part of any graph."""
+        return _wrap(self._data)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got "
+                            f"{type(value).__name__}")
+        self._data = value._data
+
+    def detach(self):
+        """A new leaf sharing memory (and the version counter) with this tensor."""
+        t = _wrap(self._data)
+        t._vbox = self._vbox
+        return t
+
+    def detach_(self):
+        if self._base is not None and self._op is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self._op = None
+        self._parents = ()
+        self._saved = ()
+        self._ctx = None
+        self._checks = ()
+        self._requires_grad = False
+        self._retains_grad = False
+        return self
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into every leaf's .grad (times ``gradient``)."""
+        if create_graph:
+            raise NotImplementedError("tapegrad does not support create_graph=True "
+                                      "(higher-order gradients)")
+        _backward([self], [gradient], inputs=inputs)
+
+    def register_hook(self, hook):
+        raise NotImplementedError("tapegrad tensors do not support hooks")
+
+    # -- arithmetic -----------------------------------------------------------------
+
+    def _arith(self, other, op, fn, reverse=False):
+        c = _common(self, other)
+        if c is None:
+            return NotImplemented
+        x, y, b, dt = c
+        if op == "div" and not dt.is_floating_point:
+            dt = float32
+            x, y = x.astype(np.float32), np.float32(y) if b is None else y.astype(np.float32)
+        if dt is bool_ and op == "sub":
+            raise TypeError("Subtraction, the `-` operator, with two bool tensors is not "
+                            "supported. Use the `^` or `logical_xor()` operator instead.")
+        try:
+            with np.errstate(all="ignore"):
+                data = fn(y, x) if reverse else fn(x, y)
+        except ValueError:
+            raise (_broadcast_error(op, y, x) if reverse else _broadcast_error(op, x, y)) \
+                from None
+        if dt is bool_ and op in ("add", "mul"):
+            data = data.astype(bool)
+        if b is None:
+            return _result(data, op + "_scalar", (self, None), y)
+        return _result(data, op, (other, self) if reverse else (self, other))
+
+    def __add__(self, other):
+        return self._arith(other, "add", np.add)
+
+    def __radd__(self, other):
+        return self._arith(other, "add", np.add, reverse=isinstance(other, Tensor))
+
+    def __sub__(self, other):
+        return self._arith(other, "sub", np.subtract)
+
+    def __rsub__(self, other):
+        if isinstance(other, Tensor):
+            return other._arith(self, "sub", np.subtract)
+        c = _common(self, other)
+        if c is None:
+            return NotImplemented
+        x, y, _, dt = c
+        with np.errstate(all="ignore"):
+            return _result(np.subtract(y, x), "rsub", (self,), y)
+
+    def __mul__(self, other):
+        return self._arith(other, "mul", np.multiply)
+
+    def __rmul__(self, other):
+        return self._arith(other, "mul", np.multiply, reverse=isinstance(other, Tensor))
+
+    def __truediv__(self, other):
+        return self._arith(other, "div", np.true_divide)
+
+    def __rtruediv__(self, other):
+        if isinstance(other, Tensor):
+            return other._arith(self, "div", np.true_divide)
+        if _common(self, other) is None:
+            return NotImplemented
+        return self.reciprocal() * other      # torch computes number / x this way
+
+    def reciprocal(self):
+        x = self._data
+        if x.dtype.kind != "f":
+            x = x.astype(np.float32)
+        with np.errstate(all="ignore"):
+            return _result(x.dtype.type(1) / x, "reciprocal", (self,))
+
+    def __pow__(self, other, mod=None):
+        if mod is not None:
+            raise TypeError("pow() with a modulus is not supported for tensors")
+        if isinstance(other, Tensor):
+            c = _common(self, other)
+            x, y, _, dt = c
+            if not dt.is_floating_point and np.any(y < 0):
+                raise RuntimeError("Integers to negative integer powers are not allowed.")
+            try:
+                with np.errstate(all="ignore"):
+                    data = np.power(x, y)
+            except ValueError:
+                raise _broadcast_error("pow", x, y) from None
+            return _result(data, "pow", (self, other))
+        if not isinstance(other, _NUMBER) or isinstance(other, complex):
+            return NotImplemented
+        x = self._data
+        if x.dtype.kind != "f":
+            if isinstance(other, (float, np.floating)):
+                x = x.astype(np.float32)
+            elif other < 0:
+                raise RuntimeError("Integers to negative integer powers are not allowed.")
+            else:
+                return _wrap(np.power(x, np.int64(other)))
+        with np.errstate(all="ignore"):
+            data = _pow_scalar_array(x, other)
+        return _result(data, "pow_scalar", (self,), other)
+
+    def __rpow__(self, other, mod=None):
+        if mod is not None:
+            raise TypeError("pow() with a modulus is not supported for tensors")
+        if isinstance(other, Tensor):
+            return other.__pow__(self)
+        c = _common(self, other)
+        if c is None:
+            return NotImplemented
+        x, y, _, dt = c
+        with np.errstate(all="ignore"):
+            data = np.ones_like(x) if other == 1 else np.power(y, x)
+        return _result(data, "rpow", (self,), builtins.float(other))
+
+    def pow(self, exponent):
+        return self.__pow__(exponent)
+
+    def __neg__(self):
+        if self._data.dtype == np.bool_:
+            raise TypeError("Negation, the `-` operator, on a bool tensor is not supported.")
+        return _result(-self._data, "neg", (self,))
+
+    def __pos__(self):
+        return self
+
+    def add(self, other, alpha=1):
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other, alpha=1):
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other):
+        return self / other
+
+    def neg(self):
+        return -self
+
+    # -- comparisons (bool tensors, no gradient) ------------------------------------
+
+    def _compare(self, other, fn):
+        c = _common(self, other)
+        if c is None:
+            return NotImplemented
+        x, y, _, _ = c
+        try:
+            return _wrap(np.asarray(fn(x, y)))
+        except ValueError:
+            raise _broadcast_error("comparison", x, y) from None
+
+    def __lt__(self, other):
+        return self._compare(other, np.less)
+
+    def __le__(self, other):
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other):
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other):
+        return self._compare(other, np.greater_equal)
+
+    def __eq__(self, other):
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other):
+        return self._compare(other, np.not_equal)
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    # -- in place -----------------------------------------------------------------
+
+    def _check_inplace(self):
+        """Raise like torch if this tensor may not be modified in place now."""
+        if _grad_state.enabled and self._requires_grad:
+            if self._op is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
+            if self._base is not None:
+                raise NotImplementedError(
+                    "tapegrad: in-place operations on a view of a tensor that requires grad "
+                    "are not supported; use the out-of-place operation")
+
+    def _inplace(self, other, op, fn):
+        if not isinstance(other, (Tensor, np.ndarray) + _NUMBER) or isinstance(other, complex):
+            raise TypeError(f"{op}_(): argument 'other' must be a Tensor or a number, not "
+                            f"'{type(other).__name__}'")
+        self._check_inplace()
+        c = _common(self, other)
+        x, y, b, dt = c
+        if op == "div" and not dt.is_floating_point:
+            dt = float32
+        mine = _dtype_of(self._data)
+        if promote_types(dt, mine) is not mine:
+            raise _DtypeError(f"result type {_TORCH_NAMES[dt.name]} can't be cast to the "
+                              f"desired output type {_TORCH_NAMES[mine.name]}")
+        try:
+            shape = np.broadcast_shapes(self._data.shape, np.shape(y))
+        except ValueError:
+            raise _broadcast_error(op, self._data, np.asarray(y)) from None
+        if shape != self._data.shape:
+            raise RuntimeError(f"output with shape {_shape_str(self._data.shape)} doesn't match "
+                               f"the broadcast shape {_shape_str(shape)}")
+        records = _grad_state.enabled and (
+            self._requires_grad or (b is not None and b._requires_grad))
+        if records and self._base is not None:
+            raise NotImplementedError("tapegrad: in-place operations that record gradients "
+                                      "are not supported on views; use the out-of-place op")
+        if not records:
+            with np.errstate(all="ignore"):
+                if x is self._data:
+                    fn(self._data, y, out=self._data, casting="unsafe")
+                else:
+                    self._data[...] = fn(x, y)
+            self._vbox[0] += 1
+            return self
+        # Record "self (op) other" on a snapshot of self's node, then write the
+        # result into self's memory and make self that result, as torch does.
+        old = _wrap(self._data.copy(), self._requires_grad)
+        for k in ("_op", "_parents", "_saved", "_ctx", "_checks", "_seq"):
+            setattr(old, k, getattr(self, k))
+        res = {"add": Tensor.__add__, "sub": Tensor.__sub__, "mul": Tensor.__mul__,
+               "div": Tensor.__truediv__}[op](old, other)
+        self._data[...] = res._data
+        self._vbox[0] += 1
+        for k in ("_requires_grad", "_op", "_parents", "_saved", "_ctx", "_checks", "_seq"):
+            setattr(self, k, getattr(res, k))
+        return self
+
+    def add_(self, other, alpha=1):
+        if alpha != 1:
+            if not isinstance(other, Tensor):
+                return self._inplace(other * alpha, "add", np.add)
+            return self._inplace_alpha(other, alpha)
+        return self._inplace(other, "add", np.add)
+
+    def sub_(self, other, alpha=1):
+        if alpha != 1:
+            if not isinstance(other, Tensor):
+                return self._inplace(other * alpha, "sub", np.subtract)
+            return self._inplace_alpha(other, -alpha)
+        return self._inplace(other, "sub", np.subtract)
+
+    def _inplace_alpha(self, other, alpha):
+        """self += alpha * other with one rounding, like torch's fused kernel."""
+        if _grad_state.enabled and (self._requires_grad or other._requires_grad):
+            return self._inplace(other * alpha, "add", np.add)
+        self._check_inplace()
+        dt = self._data.dtype
+        if dt.kind != "f":
+            return self._inplace(other * alpha, "add", np.add)
+        y = other._data.astype(dt)
+        self._data[...] = _fma(y, dt.type(alpha), self._data, dt.type)
+        self._vbox[0] += 1
+        return self
+
+    def mul_(self, other):
+        return self._inplace(other, "mul", np.multiply)
+
+    def div_(self, other):
+        return self._inplace(other, "div", np.true_divide)
+
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+
+    def _overwrite(self, values, what):
+        self._check_inplace()
+        if _grad_state.enabled and self._requires_grad:
+            raise NotImplementedError(f"tapegrad: {what}() on a tensor that requires grad is "
+                                      "only supported under no_grad()")
+        self._data[...] = values
+        self._vbox[0] += 1
+        return self
+
+    def zero_(self):
+        """Fill with zeros in place."""
+        return self._overwrite(0, "zero_")
+
+    def fill_(self, value):
+        if isinstance(value, Tensor):
+            value = value.item()
+        return self._overwrite(value, "fill_")
+
+    def copy_(self, src):
+        if not isinstance(src, Tensor):
+            raise TypeError(f"copy_(): argument 'src' must be Tensor, not "
+                            f"'{type(src).__name__}'")
+        if _grad_state.enabled and src._requires_grad and not self._requires_grad:
+            raise NotImplementedError("tapegrad: copy_() from a tensor that requires grad is "
+                                      "only supported under no_grad()")
+        try:
+            np.broadcast_to(src._data, self._data.shape)
+        except ValueError:
+            raise RuntimeError(f"The size of tensor a ({self._data.shape}) must match the size "
+                               f"of tensor b ({src._data.shape})") from None
+        return self._overwrite(src._data, "copy_")
+
+    def clamp_(self, min=None, max=None):
+        return self._overwrite(self.clamp(min, max)._data, "clamp_")
+
+    def uniform_(self, a=0.0, b=1.0):
+        """Fill with U(a, b) samples from the engine's generator (no_grad semantics)."""
+        u = _random.uniform(self._data.shape).astype(self._data.dtype)
+        dt = self._data.dtype.type
+        return self._overwrite(u * (dt(b) - dt(a)) + dt(a), "uniform_")
+
+    def normal_(self, mean=0.0, std=1.0):
+        z = _random.normal(self._data.shape).astype(self._data.dtype)
+        dt = self._data.dtype.type
+        return self._overwrite(z * dt(std) + dt(mean), "normal_")
+
+    def __setitem__(self, key, value):
+        if _grad_state.enabled and (self._requires_grad or (
+                isinstance(value, Tensor) and value._requires_grad)):
+            self._check_inplace()
+            raise NotImplementedError("tapegrad: assigning into a tensor with [] while "
+                                      "recording gradients is not supported; do it under "
+                                      "no_grad() or build the tensor from operations")
+        if isinstance(value, Tensor):
+            value = value._data
+        self._data[_numpy_key(key, self._data.ndim)] = value
+        self._vbox[0] += 1
+
+    # -- elementwise math -------------------------------------------------------------
+
+    def _unary(self, op, fn, float_only=True):
+        x = self._data
+        if float_only and x.dtype.kind != "f":
+            x = x.astype(np.float32)
+        with np.errstate(all="ignore"):
+            return _result(fn(x), op, (self,))
+
+    def exp(self):
+        return self._unary("exp", np.exp)
+
+    def log(self):
+        return self._unary("log", np.log)
+
+    def tanh(self):
+        return self._unary("tanh", np.tanh)
+
+    def sigmoid(self):
+        one = self._data.dtype.type(1) if self._data.dtype.kind == "f" else np.float32(1)
+        return self._unary("sigmoid", lambda x: one / (one + np.exp(-x)))
+
+    def relu(self):
+        x = self._data
+        return _result(np.where(x < 0, x.dtype.type(0), x), "relu", (self,))   # nan stays
+
+    def abs(self):
+        return self._unary("abs", np.abs, float_only=False)
+
+    def sqrt(self):
+        return self._unary("sqrt", np.sqrt)
+
+    def clamp(self, min=None, max=None):
+        """Limit the values to [min, max] (either may be None)."""
+        if min is None and max is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            raise NotImplementedError("tapegrad: clamp() takes Python numbers as bounds")
+        x = self._data
+        dt = x.dtype.type
+        if x.dtype.kind != "f" and any(isinstance(v, (float, np.floating)) for v in (min, max)):
+            x = x.astype(np.float32)
+            dt = np.float32
+        lo = None if min is None else dt(min)
+        hi = None if max is None else dt(max)
+        out = x
+        if lo is not None:
+            out = np.where(out < lo, lo, out)      # nan stays nan, as in torch
+        if hi is not None:
+            out = np.where(out > hi, hi, out)
+        if out is x:
+            out = x.copy()
+        return _result(out.astype(x.dtype), "clamp", (self,), (lo, hi))
+
+    def clamp_min(self, min):
+        out = self.clamp(min=min)
+        if out._op is not None:
+            out._op = "clamp_min"
+        return out
+
+    def clamp_max(self, max):
+        out = self.clamp(max=max)
+        if out._op is not None:
+            out._op = "clamp_max"
+        return out
+
+    clip = clamp
+
+    # -- reductions -----------------------------------------------------------------
+
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        """Sum of all elements, or over dim (an int or a tuple of ints)."""
+        x = self._data
+        if dtype is not None:
+            x = x.astype(_as_dtype(dtype).numpy)
+        elif x.dtype.kind in "bi":
+            x = x.astype(np.int64)
+        if dim is None:
+            return _result(np.sum(x, dtype=x.dtype), "sum", (self,), x.shape)
+        dims = _dims(dim, x.ndim) if x.ndim else ()
+        return _result(np.sum(x, axis=dims, keepdims=keepdim, dtype=x.dtype), "sum_dim",
+                       (self,), (x.shape, dims, keepdim))
+
+    def mean(self, dim=None, keepdim=False, dtype=None):
+        """Mean of all elements, or over dim (an int or a tuple of ints)."""
+        x = self._data
+        if dtype is not None:
+            x = x.astype(_as_dtype(dtype).numpy)
+        if x.dtype.kind != "f":
+            raise _DtypeError(
+                "mean(): could not infer output dtype. Input dtype must be either a floating "
+                f"point or complex dtype. Got: {_TORCH_NAMES[_dtype_of(x).name]}")
+        if dim is None:
+            n = x.size
+            with np.errstate(all="ignore"):
+                out = np.sum(x, dtype=x.dtype) / x.dtype.type(n)
+            return _result(out, "mean", (self,), (x.shape, n))
+        dims = _dims(dim, x.ndim) if x.ndim else ()
+        n = 1
+        for d in dims:
+            n *= x.shape[d]
+        with np.errstate(all="ignore"):
+            out = np.sum(x, axis=dims, keepdims=keepdim, dtype=x.dtype) / x.dtype.type(n)
+        return _result(out, "mean_dim", (self,), (x.shape, dims, keepdim, n))
+
+    def _extreme(self, name, dim, keepdim, reduce, arg):
+        x = self._data
+        if isinstance(dim, Tensor):
+            raise NotImplementedError(f"tapegrad: {name}(tensor, tensor) is not supported")
+        if dim is None:
+            if x.size == 0:
+                raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
+                                   "input.numel() == 0. Specify the reduction dim with the "
+                                   "'dim' argument.")
+            return _result(reduce(x), name, (self,))
+        d = _wrap_dim(dim, x.ndim)
+        if x.ndim == 0:
+            idx = np.zeros((), dtype=np.int64)
+            values = _result(x.copy(), name + "_dim", (self,), ((), 0, True, idx))
+            return (max_return if name == "max" else min_return)(values, _wrap(idx))
+        if x.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+        idx = arg(x, axis=d)
+        vals = np.take_along_axis(x, np.expand_dims(idx, d), axis=d)
+        if not keepdim:
+            vals = np.squeeze(vals, d)
+        else:
+            idx = np.expand_dims(idx, d)
+        idx = idx.astype(np.int64)
+        values = _result(vals, name + "_dim", (self,), (x.shape, d, keepdim, idx))
+        return (max_return if name == "max" else min_return)(values, _wrap(idx))
+
+    def max(self, dim=None, keepdim=False):
+        """Largest element (0-d), or (values, indices) along dim."""
+        return self._extreme("max", dim, keepdim, np.max, np.argmax)
+
+    def min(self, dim=None, keepdim=False):
+        """Smallest element (0-d), or (values, indices) along dim."""
+        return self._extreme("min", dim, keepdim, np.min, np.argmin)
+
+    def argmax(self, dim=None, keepdim=False):
+        if dim is None:
+            return _wrap(np.asarray(np.argmax(self._data), dtype=np.int64))
+        return self.max(dim, keepdim).indices
+
+    def argmin(self, dim=None, keepdim=False):
+        if dim is None:
+            return _wrap(np.asarray(np.argmin(self._data), dtype=np.int64))
+        return self.min(dim, keepdim).indices
+
+    def softmax(self, dim=None, dtype=None):
+        """exp(x) / sum(exp(x)) along dim, computed stably."""
+        x = self._float_data(dtype)
+        d = _softmax_dim(dim, x.ndim)
+        if x.ndim == 0:
+            return _result(np.ones_like(x), "softmax", (self,), None)
+        with np.errstate(all="ignore"):
+            e = np.exp(x - np.max(x, axis=d, keepdims=True))
+            out = e / np.sum(e, axis=d, keepdims=True, dtype=x.dtype)
+        return _result(out, "softmax", (self,), d)
+
+    def log_softmax(self, dim=None, dtype=None):
+        """log(softmax(x)) along dim, computed stably."""
+        x = self._float_data(dtype)
+        d = _softmax_dim(dim, x.ndim)
+        if x.ndim == 0:
+            return _result(np.zeros_like(x), "log_softmax", (self,), None)
+        with np.errstate(all="ignore"):
+            shifted = x - np.max(x, axis=d, keepdims=True)
+            out = shifted - np.log(np.sum(np.exp(shifted), axis=d, keepdims=True, dtype=x.dtype))
+        return _result(out, "log_softmax", (self,), d)
+
+    def _float_data(self, dtype):
+        x = self._data
+        if dtype is not None:
+            return x.astype(_as_dtype(dtype).numpy)
+        return x if x.dtype.kind == "f" else x.astype(np.float32)
+
+    # -- matrix products -----------------------------------------------------------
+
+    def _check_matmul_dtypes(self, other):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"expected Tensor as element 1 in argument 0, but got "
+                            f"{type(other).__name__}")
+        if self._data.dtype != other._data.dtype:
+            raise _DtypeError(f"expected m1 and m2 to have the same dtype, but got: "
+                              f"{_C_NAMES[self.dtype.name]} != {_C_NAMES[other.dtype.name]}")
+
+    def dot(self, other):
+        """Inner product of two 1-D tensors (0-d result)."""
+        self._check_matmul_dtypes(other)
+        x, y = self._data, other._data
+        if x.ndim != 1 or y.ndim != 1:
+            raise RuntimeError(f"1D tensors expected, but got {x.ndim}D and {y.ndim}D tensors")
+        if x.shape[0] != y.shape[0]:
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{x.shape[0]}] and "
+                               f"src [{y.shape[0]}] to have the same number of elements, but "
+                               f"got {x.shape[0]} and {y.shape[0]} elements respectively")
+        return _result(np.asarray(np.dot(x, y)), "dot", (self, other))
+
+    def mm(self, other):
+        """Matrix product of two 2-D tensors."""
+        self._check_matmul_dtypes(other)
+        x, y = self._data, other._data
+        if x.ndim != 2:
+            raise RuntimeError("self must be a matrix")
+        if y.ndim != 2:
+            raise RuntimeError("mat2 must be a matrix")
+        if x.shape[1] != y.shape[0]:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
+                               f"({x.shape[0]}x{x.shape[1]} and {y.shape[0]}x{y.shape[1]})")
+        return _result(x @ y, "mm", (self, other))
+
+    def mv(self, vec):
+        """Matrix-vector product."""
+        self._check_matmul_dtypes(vec)
+        m, v = self._data, vec._data
+        if m.ndim != 2 or v.ndim != 1:
+            raise RuntimeError(f"vector + matrix @ vector expected, got 1, {m.ndim}, {v.ndim}")
+        if m.shape[1] != v.shape[0]:
+            raise RuntimeError(f"size mismatch, got input ({m.shape[0]}), mat "
+                               f"({m.shape[0]}x{m.shape[1]}), vec ({v.shape[0]})")
+        return _result(m @ v, "mv", (self, vec))
+
+    def matmul(self, other):
+        """torch.matmul: dot, mv, mm or a batched product, by the operands' ranks."""
+        if not isinstance(other, Tensor):
+            raise TypeError(f"matmul(): argument 'other' must be Tensor, not "
+                            f"{type(other).__name__}")
+        a, b = self._data.ndim, other._data.ndim
+        if a == 0 or b == 0:
+            raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they "
+                               f"are {a}D and {b}D")
+        if a == 1 and b == 1:
+            return self.dot(other)
+        if a == 2 and b == 2:
+            return self.mm(other)
+        if a == 2 and b == 1:
+            return self.mv(other)
+        if a == 1 and b == 2:
+            r = self.unsqueeze(0).mm(other)
+            return _result(r._data.reshape(r._data.shape[1:]), "squeeze_mm", (r,),
+                           r._data.shape, view_of=r)
+        if a == 1:
+            r = self.unsqueeze(0).matmul(other)
+            return r.squeeze(-2)
+        if b == 1:
+            return self.matmul(other.unsqueeze(-1)).squeeze(-1)
+        self._check_matmul_dtypes(other)
+        x, y = self._data, other._data
+        if x.shape[-1] != y.shape[-2]:
+            raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                               f"[{y.shape[-3] if y.ndim > 2 else 1}, {x.shape[-1]}] but got: "
+                               f"[{y.shape[-3] if y.ndim > 2 else 1}, {y.shape[-2]}].")
+        try:
+            data = np.matmul(x, y)
+        except ValueError:
+            raise _broadcast_error("matmul", x[..., 0, 0], y[..., 0, 0]) from None
+        return _result(data, "matmul", (self, other))
+
+    def __matmul__(self, other):
+        if not isinstance(other, Tensor):
+            return NotImplemented
+        return self.matmul(other)
+
+    def __rmatmul__(self, other):
+        if not isinstance(other, Tensor):
+            return NotImplemented
+        return other.matmul(self)
+
+    # -- shapes (views share memory and the version counter) -------------------------
+
+    def _view_result(self, data, op, ctx):
+        return _result(data, op, (self,), ctx, view_of=self)
+
+    def reshape(self, *shape):
+        shape = _infer_shape(_size_args(shape, "shape"), self._data.size)
+        data = self._data.reshape(shape)
+        if np.shares_memory(data, self._data) or self._data.size == 0:
+            return self._view_result(data, "view", self._data.shape)
+        return _result(data, "unsafe_view", (self,), self._data.shape)
+
+    def view(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (dtype, type)):
+            raise NotImplementedError("tapegrad: view(dtype) is not supported")
+        shape = _infer_shape(_size_args(shape, "shape"), self._data.size)
+        data = self._data.view()
+        try:
+            data.shape = shape
+        except AttributeError:
+            raise RuntimeError("view size is not compatible with input tensor's size and "
+                               "stride (at least one dimension spans across two contiguous "
+                               "subspaces). Use .reshape(...) instead.") from None
+        return self._view_result(data, "view", self._data.shape)
+
+    def view_as(self, other):
+        return self.view(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        x = self._data
+        if x.ndim == 0:
+            return self.reshape(1)
+        s = _wrap_dim(start_dim, x.ndim)
+        e = _wrap_dim(end_dim, x.ndim)
+        if s > e:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+        if s == e:
+            return self
+        n = 1
+        for k in range(s, e + 1):
+            n *= x.shape[k]
+        return self.reshape(x.shape[:s] + (n,) + x.shape[e + 1:])
+
+    def transpose(self, dim0, dim1):
+        nd = self._data.ndim
+        d0, d1 = _wrap_dim(dim0, nd), _wrap_dim(dim1, nd)
+        if nd == 0:
+            return self._view_result(self._data.view(), "alias", None)
+        return self._view_result(np.swapaxes(self._data, d0, d1), "transpose", (d0, d1))
+
+    swapaxes = transpose
+
+    def t(self):
+        nd = self._data.ndim
+        if nd > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
+        return self._view_result(self._data.T, "t", None)
+
+    @property
+    def T(self):
+        nd = self._data.ndim
+        return self.permute(*range(nd - 1, -1, -1))
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    def permute(self, *dims):
+        dims = _size_args(dims, "dims") if not (len(dims) == 1 and isinstance(
+            dims[0], (tuple, list))) else tuple(dims[0])
+        nd = self._data.ndim
+        if len(dims) != nd:
+            raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input "
+                               f"does not match the length of the desired ordering of "
+                               f"dimensions i.e. input.dim() = {nd} is not equal to "
+                               f"len(dims) = {len(dims)}")
+        perm = tuple(_wrap_dim(d, nd) for d in dims) if nd else ()
+        if len(set(perm)) != len(perm):
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        return self._view_result(np.transpose(self._data, perm), "permute", perm)
+
+    def unsqueeze(self, dim):
+        nd = self._data.ndim
+        d = _wrap_dim(dim, nd + 1)
+        return self._view_result(np.expand_dims(self._data, d), "unsqueeze", self._data.shape)
+
+    def squeeze(self, dim=None):
+        x = self._data
+        if dim is None:
+            return self._view_result(x.reshape(tuple(s for s in x.shape if s != 1)),
+                                     "squeeze", x.shape)
+        dims = _dims(dim, x.ndim) if x.ndim else ()
+        keep = tuple(s for k, s in enumerate(x.shape) if not (k in dims and s == 1))
+        return self._view_result(x.reshape(keep), "squeeze_dim", x.shape)
+
+    def expand(self, *sizes):
+        sizes = _size_args(sizes, "size")
+        x = self._data
+        if len(sizes) < x.ndim:
+            raise RuntimeError(f"expand({self.type()}{{{_shape_str(x.shape)}}}, "
+                               f"size={_shape_str(sizes)}): the number of sizes provided "
+                               f"({len(sizes)}) must be greater or equal to the number of "
+                               f"dimensions in the tensor ({x.ndim})")
+        lead = len(sizes) - x.ndim
+        target = tuple(x.shape[k - lead] if (s == -1 and k >= lead) else s
+                       for k, s in enumerate(sizes))
+        try:
+            data = np.broadcast_to(x, target)
+        except ValueError:
+            raise RuntimeError(f"The expanded size of the tensor ({_shape_str(target)}) must "
+                               f"match the existing size ({_shape_str(x.shape)}) at "
+                               f"non-singleton dimensions.") from None
+        return self._view_result(data, "expand", x.shape)
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    # -- indexing -----------------------------------------------------------------
+
+    def __getitem__(self, key):
+        steps = _basic_steps(key, self._data.shape)
+        if steps is None:                      # advanced indexing: lists, arrays, tensors
+            nkey = _numpy_key(key, self._data.ndim)
+            try:
+                data = self._data[nkey]
+            except IndexError as e:
+                raise IndexError(str(e).replace("axis", "dimension")) from None
+            return _result(data, "index", (self,), (self._data.shape, nkey))
+        if not steps:                          # x[:], x[...]: an alias
+            return self._view_result(self._data.view(), "alias", None)
+        if not (_grad_state.enabled and self._requires_grad):
+            x = self._data                     # no graph: plain numpy views
+            for kind, dim, arg in steps:
+                x = np.expand_dims(x, dim) if kind == "unsqueeze" else \
+                    x[(slice(None),) * dim + (arg,)]
+            return _wrap_view(x, self)
+        t = self                               # torch's chain of Select/Slice/Unsqueeze nodes
+        for kind, dim, arg in steps:
+            x = t._data
+            if kind == "unsqueeze":
+                t = t._view_result(np.expand_dims(x, dim), "unsqueeze", x.shape)
+            else:
+                index = (slice(None),) * dim + (arg,)
+                t = t._view_result(x[index], kind, (x.shape, index))
+        return t
+
+
+def _rebuild(cls, data, requires_grad, grad):
+    t = _new(cls)
+    _init_leaf(t, data, requires_grad)
+    t._grad = grad
+    return t
+
+
+_TORCH_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}
+_C_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "bool": "bool"}
+
+
+def _softmax_dim(dim, ndim):
+    if dim is None:        # torch's legacy implicit choice (with a warning there)
+        dim = 0 if ndim in (0, 1, 3) else 1
+    return _wrap_dim(dim, ndim)
+
+
+def _init_leaf(t, arr, requires_grad):
+    t._data = arr
+    t._requires_grad = False
+    t._grad = None
+    t._op = None
+    t._parents = ()
+    t._saved = ()
+    t._ctx = None
+    t._checks = ()
+    t._seq = 0
+    t._vbox = [0]
+    t._base = None
+    t._retains_grad = False
+    if requires_grad:
+        t.requires_grad_(True)
+
+
+# ----------------------------------------------------------------------------
+# Indexing helpers
+
+def _is_int_index(k):
+    if isinstance(k, (bool, np.bool_)):
+        return False
+    if isinstance(k, (int, np.integer)):
+        return True
+    return isinstance(k, Tensor) and k._data.ndim == 0 and k._data.dtype.kind in "iu"
+
+
+def _basic_steps(key, shape):
+    """Decompose a basic index (ints, slices, None, ...) into torch's chain of
+    (kind, dim, arg) steps, with dims of the intermediate results; None for
+    advanced indexing."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    for k in key:
+        if not (k is None or k is Ellipsis or isinstance(k, slice) or _is_int_index(k)):
+            if isinstance(k, (float, np.floating)) or isinstance(k, str):
+                raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and "
+                                 "long or byte Variables are valid indices (got "
+                                 f"{type(k).__name__})")
+            return None
+    consumed = _bsum(1 for k in key if k is not None and k is not Ellipsis)
+    if _bsum(1 for k in key if k is Ellipsis) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    ndim = len(shape)
+    if consumed > ndim:
+        if ndim == 0:
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python "
+                             "or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a "
+                             "number")
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+    steps = []
+    dim = 0        # dim in the current (partially indexed) result
+    src = 0        # dim in the original tensor
+    for k in key:
+        if k is Ellipsis:
+            skip = ndim - consumed
+            dim += skip
+            src += skip
+        elif k is None:
+            steps.append(("unsqueeze", dim, None))
+            dim += 1
+        elif isinstance(k, slice):
+            size = shape[src]
+            start, stop, step = k.indices(size)
+            if k.step is not None and k.step <= 0:
+                raise ValueError("step must be greater than zero")
+            if not (start == 0 and stop == size and step == 1):
+                steps.append(("slice", dim, slice(start, _bmax(stop, start), step)))
+            dim += 1
+            src += 1
+        else:
+            i = operator.index(k)
+            size = shape[src]
+            if not -size <= i < size:
+                raise IndexError(f"index {i} is out of bounds for dimension {src} with "
+                                 f"size {size}")
+            steps.append(("select", dim, i % size))
+            src += 1
+    return steps
+
+
+def _numpy_key(key, ndim):
+    """A key with tensors replaced by numpy arrays (bool or int64), for numpy."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    out = []
+    for k in key:
+        if isinstance(k, Tensor):
+            if k._data.dtype.kind == "f":
+                raise IndexError("tensors used as indices must be long, int, byte or bool "
+                                 "tensors")
+            out.append(k._data)
+        elif isinstance(k, list):
+            a = np.asarray(k)
+            if a.dtype.kind == "f":
+                raise IndexError("tensors used as indices must be long, int, byte or bool "
+                                 "tensors")
+            out.append(a)
+        else:
+            out.append(k)
+    return tuple(out)
+
+
+# ----------------------------------------------------------------------------
+# Backward
+
+def _describe(t, arr, node_op):
+    kind = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}[
+        _dtype_of(arr).name]
+    desc = f"[tapegrad.{kind}Tensor {_shape_str(arr.shape)}]"
+    op = node_op if t is None else t._op
+    if op is not None:
+        name = RULES[op].torch_name
+        desc += f", which is output 0 of {name[:name.rindex('Backward')]},"
+    return desc
+
+
+def _check_versions(n):
+    for k, (box, version, t) in enumerate(n._checks):
+        if box[0] != version:
+            arr = n._saved[k]
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: {_describe(t, arr, n._op)} is at version {box[0]}; "
+                f"expected version {version} instead. Hint: the operation that failed was "
+                f"{RULES[n._op].torch_name}; modify tensors in place only after backward(), "
+                "or modify a clone().")
+
+
+def _seed_grad(root, gradient, k):
+    """The gradient array that starts the sweep at root."""
+    if gradient is None:
+        if root._data.size != 1:
+            raise RuntimeError("grad can be implicitly created only for scalar outputs")
+        return np.ones(root._data.shape, dtype=root._data.dtype)
+    if not isinstance(gradient, Tensor):
+        if isinstance(gradient, _NUMBER):
+            gradient = tensor(gradient, dtype=root.dtype)
+        else:
+            raise TypeError(f"gradient must be a Tensor, not '{type(gradient).__name__}'")
+    if gradient._data.shape != root._data.shape:
+        raise RuntimeError(f"Mismatch in shape: grad_output[{k}] has a shape of "
+                           f"{Size(gradient._data.shape)!r} and output[{k}] has a shape of "
+                           f"{Size(root._data.shape)!r}.")
+    return gradient._data.astype(root._data.dtype, copy=False)
+
+
+def _backward(roots, gradients, inputs=None, accumulate=True):
+    """The reverse sweep from ``roots`` seeded with ``gradients``.
+
+    accumulate=True (``backward()``): leaves' (or ``inputs``') .grad
+    accumulate; retain_grad() tensors get theirs. accumulate=False
+    (``autograd.grad``): nothing is stored; returns {id(input): grad array}.
+    """
+    pending = {}            # seq -> gradient of a non-leaf node
+    leaf_grads = {}         # id(leaf) -> [leaf, gradient]
+    nodes = {}              # seq -> non-leaf tensor
+    stack = []
+    for k, (r, g) in enumerate(zip(roots, gradients)):
+        if not isinstance(r, Tensor):
+            raise TypeError(f"backward(): expected a Tensor, not '{type(r).__name__}'")
+        if not r._requires_grad:
+            raise RuntimeError(f"element {k} of tensors does not require grad and does not "
+                               "have a grad_fn")
+        g = _seed_grad(r, g, k)
+        if r._op is None:
+            entry = leaf_grads.get(id(r))
+            if entry is None:
+                leaf_grads[id(r)] = [r, g]
+            else:
+                entry[1] = entry[1] + g
+        else:
+            s = r._seq
+            pending[s] = pending[s] + g if s in pending else g
+            if s not in nodes:
+                nodes[s] = r
+                stack.append(r)
+
+    # 1. Every non-leaf node the roots depend on (iterative: no recursion limit).
+    while stack:
+        n = stack.pop()
+        for p in n._parents:
+            if p is not None and p._op is not None and p._seq not in nodes:
+                nodes[p._seq] = p
+                stack.append(p)
+
+    wanted = None if inputs is None else {id(t): t for t in inputs}
+    captured = {}
+
+    # 2. Children before parents: decreasing creation numbers.
+    for s in sorted(nodes, reverse=True):
+        g = pending.pop(s, None)
+        if g is None:
+            continue
+        n = nodes[s]
+        if wanted is not None and id(n) in wanted:
+            captured[id(n)] = g
+        if accumulate and n._retains_grad and wanted is None:
+            n._grad = _wrap(np.array(g, copy=True)) if n._grad is None \
+                else _wrap(n._grad._data + g)
+        if n._checks:
+            _check_versions(n)
+        parents = n._parents
+        grads = RULES[n._op].backward(g, n._saved, n._ctx,
+                                      tuple(p is not None for p in parents))
+        for p, gp in zip(parents, grads):
+            if p is None or gp is None:
+                continue
+            pd = p._data
+            if gp.shape != pd.shape:
+                gp = _sum_to(gp, pd.shape)
+            if gp.dtype != pd.dtype:
+                gp = gp.astype(pd.dtype)
+            if p._op is None:
+                entry = leaf_grads.get(id(p))
+                if entry is None:
+                    leaf_grads[id(p)] = [p, gp]
+                else:
+                    entry[1] = entry[1] + gp
+            else:
+                ps = p._seq
+                pending[ps] = pending[ps] + gp if ps in pending else gp
+
+    if not accumulate:
+        for key, (leaf, g) in leaf_grads.items():
+            if key in wanted:
+                captured[key] = g
+        return captured
+
+    for leaf, g in leaf_grads.values():
+        if wanted is not None and id(leaf) not in wanted:
+            continue
+        if leaf._grad is None:
+            leaf._grad = _wrap(np.array(g, dtype=leaf._data.dtype, copy=True))
+        else:
+            gd = leaf._grad._data
+            if gd.flags.writeable:
+                np.add(gd, g, out=gd, casting="unsafe")
+            else:
+                leaf._grad = _wrap(gd + g)
+    if wanted is not None:       # non-leaf inputs get .grad too (torch's backward(inputs=))
+        for key, g in captured.items():
+            t = wanted[key]
+            t._grad = _wrap(np.array(g, copy=True)) if t._grad is None \
+                else _wrap(t._grad._data + g)
+    return None
+
+
+def _grad(outputs, inputs, grad_outputs=None, allow_unused=False):
+    """autograd.grad's engine hook: d(outputs)/d(inputs) as a tuple of Tensors
+    (None for an unused input when allow_unused), accumulating nothing."""
+    outputs = list(outputs)
+    inputs = list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    for k, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad(): inputs must be Tensors, not '{type(t).__name__}'")
+        if not t._requires_grad:
+            raise RuntimeError(f"One of the differentiated Tensors does not require grad")
+    captured = _backward(outputs, list(grad_outputs), inputs=inputs, accumulate=False)
+    result = []
+    for t in inputs:
+        g = captured.get(id(t))
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been "
+                                   "used in the graph. Set allow_unused=True if this is the "
+                                   "desired behavior.")
+            result.append(None)
+        else:
+            result.append(_wrap(np.array(g, dtype=t._data.dtype, copy=True)))
+    return tuple(result)
+
+
+def _run_backward(tensors, grad_tensors=None, inputs=None):
+    """autograd.backward's engine hook: one sweep from several roots."""
+    tensors = list(tensors)
+    if grad_tensors is None:
+        grad_tensors = [None] * len(tensors)
+    _backward(tensors, list(grad_tensors), inputs=inputs)
+
+
+# ----------------------------------------------------------------------------
+# Creating tensors
+
+def _nested_error(data):
+    """Diagnose data numpy could not turn into a numeric array (torch's messages)."""
+    def walk(d, depth):
+        if isinstance(d, Tensor):
+            return list(d._data.shape)
+        if isinstance(d, (list, tuple)):
+            if not d:
+                return [0]
+            shapes = [walk(x, depth + 1) for x in d]
+            for x, sh in zip(d, shapes):
+                if sh != shapes[0]:
+                    got = len(x) if isinstance(x, (list, tuple)) else None
+                    if got is None:
+                        raise TypeError(f"expected a sequence at dim {depth + 1} (got "
+                                        f"'{type(x).__name__}')")
+                    raise ValueError(f"expected sequence of length {shapes[0][0]} at dim "
+                                     f"{depth + 1} (got {got})")
+            return [len(d)] + shapes[0]
+        if isinstance(d, _NUMBER) and not isinstance(d, complex):
+            return []
+        if isinstance(d, str):
+            raise TypeError(f"new(): invalid data type '{type(d).__name__}'")
+        raise _NoTensorError(f"Could not infer dtype of {type(d).__name__}")
+    walk(data, 0)
+
+
+def _to_array(data, dt=None):
+    """A fresh numpy array from numbers / nested sequences / arrays / tensors, in
+    dtype dt or the inferred one (Python floats -> float32, ints -> int64,
+    bools -> bool; numpy arrays keep float32/float64, other ints -> int64)."""
+    if isinstance(data, Tensor):
+        a = np.array(data._data, copy=True)
+    elif isinstance(data, np.ndarray):
+        a = np.array(data, copy=True)
+        if dt is None:
+            if a.dtype.kind == "f" and a.dtype not in (np.float32, np.float64):
+                a = a.astype(np.float32)
+            elif a.dtype.kind in "iu":
+                a = a.astype(np.int64)
+            elif a.dtype.kind not in "fb":
+                raise TypeError(f"can't convert np.ndarray of type {a.dtype}. The only "
+                                "supported types are: float64, float32, int64 and bool.")
+    elif isinstance(data, (str, bytes)) or data is None:
+        _nested_error(data)
+    else:
+        if isinstance(data, (list, tuple)):
+            data = [x.item() if isinstance(x, Tensor) and x._data.ndim == 0 else x
+                    for x in data] if any(isinstance(x, Tensor) for x in data) else data
+        try:
+            a = np.array(data)
+        except (ValueError, TypeError, RuntimeError):
+            _nested_error(data)
+            raise
+        if a.dtype == object or a.dtype.kind not in "biuf":
+            _nested_error(data)
+            raise TypeError(f"could not convert {type(data).__name__} to a tensor")
+        if dt is None:
+            if a.dtype.kind == "f":
+                if isinstance(data, np.floating) and a.dtype in (np.float32, np.float64):
+                    pass                                   # numpy scalars keep their dtype
+                else:
+                    a = a.astype(np.float32)
+            elif a.dtype.kind in "iu":
+                a = a.astype(np.int64)
+    if dt is not None:
+        a = a.astype(dt.numpy, copy=False)
+    _dtype_of(a)
+    return a
+
+
+def tensor(data, dtype=None, requires_grad=False, device=None):
+    """A new leaf tensor holding a copy of ``data``."""
+    _check_device(device)
+    dt = None if dtype is None else _as_dtype(dtype)
+    arr = _to_array(data, dt)
+    t = _wrap(arr)
+    if requires_grad:
+        if arr.dtype.kind != "f":
+            raise _DtypeError("Only Tensors of floating point and complex dtype can require "
+                              "gradients")
+        t._requires_grad = True
+    return t
+
+
+def as_tensor(data, dtype=None, device=None):
+    if isinstance(data, Tensor) and (dtype is None or _as_dtype(dtype) is data.dtype):
+        return data
+    if isinstance(data, np.ndarray) and dtype is None and data.dtype in _BY_NUMPY:
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(a):
+    """A tensor sharing memory with numpy array ``a``."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
+    if a.dtype not in _BY_NUMPY:
+        raise TypeError(f"can't convert np.ndarray of type numpy.{a.dtype}. The only "
+                        "supported types are: float64, float32, int64 and bool.")
+    return _wrap(a)
+
+
+def _factory(size, dt, requires_grad, device, fill):
+    _check_device(device)
+    dt = float32 if dt is None else _as_dtype(dt)
+    shape = _size_args(size)
+    if any(s < 0 for s in shape):
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{_bmin(shape)}: {_shape_str(shape)}")
+    arr = fill(shape, dt.numpy)
+    t = _wrap(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def zeros(*size, dtype=None, requires_grad=False, device=None):
+    return _factory(size, dtype, requires_grad, device, np.zeros)
+
+
+def ones(*size, dtype=None, requires_grad=False, device=None):
+    return _factory(size, dtype, requires_grad, device, np.ones)
+
+
+def empty(*size, dtype=None, requires_grad=False, device=None):
+    return _factory(size, dtype, requires_grad, device, np.zeros)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+    if dtype is None:
+        dtype = scalar_dtype(fill_value)
+    if isinstance(size, (int, np.integer)):
+        size = (size,)
+    return _factory((tuple(size),), dtype, requires_grad, device,
+                    lambda s, d: np.full(s, fill_value, dtype=d))
+
+
+def randn(*size, dtype=None, requires_grad=False, device=None, generator=None):
+    """Standard normal samples from tapegrad's generator (see manual_seed)."""
+    return _factory(size, dtype, requires_grad, device,
+                    lambda s, d: np.asarray(_random.normal(s)).astype(d))
+
+
+def rand(*size, dtype=None, requires_grad=False, device=None, generator=None):
+    """Uniform [0, 1) samples from tapegrad's generator."""
+    return _factory(size, dtype, requires_grad, device,
+                    lambda s, d: np.asarray(_random.uniform(s)).astype(d))
+
+
+def _like(t, dtype, requires_grad, factory):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"expected a Tensor, not '{type(t).__name__}'")
+    return factory(*t._data.shape, dtype=t.dtype if dtype is None else dtype,
+                   requires_grad=requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad=False, device=None):
+    return _like(t, dtype, requires_grad, zeros)
+
+
+def ones_like(t, dtype=None, requires_grad=False, device=None):
+    return _like(t, dtype, requires_grad, ones)
+
+
+def empty_like(t, dtype=None, requires_grad=False, device=None):
+    return _like(t, dtype, requires_grad, zeros)
+
+
+def randn_like(t, dtype=None, requires_grad=False, device=None):
+    return _like(t, dtype, requires_grad, randn)
+
+
+def rand_like(t, dtype=None, requires_grad=False, device=None):
+    return _like(t, dtype, requires_grad, rand)
+
+
+def full_like(t, fill_value, dtype=None, requires_grad=False, device=None):
+    return full(t.shape, fill_value, dtype=t.dtype if dtype is None else dtype,
+                requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
+    """Values from start (default 0) up to end, step apart, like torch.arange."""
+    if end is None:
+        start, end = 0, start
+    vals = (start, end, step)
+    if any(isinstance(v, Tensor) for v in vals):
+        vals = tuple(v.item() if isinstance(v, Tensor) else v for v in vals)
+        start, end, step = vals
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    if dtype is None:
+        dtype = int64 if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                             for v in vals) else float32
+    dt = _as_dtype(dtype)
+    n = int(math.ceil((end - start) / step))
+    if dt.is_floating_point:
+        arr = (np.float64(start) + np.float64(step) * np.arange(n, dtype=np.float64)
+               ).astype(dt.numpy)
+    else:
+        arr = (start + step * np.arange(n, dtype=np.int64)).astype(dt.numpy)
+    return _factory((arr.shape,), dt, requires_grad, device, lambda s, d: arr)
+
+
+def manual_seed(seed):
+    """Seed tapegrad's generator (randn, rand, nn.Linear's initialisation)."""
+    _random.manual_seed(seed)
+
+
+# ----------------------------------------------------------------------------
+# Graph-level functions used by nn.functional (one node each, like torch)
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _check_reduction(reduction):
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _mse_loss(input, target, reduction="mean"):
+    """torch's mse_loss: one MseLossBackward0 node."""
+    _check_reduction(reduction)
+    x, t = input._data, target._data
+    if x.shape != t.shape:
+        try:
+            shape = np.broadcast_shapes(x.shape, t.shape)
+        except ValueError:
+            raise _broadcast_error("mse_loss", x, t) from None
+        x = np.broadcast_to(x, shape)
+        t = np.broadcast_to(t, shape)
+        if reduction != "none":
+            d = (input - target)
+            return _reduce(d * d, reduction)
+    dt = promote_types(_dtype_of(x), _dtype_of(t))
+    x = x.astype(dt.numpy, copy=False)
+    t = t.astype(dt.numpy, copy=False)
+    diff = x - t
+    sq = diff * diff
+    if reduction == "none":
+        d = input - target
+        return d * d
+    if reduction == "mean":
+        out = np.sum(sq, dtype=sq.dtype) / sq.dtype.type(sq.size)
+    else:
+        out = np.sum(sq, dtype=sq.dtype)
+    return _result(out, "mse_loss", (input, target), reduction)
+
+
+def _nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """torch's nll_loss on log-probabilities (N, C) or (C,): one NllLossBackward0 node."""
+    _check_reduction(reduction)
+    x = input._data
+    if not isinstance(target, Tensor) or target._data.dtype.kind not in "iu":
+        got = _TORCH_NAMES[target.dtype.name] if isinstance(target, Tensor) \
+            else type(target).__name__
+        raise _DtypeError(f"expected scalar type Long but found {got}")
+    t = target._data
+    if x.ndim == 1:
+        if t.ndim != 0:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        x2, t2 = x[None, :], t.reshape(1)
+    elif x.ndim == 2:
+        if t.ndim != 1 or t.shape[0] != x.shape[0]:
+            raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target "
+                             f"batch_size ({t.shape[0] if t.ndim else 0}).")
+        x2, t2 = x, t
+    else:
+        raise NotImplementedError("tapegrad: nll_loss/cross_entropy take (N, C) or (C,) inputs")
+    keep = t2 != ignore_index
+    bad = keep & ((t2 < 0) | (t2 >= x2.shape[1]))
+    if bad.any():
+        raise IndexError(f"Target {int(t2[bad][0])} is out of bounds.")
+    rows = np.nonzero(keep)[0]
+    cols = t2[keep]
+    w = None if weight is None else weight._data.astype(x.dtype)[cols]
+    picked = x2[rows, cols] if w is None else x2[rows, cols] * w
+    key = (rows, cols) if x.ndim == 2 else (cols,)
+    if reduction == "none":
+        out = np.zeros(x2.shape[0], dtype=x.dtype)
+        out[rows] = -picked
+        if x.ndim == 1:
+            out = out.reshape(())
+        return _result(out, "nll_loss", (input,), (x.shape, key, rows, w, None, "none"))
+    total_weight = x.dtype.type(len(rows)) if w is None else np.sum(w, dtype=x.dtype)
+    out = np.sum(-picked, dtype=x.dtype)
+    if reduction == "mean":
+        with np.errstate(all="ignore"):
+            out = out / total_weight
+    return _result(out, "nll_loss", (input,), (x.shape, key, rows, w, total_weight, reduction))
+
+
+def _binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """torch's binary_cross_entropy (logs clamped at -100): one node."""
+    _check_reduction(reduction)
+    if weight is not None:
+        raise NotImplementedError("tapegrad: binary_cross_entropy(weight=...) is not supported")
+    x, t = input._data, target._data
+    if x.shape != t.shape:
+        raise ValueError(f"Using a target size ({Size(t.shape)!r}) that is different to the "
+                         f"input size ({Size(x.shape)!r}) is deprecated. Please ensure they "
+                         "have the same size.".replace("tapegrad.Size", "torch.Size")
+                         .replace("torch.Size", "tapegrad.Size"))
+    if x.dtype.kind != "f":
+        raise _DtypeError("binary_cross_entropy expects a floating point input")
+    t = t.astype(x.dtype, copy=False)
+    if np.any((x < 0) | (x > 1)):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    one = x.dtype.type(1)
+    lo = x.dtype.type(-100)
+    with np.errstate(all="ignore"):
+        loss = (t - one) * np.maximum(np.log1p(-x), lo) - t * np.maximum(np.log(x), lo)
+    if reduction == "none":
+        raise NotImplementedError("tapegrad: binary_cross_entropy(reduction='none') is not "
+                                  "supported")
+    out = np.sum(loss, dtype=x.dtype)
+    if reduction == "mean":
+        out = out / x.dtype.type(x.size)
+    return _result(out, "binary_cross_entropy", (input, target), (reduction,))
+
+
+def _addmm(bias, mat1, mat2):
+    """bias + mat1 @ mat2 as one AddmmBackward0 node (nn.functional.linear)."""
+    for t in (bias, mat2):
+        mat1._check_matmul_dtypes(t)
+    x, y = mat1._data, mat2._data
+    if x.ndim != 2 or y.ndim != 2:
+        raise RuntimeError("mat1 and mat2 must be matrices")
+    if x.shape[1] != y.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
+                           f"({x.shape[0]}x{x.shape[1]} and {y.shape[0]}x{y.shape[1]})")
+    try:
+        out = x @ y + bias._data
+    except ValueError:
+        raise _broadcast_error("addmm", x @ y, bias._data) from None
+    if out.shape != (x.shape[0], y.shape[1]):
+        raise _broadcast_error("addmm", x @ y, bias._data)
+    return _result(out, "addmm", (bias, mat1, mat2))
+
+
+# ----------------------------------------------------------------------------
+# Optimizer hooks (see tapegrad._optim for the contract)
+
+def _f(dt, x):
+    return dt.type(x)
+
+
+def _sgd_update(params, lr, momentum, dampening, weight_decay, nesterov, buffers, first_step):
+    """torch.optim.SGD's update of each parameter from its .grad, in place."""
+    for k, p in enumerate(params):
+        if p._grad is None:
+            continue
+        x = p._data
+        dt = x.dtype
+        g = p._grad._data
+        if weight_decay != 0:
+            g = _fma(x, _f(dt, weight_decay), g, dt.type)
+        if momentum != 0:
+            buf = buffers[k]._data
+            if first_step:
+                buf[...] = g
+            else:
+                buf *= _f(dt, momentum)
+                buf[...] = _fma(g, _f(dt, 1 - dampening), buf, dt.type)
+            g = _fma(buf, _f(dt, momentum), g, dt.type) if nesterov else buf
+        x[...] = _fma(g, _f(dt, -lr), x, dt.type)
+        p._vbox[0] += 1
+
+
+def _adam_update(params, lr, beta1, beta2, eps, weight_decay, exp_avgs, exp_avg_sqs, step):
+    """torch.optim.Adam's update (amsgrad=False) of each parameter, in place;
+    ``step`` is the parameters' step count after this update (1 on the first)."""
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2 = 1 - beta2 ** step
+    step_size = lr / bias_correction1
+    bias_correction2_sqrt = bias_correction2 ** 0.5
+    for k, p in enumerate(params):
+        if p._grad is None:
+            continue
+        x = p._data
+        dt = x.dtype
+        g = p._grad._data
+        if weight_decay != 0:
+            g = _fma(x, _f(dt, weight_decay), g, dt.type)
+        m = exp_avgs[k]._data
+        v = exp_avg_sqs[k]._data
+        m[...] = _lerp(m, g, 1 - beta1, dt)
+        v *= _f(dt, beta2)
+        v[...] = _fma(g * _f(dt, 1 - beta2), g, v, dt.type)
+        denom = np.sqrt(v) / _f(dt, bias_correction2_sqrt) + _f(dt, eps)
+        x[...] = x + (_f(dt, -step_size) * m) / denom
+        p._vbox[0] += 1
+
+
+def _lerp(start, end, weight, dt):
+    """torch.lerp with a Python-number weight (one rounding, as in torch's kernel)."""
+    w = _f(dt, weight)
+    if _babs(weight) < 0.5:
+        return _fma(w, end - start, start, dt.type)
+    return _fma(w - _f(dt, 1), end - start, end, dt.type)
