@@ -405,11 +405,12 @@ def run_tests(venv_py, srcdir, testdir, junit, torch, logfile):
             counts[outcome] += 1
             if outcome == "passed" and ENGINE_C.search(case.get("name", "")):
                 counts["c_passed"] += 1
+    problem = None
     if rc != 0 or counts["failed"]:
-        raise ProofError(f"pytest failed (exit {rc}, {counts['failed']} failed); log: {logfile}")
-    if counts["passed"] == 0 or counts["c_passed"] == 0:
-        raise ProofError(f"no test passed on the compiled engine; log: {logfile}")
-    return counts, reasons
+        problem = f"pytest exit {rc}"
+    elif counts["passed"] == 0 or counts["c_passed"] == 0:
+        problem = "no test passed on the compiled engine"
+    return counts, reasons, problem
 
 
 # ---------------------------------------------------------------- cibuildwheel
@@ -427,6 +428,55 @@ def print_identifiers(ids):
     print(f"cibuildwheel {CIBUILDWHEEL.split('==')[1]} build identifiers of pyproject.toml:")
     for plat in PLATFORMS:
         print(f"  {plat} ({len(ids[plat])}): {' '.join(ids[plat])}")
+
+
+def prove_one(args, info, tools, work, logs, house, sdist, srcdir, source, policies):
+    """Wheel from the sdist for one Python, repaired, checked, installed and tested.
+    Returns (summary line, (info, build venv python, wheel, wheel file list))."""
+    tag = info["tag"]
+    lg = os.path.join(logs, f"{tag}.log")
+    torch = ".".join(map(str, info["version"][:2])) in args.torch
+    log(f"{tag}: wheel from the sdist ({info['path']})")
+    forbidden = [work, ROOT, source, info["prefix"],
+                 os.path.dirname(os.path.dirname(info["executable"])),
+                 "pip-req-build", "pip-build-env", "pip-wheel-", "pip-install-"]
+    build_py = make_venv(info, os.path.join(work, "venvs", f"{tag}-build"), lg)
+    raw = build_wheel(info, build_py, sdist, os.path.join(work, "raw", tag), lg)
+    whl, shown = repair_wheel(tools, raw, house, lg)
+    m = re.search(r'platform tag: "([^"]+)"', shown)
+    syms = re.findall(r"(\S+) with versions \{([^}]*)\}", shown)
+    policies.add((m.group(1) if m else shown) + "".join(
+        f" (symbols of {lib}: {', '.join(sorted(re.findall(r'[A-Z]+_[0-9.]+', v)))})"
+        for lib, v in syms))
+    wheel_names = check_wheel(whl, info, forbidden)
+    built = (info, build_py, whl, wheel_names)
+
+    log(f"{tag}: installing {os.path.basename(whl)} into a fresh venv")
+    venv_py = make_venv(info, os.path.join(work, "venvs", tag), lg)
+    if args.quick:
+        # As a user would: the wheel and its declared dependencies, binary wheels only.
+        run([venv_py, "-m", "pip", "install", "--only-binary=:all:", whl], env=clean_env(),
+            logfile=lg)
+        empty = os.path.join(work, "empty")
+        os.makedirs(empty, exist_ok=True)
+        where = check_import(venv_py, empty, lg)
+        _, smoke = run([venv_py, "-c", SMOKE], cwd=empty, env=clean_env(), logfile=lg)
+        return (f"{tag}  {os.path.basename(whl)}  {kib(whl)}  imports: "
+                f"tapegrad {where}; {smoke.strip().splitlines()[-1]}"), built
+    install_wheel(venv_py, whl, torch, lg)
+    log(f"{tag}: the test suite against the installed wheel")
+    counts, reasons, problem = run_tests(venv_py, srcdir, os.path.join(work, "testrun", tag),
+                                         os.path.join(logs, f"{tag}-junit.xml"), torch, lg)
+    skipped = f", {counts['skipped']} skipped" if counts["skipped"] else ""
+    why = ""
+    if reasons:
+        top = sorted(reasons.items(), key=lambda kv: -kv[1])
+        why = " (" + "; ".join(f"{n}: {r[:60]}" for r, n in top[:3]) + ")"
+    return (f"{tag}  {os.path.basename(whl)}  {kib(whl)}  tests: {counts['passed']} "
+            f"passed ({counts['c_passed']} on the compiled engine), "
+            f"{counts['failed']} failed{skipped}{why}"
+            + ("  [torch cross-checks required]" if torch else "")
+            + (f"  FAILED: {problem}; log: {lg}" if problem else "")), built
 
 
 # ---------------------------------------------------------------- main
@@ -455,6 +505,9 @@ def main(argv=None):
     ap.add_argument("--head", action="store_true",
                     help="build from the committed HEAD (git archive) instead of the work tree, "
                          "which may hold others' uncommitted changes")
+    ap.add_argument("--source", metavar="DIR",
+                    help="build from this source tree (a checkout of another commit, say) "
+                         "instead of this work tree")
     ap.add_argument("--workdir", help="default: build/wheel-proof (build/wheel-check with --quick)")
     ap.add_argument("--tools-venv", default=os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
@@ -477,7 +530,10 @@ def main(argv=None):
     os.makedirs(logs)
     os.makedirs(house)
     source, origin = ROOT, f"the work tree {ROOT}"
-    if args.head:
+    if args.source:
+        source = os.path.abspath(args.source)
+        origin = f"the source tree {source}"
+    elif args.head:
         source = os.path.join(work, "head-src")
         os.makedirs(source)
         _, commit = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
@@ -508,56 +564,25 @@ def main(argv=None):
         sdist_line += "; rebuilt: same file list"
     srcdir = unpack_sdist(sdist, os.path.join(work, "sdist-src"))
 
-    lines, policies, first_wheel = [], set(), None
+    lines, policies, first_wheel, failures = [], set(), None, []
     for info in pythons:
         tag = info["tag"]
-        lg = os.path.join(logs, f"{tag}.log")
-        torch = ".".join(map(str, info["version"][:2])) in args.torch
-        log(f"{tag}: wheel from the sdist ({info['path']})")
-        forbidden = [work, ROOT, source, info["prefix"], os.path.dirname(os.path.dirname(info["executable"])),
-                     "pip-req-build", "pip-build-env", "pip-wheel-", "pip-install-"]
-        build_py = make_venv(info, os.path.join(work, "venvs", f"{tag}-build"), lg)
-        raw = build_wheel(info, build_py, sdist, os.path.join(work, "raw", tag), lg)
-        whl, shown = repair_wheel(tools, raw, house, lg)
-        m = re.search(r'platform tag: "([^"]+)"', shown)
-        syms = re.findall(r"(\S+) with versions \{([^}]*)\}", shown)
-        policies.add((m.group(1) if m else shown) + "".join(
-            f" (symbols of {lib}: {', '.join(sorted(re.findall(r'[A-Z]+_[0-9.]+', v)))})"
-            for lib, v in syms))
-        wheel_names = check_wheel(whl, info, forbidden)
-        if first_wheel is None:
-            first_wheel = (info, build_py, whl, wheel_names)
-
-        log(f"{tag}: installing {os.path.basename(whl)} into a fresh venv")
-        venv_py = make_venv(info, os.path.join(work, "venvs", tag), lg)
-        if args.quick:
-            # As a user would: the wheel and its declared dependencies, binary wheels only.
-            run([venv_py, "-m", "pip", "install", "--only-binary=:all:", whl], env=clean_env(),
-                logfile=lg)
-            empty = os.path.join(work, "empty")
-            os.makedirs(empty, exist_ok=True)
-            where = check_import(venv_py, empty, lg)
-            _, smoke = run([venv_py, "-c", SMOKE], cwd=empty, env=clean_env(), logfile=lg)
-            lines.append(f"{tag}  {os.path.basename(whl)}  {kib(whl)}  imports: "
-                         f"tapegrad {where}; {smoke.strip().splitlines()[-1]}")
-            continue
-        install_wheel(venv_py, whl, torch, lg)
-        log(f"{tag}: the test suite against the installed wheel")
-        counts, reasons = run_tests(venv_py, srcdir, os.path.join(work, "testrun", tag),
-                                    os.path.join(logs, f"{tag}-junit.xml"), torch, lg)
-        skipped = f", {counts['skipped']} skipped" if counts["skipped"] else ""
-        why = ""
-        if reasons:
-            top = sorted(reasons.items(), key=lambda kv: -kv[1])
-            why = " (" + "; ".join(f"{n}: {r[:60]}" for r, n in top[:3]) + ")"
-        lines.append(f"{tag}  {os.path.basename(whl)}  {kib(whl)}  tests: {counts['passed']} "
-                     f"passed ({counts['c_passed']} on the compiled engine), "
-                     f"{counts['failed']} failed{skipped}{why}"
-                     + ("  [torch cross-checks required]" if torch else ""))
+        try:
+            line, built = prove_one(args, info, tools, work, logs, house, sdist, srcdir, source,
+                                    policies)
+        except ProofError as exc:
+            print(f"{tag}: {exc}", file=sys.stderr)
+            line, built = (f"{tag}  FAILED: {str(exc).splitlines()[0]} "
+                           f"(log: {os.path.join(logs, tag + '.log')})"), None
+        if "FAILED:" in line:
+            failures.append(tag)
+        lines.append(line)
+        if first_wheel is None and built:
+            first_wheel = built
 
     # 4. a second build of the first wheel: same file list
     repro = None
-    if not args.quick:
+    if not args.quick and first_wheel is not None:
         info, build_py, whl, wheel_names = first_wheel
         log(f"{info['tag']}: rebuilding the wheel to compare")
         raw2 = build_wheel(info, build_py, sdist, os.path.join(work, "raw-again"),
@@ -591,6 +616,9 @@ def main(argv=None):
         print(repro)
     print(f"twine check --strict: PASSED on {len(artifacts)} files")
     print_identifiers(ids)
+    if failures:
+        print(f"FAILED for {', '.join(failures)}")
+        return 1
     return 0
 
 
