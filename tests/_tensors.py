@@ -61,6 +61,8 @@ def as_tensor(M, a, dtype=None, requires_grad=False):
     a = np.asarray(a)
     if dtype is None:
         dtype = M.float64 if a.dtype == np.float64 else M.float32
+    if a.size == 0:  # a nested list would lose the shape
+        return M.zeros(*a.shape, dtype=dtype, requires_grad=requires_grad)
     return M.tensor(a.tolist(), dtype=dtype, requires_grad=requires_grad)
 
 
