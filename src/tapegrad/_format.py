@@ -172,12 +172,17 @@ def _add_suffixes(text, suffixes, indent):
     parts = [text]
     last_line_len = len(text) - text.rfind("\n") + 1
     for suffix in suffixes:
-        if last_line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
+        # Lay out as torch does: measure "dtype=tapegrad.float64" as torch's
+        # "dtype=torch.float64", so that lines break where torch breaks them.
+        n = len(suffix)
+        if suffix.startswith("dtype=" + _DTYPE_PREFIX):
+            n -= len(_DTYPE_PREFIX) - len("torch.")
+        if last_line_len + n + 2 > PRINT_OPTS.linewidth:
             parts.append(",\n" + " " * indent + suffix)
-            last_line_len = indent + len(suffix)
+            last_line_len = indent + n
         else:
             parts.append(", " + suffix)
-            last_line_len += len(suffix) + 2
+            last_line_len += n + 2
     parts.append(")")
     return "".join(parts)
 
