@@ -51,13 +51,28 @@ class _GradMode:
         return wrapper
 
 
-class no_grad(_GradMode):
+class _BareDecorator(_GradMode):
+    """Also usable as a decorator without parentheses (``@no_grad``), as in torch 2.x."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        if not callable(orig_func):
+            raise TypeError(f"{cls.__name__}() takes no arguments (a function to decorate "
+                            f"at most), not '{type(orig_func).__name__}'")
+        return cls()(orig_func)
+
+    def __init__(self, orig_func=None):
+        super().__init__()
+
+
+class no_grad(_BareDecorator):
     """Record nothing inside: results do not require grad (this thread only)."""
 
     _mode = False
 
 
-class enable_grad(_GradMode):
+class enable_grad(_BareDecorator):
     """Record operations inside, even within a ``no_grad`` block."""
 
     _mode = True
