@@ -154,6 +154,119 @@ def _infer_shape(shape, numel):
     return tuple(shape)
 
 
+# Sums in torch's order. torch's CPU sum kernel (ATen/native/cpu/SumKernel.cpp)
+# adds floats in a fixed order: a reduced row is read as vectors of 32 bytes
+# (8 float32 or 4 float64 lanes) with 4 interleaved accumulators, and long runs
+# are summed in chunks of 16+ rows whose sums are carried up through 4 levels.
+# Repeating that order makes float32 sums agree with torch to the bit (except
+# full reductions of more than 32768 elements, which torch splits over threads).
+
+_GRAIN = 32768
+
+
+def _cascade(rows):
+    """torch's multi_row_sum: the sum over axis 0, in chunks carried up 4 levels."""
+    size = rows.shape[0]
+    zero = np.zeros(rows.shape[1:], dtype=rows.dtype)
+    power = _bmax(4, (size - 1).bit_length() // 4 if size > 1 else 0)
+    step = 1 << power
+    acc = [zero] * 4
+    i = 0
+    while i + step <= size:
+        acc[0] = acc[0] + np.cumsum(rows[i:i + step], axis=0, dtype=rows.dtype)[-1]
+        i += step
+        for j in range(1, 4):
+            acc[j] = acc[j] + acc[j - 1]
+            acc[j - 1] = zero
+            if i & ((step - 1) << (j * power)):
+                break
+    for r in rows[i:]:
+        acc[0] = acc[0] + r
+    for j in range(1, 4):
+        acc[0] = acc[0] + acc[j]
+    return acc[0]
+
+
+def _row_sum(rows):
+    """torch's row_sum: 4 interleaved partial sums over axis 0, then the rest."""
+    size = rows.shape[0]
+    groups = size // 4
+    if groups:
+        p = _cascade(rows[:4 * groups].reshape((groups, 4) + rows.shape[1:]))
+        parts = [p[k] for k in range(4)]
+    else:
+        parts = [np.zeros(rows.shape[1:], dtype=rows.dtype)] * 4
+    acc = parts[0]
+    for i in range(4 * groups, size):
+        acc = acc + rows[i]
+    for k in range(1, 4):
+        acc = acc + parts[k]
+    return acc
+
+
+def _inner_sum(flat):
+    """Sum over the last axis of a contiguous (..., n) array, as torch does."""
+    n = flat.shape[-1]
+    lanes = 32 // flat.itemsize
+    zero = flat.dtype.type(0)
+    if n < lanes:
+        return zero + _row_sum(np.moveaxis(flat, -1, 0))
+    nv = n // lanes
+    vecs = flat[..., :nv * lanes].reshape(flat.shape[:-1] + (nv, lanes))
+    lane_sums = _row_sum(np.moveaxis(vecs, -2, 0))
+    acc = np.zeros(flat.shape[:-1], dtype=flat.dtype)
+    for k in range(nv * lanes, n):
+        acc = acc + flat[..., k]
+    for k in range(lanes):
+        acc = acc + lane_sums[..., k]
+    return zero + acc
+
+
+def _outer_sum(x3):
+    """Sum over axis 1 of a contiguous (L, R, C) array, as torch does: column
+    blocks use the chunked sum, leftover columns the interleaved one."""
+    cols = x3.shape[2]
+    lanes = 32 // x3.itemsize
+    split = (4 * lanes) * (cols // (4 * lanes)) if cols >= lanes else 4 * (cols // 4)
+    rows = np.moveaxis(x3, 1, 0)
+    out = np.empty((x3.shape[0], cols), dtype=x3.dtype)
+    if split:
+        out[:, :split] = _cascade(rows[..., :split])
+    if split < cols:
+        out[:, split:] = _row_sum(rows[..., split:])
+    return x3.dtype.type(0) + out
+
+
+def _fsum(x, axis=None, keepdims=False):
+    """Sum over ``axis`` in x's dtype, in torch's order where it is known."""
+    nd = x.ndim
+    axes = tuple(range(nd)) if axis is None else \
+        ((axis,) if isinstance(axis, int) else tuple(axis))
+    axes = tuple(sorted(a % nd for a in axes)) if nd else ()
+    shape = x.shape
+    out_shape = tuple(1 if k in axes else s for k, s in enumerate(shape)) if keepdims else \
+        tuple(s for k, s in enumerate(shape) if k not in axes)
+    if not axes or x.size == 0:
+        return np.sum(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
+    lo, hi = axes[0], axes[-1] + 1
+    n = 1
+    for k in range(lo, hi):
+        n *= shape[k]
+    known = (x.dtype.kind == "f" and axes == tuple(range(lo, hi)) and x.flags.c_contiguous
+             and (n <= _GRAIN or x.size // n > 1))
+    if not known:
+        return np.sum(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
+    lead = 1
+    for k in range(lo):
+        lead *= shape[k]
+    cols = x.size // (lead * n)
+    if cols == 1:
+        out = _inner_sum(x.reshape(lead, n))
+    else:
+        out = _outer_sum(x.reshape(lead, n, cols))
+    return np.asarray(out, dtype=x.dtype).reshape(out_shape)
+
+
 def _sum_to(g, shape):
     """Reduce a broadcast gradient to ``shape`` (sum over the broadcast dims)."""
     if g.shape == shape:
@@ -162,7 +275,7 @@ def _sum_to(g, shape):
     axes = tuple(range(lead)) + tuple(
         lead + k for k, s in enumerate(shape) if s == 1 and g.shape[lead + k] != 1)
     if axes:
-        g = np.sum(g, axis=axes, keepdims=True, dtype=g.dtype)
+        g = _fsum(g, axes, keepdims=True)
     return g.reshape(shape)
 
 
@@ -495,7 +608,7 @@ def _bw_mv(g, s, c, needs):
     return (np.outer(g, v) if needs[0] else None), (m.T @ g if needs[1] else None)
 
 
-def _bw_matmul(g, s, c, needs):
+def _bw_bmm(g, s, c, needs):
     x, y = s
     return ((g @ np.swapaxes(y, -1, -2)) if needs[0] else None,
             (np.swapaxes(x, -1, -2) @ g) if needs[1] else None)
@@ -512,7 +625,7 @@ def _bw_reshape(g, s, c, needs):
 
 
 def _bw_transpose(g, s, c, needs):
-    return (np.swapaxes(g, c[0], c[1]),)
+    return (np.swapaxes(g, c[0], c[1]) if np.ndim(g) else g,)
 
 
 def _bw_t(g, s, c, needs):
@@ -543,16 +656,16 @@ def _bw_index(g, s, c, needs):
 
 def _bw_softmax(g, s, c, needs):
     out, = s
-    return (out * (g - np.sum(g * out, axis=c, keepdims=True, dtype=g.dtype)),)
+    return (out * (g - _fsum(g * out, c, keepdims=True)),)
 
 
 def _bw_log_softmax(g, s, c, needs):
     out, = s
-    return (g - np.exp(out) * np.sum(g, axis=c, keepdims=True, dtype=g.dtype),)
+    return (g - np.exp(out) * _fsum(g, c, keepdims=True),)
 
 
 def _bw_mse_loss(g, s, c, needs):
-    x, t = s
+    x, t = np.broadcast_arrays(*(a.astype(g.dtype, copy=False) for a in s))
     norm = x.dtype.type(2.0 / x.size if c == "mean" else 2.0)
     return ((norm * (x - t) * g) if needs[0] else None,
             (norm * (t - x) * g) if needs[1] else None)
@@ -569,20 +682,30 @@ def _bw_nll_loss(g, s, c, needs):
     return (z,)
 
 
+_BCE_EPS = np.float32(1e-12)     # torch's EPSILON is a float, also for double tensors
+
+
 def _bw_bce(g, s, c, needs):
     x, t = s
-    reduction, = c
+    reduction, w = c
     one = x.dtype.type(1)
     gx = gt = None
     with np.errstate(all="ignore"):
         if needs[0]:
-            gx = g * (x - t) / np.maximum((one - x) * x, x.dtype.type(1e-12))
-            if reduction == "mean":
-                gx = gx / x.dtype.type(x.size)
+            gx = g * (x - t) / np.maximum((one - x) * x, x.dtype.type(_BCE_EPS))
         if needs[1]:
             gt = -np.log(x / (one - x)) * g
-            if reduction == "mean":
-                gt = gt / x.dtype.type(x.size)
+    for k, gr in enumerate((gx, gt)):
+        if gr is None:
+            continue
+        if w is not None:
+            gr = gr * w
+        if reduction == "mean":
+            gr = gr / x.dtype.type(x.size)
+        if k == 0:
+            gx = gr
+        else:
+            gt = gr
     return gx, gt
 
 
@@ -623,7 +746,7 @@ RULES = {
     "mm":           _Rule("MmBackward0", (0, 1), _bw_mm),
     "dot":          _Rule("DotBackward0", (0, 1), _bw_dot),
     "mv":           _Rule("MvBackward0", (0, 1), _bw_mv),
-    "matmul":       _Rule("UnsafeViewBackward0", (0, 1), _bw_matmul),
+    "bmm":          _Rule("BmmBackward0", (0, 1), _bw_bmm),
     "addmm":        _Rule("AddmmBackward0", (1, 2), _bw_addmm),
     "view":         _Rule("ViewBackward0", (), _bw_reshape),
     "unsafe_view":  _Rule("UnsafeViewBackward0", (), _bw_reshape),
@@ -639,6 +762,7 @@ RULES = {
     "alias":        _Rule("AliasBackward0", (), _bw_identity),
     "to_copy":      _Rule("ToCopyBackward0", (), _bw_identity),
     "select":       _Rule("SelectBackward0", (), _bw_select),
+    "unbind":       _Rule("UnbindBackward0", (), _bw_select),
     "slice":        _Rule("SliceBackward0", (), _bw_select),
     "index":        _Rule("IndexBackward0", (), _bw_index),
     "softmax":      _Rule("SoftmaxBackward0", (_OUT,), _bw_softmax),
@@ -865,7 +989,9 @@ class Tensor:
     def __iter__(self):
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return iter([self[i] for i in range(self._data.shape[0])])
+        x = self._data
+        return iter([self._view_result(x[i], "unbind", (x.shape, (i,)))
+                     for i in range(x.shape[0])])
 
     __hash__ = object.__hash__
 
@@ -1491,10 +1617,9 @@ class Tensor:
         elif x.dtype.kind in "bi":
             x = x.astype(np.int64)
         if dim is None:
-            return _result(np.sum(x, dtype=x.dtype), "sum", (self,), x.shape)
+            return _result(_fsum(x), "sum", (self,), x.shape)
         dims = _dims(dim, x.ndim) if x.ndim else ()
-        return _result(np.sum(x, axis=dims, keepdims=keepdim, dtype=x.dtype), "sum_dim",
-                       (self,), (x.shape, dims, keepdim))
+        return _result(_fsum(x, dims, keepdim), "sum_dim", (self,), (x.shape, dims, keepdim))
 
     def mean(self, dim=None, keepdim=False, dtype=None):
         """Mean of all elements, or over dim (an int or a tuple of ints)."""
@@ -1508,14 +1633,14 @@ class Tensor:
         if dim is None:
             n = x.size
             with np.errstate(all="ignore"):
-                out = np.sum(x, dtype=x.dtype) / x.dtype.type(n)
+                out = _fsum(x) / x.dtype.type(n)
             return _result(out, "mean", (self,), (x.shape, n))
         dims = _dims(dim, x.ndim) if x.ndim else ()
         n = 1
         for d in dims:
             n *= x.shape[d]
         with np.errstate(all="ignore"):
-            out = np.sum(x, axis=dims, keepdims=keepdim, dtype=x.dtype) / x.dtype.type(n)
+            out = _fsum(x, dims, keepdim) / x.dtype.type(n)
         return _result(out, "mean_dim", (self,), (x.shape, dims, keepdim, n))
 
     def _extreme(self, name, dim, keepdim, reduce, arg):
@@ -1571,7 +1696,7 @@ class Tensor:
             return _result(np.ones_like(x), "softmax", (self,), None)
         with np.errstate(all="ignore"):
             e = np.exp(x - np.max(x, axis=d, keepdims=True))
-            out = e / np.sum(e, axis=d, keepdims=True, dtype=x.dtype)
+            out = e / _fsum(e, d, keepdims=True)
         return _result(out, "softmax", (self,), d)
 
     def log_softmax(self, dim=None, dtype=None):
@@ -1582,7 +1707,7 @@ class Tensor:
             return _result(np.zeros_like(x), "log_softmax", (self,), None)
         with np.errstate(all="ignore"):
             shifted = x - np.max(x, axis=d, keepdims=True)
-            out = shifted - np.log(np.sum(np.exp(shifted), axis=d, keepdims=True, dtype=x.dtype))
+            out = shifted - np.log(_fsum(np.exp(shifted), d, keepdims=True))
         return _result(out, "log_softmax", (self,), d)
 
     def _float_data(self, dtype):
@@ -1652,26 +1777,32 @@ class Tensor:
             return self.mm(other)
         if a == 2 and b == 1:
             return self.mv(other)
-        if a == 1 and b == 2:
+        if a == 1 and b == 2:                  # torch: unsqueeze, mm, squeeze
             r = self.unsqueeze(0).mm(other)
             return _result(r._data.reshape(r._data.shape[1:]), "squeeze_mm", (r,),
                            r._data.shape, view_of=r)
-        if a == 1:
-            r = self.unsqueeze(0).matmul(other)
-            return r.squeeze(-2)
-        if b == 1:
-            return self.matmul(other.unsqueeze(-1)).squeeze(-1)
         self._check_matmul_dtypes(other)
         x, y = self._data, other._data
-        if x.shape[-1] != y.shape[-2]:
-            raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
-                               f"[{y.shape[-3] if y.ndim > 2 else 1}, {x.shape[-1]}] but got: "
-                               f"[{y.shape[-3] if y.ndim > 2 else 1}, {y.shape[-2]}].")
+        if a >= 3 and b <= 2:                  # fold the batch into the rows of one mm / mv
+            flat = self.reshape(-1, x.shape[-1])
+            r = flat.mv(other) if b == 1 else flat.mm(other)
+            return r._unsafe_view(x.shape[:-1] + y.shape[1:])
+        if a == 1:                             # (k,) @ (..., k, m) = (..., m, k) @ (k,)
+            return other.transpose(-1, -2).matmul(self)
+        n, k = x.shape[-2:]
+        k2, m = y.shape[-2:]
         try:
-            data = np.matmul(x, y)
+            batch = np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
         except ValueError:
             raise _broadcast_error("matmul", x[..., 0, 0], y[..., 0, 0]) from None
-        return _result(data, "matmul", (self, other))
+        if k != k2:
+            nb = int(np.prod(batch))
+            raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                               f"[{nb}, {k}] but got: [{nb}, {k2}].")
+        a3 = self.expand(batch + (n, k)).reshape(-1, n, k)
+        b3 = other.expand(batch + (k, m)).reshape(-1, k, m)
+        r = _result(np.matmul(a3._data, b3._data), "bmm", (a3, b3))
+        return r._unsafe_view(batch + (n, m))
 
     def __matmul__(self, other):
         if not isinstance(other, Tensor):
@@ -1690,10 +1821,16 @@ class Tensor:
 
     def reshape(self, *shape):
         shape = _infer_shape(_size_args(shape, "shape"), self._data.size)
-        data = self._data.reshape(shape)
-        if np.shares_memory(data, self._data) or self._data.size == 0:
-            return self._view_result(data, "view", self._data.shape)
-        return _result(data, "unsafe_view", (self,), self._data.shape)
+        data = self._data.view()
+        try:
+            data.shape = shape                 # a view when the strides allow it
+        except AttributeError:
+            c = self.clone()                   # else torch copies: Clone, then UnsafeView
+            return c._unsafe_view(shape)
+        return self._view_result(data, "view", self._data.shape)
+
+    def _unsafe_view(self, shape):
+        return self._view_result(self._data.reshape(shape), "unsafe_view", self._data.shape)
 
     def view(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (dtype, type)):
@@ -1732,9 +1869,8 @@ class Tensor:
     def transpose(self, dim0, dim1):
         nd = self._data.ndim
         d0, d1 = _wrap_dim(dim0, nd), _wrap_dim(dim1, nd)
-        if nd == 0:
-            return self._view_result(self._data.view(), "alias", None)
-        return self._view_result(np.swapaxes(self._data, d0, d1), "transpose", (d0, d1))
+        data = self._data.view() if nd == 0 else np.swapaxes(self._data, d0, d1)
+        return self._view_result(data, "transpose", (d0, d1))
 
     swapaxes = transpose
 
@@ -1881,7 +2017,9 @@ def _is_int_index(k):
 def _basic_steps(key, shape):
     """Decompose a basic index (ints, slices, None, ...) into torch's chain of
     (kind, dim, arg) steps, with dims of the intermediate results; None for
-    advanced indexing."""
+    advanced indexing. Like torch, full slices inside a tuple are skipped, but a
+    lone slice (``x[:]``) is always a slice."""
+    bare_slice = isinstance(key, slice)
     if not isinstance(key, tuple):
         key = (key,)
     for k in key:
@@ -1917,7 +2055,7 @@ def _basic_steps(key, shape):
             start, stop, step = k.indices(size)
             if k.step is not None and k.step <= 0:
                 raise ValueError("step must be greater than zero")
-            if not (start == 0 and stop == size and step == 1):
+            if bare_slice or not (start == 0 and stop == size and step == 1):
                 steps.append(("slice", dim, slice(start, _bmax(stop, start), step)))
             dim += 1
             src += 1
@@ -2367,31 +2505,23 @@ def _check_reduction(reduction):
 
 
 def _mse_loss(input, target, reduction="mean"):
-    """torch's mse_loss: one MseLossBackward0 node."""
+    """torch's mse_loss: one MseLossBackward0 node (operands broadcast)."""
     _check_reduction(reduction)
     x, t = input._data, target._data
-    if x.shape != t.shape:
-        try:
-            shape = np.broadcast_shapes(x.shape, t.shape)
-        except ValueError:
-            raise _broadcast_error("mse_loss", x, t) from None
-        x = np.broadcast_to(x, shape)
-        t = np.broadcast_to(t, shape)
-        if reduction != "none":
-            d = (input - target)
-            return _reduce(d * d, reduction)
     dt = promote_types(_dtype_of(x), _dtype_of(t))
-    x = x.astype(dt.numpy, copy=False)
-    t = t.astype(dt.numpy, copy=False)
-    diff = x - t
+    try:
+        xb, tb = np.broadcast_arrays(x.astype(dt.numpy, copy=False),
+                                     t.astype(dt.numpy, copy=False))
+    except ValueError:
+        raise _broadcast_error("mse_loss", x, t) from None
+    diff = xb - tb
     sq = diff * diff
     if reduction == "none":
-        d = input - target
-        return d * d
-    if reduction == "mean":
-        out = np.sum(sq, dtype=sq.dtype) / sq.dtype.type(sq.size)
+        out = sq
     else:
-        out = np.sum(sq, dtype=sq.dtype)
+        out = _fsum(sq)
+        if reduction == "mean":
+            out = out / sq.dtype.type(sq.size)
     return _result(out, "mse_loss", (input, target), reduction)
 
 
@@ -2422,33 +2552,56 @@ def _nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     rows = np.nonzero(keep)[0]
     cols = t2[keep]
     w = None if weight is None else weight._data.astype(x.dtype)[cols]
-    picked = x2[rows, cols] if w is None else x2[rows, cols] * w
     key = (rows, cols) if x.ndim == 2 else (cols,)
     if reduction == "none":
         out = np.zeros(x2.shape[0], dtype=x.dtype)
-        out[rows] = -picked
+        out[rows] = -x2[rows, cols] if w is None else -x2[rows, cols] * w
         if x.ndim == 1:
             out = out.reshape(())
         return _result(out, "nll_loss", (input,), (x.shape, key, rows, w, None, "none"))
-    total_weight = x.dtype.type(len(rows)) if w is None else np.sum(w, dtype=x.dtype)
-    out = np.sum(-picked, dtype=x.dtype)
+    out, total_weight = _nll_sums(rows, x2[rows, cols], w, x.dtype.type)
     if reduction == "mean":
         with np.errstate(all="ignore"):
             out = out / total_weight
     return _result(out, "nll_loss", (input,), (x.shape, key, rows, w, total_weight, reduction))
 
 
+def _nll_sums(rows, data, w, f):
+    """(loss sum, weight sum) accumulated as torch's nll_loss does: eight levels of
+    partial sums, moved up every 16 samples (ignored samples are skipped)."""
+    loss = [f(0)] * 8
+    wsum = [f(0)] * 8
+    for k, b in enumerate(rows.tolist()):
+        if w is None:
+            loss[0] = loss[0] - data[k]
+        else:
+            loss[0] = loss[0] - data[k] * w[k]
+            wsum[0] = wsum[0] + w[k]
+        for j in range(7):
+            if b & (15 << (4 * j)):
+                break
+            loss[j + 1] = loss[j + 1] + loss[j]
+            wsum[j + 1] = wsum[j + 1] + wsum[j]
+            loss[j] = wsum[j] = f(0)
+    total = f(0)
+    for v in loss:
+        total = total + v
+    if w is None:
+        return total, f(len(rows))
+    tw = f(0)
+    for v in wsum:
+        tw = tw + v
+    return total, tw
+
+
 def _binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """torch's binary_cross_entropy (logs clamped at -100): one node."""
     _check_reduction(reduction)
-    if weight is not None:
-        raise NotImplementedError("tapegrad: binary_cross_entropy(weight=...) is not supported")
     x, t = input._data, target._data
     if x.shape != t.shape:
         raise ValueError(f"Using a target size ({Size(t.shape)!r}) that is different to the "
                          f"input size ({Size(x.shape)!r}) is deprecated. Please ensure they "
-                         "have the same size.".replace("tapegrad.Size", "torch.Size")
-                         .replace("torch.Size", "tapegrad.Size"))
+                         "have the same size.")
     if x.dtype.kind != "f":
         raise _DtypeError("binary_cross_entropy expects a floating point input")
     t = t.astype(x.dtype, copy=False)
@@ -2458,13 +2611,17 @@ def _binary_cross_entropy(input, target, weight=None, reduction="mean"):
     lo = x.dtype.type(-100)
     with np.errstate(all="ignore"):
         loss = (t - one) * np.maximum(np.log1p(-x), lo) - t * np.maximum(np.log(x), lo)
+    w = None
+    if weight is not None:
+        w = np.broadcast_to(weight._data.astype(x.dtype), x.shape)
+        loss = loss * w
     if reduction == "none":
-        raise NotImplementedError("tapegrad: binary_cross_entropy(reduction='none') is not "
-                                  "supported")
-    out = np.sum(loss, dtype=x.dtype)
-    if reduction == "mean":
-        out = out / x.dtype.type(x.size)
-    return _result(out, "binary_cross_entropy", (input, target), (reduction,))
+        out = loss
+    else:
+        out = _fsum(loss)
+        if reduction == "mean":
+            out = out / x.dtype.type(x.size)
+    return _result(out, "binary_cross_entropy", (input, target), (reduction, w))
 
 
 def _addmm(bias, mat1, mat2):
