@@ -24,6 +24,7 @@ import collections
 import itertools
 import math
 import types
+import warnings
 
 __all__ = ["build"]
 
@@ -94,14 +95,19 @@ def _build(engine):
         return input.log_softmax(dim) if dtype is None else input.log_softmax(dim, dtype=dtype)
 
     def linear(input, weight, bias=None):
-        """input @ weight.T + bias, as torch: one AddmmBackward0 node for 2-D input."""
+        """input @ weight.T + bias, as torch computes it: one AddmmBackward0 node
+        (other ranks are flattened to 2-D around it)."""
         _check(input, "input", "linear")
         _check(weight, "weight", "linear")
         addmm = getattr(engine, "_addmm", None)
-        if bias is not None and input.dim() == 2 and addmm is not None:
+        if bias is None or addmm is None:
+            out = input.matmul(weight.t())
+            return out if bias is None else out + bias
+        if input.dim() == 2:
             return addmm(bias, input, weight.t())
-        out = input.matmul(weight.t())
-        return out if bias is None else out + bias
+        shape = tuple(input.shape[:-1]) + (weight.shape[0],)
+        flat = input.reshape(-1, input.shape[-1])
+        return addmm(bias, flat, weight.t()).view(shape)
 
     def _reduction(size_average, reduce, reduction):
         if size_average is None and reduce is None:
@@ -124,8 +130,13 @@ def _build(engine):
         _check(input, "input", "mse_loss")
         _check(target, "target", "mse_loss")
         reduction = _reduction(size_average, reduce, reduction)
+        if input.shape != target.shape:
+            warnings.warn(f"Using a target size ({target.shape}) that is different to the input "
+                          f"size ({input.shape}). This will likely lead to incorrect results "
+                          "due to broadcasting. Please ensure they have the same size.",
+                          stacklevel=2)
         hook = getattr(engine, "_mse_loss", None)
-        if hook is not None and input.shape == target.shape:
+        if hook is not None:
             return hook(input, target, reduction)
         d = input - target
         return _reduce(d * d, reduction)
@@ -160,10 +171,15 @@ def _build(engine):
             if target.shape != input.shape:
                 raise RuntimeError(f"Expected target size {list(input.shape)}, got "
                                    f"{list(target.shape)}")
+            prod = logp * target
             if weight is not None:
-                logp = logp * weight          # (C,) broadcasts over (N, C)
-            loss = -(logp * target).sum(class_dim)
-            return _reduce(loss, reduction)
+                prod = prod * (weight if class_dim == 0 else weight.reshape(1, -1))
+            if reduction == "none":
+                return -prod.sum(class_dim)
+            total = -prod.sum()
+            if reduction == "sum":
+                return total
+            return total / (input.numel() // input.shape[class_dim])
         return nll_loss(logp, target, weight, None, ignore_index, None, reduction)
 
     def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
@@ -173,8 +189,8 @@ def _build(engine):
         _check(target, "target", "binary_cross_entropy")
         reduction = _reduction(size_average, reduce, reduction)
         hook = getattr(engine, "_binary_cross_entropy", None)
-        if hook is not None and weight is None and reduction != "none":
-            return hook(input, target, None, reduction)
+        if hook is not None:
+            return hook(input, target, weight, reduction)
         loss = -(target * input.log().clamp(min=-100)
                  + (1 - target) * (1 - input).log().clamp(min=-100))
         if weight is not None:
