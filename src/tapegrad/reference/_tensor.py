@@ -280,10 +280,27 @@ def _sum_to(g, shape):
 
 
 def _fma(a, b, c, dt):
-    """a * b + c rounded once, in dtype dt (float32 via float64: exact products)."""
+    """a * b + c rounded once in dtype dt, like the fused multiply-add torch's CPU
+    kernels use (e.g. ``add_(x, alpha=)``). float32 goes through float64, where
+    the product is exact; float64 uses error-free transformations."""
     if dt is np.float32:
         return (np.float64(a) * np.float64(b) + np.float64(c)).astype(np.float32)
-    return a * b + c   # float64: no fused multiply-add in numpy; two roundings
+    a, b, c = np.float64(a), np.float64(b), np.float64(c)
+    with np.errstate(all="ignore"):
+        p = a * b
+        split = 134217729.0                     # Dekker: p + e == a * b exactly
+        t = a * split
+        ah = t - (t - a)
+        al = a - ah
+        t = b * split
+        bh = t - (t - b)
+        bl = b - bh
+        e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+        s = p + c                               # TwoSum: s + r == p + c exactly
+        v = s - p
+        r = (p - (s - v)) + (c - v)
+        out = s + (r + e)
+    return np.where(np.isfinite(out), out, p + c)
 
 
 # ----------------------------------------------------------------------------
