@@ -64,6 +64,11 @@ class _NoTensorError(RuntimeError, TypeError):
     """Data that cannot become a tensor (torch: RuntimeError; also a TypeError)."""
 
 
+for _cls in (_DtypeError, _NoTensorError):   # tracebacks read "RuntimeError: ...", as torch's
+    _cls.__module__ = "builtins"
+    _cls.__qualname__ = "RuntimeError"
+
+
 # ----------------------------------------------------------------------------
 # Small helpers
 
