@@ -2325,8 +2325,9 @@ def _nested_error(data):
 
 def _to_array(data, dt=None):
     """A fresh numpy array from numbers / nested sequences / arrays / tensors, in
-    dtype dt or the inferred one (Python floats -> float32, ints -> int64,
-    bools -> bool; numpy arrays keep float32/float64, other ints -> int64)."""
+    dtype dt or the inferred one (Python floats -> float32, ints and bools ->
+    int64, as the spec says; numpy arrays keep float32/float64, other floats ->
+    float32, ints and bools -> int64)."""
     if isinstance(data, Tensor):
         a = np.array(data._data, copy=True)
     elif isinstance(data, np.ndarray):
@@ -2334,9 +2335,9 @@ def _to_array(data, dt=None):
         if dt is None:
             if a.dtype.kind == "f" and a.dtype not in (np.float32, np.float64):
                 a = a.astype(np.float32)
-            elif a.dtype.kind in "iu":
+            elif a.dtype.kind in "iub":
                 a = a.astype(np.int64)
-            elif a.dtype.kind not in "fb":
+            elif a.dtype.kind != "f":
                 raise TypeError(f"can't convert np.ndarray of type {a.dtype}. The only "
                                 "supported types are: float64, float32, int64 and bool.")
     elif isinstance(data, (str, bytes)) or data is None:
@@ -2359,7 +2360,7 @@ def _to_array(data, dt=None):
                     pass                                   # numpy scalars keep their dtype
                 else:
                     a = a.astype(np.float32)
-            elif a.dtype.kind in "iu":
+            elif a.dtype.kind in "iub":
                 a = a.astype(np.int64)
     if dt is not None:
         a = a.astype(dt.numpy, copy=False)
