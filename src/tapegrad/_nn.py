@@ -39,6 +39,17 @@ def build(engine):
     return _BUILT[key]
 
 
+def _typename(obj):
+    """torch's name for a value in messages: 'tapegrad.FloatTensor' for a tensor."""
+    t = getattr(obj, "type", None)
+    if callable(t) and hasattr(obj, "dtype"):
+        try:
+            return t()
+        except Exception:
+            pass
+    return type(obj).__name__
+
+
 def _addindent(s, num_spaces):
     lines = s.split("\n")
     if len(lines) == 1:
@@ -47,11 +58,8 @@ def _addindent(s, num_spaces):
     return first + "\n" + "\n".join(num_spaces * " " + line for line in lines)
 
 
-_IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys",
-                                                                "unexpected_keys"])
-
-
-class IncompatibleKeys(_IncompatibleKeys):
+class _IncompatibleKeys(collections.namedtuple("_IncompatibleKeys",
+                                               ["missing_keys", "unexpected_keys"])):
     """What load_state_dict(strict=False) could not match."""
 
     __slots__ = ()
@@ -261,12 +269,12 @@ def _build(engine):
                 modules[name] = value
             elif "_parameters" in d and name in d["_parameters"]:
                 if value is not None:
-                    raise TypeError(f"cannot assign '{type(value).__name__}' as parameter "
+                    raise TypeError(f"cannot assign '{_typename(value)}' as parameter "
                                     f"'{name}' (tapegrad.nn.Parameter or None expected)")
                 d["_parameters"][name] = None
             elif "_modules" in d and name in d["_modules"]:
                 if value is not None:
-                    raise TypeError(f"cannot assign '{type(value).__name__}' as child module "
+                    raise TypeError(f"cannot assign '{_typename(value)}' as child module "
                                     f"'{name}' (tapegrad.nn.Module or None expected)")
                 d["_modules"][name] = None
             elif "_buffers" in d and name in d["_buffers"]:
@@ -481,7 +489,7 @@ def _build(engine):
             if errors:
                 raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
                     type(self).__name__, "\n\t".join(errors)))
-            return IncompatibleKeys(missing, unexpected)
+            return _IncompatibleKeys(missing, unexpected)
 
         # -- printing --
 

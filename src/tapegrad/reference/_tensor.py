@@ -962,7 +962,9 @@ class Tensor:
     def size(self, dim=None):
         if dim is None:
             return Size(self._data.shape)
-        return self._data.shape[_wrap_dim(dim, self._data.ndim)] if self._data.ndim else 1
+        if self._data.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
 
     @property
     def ndim(self):
@@ -1078,7 +1080,8 @@ class Tensor:
             requires_grad=self._requires_grad,
             prefix="tensor(" if plain else f"{cls.__name__}(")
 
-    __str__ = __repr__
+    def __str__(self):
+        return repr(self)          # a subclass's __repr__ (nn.Parameter's) applies too
 
     def to(self, *args, **kwargs):
         """A copy in another dtype (self if it already has it); device 'cpu' only."""
