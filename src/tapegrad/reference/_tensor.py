@@ -94,6 +94,9 @@ def _as_dtype(d):
         return int64
     if d is builtins.bool:
         return bool_
+    if isinstance(d, str):
+        raise TypeError(f"dtype must be tapegrad.float32, float64, int64 or bool, not the "
+                        f"string {d!r}")
     try:
         return _BY_NUMPY[np.dtype(d)]
     except (TypeError, KeyError):
@@ -556,7 +559,8 @@ def _bw_relu(g, s, c, needs):
 
 def _bw_abs(g, s, c, needs):
     x, = s
-    return (g * np.sign(x),)
+    sign = (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)     # torch: sign(nan) is 0
+    return (g * sign,)
 
 
 def _bw_sqrt(g, s, c, needs):
@@ -1717,8 +1721,8 @@ class Tensor:
         """exp(x) / sum(exp(x)) along dim, computed stably."""
         x = self._float_data(dtype)
         d = _softmax_dim(dim, x.ndim)
-        if x.ndim == 0:
-            return _result(np.ones_like(x), "softmax", (self,), None)
+        if x.ndim == 0 or x.size == 0:
+            return _result(np.ones_like(x), "softmax", (self,), d if x.ndim else None)
         with np.errstate(all="ignore"):
             e = np.exp(x - np.max(x, axis=d, keepdims=True))
             out = e / _fsum(e, d, keepdims=True)
@@ -1728,8 +1732,8 @@ class Tensor:
         """log(softmax(x)) along dim, computed stably."""
         x = self._float_data(dtype)
         d = _softmax_dim(dim, x.ndim)
-        if x.ndim == 0:
-            return _result(np.zeros_like(x), "log_softmax", (self,), None)
+        if x.ndim == 0 or x.size == 0:
+            return _result(np.zeros_like(x), "log_softmax", (self,), d if x.ndim else None)
         with np.errstate(all="ignore"):
             shifted = x - np.max(x, axis=d, keepdims=True)
             out = shifted - np.log(_fsum(np.exp(shifted), d, keepdims=True))
@@ -2167,7 +2171,13 @@ def _backward(roots, gradients, inputs=None, accumulate=True):
     accumulate=True (``backward()``): leaves' (or ``inputs``') .grad
     accumulate; retain_grad() tensors get theirs. accumulate=False
     (``autograd.grad``): nothing is stored; returns {id(input): grad array}.
+    IEEE results (inf, nan) pass silently, as in torch.
     """
+    with np.errstate(all="ignore"):
+        return _sweep(roots, gradients, inputs, accumulate)
+
+
+def _sweep(roots, gradients, inputs, accumulate):
     pending = {}            # seq -> gradient of a non-leaf node
     leaf_grads = {}         # id(leaf) -> [leaf, gradient]
     nodes = {}              # seq -> non-leaf tensor
@@ -2676,6 +2686,7 @@ def _f(dt, x):
     return dt.type(x)
 
 
+@np.errstate(all="ignore")
 def _sgd_update(params, lr, momentum, dampening, weight_decay, nesterov, buffers, first_step):
     """torch.optim.SGD's update of each parameter from its .grad, in place."""
     for k, p in enumerate(params):
@@ -2698,6 +2709,7 @@ def _sgd_update(params, lr, momentum, dampening, weight_decay, nesterov, buffers
         p._vbox[0] += 1
 
 
+@np.errstate(all="ignore")
 def _adam_update(params, lr, beta1, beta2, eps, weight_decay, exp_avgs, exp_avg_sqs, step):
     """torch.optim.Adam's update (amsgrad=False) of each parameter, in place;
     ``step`` is the parameters' step count after this update (1 on the first)."""
