@@ -1,6 +1,7 @@
 /* The tape tested from C alone, without Python: build graphs, sweep,
  * collect, grow. tests/test_c_tape.py compiles and runs this file; it also
- * builds by hand: cc -O1 -g -Icsrc csrc/test_tg_tape.c csrc/tg_tape.c -lm */
+ * builds by hand:
+ * cc -O1 -g -Icsrc csrc/test_tg_tape.c csrc/tg_tape.c csrc/tg_tensor.c -lm */
 #include "tg_tape.h"
 
 #include <math.h>

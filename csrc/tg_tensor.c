@@ -14,7 +14,7 @@ tg_dgemm_fn tg_dgemm = NULL;
 /* ------------------------------------------------------------------------ */
 /* Buffers and records                                                       */
 
-size_t tg_dtype_size(int dtype) { return dtype == TG_F32 ? 4 : 8; }
+size_t tg_dtype_size(int dtype) { return dtype == TG_F32 ? 4 : (dtype == TG_BOOL ? 1 : 8); }
 
 tg_buf *tg_buf_new(size_t nbytes)
 {
@@ -22,6 +22,8 @@ tg_buf *tg_buf_new(size_t nbytes)
     tg_buf *b = malloc(sizeof(tg_buf) + nbytes);   /* header and elements in one block */
     if (b == NULL) return NULL;
     b->data = b + 1;
+    b->release = NULL;
+    b->owner = NULL;
     b->refs = 1;
     b->version = 0;
     b->nbytes = nbytes;
@@ -35,9 +37,25 @@ tg_buf *tg_buf_zeros(size_t nbytes)
     return b;
 }
 
+tg_buf *tg_buf_borrow(void *data, size_t nbytes, void (*release)(void *), void *owner)
+{
+    tg_buf *b = malloc(sizeof(tg_buf));
+    if (b == NULL) return NULL;
+    b->refs = 1;
+    b->version = 0;
+    b->nbytes = nbytes;
+    b->data = data;
+    b->release = release;
+    b->owner = owner;
+    return b;
+}
+
 void tg_buf_decref(tg_buf *b)
 {
-    if (b != NULL && --b->refs == 0) free(b);
+    if (b != NULL && --b->refs == 0) {
+        if (b->release != NULL) b->release(b->owner);
+        free(b);
+    }
 }
 
 struct tg_tnode *tg_tnode_new(void) { return calloc(1, sizeof(struct tg_tnode)); }
@@ -49,6 +67,7 @@ void tg_tnode_free(struct tg_tnode *n)
     tg_buf_decref(n->grad);
     tg_buf_decref(n->in[0].buf);
     tg_buf_decref(n->in[1].buf);
+    tg_buf_decref(n->retained);
     free(n);
 }
 
@@ -100,6 +119,33 @@ static inline void tg_iter_next(tg_iter *it)
     }
 }
 
+/* Advance to the next row: every dim but the last (which the caller loops over). */
+static inline void tg_iter_next_row(tg_iter *it)
+{
+    for (int d = it->nd - 2; d >= 0; d--) {
+        if (++it->idx[d] < it->shape[d]) {
+            it->oa += it->sa[d];
+            it->ob += it->sb[d];
+            return;
+        }
+        it->oa -= it->sa[d] * (it->shape[d] - 1);
+        it->ob -= it->sb[d] * (it->shape[d] - 1);
+        it->idx[d] = 0;
+    }
+}
+
+/* Run the body for every element k of an n-element index space, row by row; j is
+ * the position in the row, it.oa / it.ob the row's base offsets. */
+#define TG_ROW_LOOP(it, L, N, ...)                                           \
+    for (int64_t r_ = 0; r_ * (L) < (N); r_++, tg_iter_next_row(&(it)))      \
+        for (int64_t j = 0, k = r_ * (L); j < (L); j++, k++) { __VA_ARGS__; }
+
+/* Row length and inner strides (a 0-d shape is one row of one element). */
+#define TG_ROW(it, L, SA, SB)                                                \
+    int64_t L = (it).nd ? (it).shape[(it).nd - 1] : 1;                        \
+    int64_t SA = (it).nd ? (it).sa[(it).nd - 1] : 0;                          \
+    int64_t SB = (it).nd ? (it).sb[(it).nd - 1] : 0
+
 static void tg_iter_init(tg_iter *it, int nd, const int64_t *shape)
 {
     it->nd = nd;
@@ -123,6 +169,19 @@ static int tg_same_shape(const tg_view *a, const tg_view *b)
 /* Elementwise formulas, one set per precision                               */
 
 #define TG_DEFINE_KERNELS(T, SFX, POW, LOG, EXP, TANH, SQRT, FABS)                        \
+/* x ** c with torch's special exponents (exact squares and cubes, sqrt for 0.5) */     \
+static inline T tg_pow_c_##SFX(T x, T c)                                                 \
+{                                                                                        \
+    if (c == (T)2) return x * x;                                                         \
+    if (c == (T)0.5) return SQRT(x);                                                     \
+    if (c == (T)1) return x;                                                             \
+    if (c == (T)0) return (T)1;                                                          \
+    if (c == (T)3) return x * x * x;                                                     \
+    if (c == (T)-0.5) return (T)1 / SQRT(x);                                             \
+    if (c == (T)-1) return (T)1 / x;                                                     \
+    if (c == (T)-2) return (T)1 / (x * x);                                               \
+    return POW(x, c);                                                                    \
+}                                                                                        \
 static inline T tg_bin_##SFX(int op, T x, T y)                                           \
 {                                                                                        \
     switch (op) {                                                                        \
@@ -142,7 +201,7 @@ static inline T tg_un_##SFX(int op, T x, T c, T lo, T hi, int has_lo, int has_hi
     case TT_RSUB_C: return c - x;                                                        \
     case TT_DIV_C: return x / c;                                                         \
     case TT_RDIV_C: return c / x;                                                        \
-    case TT_POW_C: return c == (T)2 ? x * x : POW(x, c);                                 \
+    case TT_POW_C: return tg_pow_c_##SFX(x, c);                                          \
     case TT_RPOW_C: return POW(c, x);                                                    \
     case TT_NEG: return -x;                                                              \
     case TT_EXP: return EXP(x);                                                          \
@@ -171,8 +230,7 @@ static inline T tg_dun_##SFX(int op, T g, T x, T y, T c, T lo, T hi, int has_lo,
     case TT_RSUB_C: return -g;                                                           \
     case TT_DIV_C: return g / c;                                                         \
     case TT_RDIV_C: return (-g * c) / (x * x);                                           \
-    case TT_POW_C:                                                                       \
-        return c == (T)0 ? (T)0 : g * c * (c == (T)2 ? x : POW(x, c - (T)1));            \
+    case TT_POW_C: return c == (T)0 ? (T)0 : g * (c * tg_pow_c_##SFX(x, c - (T)1));     \
     case TT_RPOW_C: return (c == (T)0 && x >= (T)0) ? (T)0 : g * (y * LOG(c));           \
     case TT_NEG: return -g;                                                              \
     case TT_EXP: return g * y;                                                           \
@@ -205,8 +263,12 @@ static void tg_binary_fwd_##SFX(int op, struct tg_tnode *n)                     
         tg_iter_init(&it, n->out.ndim, n->out.shape);                                    \
         tg_bstrides(&n->in[0], n->out.ndim, n->out.shape, it.sa);                        \
         tg_bstrides(&n->in[1], n->out.ndim, n->out.shape, it.sb);                        \
-        for (int64_t k = 0; k < N; k++, tg_iter_next(&it))                               \
-            o[k] = tg_bin_##SFX(op, a[it.oa], b[it.ob]);                                 \
+        TG_ROW(it, L, SA, SB);                                                           \
+        for (int64_t r = 0; r * L < N; r++, tg_iter_next_row(&it)) {                     \
+            T *orow = o + r * L;                                                         \
+            const T *ar = a + it.oa, *br = b + it.ob;                                    \
+            for (int64_t j = 0; j < L; j++) orow[j] = tg_bin_##SFX(op, ar[j * SA], br[j * SB]); \
+        }                                                                                \
     }                                                                                    \
 }                                                                                        \
 /* ga / gb: gradients of the operands (NULL when not needed), accumulated. */           \
@@ -218,31 +280,41 @@ static void tg_binary_bwd_##SFX(int op, struct tg_tnode *n, const T *g, T *ga, T
     tg_iter_init(&it, n->out.ndim, n->out.shape);                                        \
     tg_bstrides(&n->in[0], n->out.ndim, n->out.shape, it.sa);                            \
     tg_bstrides(&n->in[1], n->out.ndim, n->out.shape, it.sb);                            \
-    for (int64_t k = 0; k < N; k++, tg_iter_next(&it)) {                                 \
-        T gk = g[k], x = a[it.oa], w = b[it.ob];                                         \
+    TG_ROW(it, L, SA, SB);                                                               \
+    if (op == TT_ADD || op == TT_SUB) {                                                  \
+        T sign = op == TT_ADD ? (T)1 : (T)-1;                                            \
+        if (ga && SA == 1 && n->in[0].numel == N)                                        \
+            for (int64_t k = 0; k < N; k++) ga[k] += g[k];                               \
+        else if (ga)                                                                     \
+            TG_ROW_LOOP(it, L, N, ga[it.oa + j * SA] += g[k]);                           \
+        if (gb && SB == 1 && n->in[1].numel == N)                                        \
+            for (int64_t k = 0; k < N; k++) gb[k] += sign * g[k];                        \
+        else if (gb) {                                                                   \
+            tg_iter_init(&it, n->out.ndim, n->out.shape);                                \
+            tg_bstrides(&n->in[0], n->out.ndim, n->out.shape, it.sa);                    \
+            tg_bstrides(&n->in[1], n->out.ndim, n->out.shape, it.sb);                    \
+            TG_ROW_LOOP(it, L, N, gb[it.ob + j * SB] += sign * g[k]);                    \
+        }                                                                                \
+        return;                                                                          \
+    }                                                                                    \
+    TG_ROW_LOOP(it, L, N, {                                                              \
+        T gk = g[k], x = a[it.oa + j * SA], w = b[it.ob + j * SB];                       \
         switch (op) {                                                                    \
-        case TT_ADD:                                                                     \
-            if (ga) ga[it.oa] += gk;                                                     \
-            if (gb) gb[it.ob] += gk;                                                     \
-            break;                                                                       \
-        case TT_SUB:                                                                     \
-            if (ga) ga[it.oa] += gk;                                                     \
-            if (gb) gb[it.ob] -= gk;                                                     \
-            break;                                                                       \
         case TT_MUL:                                                                     \
-            if (ga) ga[it.oa] += gk * w;                                                 \
-            if (gb) gb[it.ob] += gk * x;                                                 \
+            if (ga) ga[it.oa + j * SA] += gk * w;                                        \
+            if (gb) gb[it.ob + j * SB] += gk * x;                                        \
             break;                                                                       \
         case TT_DIV:                                                                     \
-            if (ga) ga[it.oa] += gk / w;                                                 \
-            if (gb) gb[it.ob] += (-gk * x) / (w * w);                                    \
+            if (ga) ga[it.oa + j * SA] += gk / w;                                        \
+            if (gb) gb[it.ob + j * SB] += -gk * ((x / w) / w);     /* torch's order */   \
             break;                                                                       \
         default: /* TT_POW */                                                            \
-            if (ga) ga[it.oa] += w == (T)0 ? (T)0 : gk * w * POW(x, w - (T)1);           \
-            if (gb) gb[it.ob] += (x == (T)0 && w >= (T)0) ? (T)0 : gk * (y[k] * LOG(x)); \
+            if (ga) ga[it.oa + j * SA] += w == (T)0 ? (T)0 : gk * w * POW(x, w - (T)1);  \
+            if (gb)                                                                      \
+                gb[it.ob + j * SB] += (x == (T)0 && w >= (T)0) ? (T)0 : gk * (y[k] * LOG(x)); \
             break;                                                                       \
         }                                                                                \
-    }                                                                                    \
+    });                                                                                  \
 }                                                                                        \
 static void tg_unary_fwd_##SFX(int op, struct tg_tnode *n)                              \
 {                                                                                        \
@@ -284,6 +356,33 @@ static void tg_reduce_strides(const struct tg_tnode *n, int64_t *in_shape, int *
 }
 
 #define TG_DEFINE_REDUCE(T, SFX)                                                         \
+/* Sum of n contiguous elements. Below 16 elements torch's scalar CPU kernel adds in  \
+ * four interleaved lanes, then the leftovers into the first, then the lanes in turn; \
+ * that order is kept (in T) so that small losses match torch to the last bit. Longer \
+ * sums accumulate in double and round once. */                                      \
+static T tg_fsum_##SFX(const T *x, int64_t n, int64_t stride)                            \
+{                                                                                        \
+    if (n == 1) return x[0];                                                             \
+    if (n > 1 && n < 16) {                                                               \
+        T p0 = 0, p1 = 0, p2 = 0, p3 = 0, acc;                                           \
+        int64_t groups = n / 4, i;                                                       \
+        for (i = 0; i < groups; i++) {                                                   \
+            p0 += x[(4 * i) * stride];                                                   \
+            p1 += x[(4 * i + 1) * stride];                                               \
+            p2 += x[(4 * i + 2) * stride];                                               \
+            p3 += x[(4 * i + 3) * stride];                                               \
+        }                                                                                \
+        acc = p0;                                                                        \
+        for (i = 4 * groups; i < n; i++) acc += x[i * stride];                           \
+        acc += p1;                                                                       \
+        acc += p2;                                                                       \
+        acc += p3;                                                                       \
+        return (T)0 + acc;                                                               \
+    }                                                                                    \
+    double s = 0.0;                                                                      \
+    for (int64_t i = 0; i < n; i++) s += x[i * stride];                                  \
+    return (T)s;                                                                         \
+}                                                                                        \
 static int tg_sum_fwd_##SFX(struct tg_tnode *n, int mean)                               \
 {                                                                                        \
     const T *x = n->in[0].buf->data;                                                     \
@@ -291,18 +390,25 @@ static int tg_sum_fwd_##SFX(struct tg_tnode *n, int mean)                       
     int64_t N = n->in[0].numel, M = n->out.numel;                                        \
     double *acc = calloc((size_t)(M > 0 ? M : 1), sizeof(double));                      \
     if (acc == NULL) return -1;                                                          \
-    if (M == 1) {                                                                        \
-        double s = 0.0;                                                                  \
-        for (int64_t k = 0; k < N; k++) s += x[k];                                       \
-        acc[0] = s;                                                                      \
+    int64_t inner = 1;   /* reduced trailing dims: rows of `inner` contiguous elements */ \
+    for (int d = n->in[0].ndim - 1; d >= 0 && n->ip[d] == 1; d--) inner *= n->in[0].shape[d]; \
+    if (M == 1 || inner * M == N) {                                                      \
+        for (int64_t r = 0; r < M; r++) {                                                \
+            T s = tg_fsum_##SFX(x + r * inner, inner, 1);                                 \
+            o[r] = mean ? s / (T)inner : s;                                              \
+        }                                                                                \
+        free(acc);                                                                       \
+        return 0;                                                                        \
     } else {                                                                             \
         tg_iter it;                                                                      \
         int nd;                                                                          \
-        int64_t shape[TG_MAXDIM], sb[TG_MAXDIM];                                         \
+        int64_t shape[TG_MAXDIM], sb[TG_MAXDIM] = {0};                                   \
         tg_reduce_strides(n, shape, &nd, sb);                                            \
         tg_iter_init(&it, nd, shape);                                                    \
         memcpy(it.sb, sb, sizeof(sb));                                                   \
-        for (int64_t k = 0; k < N; k++, tg_iter_next(&it)) acc[it.ob] += x[k];           \
+        TG_ROW(it, L, SA, SB);                                                           \
+        (void)SA;                                                                        \
+        TG_ROW_LOOP(it, L, N, acc[it.ob + j * SB] += x[k]);                              \
     }                                                                                    \
     double count = M > 0 ? (double)N / (double)M : 0.0;                                  \
     for (int64_t k = 0; k < M; k++)                                                      \
@@ -321,12 +427,13 @@ static void tg_sum_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx, int mean)   
     }                                                                                    \
     tg_iter it;                                                                          \
     int nd;                                                                              \
-    int64_t shape[TG_MAXDIM], sb[TG_MAXDIM];                                             \
+    int64_t shape[TG_MAXDIM], sb[TG_MAXDIM] = {0};                                       \
     tg_reduce_strides(n, shape, &nd, sb);                                                \
     tg_iter_init(&it, nd, shape);                                                        \
     memcpy(it.sb, sb, sizeof(sb));                                                       \
-    for (int64_t k = 0; k < N; k++, tg_iter_next(&it))                                   \
-        gx[k] += mean ? g[it.ob] / count : g[it.ob];                                     \
+    TG_ROW(it, L, SA, SB);                                                               \
+    (void)SA;                                                                            \
+    TG_ROW_LOOP(it, L, N, gx[k] += mean ? g[it.ob + j * SB] / count : g[it.ob + j * SB]); \
 }                                                                                        \
 static void tg_max_all_fwd_##SFX(struct tg_tnode *n)                                    \
 {                                                                                        \
@@ -423,7 +530,9 @@ static void tg_gather_fwd_##SFX(struct tg_tnode *n)                             
     tg_iter_init(&it, n->out.ndim, n->out.shape);                                        \
     for (int d = 0; d < n->out.ndim; d++) it.sa[d] = n->ip[1 + d];                       \
     it.oa = n->ip[0];                                                                    \
-    for (int64_t k = 0; k < n->out.numel; k++, tg_iter_next(&it)) o[k] = x[it.oa];      \
+    TG_ROW(it, L, SA, SB);                                                               \
+    (void)SB;                                                                            \
+    TG_ROW_LOOP(it, L, n->out.numel, o[k] = x[it.oa + j * SA]);                          \
 }                                                                                        \
 static void tg_gather_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx)                  \
 {                                                                                        \
@@ -431,7 +540,9 @@ static void tg_gather_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx)          
     tg_iter_init(&it, n->out.ndim, n->out.shape);                                        \
     for (int d = 0; d < n->out.ndim; d++) it.sa[d] = n->ip[1 + d];                       \
     it.oa = n->ip[0];                                                                    \
-    for (int64_t k = 0; k < n->out.numel; k++, tg_iter_next(&it)) gx[it.oa] += g[k];    \
+    TG_ROW(it, L, SA, SB);                                                               \
+    (void)SB;                                                                            \
+    TG_ROW_LOOP(it, L, n->out.numel, gx[it.oa + j * SA] += g[k]);                        \
 }                                                                                        \
 static void tg_pick_fwd_##SFX(struct tg_tnode *n)                                       \
 {                                                                                        \
@@ -448,8 +559,70 @@ static void tg_pick_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx)            
     for (int64_t r = 0; r < rows; r++) gx[r * cols + tgt[r]] += g[r];                    \
 }
 
+#define TG_DEFINE_MSE(T, SFX)                                                            \
+static int tg_mse_fwd_##SFX(struct tg_tnode *n)                                         \
+{                                                                                        \
+    const T *x = n->in[0].buf->data, *t = n->in[1].buf->data;                            \
+    int64_t N = n->in[0].numel;                                                          \
+    T *sq = malloc((size_t)(N > 0 ? N : 1) * sizeof(T));                                 \
+    if (sq == NULL) return -1;                                                           \
+    for (int64_t k = 0; k < N; k++) { T d = x[k] - t[k]; sq[k] = d * d; }                \
+    T s = tg_fsum_##SFX(sq, N, 1);                                                       \
+    free(sq);                                                                            \
+    ((T *)n->out.buf->data)[0] = n->ip[0] ? s / (T)N : s;                                \
+    return 0;                                                                            \
+}                                                                                        \
+/* torch's mse_loss_backward: norm * (x - t) * g, norm = 2/n (mean) or 2 */             \
+static void tg_mse_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx, T *gt)              \
+{                                                                                        \
+    const T *x = n->in[0].buf->data, *t = n->in[1].buf->data;                            \
+    int64_t N = n->in[0].numel;                                                          \
+    T norm = (T)(n->ip[0] ? 2.0 / (double)N : 2.0), g0 = g[0];                          \
+    for (int64_t k = 0; k < N; k++) {                                                    \
+        if (gx) gx[k] += norm * (x[k] - t[k]) * g0;                                      \
+        if (gt) gt[k] += norm * (t[k] - x[k]) * g0;                                      \
+    }                                                                                    \
+}
+
 TG_DEFINE_REDUCE(float, f32)
 TG_DEFINE_REDUCE(double, f64)
+TG_DEFINE_MSE(float, f32)
+TG_DEFINE_MSE(double, f64)
+
+/* ------------------------------------------------------------------------ */
+/* dtype conversion                                                          */
+
+static double tg_load(const void *p, int dtype, int64_t k)
+{
+    switch (dtype) {
+    case TG_F32: return ((const float *)p)[k];
+    case TG_F64: return ((const double *)p)[k];
+    case TG_BOOL: return (double)((const uint8_t *)p)[k];
+    default: return (double)((const int64_t *)p)[k];
+    }
+}
+
+static void tg_convert(void *dst, int dst_dtype, const void *src, int src_dtype, int64_t n,
+                       int accumulate)
+{
+    for (int64_t k = 0; k < n; k++) {
+        double x = tg_load(src, src_dtype, k);
+        switch (dst_dtype) {
+        case TG_F32:
+            if (accumulate) ((float *)dst)[k] += (float)x; else ((float *)dst)[k] = (float)x;
+            break;
+        case TG_F64:
+            if (accumulate) ((double *)dst)[k] += x; else ((double *)dst)[k] = x;
+            break;
+        case TG_BOOL:
+            ((uint8_t *)dst)[k] = x != 0.0;
+            break;
+        default:
+            ((int64_t *)dst)[k] = (int64_t)x;
+            break;
+        }
+    }
+}
 
 /* ------------------------------------------------------------------------ */
 /* Matrix products through BLAS (row-major data seen as column-major transposes) */
@@ -531,7 +704,9 @@ int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch)
             tg_iter_init(&it, n->out.ndim, n->out.shape);
             for (int d = 0; d < n->out.ndim; d++) it.sa[d] = n->ip[1 + d];
             it.oa = n->ip[0];
-            for (int64_t k = 0; k < n->out.numel; k++, tg_iter_next(&it)) o[k] = x[it.oa];
+            TG_ROW(it, L, SA, SB);
+            (void)SB;
+            TG_ROW_LOOP(it, L, n->out.numel, o[k] = x[it.oa + j * SA]);
         } else if (f32) tg_gather_fwd_f32(n); else tg_gather_fwd_f64(n);
         return 0;
     case TT_SOFTMAX: case TT_LOG_SOFTMAX:
@@ -540,6 +715,12 @@ int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch)
         return 0;
     case TT_PICK:
         if (f32) tg_pick_fwd_f32(n); else tg_pick_fwd_f64(n);
+        return 0;
+    case TT_MSE:
+        return f32 ? tg_mse_fwd_f32(n) : tg_mse_fwd_f64(n);
+    case TT_CAST:
+        tg_convert(n->out.buf->data, n->out.dtype, n->in[0].buf->data, n->in[0].dtype,
+                   n->out.numel, 0);
         return 0;
     default:
         return -1;
@@ -578,11 +759,22 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
                          op == TT_RSUB_C ||
                          op == TT_NEG || op == TT_SUM || op == TT_MEAN || op == TT_VIEW ||
                          op == TT_GATHER || op == TT_MUL_C || op == TT_DIV_C ||
-                         op == TT_MAX_DIM || op == TT_PICK);
+                         op == TT_MAX_DIM || op == TT_PICK || op == TT_CAST);
     if (reads_inputs && (tg_saved_changed(n, 0) || tg_saved_changed(n, 1) ||
                          n->out.buf->version != n->out_version)) {
         t->error_node = i;
         return -2;
+    }
+    if (n->retain_grad) {              /* .grad of a non-leaf accumulates like a leaf's */
+        if (n->retained == NULL && (n->retained = tg_buf_zeros(n->grad->nbytes)) == NULL)
+            return -1;
+        if (n->out.dtype == TG_F32) {
+            float *r = n->retained->data; const float *gg = n->grad->data;
+            for (int64_t k = 0; k < n->out.numel; k++) r[k] += gg[k];
+        } else {
+            double *r = n->retained->data; const double *gg = n->grad->data;
+            for (int64_t k = 0; k < n->out.numel; k++) r[k] += gg[k];
+        }
     }
     void *ga = NULL, *gb = NULL;
     if (pa >= 0 && (ga = tg_grad_of(t, pa)) == NULL) return -1;
@@ -625,6 +817,12 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
         if (ga == NULL) return 0;
         if (f32) tg_pick_bwd_f32(n, g, ga); else tg_pick_bwd_f64(n, g, ga);
         return 0;
+    case TT_MSE:
+        if (f32) tg_mse_bwd_f32(n, g, ga, gb); else tg_mse_bwd_f64(n, g, ga, gb);
+        return 0;
+    case TT_CAST:
+        if (ga != NULL) tg_convert(ga, n->in[0].dtype, g, n->out.dtype, n->out.numel, 1);
+        return 0;
     default:   /* unary */
         if (ga == NULL) return 0;
         if (f32) tg_unary_bwd_f32(op, n, g, ga); else tg_unary_bwd_f64(op, n, g, ga);
@@ -636,7 +834,7 @@ void tg_tensor_drop_grads(tg_tape *t, tg_index lo, tg_index hi)
 {
     for (tg_index i = lo; i <= hi; i++) {
         struct tg_tnode *n = t->tn[i];
-        if (n != NULL && n->grad != NULL && !n->retain_grad) {
+        if (n != NULL && n->grad != NULL && t->op[i] != TT_LEAF) {
             tg_buf_decref(n->grad);
             n->grad = NULL;
         }
@@ -644,35 +842,45 @@ void tg_tensor_drop_grads(tg_tape *t, tg_index lo, tg_index hi)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Optimizers: torch.optim's update formulas, in the parameter's precision   */
+/* Optimizers: torch.optim's update formulas in the parameter's precision, as
+ * src/tapegrad/_optim.py specifies them. FMA: a * b + c rounded once for
+ * float32 (exact products in double), twice for float64, like the reference. */
+
+static inline float tg_fma_f32(float a, float b, float c)
+{
+    return (float)((double)a * (double)b + (double)c);
+}
+static inline double tg_fma_f64(double a, double b, double c) { return a * b + c; }
 
 #define TG_DEFINE_OPTIM(T, SFX, SQRT)                                                    \
-static void tg_sgd_##SFX(T *p, const T *g, T *buf, int64_t n, T lr, T mom, T damp, T wd, \
-                         int nesterov, int first)                                        \
+static void tg_sgd_##SFX(T *p, const T *g, T *buf, int64_t n, double lr, double mom,     \
+                         double damp, double wd, int nesterov, int first)                \
 {                                                                                        \
+    T twd = (T)wd, tmom = (T)mom, tdamp = (T)(1.0 - damp), tlr = (T)(-lr);               \
     for (int64_t k = 0; k < n; k++) {                                                    \
         T d = g[k];                                                                      \
-        if (wd != (T)0) d = d + wd * p[k];                                               \
-        if (buf != NULL) {                                                               \
-            buf[k] = first ? d : buf[k] * mom + ((T)1 - damp) * d;                       \
-            d = nesterov ? d + mom * buf[k] : buf[k];                                    \
+        if (wd != 0.0) d = tg_fma_##SFX(p[k], twd, d);                                   \
+        if (mom != 0.0) {                                                                \
+            buf[k] = first ? d : tg_fma_##SFX(d, tdamp, buf[k] * tmom);                  \
+            d = nesterov ? tg_fma_##SFX(buf[k], tmom, d) : buf[k];                       \
         }                                                                                \
-        p[k] = p[k] - lr * d;                                                            \
+        p[k] = tg_fma_##SFX(d, tlr, p[k]);                                               \
     }                                                                                    \
 }                                                                                        \
-static void tg_adam_##SFX(T *p, const T *g, T *m, T *v, int64_t n, double lr, T b1, T b2, \
-                          T eps, T wd, int64_t step)                                     \
+static void tg_adam_##SFX(T *p, const T *g, T *m, T *v, int64_t n, double lr, double b1,  \
+                          double b2, double eps, double wd, int64_t step)                \
 {                                                                                        \
-    double bc1 = 1.0 - pow((double)b1, (double)step);                                   \
-    double bc2 = 1.0 - pow((double)b2, (double)step);                                   \
-    T step_size = (T)(lr / bc1), bc2_sqrt = (T)sqrt(bc2);                                \
+    double bc1 = 1.0 - pow(b1, (double)step), bc2 = 1.0 - pow(b2, (double)step);         \
+    T neg_step = (T)(-(lr / bc1)), bc2_sqrt = (T)pow(bc2, 0.5), teps = (T)eps;           \
+    T w = (T)(1.0 - b1), w1 = w - (T)1, tb2 = (T)b2, tb2c = (T)(1.0 - b2), twd = (T)wd;  \
+    int small_w = fabs(1.0 - b1) < 0.5;                                                  \
     for (int64_t k = 0; k < n; k++) {                                                    \
         T d = g[k];                                                                      \
-        if (wd != (T)0) d = d + wd * p[k];                                               \
-        m[k] = m[k] + (d - m[k]) * ((T)1 - b1);                                          \
-        v[k] = v[k] * b2 + d * d * ((T)1 - b2);                                          \
-        T denom = SQRT(v[k]) / bc2_sqrt + eps;                                           \
-        p[k] = p[k] - step_size * (m[k] / denom);                                        \
+        if (wd != 0.0) d = tg_fma_##SFX(p[k], twd, d);                                   \
+        m[k] = small_w ? tg_fma_##SFX(w, d - m[k], m[k]) : tg_fma_##SFX(w1, d - m[k], d); \
+        v[k] = tg_fma_##SFX(d * tb2c, d, v[k] * tb2);                                    \
+        T denom = SQRT(v[k]) / bc2_sqrt + teps;                                          \
+        p[k] = p[k] + (neg_step * m[k]) / denom;                                         \
     }                                                                                    \
 }
 
@@ -684,8 +892,8 @@ void tg_sgd_update(int dtype, void *param, const void *grad, void *momentum_buf,
                    int nesterov, int first_step)
 {
     if (dtype == TG_F32)
-        tg_sgd_f32(param, grad, momentum_buf, n, (float)lr, (float)momentum, (float)dampening,
-                   (float)weight_decay, nesterov, first_step);
+        tg_sgd_f32(param, grad, momentum_buf, n, lr, momentum, dampening, weight_decay,
+                   nesterov, first_step);
     else
         tg_sgd_f64(param, grad, momentum_buf, n, lr, momentum, dampening, weight_decay,
                    nesterov, first_step);
@@ -696,8 +904,8 @@ void tg_adam_update(int dtype, void *param, const void *grad, void *exp_avg, voi
                     double weight_decay, int64_t step)
 {
     if (dtype == TG_F32)
-        tg_adam_f32(param, grad, exp_avg, exp_avg_sq, n, lr, (float)beta1, (float)beta2,
-                    (float)eps, (float)weight_decay, step);
+        tg_adam_f32(param, grad, exp_avg, exp_avg_sq, n, lr, beta1, beta2, eps, weight_decay,
+                    step);
     else
         tg_adam_f64(param, grad, exp_avg, exp_avg_sq, n, lr, beta1, beta2, eps, weight_decay,
                     step);

@@ -12,13 +12,15 @@
 
 #define TG_MAXDIM 8
 
-typedef enum { TG_F32 = 0, TG_F64 = 1, TG_I64 = 2 } tg_dtype;
+typedef enum { TG_F32 = 0, TG_F64 = 1, TG_I64 = 2, TG_BOOL = 3 } tg_dtype;
 
 typedef struct tg_buf {
     int64_t refs;                    /* handles and nodes holding it */
     int64_t version;                 /* bumped by every in-place change */
     size_t nbytes;                   /* size of data */
-    void *data;                      /* the elements */
+    void *data;                      /* the elements (right after this header, or borrowed) */
+    void (*release)(void *owner);    /* for borrowed memory: called with owner at the end */
+    void *owner;                     /* what keeps borrowed memory alive (a numpy array) */
 } tg_buf;
 
 typedef struct {
@@ -38,7 +40,8 @@ struct tg_tnode {
     int64_t ip[2 * TG_MAXDIM + 4];   /* integer parameters (dims, strides, sizes);
                                         ip[19]: which PyTorch grad_fn name to show */
     double dp[2];                    /* float parameters (constants, clamp bounds) */
-    uint8_t retain_grad;             /* a non-leaf that keeps .grad after backward */
+    uint8_t retain_grad;             /* a non-leaf whose .grad is kept (retain_grad()) */
+    tg_buf *retained;                /* its .grad: accumulated across sweeps, or NULL */
 };
 
 /* Tensor op codes continue the scalar ones (tg_tape.h). */
@@ -58,12 +61,17 @@ enum {
     TT_GATHER,                       /* strided read: ip[0] offset, ip[1..] strides per out dim */
     TT_SOFTMAX, TT_LOG_SOFTMAX,      /* ip[0] dim */
     TT_PICK,                         /* out[i] = in[i, target[i]]; in[1] int64 targets */
+    TT_MSE,                          /* sum((x - t)^2), divided by n when ip[0] (mean) */
+    TT_CAST,                         /* the same values in out's dtype */
     TT_LAST
 };
 
 /* Buffers */
 tg_buf *tg_buf_new(size_t nbytes);            /* uninitialised; NULL when out of memory */
 tg_buf *tg_buf_zeros(size_t nbytes);
+/* A buffer over memory someone else owns; release(owner) runs when it dies
+ * (with the GIL held: buffers holding values die only in collections). */
+tg_buf *tg_buf_borrow(void *data, size_t nbytes, void (*release)(void *), void *owner);
 static inline void tg_buf_incref(tg_buf *b) { if (b) b->refs++; }
 void tg_buf_decref(tg_buf *b);
 size_t tg_dtype_size(int dtype);

@@ -21,6 +21,7 @@ def test_c_tape_unit_tests(tmp_path):
     build = subprocess.run(
         ["cc", "-std=c99", "-O1", "-g", "-Wall", "-Werror", "-I", CSRC,
          os.path.join(CSRC, "test_tg_tape.c"), os.path.join(CSRC, "tg_tape.c"),
+         os.path.join(CSRC, "tg_tensor.c"),
          "-o", exe, "-lm"],
         capture_output=True, text=True)
     assert build.returncode == 0, build.stderr

@@ -71,13 +71,15 @@ cdef extern from "tg_tape.h" nogil:
 
 cdef extern from "tg_tensor.h" nogil:
     enum: TG_MAXDIM
-    enum: TG_F32, TG_F64, TG_I64
+    enum: TG_F32, TG_F64, TG_I64, TG_BOOL
 
     ctypedef struct tg_buf:
         int64_t refs             # handles and nodes holding it
         int64_t version          # bumped by every in-place change
         size_t nbytes            # size of data
         void *data               # the elements
+        void (*release)(void *owner)  # for borrowed memory, called when the buffer dies
+        void *owner              # what keeps borrowed memory alive
 
     ctypedef struct tg_view:
         tg_buf *buf              # the elements (one reference held), or NULL
@@ -95,16 +97,18 @@ cdef extern from "tg_tensor.h" nogil:
         int64_t ip[20]           # integer parameters
         double dp[2]             # float parameters
         uint8_t retain_grad      # a non-leaf that keeps .grad
+        tg_buf *retained         # that .grad, accumulated across sweeps
 
     enum:
         TT_FIRST, TT_LEAF, TT_ADD, TT_SUB, TT_MUL, TT_DIV, TT_POW,
         TT_ADD_C, TT_SUB_C, TT_MUL_C, TT_RSUB_C, TT_DIV_C, TT_RDIV_C, TT_POW_C, TT_RPOW_C,
         TT_NEG, TT_EXP, TT_LOG, TT_TANH, TT_RELU, TT_SIGMOID, TT_ABS, TT_SQRT, TT_CLAMP,
         TT_SUM, TT_MEAN, TT_MAX_ALL, TT_MAX_DIM, TT_MM, TT_VIEW, TT_GATHER,
-        TT_SOFTMAX, TT_LOG_SOFTMAX, TT_PICK, TT_LAST
+        TT_SOFTMAX, TT_LOG_SOFTMAX, TT_PICK, TT_MSE, TT_CAST, TT_LAST
 
     tg_buf *tg_buf_new(size_t nbytes)
     tg_buf *tg_buf_zeros(size_t nbytes)
+    tg_buf *tg_buf_borrow(void *data, size_t nbytes, void (*release)(void *), void *owner)
     void tg_buf_incref(tg_buf *b)
     void tg_buf_decref(tg_buf *b)
     size_t tg_dtype_size(int dtype)

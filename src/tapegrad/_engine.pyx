@@ -276,6 +276,8 @@ cdef int _compare_data(Value v, object other, double *x, double *y) except -1:
 
 include "_tensor.pxi"
 
+from ._dtype import double as _dtype_double, float as _dtype_float, long as _dtype_long
+
 
 # ----------------------------------------------------------------------------
 # Value
@@ -510,3 +512,8 @@ cdef _install_value_dealloc():
 
 
 _install_value_dealloc()
+
+
+# dtype aliases named like Python builtins, set after compilation so that this
+# module's own float(...) and bool(...) stay Python's
+globals().update(float=_dtype_float, double=_dtype_double, long=_dtype_long)

@@ -7,7 +7,8 @@ from libc.stdint cimport int64_t
 import collections
 import numpy as np
 
-from ._dtype import Size, float32, float64, int64
+from ._dtype import Size, bool_, float32, float64, int64
+from cpython.ref cimport Py_INCREF, Py_DECREF
 
 cdef extern from *:
     """
@@ -23,8 +24,9 @@ cdef extern from *:
     int tg_grad_enabled() nogil
     int tg_grad_mode_set(int off) nogil
 
-cdef tuple _DTYPES = (float32, float64, int64)          # indexed by TG_F32, TG_F64, TG_I64
-cdef tuple _NP_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64))
+cdef tuple _DTYPES = (float32, float64, int64, bool_)   # indexed by TG_F32, TG_F64, TG_I64, TG_BOOL
+cdef tuple _NP_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64),
+                         np.dtype(np.bool_))
 cdef int64_t TENSOR_BYTES_BEFORE_COLLECT = 8 << 20     # reclaim dead buffers this often
 
 _TORCH_NAMES = {
@@ -39,6 +41,7 @@ _TORCH_NAMES = {
     TT_MAX_ALL: "MaxBackward1", TT_MAX_DIM: "MaxBackward0", TT_MM: "MmBackward0",
     TT_VIEW: "ViewBackward0", TT_GATHER: "SliceBackward0", TT_SOFTMAX: "SoftmaxBackward0",
     TT_LOG_SOFTMAX: "LogSoftmaxBackward0", TT_PICK: "GatherBackward0",
+    TT_MSE: "MseLossBackward0",
 }
 # ip[19] of a node picks one of these instead of the op's default name
 _NAME_OVERRIDES = (None, "SumBackward1", "MeanBackward1", "DotBackward0", "MvBackward0",
@@ -64,6 +67,11 @@ cdef enum:
 
 class no_grad:
     """Context manager and decorator: operations inside record nothing (this thread)."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)            # used bare: @no_grad
 
     def __enter__(self):
         self._prev = tg_grad_mode_set(1)
@@ -93,6 +101,9 @@ class enable_grad(no_grad):
 
 class set_grad_enabled(no_grad):
     """set_grad_enabled(mode): switch recording on or off (also as a context manager)."""
+
+    def __new__(cls, mode):
+        return object.__new__(cls)
 
     def __init__(self, mode):
         self._prev = tg_grad_mode_set(0 if mode else 1)
@@ -140,7 +151,12 @@ cdef int _dtype_code(object dt) except -1:
         return TG_F64
     if dt is int64:
         return TG_I64
-    for k in range(3):
+    if dt is bool_:
+        return TG_BOOL
+    if isinstance(dt, str):
+        raise TypeError(f"dtype must be a tapegrad dtype (tapegrad.float32, ...), not the "
+                        f"string {dt!r}")
+    for k in range(4):
         if dt == _NP_DTYPES[k] or dt is _NP_DTYPES[k].type:
             return k
     raise TypeError(f"unsupported dtype {dt!r}: tapegrad has float32, float64 and int64")
@@ -240,10 +256,22 @@ cdef object _as_numpy(const tg_view *v):
 
 
 cdef int _check_float(Tensor x, str what) except -1:
-    if x.v.dtype == TG_I64:
-        raise TypeError(f"{what}: integer tensors support no arithmetic in tapegrad yet; "
+    if x.v.dtype == TG_I64 or x.v.dtype == TG_BOOL:
+        raise TypeError(f"{what}: integer tensor arithmetic is not supported by tapegrad; "
                         "convert with .float() or create them with dtype=tapegrad.float32")
     return 0
+
+
+cdef Tensor _cast(Tensor x, int code):
+    """x in dtype code; recorded, so gradients flow back converted to x's dtype."""
+    if x.v.dtype == code:
+        return x
+    _check_live(x)
+    cdef tg_tnode *n = _node(x, None)
+    n.out = x.v
+    n.out.buf = NULL
+    n.out.dtype = code
+    return _run(TT_CAST, n, x, None)
 
 
 cdef int _check_live(Tensor x) except -1:
@@ -324,11 +352,12 @@ cdef Tensor _run(uint8_t op, tg_tnode *n, Tensor x, Tensor y, bint zero=False):
 cdef Tensor _binary(uint8_t op, Tensor x, Tensor y, str name):
     _check_live(x)
     _check_live(y)
-    _check_float(x, name)
-    _check_float(y, name)
-    if x.v.dtype != y.v.dtype:
-        raise TypeError(f"{name}: tensors of different dtypes ({_DTYPES[x.v.dtype]} and "
-                        f"{_DTYPES[y.v.dtype]}); convert one with .to(dtype) first")
+    if x.v.dtype != y.v.dtype:          # torch's promotion: float64 > float32 > int64
+        code = TG_F64 if (x.v.dtype == TG_F64 or y.v.dtype == TG_F64) else TG_F32
+        x = _cast(x, code)
+        y = _cast(y, code)
+    elif x.v.dtype == TG_I64:
+        _check_float(x, name)
     cdef int64_t shape[8]
     cdef int nd
     if tg_broadcast_shape(&x.v, &y.v, shape, &nd) != 0:
@@ -347,7 +376,8 @@ cdef Tensor _binary(uint8_t op, Tensor x, Tensor y, str name):
 cdef Tensor _unary(uint8_t op, Tensor x, str name, double c=0.0, double c1=0.0,
                    int has_lo=0, int has_hi=0):
     _check_live(x)
-    _check_float(x, name)
+    if x.v.dtype == TG_I64 or x.v.dtype == TG_BOOL:   # meet floats in float32, as in torch
+        x = _cast(x, TG_F32)
     cdef tg_tnode *n = _node(x, None)
     n.out = x.v
     n.out.buf = NULL
@@ -531,7 +561,7 @@ cdef Tensor _along_dim(uint8_t op, Tensor x, object dim, list out_shape, Tensor 
 # ----------------------------------------------------------------------------
 # grad_fn objects
 
-cdef class _AccumulateGrad:
+cdef class AccumulateGrad:
     cdef readonly object variable
 
     def name(self):
@@ -580,16 +610,23 @@ cdef class _GradFn:
         return tuple(out)
 
 
+_GRAD_FN_CLASSES = {}     # one class per torch name, so type(grad_fn).__name__ reads right
+
+
 cdef object _grad_fn_of(_Tape tape, tg_index i):
     cdef tg_tape *t = &tape.t
     if t.op[i] == TT_LEAF:
-        return _AccumulateGrad()
-    cdef _GradFn f = _GradFn.__new__(_GradFn)
+        return AccumulateGrad()
+    cdef int64_t override = t.tn[i].ip[19]
+    name = _NAME_OVERRIDES[override] if override else _TORCH_NAMES.get(t.op[i], "Backward")
+    cls = _GRAD_FN_CLASSES.get(name)
+    if cls is None:
+        cls = _GRAD_FN_CLASSES[name] = type(name, (_GradFn,), {"__module__": "tapegrad"})
+    cdef _GradFn f = _GradFn.__new__(cls)
     f.tape = tape
     f.index = i
     f.epoch = t.epoch
-    cdef int64_t override = t.tn[i].ip[19]
-    f._name = _NAME_OVERRIDES[override] if override else _TORCH_NAMES.get(t.op[i], "Backward")
+    f._name = name
     return f
 
 
@@ -609,6 +646,25 @@ cdef inline Tensor _as_operand(Tensor like, object other):
     else:
         (<double *>r.v.buf.data)[0] = <double>float(other)
     return r
+
+
+cdef object _compare(Tensor x, object other, int how):
+    """Elementwise comparison as a bool tensor (not differentiable, like torch's)."""
+    cdef double c
+    if isinstance(other, Tensor):
+        b = _as_numpy(&(<Tensor>other).v)
+    elif _real(other, &c):
+        b = other
+    else:
+        return NotImplemented
+    a = _as_numpy(&x.v)
+    try:
+        r = (np.less, np.less_equal, np.greater, np.greater_equal, np.equal,
+             np.not_equal)[how](a, b)
+    except ValueError:
+        raise RuntimeError(f"comparison: shapes {x.shape} and {other.shape} cannot be "
+                           "broadcast together") from None
+    return _from_numpy(r, TG_BOOL)
 
 
 cdef int _check_inplace(Tensor x, str name) except -1:
@@ -743,6 +799,8 @@ cdef class Tensor:
             return <double>(<float *>self.v.buf.data)[0]
         if self.v.dtype == TG_F64:
             return (<double *>self.v.buf.data)[0]
+        if self.v.dtype == TG_BOOL:
+            return (<unsigned char *>self.v.buf.data)[0] != 0
         return (<int64_t *>self.v.buf.data)[0]
 
     def tolist(self):
@@ -763,6 +821,24 @@ cdef class Tensor:
         if self.v.numel != 1:
             raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.item())
+
+    def __lt__(self, other):
+        return _compare(self, other, 0)
+
+    def __le__(self, other):
+        return _compare(self, other, 1)
+
+    def __gt__(self, other):
+        return _compare(self, other, 2)
+
+    def __ge__(self, other):
+        return _compare(self, other, 3)
+
+    def __eq__(self, other):
+        return _compare(self, other, 4)
+
+    def __ne__(self, other):
+        return _compare(self, other, 5)
 
     def __format__(self, spec):
         if self.v.ndim == 0:
@@ -794,10 +870,7 @@ cdef class Tensor:
     def to(self, dtype):
         """A copy converted to dtype (self when it already has it). Not differentiable
         across dtypes."""
-        cdef int code = _dtype_code(dtype)
-        if code == self.v.dtype:
-            return self
-        return _from_numpy(_as_numpy(&self.v), code)
+        return _cast(self, _dtype_code(dtype))
 
     def clone(self):
         return self * 1.0 if self.v.dtype != TG_I64 else _from_numpy(_as_numpy(&self.v), TG_I64)
@@ -869,10 +942,11 @@ cdef class Tensor:
         if self.index < 0:
             return None
         cdef tg_tnode *n = self.tp.tn[self.index]
-        if n.grad == NULL:
+        cdef tg_buf *buf = n.grad if self.tp.op[self.index] == TT_LEAF else n.retained
+        if buf == NULL:
             return None
         cdef tg_view g = n.out
-        g.buf = n.grad
+        g.buf = buf
         return _wrap(&g)
 
     @grad.setter
@@ -883,9 +957,10 @@ cdef class Tensor:
             raise RuntimeError("tapegrad: .grad can only be set on tensors that require grad")
         cdef tg_tnode *n = self.tp.tn[self.index]
         cdef Tensor g
+        cdef tg_buf **slot = &n.grad if self.tp.op[self.index] == TT_LEAF else &n.retained
         if value is None:
-            tg_buf_decref(n.grad)
-            n.grad = NULL
+            tg_buf_decref(slot[0])
+            slot[0] = NULL
             return
         if not isinstance(value, Tensor):
             raise TypeError(f"assigned grad expected to be a Tensor or None, not "
@@ -896,8 +971,8 @@ cdef class Tensor:
                                f"{_DTYPES[g.v.dtype]}, but the tensor has shape "
                                f"{_shape_str(&self.v)} and dtype {_DTYPES[self.v.dtype]}")
         tg_buf_incref(g.v.buf)
-        tg_buf_decref(n.grad)
-        n.grad = g.v.buf
+        tg_buf_decref(slot[0])
+        slot[0] = g.v.buf
 
     @property
     def data(self):
@@ -923,6 +998,40 @@ cdef class Tensor:
 
     def detach(self):
         return _wrap(&self.v)
+
+    @staticmethod
+    def _make_subclass(cls, data, requires_grad=False):
+        """An instance of Tensor subclass cls: a leaf sharing data's memory
+        (torch.Tensor._make_subclass; nn.Parameter uses it)."""
+        if not isinstance(data, Tensor):
+            raise TypeError(f"expected a Tensor, not '{type(data).__name__}'")
+        cdef Tensor r = Tensor.__new__(cls)
+        r.v = (<Tensor>data).v
+        tg_buf_incref(r.v.buf)
+        if requires_grad:
+            r.requires_grad_(True)
+        return r
+
+    def __deepcopy__(self, memo):
+        if not self.is_leaf:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.")
+        import copy
+        cdef Tensor r = Tensor.__new__(type(self))
+        src = _from_numpy(_as_numpy(&self.v), self.v.dtype)
+        r.v = src.v
+        tg_buf_incref(r.v.buf)
+        memo[id(self)] = r
+        if self.index >= 0:
+            r.requires_grad_(True)
+            if self.grad is not None:
+                r.grad = self.grad.clone()
+        if hasattr(self, "__dict__"):
+            r.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return r
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (np.array(_as_numpy(&self.v)), self.v.dtype, self.index >= 0))
 
     def detach_(self):
         return self.requires_grad_(False)
@@ -1273,12 +1382,12 @@ cdef class Tensor:
         cdef list out_shape = [], out_strides = []
         cdef int64_t offset = 0, size, i
         cdef int d = 0
-        only_ints = True
+        cdef int name = 0                 # torch's name: that of the last index applied
         for k in expanded:
             if k is None:
                 out_shape.append(1)
                 out_strides.append(0)
-                only_ints = False
+                name = NAME_UNSQUEEZE
                 continue
             size = self.v.shape[d]
             if isinstance(k, slice):
@@ -1290,7 +1399,8 @@ cdef class Tensor:
                 out_strides.append(strides[d] * step)
                 if length > 0:
                     offset += start * strides[d]
-                only_ints = False
+                if length != size:        # a full slice records nothing in torch
+                    name = 0
             else:
                 if isinstance(k, Tensor) and (<Tensor>k).v.dtype == TG_I64 and (<Tensor>k).v.numel == 1:
                     k = (<Tensor>k).item()
@@ -1302,12 +1412,13 @@ cdef class Tensor:
                 if i < -size or i >= size:
                     raise IndexError(f"index {i} is out of bounds for dimension {d} with size {size}")
                 offset += (i + size if i < 0 else i) * strides[d]
+                name = NAME_SELECT
             d += 1
         while d < self.v.ndim:
             out_shape.append(self.v.shape[d])
             out_strides.append(strides[d])
             d += 1
-        return _gather(self, out_shape, offset, out_strides, NAME_SELECT if only_ints else 0)
+        return _gather(self, out_shape, offset, out_strides, name)
 
 
 # ----------------------------------------------------------------------------
@@ -1343,15 +1454,26 @@ cdef int _backward_from(Tensor root, Tensor seed) except -1:
         finally:
             root.tape.busy = False
     if status == -2:
-        bad = t.tn[t.error_node]
-        raise RuntimeError(
-            "one of the variables needed for gradient computation has been modified by an "
-            f"inplace operation: [{_DTYPES[bad.out.dtype]} {list(_shape_of(&bad.in_[0]))}], "
-            f"output of {_grad_fn_of(root.tape, t.error_node).name()}, is at a newer version "
-            "than when it was recorded")
+        _raise_modified(root.tape, t.error_node)
     if status != 0:
         raise MemoryError("tapegrad: out of memory during backward")
     return 0
+
+
+cdef int _raise_modified(_Tape tape, tg_index i) except -1:
+    cdef tg_tnode *n = tape.t.tn[i]
+    cdef const tg_view *v = &n.out
+    cdef int64_t saved = n.out_version
+    for k in range(2):
+        if n.in_[k].buf != NULL and n.in_[k].buf.version != n.in_version[k]:
+            v = &n.in_[k]
+            saved = n.in_version[k]
+            break
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: [{_DTYPES[v.dtype]} {list(_shape_of(v))}], which is saved by "
+        f"{_grad_fn_of(tape, i).name()}, is at version {v.buf.version}; expected version "
+        f"{saved} instead.")
 
 
 cdef object _as_numpy_buf(tg_buf *buf, const tg_view *like):
@@ -1379,7 +1501,7 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
             raise ValueError(f"tensor(): {exc}") from None
         if arr.dtype == object or arr.dtype.kind not in "biuf":
             raise TypeError(f"tensor(): could not infer a numeric dtype from "
-                            f"'{type(data).__name__}' data")
+                            f"'{_first_bad_item(data)}' data")
         if dtype is not None:
             code = _dtype_code(dtype)
         elif arr.dtype.kind == "f":
@@ -1392,11 +1514,44 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     return r
 
 
+def _rebuild(array, int code, requires_grad):
+    """Unpickle a tensor."""
+    return tensor(array, dtype=_DTYPES[code], requires_grad=requires_grad)
+
+
+def _first_bad_item(data):
+    """The type name of the first item of nested data that is not a number."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(reversed(item))
+        elif not isinstance(item, (int, float, np.number, Tensor)):
+            return type(item).__name__
+    return type(data).__name__
+
+
+cdef void _release_array(void *owner) noexcept with gil:
+    Py_DECREF(<object>owner)
+
+
 def from_numpy(a):
-    """A tensor with the array's values and dtype (float32, float64 or int64)."""
+    """A tensor sharing the array's memory (C-contiguous, writable arrays; others are
+    copied), with its dtype: float32, float64, int64 or bool."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
-    return tensor(a, dtype=_DTYPES[_dtype_code(a.dtype)])
+    cdef int code = _dtype_code(a.dtype)
+    if not (a.flags.c_contiguous and a.flags.writeable and a.dtype == _NP_DTYPES[code]):
+        return tensor(a, dtype=_DTYPES[code])
+    cdef Tensor r = Tensor.__new__(Tensor)
+    _set_shape(&r.v, a.shape, code)
+    cdef size_t addr = a.__array_interface__["data"][0]
+    Py_INCREF(a)
+    r.v.buf = tg_buf_borrow(<void *>addr, a.nbytes, _release_array, <void *>a)
+    if r.v.buf == NULL:
+        Py_DECREF(a)
+        raise MemoryError("tapegrad: out of memory")
+    return r
 
 
 cdef tuple _size_args(tuple size):
@@ -1473,13 +1628,19 @@ def rand(*size, dtype=None, requires_grad=False, device=None):
 # ----------------------------------------------------------------------------
 # Functions mirroring the methods
 
-def exp(x): return x.exp()
-def log(x): return x.log()
-def tanh(x): return x.tanh()
-def relu(x): return x.relu()
-def sigmoid(x): return x.sigmoid()
-def abs(x): return x.abs()
-def sqrt(x): return x.sqrt()
+cdef Tensor _tensor_arg(object x, str name):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(x).__name__}")
+    return <Tensor>x
+
+
+def exp(x): return _tensor_arg(x, "exp").exp()
+def log(x): return _tensor_arg(x, "log").log()
+def tanh(x): return _tensor_arg(x, "tanh").tanh()
+def relu(x): return _tensor_arg(x, "relu").relu()
+def sigmoid(x): return _tensor_arg(x, "sigmoid").sigmoid()
+def abs(x): return _tensor_arg(x, "abs").abs()
+def sqrt(x): return _tensor_arg(x, "sqrt").sqrt()
 def clamp(x, min=None, max=None): return x.clamp(min, max)
 def softmax(x, dim): return x.softmax(dim)
 def log_softmax(x, dim): return x.log_softmax(dim)
@@ -1540,3 +1701,108 @@ def _adam_update(params, lr, beta1, beta2, eps, weight_decay, exp_avgs, exp_avg_
         tg_adam_update(p.v.dtype, p.v.buf.data, n.grad.data, m.v.buf.data, v.v.buf.data,
                        p.v.numel, lr, beta1, beta2, eps, weight_decay, step)
         p.v.buf.version += 1
+
+
+# ----------------------------------------------------------------------------
+# More of torch's functions, composed from the ops above
+
+from ._format import get_printoptions, set_printoptions
+
+
+def as_tensor(data, dtype=None):
+    if isinstance(data, Tensor) and (dtype is None or _dtype_code(dtype) == (<Tensor>data).v.dtype):
+        return data
+    return tensor(data, dtype=dtype)
+
+
+def empty_like(t, dtype=None, requires_grad=False):
+    return zeros_like(t, dtype, requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, requires_grad=False):
+    return full(tuple(t.shape), fill_value, dtype=t.dtype if dtype is None else dtype,
+                requires_grad=requires_grad)
+
+
+def rand_like(t, dtype=None, requires_grad=False):
+    return rand(*t.shape, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+
+def randn_like(t, dtype=None, requires_grad=False):
+    return randn(*t.shape, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+
+def add(x, y, alpha=1): return x + (y if alpha == 1 else y * alpha)
+def sub(x, y, alpha=1): return x - (y if alpha == 1 else y * alpha)
+def mul(x, y): return x * y
+def div(x, y): return x / y
+def neg(x): return -x
+def pow(x, e): return x ** e
+def reciprocal(x): return 1.0 / x
+def t(x): return x.t()
+def permute(x, *dims): return x.permute(*dims)
+def mv(x, y): return x.mv(y)
+def numel(x): return x.numel()
+def clone(x): return x.clone()
+def clamp_min(x, min): return x.clamp(min=min)
+def is_floating_point(x): return x.dtype.is_floating_point
+
+
+def min(x, dim=None, keepdim=False):
+    """Minimum: max of -x, negated (gradients flow the same way)."""
+    if dim is None:
+        return -((-x).max())
+    values, indices = (-x).max(dim, keepdim)
+    return MaxResult(-values, indices)
+
+
+def argmax(x, dim=None, keepdim=False):
+    a = _as_numpy(&(<Tensor>x).v)
+    if dim is None:
+        return tensor(np.int64(np.argmax(a)))
+    r = np.argmax(a, axis=dim)
+    return tensor(np.expand_dims(r, dim) if keepdim else r, dtype=int64)
+
+
+def argmin(x, dim=None, keepdim=False):
+    return argmax(-x.detach(), dim, keepdim)
+
+
+# ----------------------------------------------------------------------------
+# Hooks for the shared nn layer (tapegrad._nn)
+
+def _mse_loss(Tensor input, Tensor target, reduction):
+    """torch's mse_loss as one node (same shapes), with its backward formula."""
+    if reduction == "none" or input.v.dtype != target.v.dtype:
+        d = input - target
+        return _reduce_by(d * d, reduction)
+    _check_live(input)
+    _check_live(target)
+    _check_float(input, "mse_loss")
+    cdef tg_tnode *n = _node(input, target)
+    _set_shape(&n.out, (), input.v.dtype)
+    n.ip[0] = reduction == "mean"
+    return _run(TT_MSE, n, input, target)
+
+
+def _reduce_by(x, reduction):
+    if reduction == "mean":
+        return x.mean()
+    if reduction == "sum":
+        return x.sum()
+    return x
+
+
+def _nll_loss(input, target, weight, ignore_index, reduction):
+    """-log p[target] averaged (or summed) over the batch, one C node for the pick."""
+    if weight is not None:
+        raise NotImplementedError("nll_loss: class weights are not supported by tapegrad")
+    if input.dim() == 1:
+        return _nll_loss(input.unsqueeze(0), target.reshape(1), weight, ignore_index, reduction)
+    if input.dim() != 2:
+        raise NotImplementedError("nll_loss: tapegrad supports (N, C) inputs")
+    if target.dtype is not int64:
+        raise RuntimeError(f"expected scalar type Long but found {target.dtype}")
+    if (target.numpy() == ignore_index).any():
+        raise NotImplementedError("nll_loss: ignore_index among the targets is not supported")
+    return _reduce_by(-_pick(input, target), reduction)
