@@ -3,7 +3,8 @@
 reference, and micrograd / PyTorch where installed.
 
 A thin wrapper over ``tapegrad._bench`` (the same code as ``python -m tapegrad
-bench``). Examples::
+bench``) that runs the scalar workloads (chain, demo) by default; the tensor
+ones are in bench_tensor.py. Examples::
 
     python benchmarks/bench_scalar.py                 # full run (a few minutes)
     python benchmarks/bench_scalar.py --quick         # short run
@@ -43,7 +44,8 @@ def main(argv=None):
         sys.path.insert(0, os.path.normpath(os.path.join(here, os.pardir, "src")))
     from tapegrad import _bench
 
-    return _bench.main(argv, prog="python benchmarks/bench_scalar.py")
+    return _bench.main(argv, prog="python benchmarks/bench_scalar.py",
+                       default_workloads=_bench.SCALAR_WORKLOADS)
 
 
 if __name__ == "__main__":

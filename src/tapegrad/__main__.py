@@ -8,8 +8,10 @@ usage: python -m tapegrad COMMAND [options]
 
 commands:
   bench   time the compiled engine against the pure-Python reference and, where
-          installed, micrograd and PyTorch; prints a table of figures and ratios
-          (`python -m tapegrad bench --quick` for a short run, `--help` for options)
+          installed, micrograd, PyTorch and numpy by hand: scalar workloads (chain,
+          demo) and tensor workloads (overhead, mlp, matmul); prints a table of
+          figures and ratios (`python -m tapegrad bench --quick` for a short run,
+          `--workloads overhead,mlp,matmul` for the tensor ones, `--help` for options)
   info    print tapegrad's version, the active engine and where its modules are
 """
 

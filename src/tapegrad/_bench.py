@@ -1,13 +1,18 @@
-"""Benchmark workloads for tapegrad's scalar engines, and the table they print.
+"""Benchmark workloads for tapegrad's engines, and the table they print.
 
-Every workload is a function that takes an *engine*: anything with ``Value``,
-``sum`` and ``dot`` (``tapegrad._engine``, ``tapegrad.reference``, or an adapter
-for a peer such as micrograd or PyTorch), runs it from Python the way a user
-would, and returns a dict of measurements. All engines are timed in one
-process with ``time.perf_counter``, so the table can show ratios.
+Every workload is a function that takes an *engine* and runs it from Python
+the way a user would, returning a dict of measurements. The scalar workloads
+(chain, demo) take anything with ``Value``, ``sum`` and ``dot``
+(``tapegrad._engine``, ``tapegrad.reference``, or an adapter for micrograd or
+PyTorch); the tensor workloads (overhead, mlp, matmul) take a namespace with
+``T`` (the tensor module: ``tapegrad._engine``, ``tapegrad.reference`` or
+``torch``), ``nn`` and ``optim``, and have numpy "by hand" twins
+(``mlp_numpy``, ``matmul_numpy``). All engines are timed in one process with
+``time.perf_counter`` (or, with ``--clock cpu``, ``time.thread_time``), so the
+table can show ratios.
 
-Workloads
----------
+Scalar workloads (issue 2)
+--------------------------
 chain
     Build one expression of ``n_ops`` scalar operations from Python,
     repeating ``x = x*y; x = x + y; x = x.tanh(); x = x**2`` (values stay in
@@ -26,10 +31,41 @@ demo
     ``random.Random(seed).uniform(-1, 1)`` in micrograd's order, so every
     engine, micrograd included, starts from the same weights.
 
+Tensor workloads (issue 3)
+--------------------------
+overhead
+    Per-op overhead: ``(x * w + b).sum().backward()`` on float32 tensors of 1
+    and of 8 elements (w and b require grad; grads accumulate, as in a loop
+    without ``zero_grad``). Reports microseconds per iteration: the median over
+    repeats of a block of iterations sized to last ``op_block_s`` seconds.
+mlp
+    One training step of a small MLP: batch 64, ``Linear(32, 64)``, tanh,
+    ``Linear(64, 10)``, ``MSELoss``, ``SGD(lr=0.01)``, float32, written with
+    the engine's ``nn`` and ``optim`` (``Sequential``, ``zero_grad``,
+    ``backward``, ``step``). The numpy peer does the same step by hand
+    (forward, manual backward, update). Every engine starts from the same
+    weights (copied in) and data, so the loss after the run's last step must
+    agree. Reports microseconds per step (median over repeats of runs of
+    ``mlp_steps`` steps) and the time of each phase.
+matmul
+    ``relu(A @ B).sum()`` forward + backward on n x n float32 matrices (A and
+    B require grad, their grads reset to None before each step), against numpy
+    doing the same math by hand (C = A@B; R = relu(C); s = R.sum();
+    G = (C > 0); gA = G @ B.T; gB = A.T @ G). A and B hold small integers, so
+    every engine's products and gradients are exact and are checked against
+    float64 numpy. BLAS runs with the same number of threads everywhere
+    (``--blas-threads``, default 1: numpy's OpenBLAS, SciPy's OpenBLAS that
+    the compiled engine calls, torch's intra-op threads). Reports ms per step.
+
+mlp and matmul run their engines interleaved (``_interleave``: one run of each
+engine in turn), so that a change of load hits every engine alike.
+
 Garbage collection is left as the user has it (enabled) except in the rows
 labelled ``gc off``: there ``gc.disable()`` is in force during the timed
 region and the garbage is collected, untimed, between steps and repeats (the
-figure is then the cost of the work itself, without the collector).
+figure is then the cost of the work itself, without the collector). The tensor
+workloads collect only between runs and blocks: their steps are short, and a
+collection after each would leave the caches cold for the next.
 """
 
 import argparse
@@ -47,26 +83,67 @@ import time
 import types
 from time import perf_counter
 
+# The clock every workload reads (``set_clock``): wall time by default; with
+# ``--clock cpu`` the calling thread's CPU time (user + system), which other
+# processes competing for the CPUs disturb less. BLAS runs in the calling
+# thread when it has one thread, so the CPU clock sees its work too.
+CLOCKS = {"wall": perf_counter, "cpu": time.thread_time}
+_now = perf_counter
+
+
+def set_clock(name):
+    """Select the clock of every workload: "wall" (time.perf_counter) or "cpu"
+    (time.thread_time)."""
+    global _now
+    _now = CLOCKS[name]
+
 # The figures issue 2 asks for (compiled engine), and its rule for the reference.
 TARGETS = {
     ("chain", "build"): 40.0,     # ns per op
     ("chain", "backward"): 8.0,   # ns per node
     ("demo", "step"): 6.0,        # ms per step
+    # issue 3 (compiled engine)
+    ("overhead", "n=1"): 2.0,     # us per iteration
+    ("overhead", "n=8"): 2.0,     # us per iteration
+    ("mlp", "step"): 80.0,        # us per step
+}
+# Targets relative to a peer: workload -> (peer label, largest ratio c / peer).
+TARGET_RATIOS = {
+    "matmul": ("numpy", 1.15),
 }
 
 # Sizes. A 100-step demo run is itself an average over 100 steps; peers get
 # one run by default (micrograd with gc enabled needs minutes for one).
 FULL = {"chain_ops": 100_000, "chain_repeats": 5, "demo_steps": 100, "demo_repeats": 3,
-        "peer_demo_repeats": 1}
-QUICK = {"chain_ops": 20_000, "chain_repeats": 3, "demo_steps": 5, "demo_repeats": 1,
-         "peer_demo_repeats": 1}
+        "peer_demo_repeats": 1, "peer_demo_warmup": 2,
+        "op_block_s": 0.2, "op_repeats": 7, "mlp_steps": 200, "mlp_repeats": 5,
+        "matmul_n": 512, "matmul_steps": 10, "matmul_repeats": 5}
+QUICK = {"chain_ops": 20_000, "chain_repeats": 3, "demo_steps": 3, "demo_repeats": 1,
+         "peer_demo_repeats": 1, "peer_demo_warmup": 0,
+         "op_block_s": 0.05, "op_repeats": 3, "mlp_steps": 50, "mlp_repeats": 3,
+         "matmul_n": 512, "matmul_steps": 3, "matmul_repeats": 3}
 
-ALL_ENGINES = ("c", "reference", "micrograd", "torch")
+ALL_ENGINES = ("c", "reference", "micrograd", "torch", "numpy")
+SCALAR_WORKLOADS = ("chain", "demo")
+TENSOR_WORKLOADS = ("overhead", "mlp", "matmul")
+ALL_WORKLOADS = SCALAR_WORKLOADS + TENSOR_WORKLOADS
+# Which workloads each engine runs (numpy is only a peer of the tensor ones it
+# can do by hand; micrograd has no tensors).
+ENGINE_WORKLOADS = {
+    "c": ALL_WORKLOADS,
+    "reference": ALL_WORKLOADS,
+    "micrograd": SCALAR_WORKLOADS,
+    "torch": ("chain",) + TENSOR_WORKLOADS,
+    "numpy": ("mlp", "matmul"),
+}
 
 SEED = 1337          # micrograd's demo.ipynb seeds numpy and random with 1337
 N_SAMPLES = 100
 NOISE = 0.1
 ALPHA = 1e-4
+OVERHEAD_SIZES = (1, 8)
+MLP_SHAPE = (64, 32, 64, 10)   # batch, in, hidden, out
+MLP_LR = 0.01
 
 
 # ----------------------------------------------------------------------------
@@ -149,13 +226,13 @@ def chain(engine, n_ops=FULL["chain_ops"], repeats=FULL["chain_repeats"], warmup
             x0 = Value(0.5)
             y = Value(0.7)
             x = x0
-            t0 = perf_counter()
+            t0 = _now()
             for _ in range(iters):
                 x = x * y
                 x = x + y
                 x = x.tanh()
                 x = x ** 2
-            t1 = perf_counter()
+            t1 = _now()
             if deep:
                 dt = _run_with_deep_stack(lambda: _timed_backward(x), n + 10)
             else:
@@ -177,9 +254,9 @@ def chain(engine, n_ops=FULL["chain_ops"], repeats=FULL["chain_repeats"], warmup
 
 
 def _timed_backward(root):
-    t0 = perf_counter()
+    t0 = _now()
     root.backward()
-    return perf_counter() - t0
+    return _now() - t0
 
 
 # ----------------------------------------------------------------------------
@@ -298,17 +375,17 @@ def demo(engine, steps=FULL["demo_steps"], repeats=FULL["demo_repeats"], seed=SE
         last = None
         for k in range(warmup_steps if r < 0 else steps):
             with _gc_mode(gc_off):
-                t0 = perf_counter()
+                t0 = _now()
                 total_loss, acc = _demo_loss(engine, model, Xb, yb)
-                t1 = perf_counter()
+                t1 = _now()
                 model.zero_grad()
-                t2 = perf_counter()
+                t2 = _now()
                 total_loss.backward()
-                t3 = perf_counter()
+                t3 = _now()
                 learning_rate = 1.0 - 0.9 * k / 100
                 for p in model.parameters():
                     p.data -= learning_rate * p.grad
-                t4 = perf_counter()
+                t4 = _now()
             ph[0] += t1 - t0
             ph[1] += t2 - t1
             ph[2] += t3 - t2
@@ -344,18 +421,363 @@ def demo(engine, steps=FULL["demo_steps"], repeats=FULL["demo_repeats"], seed=SE
 
 
 # ----------------------------------------------------------------------------
+# Tensor workloads (issue 3)
+
+
+def _autorange(block, min_s):
+    """Iterations ``n`` for which ``block(n)`` (returning seconds) lasts at least
+    ``min_s``; the calibration runs double as warm-up."""
+    n = 1
+    while True:
+        dt = block(n)
+        if dt >= min_s:
+            return n
+        # aim 20% past min_s, but never jump more than 100x on a short sample
+        guess = int(n * 1.2 * min_s / builtins.max(dt, 1e-9))
+        n = builtins.max(n * 2, builtins.min(n * 100, guess))
+
+
+def overhead(api, n=1, block_s=FULL["op_block_s"], repeats=FULL["op_repeats"], gc_off=False):
+    """Time ``(x * w + b).sum().backward()`` on float32 tensors of ``n`` elements.
+
+    Returns ``{"us_per_iter", "runs_us", "iters", "check"}``: the median over
+    ``repeats`` blocks of ``iters`` iterations, and ``[y, w.grad..., b.grad...]``
+    of one fresh iteration (to compare engines). The values are exact in float32.
+    """
+    T = api.T
+    x = T.tensor([0.5 + 0.25 * k for k in range(n)], dtype=T.float32)
+    w = T.tensor([1.5 - 0.125 * k for k in range(n)], dtype=T.float32, requires_grad=True)
+    b = T.tensor([0.25 * k for k in range(n)], dtype=T.float32, requires_grad=True)
+
+    def block(iters):
+        with _gc_mode(gc_off):
+            t0 = _now()
+            for _ in range(iters):
+                (x * w + b).sum().backward()
+            dt = _now() - t0
+        if gc_off:
+            gc.collect()
+        return dt
+
+    gc.collect()
+    iters = _autorange(block, block_s)
+    runs = [block(iters) * 1e6 / iters for _ in range(repeats)]
+    w.grad = None
+    b.grad = None
+    y = (x * w + b).sum()
+    y.backward()
+    check = [float(y.item())] + [float(v) for v in w.grad.tolist()] + \
+        [float(v) for v in b.grad.tolist()]
+    return {"us_per_iter": _median(runs), "runs_us": runs, "iters": iters, "check": check}
+
+
+def _mlp_data(seed=SEED):
+    """(X, Y, [W1, b1, W2, b2]) as float32 numpy arrays: inputs and targets from
+    a standard normal, weights from torch's default Linear init distribution
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)), all from ``numpy.random.RandomState(seed)``."""
+    import numpy as np
+
+    batch, nin, nhid, nout = MLP_SHAPE
+    rs = np.random.RandomState(seed)
+    X = rs.standard_normal((batch, nin)).astype(np.float32)
+    Y = rs.standard_normal((batch, nout)).astype(np.float32)
+    params = []
+    for fan_in, fan_out in ((nin, nhid), (nhid, nout)):
+        bound = 1.0 / math.sqrt(fan_in)
+        params.append(rs.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32))
+        params.append(rs.uniform(-bound, bound, (fan_out,)).astype(np.float32))
+    return X, Y, params
+
+
+_MLP_PHASES = ("zero_grad", "forward", "backward", "step")
+
+
+def _interleave(cases, repeats):
+    """Warm every case up, then run ``repeats`` rounds in which each case runs
+    once: a change of load during the bench (other processes) then hits every
+    engine alike, and the ratios hold up better than the absolute figures.
+    Each case has ``warmup()`` and ``run()`` (one timed run, returns a dict).
+    Returns one list of run results per case."""
+    for case in cases:
+        gc.collect()
+        case.warmup()
+    out = [[] for _ in cases]
+    for _ in range(repeats):
+        for i, case in enumerate(cases):
+            gc.collect()
+            out[i].append(case.run())
+    gc.collect()
+    return out
+
+
+class _Case(object):
+    def __init__(self, warmup, run, finish=None):
+        self.warmup = warmup
+        self.run = run
+        self.finish = finish
+
+
+def _mlp_case(api, steps=FULL["mlp_steps"], seed=SEED, gc_off=False, warmup_steps=10):
+    """One engine's mlp (``api`` None: numpy by hand). ``run()`` trains a fresh
+    model from the shared initial weights for ``steps`` steps and returns
+    ``{"us_per_step", "phases_us", "loss"}`` (``loss`` after the last update)."""
+    if api is None:
+        make_step, final_loss = _mlp_numpy_parts(seed)
+    else:
+        make_step, final_loss = _mlp_parts(api, seed)
+
+    def train(n):
+        state, step = make_step()
+        ph = [0.0] * len(_MLP_PHASES)
+        # gc off: for the whole run (tensors make no reference cycles; a collection
+        # after every ~100 us step would leave the caches cold for the next one)
+        with _gc_mode(gc_off):
+            for _ in range(n):
+                step(state, ph)
+        return state, ph
+
+    def warmup():
+        if warmup_steps:
+            train(warmup_steps)
+
+    def run():
+        state, ph = train(steps)
+        return {"us_per_step": builtins.sum(ph) * 1e6 / steps,
+                "phases_us": {k: t * 1e6 / steps for k, t in zip(_MLP_PHASES, ph)},
+                "loss": final_loss(state)}
+
+    return _Case(warmup, run)
+
+
+def _mlp_summary(runs, steps):
+    ordered = sorted(runs, key=lambda r: r["us_per_step"])
+    mid = dict(ordered[(len(ordered) - 1) // 2])
+    mid["us_per_step"] = _median([r["us_per_step"] for r in runs])
+    mid["runs_us"] = [r["us_per_step"] for r in runs]
+    mid["losses"] = [r["loss"] for r in runs]
+    mid["steps"] = steps
+    return mid
+
+
+def _mlp_parts(api, seed):
+    T, nn, optim = api.T, api.nn, api.optim
+    X, Y, params0 = _mlp_data(seed)
+    _, nin, nhid, nout = MLP_SHAPE
+    x = T.from_numpy(X.copy())
+    y = T.from_numpy(Y.copy())
+
+    def make_step():
+        model = nn.Sequential(nn.Linear(nin, nhid), nn.Tanh(), nn.Linear(nhid, nout))
+        with T.no_grad():
+            for p, a in zip(model.parameters(), params0):
+                p.copy_(T.from_numpy(a.copy()))
+        return (model, nn.MSELoss(), optim.SGD(model.parameters(), lr=MLP_LR)), _step
+
+    def _step(state, ph):
+        model, loss_fn, opt = state
+        t0 = _now()
+        opt.zero_grad()
+        t1 = _now()
+        loss = loss_fn(model(x), y)
+        t2 = _now()
+        loss.backward()
+        t3 = _now()
+        opt.step()
+        t4 = _now()
+        ph[0] += t1 - t0
+        ph[1] += t2 - t1
+        ph[2] += t3 - t2
+        ph[3] += t4 - t3
+
+    def final_loss(state):
+        model, loss_fn, _ = state
+        with T.no_grad():
+            return float(loss_fn(model(x), y).item())
+
+    return make_step, final_loss
+
+
+def _mlp_numpy_parts(seed):
+    import numpy as np
+
+    X, Y, params0 = _mlp_data(seed)
+    lr = np.float32(MLP_LR)
+
+    def make_step():
+        return [a.copy() for a in params0], _step
+
+    def _step(state, ph):
+        W1, b1, W2, b2 = state
+        t0 = _now()
+        h = X @ W1.T + b1                # forward
+        a = np.tanh(h)
+        out = a @ W2.T + b2
+        d = out - Y
+        loss = (d * d).mean()            # noqa: F841 (computed, as every engine does)
+        t1 = _now()
+        g_out = d * np.float32(2.0 / d.size)   # backward
+        gW2 = g_out.T @ a
+        gb2 = g_out.sum(axis=0)
+        g_h = (g_out @ W2) * (1 - a * a)
+        gW1 = g_h.T @ X
+        gb1 = g_h.sum(axis=0)
+        t2 = _now()
+        W1 -= lr * gW1                   # update
+        b1 -= lr * gb1
+        W2 -= lr * gW2
+        b2 -= lr * gb2
+        t3 = _now()
+        ph[1] += t1 - t0
+        ph[2] += t2 - t1
+        ph[3] += t3 - t2
+
+    def final_loss(state):
+        W1, b1, W2, b2 = state
+        d = np.tanh(X @ W1.T + b1) @ W2.T + b2 - Y
+        return float((d * d).mean())
+
+    return make_step, final_loss
+
+
+def mlp(api, steps=FULL["mlp_steps"], repeats=FULL["mlp_repeats"], seed=SEED, gc_off=False,
+        warmup_steps=10):
+    """Train the MLP 32-64-10 (tanh) with the engine's nn and optim.
+
+    Each of ``repeats`` runs starts from the weights of ``_mlp_data(seed)``
+    and takes ``steps`` steps ``zero_grad; loss = MSELoss()(model(x), y);
+    backward; step``, after ``warmup_steps`` untimed ones on a separate model.
+    Returns ``{"us_per_step", "phases_us", "loss", "losses", "runs_us",
+    "steps"}``; ``loss`` is the loss after the last update.
+    """
+    case = _mlp_case(api, steps, seed, gc_off, warmup_steps)
+    return _mlp_summary(_interleave([case], repeats)[0], steps)
+
+
+def mlp_numpy(steps=FULL["mlp_steps"], repeats=FULL["mlp_repeats"], seed=SEED, gc_off=False,
+              warmup_steps=10):
+    """``mlp`` written by hand in numpy: forward, manual backward, SGD update."""
+    case = _mlp_case(None, steps, seed, gc_off, warmup_steps)
+    return _mlp_summary(_interleave([case], repeats)[0], steps)
+
+
+def _matmul_data(n, seed=SEED):
+    """Two n x n float32 matrices of integers in [-2, 2]: every product and
+    gradient of the workload is an exact float32 integer in any summation order."""
+    import numpy as np
+
+    rs = np.random.RandomState(seed)
+    A = rs.randint(-2, 3, size=(n, n)).astype(np.float32)
+    B = rs.randint(-2, 3, size=(n, n)).astype(np.float32)
+    return A, B
+
+
+def _matmul_check(A, B, s, gA, gB):
+    """Compare a run's ``s``, ``gA``, ``gB`` with float64 numpy: gradients must
+    be exact, ``s`` (a float32 sum of integers up to ~1e8) within rounding."""
+    import numpy as np
+
+    A64, B64 = A.astype(np.float64), B.astype(np.float64)
+    C = A64 @ B64
+    G = (C > 0).astype(np.float64)
+    s_true = float(np.maximum(C, 0).sum())
+    err = builtins.max(float(np.abs(np.asarray(gA, np.float64) - G @ B64.T).max()),
+                       float(np.abs(np.asarray(gB, np.float64) - A64.T @ G).max()))
+    return {"s": float(s), "s_rel_err": _rel(float(s), s_true), "grad_max_abs_err": err}
+
+
+def _matmul_case(api, n=FULL["matmul_n"], steps=FULL["matmul_steps"], seed=SEED, gc_off=False,
+                 warmup_steps=2):
+    """One engine's matmul (``api`` None: numpy by hand). ``run()`` times
+    ``steps`` steps and returns ms per step; ``finish()`` the check of the
+    last step's result."""
+    A0, B0 = _matmul_data(n, seed)
+    if api is None:
+        import numpy as np
+
+        def step():
+            C = A0 @ B0
+            R = np.maximum(C, 0)          # relu
+            s = R.sum()
+            G = (C > 0).astype(C.dtype)   # ds/dC
+            gA = G @ B0.T
+            gB = A0.T @ G
+            return s, gA, gB
+
+        def finish(out):
+            return _matmul_check(A0, B0, *out)
+    else:
+        T = api.T
+        A = T.from_numpy(A0.copy()).requires_grad_()
+        B = T.from_numpy(B0.copy()).requires_grad_()
+
+        def step():
+            A.grad = None
+            B.grad = None
+            s = T.relu(A @ B).sum()
+            s.backward()
+            return s
+
+        def finish(out):
+            return _matmul_check(A0, B0, out.item(), A.grad.numpy(), B.grad.numpy())
+
+    box = {}
+
+    def timed(k):
+        total = 0.0
+        with _gc_mode(gc_off):   # for the whole run, as in mlp
+            for _ in range(k):
+                t0 = _now()
+                out = step()
+                total += _now() - t0
+        box["out"] = out
+        return total
+
+    def warmup():
+        if warmup_steps:
+            timed(warmup_steps)
+
+    def run():
+        return {"ms_per_step": timed(steps) * 1e3 / steps}
+
+    return _Case(warmup, run, lambda: finish(box["out"]))
+
+
+def _matmul_summary(case, runs, steps):
+    ms = [r["ms_per_step"] for r in runs]
+    return {"ms_per_step": _median(ms), "runs_ms": ms, "steps": steps, "check": case.finish()}
+
+
+def matmul(api, n=FULL["matmul_n"], steps=FULL["matmul_steps"], repeats=FULL["matmul_repeats"],
+           seed=SEED, gc_off=False, warmup_steps=2):
+    """Time ``A.grad = B.grad = None; relu(A @ B).sum().backward()`` on n x n
+    float32. Returns ``{"ms_per_step", "runs_ms", "steps", "check"}``."""
+    case = _matmul_case(api, n, steps, seed, gc_off, warmup_steps)
+    return _matmul_summary(case, _interleave([case], repeats)[0], steps)
+
+
+def matmul_numpy(n=FULL["matmul_n"], steps=FULL["matmul_steps"],
+                 repeats=FULL["matmul_repeats"], seed=SEED, gc_off=False, warmup_steps=2):
+    """``matmul`` by hand in numpy."""
+    case = _matmul_case(None, n, steps, seed, gc_off, warmup_steps)
+    return _matmul_summary(case, _interleave([case], repeats)[0], steps)
+
+
+# ----------------------------------------------------------------------------
 # Engines and peers
 
 
 class Row(object):
     """One engine as a row of the table: the engine object and the gc mode."""
 
-    def __init__(self, key, label, engine, gc_off=False, workloads=("chain", "demo"),
-                 version="", path=""):
+    def __init__(self, key, label, engine, gc_off=False, workloads=None,
+                 version="", path="", tensor=None):
         self.key = key
         self.label = label
-        self.engine = engine
+        self.engine = engine          # scalar API (chain, demo)
+        self.tensor = tensor          # tensor API: namespace(T, nn, optim) (overhead, mlp, matmul)
         self.gc_off = gc_off
+        if workloads is None:
+            workloads = ENGINE_WORKLOADS.get(key.split("-")[0], ())
         self.workloads = workloads
         self.version = version
         self.path = path
@@ -396,14 +818,103 @@ def _micrograd_engine():
     return eng, _dist_version("micrograd"), os.path.dirname(micrograd.__file__)
 
 
-def _torch_engine():
+def _torch_engine(threads=None):
     import torch
+
+    if threads:
+        torch.set_num_threads(threads)
 
     def Value(x):
         return torch.tensor(float(x), dtype=torch.float64, requires_grad=True)
 
     eng = types.SimpleNamespace(Value=Value, sum=None, dot=None, ENGINE="torch")
-    return eng, torch.__version__, os.path.dirname(torch.__file__)
+    tensor = types.SimpleNamespace(T=torch, nn=torch.nn, optim=torch.optim)
+    return eng, tensor, torch.__version__, os.path.dirname(torch.__file__)
+
+
+def _tapegrad_tensor_api(engine):
+    """The tensor workloads' view of a tapegrad engine: the engine's own nn and
+    optim (``tapegrad.nn``/``tapegrad.optim`` when it is the active engine)."""
+    from . import _nn, _optim
+    return types.SimpleNamespace(T=engine, nn=_nn.build(engine), optim=_optim.build(engine))
+
+
+# ----------------------------------------------------------------------------
+# BLAS threads: the same number for numpy, the compiled engine and torch
+
+
+_OPENBLAS_API = (
+    ("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+    ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
+    ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
+    ("openblas_get_num_threads", "openblas_set_num_threads"),
+)
+
+
+def _openblas_libs():
+    """``[(label, get, set)]`` for every OpenBLAS loaded in this process.
+
+    Linux only (reads /proc/self/maps); elsewhere the environment variables set
+    before numpy's import are all there is. OPENBLAS_NUM_THREADS is read once,
+    when a library loads, and ``import tapegrad`` already imports numpy, so the
+    bench also sets the count through each library's own API.
+    """
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted({line.split()[-1] for line in f
+                            if "openblas" in line.lower() and "/" in line})
+    except OSError:
+        return []
+    out = []
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for get_name, set_name in _OPENBLAS_API:
+            if hasattr(lib, get_name) and hasattr(lib, set_name):
+                get_fn, set_fn = getattr(lib, get_name), getattr(lib, set_name)
+                get_fn.restype = ctypes.c_int
+                set_fn.argtypes = [ctypes.c_int]
+                set_fn.restype = None
+                parts = path.split(os.sep)
+                owner = next((p[:-len(".libs")] for p in parts if p.endswith(".libs")),
+                             os.path.basename(path))
+                out.append((owner, get_fn, set_fn))
+                break
+    return out
+
+
+def blas_threads(threads=None):
+    """Set (if ``threads``) and report the thread count of every loaded BLAS:
+    ``{"numpy": n, "scipy": n, "torch": n}`` (scipy's OpenBLAS is the one the
+    compiled engine's matmul calls; torch only once it has been imported)."""
+    info = {}
+    for owner, get_fn, set_fn in _openblas_libs():
+        if threads:
+            set_fn(threads)
+        info[owner] = int(get_fn())
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        if threads:
+            torch.set_num_threads(threads)
+        info["torch"] = int(torch.get_num_threads())
+    return info
+
+
+def _load_blas_libraries():
+    """Load the BLAS libraries the tensor workloads use, so that their threads
+    can be set before anything is timed."""
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        pass
+    try:  # the compiled engine's matmul calls SciPy's BLAS, loaded on first use
+        import scipy.linalg.cython_blas  # noqa: F401
+    except ImportError:
+        pass
 
 
 def _dist_version(name):
@@ -417,8 +928,9 @@ def _dist_version(name):
 def load_rows(engines=ALL_ENGINES, gc_off_all=False):
     """The rows to run, in order, and ``{name: reason}`` for engines not available.
 
-    Peers (micrograd, torch) are imported only here, and torch last, so that
-    importing it does not change the heap the other engines are timed with.
+    Peers (micrograd, numpy) are imported only here; torch is imported by
+    ``run()`` after the others have run, so that importing it does not change
+    the heap the other engines are timed with.
     """
     rows, missing = [], {}
     for name in engines:
@@ -432,14 +944,16 @@ def load_rows(engines=ALL_ENGINES, gc_off_all=False):
             modes = (False, True) if gc_off_all else (False,)
             for off in modes:
                 rows.append(Row("c", "c" + (" gc off" if off else ""), _engine, off,
-                                path=getattr(_engine, "__file__", "")))
+                                path=getattr(_engine, "__file__", ""),
+                                tensor=_tapegrad_tensor_api(_engine)))
         elif name == "reference":
             from . import reference
             modes = (False, True) if gc_off_all else (False,)
             for off in modes:
                 rows.append(Row("reference", "reference" + (" gc off" if off else ""),
                                 reference, off,
-                                path=os.path.dirname(getattr(reference, "__file__", ""))))
+                                path=os.path.dirname(getattr(reference, "__file__", "")),
+                                tensor=_tapegrad_tensor_api(reference)))
         elif name == "micrograd":
             try:
                 eng, ver, path = _micrograd_engine()
@@ -449,6 +963,14 @@ def load_rows(engines=ALL_ENGINES, gc_off_all=False):
             rows.append(Row("micrograd", "micrograd", eng, False, version=ver, path=path))
             rows.append(Row("micrograd-gcoff", "micrograd gc off", eng, True,
                             version=ver, path=path))
+        elif name == "numpy":
+            try:
+                import numpy
+            except ImportError as exc:
+                missing["numpy"] = "not installed: %s" % exc
+                continue
+            rows.append(Row("numpy", "numpy", None, False, version=numpy.__version__,
+                            path=os.path.dirname(numpy.__file__)))
         elif name == "torch":
             pass  # imported lazily by run(), after the others
         else:
@@ -471,6 +993,7 @@ def environment():
         "cpu": _cpu_name(),
         "cpus": os.cpu_count(),
         "gc_enabled": gc.isenabled(),
+        "loadavg": _loadavg(),
         "gc_threshold": list(gc.get_threshold()),
         "env": {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                            "OMP_NUM_THREADS", "TAPEGRAD_PURE_PYTHON")
@@ -482,6 +1005,13 @@ def environment():
     except ImportError:
         pass
     return info
+
+
+def _loadavg():
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
 
 
 def _cpu_name():
@@ -497,20 +1027,55 @@ def _cpu_name():
 
 def run(engines=ALL_ENGINES, chain_ops=FULL["chain_ops"], chain_repeats=FULL["chain_repeats"],
         demo_steps=FULL["demo_steps"], demo_repeats=FULL["demo_repeats"],
-        peer_demo_repeats=FULL["peer_demo_repeats"], workloads=("chain", "demo"),
-        gc_off_all=False, progress=None):
-    """Run the workloads on every available engine. Returns a JSON-able dict."""
+        peer_demo_repeats=FULL["peer_demo_repeats"], peer_demo_warmup=FULL["peer_demo_warmup"],
+        workloads=ALL_WORKLOADS,
+        gc_off_all=False, progress=None, op_block_s=FULL["op_block_s"],
+        op_repeats=FULL["op_repeats"], mlp_steps=FULL["mlp_steps"],
+        mlp_repeats=FULL["mlp_repeats"], matmul_n=FULL["matmul_n"],
+        matmul_steps=FULL["matmul_steps"], matmul_repeats=FULL["matmul_repeats"],
+        blas=1, clock="wall"):
+    """Run the workloads on every available engine. Returns a JSON-able dict.
+
+    ``blas``: BLAS threads for numpy, SciPy (the compiled engine's matmul) and
+    torch, set through each library (None: leave them as they are).
+    ``clock``: "wall" or "cpu" (see ``set_clock``).
+    """
+    global _now
+    old_clock = _now
+    set_clock(clock)
+    try:
+        return _run(engines, chain_ops, chain_repeats, demo_steps, demo_repeats,
+                    peer_demo_repeats, peer_demo_warmup, workloads, gc_off_all, progress,
+                    op_block_s, op_repeats, mlp_steps, mlp_repeats, matmul_n, matmul_steps,
+                    matmul_repeats, blas, clock)
+    finally:
+        _now = old_clock
+
+
+def _run(engines, chain_ops, chain_repeats, demo_steps, demo_repeats, peer_demo_repeats,
+         peer_demo_warmup, workloads, gc_off_all, progress, op_block_s, op_repeats, mlp_steps,
+         mlp_repeats, matmul_n, matmul_steps, matmul_repeats, blas, clock):
     def say(msg):
         if progress is not None:
             progress(msg)
 
+    loadavg_start = _loadavg()
     rows, missing = load_rows([e for e in engines if e != "torch"], gc_off_all)
     results = []
     config = {"engines": list(engines), "chain_ops": 4 * max(1, chain_ops // 4),
               "chain_repeats": chain_repeats, "demo_steps": demo_steps,
               "demo_repeats": demo_repeats, "peer_demo_repeats": peer_demo_repeats,
+              "peer_demo_warmup": peer_demo_warmup,
               "workloads": list(workloads),
-              "seed": SEED, "n_samples": N_SAMPLES, "noise": NOISE}
+              "seed": SEED, "n_samples": N_SAMPLES, "noise": NOISE,
+              "op_block_s": op_block_s, "op_repeats": op_repeats, "op_sizes": list(OVERHEAD_SIZES),
+              "mlp_steps": mlp_steps, "mlp_repeats": mlp_repeats, "mlp_shape": list(MLP_SHAPE),
+              "mlp_lr": MLP_LR, "matmul_n": matmul_n, "matmul_steps": matmul_steps,
+              "matmul_repeats": matmul_repeats, "blas_threads_requested": blas,
+              "loadavg_start": loadavg_start, "clock": clock}
+    if builtins.any(w in TENSOR_WORKLOADS for w in workloads):
+        _load_blas_libraries()
+        blas_threads(blas)
 
     def do_chain(row):
         say("chain: %s ..." % row.label)
@@ -520,41 +1085,122 @@ def run(engines=ALL_ENGINES, chain_ops=FULL["chain_ops"], chain_repeats=FULL["ch
         results.append(_record("chain", "backward", row, m["backward_ns_per_node"],
                                "ns/node", m, runs=m["backward_ns"]))
 
-    if "chain" in workloads:
-        for row in rows:
-            if "chain" in row.workloads:
-                do_chain(row)
-    if "demo" in workloads:
+    def do_demo(row):
+        say("demo: %s ..." % row.label)
+        reps, warm = demo_repeats, 2
+        if row.key not in ("c", "reference"):
+            # micrograd with gc on needs seconds per step: fewer runs (and, with
+            # --quick, no warm-up steps)
+            reps = builtins.min(demo_repeats, peer_demo_repeats)
+            warm = peer_demo_warmup
+        m = demo(row.engine, demo_steps, reps, gc_off=row.gc_off, warmup_steps=warm)
+        results.append(_record("demo", "step", row, m["ms_per_step"], "ms/step",
+                               m, runs=m["runs_ms_per_step"]))
+
+    def do_overhead(row):
+        recs = []
+        for n in OVERHEAD_SIZES:
+            say("overhead n=%d: %s ..." % (n, row.label))
+            m = overhead(row.tensor, n, op_block_s, op_repeats, gc_off=row.gc_off)
+            recs.append(_record("overhead", "n=%d" % n, row, m["us_per_iter"], "us/iter",
+                                m, runs=m["runs_us"], iters=m["iters"], check=m["check"], n=n))
+        results.extend(recs)
+
+    def do_mlp(rows):
+        say("mlp: %s ..." % ", ".join(r.label for r in rows))
+        cases = [_mlp_case(None if r.key == "numpy" else r.tensor, mlp_steps, gc_off=r.gc_off)
+                 for r in rows]
+        recs = []
+        for row, case, runs in zip(rows, cases, _interleave(cases, mlp_repeats)):
+            m = _mlp_summary(runs, mlp_steps)
+            recs.append(_record("mlp", "step", row, m["us_per_step"], "us/step", m,
+                                runs=m["runs_us"], loss=m["loss"], losses=m["losses"],
+                                phases_us=m["phases_us"], steps=m["steps"]))
+        results.extend(recs)
+
+    def do_matmul(rows):
+        say("matmul %d: %s ..." % (matmul_n, ", ".join(r.label for r in rows)))
+        cases = [_matmul_case(None if r.key == "numpy" else r.tensor, matmul_n, matmul_steps,
+                              gc_off=r.gc_off) for r in rows]
+        recs = []
+        for row, case, runs in zip(rows, cases, _interleave(cases, matmul_repeats)):
+            m = _matmul_summary(case, runs, matmul_steps)
+            recs.append(_record("matmul", "%dx%d" % (matmul_n, matmul_n), row,
+                                m["ms_per_step"], "ms/step", m, runs=m["runs_ms"],
+                                check=m["check"], steps=m["steps"], n=matmul_n))
+        results.extend(recs)
+
+    def needs_numpy(w):
+        return w != "chain"
+
+    have_numpy = True
+    if builtins.any(needs_numpy(w) for w in workloads):
         try:
-            import numpy  # noqa: F401  (make_moons needs it)
-            have_numpy = True
+            import numpy  # noqa: F401  (make_moons and the tensor data need it)
         except ImportError:
-            missing["demo"] = "numpy not installed (pip install numpy): demo skipped"
+            missing["numpy"] = "not installed (pip install numpy): only the chain runs"
             have_numpy = False
-        if have_numpy:
-            for row in rows:
-                if "demo" in row.workloads:
-                    say("demo: %s ..." % row.label)
-                    reps = demo_repeats
-                    if row.key not in ("c", "reference"):
-                        reps = builtins.min(demo_repeats, peer_demo_repeats)
-                    m = demo(row.engine, demo_steps, reps, gc_off=row.gc_off)
-                    results.append(_record("demo", "step", row, m["ms_per_step"], "ms/step",
-                                           m, runs=m["runs_ms_per_step"]))
-    if "torch" in engines and "chain" in workloads:
+    doers = {"chain": do_chain, "demo": do_demo, "overhead": do_overhead, "mlp": do_mlp,
+             "matmul": do_matmul}
+
+    # mlp and matmul run their engines interleaved (one run of each in turn)
+    interleaved = ("mlp", "matmul")
+
+    def do_all(rows):
+        for w in ALL_WORKLOADS:
+            if w not in workloads or (needs_numpy(w) and not have_numpy):
+                continue
+            todo = [row for row in rows if w in row.workloads]
+            if w in SCALAR_WORKLOADS:
+                for row in todo:
+                    doers[w](row)
+                continue
+            groups = [todo] if w in interleaved else [[row] for row in todo]
+            for group in groups:
+                while group:
+                    try:
+                        doers[w](group if w in interleaved else group[0])
+                        break
+                    except Exception as exc:  # report it, run the others
+                        bad = _failing_row(w, group)
+                        missing["%s %s" % (bad.label, w)] = "failed: %s: %s" % (
+                            type(exc).__name__, exc)
+                        group = [row for row in group if row is not bad]
+
+    do_all(rows)
+    if "torch" in engines and builtins.any(w in ENGINE_WORKLOADS["torch"] for w in workloads):
         try:
-            eng, ver, path = _torch_engine()
+            eng, tensor, ver, path = _torch_engine(blas)
         except ImportError as exc:
             missing["torch"] = "not installed: %s" % exc
         else:
-            do_chain(Row("torch", "torch", eng, False, workloads=("chain",),
-                         version=ver, path=path))
+            do_all([Row("torch", "torch", eng, False, version=ver, path=path, tensor=tensor)])
 
-    return {"env": environment(), "config": config, "results": results,
+    env = environment()
+    if builtins.any(w in TENSOR_WORKLOADS for w in workloads):
+        env["blas_threads"] = blas_threads()
+    return {"env": env, "config": config, "results": results,
             "missing": missing, "checks": _checks(results)}
 
 
-def _record(workload, phase, row, value, unit, m, runs):
+def _failing_row(workload, rows):
+    """The row of ``rows`` whose engine cannot run ``workload`` (a tiny trial
+    run of each); the first row if every trial passes."""
+    for row in rows:
+        api = None if row.key == "numpy" else row.tensor
+        try:
+            if workload == "mlp":
+                _mlp_case(api, 1, warmup_steps=0).run()
+            elif workload == "matmul":
+                _matmul_case(api, 8, 1, warmup_steps=0).run()
+            elif workload == "overhead":
+                overhead(api, 1, 0.0, 1)
+        except Exception:
+            return row
+    return rows[0]
+
+
+def _record(workload, phase, row, value, unit, m, runs, **extra):
     rec = {"workload": workload, "phase": phase, "engine": row.key, "label": row.label,
            "repeats": len(runs),
            "gc": "off" if row.gc_off else "on", "value": value, "unit": unit,
@@ -562,10 +1208,11 @@ def _record(workload, phase, row, value, unit, m, runs):
     if workload == "chain":
         rec["n_ops"] = m["n_ops"]
         rec["check"] = m["check"]
-    else:
+    elif workload == "demo":
         for k in ("loss", "accuracy", "last_step_loss", "phases_ms", "steps", "params",
                   "losses"):
             rec[k] = m[k]
+    rec.update(extra)
     return rec
 
 
@@ -575,30 +1222,56 @@ def _rel(a, b):
     return abs(a - b) / max(abs(a), abs(b), 1e-300)
 
 
+# Tolerances of the checks (relative differences).
+CHECK_RTOL = {
+    "chain": 1e-9,      # float64, same ops in the same order
+    "demo": 1e-6,       # float64, 100 steps
+    "overhead": 1e-6,   # float32 values that are exact
+    "mlp": 1e-4,        # float32, different BLAS and summation orders over the run
+    "matmul": 1e-4,     # the float32 sum s; the gradients must be exact
+}
+
+
 def _checks(results):
-    """Do the engines compute the same numbers? Compared with the reference."""
+    """Do the engines compute the same numbers? Compared with the reference
+    (with the compiled engine if the reference did not run); matmul's
+    gradients are compared with float64 numpy."""
     out = []
     by = {}
     for r in results:
         by[(r["workload"], r["phase"], r["label"])] = r
-    base_label = "reference" if any(r["label"] == "reference" for r in results) else None
-    if base_label is None:
-        return out
+    labels = [r["label"] for r in results]
     for r in results:
-        if r["label"] == base_label:
+        w = r["workload"]
+        if w == "matmul":
+            c = r["check"]
+            d = c["s_rel_err"]
+            out.append({"what": "matmul s and gradients", "engine": r["label"],
+                        "vs": "float64 numpy", "max_rel_diff": d,
+                        "grad_max_abs_err": c["grad_max_abs_err"],
+                        "ok": d <= CHECK_RTOL[w] and c["grad_max_abs_err"] == 0})
             continue
-        if r["workload"] == "chain" and r["phase"] == "build":
-            ref = by.get(("chain", "build", base_label))
-            if ref:
-                d = builtins.max(_rel(a, b) for a, b in zip(r["check"], ref["check"]))
-                out.append({"what": "chain out.data, x.grad, y.grad", "engine": r["label"],
-                            "max_rel_diff": d, "ok": d <= 1e-9})
-        if r["workload"] == "demo":
-            ref = by.get(("demo", "step", base_label))
-            if ref:
-                d = _rel(r["loss"], ref["loss"])
-                out.append({"what": "demo loss after %d steps" % r["steps"],
-                            "engine": r["label"], "max_rel_diff": d, "ok": d <= 1e-6})
+        base_label = next((b for b in ("reference", "c") if b in labels
+                           and (w, r["phase"], b) in by), None)
+        if base_label is None or r["label"] == base_label:
+            continue
+        ref = by[(w, r["phase"], base_label)]
+        if w == "chain" and r["phase"] == "build":
+            d = builtins.max(_rel(a, b) for a, b in zip(r["check"], ref["check"]))
+            out.append({"what": "chain out.data, x.grad, y.grad", "engine": r["label"],
+                        "vs": base_label, "max_rel_diff": d, "ok": d <= CHECK_RTOL[w]})
+        elif w == "demo":
+            d = _rel(r["loss"], ref["loss"])
+            out.append({"what": "demo loss after %d steps" % r["steps"], "vs": base_label,
+                        "engine": r["label"], "max_rel_diff": d, "ok": d <= CHECK_RTOL[w]})
+        elif w == "overhead":
+            d = builtins.max(_rel(a, b) for a, b in zip(r["check"], ref["check"]))
+            out.append({"what": "overhead %s y, w.grad, b.grad" % r["phase"], "vs": base_label,
+                        "engine": r["label"], "max_rel_diff": d, "ok": d <= CHECK_RTOL[w]})
+        elif w == "mlp":
+            d = _rel(r["loss"], ref["loss"])
+            out.append({"what": "mlp loss after %d steps" % r["steps"], "vs": base_label,
+                        "engine": r["label"], "max_rel_diff": d, "ok": d <= CHECK_RTOL[w]})
     return out
 
 
@@ -628,6 +1301,44 @@ def _ratio(x):
     return "%.2fx" % x
 
 
+def _blas_line(env, cfg):
+    bt = env.get("blas_threads")
+    if bt is None:
+        return None
+    names = {"numpy": "numpy", "scipy": "scipy (the compiled engine's matmul)",
+             "torch": "torch (set_num_threads)"}
+    counts = ", ".join("%s %d" % (names.get(k, k), v) for k, v in sorted(bt.items()))
+    req = cfg.get("blas_threads_requested")
+    same = len(set(bt.values())) <= 1
+    head = ("BLAS threads: %d everywhere" % list(bt.values())[0]) if bt and same \
+        else "BLAS threads NOT THE SAME"
+    env_var = env.get("env", {}).get("OPENBLAS_NUM_THREADS")
+    return "%s (--blas-threads %s; OPENBLAS_NUM_THREADS=%s, and set through each library's " \
+        "API): %s" % (head, req if req else "unset", env_var or "unset", counts or "none loaded")
+
+
+def _sort_key(r):
+    phase = {"build": 0, "backward": 1}.get(r["phase"], r.get("n", 0))
+    w = r["workload"]
+    return (ALL_WORKLOADS.index(w) if w in ALL_WORKLOADS else len(ALL_WORKLOADS), phase)
+
+
+def _target_note(r, values):
+    key = (r["workload"], r["phase"])
+    if r["label"] != "c":
+        return None
+    if key in TARGETS:
+        tgt = TARGETS[key]
+        return "target <= %g %s: %s" % (tgt, r["unit"], "met" if r["value"] <= tgt else "MISSED")
+    if r["workload"] in TARGET_RATIOS:
+        peer, limit = TARGET_RATIOS[r["workload"]]
+        base = values.get(key + (peer,))
+        if base:
+            return "target <= %gx %s: %s" % (limit, peer, "met" if r["value"] <= limit * base
+                                             else "MISSED")
+    return None
+
+
 def format_table(report):
     env, cfg, results = report["env"], report["config"], report["results"]
     lines = []
@@ -635,17 +1346,50 @@ def format_table(report):
         env["tapegrad"], env["python"], env["implementation"], env["machine"],
         env.get("cpu") or "?"))
     sizes = []
-    if any(r["workload"] == "chain" for r in results):
+    present = set(r["workload"] for r in results)
+    if "chain" in present:
         sizes.append("chain: %d ops, median of %d runs after 2 warm-up runs" % (
             cfg["chain_ops"], cfg["chain_repeats"]))
-    if any(r["workload"] == "demo" for r in results):
-        sizes.append("demo: %d steps, median of %d runs (%d for peers)" % (
-            cfg["demo_steps"], cfg["demo_repeats"],
-            builtins.min(cfg["demo_repeats"], cfg["peer_demo_repeats"])))
+    if "demo" in present:
+        sizes.append("demo: %d steps, median of %d runs (%d for peers) after 2 warm-up steps "
+                     "(%d for peers)" % (
+                         cfg["demo_steps"], cfg["demo_repeats"],
+                         builtins.min(cfg["demo_repeats"], cfg["peer_demo_repeats"]),
+                         cfg.get("peer_demo_warmup", 2)))
     if sizes:
         lines.append("; ".join(sizes))
+    sizes = []
+    if "overhead" in present:
+        sizes.append("overhead: (x*w + b).sum().backward(), float32, median of %d blocks of "
+                     ">= %g s" % (cfg["op_repeats"], cfg["op_block_s"]))
+    if "mlp" in present:
+        b, i, h, o = cfg["mlp_shape"]
+        sizes.append("mlp: batch %d, Linear %d->%d, tanh, Linear %d->%d, MSE, SGD lr %g, "
+                     "float32; %d steps, median of %d runs" % (
+                         b, i, h, h, o, cfg["mlp_lr"], cfg["mlp_steps"], cfg["mlp_repeats"]))
+    if sizes:
+        lines.append("; ".join(sizes))
+    if "matmul" in present:
+        lines.append("matmul: relu(A @ B).sum() forward + backward, %dx%d float32; %d steps, "
+                     "median of %d runs" % (cfg["matmul_n"], cfg["matmul_n"],
+                                            cfg["matmul_steps"], cfg["matmul_repeats"]))
+    blas = _blas_line(env, cfg)
+    if blas:
+        lines.append(blas)
+    load = [cfg.get("loadavg_start"), env.get("loadavg")]
+    if all(load) and env.get("cpus"):
+        busy = builtins.max(load[0][0], load[1][0]) > 0.5 * env["cpus"]
+        lines.append("load average %.2f at start, %.2f at end, %d CPUs%s" % (
+            load[0][0], load[1][0], env["cpus"],
+            ": OTHER PROCESSES COMPETE FOR THE CPUS, figures are noisy (compare ratios, "
+            "rerun on an idle machine)" if busy else ""))
+    lines.append("clock: %s" % {
+        "wall": "wall time (time.perf_counter)",
+        "cpu": "CPU time of the calling thread (time.thread_time; --clock cpu)"}[
+            cfg.get("clock", "wall")])
     lines.append("gc enabled (as the user has it) unless the row says gc off: then disabled "
-                 "while timed, garbage collected untimed")
+                 "while timed, garbage collected untimed (between steps for demo, between "
+                 "runs and blocks for the tensor workloads)")
     versions = []
     for r in results:
         v = "%s %s" % (r["engine"].split("-")[0], r["version"])
@@ -654,31 +1398,32 @@ def format_table(report):
     if versions:
         lines.append("peers: " + ", ".join(versions))
     lines.append("")
-    order = [("chain", "build"), ("chain", "backward"), ("demo", "step")]
-    results = sorted(results, key=lambda r: order.index((r["workload"], r["phase"])))
+    results = sorted(results, key=_sort_key)
 
     values = {}
     for r in results:
         values[(r["workload"], r["phase"], r["label"])] = r["value"]
 
-    header = ("workload", "engine", "figure", "time / c", "time / ref", "notes")
+    with_numpy = any(r["label"] == "numpy" for r in results)
+    header = ("workload", "engine", "figure", "time / c", "time / ref") + \
+        (("time / numpy",) if with_numpy else ()) + ("notes",)
     table = []
     for r in results:
         key = (r["workload"], r["phase"])
-        c = values.get(key + ("c",))
-        ref = values.get(key + ("reference",))
-        label = r["label"]
+        bases = [values.get(key + (b,)) for b in ("c", "reference") +
+                 (("numpy",) if with_numpy else ())]
         notes = []
-        if r["label"] == "c" and key in TARGETS:
-            tgt = TARGETS[key]
-            notes.append("target <= %g %s: %s" % (tgt, r["unit"],
-                                                   "met" if r["value"] <= tgt else "MISSED"))
+        tgt = _target_note(r, values)
+        if tgt:
+            notes.append(tgt)
         if r["workload"] == "demo":
             notes.append("loss %.6g acc %.0f%%" % (r["loss"], 100 * r["accuracy"]))
+        if r["workload"] == "mlp":
+            notes.append("loss %.7g" % r["loss"])
         table.append((
-            "%s %s" % (r["workload"], r["phase"]), label, _fmt_value(r["value"], r["unit"]),
-            _ratio(r["value"] / c) if c else "", _ratio(r["value"] / ref) if ref else "",
-            "; ".join(notes)))
+            "%s %s" % (r["workload"], r["phase"]), r["label"], _fmt_value(r["value"], r["unit"]))
+            + tuple(_ratio(r["value"] / b) if b else "" for b in bases)
+            + ("; ".join(notes),))
     widths = [builtins.max([len(h)] + [len(t[i]) for t in table]) for i, h in enumerate(header)]
     fmt = "  ".join("%%-%ds" % w for w in widths[:-1]) + "  %s"
     lines.append((fmt % header).rstrip())
@@ -693,7 +1438,8 @@ def format_table(report):
     # Ratios in words.
     lines.append("")
     pairs = (("c", "reference"), ("c", "micrograd"), ("c", "micrograd gc off"),
-             ("c", "torch"), ("reference", "micrograd"), ("reference", "micrograd gc off"))
+             ("c", "torch"), ("c", "numpy"), ("reference", "micrograd"),
+             ("reference", "micrograd gc off"), ("reference", "torch"), ("reference", "numpy"))
     keys = []
     for r in results:
         k = (r["workload"], r["phase"])
@@ -723,22 +1469,50 @@ def format_table(report):
         for r in demos:
             lines.append("  %-*s  %s" % (w, r["label"], "  ".join(
                 "%9.3f" % r["phases_ms"][n] for n in names)))
-
-    bad = [c for c in report.get("checks", []) if not c["ok"]]
-    if report.get("checks"):
+    mlps = [r for r in results if r["workload"] == "mlp"]
+    if mlps:
         lines.append("")
-        if bad:
-            for c in bad:
-                lines.append("CHECK FAILED: %s differs between %s and reference "
-                             "(relative difference %.3g)" % (c["what"], c["engine"],
-                                                             c["max_rel_diff"]))
-        else:
-            what = sorted(set(c["what"].split(" ")[0] for c in report["checks"]))
-            lines.append("checks: every engine agrees with the reference on the %s "
-                         "(max relative difference %.2g)" % (
-                             " and ".join({"chain": "chain's result and gradients",
-                                           "demo": "demo's final loss"}[w] for w in what),
-                             builtins.max(c["max_rel_diff"] for c in report["checks"])))
+        lines.append("mlp step by phase (us per step; forward = model + loss; numpy: by hand, "
+                     "no zero_grad):")
+        w = builtins.max(len(r["label"]) for r in mlps)
+        lines.append("  %-*s  %s" % (w, "engine", "  ".join("%9s" % n for n in _MLP_PHASES)))
+        for r in mlps:
+            lines.append("  %-*s  %s" % (w, r["label"], "  ".join(
+                "%9.1f" % r["phases_us"][n] if r["phases_us"][n] else "%9s" % "-"
+                for n in _MLP_PHASES)))
+
+    checks = report.get("checks", [])
+    bad = [c for c in checks if not c["ok"]]
+    if checks:
+        lines.append("")
+        for c in bad:
+            extra = ""
+            if "grad_max_abs_err" in c:
+                extra = ", gradients' largest difference %.3g" % c["grad_max_abs_err"]
+            lines.append("CHECK FAILED: %s differs between %s and %s (relative difference "
+                         "%.3g%s)" % (c["what"], c["engine"], c["vs"], c["max_rel_diff"], extra))
+        ok = [c for c in checks if c["ok"]]
+        words = {"chain": "chain result and gradients", "demo": "demo final loss",
+                 "overhead": "overhead result and gradients", "mlp": "mlp final loss"}
+        groups = []
+        for w in ALL_WORKLOADS:
+            cs = [c for c in ok if c["what"].split(" ")[0] == w]
+            if not cs:
+                continue
+            d = builtins.max(c["max_rel_diff"] for c in cs)
+            engines = []
+            for c in cs:
+                if c["engine"] not in engines:
+                    engines.append(c["engine"])
+            if w == "matmul":
+                groups.append("matmul vs float64 numpy: gradients exact, s within %.2g (%s)"
+                              % (d, ", ".join(engines)))
+            else:
+                groups.append("%s vs %s: within %.2g (%s)" % (words[w], cs[0]["vs"], d,
+                                                              ", ".join(engines)))
+        if groups:
+            lines.append("checks passed (relative differences):")
+            lines.extend("  " + g for g in groups)
     for name, why in sorted(report.get("missing", {}).items()):
         lines.append("not run: %s: %s" % (name, why))
     return "\n".join(lines)
@@ -751,18 +1525,23 @@ def _speed(x):
 
 
 # ----------------------------------------------------------------------------
-# Command line (shared by `python -m tapegrad bench` and benchmarks/bench_scalar.py)
+# Command line (shared by `python -m tapegrad bench`, benchmarks/bench_scalar.py and
+# benchmarks/bench_tensor.py)
 
 
-def add_arguments(parser):
+def add_arguments(parser, default_workloads=ALL_WORKLOADS):
     parser.add_argument("--quick", action="store_true",
                         help="short run: %(chain_ops)d-op chain x %(chain_repeats)d, "
-                             "%(demo_steps)d demo steps x %(demo_repeats)d" % QUICK)
+                             "%(demo_steps)d demo steps x %(demo_repeats)d, overhead blocks "
+                             "of %(op_block_s)g s x %(op_repeats)d, %(mlp_steps)d mlp steps x "
+                             "%(mlp_repeats)d, %(matmul_steps)d matmul steps x "
+                             "%(matmul_repeats)d" % QUICK)
     parser.add_argument("--engines", default=",".join(ALL_ENGINES),
                         help="comma-separated subset of %s (default: all; missing peers "
                              "are left out)" % ",".join(ALL_ENGINES))
-    parser.add_argument("--workloads", default="chain,demo",
-                        help="comma-separated subset of chain,demo (default: both)")
+    parser.add_argument("--workloads", default=",".join(default_workloads),
+                        help="comma-separated subset of %s (default: %s)"
+                        % (",".join(ALL_WORKLOADS), ",".join(default_workloads)))
     parser.add_argument("--chain-ops", type=int, default=None,
                         help="ops in the chain (default %d)" % FULL["chain_ops"])
     parser.add_argument("--chain-repeats", type=int, default=None,
@@ -773,6 +1552,29 @@ def add_arguments(parser):
                         help="demo runs per engine (default %d)" % FULL["demo_repeats"])
     parser.add_argument("--peer-demo-repeats", type=int, default=None,
                         help="demo runs for micrograd (default %d)" % FULL["peer_demo_repeats"])
+    parser.add_argument("--peer-demo-warmup", type=int, default=None,
+                        help="untimed demo steps before micrograd's runs (default %d, %d with "
+                             "--quick)" % (FULL["peer_demo_warmup"], QUICK["peer_demo_warmup"]))
+    parser.add_argument("--op-block-s", type=float, default=None,
+                        help="seconds per timed overhead block (default %g)" % FULL["op_block_s"])
+    parser.add_argument("--op-repeats", type=int, default=None,
+                        help="timed overhead blocks (default %d)" % FULL["op_repeats"])
+    parser.add_argument("--mlp-steps", type=int, default=None,
+                        help="training steps per mlp run (default %d)" % FULL["mlp_steps"])
+    parser.add_argument("--mlp-repeats", type=int, default=None,
+                        help="mlp runs per engine (default %d)" % FULL["mlp_repeats"])
+    parser.add_argument("--matmul-n", type=int, default=None,
+                        help="matrix size of the matmul workload (default %d)" % FULL["matmul_n"])
+    parser.add_argument("--matmul-steps", type=int, default=None,
+                        help="steps per matmul run (default %d)" % FULL["matmul_steps"])
+    parser.add_argument("--matmul-repeats", type=int, default=None,
+                        help="matmul runs per engine (default %d)" % FULL["matmul_repeats"])
+    parser.add_argument("--blas-threads", type=int, default=None,
+                        help="BLAS threads for numpy, the compiled engine (SciPy's OpenBLAS) "
+                             "and torch (default: $OPENBLAS_NUM_THREADS if set, else 1)")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="what to time: wall time (default) or the CPU time of the "
+                             "calling thread, less disturbed by other processes")
     parser.add_argument("--gc-off-all", action="store_true",
                         help="also time tapegrad's engines with gc disabled")
     parser.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
@@ -783,11 +1585,19 @@ def add_arguments(parser):
 
 
 def _single_threaded_blas():
-    """numpy is only used to make the data set; keep its BLAS thread pool from
-    spinning on the cores the benchmark runs on (set before numpy's import)."""
+    """Keep BLAS thread pools at one thread unless the user chose otherwise: set
+    before numpy's import when possible (``python -m tapegrad`` imports numpy
+    first; ``run()`` then also sets the count through each library)."""
     if "numpy" not in sys.modules:
         for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
+
+
+def _default_blas_threads():
+    try:
+        return builtins.max(1, int(os.environ.get("OPENBLAS_NUM_THREADS", "1")))
+    except ValueError:
+        return 1
 
 
 def main_from_args(args, command=None):
@@ -804,14 +1614,16 @@ def main_from_args(args, command=None):
             sys.stderr.write("unknown engine %r (choose from %s)\n" % (e, ",".join(ALL_ENGINES)))
             return 2
     for w in workloads:
-        if w not in ("chain", "demo"):
-            sys.stderr.write("unknown workload %r (choose from chain,demo)\n" % w)
+        if w not in ALL_WORKLOADS:
+            sys.stderr.write("unknown workload %r (choose from %s)\n"
+                             % (w, ",".join(ALL_WORKLOADS)))
             return 2
-    progress = None if args.quiet else (lambda m: (sys.stderr.write(m + "\n"),
-                                                   sys.stderr.flush()))
+    blas = args.blas_threads if args.blas_threads else _default_blas_threads()
     t0 = time.time()
+    progress = None if args.quiet else (lambda m: (sys.stderr.write(
+        "[%6.1fs] %s\n" % (time.time() - t0, m)), sys.stderr.flush()))
     report = run(engines=engines, workloads=workloads, gc_off_all=args.gc_off_all,
-                 progress=progress, **sizes)
+                 progress=progress, blas=blas, clock=args.clock, **sizes)
     report["config"]["wall_s"] = round(time.time() - t0, 1)
     report["config"]["command"] = command or " ".join(sys.argv)
     if args.json and args.json != "-":
@@ -824,14 +1636,16 @@ def main_from_args(args, command=None):
         print(format_table(report))
     if "c" in engines and "c" in report["missing"]:
         return 1
+    if any(not c["ok"] for c in report["checks"]):
+        return 1
     return 0
 
 
-def main(argv=None, prog=None):
+def main(argv=None, prog=None, default_workloads=ALL_WORKLOADS):
     parser = argparse.ArgumentParser(
         prog=prog, description="Time tapegrad's compiled engine against the pure-Python "
-        "reference and, where installed, micrograd and PyTorch.")
-    add_arguments(parser)
+        "reference and, where installed, micrograd, PyTorch and numpy by hand.")
+    add_arguments(parser, default_workloads)
     if argv is None:
         argv = sys.argv[1:]
     command = " ".join([prog or os.path.basename(sys.argv[0])] + list(argv))

@@ -1,0 +1,63 @@
+#!/usr/bin/env python
+"""Tensor benchmarks (issue 3): tapegrad's compiled engine vs the pure-Python
+reference, numpy by hand and PyTorch eager, all timed in one process.
+
+A thin wrapper over ``tapegrad._bench`` (the same code as ``python -m tapegrad
+bench``) that runs the tensor workloads by default:
+
+overhead  ``(x * w + b).sum().backward()`` on 1- and 8-element float32 tensors (us/iter)
+mlp       one SGD step of Linear 32->64, tanh, Linear 64->10, MSE, batch 64 (us/step)
+matmul    ``relu(A @ B).sum()`` forward + backward, 512x512 float32 (ms/step)
+
+Examples::
+
+    python benchmarks/bench_tensor.py                    # full run (under a minute)
+    python benchmarks/bench_tensor.py --quick            # short run (seconds, plus torch's import)
+    python benchmarks/bench_tensor.py --workloads matmul --matmul-n 1024
+    python benchmarks/bench_tensor.py --blas-threads 2   # same BLAS threads for every engine
+    python benchmarks/bench_tensor.py --engines reference,numpy   # no compiled engine needed
+    python benchmarks/bench_tensor.py --json results.json
+
+See benchmarks/README.md for what each workload measures.
+"""
+
+import os
+import sys
+
+# Before numpy's first import (``import tapegrad`` imports it): one BLAS thread
+# unless the user chose otherwise. The bench also sets the count through each
+# library's API, so this is belt and braces.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+
+def _engines_arg(argv):
+    for i, arg in enumerate(argv):
+        if arg == "--engines" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--engines="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    engines = _engines_arg(argv)
+    if engines is not None and "c" not in [e.strip() for e in engines.split(",")]:
+        # `import tapegrad` needs the compiled engine unless told otherwise; the
+        # benchmark imports each engine explicitly.
+        os.environ.setdefault("TAPEGRAD_PURE_PYTHON", "1")
+    try:
+        import tapegrad  # noqa: F401
+    except ImportError:
+        # Running from a checkout without an install: use its src/ directory.
+        here = os.path.dirname(os.path.abspath(__file__))
+        sys.path.insert(0, os.path.normpath(os.path.join(here, os.pardir, "src")))
+    from tapegrad import _bench
+
+    return _bench.main(argv, prog="python benchmarks/bench_tensor.py",
+                       default_workloads=_bench.TENSOR_WORKLOADS)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
