@@ -10,7 +10,7 @@ vector-Jacobian product rather than the gradient of one scalar.
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from _tensor_cases import OPS
@@ -145,8 +145,12 @@ def _grad_fn(M, op, data):
     return op.fn(M, *leaves, **params).grad_fn, params
 
 
+# names do not depend on shapes: no shrinking (a failing name would shrink for seconds)
+NAME_SETTINGS = settings(max_examples=4, phases=(Phase.explicit, Phase.generate))
+
+
 @pytest.mark.parametrize("op", NAMED, ids=repr)
-@settings(max_examples=4)
+@NAME_SETTINGS
 @given(data=st.data())
 def test_grad_fn_name(engine, op, data):
     node, params = _grad_fn(engine, op, data)
@@ -157,7 +161,7 @@ def test_grad_fn_name(engine, op, data):
 
 
 @pytest.mark.parametrize("op", NAMED, ids=repr)
-@settings(max_examples=4)
+@NAME_SETTINGS
 @given(data=st.data())
 def test_grad_fn_name_is_torchs(torch, op, data):
     """The table's names are torch's (so the name tests above check torch parity)."""
