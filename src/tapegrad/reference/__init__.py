@@ -23,7 +23,7 @@ from ._tensor import (
     AccumulateGrad, Node, Tensor, arange, as_tensor, empty, empty_like, from_numpy, full,
     full_like, manual_seed, ones, ones_like, rand, rand_like, randn, randn_like, tensor, zeros,
     zeros_like)
-from ._tensor import (  # engine hooks for the shared nn/optim layers
+from ._tensor import (  # noqa: F401 - engine hooks for the shared nn/optim/autograd layers
     _addmm, _adam_update, _binary_cross_entropy, _grad, _mse_loss, _nll_loss, _run_backward,
     _sgd_update)
 from ._value import ENGINE, Value, clear_tape, tape_stats

@@ -5,7 +5,7 @@ tensor operations, otherwise ``Value``'s n-ary nodes.
 """
 
 from . import _value
-from ._tensor import Tensor, _addmm  # noqa: F401 - _addmm re-exported for nn
+from ._tensor import Tensor
 
 
 def _t(x, fn):

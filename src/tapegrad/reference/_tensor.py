@@ -32,8 +32,8 @@ import builtins
 import collections
 import itertools
 import math
-import numbers
 import operator
+import warnings
 
 import numpy as np
 
@@ -291,9 +291,9 @@ def _fma(a, b, c, dt):
     """a * b + c rounded once in dtype dt, like the fused multiply-add torch's CPU
     kernels use (e.g. ``add_(x, alpha=)``). float32 goes through float64, where
     the product is exact; float64 uses error-free transformations."""
+    a, b, c = (np.asarray(v, dtype=np.float64) for v in (a, b, c))
     if dt is np.float32:
-        return (np.float64(a) * np.float64(b) + np.float64(c)).astype(np.float32)
-    a, b, c = np.float64(a), np.float64(b), np.float64(c)
+        return (a * b + c).astype(np.float32)
     with np.errstate(all="ignore"):
         p = a * b
         split = 134217729.0                     # Dekker: p + e == a * b exactly
@@ -421,11 +421,6 @@ def _broadcast_error(op, x, y):
                       f"at non-singleton dimension {_bmax(len(sa), len(sb)) - k}")
             break
     return RuntimeError(f"{op}: shapes {sa} and {sb} cannot be broadcast{detail}")
-
-
-def _float_dtype(dt):
-    """The dtype an int/bool tensor is promoted to by float-only math (float32)."""
-    return dt if dt.is_floating_point else float32
 
 
 def _pow_scalar_array(x, c):
@@ -2283,7 +2278,7 @@ def _grad(outputs, inputs, grad_outputs=None, allow_unused=False):
         if not isinstance(t, Tensor):
             raise TypeError(f"grad(): inputs must be Tensors, not '{type(t).__name__}'")
         if not t._requires_grad:
-            raise RuntimeError(f"One of the differentiated Tensors does not require grad")
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
     captured = _backward(outputs, list(grad_outputs), inputs=inputs, accumulate=False)
     result = []
     for t in inputs:
@@ -2360,7 +2355,9 @@ def _to_array(data, dt=None):
             data = [x.item() if isinstance(x, Tensor) and x._data.ndim == 0 else x
                     for x in data] if any(isinstance(x, Tensor) for x in data) else data
         try:
-            a = np.array(data)
+            with warnings.catch_warnings():       # old numpy warns on ragged lists
+                warnings.simplefilter("ignore")
+                a = np.array(data)
         except (ValueError, TypeError, RuntimeError):
             _nested_error(data)
             raise
