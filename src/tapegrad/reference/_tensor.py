@@ -29,7 +29,6 @@ to the bit in the common cases.
 """
 
 import builtins
-import collections
 import itertools
 import math
 import operator
@@ -854,8 +853,29 @@ def _node_of(t):
     return n
 
 
-max_return = collections.namedtuple("max", ["values", "indices"])
-min_return = collections.namedtuple("min", ["values", "indices"])
+class _ReturnType(tuple):
+    """(values, indices), printed like torch.return_types.max."""
+
+    __slots__ = ()
+    _name = ""
+
+    def __new__(cls, values, indices):
+        return tuple.__new__(cls, (values, indices))
+
+    values = property(lambda self: self[0])
+    indices = property(lambda self: self[1])
+
+    def __repr__(self):
+        return (f"tapegrad.return_types.{self._name}(\nvalues={self[0]!r},\n"
+                f"indices={self[1]!r})")
+
+
+class max_return(_ReturnType):
+    _name = "max"
+
+
+class min_return(_ReturnType):
+    _name = "min"
 
 
 class _Device:
@@ -1065,9 +1085,10 @@ class Tensor:
         return bool(self._data.reshape(()).item())
 
     def __format__(self, spec):
-        if self._data.ndim == 0 and type(self) is Tensor:
+        """0-d tensors format as their number (f"{loss:.4f}"); others as str(t)."""
+        if self._data.ndim == 0:
             return self.item().__format__(spec)
-        return object.__format__(self, spec)
+        return format(str(self), spec)
 
     def __repr__(self):
         cls = type(self)
