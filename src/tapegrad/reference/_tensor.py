@@ -24,8 +24,15 @@ cycles and are freed by reference counting.
 
 Arithmetic is done in the tensor's dtype as torch does it: a Python number
 meets a float32 tensor as a float32, ``x ** 2`` is ``x * x``, ``2 / x`` is
-``x.reciprocal() * 2``, and so on, so that float32 results agree with torch
-to the bit in the common cases.
+``x.reciprocal() * 2``, sums add in the order of torch's CPU kernel, the
+optimizer hooks fuse multiply-adds where torch's kernels do, and so on, so
+that float32 results agree with torch to the bit except where torch calls
+its own SIMD math (exp, log, tanh, pow, sqrt) or BLAS (matrix products),
+which differ from numpy's in the last bit.
+
+Views (reshape, transpose, indexing with ints and slices, ...) share memory
+and the version counter with their base, as in torch; ``.data`` shares
+memory with a fresh counter, ``detach()`` shares both.
 """
 
 import builtins
