@@ -23,6 +23,9 @@ else:
     # No fused multiply-add: results stay bit-identical to the pure-Python
     # reference on every CPU (aarch64 compilers fuse by default).
     compile_args.append("-ffp-contract=off")
+    # FP operations never trap here, so branch-free selects may vectorise; values are
+    # unchanged (this allows no reassociation, unlike -ffast-math).
+    compile_args.append("-fno-trapping-math")
     if NATIVE and not DEBUG:
         compile_args.append("-march=native")
     link_args = ["-g"] if DEBUG else []

@@ -168,6 +168,41 @@ static int tg_same_shape(const tg_view *a, const tg_view *b)
 /* ------------------------------------------------------------------------ */
 /* Elementwise formulas, one set per precision                               */
 
+/* tanh for float32 arrays, written to vectorise: Cephes' polynomial below 0.625,
+ * 1 - 2 / (exp(2|x|) + 1) above, with a polynomial exp; within 2 ulp of the true
+ * value, like the vectorised tanh of torch and numpy (glibc's tanhf is exact but
+ * three times slower, and tanh dominates small MLPs). */
+static inline float tg_expf_poly(float x)            /* x in [0, 88] */
+{
+    float n = (float)(int)(x * 1.44269504089f + 0.5f);
+    float r = x - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union { float f; int32_t i; } scale;
+    scale.i = ((int32_t)n + 127) << 23;
+    return p * scale.f;
+}
+
+static void tg_tanh_f32_array(const float *restrict x, float *restrict y, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++) {           /* no branches: the loop vectorises */
+        float v = x[k], a = fabsf(v), z = v * v;
+        float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z
+                         - 5.37397155531e-2f) * z + 1.33314422036e-1f) * z
+                       - 3.33332819422e-1f) * z * v + v;
+        float e = tg_expf_poly(2.0f * (a < 20.0f ? a : 20.0f));
+        float big = copysignf(1.0f - 2.0f / (e + 1.0f), v);
+        float r = a < 0.625f ? small : big;
+        y[k] = (v == v && v != 0.0f) ? r : v;   /* nan stays nan, -0 stays -0 */
+    }
+}
+
 #define TG_DEFINE_KERNELS(T, SFX, POW, LOG, EXP, TANH, SQRT, FABS)                        \
 /* x ** c with torch's special exponents (exact squares and cubes, sqrt for 0.5) */     \
 static inline T tg_pow_c_##SFX(T x, T c)                                                 \
@@ -679,8 +714,12 @@ int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch)
     case TT_ADD: case TT_SUB: case TT_MUL: case TT_DIV: case TT_POW:
         if (f32) tg_binary_fwd_f32(op, n); else tg_binary_fwd_f64(op, n);
         return 0;
+    case TT_TANH:
+        if (f32) tg_tanh_f32_array(n->in[0].buf->data, n->out.buf->data, n->out.numel);
+        else tg_unary_fwd_f64(op, n);
+        return 0;
     case TT_ADD_C: case TT_SUB_C: case TT_MUL_C: case TT_RSUB_C: case TT_DIV_C: case TT_RDIV_C:
-    case TT_POW_C: case TT_RPOW_C: case TT_NEG: case TT_EXP: case TT_LOG: case TT_TANH:
+    case TT_POW_C: case TT_RPOW_C: case TT_NEG: case TT_EXP: case TT_LOG:
     case TT_RELU: case TT_SIGMOID: case TT_ABS: case TT_SQRT: case TT_CLAMP:
         if (f32) tg_unary_fwd_f32(op, n); else tg_unary_fwd_f64(op, n);
         return 0;
