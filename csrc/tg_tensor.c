@@ -203,6 +203,18 @@ static void tg_tanh_f32_array(const float *restrict x, float *restrict y, int64_
     }
 }
 
+#define TG_UN_FWD_CASE(SFX, OPC)                                                         \
+    case OPC:                                                                            \
+        for (int64_t k = 0; k < N; k++) o[k] = tg_un_##SFX(OPC, x[k], c, lo, hi, hl, hh); \
+        break;
+#define TG_UN_BWD_CASE(SFX, OPC)                                                         \
+    case OPC:                                                                            \
+        for (int64_t k = 0; k < N; k++)                                                  \
+            gx[k] += tg_dun_##SFX(OPC, g[k], x[k], y[k], c, lo, hi, hl, hh);             \
+        break;
+#define TG_BIN_FWD_CASE(SFX, OPC, A, B)                                                  \
+    case OPC: for (int64_t k = 0; k < N; k++) o[k] = tg_bin_##SFX(OPC, A, B); break;
+
 #define TG_DEFINE_KERNELS(T, SFX, POW, LOG, EXP, TANH, SQRT, FABS)                        \
 /* x ** c with torch's special exponents (exact squares and cubes, sqrt for 0.5) */     \
 static inline T tg_pow_c_##SFX(T x, T c)                                                 \
@@ -286,7 +298,13 @@ static void tg_binary_fwd_##SFX(int op, struct tg_tnode *n)                     
     T *o = n->out.buf->data;                                                             \
     int64_t N = n->out.numel;                                                            \
     if (tg_same_shape(&n->in[0], &n->in[1])) {                                           \
-        for (int64_t k = 0; k < N; k++) o[k] = tg_bin_##SFX(op, a[k], b[k]);             \
+        switch (op) {                                                                    \
+        TG_BIN_FWD_CASE(SFX, TT_ADD, a[k], b[k])                                         \
+        TG_BIN_FWD_CASE(SFX, TT_SUB, a[k], b[k])                                         \
+        TG_BIN_FWD_CASE(SFX, TT_MUL, a[k], b[k])                                         \
+        TG_BIN_FWD_CASE(SFX, TT_DIV, a[k], b[k])                                         \
+        default: for (int64_t k = 0; k < N; k++) o[k] = tg_bin_##SFX(op, a[k], b[k]);    \
+        }                                                                                \
     } else if (n->in[1].numel == 1 && n->in[0].numel == N) {                             \
         T y = b[0];                                                                      \
         for (int64_t k = 0; k < N; k++) o[k] = tg_bin_##SFX(op, a[k], y);                \
@@ -353,20 +371,58 @@ static void tg_binary_bwd_##SFX(int op, struct tg_tnode *n, const T *g, T *ga, T
 }                                                                                        \
 static void tg_unary_fwd_##SFX(int op, struct tg_tnode *n)                              \
 {                                                                                        \
-    const T *x = n->in[0].buf->data;                                                     \
-    T *o = n->out.buf->data;                                                             \
+    const T *restrict x = n->in[0].buf->data;                                            \
+    T *restrict o = n->out.buf->data;                                                    \
     T c = (T)n->dp[0], lo = (T)n->dp[0], hi = (T)n->dp[1];                               \
     int hl = (int)n->ip[0], hh = (int)n->ip[1];                                          \
-    for (int64_t k = 0; k < n->out.numel; k++)                                           \
-        o[k] = tg_un_##SFX(op, x[k], c, lo, hi, hl, hh);                                 \
+    int64_t N = n->out.numel;                                                            \
+    switch (op) {   /* one loop per op, so each is a tight (vectorisable) loop */        \
+        TG_UN_FWD_CASE(SFX, TT_ADD_C)                                                        \
+        TG_UN_FWD_CASE(SFX, TT_SUB_C)                                                        \
+        TG_UN_FWD_CASE(SFX, TT_MUL_C)                                                        \
+        TG_UN_FWD_CASE(SFX, TT_RSUB_C)                                                        \
+        TG_UN_FWD_CASE(SFX, TT_DIV_C)                                                        \
+        TG_UN_FWD_CASE(SFX, TT_RDIV_C)                                                        \
+        TG_UN_FWD_CASE(SFX, TT_POW_C)                                                        \
+        TG_UN_FWD_CASE(SFX, TT_RPOW_C)                                                        \
+        TG_UN_FWD_CASE(SFX, TT_NEG)                                                        \
+        TG_UN_FWD_CASE(SFX, TT_EXP)                                                        \
+        TG_UN_FWD_CASE(SFX, TT_LOG)                                                        \
+        TG_UN_FWD_CASE(SFX, TT_TANH)                                                        \
+        TG_UN_FWD_CASE(SFX, TT_RELU)                                                        \
+        TG_UN_FWD_CASE(SFX, TT_SIGMOID)                                                        \
+        TG_UN_FWD_CASE(SFX, TT_ABS)                                                        \
+        TG_UN_FWD_CASE(SFX, TT_SQRT)                                                        \
+        TG_UN_FWD_CASE(SFX, TT_CLAMP)                                                        \
+    default: break;                                                                      \
+    }                                                                                    \
 }                                                                                        \
 static void tg_unary_bwd_##SFX(int op, struct tg_tnode *n, const T *g, T *gx)           \
 {                                                                                        \
-    const T *x = n->in[0].buf->data, *y = n->out.buf->data;                              \
+    const T *restrict x = n->in[0].buf->data, *restrict y = n->out.buf->data;            \
     T c = (T)n->dp[0], lo = (T)n->dp[0], hi = (T)n->dp[1];                               \
     int hl = (int)n->ip[0], hh = (int)n->ip[1];                                          \
-    for (int64_t k = 0; k < n->out.numel; k++)                                           \
-        gx[k] += tg_dun_##SFX(op, g[k], x[k], y[k], c, lo, hi, hl, hh);                  \
+    int64_t N = n->out.numel;                                                            \
+    switch (op) {                                                                        \
+        TG_UN_BWD_CASE(SFX, TT_ADD_C)                                                        \
+        TG_UN_BWD_CASE(SFX, TT_SUB_C)                                                        \
+        TG_UN_BWD_CASE(SFX, TT_MUL_C)                                                        \
+        TG_UN_BWD_CASE(SFX, TT_RSUB_C)                                                        \
+        TG_UN_BWD_CASE(SFX, TT_DIV_C)                                                        \
+        TG_UN_BWD_CASE(SFX, TT_RDIV_C)                                                        \
+        TG_UN_BWD_CASE(SFX, TT_POW_C)                                                        \
+        TG_UN_BWD_CASE(SFX, TT_RPOW_C)                                                        \
+        TG_UN_BWD_CASE(SFX, TT_NEG)                                                        \
+        TG_UN_BWD_CASE(SFX, TT_EXP)                                                        \
+        TG_UN_BWD_CASE(SFX, TT_LOG)                                                        \
+        TG_UN_BWD_CASE(SFX, TT_TANH)                                                        \
+        TG_UN_BWD_CASE(SFX, TT_RELU)                                                        \
+        TG_UN_BWD_CASE(SFX, TT_SIGMOID)                                                        \
+        TG_UN_BWD_CASE(SFX, TT_ABS)                                                        \
+        TG_UN_BWD_CASE(SFX, TT_SQRT)                                                        \
+        TG_UN_BWD_CASE(SFX, TT_CLAMP)                                                        \
+    default: break;                                                                      \
+    }                                                                                    \
 }
 
 TG_DEFINE_KERNELS(float, f32, powf, logf, expf, tanhf, sqrtf, fabsf)
@@ -414,9 +470,12 @@ static T tg_fsum_##SFX(const T *x, int64_t n, int64_t stride)                   
         acc += p3;                                                                       \
         return (T)0 + acc;                                                               \
     }                                                                                    \
-    double s = 0.0;                                                                      \
-    for (int64_t i = 0; i < n; i++) s += x[i * stride];                                  \
-    return (T)s;                                                                         \
+    double s[8] = {0};   /* independent accumulators: the additions pipeline */         \
+    int64_t i = 0;                                                                       \
+    for (; i + 8 <= n; i += 8)                                                           \
+        for (int l = 0; l < 8; l++) s[l] += x[(i + l) * stride];                          \
+    for (; i < n; i++) s[0] += x[i * stride];                                            \
+    return (T)(((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])));        \
 }                                                                                        \
 static int tg_sum_fwd_##SFX(struct tg_tnode *n, int mean)                               \
 {                                                                                        \
@@ -692,14 +751,16 @@ static int tg_mm_fwd(struct tg_tnode *n)
                    n->in[0].buf->data, k, 0.0, n->out.buf->data, nn);
 }
 
-static int tg_mm_bwd(struct tg_tnode *n, const void *g, void *ga, void *gb)
+/* beta 0 writes a fresh gradient, 1 adds to one */
+static int tg_mm_bwd(struct tg_tnode *n, const void *g, void *ga, double beta_a, void *gb,
+                     double beta_b)
 {
     int m = (int)n->ip[0], k = (int)n->ip[1], nn = (int)n->ip[2], dt = n->out.dtype;
     int rc = 0;
     if (ga != NULL && k > 0)   /* gA (m x k) += G (m x n) @ B^T */
-        rc = tg_gemm(dt, 'T', 'N', k, m, nn, n->in[1].buf->data, nn, g, nn, 1.0, ga, k);
+        rc = tg_gemm(dt, 'T', 'N', k, m, nn, n->in[1].buf->data, nn, g, nn, beta_a, ga, k);
     if (rc == 0 && gb != NULL && k > 0)   /* gB (k x n) += A^T @ G */
-        rc = tg_gemm(dt, 'N', 'T', nn, k, m, g, nn, n->in[0].buf->data, k, 1.0, gb, nn);
+        rc = tg_gemm(dt, 'N', 'T', nn, k, m, g, nn, n->in[0].buf->data, k, beta_b, gb, nn);
     return rc;
 }
 
@@ -782,6 +843,22 @@ static void *tg_grad_of(tg_tape *t, tg_index p)
     return pn->grad->data;
 }
 
+/* Like tg_grad_of, but a first contribution may overwrite the buffer instead of
+ * adding to zeros: *fresh says which (a BLAS call then uses beta 0). */
+static void *tg_grad_for_write(tg_tape *t, tg_index p, int *fresh)
+{
+    struct tg_tnode *pn = t->tn[p];
+    *fresh = 0;
+    if (pn->grad == NULL) {
+        if ((pn->grad = tg_buf_new(pn->out.buf->nbytes)) == NULL) return NULL;
+        *fresh = 1;
+    } else if (!t->reached[p]) {
+        *fresh = 1;
+    }
+    t->reached[p] = 1;
+    return pn->grad->data;
+}
+
 static int tg_saved_changed(const struct tg_tnode *n, int k)
 {
     return n->in[k].buf != NULL && n->in[k].buf->version != n->in_version[k];
@@ -816,6 +893,12 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
         }
     }
     void *ga = NULL, *gb = NULL;
+    if (op == TT_MM && pa != pb && n->ip[1] > 0) {     /* BLAS writes fresh gradients */
+        int fa = 0, fb = 0;
+        if (pa >= 0 && (ga = tg_grad_for_write(t, pa, &fa)) == NULL) return -1;
+        if (pb >= 0 && (gb = tg_grad_for_write(t, pb, &fb)) == NULL) return -1;
+        return tg_mm_bwd(n, n->grad->data, ga, fa ? 0.0 : 1.0, gb, fb ? 0.0 : 1.0) == 0 ? 0 : -1;
+    }
     if (pa >= 0 && (ga = tg_grad_of(t, pa)) == NULL) return -1;
     if (pb >= 0 && (gb = tg_grad_of(t, pb)) == NULL) return -1;
     const void *g = n->grad->data;
@@ -837,7 +920,7 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
         if (f32) tg_max_dim_bwd_f32(n, g, ga); else tg_max_dim_bwd_f64(n, g, ga);
         return 0;
     case TT_MM:
-        return tg_mm_bwd(n, g, ga, gb) == 0 ? 0 : -1;
+        return tg_mm_bwd(n, g, ga, 1.0, gb, 1.0) == 0 ? 0 : -1;
     case TT_VIEW:
         if (ga == NULL) return 0;
         if (f32) { float *x = ga; const float *gg = g; for (int64_t k = 0; k < n->out.numel; k++) x[k] += gg[k]; }
