@@ -17,8 +17,8 @@ The full proof:
    (compiled module, package, .pyi stubs, py.typed; no .c, no build paths), installs it
    with the test extras into a fresh virtual environment of that Python (binary
    wheels only: installing needs no compiler), and runs the whole test suite against
-   the installed wheel: tests/, csrc/ and pyproject.toml are copied from the sdist
-   into an empty directory and pytest runs there, so the source tree is never
+   the installed wheel: tests/, csrc/, pyproject.toml and README.md are copied from
+   the sdist into an empty directory and pytest runs there, so the source tree is never
    importable and tapegrad is imported from the venv's site-packages (checked);
 4. rebuilds the first wheel and compares file lists; runs `twine check --strict` on
    every artifact; prints the cibuildwheel build identifiers of pyproject.toml's
@@ -71,8 +71,9 @@ WHEEL_REQUIRED = [
     "tapegrad/__init__.py", "tapegrad/_engine.pyi", "tapegrad/py.typed",
     "tapegrad/reference/__init__.py",
 ]
-# What cibuildwheel's test-sources copies beside the tests (pyproject.toml: pytest's config).
-TEST_SOURCES = ["tests", "csrc", "pyproject.toml"]
+# What cibuildwheel's test-sources copies (pyproject.toml: pytest's config; csrc/: the C
+# unit tests; README.md: its examples are tested). Keep the two lists the same.
+TEST_SOURCES = ["tests", "pyproject.toml", "csrc", "README.md"]
 
 
 class ProofError(Exception):
