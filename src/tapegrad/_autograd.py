@@ -10,17 +10,14 @@ per root.
 
 import types
 
+from ._layers import built_once
+
 __all__ = ["build"]
 
-_BUILT = {}
-
-
+@built_once
 def build(engine):
     """The autograd namespace for ``engine``."""
-    key = engine.__name__
-    if key not in _BUILT:
-        _BUILT[key] = _build(engine)
-    return _BUILT[key]
+    return _build(engine)
 
 
 def _as_list(x):

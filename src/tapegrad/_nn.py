@@ -26,17 +26,14 @@ import math
 import types
 import warnings
 
+from ._layers import built_once
+
 __all__ = ["build"]
 
-_BUILT = {}
-
-
+@built_once
 def build(engine):
     """The nn namespace (with a ``functional`` sub-namespace) for ``engine``."""
-    key = engine.__name__
-    if key not in _BUILT:
-        _BUILT[key] = _build(engine)
-    return _BUILT[key]
+    return _build(engine)
 
 
 def _typename(obj):

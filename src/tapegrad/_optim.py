@@ -46,17 +46,14 @@ import collections
 import copy
 import types
 
+from ._layers import built_once
+
 __all__ = ["build"]
 
-_BUILT = {}
-
-
+@built_once
 def build(engine):
     """The optim namespace (Optimizer, SGD, Adam) for ``engine``."""
-    key = engine.__name__
-    if key not in _BUILT:
-        _BUILT[key] = _build(engine)
-    return _BUILT[key]
+    return _build(engine)
 
 
 class _Required:

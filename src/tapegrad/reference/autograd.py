@@ -1,15 +1,6 @@
 """``tapegrad.reference.autograd``: Variable, grad and backward for the reference engine."""
 
-from .. import _autograd
+from .. import _autograd, _layers
 from .. import reference as _engine
 
-_ns = _autograd.build(_engine)
-
-Variable = _ns.Variable
-grad = _ns.grad
-backward = _ns.backward
-no_grad = _ns.no_grad
-enable_grad = _ns.enable_grad
-set_grad_enabled = _ns.set_grad_enabled
-
-__all__ = ["Variable", "grad", "backward", "no_grad", "enable_grad", "set_grad_enabled"]
+_layers.export(globals(), _autograd.build(_engine))

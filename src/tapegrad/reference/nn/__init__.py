@@ -1,30 +1,9 @@
-"""``tapegrad.reference.nn``: the shared nn layer (``tapegrad._nn``) built for
-the pure-Python reference engine."""
+"""``tapegrad.reference.nn``: the shared nn layer (``tapegrad._nn``) built for the
+pure-Python reference engine."""
 
-from ... import _nn
+from ... import _layers, _nn
 from ... import reference as _engine
 
-_ns = _nn.build(_engine)
-
-Parameter = _ns.Parameter
-Module = _ns.Module
-Linear = _ns.Linear
-ReLU = _ns.ReLU
-Tanh = _ns.Tanh
-Sigmoid = _ns.Sigmoid
-Softmax = _ns.Softmax
-LogSoftmax = _ns.LogSoftmax
-Identity = _ns.Identity
-Flatten = _ns.Flatten
-Sequential = _ns.Sequential
-ModuleList = _ns.ModuleList
-MSELoss = _ns.MSELoss
-CrossEntropyLoss = _ns.CrossEntropyLoss
-NLLLoss = _ns.NLLLoss
-BCELoss = _ns.BCELoss
+_layers.export(globals(), _nn.build(_engine), skip=("functional",))
 
 from . import functional  # noqa: E402
-
-__all__ = ["Parameter", "Module", "Linear", "ReLU", "Tanh", "Sigmoid", "Softmax",
-           "LogSoftmax", "Identity", "Flatten", "Sequential", "ModuleList", "MSELoss",
-           "CrossEntropyLoss", "NLLLoss", "BCELoss", "functional"]

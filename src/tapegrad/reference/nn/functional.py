@@ -1,20 +1,6 @@
 """``tapegrad.reference.nn.functional``: losses and activations for the reference engine."""
 
-from ... import _nn
+from ... import _layers, _nn
 from ... import reference as _engine
 
-_F = _nn.build(_engine).functional
-
-relu = _F.relu
-tanh = _F.tanh
-sigmoid = _F.sigmoid
-softmax = _F.softmax
-log_softmax = _F.log_softmax
-linear = _F.linear
-mse_loss = _F.mse_loss
-nll_loss = _F.nll_loss
-cross_entropy = _F.cross_entropy
-binary_cross_entropy = _F.binary_cross_entropy
-
-__all__ = ["relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "mse_loss",
-           "nll_loss", "cross_entropy", "binary_cross_entropy"]
+_layers.export(globals(), _nn.build(_engine).functional)
