@@ -384,21 +384,8 @@ tg_index tg_tape_push_nary(tg_tape *t, uint8_t op, tg_index nargs, double value,
 tg_index tg_tape_push_tensor(tg_tape *t, uint8_t op, tg_index a, tg_index b,
                              struct tg_tnode *tnode, tg_index *owner)
 {
-    tg_index i = t->leaf_cap + t->node_count++;
-    tg_index low = i;
-    if (a >= 0) low = tg_min(low, t->low[a]);
-    if (b >= 0) low = tg_min(low, t->low[b]);
-    t->op[i] = op;
-    t->a[i] = a;
-    t->b[i] = b;
-    t->c[i] = 0.0;
-    t->value[i] = 0.0;
-    t->grad[i] = 0.0;
-    t->low[i] = low;
-    t->owner[i] = owner;
-    t->tn[i] = tnode;
     if (tnode->out.buf != NULL) t->tensor_bytes += (int64_t)tnode->out.buf->nbytes;
-    return i;
+    return tg_tape_append(t, op, a, b, 0.0, 0.0, owner, tnode);
 }
 
 tg_index tg_tape_new_leaf(tg_tape *t, double value, tg_index *owner)

@@ -133,12 +133,17 @@ static inline int tg_is_leaf(const tg_tape *t, tg_index i) { return i < t->leaf_
 
 static inline tg_index tg_min(tg_index x, tg_index y) { return x < y ? x : y; }
 
-/* Append a node (room must be reserved). Returns its index. */
-static inline tg_index tg_tape_push(tg_tape *t, uint8_t op, tg_index a, tg_index b, double c,
-                      double value, tg_index *owner)
+/* Append a node (room must be reserved): parents a, b are slot indices, or -1
+ * for none (a missing second operand, or a tensor operand needing no
+ * gradient); `tnode` is a tensor node's record (the tape owns it) or NULL.
+ * Returns its index. */
+static inline tg_index tg_tape_append(tg_tape *t, uint8_t op, tg_index a, tg_index b,
+                                      double c, double value, tg_index *owner,
+                                      struct tg_tnode *tnode)
 {
     tg_index i = t->leaf_cap + t->node_count++;
-    tg_index low = tg_min(i, t->low[a]);
+    tg_index low = i;
+    if (a >= 0) low = tg_min(low, t->low[a]);
     if (b >= 0) low = tg_min(low, t->low[b]);
     t->op[i] = op;
     t->a[i] = a;
@@ -148,8 +153,15 @@ static inline tg_index tg_tape_push(tg_tape *t, uint8_t op, tg_index a, tg_index
     t->grad[i] = 0.0;
     t->low[i] = low;
     t->owner[i] = owner;
-    t->tn[i] = NULL;
+    t->tn[i] = tnode;
     return i;
+}
+
+/* A scalar node. */
+static inline tg_index tg_tape_push(tg_tape *t, uint8_t op, tg_index a, tg_index b, double c,
+                                    double value, tg_index *owner)
+{
+    return tg_tape_append(t, op, a, b, c, value, owner, NULL);
 }
 
 /* Append one operand of an n-ary node (room must be reserved). */

@@ -97,27 +97,14 @@ static void tg_bstrides(const tg_view *v, int nd, const int64_t *shape, int64_t 
     }
 }
 
-/* An n-d counter over `shape` carrying two strided offsets. */
+/* An n-d counter over `shape` carrying two strided offsets, advanced a row at a
+ * time (the callers loop over the last dimension themselves). */
 typedef struct {
     int nd;
     int64_t shape[TG_MAXDIM], idx[TG_MAXDIM];
     int64_t sa[TG_MAXDIM], sb[TG_MAXDIM];
     int64_t oa, ob;
 } tg_iter;
-
-static inline void tg_iter_next(tg_iter *it)
-{
-    for (int d = it->nd - 1; d >= 0; d--) {
-        if (++it->idx[d] < it->shape[d]) {
-            it->oa += it->sa[d];
-            it->ob += it->sb[d];
-            return;
-        }
-        it->oa -= it->sa[d] * (it->shape[d] - 1);
-        it->ob -= it->sb[d] * (it->shape[d] - 1);
-        it->idx[d] = 0;
-    }
-}
 
 /* Advance to the next row: every dim but the last (which the caller loops over). */
 static inline void tg_iter_next_row(tg_iter *it)
