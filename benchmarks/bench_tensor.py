@@ -30,34 +30,8 @@ import sys
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-
-def _engines_arg(argv):
-    for i, arg in enumerate(argv):
-        if arg == "--engines" and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith("--engines="):
-            return arg.split("=", 1)[1]
-    return None
-
-
-def main(argv=None):
-    argv = list(sys.argv[1:] if argv is None else argv)
-    engines = _engines_arg(argv)
-    if engines is not None and "c" not in [e.strip() for e in engines.split(",")]:
-        # `import tapegrad` needs the compiled engine unless told otherwise; the
-        # benchmark imports each engine explicitly.
-        os.environ.setdefault("TAPEGRAD_PURE_PYTHON", "1")
-    try:
-        import tapegrad  # noqa: F401
-    except ImportError:
-        # Running from a checkout without an install: use its src/ directory.
-        here = os.path.dirname(os.path.abspath(__file__))
-        sys.path.insert(0, os.path.normpath(os.path.join(here, os.pardir, "src")))
-    from tapegrad import _bench
-
-    return _bench.main(argv, prog="python benchmarks/bench_tensor.py",
-                       default_workloads=_bench.TENSOR_WORKLOADS)
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _runner import run  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run("python benchmarks/bench_tensor.py", "TENSOR_WORKLOADS"))
