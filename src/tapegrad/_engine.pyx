@@ -160,14 +160,22 @@ cdef inline Value _binop(uint8_t op, Value x, Value y):
     return out
 
 
-cdef Value _nary(uint8_t op, list items, Py_ssize_t nargs):
-    """Record an n-ary node over items: Values and Python floats only, checked
-    by the caller, so no Python code runs between reserving and pushing."""
+cdef inline object _arg(list items, list partners, Py_ssize_t k):
+    """Operand k: items[k], or for a dot product items and partners interleaved."""
+    if partners is None:
+        return <object>PyList_GET_ITEM(items, k)
+    return <object>PyList_GET_ITEM(partners if k & 1 else items, k >> 1)
+
+
+cdef Value _nary(uint8_t op, list items, list partners, Py_ssize_t nargs):
+    """Record an n-ary node over items (and partners, for dot): Values and Python
+    floats only, checked by the caller, so no Python code runs between
+    reserving and pushing."""
     cdef _Tape tape = None
     cdef Py_ssize_t k
     cdef object o
     for k in range(nargs):
-        o = <object>PyList_GET_ITEM(items, k)
+        o = _arg(items, partners, k)
         if type(o) is Value:
             _check(<Value>o)
             if tape is None:
@@ -181,7 +189,7 @@ cdef Value _nary(uint8_t op, list items, Py_ssize_t nargs):
     cdef tg_index i
     cdef double *value = tape.t.value
     for k in range(nargs):
-        o = <object>PyList_GET_ITEM(items, k)
+        o = _arg(items, partners, k)
         if type(o) is Value:
             i = (<Value>o).index
             tg_tape_push_arg(&tape.t, i, 0.0)
@@ -204,10 +212,11 @@ cdef Value _nary(uint8_t op, list items, Py_ssize_t nargs):
 
 
 cdef list _operands(object items, str what):
-    """items as a list of Values and Python floats; anything else is a TypeError."""
-    cdef list out = list(items)
+    """A new list of items as Values and Python floats (a copy: nothing the
+    caller does can change it under us); anything else is a TypeError."""
     cdef Py_ssize_t k
     cdef object o
+    cdef list out = list(items)
     for k in range(len(out)):
         o = out[k]
         if type(o) is not Value and type(o) is not float:
@@ -221,7 +230,7 @@ def sum(values, dim=None, keepdim=False):
     if isinstance(values, Tensor):
         return values.sum(dim, keepdim)
     cdef list items = _operands(values, "tapegrad.sum() items")
-    return _nary(TG_SUM, items, len(items))
+    return _nary(TG_SUM, items, None, len(items))
 
 
 def dot(xs, ws):
@@ -234,10 +243,7 @@ def dot(xs, ws):
     if len(x) != len(w):
         raise ValueError(
             f"tapegrad.dot(): the sequences differ in length ({len(x)} and {len(w)})")
-    cdef list pairs = [None] * (2 * len(x))
-    pairs[0::2] = x
-    pairs[1::2] = w
-    return _nary(TG_DOT, pairs, len(pairs))
+    return _nary(TG_DOT, x, w, 2 * len(x))
 
 
 def clear_tape():
