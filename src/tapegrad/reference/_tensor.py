@@ -323,18 +323,8 @@ def _fma(a, b, c, dt):
 def _wrap(data, requires_grad=False):
     """A leaf Tensor around a numpy array (no copy)."""
     t = _new(Tensor)
-    t._data = data
+    _init_leaf(t, data, False)
     t._requires_grad = requires_grad
-    t._grad = None
-    t._op = None
-    t._parents = ()
-    t._saved = ()
-    t._ctx = None
-    t._checks = ()
-    t._seq = 0
-    t._vbox = [0]
-    t._base = None
-    t._retains_grad = False
     return t
 
 
@@ -2549,16 +2539,6 @@ def manual_seed(seed):
 
 # ----------------------------------------------------------------------------
 # Graph-level functions used by nn.functional (one node each, like torch)
-
-def _reduce(loss, reduction):
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "none":
-        return loss
-    raise ValueError(f"{reduction} is not a valid value for reduction")
-
 
 def _check_reduction(reduction):
     if reduction not in ("mean", "sum", "none"):
