@@ -30,6 +30,18 @@ from ._layers import built_once
 
 __all__ = ["build"]
 
+def reduce_loss(loss, reduction):
+    """A loss per element reduced as torch's ``reduction=`` says (engines' loss hooks
+    use it too)."""
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
 @built_once
 def build(engine):
     """The nn namespace (with a ``functional`` sub-namespace) for ``engine``."""
@@ -121,15 +133,6 @@ def _build(engine):
         reduce = True if reduce is None else reduce
         return ("mean" if size_average else "sum") if reduce else "none"
 
-    def _reduce(loss, reduction):
-        if reduction == "mean":
-            return loss.mean()
-        if reduction == "sum":
-            return loss.sum()
-        if reduction == "none":
-            return loss
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-
     def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
         """Mean (or sum) of squared differences."""
         _check(input, "input", "mse_loss")
@@ -144,7 +147,7 @@ def _build(engine):
         if hook is not None:
             return hook(input, target, reduction)
         d = input - target
-        return _reduce(d * d, reduction)
+        return reduce_loss(d * d, reduction)
 
     def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100,
                  reduce=None, reduction="mean"):
@@ -159,7 +162,7 @@ def _build(engine):
             raise NotImplementedError("nll_loss: this engine supports (N, C) inputs without "
                                       "class weights")
         picked = input[engine.arange(input.shape[0]), target]
-        return _reduce(-picked, reduction)
+        return reduce_loss(-picked, reduction)
 
     def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                       reduce=None, reduction="mean", label_smoothing=0.0):
@@ -200,7 +203,7 @@ def _build(engine):
                  + (1 - target) * (1 - input).log().clamp(min=-100))
         if weight is not None:
             loss = loss * weight
-        return _reduce(loss, reduction)
+        return reduce_loss(loss, reduction)
 
     functional = types.SimpleNamespace(
         relu=relu, tanh=tanh, sigmoid=sigmoid, softmax=softmax, log_softmax=log_softmax,
@@ -622,7 +625,20 @@ def _build(engine):
         def extra_repr(self):
             return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
-    class Sequential(Module):
+    class _ModuleSequence(Module):
+        """What Sequential and ModuleList share: children kept in order."""
+
+        def __len__(self):
+            return len(self._modules)
+
+        def __iter__(self):
+            return iter(self._modules.values())
+
+        def append(self, module):
+            self.add_module(str(len(self)), module)
+            return self
+
+    class Sequential(_ModuleSequence):
         """Modules applied in order: Sequential(m0, m1, ...) or Sequential(OrderedDict)."""
 
         def __init__(self, *args):
@@ -643,22 +659,12 @@ def _build(engine):
                 raise IndexError(f"index {idx} is out of range")
             return items[idx % n][1]
 
-        def __len__(self):
-            return len(self._modules)
-
-        def __iter__(self):
-            return iter(self._modules.values())
-
-        def append(self, module):
-            self.add_module(str(len(self)), module)
-            return self
-
         def forward(self, input):
             for m in self._modules.values():
                 input = m(input)
             return input
 
-    class ModuleList(Module):
+    class ModuleList(_ModuleSequence):
         """A list of modules, registered as children."""
 
         def __init__(self, modules=None):
@@ -671,16 +677,6 @@ def _build(engine):
             if isinstance(idx, slice):
                 return ModuleList(items[idx])
             return items[idx]
-
-        def __len__(self):
-            return len(self._modules)
-
-        def __iter__(self):
-            return iter(self._modules.values())
-
-        def append(self, module):
-            self.add_module(str(len(self)), module)
-            return self
 
         def extend(self, modules):
             for m in modules:

@@ -1771,11 +1771,13 @@ def argmin(x, dim=None, keepdim=False):
 # ----------------------------------------------------------------------------
 # Hooks for the shared nn layer (tapegrad._nn)
 
+from ._nn import reduce_loss
+
 def _mse_loss(Tensor input, Tensor target, reduction):
     """torch's mse_loss as one node (same shapes), with its backward formula."""
     if reduction == "none" or input.v.dtype != target.v.dtype:
         d = input - target
-        return _reduce_by(d * d, reduction)
+        return reduce_loss(d * d, reduction)
     _check_live(input)
     _check_live(target)
     _check_float(input, "mse_loss")
@@ -1783,14 +1785,6 @@ def _mse_loss(Tensor input, Tensor target, reduction):
     _set_shape(&n.out, (), input.v.dtype)
     n.ip[0] = reduction == "mean"
     return _run(TT_MSE, n, input, target)
-
-
-def _reduce_by(x, reduction):
-    if reduction == "mean":
-        return x.mean()
-    if reduction == "sum":
-        return x.sum()
-    return x
 
 
 def _nll_loss(input, target, weight, ignore_index, reduction):
@@ -1805,4 +1799,4 @@ def _nll_loss(input, target, weight, ignore_index, reduction):
         raise RuntimeError(f"expected scalar type Long but found {target.dtype}")
     if (target.numpy() == ignore_index).any():
         raise NotImplementedError("nll_loss: ignore_index among the targets is not supported")
-    return _reduce_by(-_pick(input, target), reduction)
+    return reduce_loss(-_pick(input, target), reduction)
