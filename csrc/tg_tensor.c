@@ -419,16 +419,16 @@ TG_DEFINE_KERNELS(double, f64, pow, log, exp, tanh, sqrt, fabs)
 /* Reductions: the input shape against the output shape with reduced dims of
  * size 1 (same ndim as the input, kept in ip[0..ndim)).                     */
 
-static void tg_reduce_strides(const struct tg_tnode *n, int64_t *in_shape, int *nd,
-                              int64_t *out_strides)
+/* An iterator over the input of a reduction: it.sb steps through the output,
+ * whose reduced dims (size 1 in ip[0..ndim)) get stride 0. */
+static void tg_reduce_iter(const struct tg_tnode *n, tg_iter *it)
 {
     const tg_view *in = &n->in[0];
-    *nd = in->ndim;
+    tg_iter_init(it, in->ndim, in->shape);
     int64_t s = 1;
     for (int d = in->ndim - 1; d >= 0; d--) {
-        in_shape[d] = in->shape[d];
         int64_t rsize = n->ip[d];            /* 1 where reduced */
-        out_strides[d] = rsize == 1 ? 0 : s;
+        it->sb[d] = rsize == 1 ? 0 : s;
         s *= rsize;
     }
 }
@@ -482,11 +482,7 @@ static int tg_sum_fwd_##SFX(struct tg_tnode *n, int mean)                       
         return 0;                                                                        \
     } else {                                                                             \
         tg_iter it;                                                                      \
-        int nd;                                                                          \
-        int64_t shape[TG_MAXDIM], sb[TG_MAXDIM] = {0};                                   \
-        tg_reduce_strides(n, shape, &nd, sb);                                            \
-        tg_iter_init(&it, nd, shape);                                                    \
-        memcpy(it.sb, sb, sizeof(sb));                                                   \
+        tg_reduce_iter(n, &it);                                                          \
         TG_ROW(it, L, SA, SB);                                                           \
         (void)SA;                                                                        \
         TG_ROW_LOOP(it, L, N, acc[it.ob + j * SB] += x[k]);                              \
@@ -507,11 +503,7 @@ static void tg_sum_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx, int mean)   
         return;                                                                          \
     }                                                                                    \
     tg_iter it;                                                                          \
-    int nd;                                                                              \
-    int64_t shape[TG_MAXDIM], sb[TG_MAXDIM] = {0};                                       \
-    tg_reduce_strides(n, shape, &nd, sb);                                                \
-    tg_iter_init(&it, nd, shape);                                                        \
-    memcpy(it.sb, sb, sizeof(sb));                                                       \
+    tg_reduce_iter(n, &it);                                                              \
     TG_ROW(it, L, SA, SB);                                                               \
     (void)SA;                                                                            \
     TG_ROW_LOOP(it, L, N, gx[k] += mean ? g[it.ob + j * SB] / count : g[it.ob + j * SB]); \
