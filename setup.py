@@ -42,7 +42,8 @@ directives = {
 extensions = [
     Extension(
         "tapegrad._engine",
-        sources=["src/tapegrad/_engine.pyx", "csrc/tg_tape.c", "csrc/tg_tensor.c"],
+        sources=["src/tapegrad/_engine.pyx", "csrc/tg_tape.c", "csrc/tg_tensor.c",
+                 "csrc/tg_replay.c"],
         include_dirs=["csrc"],
         extra_compile_args=compile_args,
         extra_link_args=link_args,

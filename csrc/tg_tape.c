@@ -308,6 +308,7 @@ int tg_tape_collect(tg_tape *t)
 static int tg_tape_make_room(tg_tape *t)
 {
     tg_index base = t->leaf_cap, end = base + t->node_count, min_low = end;
+    if (t->no_collect) return 0;
     for (tg_index i = base; i < end; i++)
         if (t->owner[i] != NULL && t->low[i] < min_low) min_low = t->low[i];
     if (2 * (min_low - base) >= t->node_count) {
@@ -391,10 +392,10 @@ tg_index tg_tape_push_tensor(tg_tape *t, uint8_t op, tg_index a, tg_index b,
 tg_index tg_tape_new_leaf(tg_tape *t, double value, tg_index *owner)
 {
     if (t->free_leaf < 0 && t->leaf_top == t->leaf_cap) {
-        if (tg_tape_collect(t) != 0) return -1;
-        if (2 * (t->leaf_live + 1) > t->leaf_cap) {
+        if (!t->no_collect && tg_tape_collect(t) != 0) return -1;
+        if (t->free_leaf < 0 || 2 * (t->leaf_live + 1) > t->leaf_cap) {
             tg_index cap = t->leaf_cap;
-            while (2 * (t->leaf_live + 1) > cap) cap *= 2;
+            while (2 * (t->leaf_live + 1) > cap || cap <= t->leaf_top) cap *= 2;
             if (tg_tape_resize(t, cap, t->node_cap) != 0) return -1;
         }
     }

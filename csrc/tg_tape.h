@@ -80,6 +80,7 @@ typedef struct {
     int64_t tensor_bytes;            /* bytes of tensor outputs recorded since the last collection */
     tg_index error_node;             /* the node a failed sweep stopped at */
     int64_t epoch;                   /* bumped whenever node indices move or nodes go */
+    int no_collect;                  /* a replay recording is running: grow, never collect */
 } tg_tape;
 
 /* Lifecycle. init returns 0, or -1 when out of memory (the tape is then empty

@@ -43,3 +43,11 @@ __all__ = list(_ENGINE_API) + [
 ]
 
 from . import autograd, nn, optim  # noqa: E402 - built for the active engine
+from . import _replay  # noqa: E402
+
+_replay_api = _replay.build(_active)
+compile = _replay_api.compile  # noqa: A001 - torch.compile's name
+record = _replay_api.record
+Tape = _replay_api.Tape
+GuardFailure = _replay.GuardFailure
+__all__ += ["compile", "record", "Tape", "GuardFailure"]

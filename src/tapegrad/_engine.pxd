@@ -48,6 +48,7 @@ cdef extern from "tg_tape.h" nogil:
         int64_t tensor_bytes     # tensor output bytes recorded since the last collection
         tg_index error_node      # the node a failed sweep stopped at
         int64_t epoch            # bumped whenever node indices move or nodes go
+        int no_collect           # a replay recording is running: grow, never collect
 
     int tg_tape_init(tg_tape *t, tg_index leaf_cap, tg_index node_cap)
     void tg_tape_free(tg_tape *t)
@@ -136,6 +137,7 @@ cdef class _Tape:
     """One thread's tape; Values keep their tape alive."""
     cdef tg_tape t               # the C tape itself
     cdef bint busy               # a GIL-free sweep is running: no recording now
+    cdef object recorder         # the _Recording noting guards while replay records fn, or None
 
 
 cdef class Value:

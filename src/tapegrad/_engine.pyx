@@ -280,7 +280,19 @@ cdef int _compare_data(Value v, object other, double *x, double *y) except -1:
     return _real(other, y)
 
 
+cdef object _value_compare(Value v, object other, int how):
+    """v < other (how 0), <=, >, >= (3) on the data; noted as a guard while recording."""
+    cdef double x, y
+    if not _compare_data(v, other, &x, &y):
+        return NotImplemented
+    cdef bint r = (x < y if how == 0 else x <= y if how == 1 else x > y if how == 2 else x >= y)
+    if v.tape.recorder is not None:
+        _note_value_compare(v, other, how, r)
+    return r
+
+
 include "_tensor.pxi"
+include "_replay.pxi"
 
 from ._dtype import double as _dtype_double, float as _dtype_float, long as _dtype_long
 
@@ -339,6 +351,8 @@ cdef class Value:
     @property
     def data(self):
         _check(self)
+        if self.tape.recorder is not None:
+            _note_value_read(self)
         return self.t.value[self.index]
 
     @data.setter
@@ -477,20 +491,16 @@ cdef class Value:
     # -- comparisons and conversions ----------------------------------------
 
     def __lt__(self, other):
-        cdef double x, y
-        return x < y if _compare_data(self, other, &x, &y) else NotImplemented
+        return _value_compare(self, other, 0)
 
     def __le__(self, other):
-        cdef double x, y
-        return x <= y if _compare_data(self, other, &x, &y) else NotImplemented
+        return _value_compare(self, other, 1)
 
     def __gt__(self, other):
-        cdef double x, y
-        return x > y if _compare_data(self, other, &x, &y) else NotImplemented
+        return _value_compare(self, other, 2)
 
     def __ge__(self, other):
-        cdef double x, y
-        return x >= y if _compare_data(self, other, &x, &y) else NotImplemented
+        return _value_compare(self, other, 3)
 
     def __eq__(self, other):
         return self is other

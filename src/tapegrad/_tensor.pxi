@@ -291,6 +291,15 @@ cdef Tensor _finish(uint8_t op, tg_tnode *n, Tensor x, Tensor y):
     cdef bint yg = y is not None and y.index >= 0
     cdef Tensor r
     if not (tg_grad_enabled() and (xg or yg)):
+        if xg or yg:                    # a recorded value used off the graph
+            _note_tensor_read(x if xg else y)
+            if xg and yg:
+                _note_tensor_read(y)
+        elif _recordings_active:
+            if x is not None:
+                _note_arg_use(x)
+            if y is not None:
+                _note_arg_use(y)
         r = _wrap(&n.out)
         tg_tnode_free(n)
         return r
@@ -664,7 +673,9 @@ cdef object _compare(Tensor x, object other, int how):
     except ValueError:
         raise RuntimeError(f"comparison: shapes {x.shape} and {other.shape} cannot be "
                            "broadcast together") from None
-    return _from_numpy(r, TG_BOOL)
+    result = _from_numpy(r, TG_BOOL)
+    _note_tensor_compare(x, other, how, result)
+    return result
 
 
 cdef int _check_inplace(Tensor x, str name) except -1:
@@ -787,11 +798,13 @@ cdef class Tensor:
         return _as_numpy(&self.v)
 
     def __array__(self, dtype=None, copy=None):
+        _note_tensor_read(self)
         arr = _as_numpy(&self.v)
         return arr if dtype is None else arr.astype(dtype)
 
     def item(self):
         _check_live(self)
+        _note_tensor_read(self)
         if self.v.numel != 1:
             raise RuntimeError(f"a Tensor with {self.v.numel} elements cannot be converted "
                                "to Scalar")
@@ -804,6 +817,7 @@ cdef class Tensor:
         return (<int64_t *>self.v.buf.data)[0]
 
     def tolist(self):
+        _note_tensor_read(self)
         return _as_numpy(&self.v).tolist()
 
     def __float__(self):
@@ -847,6 +861,7 @@ cdef class Tensor:
 
     def __repr__(self):
         from . import _format
+        _note_tensor_read(self)
         grad_fn = self.grad_fn
         return _format.tensor_repr(
             _as_numpy(&self.v), dtype_name=_DTYPES[self.v.dtype].name,
@@ -976,6 +991,7 @@ cdef class Tensor:
 
     @property
     def data(self):
+        _note_tensor_read(self)
         return _wrap(&self.v)
 
     @data.setter
@@ -997,6 +1013,7 @@ cdef class Tensor:
                 n.grad = NULL
 
     def detach(self):
+        _note_tensor_read(self)
         return _wrap(&self.v)
 
     @staticmethod
@@ -1757,6 +1774,7 @@ def min(x, dim=None, keepdim=False):
 
 
 def argmax(x, dim=None, keepdim=False):
+    _note_tensor_read(x)
     a = _as_numpy(&(<Tensor>x).v)
     if dim is None:
         return tensor(np.int64(np.argmax(a)))

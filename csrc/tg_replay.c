@@ -1,0 +1,329 @@
+/* Replay programs: copying a recorded graph off the live tape, and re-running
+ * it. See tg_replay.h. */
+#include "tg_replay.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static inline int tg_is_nary_op(uint8_t op) { return op == TG_SUM || op == TG_DOT; }
+
+/* Mark every live slot the roots depend on (themselves included). Returns the
+ * marks (live->leaf_cap + live->node_count bytes, caller frees) or NULL. */
+static uint8_t *tg_mark_graph(const tg_tape *live, const tg_index *roots, tg_index nroots)
+{
+    tg_index total = live->leaf_cap + live->node_count, lo = total, hi = -1;
+    uint8_t *mark = calloc((size_t)total + 1, 1);
+    if (mark == NULL) return NULL;
+    for (tg_index r = 0; r < nroots; r++) {
+        tg_index i = roots[r];
+        mark[i] = 1;
+        if (i >= live->leaf_cap) {
+            if (live->low[i] < lo) lo = live->low[i];
+            if (i > hi) hi = i;
+        }
+    }
+    for (tg_index i = hi; i >= lo && i >= live->leaf_cap; i--) {
+        if (!mark[i]) continue;
+        if (tg_is_nary_op(live->op[i])) {
+            const tg_arg *args = live->args + live->a[i];
+            for (tg_index k = 0; k < live->b[i]; k++)
+                if (args[k].index >= 0) mark[args[k].index] = 1;
+        } else {
+            if (live->a[i] >= 0) mark[live->a[i]] = 1;
+            if (live->b[i] >= 0) mark[live->b[i]] = 1;
+        }
+    }
+    return mark;
+}
+
+tg_index tg_program_scan(tg_tape *live, const tg_index *roots, tg_index nroots,
+                         tg_index first_node, tg_index *leaves)
+{
+    uint8_t *mark = tg_mark_graph(live, roots, nroots);
+    if (mark == NULL) return -1;
+    for (tg_index i = live->leaf_cap; i < live->leaf_cap + first_node; i++) {
+        if (mark[i]) {
+            live->error_node = i;
+            free(mark);
+            return -2;
+        }
+    }
+    tg_index n = 0;
+    for (tg_index i = 0; i < live->leaf_top; i++)
+        if (mark[i]) leaves[n++] = i;
+    free(mark);
+    return n;
+}
+
+/* A copy of a tensor record sharing its buffers (new references), without
+ * gradients. */
+static struct tg_tnode *tg_tnode_share(const struct tg_tnode *src)
+{
+    struct tg_tnode *n = tg_tnode_new();
+    if (n == NULL) return NULL;
+    *n = *src;
+    n->grad = NULL;
+    n->retained = NULL;
+    n->retain_grad = 0;
+    tg_buf_incref(n->out.buf);
+    tg_buf_incref(n->in[0].buf);
+    tg_buf_incref(n->in[1].buf);
+    return n;
+}
+
+int tg_program_build(tg_program *p, tg_tape *live, const tg_index *roots, tg_index nroots,
+                     const tg_index *leaves, const uint8_t *leaf_needs_grad,
+                     tg_index nleaves, tg_index *map)
+{
+    memset(p, 0, sizeof(*p));
+    tg_index total = live->leaf_cap + live->node_count;
+    uint8_t *mark = tg_mark_graph(live, roots, nroots);
+    if (mark == NULL) return -1;
+    tg_index nnodes = 0, nargs = 0;
+    for (tg_index i = 0; i < total; i++) map[i] = -1;
+    for (tg_index i = live->leaf_cap; i < total; i++) {
+        if (!mark[i]) continue;
+        nnodes++;
+        if (tg_is_nary_op(live->op[i])) nargs += live->b[i];
+    }
+    uint8_t *needs = calloc((size_t)(nleaves + nnodes) + 2, 1);
+    if (needs == NULL || tg_tape_init(&p->tape, nleaves, nnodes) != 0) goto fail;
+    tg_tape *t = &p->tape;
+    p->nleaves = nleaves;
+    p->fwd = malloc((size_t)(2 * nnodes + 1) * sizeof(tg_index));
+    if (p->fwd == NULL) goto fail;
+    if (nargs > t->arg_cap) {
+        tg_arg *args = realloc(t->args, (size_t)nargs * sizeof(tg_arg));
+        if (args == NULL) goto fail;
+        t->args = args;
+        t->arg_cap = nargs;
+    }
+
+    for (tg_index k = 0; k < nleaves; k++) {
+        tg_index s = leaves[k];
+        map[s] = k;
+        t->op[k] = live->op[s];
+        t->a[k] = t->b[k] = -1;
+        t->c[k] = 0.0;
+        t->value[k] = live->value[s];
+        t->grad[k] = 0.0;
+        t->low[k] = TG_NO_LOW;
+        t->owner[k] = NULL;
+        t->reached[k] = 1;
+        t->tn[k] = NULL;
+        needs[k] = leaf_needs_grad[k];
+        if (live->tn[s] != NULL) {
+            if ((t->tn[k] = tg_tnode_share(live->tn[s])) == NULL) goto fail;
+        }
+        t->leaf_top = t->leaf_live = k + 1;
+    }
+
+    tg_index base = t->leaf_cap;             /* == nleaves, or 1 when there are none */
+    tg_index j = base, arg_j = 0;
+    for (tg_index i = live->leaf_cap; i < total; i++) {
+        if (!mark[i]) continue;
+        map[i] = j;
+        uint8_t op = live->op[i];
+        tg_index low = j, m = j - base;
+        t->op[j] = op;
+        t->c[j] = live->c[i];
+        t->value[j] = live->value[i];
+        t->grad[j] = 0.0;
+        t->owner[j] = NULL;
+        t->tn[j] = NULL;
+        p->fwd[2 * m] = p->fwd[2 * m + 1] = -1;
+        if (tg_is_nary_op(op)) {
+            const tg_arg *args = live->args + live->a[i];
+            for (tg_index k = 0; k < live->b[i]; k++) {
+                tg_arg arg = args[k];
+                if (arg.index >= 0) {
+                    arg.index = map[arg.index];
+                    needs[j] |= needs[arg.index];
+                    if (arg.index >= base && t->low[arg.index] < low) low = t->low[arg.index];
+                }
+                t->args[arg_j + k] = arg;
+            }
+            t->a[j] = arg_j;
+            t->b[j] = live->b[i];
+            arg_j += live->b[i];
+        } else {
+            tg_index pa = live->a[i] >= 0 ? map[live->a[i]] : -1;
+            tg_index pb = live->b[i] >= 0 ? map[live->b[i]] : -1;
+            p->fwd[2 * m] = pa;
+            p->fwd[2 * m + 1] = pb;
+            if (pa >= 0) needs[j] |= needs[pa];
+            if (pb >= 0) needs[j] |= needs[pb];
+            if (op >= TT_FIRST) {                  /* cut operands needing no gradient */
+                if (pa >= 0 && !needs[pa]) pa = -1;
+                if (pb >= 0 && !needs[pb]) pb = -1;
+                if ((t->tn[j] = tg_tnode_share(live->tn[i])) == NULL) goto fail;
+            }
+            t->a[j] = pa;
+            t->b[j] = pb;
+            if (pa >= base && t->low[pa] < low) low = t->low[pa];
+            if (pb >= base && t->low[pb] < low) low = t->low[pb];
+        }
+        t->low[j] = low;
+        t->node_count = ++j - base;
+    }
+    t->arg_count = arg_j;
+    p->root = map[roots[0]];
+    free(mark);
+    free(needs);
+    return 0;
+fail:
+    free(mark);
+    free(needs);
+    tg_program_free(p);
+    return -1;
+}
+
+void tg_program_free(tg_program *p)
+{
+    tg_tape_free(&p->tape);
+    free(p->fwd);
+    free(p->guards);
+    memset(p, 0, sizeof(*p));
+}
+
+int tg_program_add_guard(tg_program *p, uint8_t how, uint8_t expected, tg_index a,
+                         tg_index b, double c)
+{
+    if (p->nguards == p->guard_cap) {
+        tg_index cap = p->guard_cap ? 2 * p->guard_cap : 16;
+        tg_guard *g = realloc(p->guards, (size_t)cap * sizeof(tg_guard));
+        if (g == NULL) return -1;
+        p->guards = g;
+        p->guard_cap = cap;
+    }
+    tg_guard *g = &p->guards[p->nguards++];
+    g->how = how;
+    g->expected = expected;
+    g->a = a;
+    g->b = b;
+    g->c = c;
+    return 0;
+}
+
+static void tg_buf_swap(tg_buf **slot, tg_buf *buf)
+{
+    if (*slot == buf) return;
+    tg_buf_incref(buf);
+    tg_buf_decref(*slot);
+    *slot = buf;
+}
+
+void tg_program_bind_tensor(tg_program *p, tg_index i, tg_buf *buf)
+{
+    struct tg_tnode *n = p->tape.tn[i];
+    if (n->out.buf != buf) {
+        tg_buf_swap(&n->out.buf, buf);
+        p->stale = 1;
+    }
+}
+
+void tg_program_replace_buffer(tg_program *p, tg_buf *old, tg_buf *buf)
+{
+    tg_tape *t = &p->tape;
+    for (tg_index i = t->leaf_cap; i < t->leaf_cap + t->node_count; i++) {
+        struct tg_tnode *n = t->tn[i];
+        if (n == NULL) continue;
+        for (int k = 0; k < 2; k++)
+            if (n->in[k].buf == old) tg_buf_swap(&n->in[k].buf, buf);
+    }
+}
+
+void tg_program_bind_grad(tg_program *p, tg_index i, tg_buf *grad)
+{
+    tg_buf_swap(&p->tape.tn[i]->grad, grad);
+}
+
+void tg_program_relink(tg_program *p)
+{
+    tg_tape *t = &p->tape;
+    for (tg_index i = t->leaf_cap; i < t->leaf_cap + t->node_count; i++) {
+        struct tg_tnode *n = t->tn[i];
+        if (n == NULL) continue;
+        const tg_index *fwd = p->fwd + 2 * (i - t->leaf_cap);
+        for (int k = 0; k < 2; k++)
+            if (fwd[k] >= 0) tg_buf_swap(&n->in[k].buf, t->tn[fwd[k]]->out.buf);
+        if (t->op[i] == TT_VIEW) tg_buf_swap(&n->out.buf, n->in[0].buf);
+    }
+    p->stale = 0;
+}
+
+int tg_program_forward(tg_program *p)
+{
+    tg_tape *t = &p->tape;
+    const uint8_t *ops = t->op;
+    const tg_index *pa = t->a, *pb = t->b;
+    const double *cst = t->c;
+    double *value = t->value;
+    tg_index end = t->leaf_cap + t->node_count;
+    for (tg_index i = t->leaf_cap; i < end; i++) {
+        uint8_t op = ops[i];
+        if (op >= TT_FIRST) {
+            struct tg_tnode *n = t->tn[i];
+            if (op != TT_VIEW && tg_tensor_forward(n, op, NULL) != 0) return -1;
+            for (int k = 0; k < 2; k++)      /* saved for backward as of now */
+                n->in_version[k] = n->in[k].buf != NULL ? n->in[k].buf->version : 0;
+            n->out_version = n->out.buf->version;
+        } else if (op == TG_SUM) {
+            const tg_arg *args = t->args + pa[i];
+            double acc = 0.0;
+            for (tg_index k = 0; k < pb[i]; k++)
+                acc += args[k].index >= 0 ? value[args[k].index] : args[k].constant;
+            value[i] = acc;
+        } else if (op == TG_DOT) {
+            const tg_arg *args = t->args + pa[i];
+            double acc = 0.0;
+            for (tg_index k = 0; k + 1 < pb[i]; k += 2) {
+                double x = args[k].index >= 0 ? value[args[k].index] : args[k].constant;
+                double w = args[k + 1].index >= 0 ? value[args[k + 1].index] : args[k + 1].constant;
+                acc += x * w;
+            }
+            value[i] = acc;
+        } else if (pb[i] >= 0) {
+            value[i] = tg_eval_binary(op, value[pa[i]], value[pb[i]]);
+        } else {
+            value[i] = tg_eval_unary(op, value[pa[i]], cst[i]);
+        }
+    }
+    return 0;
+}
+
+tg_index tg_program_failed_guard(const tg_program *p)
+{
+    const double *value = p->tape.value;
+    for (tg_index k = 0; k < p->nguards; k++) {
+        const tg_guard *g = &p->guards[k];
+        double x = value[g->a], y = g->b >= 0 ? value[g->b] : g->c;
+        int ok;
+        switch (g->how) {
+        case TG_GUARD_LT: ok = (x < y) == g->expected; break;
+        case TG_GUARD_LE: ok = (x <= y) == g->expected; break;
+        case TG_GUARD_GT: ok = (x > y) == g->expected; break;
+        case TG_GUARD_GE: ok = (x >= y) == g->expected; break;
+        default: ok = memcmp(&x, &g->c, sizeof(double)) == 0; break;   /* bit-identical */
+        }
+        if (!ok) return k;
+    }
+    return -1;
+}
+
+int tg_program_backward(tg_program *p)
+{
+    tg_tape *t = &p->tape;
+    struct tg_tnode *n = t->tn[p->root];
+    if (n != NULL && p->root >= t->leaf_cap) {      /* seed d loss / d loss = 1 */
+        tg_buf *g = tg_buf_new(n->out.buf->nbytes);
+        if (g == NULL) return -1;
+        for (int64_t k = 0; k < n->out.numel; k++) {
+            if (n->out.dtype == TG_F32) ((float *)g->data)[k] = 1.0f;
+            else ((double *)g->data)[k] = 1.0;
+        }
+        tg_buf_decref(n->grad);
+        n->grad = g;
+    }
+    return tg_tape_backward(t, p->root);
+}

@@ -1,0 +1,609 @@
+# Replay (included by _engine.pyx): record fn once, then re-run its graph in C
+# on new inputs. The program lives in csrc/tg_replay.c; this file flattens
+# arguments, notes guards while fn runs, and binds leaves before each run.
+# The user-facing API (tapegrad.compile, tapegrad.record) is src/tapegrad/_replay.py.
+
+from cpython.ref cimport PyObject
+from libc.stdlib cimport calloc, malloc, free
+
+cdef extern from "tg_replay.h" nogil:
+    enum:
+        TG_GUARD_LT, TG_GUARD_LE, TG_GUARD_GT, TG_GUARD_GE, TG_GUARD_READ
+
+    ctypedef struct tg_program:
+        tg_tape tape             # the program: leaves, then the recorded nodes in order
+        tg_index nleaves         # leaf slots [0, nleaves)
+        tg_index root            # slot of the loss
+        int stale                # a binding changed: relink before forward
+        tg_index nguards         # scalar guards
+
+    tg_index tg_program_scan(tg_tape *live, const tg_index *roots, tg_index nroots,
+                             tg_index first_node, tg_index *leaves)
+    int tg_program_build(tg_program *p, tg_tape *live, const tg_index *roots, tg_index nroots,
+                         const tg_index *leaves, const uint8_t *leaf_needs_grad,
+                         tg_index nleaves, tg_index *map)
+    void tg_program_free(tg_program *p)
+    int tg_program_add_guard(tg_program *p, uint8_t how, uint8_t expected, tg_index a,
+                             tg_index b, double c)
+    int tg_program_forward(tg_program *p)
+    tg_index tg_program_failed_guard(const tg_program *p)
+    int tg_program_backward(tg_program *p)
+    void tg_program_bind_tensor(tg_program *p, tg_index i, tg_buf *buf)
+    void tg_program_replace_buffer(tg_program *p, tg_buf *old, tg_buf *buf)
+    void tg_program_bind_grad(tg_program *p, tg_index i, tg_buf *grad)
+    void tg_program_relink(tg_program *p)
+
+
+class _GuardFailed(Exception):
+    """A replay's guard came out differently from the recording (message says which)."""
+
+
+_CMP_SYMBOLS = ("<", "<=", ">", ">=", "==", "!=")
+
+
+cdef int _recordings_active = 0     # recordings running on any thread (a cheap first test)
+
+
+cdef class _Recording:
+    """What fn did on this thread's tape that the graph alone does not show."""
+    cdef list scalar_guards      # (how, Value a, Value b or None, constant, outcome)
+    cdef list tensor_guards      # (how, Tensor a, Tensor/number b, numpy outcome); how 6 = read
+    cdef dict arg_buffers        # buffer address -> position, of tensor arguments that are no
+                                 # leaf (int64 targets): ops on them are not on the graph
+    cdef set args_used           # positions of those whose values fn used off the graph
+
+    def __cinit__(self):
+        self.scalar_guards = []
+        self.tensor_guards = []
+        self.arg_buffers = {}
+        self.args_used = set()
+
+
+cdef int _note_arg_use(Tensor x) except -1:
+    """x, not on the graph, was used while recording: if it is a tensor argument, a
+    replay is valid only for equal values of it."""
+    cdef _Recording rec = _recording_of(_current_tape())
+    if rec is not None:
+        k = rec.arg_buffers.get(<size_t>x.v.buf)
+        if k is not None:
+            rec.args_used.add(k)
+    return 0
+
+
+cdef inline _Recording _recording_of(_Tape tape):
+    return <_Recording>tape.recorder if tape is not None and tape.recorder is not None else None
+
+
+cdef int _note_value_compare(Value v, object other, int how, bint outcome) except -1:
+    cdef _Recording rec = _recording_of(v.tape)
+    if rec is not None:
+        if type(other) is Value:
+            rec.scalar_guards.append((how, v, other, 0.0, outcome))
+        else:
+            rec.scalar_guards.append((how, v, None, float(other), outcome))
+    return 0
+
+
+cdef int _note_value_read(Value v) except -1:
+    cdef _Recording rec = _recording_of(v.tape)
+    if rec is not None:
+        rec.scalar_guards.append((TG_GUARD_READ, v, None, v.t.value[v.index], True))
+    return 0
+
+
+cdef int _note_tensor_read(Tensor x) except -1:
+    """x's value left the graph (item(), .data, detach(), an unrecorded op...):
+    a replay must see the same value, or record again."""
+    cdef _Recording rec
+    if x.index >= 0:
+        rec = _recording_of(x.tape)
+        if rec is not None:
+            rec.tensor_guards.append((6, x, None, _as_numpy(&x.v).copy()))
+    elif _recordings_active:
+        _note_arg_use(x)
+    return 0
+
+
+cdef int _note_tensor_compare(Tensor x, object other, int how, object outcome) except -1:
+    cdef _Recording rec = None
+    if x.index >= 0:
+        rec = _recording_of(x.tape)
+    elif isinstance(other, Tensor) and (<Tensor>other).index >= 0:
+        rec = _recording_of((<Tensor>other).tape)
+    elif _recordings_active:
+        _note_arg_use(x)
+        if isinstance(other, Tensor):
+            _note_arg_use(<Tensor>other)
+    if rec is not None:
+        rec.tensor_guards.append((how, x, other, _as_numpy(&(<Tensor>outcome).v).copy()))
+    return 0
+
+
+# ----------------------------------------------------------------------------
+# Arguments: nested lists/tuples of numbers, Values, Tensors and numpy arrays
+
+cdef enum:
+    ARG_NUMBER = 0               # a Python number: fn gets a Value
+    ARG_VALUE = 1                # a Value: fn gets a Value; its .grad receives the gradient
+
+
+cdef object _flatten(object o, list scalars, list tensors, list sig):
+    """Append o's leaves to scalars / tensors and its structure to sig."""
+    cdef double c
+    if type(o) is Value:
+        scalars.append(o)
+        sig.append(ARG_VALUE)
+    elif type(o) is float or type(o) is int:
+        scalars.append(o)
+        sig.append(ARG_NUMBER)
+    elif isinstance(o, Tensor):
+        tensors.append(o)
+        sig.append((_shape_of(&(<Tensor>o).v), (<Tensor>o).v.dtype, (<Tensor>o).index >= 0))
+    elif isinstance(o, (list, tuple)):
+        sig.append((type(o), len(o)))
+        for item in o:
+            _flatten(item, scalars, tensors, sig)
+    elif isinstance(o, np.ndarray):
+        _flatten(as_tensor(o), scalars, tensors, sig)
+    elif _real(o, &c):
+        scalars.append(c)
+        sig.append(ARG_NUMBER)
+    else:
+        raise TypeError(f"replay arguments may be numbers, Values, Tensors, numpy arrays and "
+                        f"lists or tuples of them, not '{type(o).__name__}'")
+
+
+cdef object _unflatten(list sig, Py_ssize_t *k, list scalars, Py_ssize_t *ks,
+                       list tensors, Py_ssize_t *kt):
+    """Rebuild one argument from sig[k:], taking leaves from scalars / tensors."""
+    entry = sig[k[0]]
+    k[0] += 1
+    if type(entry) is int:
+        ks[0] += 1
+        return scalars[ks[0] - 1]
+    if type(entry[0]) is type:
+        items = [_unflatten(sig, k, scalars, ks, tensors, kt) for _ in range(entry[1])]
+        return items if entry[0] is list else tuple(items)
+    kt[0] += 1
+    return tensors[kt[0] - 1]
+
+
+def _rebuild(list sig, list scalars, list tensors, Py_ssize_t nargs):
+    """The argument tuple that sig describes, with these leaves."""
+    cdef Py_ssize_t k = 0, ks = 0, kt = 0
+    return tuple(_unflatten(sig, &k, scalars, &ks, tensors, &kt) for _ in range(nargs))
+
+
+def _flatten_args(tuple args):
+    cdef list scalars = [], tensors = [], sig = []
+    for a in args:
+        _flatten(a, scalars, tensors, sig)
+    return scalars, tensors, sig
+
+
+# ----------------------------------------------------------------------------
+# Programs
+
+cdef extern from *:
+    """
+    static Py_ssize_t tg_tensor_index_offset;
+    """
+    Py_ssize_t tg_tensor_index_offset
+
+
+cdef object _handle_of(tg_tape *t, tg_index i):
+    """The Value or Tensor whose index field owns slot i (a borrowed pointer made strong)."""
+    cdef char *field = <char *>t.owner[i]
+    if t.tn[i] == NULL:
+        return <object><PyObject *>(field - tg_value_index_offset)
+    return <object><PyObject *>(field - tg_tensor_index_offset)
+
+
+cdef class _Program:
+    """One recording of fn, re-run by tg_program_forward / tg_program_backward."""
+    cdef tg_program p
+    cdef readonly list sig               # the arguments' structure, shapes and dtypes
+    cdef readonly tuple parameters       # leaves fn read that are not arguments, bound by identity
+    cdef list param_tapes                # their tapes (kept alive)
+    cdef tg_index *param_slot            # program slot of each parameter
+    cdef tg_index **param_index          # address of each parameter handle's index field
+    cdef tg_tape **param_tape            # each parameter's tape
+    cdef Py_ssize_t nparams
+    cdef tg_index *scalar_slot           # program slot of each scalar argument, -1 if unused
+    cdef tg_index *tensor_slot           # program slot of each tensor argument, -1 if unused
+    cdef tg_buf **tensor_buf             # for tensor arguments that are no leaf (int64
+                                         # targets): the buffer the nodes read now (a reference)
+    cdef Py_ssize_t nscalars, ntensors
+    cdef list tensor_guards              # (how, slot a, slot b / constant, outcome)
+    cdef list arg_guards                 # (position, values): tensor arguments fn used off
+                                         # the graph must equal these
+    cdef int root_is_tensor
+    cdef tg_view root_view               # the loss's shape and dtype (no buffer)
+
+    def __cinit__(self):
+        self.param_slot = NULL
+        self.param_index = NULL
+        self.param_tape = NULL
+        self.scalar_slot = NULL
+        self.tensor_slot = NULL
+        self.tensor_buf = NULL
+
+    def __dealloc__(self):
+        cdef Py_ssize_t k
+        if self.tensor_buf != NULL:
+            for k in range(self.ntensors):
+                tg_buf_decref(self.tensor_buf[k])
+        free(self.tensor_buf)
+        tg_program_free(&self.p)
+        free(self.param_slot)
+        free(self.param_index)
+        free(self.param_tape)
+        free(self.scalar_slot)
+        free(self.tensor_slot)
+
+    @property
+    def nodes(self):
+        """Number of recorded nodes the program re-runs."""
+        return self.p.tape.node_count
+
+    @property
+    def guards(self):
+        """Number of guards checked after each forward pass."""
+        return self.p.nguards + len(self.tensor_guards)
+
+    # -- running ------------------------------------------------------------
+
+    cdef int _bind(self, list scalars, list tensors) except -1:
+        cdef tg_tape *t = &self.p.tape
+        cdef Py_ssize_t k
+        cdef tg_index s, i
+        cdef tg_tape *live
+        cdef object o
+        cdef tg_tnode *n
+        cdef tg_tnode *mine
+        cdef tg_buf *buf
+        for k in range(self.nscalars):
+            s = self.scalar_slot[k]
+            if s < 0:
+                continue
+            o = <object>PyList_GET_ITEM(scalars, k)
+            if type(o) is Value:
+                _check(<Value>o)
+                t.value[s] = (<Value>o).t.value[(<Value>o).index]
+            elif type(o) is float:
+                t.value[s] = PyFloat_AS_DOUBLE(o)
+            else:
+                t.value[s] = _as_real(o, "argument")
+        for k in range(self.ntensors):
+            s = self.tensor_slot[k]
+            buf = (<Tensor>tensors[k]).v.buf
+            if s >= 0:
+                tg_program_bind_tensor(&self.p, s, buf)
+            elif self.tensor_buf[k] != buf:
+                tg_program_replace_buffer(&self.p, self.tensor_buf[k], buf)
+                tg_buf_incref(buf)
+                tg_buf_decref(self.tensor_buf[k])
+                self.tensor_buf[k] = buf
+        for k in range(self.nparams):
+            s = self.param_slot[k]
+            live = self.param_tape[k]
+            i = self.param_index[k][0]
+            if i < 0:
+                raise RuntimeError("a parameter of this recording was freed")
+            n = live.tn[i]
+            if n == NULL:
+                t.value[s] = live.value[i]
+                continue
+            mine = t.tn[s]
+            if n.out.ndim != mine.out.ndim or n.out.dtype != mine.out.dtype or any(
+                    n.out.shape[d] != mine.out.shape[d] for d in range(n.out.ndim)):
+                raise _GuardFailed(f"a parameter's shape or dtype changed (now "
+                                   f"{_shape_str(&n.out)}, {_DTYPES[n.out.dtype]})")
+            tg_program_bind_tensor(&self.p, s, n.out.buf)
+        if self.p.stale:
+            tg_program_relink(&self.p)
+        return 0
+
+    cdef int _check_tensor_guards(self) except -1:
+        cdef tg_tape *t = &self.p.tape
+        for how, a, b, outcome in self.tensor_guards:
+            x = _as_numpy(&t.tn[<tg_index>a].out)
+            if how == 6:
+                ok = np.array_equal(x, outcome, equal_nan=True) and x.dtype == outcome.dtype
+            else:
+                y = _as_numpy(&t.tn[<tg_index>b].out) if type(b) is int else b
+                ok = np.array_equal((np.less, np.less_equal, np.greater, np.greater_equal,
+                                     np.equal, np.not_equal)[how](x, y), outcome)
+            if not ok:
+                what = "a value read out of the graph" if how == 6 else (
+                    f"a tensor comparison ({_CMP_SYMBOLS[how]})")
+                raise _GuardFailed(f"{what} came out differently from the recording")
+        return 0
+
+    def forward(self, list scalars, list tensors):
+        """Bind the arguments and parameters, recompute the graph, check the guards;
+        the loss as a new Value or Tensor without history."""
+        cdef int status
+        for k, values in self.arg_guards:
+            if not np.array_equal(_as_numpy(&(<Tensor>tensors[k]).v), values):
+                raise _GuardFailed(f"tensor argument {k} was used off the graph (an unrecorded "
+                                   "operation or a value read out) and its values changed")
+        self._bind(scalars, tensors)
+        if self.p.tape.node_count >= NOGIL_MIN_NODES:
+            with nogil:
+                status = tg_program_forward(&self.p)
+        else:
+            status = tg_program_forward(&self.p)
+        if status != 0:
+            raise RuntimeError("tapegrad: a tensor kernel failed during replay")
+        cdef tg_index failed = tg_program_failed_guard(&self.p)
+        if failed >= 0:
+            raise _GuardFailed(f"guard {failed} (a comparison or a value read out of the "
+                               "graph) came out differently from the recording")
+        if self.tensor_guards:
+            self._check_tensor_guards()
+        cdef tg_tape *t = &self.p.tape
+        if not self.root_is_tensor:
+            return Value(t.value[self.p.root])
+        return _copy_tensor(&t.tn[self.p.root].out)
+
+    def backward(self, list scalars, list tensors):
+        """Sweep from the loss: parameters' and Value / requires-grad tensor
+        arguments' .grad accumulate as after an eager backward(). Returns the
+        gradients with respect to the flat scalar and tensor arguments."""
+        cdef tg_tape *t = &self.p.tape
+        cdef Py_ssize_t k
+        cdef tg_index s, i
+        cdef tg_tape *live
+        cdef int status
+        for k in range(self.nparams):              # parameters accumulate in place
+            s = self.param_slot[k]
+            live = self.param_tape[k]
+            i = self.param_index[k][0]
+            if live.tn[i] == NULL:
+                t.grad[s] = live.grad[i]
+            else:
+                tg_program_bind_grad(&self.p, s, live.tn[i].grad)
+        for k in range(self.nscalars):
+            if self.scalar_slot[k] >= 0:
+                t.grad[self.scalar_slot[k]] = 0.0
+        for k in range(self.ntensors):
+            if self.tensor_slot[k] >= 0:
+                tg_program_bind_grad(&self.p, self.tensor_slot[k], NULL)
+        if self.p.tape.node_count >= NOGIL_MIN_NODES:
+            with nogil:
+                status = tg_program_backward(&self.p)
+        else:
+            status = tg_program_backward(&self.p)
+        if status == -1:
+            raise MemoryError("tapegrad: out of memory in backward()")
+        if status == -2:
+            raise RuntimeError("one of the variables needed for gradient computation has been "
+                               "modified by an inplace operation during replay")
+        for k in range(self.nparams):
+            s = self.param_slot[k]
+            live = self.param_tape[k]
+            i = self.param_index[k][0]
+            if live.tn[i] == NULL:
+                live.grad[i] = t.grad[s]
+            elif live.tn[i].grad != t.tn[s].grad:
+                tg_buf_incref(t.tn[s].grad)
+                tg_buf_decref(live.tn[i].grad)
+                live.tn[i].grad = t.tn[s].grad
+        cdef list scalar_grads = [t.grad[self.scalar_slot[k]] if self.scalar_slot[k] >= 0 else 0.0
+                                  for k in range(self.nscalars)]
+        cdef list tensor_grads = []
+        cdef tg_tnode *n
+        for k in range(self.ntensors):
+            s = self.tensor_slot[k]
+            if s < 0 or not (<Tensor>tensors[k]).index >= 0:
+                tensor_grads.append(None)
+                continue
+            n = t.tn[s]
+            tensor_grads.append(zeros_like(tensors[k]) if n.grad == NULL else _grad_tensor(n))
+        return scalar_grads, tensor_grads
+
+
+cdef Tensor _copy_tensor(const tg_view *v):
+    """A new tensor holding a copy of v's elements."""
+    cdef Tensor r = Tensor.__new__(Tensor)
+    r.v = v[0]
+    r.v.buf = NULL
+    _alloc(&r.v)
+    memcpy(r.v.buf.data, v.buf.data, r.v.buf.nbytes)
+    return r
+
+
+cdef Tensor _grad_tensor(tg_tnode *n):
+    cdef tg_view g = n.out
+    g.buf = n.grad
+    return _copy_tensor(&g)
+
+
+def _trace(fn, tuple args):
+    """Run fn once on the arguments, recording; return the program (a _Program)
+    and fn's loss."""
+    cdef _Tape tape = _current_tape()
+    _check_idle(tape)
+    if tape.recorder is not None:
+        raise RuntimeError("tapegrad: record() / compile() cannot be nested on one thread")
+    scalars, tensors, sig = _flatten_args(args)
+    cdef list in_scalars = [Value(float(o.data) if type(o) is Value else float(o))
+                            for o in scalars]
+    cdef list in_tensors = []
+    cdef Tensor x, leaf
+    for x in tensors:
+        leaf = _wrap(&x.v)
+        if x.v.dtype == TG_F32 or x.v.dtype == TG_F64:
+            leaf.requires_grad_(True)
+        in_tensors.append(leaf)
+    fn_args = _rebuild(sig, in_scalars, in_tensors, len(args))
+    cdef _Recording rec = _Recording()
+    for k in range(len(in_tensors)):
+        if (<Tensor>in_tensors[k]).index < 0:
+            rec.arg_buffers[<size_t>(<Tensor>in_tensors[k]).v.buf] = k
+    cdef tg_index first_node = tape.t.node_count
+    global _recordings_active
+    tape.recorder = rec
+    tape.t.no_collect = 1
+    _recordings_active += 1
+    try:
+        loss = fn(*fn_args)
+    finally:
+        _recordings_active -= 1
+        tape.recorder = None
+        tape.t.no_collect = 0
+    return _build_program(tape, loss, rec, first_node, sig, scalars, tensors, in_scalars,
+                          in_tensors), loss
+
+
+cdef _Program _build_program(_Tape tape, object loss, _Recording rec, tg_index first_node,
+                             list sig, list scalars, list tensors, list in_scalars,
+                             list in_tensors):
+    cdef tg_tape *live = &tape.t
+    cdef _Program prog = _Program()
+    cdef tg_index root
+    if type(loss) is Value:
+        _check(<Value>loss)
+        if (<Value>loss).t != live:
+            raise RuntimeError("fn returned a Value from another thread's tape")
+        root = (<Value>loss).index
+    elif isinstance(loss, Tensor):
+        if (<Tensor>loss).index < 0 or (<Tensor>loss).tp != live:
+            raise RuntimeError("fn's loss does not require grad: it depends on no parameter "
+                               "or argument")
+        if (<Tensor>loss).v.numel != 1:
+            raise RuntimeError("fn must return a scalar loss (grad can be implicitly created "
+                               f"only for scalar outputs; got shape {_shape_str(&(<Tensor>loss).v)})")
+        if live.op[(<Tensor>loss).index] == TT_LEAF:
+            raise NotImplementedError("fn returned a leaf tensor; replay needs a computed loss")
+        root = (<Tensor>loss).index
+        prog.root_is_tensor = 1
+    else:
+        raise TypeError(f"fn must return a Value or a one-element Tensor, not "
+                        f"'{type(loss).__name__}'")
+    # roots: the loss, then every node a guard reads
+    cdef list roots = [root]
+    for how, a, b, c, outcome in rec.scalar_guards:
+        roots.append((<Value>a).index)
+        if b is not None:
+            roots.append((<Value>b).index)
+    for how, a, b, outcome in rec.tensor_guards:
+        if (<Tensor>a).index >= 0:
+            roots.append((<Tensor>a).index)
+        if isinstance(b, Tensor) and (<Tensor>b).index >= 0:
+            roots.append((<Tensor>b).index)
+    cdef Py_ssize_t nroots = len(roots), k
+    cdef tg_index total = live.leaf_cap + live.node_count
+    cdef tg_index *root_arr = <tg_index *>malloc((nroots + 1) * sizeof(tg_index))
+    cdef tg_index *leaves = <tg_index *>malloc((live.leaf_top + 1) * sizeof(tg_index))
+    cdef uint8_t *needs = <uint8_t *>malloc(live.leaf_top + 1)
+    cdef tg_index *slot_of = <tg_index *>malloc((total + 1) * sizeof(tg_index))
+    cdef tg_index nleaves, i
+    try:
+        if root_arr == NULL or leaves == NULL or needs == NULL or slot_of == NULL:
+            raise MemoryError("tapegrad: out of memory")
+        for k in range(nroots):
+            root_arr[k] = roots[k]
+        nleaves = tg_program_scan(live, root_arr, nroots, first_node, leaves)
+        if nleaves == -1:
+            raise MemoryError("tapegrad: out of memory")
+        if nleaves == -2:
+            raise ValueError(
+                "fn uses a Value or Tensor computed before the recording began (an intermediate "
+                "of the tape); replay cannot recompute it: compute it inside fn, pass it as an "
+                "argument, or detach it")
+        # classify the leaves: arguments by position, parameters by identity, constants
+        arg_of = {}
+        for k in range(len(in_scalars)):
+            arg_of[(<Value>in_scalars[k]).index] = ("s", k)
+        for k in range(len(in_tensors)):
+            if (<Tensor>in_tensors[k]).index >= 0:
+                arg_of[(<Tensor>in_tensors[k]).index] = ("t", k)
+        params = []
+        param_slots = []
+        scalar_slot = [-1] * len(in_scalars)
+        tensor_slot = [-1] * len(in_tensors)
+        for k in range(nleaves):
+            i = leaves[k]
+            kind = arg_of.get(i)
+            if kind is not None:
+                if kind[0] == "s":
+                    scalar_slot[kind[1]] = k
+                    needs[k] = 1
+                else:
+                    tensor_slot[kind[1]] = k
+                    needs[k] = (<Tensor>tensors[kind[1]]).index >= 0
+            elif live.owner[i] != NULL:
+                params.append(_handle_of(live, i))
+                param_slots.append(k)
+                needs[k] = 1
+            else:
+                needs[k] = 0             # a constant made inside fn and dropped
+        if tg_program_build(&prog.p, live, root_arr, nroots, leaves, needs, nleaves,
+                            slot_of) != 0:
+            raise MemoryError("tapegrad: out of memory")
+        for how, a, b, c, outcome in rec.scalar_guards:
+            if tg_program_add_guard(&prog.p, how, outcome, slot_of[(<Value>a).index],
+                                    slot_of[(<Value>b).index] if b is not None else -1,
+                                    c) != 0:
+                raise MemoryError("tapegrad: out of memory")
+        prog.tensor_guards = []
+        for how, a, b, outcome in rec.tensor_guards:
+            if (<Tensor>a).index < 0:          # the tensor side is on the right: swap
+                a, b = b, a
+                how = (2, 3, 0, 1, 4, 5)[how]
+                outcome = outcome
+            if isinstance(b, Tensor):
+                b = slot_of[(<Tensor>b).index] if (<Tensor>b).index >= 0 else _as_numpy(
+                    &(<Tensor>b).v).copy()
+            prog.tensor_guards.append((how, slot_of[(<Tensor>a).index], b, outcome))
+    finally:
+        free(root_arr)
+        free(leaves)
+        free(needs)
+        free(slot_of)
+    prog.sig = sig
+    prog.arg_guards = [(k, _as_numpy(&(<Tensor>in_tensors[k]).v).copy())
+                       for k in sorted(rec.args_used)]
+    prog.parameters = tuple(params)
+    prog.param_tapes = [(<Value>p).tape if type(p) is Value else (<Tensor>p).tape
+                        for p in params]
+    prog.nparams = len(params)
+    prog.nscalars = len(scalar_slot)
+    prog.ntensors = len(tensor_slot)
+    prog.param_slot = <tg_index *>malloc((prog.nparams + 1) * sizeof(tg_index))
+    prog.param_index = <tg_index **>malloc((prog.nparams + 1) * sizeof(tg_index *))
+    prog.param_tape = <tg_tape **>malloc((prog.nparams + 1) * sizeof(tg_tape *))
+    prog.scalar_slot = <tg_index *>malloc((prog.nscalars + 1) * sizeof(tg_index))
+    prog.tensor_slot = <tg_index *>malloc((prog.ntensors + 1) * sizeof(tg_index))
+    prog.tensor_buf = <tg_buf **>calloc(prog.ntensors + 1, sizeof(tg_buf *))
+    if prog.tensor_buf == NULL or (prog.param_slot == NULL or prog.param_index == NULL or prog.param_tape == NULL or
+            prog.scalar_slot == NULL or prog.tensor_slot == NULL):
+        raise MemoryError("tapegrad: out of memory")
+    for k in range(prog.nparams):
+        p = params[k]
+        prog.param_slot[k] = param_slots[k]
+        if type(p) is Value:
+            prog.param_index[k] = &(<Value>p).index
+            prog.param_tape[k] = (<Value>p).t
+        else:
+            prog.param_index[k] = &(<Tensor>p).index
+            prog.param_tape[k] = (<Tensor>p).tp
+    for k in range(prog.nscalars):
+        prog.scalar_slot[k] = scalar_slot[k]
+    for k in range(prog.ntensors):
+        prog.tensor_slot[k] = tensor_slot[k]
+        if tensor_slot[k] < 0:
+            prog.tensor_buf[k] = (<Tensor>in_tensors[k]).v.buf
+            tg_buf_incref(prog.tensor_buf[k])
+    return prog
+
+
+cdef _install_tensor_index_offset():
+    global tg_tensor_index_offset
+    cdef Tensor probe = Tensor.__new__(Tensor)
+    tg_tensor_index_offset = <char *>&probe.index - <char *><PyObject *>probe
+
+
+_install_tensor_index_offset()
