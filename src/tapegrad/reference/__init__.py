@@ -27,6 +27,7 @@ from ._tensor import (  # noqa: F401 - engine hooks for the shared nn/optim/auto
     _addmm, _adam_update, _binary_cross_entropy, _grad, _mse_loss, _nll_loss, _run_backward,
     _sgd_update)
 from ._value import ENGINE, Value, clear_tape, tape_stats
+from ._replay import _GuardFailed, _flatten_args, _rebuild, _trace  # noqa: F401 - for _replay
 
 __all__ = [
     "ENGINE", "Value", "clear_tape", "dot", "sum", "tape_stats",
@@ -40,6 +41,16 @@ __all__ = [
     "argmax", "argmin", "reshape", "flatten", "transpose", "t", "permute", "unsqueeze",
     "squeeze", "pow", "add", "sub", "mul", "div", "clone", "numel", "is_tensor",
     "is_floating_point", "Node", "AccumulateGrad", "nn", "optim", "autograd",
+    "compile", "record", "Tape", "GuardFailure",
 ]
 
 from . import autograd, nn, optim  # noqa: E402 - built from the names above
+import sys as _sys  # noqa: E402
+
+from .. import _replay  # noqa: E402
+
+_replay_api = _replay.build(_sys.modules[__name__])
+compile = _replay_api.compile  # noqa: A001 - torch.compile's name
+record = _replay_api.record
+Tape = _replay_api.Tape
+GuardFailure = _replay.GuardFailure
