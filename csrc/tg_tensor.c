@@ -176,16 +176,34 @@ static inline float tg_expf_poly(float x)            /* x in [0, 88] */
     return p * scale.f;
 }
 
+/* On x86-64 with glibc (ifunc), also an AVX2 copy of the loop picked at load
+ * time: twice the lanes, the same operations in the same order (no FMA
+ * contraction), so the results are bit-identical. */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__GLIBC__) && !defined(TG_NO_CLONES)
+#define TG_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define TG_VECTOR_CLONES
+#endif
+
+TG_VECTOR_CLONES
 static void tg_tanh_f32_array(const float *restrict x, float *restrict y, int64_t n)
 {
-    for (int64_t k = 0; k < n; k++) {           /* no branches: the loop vectorises */
+    /* Three branch-free passes, each of which vectorises (one fused loop does
+     * not with AVX2: GCC 12 turns its selects into branches). */
+    for (int64_t k = 0; k < n; k++) {           /* |x| clamped where tanh is 1 in float */
+        float a = fabsf(x[k]);
+        y[k] = a < 20.0f ? a : 20.0f;
+    }
+    for (int64_t k = 0; k < n; k++) {           /* 1 - 2 / (exp(2|x|) + 1), signed */
+        float e = tg_expf_poly(2.0f * y[k]);
+        y[k] = copysignf(1.0f - 2.0f / (e + 1.0f), x[k]);
+    }
+    for (int64_t k = 0; k < n; k++) {           /* the polynomial near 0 */
         float v = x[k], a = fabsf(v), z = v * v;
         float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z
                          - 5.37397155531e-2f) * z + 1.33314422036e-1f) * z
                        - 3.33332819422e-1f) * z * v + v;
-        float e = tg_expf_poly(2.0f * (a < 20.0f ? a : 20.0f));
-        float big = copysignf(1.0f - 2.0f / (e + 1.0f), v);
-        float r = a < 0.625f ? small : big;
+        float r = a < 0.625f ? small : y[k];
         y[k] = (v == v && v != 0.0f) ? r : v;   /* nan stays nan, -0 stays -0 */
     }
 }
@@ -198,6 +216,20 @@ static void tg_tanh_f32_array(const float *restrict x, float *restrict y, int64_
     case OPC:                                                                            \
         for (int64_t k = 0; k < N; k++)                                                  \
             gx[k] += tg_dun_##SFX(OPC, g[k], x[k], y[k], c, lo, hi, hl, hh);             \
+        break;
+/* One broadcast op, row by row; rows whose operands are both contiguous (a bias
+ * added to each row of a batch) take a loop the compiler vectorises. */
+#define TG_BIN_ROWS(T, SFX, OPC)                                                          \
+    case OPC:                                                                            \
+        for (int64_t r = 0; r * L < N; r++, tg_iter_next_row(&it)) {                     \
+            T *orow = o + r * L;                                                         \
+            const T *ar = a + it.oa, *br = b + it.ob;                                    \
+            if (SA == 1 && SB == 1)                                                      \
+                for (int64_t j = 0; j < L; j++) orow[j] = tg_bin_##SFX(OPC, ar[j], br[j]); \
+            else                                                                         \
+                for (int64_t j = 0; j < L; j++)                                          \
+                    orow[j] = tg_bin_##SFX(OPC, ar[j * SA], br[j * SB]);                 \
+        }                                                                                \
         break;
 #define TG_BIN_FWD_CASE(SFX, OPC, A, B)                                                  \
     case OPC: for (int64_t k = 0; k < N; k++) o[k] = tg_bin_##SFX(OPC, A, B); break;
@@ -304,10 +336,18 @@ static void tg_binary_fwd_##SFX(int op, struct tg_tnode *n)                     
         tg_bstrides(&n->in[0], n->out.ndim, n->out.shape, it.sa);                        \
         tg_bstrides(&n->in[1], n->out.ndim, n->out.shape, it.sb);                        \
         TG_ROW(it, L, SA, SB);                                                           \
-        for (int64_t r = 0; r * L < N; r++, tg_iter_next_row(&it)) {                     \
-            T *orow = o + r * L;                                                         \
-            const T *ar = a + it.oa, *br = b + it.ob;                                    \
-            for (int64_t j = 0; j < L; j++) orow[j] = tg_bin_##SFX(op, ar[j * SA], br[j * SB]); \
+        switch (op) {                                                                    \
+        TG_BIN_ROWS(T, SFX, TT_ADD)                                                         \
+        TG_BIN_ROWS(T, SFX, TT_SUB)                                                         \
+        TG_BIN_ROWS(T, SFX, TT_MUL)                                                         \
+        TG_BIN_ROWS(T, SFX, TT_DIV)                                                         \
+        default:                                                                         \
+            for (int64_t r = 0; r * L < N; r++, tg_iter_next_row(&it)) {                 \
+                T *orow = o + r * L;                                                     \
+                const T *ar = a + it.oa, *br = b + it.ob;                                \
+                for (int64_t j = 0; j < L; j++)                                          \
+                    orow[j] = tg_bin_##SFX(op, ar[j * SA], br[j * SB]);                  \
+            }                                                                            \
         }                                                                                \
     }                                                                                    \
 }                                                                                        \
@@ -333,7 +373,14 @@ static void tg_binary_bwd_##SFX(int op, struct tg_tnode *n, const T *g, T *ga, T
             tg_iter_init(&it, n->out.ndim, n->out.shape);                                \
             tg_bstrides(&n->in[0], n->out.ndim, n->out.shape, it.sa);                    \
             tg_bstrides(&n->in[1], n->out.ndim, n->out.shape, it.sb);                    \
-            TG_ROW_LOOP(it, L, N, gb[it.ob + j * SB] += sign * g[k]);                    \
+            if (SB == 1) {             /* a bias: sum the rows, each one vectorised */  \
+                for (int64_t r = 0; r * L < N; r++, tg_iter_next_row(&it)) {             \
+                    T *grow = gb + it.ob;                                                \
+                    const T *g_row = g + r * L;                                          \
+                    for (int64_t j = 0; j < L; j++) grow[j] += sign * g_row[j];          \
+                }                                                                        \
+            } else                                                                       \
+                TG_ROW_LOOP(it, L, N, gb[it.ob + j * SB] += sign * g[k]);                \
         }                                                                                \
         return;                                                                          \
     }                                                                                    \
