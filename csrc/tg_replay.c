@@ -114,6 +114,7 @@ int tg_program_build(tg_program *p, tg_tape *live, const tg_index *roots, tg_ind
         needs[k] = leaf_needs_grad[k];
         if (live->tn[s] != NULL) {
             if ((t->tn[k] = tg_tnode_share(live->tn[s])) == NULL) goto fail;
+            t->has_tensors = 1;
         }
         t->leaf_top = t->leaf_live = k + 1;
     }
@@ -157,6 +158,7 @@ int tg_program_build(tg_program *p, tg_tape *live, const tg_index *roots, tg_ind
                 if (pa >= 0 && !needs[pa]) pa = -1;
                 if (pb >= 0 && !needs[pb]) pb = -1;
                 if ((t->tn[j] = tg_tnode_share(live->tn[i])) == NULL) goto fail;
+                t->has_tensors = 1;
             }
             t->a[j] = pa;
             t->b[j] = pb;
@@ -252,6 +254,11 @@ void tg_program_relink(tg_program *p)
     p->stale = 0;
 }
 
+/* One case per scalar op, each calling the recording's own formula (tg_tape.h)
+ * with a constant op, so the compiler resolves the inner switch. */
+#define TG_FWD_BINARY(OP) case OP: value[i] = tg_eval_binary(OP, value[pa[i]], value[pb[i]]); break;
+#define TG_FWD_UNARY(OP) case OP: value[i] = tg_eval_unary(OP, value[pa[i]], cst[i]); break;
+
 int tg_program_forward(tg_program *p)
 {
     tg_tape *t = &p->tape;
@@ -262,19 +269,23 @@ int tg_program_forward(tg_program *p)
     tg_index end = t->leaf_cap + t->node_count;
     for (tg_index i = t->leaf_cap; i < end; i++) {
         uint8_t op = ops[i];
-        if (op >= TT_FIRST) {
-            struct tg_tnode *n = t->tn[i];
-            if (op != TT_VIEW && tg_tensor_forward(n, op, NULL) != 0) return -1;
-            for (int k = 0; k < 2; k++)      /* saved for backward as of now */
-                n->in_version[k] = n->in[k].buf != NULL ? n->in[k].buf->version : 0;
-            n->out_version = n->out.buf->version;
-        } else if (op == TG_SUM) {
+        switch (op) {
+        TG_FWD_BINARY(TG_ADD) TG_FWD_BINARY(TG_SUB) TG_FWD_BINARY(TG_MUL)
+        TG_FWD_BINARY(TG_DIV) TG_FWD_BINARY(TG_POW)
+        TG_FWD_UNARY(TG_ADD_CONST) TG_FWD_UNARY(TG_MUL_CONST) TG_FWD_UNARY(TG_DIV_CONST)
+        TG_FWD_UNARY(TG_RSUB_CONST) TG_FWD_UNARY(TG_RDIV_CONST) TG_FWD_UNARY(TG_POW_CONST)
+        TG_FWD_UNARY(TG_RPOW_CONST) TG_FWD_UNARY(TG_NEG) TG_FWD_UNARY(TG_EXP)
+        TG_FWD_UNARY(TG_LOG) TG_FWD_UNARY(TG_TANH) TG_FWD_UNARY(TG_RELU)
+        TG_FWD_UNARY(TG_SIGMOID)
+        case TG_SUM: {                  /* the same order of additions as the recording */
             const tg_arg *args = t->args + pa[i];
             double acc = 0.0;
             for (tg_index k = 0; k < pb[i]; k++)
                 acc += args[k].index >= 0 ? value[args[k].index] : args[k].constant;
             value[i] = acc;
-        } else if (op == TG_DOT) {
+            break;
+        }
+        case TG_DOT: {
             const tg_arg *args = t->args + pa[i];
             double acc = 0.0;
             for (tg_index k = 0; k + 1 < pb[i]; k += 2) {
@@ -283,10 +294,15 @@ int tg_program_forward(tg_program *p)
                 acc += x * w;
             }
             value[i] = acc;
-        } else if (pb[i] >= 0) {
-            value[i] = tg_eval_binary(op, value[pa[i]], value[pb[i]]);
-        } else {
-            value[i] = tg_eval_unary(op, value[pa[i]], cst[i]);
+            break;
+        }
+        default: {                      /* a tensor node */
+            struct tg_tnode *n = t->tn[i];
+            if (op != TT_VIEW && tg_tensor_forward(n, op, NULL) != 0) return -1;
+            for (int k = 0; k < 2; k++)      /* saved for backward as of now */
+                n->in_version[k] = n->in[k].buf != NULL ? n->in[k].buf->version : 0;
+            n->out_version = n->out.buf->version;
+        }
         }
     }
     return 0;

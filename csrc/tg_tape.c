@@ -386,6 +386,7 @@ tg_index tg_tape_push_tensor(tg_tape *t, uint8_t op, tg_index a, tg_index b,
                              struct tg_tnode *tnode, tg_index *owner)
 {
     if (tnode->out.buf != NULL) t->tensor_bytes += (int64_t)tnode->out.buf->nbytes;
+    t->has_tensors = 1;
     return tg_tape_append(t, op, a, b, 0.0, 0.0, owner, tnode);
 }
 
@@ -426,6 +427,7 @@ tg_index tg_tape_new_tensor_leaf(tg_tape *t, struct tg_tnode *tnode, tg_index *o
     if (i < 0) return -1;
     t->op[i] = TT_LEAF;
     t->tn[i] = tnode;
+    t->has_tensors = 1;
     return i;
 }
 
@@ -533,6 +535,6 @@ int tg_tape_backward(tg_tape *t, tg_index root)
         default: break;
         }
     }
-    tg_tensor_drop_grads(t, lo, root);
+    if (t->has_tensors) tg_tensor_drop_grads(t, lo, root);
     return status;
 }

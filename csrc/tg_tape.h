@@ -81,6 +81,7 @@ typedef struct {
     tg_index error_node;             /* the node a failed sweep stopped at */
     int64_t epoch;                   /* bumped whenever node indices move or nodes go */
     int no_collect;                  /* a replay recording is running: grow, never collect */
+    int has_tensors;                 /* a tensor slot was ever added (sweeps free their grads) */
 } tg_tape;
 
 /* Lifecycle. init returns 0, or -1 when out of memory (the tape is then empty

@@ -49,6 +49,7 @@ cdef extern from "tg_tape.h" nogil:
         tg_index error_node      # the node a failed sweep stopped at
         int64_t epoch            # bumped whenever node indices move or nodes go
         int no_collect           # a replay recording is running: grow, never collect
+        int has_tensors          # a tensor slot was ever added
 
     int tg_tape_init(tg_tape *t, tg_index leaf_cap, tg_index node_cap)
     void tg_tape_free(tg_tape *t)
