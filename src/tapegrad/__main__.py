@@ -9,9 +9,12 @@ usage: python -m tapegrad COMMAND [options]
 commands:
   bench   time the compiled engine against the pure-Python reference and, where
           installed, micrograd, PyTorch and numpy by hand: scalar workloads (chain,
-          demo) and tensor workloads (overhead, mlp, matmul); prints a table of
-          figures and ratios (`python -m tapegrad bench --quick` for a short run,
-          `--workloads overhead,mlp,matmul` for the tensor ones, `--help` for options)
+          demo), tensor workloads (overhead, mlp, matmul) and replay workloads
+          (demo-replay, mlp-replay, chain-replay: tapegrad.compile / record against
+          eager); prints a table of figures and ratios (`python -m tapegrad bench
+          --quick` for a short run, `--workloads overhead,mlp,matmul` for the tensor
+          ones, `--workloads demo-replay,mlp-replay,chain-replay` for replay, `--help`
+          for options)
   info    print tapegrad's version, the active engine and where its modules are
 """
 

@@ -57,6 +57,40 @@ matmul
     (``--blas-threads``, default 1: numpy's OpenBLAS, SciPy's OpenBLAS that
     the compiled engine calls, torch's intra-op threads). Reports ms per step.
 
+Replay workloads (``tapegrad.compile`` / ``tapegrad.record``)
+--------------------------------------------------------------
+Each engine's replay is timed against the same engine eager, in one process.
+Labels: ``c`` / ``reference`` for eager, ``c replay`` / ``reference replay``
+for the replay (the reference's replay runs fn again on every call). The first
+call of a replay records fn: it is timed apart (``record``) and left out of the
+per-step figures.
+
+demo-replay
+    The demo step replayed: ``model.zero_grad(); loss = step(Xb, yb)`` then
+    the SGD update, with ``step = compile(fn)``, ``fn(Xb, yb)`` building the
+    demo's loss (without the accuracy, which would read ``.data`` and become a
+    guard) from X as a list of lists of floats and y as a list of floats (fn
+    receives them as Values; the eager rows wrap them in Values too, so both
+    build the same graph). Two neuron styles: ``ops``, micrograd's own neuron
+    ``sum((wi*xi for wi, xi in zip(w, x)), b)`` (a node per op, ~65k nodes,
+    as micrograd's demo step), and ``dot``, the demo's ``engine.dot(w, x) + b``
+    (~10.5k nodes). Reports ms per step (``step``) and ms per call of the
+    replay alone, forward + backward without the Python loops of zero_grad
+    and update (``call``; for eager rows the forward + backward), against
+    micrograd with its gc off (micrograd's demo step, i.e. the ``ops`` style).
+    The replay's loss at every step and after the last update must equal the
+    eager run's (relative difference <= 1e-12).
+mlp-replay
+    The mlp step replayed: ``step = compile(lambda x, y: loss_fn(model(x),
+    y))``; a step is ``opt.zero_grad(); step(x, y); opt.step()``. Eager rows
+    and the torch / numpy peers are the mlp workload's step. Reports us per
+    step and per call (replay: ``step(x, y)``; eager: forward + backward).
+chain-replay
+    The chain recorded once with ``record(fn, x0, y0)`` (fn repeats ``x = x*y;
+    x = x + y; x = x.tanh(); x = x**2``), then ``tape.forward(x0, y0)`` and
+    ``tape.backward()`` timed apart (a forward comes before every backward).
+    Reports ns per recorded node for each, and the ratio backward / forward.
+
 mlp and matmul run their engines interleaved (``_interleave``: one run of each
 engine in turn), so that a change of load hits every engine alike.
 
@@ -80,6 +114,7 @@ import statistics
 import sys
 import threading
 import time
+import traceback
 import types
 from time import perf_counter
 
@@ -111,31 +146,51 @@ TARGETS = {
 TARGET_RATIOS = {
     "matmul": ("numpy", 1.15),
 }
+# Targets of the replay (its issue), for rows other than plain "c":
+# (workload, phase, label) -> largest value.
+LABEL_TARGETS = {
+    ("demo-replay", "step ops", "c replay"): 1.0,    # ms per step
+    ("mlp-replay", "step", "c replay"): 40.0,        # us per step
+}
+# (workload, phase, label) -> (other phase, other label, "faster" or "at most", k):
+# the row must be k times faster than the other row, or at most k times its time.
+RELATIVE_TARGETS = {
+    ("demo-replay", "step ops", "c replay"): ("step ops", "micrograd gc off", "faster", 100.0),
+    ("mlp-replay", "step", "c replay"): ("step", "torch", "faster", 4.0),
+    ("chain-replay", "backward", "c replay"): ("forward", "c replay", "at most", 3.0),
+}
 
 # Sizes. A 100-step demo run is itself an average over 100 steps; peers get
 # one run by default (micrograd with gc enabled needs minutes for one).
 FULL = {"chain_ops": 100_000, "chain_repeats": 5, "demo_steps": 100, "demo_repeats": 3,
         "peer_demo_repeats": 1, "peer_demo_warmup": 2,
         "op_block_s": 0.2, "op_repeats": 7, "mlp_steps": 200, "mlp_repeats": 5,
-        "matmul_n": 512, "matmul_steps": 10, "matmul_repeats": 5}
+        "matmul_n": 512, "matmul_steps": 10, "matmul_repeats": 5,
+        "demo_replay_steps": 100, "demo_replay_repeats": 5}
 QUICK = {"chain_ops": 20_000, "chain_repeats": 3, "demo_steps": 3, "demo_repeats": 1,
          "peer_demo_repeats": 1, "peer_demo_warmup": 0,
          "op_block_s": 0.05, "op_repeats": 3, "mlp_steps": 50, "mlp_repeats": 3,
-         "matmul_n": 512, "matmul_steps": 3, "matmul_repeats": 3}
+         "matmul_n": 512, "matmul_steps": 3, "matmul_repeats": 3,
+         "demo_replay_steps": 5, "demo_replay_repeats": 3}
 
 ALL_ENGINES = ("c", "reference", "micrograd", "torch", "numpy")
 SCALAR_WORKLOADS = ("chain", "demo")
 TENSOR_WORKLOADS = ("overhead", "mlp", "matmul")
-ALL_WORKLOADS = SCALAR_WORKLOADS + TENSOR_WORKLOADS
+REPLAY_WORKLOADS = ("demo-replay", "mlp-replay", "chain-replay")
+ALL_WORKLOADS = SCALAR_WORKLOADS + TENSOR_WORKLOADS + REPLAY_WORKLOADS
 # Which workloads each engine runs (numpy is only a peer of the tensor ones it
-# can do by hand; micrograd has no tensors).
+# can do by hand; micrograd has no tensors; micrograd with gc off is the peer
+# of demo-replay, as in the issue).
 ENGINE_WORKLOADS = {
     "c": ALL_WORKLOADS,
     "reference": ALL_WORKLOADS,
     "micrograd": SCALAR_WORKLOADS,
-    "torch": ("chain",) + TENSOR_WORKLOADS,
-    "numpy": ("mlp", "matmul"),
+    "micrograd-gcoff": SCALAR_WORKLOADS + ("demo-replay",),
+    "torch": ("chain",) + TENSOR_WORKLOADS + ("mlp-replay",),
+    "numpy": ("mlp", "matmul", "mlp-replay"),
 }
+# Workloads that multiply matrices (BLAS threads are set for them).
+BLAS_WORKLOADS = TENSOR_WORKLOADS + ("mlp-replay",)
 
 SEED = 1337          # micrograd's demo.ipynb seeds numpy and random with 1337
 N_SAMPLES = 100
@@ -304,9 +359,18 @@ class Neuron(object):
         return self.w + [self.b]
 
 
+class OpsNeuron(Neuron):
+    """micrograd's own neuron: ``sum((wi*xi for wi, xi in zip(w, x)), b)``, a
+    node per multiply and per add (the dot-product Neuron makes one node)."""
+
+    def __call__(self, x):
+        act = builtins.sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        return act.relu() if self.nonlin else act
+
+
 class Layer(object):
-    def __init__(self, engine, nin, nout, rng, nonlin=True):
-        self.neurons = [Neuron(engine, nin, rng, nonlin=nonlin) for _ in range(nout)]
+    def __init__(self, engine, nin, nout, rng, nonlin=True, neuron=Neuron):
+        self.neurons = [neuron(engine, nin, rng, nonlin=nonlin) for _ in range(nout)]
 
     def __call__(self, x):
         out = [n(x) for n in self.neurons]
@@ -317,12 +381,14 @@ class Layer(object):
 
 
 class MLP(object):
-    """micrograd's MLP; the last layer is linear. Same init order as micrograd."""
+    """micrograd's MLP; the last layer is linear. Same init order as micrograd.
+    ``neuron``: Neuron (``engine.dot``) or OpsNeuron (micrograd's per-op sum)."""
 
-    def __init__(self, engine, nin, nouts, seed=SEED):
+    def __init__(self, engine, nin, nouts, seed=SEED, neuron=Neuron):
         rng = random.Random(seed)
         sz = [nin] + list(nouts)
-        self.layers = [Layer(engine, sz[i], sz[i + 1], rng, nonlin=i != len(nouts) - 1)
+        self.layers = [Layer(engine, sz[i], sz[i + 1], rng, nonlin=i != len(nouts) - 1,
+                             neuron=neuron)
                        for i in range(len(nouts))]
 
     def __call__(self, x):
@@ -763,6 +829,331 @@ def matmul_numpy(n=FULL["matmul_n"], steps=FULL["matmul_steps"],
 
 
 # ----------------------------------------------------------------------------
+# Replay workloads: tapegrad.compile / tapegrad.record against the same engine eager
+
+
+def _replay_api(engine):
+    """``compile``/``record`` for this engine (the objects ``tapegrad.compile`` and
+    ``tapegrad.reference.compile`` are)."""
+    from . import _replay
+    return _replay.build(engine)
+
+
+DEMO_STYLES = ("ops", "dot")
+_DEMO_NEURONS = {"ops": OpsNeuron, "dot": Neuron}
+# phases of a demo-replay / mlp-replay step; "call" is forward + backward for eager
+# steps and the replayed call for replay steps (which have no forward/backward apart)
+_DEMO_REPLAY_PHASES = ("forward", "backward", "call", "zero_grad", "update")
+_MLP_REPLAY_PHASES = ("forward", "backward", "call", "zero_grad", "step")
+
+
+def _demo_data(seed=SEED, n_samples=N_SAMPLES):
+    X, y = make_moons(n_samples, seed=seed)
+    return X.tolist(), [float(v) for v in (y * 2 - 1)]   # labels -1 / +1
+
+
+def _demo_replay_loss(engine, model, Xv, yv):
+    """The demo's loss from inputs and labels that are Values already (as a
+    replayed fn receives them), without the accuracy: reading ``score.data``
+    inside a replayed fn would make a guard."""
+    esum = engine.sum
+    scores = list(map(model, Xv))
+    losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(yv, scores)]
+    data_loss = esum(losses) * (1.0 / len(losses))
+    reg_loss = ALPHA * esum((p * p for p in model.parameters()))
+    return data_loss + reg_loss
+
+
+def _demo_replay_run(engine, replay, style, steps, seed=SEED, n_samples=N_SAMPLES,
+                     gc_off=False):
+    """Train the demo MLP (neurons of ``style``) for ``steps`` steps from fresh
+    weights, eager or replayed (``replay``: the engine's compile/record).
+
+    A step is ``model.zero_grad()``, the loss and its gradients (eager:
+    ``loss = fn(Values of Xb, Values of yb); loss.backward()``; replay:
+    ``loss = step(Xb, yb)``), then ``p.data -= lr * p.grad``. The replay's first
+    call records fn: it is timed apart (``record_s``) and not in ``phases``.
+    Returns ``{"phases": seconds summed over the timed steps, "timed_steps",
+    "record_s", "losses": the loss of every step, "loss": after the last update,
+    "nodes", "recordings"}``.
+    """
+    Xb, yb = _demo_data(seed, n_samples)
+    Value = engine.Value
+    model = MLP(engine, 2, [16, 16, 1], seed, neuron=_DEMO_NEURONS[style])
+    params = model.parameters()
+
+    def fn(Xv, yv):
+        return _demo_replay_loss(engine, model, Xv, yv)
+
+    step = replay.compile(fn) if replay is not None else None
+    ph = dict.fromkeys(_DEMO_REPLAY_PHASES, 0.0)
+    losses = []
+    record_s = None
+    for k in range(steps):
+        with _gc_mode(gc_off):
+            t0 = _now()
+            model.zero_grad()
+            t1 = _now()
+            if step is not None:
+                loss = step(Xb, yb)
+                t2 = t3 = _now()
+            else:
+                loss = fn([list(map(Value, row)) for row in Xb], list(map(Value, yb)))
+                t2 = _now()
+                loss.backward()
+                t3 = _now()
+            learning_rate = 1.0 - 0.9 * k / 100
+            for p in params:
+                p.data -= learning_rate * p.grad
+            t4 = _now()
+        losses.append(float(loss.data))
+        del loss
+        if step is not None and k == 0:
+            record_s = t4 - t0
+        else:
+            ph["zero_grad"] += t1 - t0
+            ph["forward"] += t2 - t1
+            ph["backward"] += t3 - t2
+            ph["call"] += t3 - t1
+            ph["update"] += t4 - t3
+        if gc_off:
+            gc.collect()
+    with _gc_mode(True):  # untimed
+        final = float(fn([list(map(Value, row)) for row in Xb], list(map(Value, yb))).data)
+    return {"phases": ph, "timed_steps": steps - 1 if step is not None else steps,
+            "record_s": record_s, "losses": losses, "loss": final,
+            "nodes": step.tape.nodes if step is not None else None,
+            "recordings": step.recordings if step is not None else None}
+
+
+def _demo_replay_summary(runs, replay):
+    """Median ms per step over runs, with the phases, losses and so on of the median run."""
+    per = []
+    for r in runs:
+        n = r["timed_steps"]
+        ph = {k: (v * 1e3 / n if (replay is None or k not in ("forward", "backward")) else None)
+              for k, v in r["phases"].items()}
+        per.append(dict(r, phases_ms=ph,
+                        ms_per_step=builtins.sum(ph[k] for k in ("zero_grad", "call", "update"))))
+    ordered = sorted(per, key=lambda r: r["ms_per_step"])
+    out = dict(ordered[(len(ordered) - 1) // 2])
+    del out["phases"]
+    out["ms_per_step"] = _median([r["ms_per_step"] for r in per])
+    out["call_ms"] = _median([r["phases_ms"]["call"] for r in per])
+    out["runs_ms_per_step"] = [r["ms_per_step"] for r in per]
+    out["runs_call_ms"] = [r["phases_ms"]["call"] for r in per]
+    out["record_ms"] = None if replay is None else _median([r["record_s"] * 1e3 for r in per])
+    out["recordings"] = None if replay is None else builtins.max(r["recordings"] for r in per)
+    out["final_losses"] = [r["loss"] for r in per]
+    return out
+
+
+def demo_replay(engine, style="ops", steps=FULL["demo_replay_steps"],
+                repeats=FULL["demo_replay_repeats"], seed=SEED, n_samples=N_SAMPLES,
+                gc_off=False, warmup_steps=2):
+    """The demo step eager and replayed (``engine``'s own compile), neurons of
+    ``style`` ("ops": micrograd's per-op sum, "dot": ``engine.dot``).
+
+    After ``warmup_steps`` untimed steps of each (on separate models), runs
+    ``repeats`` rounds of one eager and one replayed run of ``steps`` steps,
+    each from the same initial weights. Returns ``{"eager": ..., "replay": ...}``,
+    each with ``ms_per_step`` (median over runs), ``call_ms`` (forward +
+    backward / the replayed call alone, per step), ``phases_ms``, ``losses``
+    (every step's loss), ``loss`` (after the last update), and for the replay
+    ``record_ms`` (its first call, which records fn), ``nodes`` and ``recordings``.
+    """
+    replay = _replay_api(engine)
+    steps = builtins.max(2, steps)   # a replay's first step records: one more to time
+    if warmup_steps:
+        for rp in (None, replay):
+            gc.collect()
+            _demo_replay_run(engine, rp, style, builtins.max(2, warmup_steps), seed, n_samples,
+                             gc_off)
+    runs = {"eager": [], "replay": []}
+    for _ in range(repeats):
+        for name, rp in (("eager", None), ("replay", replay)):
+            gc.collect()
+            runs[name].append(_demo_replay_run(engine, rp, style, steps, seed, n_samples,
+                                               gc_off))
+    gc.collect()
+    out = {name: _demo_replay_summary(runs[name], None if name == "eager" else replay)
+           for name in runs}
+    for m in out.values():
+        m["steps"] = steps
+        m["style"] = style
+    return out
+
+
+def graph_nodes(root, parents="_prev"):
+    """How many Values a micrograd-style graph holds (every Value reachable from
+    ``root`` through ``parents``, leaves and constants included)."""
+    seen = {id(root)}
+    stack = [root]
+    keep = [root]   # ids stay unique while the objects live
+    while stack:
+        v = stack.pop()
+        for c in getattr(v, parents):
+            if id(c) not in seen:
+                seen.add(id(c))
+                keep.append(c)
+                stack.append(c)
+    return len(seen)
+
+
+def _mlp_replay_case(api, replay, steps=FULL["mlp_steps"], seed=SEED, gc_off=False,
+                     warmup_steps=10):
+    """The mlp step replayed: ``step = replay.compile(lambda x, y: loss_fn(model(x),
+    y))``; a step is ``opt.zero_grad(); step(x, y); opt.step()``. ``run()`` trains a
+    fresh model (and a fresh compile: its first call, which records, is timed
+    apart) for ``steps`` steps and returns ``{"us_per_step", "phases_us", "loss",
+    "record_us", "nodes", "recordings"}``."""
+    T, nn, optim = api.T, api.nn, api.optim
+    X, Y, params0 = _mlp_data(seed)
+    _, nin, nhid, nout = MLP_SHAPE
+    x = T.from_numpy(X.copy())
+    y = T.from_numpy(Y.copy())
+    steps = builtins.max(2, steps)
+
+    def make():
+        model = nn.Sequential(nn.Linear(nin, nhid), nn.Tanh(), nn.Linear(nhid, nout))
+        with T.no_grad():
+            for p, a in zip(model.parameters(), params0):
+                p.copy_(T.from_numpy(a.copy()))
+        loss_fn = nn.MSELoss()
+        opt = optim.SGD(model.parameters(), lr=MLP_LR)
+        step = replay.compile(lambda xb, yb: loss_fn(model(xb), yb))
+        return model, loss_fn, opt, step
+
+    def train(n):
+        model, loss_fn, opt, step = state = make()
+        ph = {"zero_grad": 0.0, "call": 0.0, "step": 0.0}
+        record = None
+        with _gc_mode(gc_off):   # for the whole run, as in mlp
+            for k in range(n):
+                t0 = _now()
+                opt.zero_grad()
+                t1 = _now()
+                step(x, y)
+                t2 = _now()
+                opt.step()
+                t3 = _now()
+                if k == 0:
+                    record = t3 - t0
+                    continue
+                ph["zero_grad"] += t1 - t0
+                ph["call"] += t2 - t1
+                ph["step"] += t3 - t2
+        return state, ph, record
+
+    def warmup():
+        if warmup_steps:
+            train(builtins.max(2, warmup_steps))
+
+    def run():
+        (model, loss_fn, _, step), ph, record = train(steps)
+        with T.no_grad():
+            loss = float(loss_fn(model(x), y).item())
+        n = steps - 1
+        phases = dict.fromkeys(_MLP_REPLAY_PHASES)
+        phases.update({k: v * 1e6 / n for k, v in ph.items()})
+        return {"us_per_step": builtins.sum(ph.values()) * 1e6 / n, "phases_us": phases,
+                "loss": loss, "record_us": record * 1e6, "nodes": step.tape.nodes,
+                "recordings": step.recordings}
+
+    return _Case(warmup, run)
+
+
+def _mlp_replay_summary(runs, steps):
+    """_mlp_summary, with the call's time and (for a replay) the record's."""
+    out = _mlp_summary(runs, steps)
+    ph = dict.fromkeys(_MLP_REPLAY_PHASES)
+    ph.update(out["phases_us"])
+    if ph["call"] is None:   # eager: the call is forward + backward
+        ph["call"] = ph["forward"] + ph["backward"]
+        calls = [r["phases_us"]["forward"] + r["phases_us"]["backward"] for r in runs]
+    else:
+        calls = [r["phases_us"]["call"] for r in runs]
+        out["record_us"] = _median([r["record_us"] for r in runs])
+        out["recordings"] = builtins.max(r["recordings"] for r in runs)
+    out["phases_us"] = ph
+    out["call_us"] = _median(calls)
+    out["runs_call_us"] = calls
+    return out
+
+
+def mlp_replay(api, replay, steps=FULL["mlp_steps"], repeats=FULL["mlp_repeats"], seed=SEED,
+               gc_off=False, warmup_steps=10):
+    """The mlp step eager and replayed, interleaved. Returns ``{"eager": ...,
+    "replay": ...}`` with ``us_per_step``, ``call_us``, ``phases_us``, ``loss``
+    (after the last update) and, for the replay, ``record_us``, ``nodes`` and
+    ``recordings``."""
+    steps = builtins.max(2, steps)
+    cases = [_mlp_case(api, steps, seed, gc_off, warmup_steps),
+             _mlp_replay_case(api, replay, steps, seed, gc_off, warmup_steps)]
+    runs = _interleave(cases, repeats)
+    out = {"eager": _mlp_replay_summary(runs[0], steps),
+           "replay": _mlp_replay_summary(runs[1], steps)}
+    out["replay"]["timed_steps"] = steps - 1   # the first call records
+    return out
+
+
+def chain_replay(engine, n_ops=FULL["chain_ops"], repeats=FULL["chain_repeats"], warmup=2,
+                 gc_off=False):
+    """Record the chain once (``record(fn, 0.5, 0.7)``), then time ``tape.forward``
+    and ``tape.backward`` apart, ``warmup + repeats`` times (a forward before
+    every backward).
+
+    Returns ``{"n_ops", "nodes", "forward_ns_per_node", "backward_ns_per_node",
+    "backward_over_forward", "forward_ns", "backward_ns", "record_ns_per_node",
+    "recordings", "check", "eager_check"}``: medians over the timed repeats, every
+    repeat's figures, the time of the recording, ``(loss, dx, dy)`` of the replay
+    and of the same engine eager (the chain workload's ``check``).
+    """
+    replay = _replay_api(engine)
+    iters = builtins.max(1, n_ops // 4)
+    n = 4 * iters
+
+    def fn(x, y):
+        for _ in range(iters):
+            x = x * y
+            x = x + y
+            x = x.tanh()
+            x = x ** 2
+        return x
+
+    eager_check = chain(engine, n, repeats=1, warmup=0)["check"]
+    gc.collect()
+    with _gc_mode(gc_off):
+        t0 = _now()
+        tape = replay.record(fn, 0.5, 0.7)
+        record_s = _now() - t0
+    nodes = tape.nodes or n   # the reference replays nothing: it runs fn again
+    fwd, back = [], []
+    out = None
+    for r in range(warmup + repeats):
+        gc.collect()
+        with _gc_mode(gc_off):
+            t0 = _now()
+            out = tape.forward(0.5, 0.7)
+            t1 = _now()
+            tape.backward()
+            t2 = _now()
+        if r >= warmup:
+            fwd.append((t1 - t0) * 1e9 / nodes)
+            back.append((t2 - t1) * 1e9 / nodes)
+    gx, gy = tape.grads
+    check = (float(out.data), float(gx), float(gy))
+    recordings = tape.recordings
+    del tape, out
+    gc.collect()
+    f, b = _median(fwd), _median(back)
+    return {"n_ops": n, "nodes": nodes, "forward_ns_per_node": f, "backward_ns_per_node": b,
+            "backward_over_forward": b / f if f else float("nan"),
+            "forward_ns": fwd, "backward_ns": back, "record_ns_per_node": record_s * 1e9 / nodes,
+            "recordings": recordings, "check": check, "eager_check": eager_check}
+
+
+# ----------------------------------------------------------------------------
 # Engines and peers
 
 
@@ -777,10 +1168,31 @@ class Row(object):
         self.tensor = tensor          # tensor API: namespace(T, nn, optim) (overhead, mlp, matmul)
         self.gc_off = gc_off
         if workloads is None:
-            workloads = ENGINE_WORKLOADS.get(key.split("-")[0], ())
+            workloads = ENGINE_WORKLOADS.get(key, ENGINE_WORKLOADS.get(key.split("-")[0], ()))
         self.workloads = workloads
         self.version = version
         self.path = path
+
+
+def _replay_row(row):
+    """The row of ``row``'s engine replayed: label "c replay" ("c replay gc off")."""
+    import copy
+    out = copy.copy(row)
+    out.label = row.key + " replay" + (" gc off" if row.gc_off else "")
+    return out
+
+
+def _micrograd_demo_nodes(engine, seed=SEED, n_samples=N_SAMPLES):
+    """Values in one micrograd demo step's graph (loss as in ``_demo_loss``),
+    inputs, weights and constants included."""
+    Xb, yb = _demo_data(seed, n_samples)
+    model = engine.make_mlp(2, [16, 16, 1], seed)
+    with _gc_mode(True):
+        loss, _ = _demo_loss(engine, model, Xb, yb)
+        n = graph_nodes(loss)
+        del loss, model
+    gc.collect()
+    return n
 
 
 def _micrograd_engine():
@@ -1033,7 +1445,8 @@ def run(engines=ALL_ENGINES, chain_ops=FULL["chain_ops"], chain_repeats=FULL["ch
         op_repeats=FULL["op_repeats"], mlp_steps=FULL["mlp_steps"],
         mlp_repeats=FULL["mlp_repeats"], matmul_n=FULL["matmul_n"],
         matmul_steps=FULL["matmul_steps"], matmul_repeats=FULL["matmul_repeats"],
-        blas=1, clock="wall"):
+        blas=1, clock="wall", demo_replay_steps=FULL["demo_replay_steps"],
+        demo_replay_repeats=FULL["demo_replay_repeats"]):
     """Run the workloads on every available engine. Returns a JSON-able dict.
 
     ``blas``: BLAS threads for numpy, SciPy (the compiled engine's matmul) and
@@ -1047,14 +1460,15 @@ def run(engines=ALL_ENGINES, chain_ops=FULL["chain_ops"], chain_repeats=FULL["ch
         return _run(engines, chain_ops, chain_repeats, demo_steps, demo_repeats,
                     peer_demo_repeats, peer_demo_warmup, workloads, gc_off_all, progress,
                     op_block_s, op_repeats, mlp_steps, mlp_repeats, matmul_n, matmul_steps,
-                    matmul_repeats, blas, clock)
+                    matmul_repeats, blas, clock, demo_replay_steps, demo_replay_repeats)
     finally:
         _now = old_clock
 
 
 def _run(engines, chain_ops, chain_repeats, demo_steps, demo_repeats, peer_demo_repeats,
          peer_demo_warmup, workloads, gc_off_all, progress, op_block_s, op_repeats, mlp_steps,
-         mlp_repeats, matmul_n, matmul_steps, matmul_repeats, blas, clock):
+         mlp_repeats, matmul_n, matmul_steps, matmul_repeats, blas, clock, demo_replay_steps,
+         demo_replay_repeats):
     def say(msg):
         if progress is not None:
             progress(msg)
@@ -1072,8 +1486,10 @@ def _run(engines, chain_ops, chain_repeats, demo_steps, demo_repeats, peer_demo_
               "mlp_steps": mlp_steps, "mlp_repeats": mlp_repeats, "mlp_shape": list(MLP_SHAPE),
               "mlp_lr": MLP_LR, "matmul_n": matmul_n, "matmul_steps": matmul_steps,
               "matmul_repeats": matmul_repeats, "blas_threads_requested": blas,
-              "loadavg_start": loadavg_start, "clock": clock}
-    if builtins.any(w in TENSOR_WORKLOADS for w in workloads):
+              "loadavg_start": loadavg_start, "clock": clock,
+              "demo_replay_steps": builtins.max(2, demo_replay_steps),
+              "demo_replay_repeats": demo_replay_repeats}
+    if builtins.any(w in BLAS_WORKLOADS for w in workloads):
         _load_blas_libraries()
         blas_threads(blas)
 
@@ -1130,8 +1546,95 @@ def _run(engines, chain_ops, chain_repeats, demo_steps, demo_repeats, peer_demo_
                                 check=m["check"], steps=m["steps"], n=matmul_n))
         results.extend(recs)
 
+    # Replay workloads: each engine eager and replayed (labels "c" and "c replay").
+    def do_demo_replay(row):
+        if row.key in ("c", "reference"):
+            reps = demo_replay_repeats if row.key == "c" else \
+                builtins.min(demo_replay_repeats, peer_demo_repeats)
+            for style in DEMO_STYLES:
+                say("demo-replay %s: %s eager and replayed ..." % (style, row.label))
+                m = demo_replay(row.engine, style, demo_replay_steps, reps, gc_off=row.gc_off)
+                recs = []
+                for name, r in (("eager", row), ("replay", _replay_row(row))):
+                    mm = m[name]
+                    extra = dict(loss=mm["loss"], losses=mm["losses"],
+                                 final_losses=mm["final_losses"], steps=mm["steps"],
+                                 phases_ms=mm["phases_ms"], style=style, replay=name == "replay",
+                                 eager_label=row.label)
+                    if name == "replay":
+                        extra.update(record_ms=mm["record_ms"], nodes=mm["nodes"],
+                                     recordings=mm["recordings"])
+                    recs.append(_record("demo-replay", "step " + style, r, mm["ms_per_step"],
+                                        "ms/step", mm, runs=mm["runs_ms_per_step"], **extra))
+                    recs.append(_record("demo-replay", "call " + style, r, mm["call_ms"],
+                                        "ms/call", mm, runs=mm["runs_call_ms"], style=style,
+                                        replay=name == "replay"))
+                results.extend(recs)
+            return
+        # micrograd with gc off: micrograd's own demo step (its neuron is the ops style);
+        # the demo workload's figure when it ran the same number of steps
+        steps = builtins.max(2, demo_replay_steps)
+        prev = next((r for r in results if r["workload"] == "demo" and r["label"] == row.label
+                     and r["steps"] == steps), None)
+        if prev is None:
+            say("demo-replay: %s ..." % row.label)
+            reps = builtins.min(demo_replay_repeats, peer_demo_repeats)
+            m = demo(row.engine, steps, reps, gc_off=row.gc_off, warmup_steps=peer_demo_warmup)
+            ms, runs, source = m["ms_per_step"], m["runs_ms_per_step"], None
+        else:
+            m, ms, runs, source = prev, prev["value"], prev["runs"], "demo"
+        say("demo-replay: counting %s's graph ..." % row.label)
+        nodes = _micrograd_demo_nodes(row.engine)
+        call = m["phases_ms"]["forward"] + m["phases_ms"]["backward"]
+        extra = dict(loss=m["loss"], final_losses=m["losses"], steps=steps,
+                     phases_ms=m["phases_ms"], style="ops", replay=False, nodes=nodes,
+                     measured_by=source)
+        results.append(_record("demo-replay", "step ops", row, ms, "ms/step", {}, runs=runs,
+                               **extra))
+        results.append(_record("demo-replay", "call ops", row, call, "ms/call", {}, runs=[call],
+                               style="ops", replay=False))
+
+    def do_mlp_replay(row):
+        if row.key in ("c", "reference"):
+            say("mlp-replay: %s eager and replayed ..." % row.label)
+            m = mlp_replay(row.tensor, _replay_api(row.engine), mlp_steps, mlp_repeats,
+                           gc_off=row.gc_off)
+        else:  # a peer: its eager mlp step
+            say("mlp-replay: %s ..." % row.label)
+            case = _mlp_case(None if row.key == "numpy" else row.tensor, mlp_steps,
+                             gc_off=row.gc_off)
+            m = {"eager": _mlp_replay_summary(_interleave([case], mlp_repeats)[0], mlp_steps)}
+        recs = []
+        for name, mm in m.items():
+            r = row if name == "eager" else _replay_row(row)
+            extra = dict(loss=mm["loss"], losses=mm["losses"], steps=mm["steps"],
+                         phases_us=mm["phases_us"], replay=name == "replay",
+                         eager_label=row.label)
+            if name == "replay":
+                extra.update(record_us=mm["record_us"], nodes=mm["nodes"],
+                             recordings=mm["recordings"], timed_steps=mm["timed_steps"])
+            recs.append(_record("mlp-replay", "step", r, mm["us_per_step"], "us/step", mm,
+                                runs=mm["runs_us"], **extra))
+            recs.append(_record("mlp-replay", "call", r, mm["call_us"], "us/call", mm,
+                                runs=mm["runs_call_us"], replay=name == "replay"))
+        results.extend(recs)
+
+    def do_chain_replay(row):
+        say("chain-replay: %s ..." % row.label)
+        m = chain_replay(row.engine, chain_ops, chain_repeats, gc_off=row.gc_off)
+        r = _replay_row(row)
+        extra = dict(n_ops=m["n_ops"], nodes=m["nodes"], check=m["check"],
+                     eager_check=m["eager_check"], recordings=m["recordings"],
+                     record_ns_per_node=m["record_ns_per_node"],
+                     backward_over_forward=m["backward_over_forward"], replay=True,
+                     eager_label=row.label)
+        results.append(_record("chain-replay", "forward", r, m["forward_ns_per_node"],
+                               "ns/node", m, runs=m["forward_ns"], **extra))
+        results.append(_record("chain-replay", "backward", r, m["backward_ns_per_node"],
+                               "ns/node", m, runs=m["backward_ns"], **extra))
+
     def needs_numpy(w):
-        return w != "chain"
+        return w not in ("chain", "chain-replay")
 
     have_numpy = True
     if builtins.any(needs_numpy(w) for w in workloads):
@@ -1141,7 +1644,8 @@ def _run(engines, chain_ops, chain_repeats, demo_steps, demo_repeats, peer_demo_
             missing["numpy"] = "not installed (pip install numpy): only the chain runs"
             have_numpy = False
     doers = {"chain": do_chain, "demo": do_demo, "overhead": do_overhead, "mlp": do_mlp,
-             "matmul": do_matmul}
+             "matmul": do_matmul, "demo-replay": do_demo_replay, "mlp-replay": do_mlp_replay,
+             "chain-replay": do_chain_replay}
 
     # mlp and matmul run their engines interleaved (one run of each in turn)
     interleaved = ("mlp", "matmul")
@@ -1154,6 +1658,17 @@ def _run(engines, chain_ops, chain_repeats, demo_steps, demo_repeats, peer_demo_
             if w in SCALAR_WORKLOADS:
                 for row in todo:
                     doers[w](row)
+                continue
+            if w in REPLAY_WORKLOADS:
+                for row in todo:
+                    try:
+                        doers[w](row)
+                    except Exception as exc:  # report it (a failure: exit status 1), run the others
+                        missing["%s %s" % (row.label, w)] = "failed: %s: %s" % (
+                            type(exc).__name__, exc)
+                        if progress is not None:
+                            progress("%s %s FAILED:\n%s" % (row.label, w,
+                                                            traceback.format_exc().rstrip()))
                 continue
             groups = [todo] if w in interleaved else [[row] for row in todo]
             for group in groups:
@@ -1177,7 +1692,7 @@ def _run(engines, chain_ops, chain_repeats, demo_steps, demo_repeats, peer_demo_
             do_all([Row("torch", "torch", eng, False, version=ver, path=path, tensor=tensor)])
 
     env = environment()
-    if builtins.any(w in TENSOR_WORKLOADS for w in workloads):
+    if builtins.any(w in BLAS_WORKLOADS for w in workloads):
         env["blas_threads"] = blas_threads()
     return {"env": env, "config": config, "results": results,
             "missing": missing, "checks": _checks(results)}
@@ -1229,6 +1744,15 @@ CHECK_RTOL = {
     "overhead": 1e-6,   # float32 values that are exact
     "mlp": 1e-4,        # float32, different BLAS and summation orders over the run
     "matmul": 1e-4,     # the float32 sum s; the gradients must be exact
+    # replay workloads, eager rows and peers against the reference's eager row
+    "demo-replay": 1e-6,
+    "mlp-replay": 1e-4,
+}
+# A replay against the same engine eager: the same operations on the same numbers.
+REPLAY_RTOL = {
+    "demo-replay": 1e-12,   # float64: the loss at every step and after the last update
+    "mlp-replay": 1e-6,     # float32: the loss after the last update
+    "chain-replay": 1e-12,  # float64: the result and both gradients
 }
 
 
@@ -1243,6 +1767,8 @@ def _checks(results):
     labels = [r["label"] for r in results]
     for r in results:
         w = r["workload"]
+        if w in REPLAY_WORKLOADS:
+            continue
         if w == "matmul":
             c = r["check"]
             d = c["s_rel_err"]
@@ -1272,6 +1798,55 @@ def _checks(results):
             d = _rel(r["loss"], ref["loss"])
             out.append({"what": "mlp loss after %d steps" % r["steps"], "vs": base_label,
                         "engine": r["label"], "max_rel_diff": d, "ok": d <= CHECK_RTOL[w]})
+    return out + _replay_checks(results, by)
+
+
+_REPLAY_WORDS = {
+    "demo-replay": "demo-replay loss at every step and after the last update",
+    "mlp-replay": "mlp-replay loss after the last step",
+    "chain-replay": "chain-replay result and gradients",
+}
+
+
+def _replay_checks(results, by):
+    """A replay computes what the same engine computes eagerly (REPLAY_RTOL) and
+    records fn once; eager rows and peers agree with the reference (CHECK_RTOL)."""
+    out = []
+    for r in results:
+        w = r["workload"]
+        if w not in REPLAY_WORKLOADS or r["phase"].split(" ")[0] not in ("step", "forward"):
+            continue
+        if r.get("replay"):
+            vs = r["eager_label"]
+            if w == "chain-replay":
+                d = builtins.max(_rel(a, b) for a, b in zip(r["check"], r["eager_check"]))
+                what = "chain-replay out, dx, dy (%d nodes)" % r["nodes"]
+            else:
+                eager = by.get((w, r["phase"], vs))
+                if eager is None:
+                    continue
+                if w == "demo-replay":
+                    a, b = r["losses"] + [r["loss"]], eager["losses"] + [eager["loss"]]
+                    d = builtins.max(_rel(x, y) for x, y in zip(a, b)) \
+                        if len(a) == len(b) else math.inf
+                    what = "demo-replay (%s) loss at each of %d steps and after the last" % (
+                        r["style"], r["steps"])
+                else:
+                    d = _rel(r["loss"], eager["loss"])
+                    what = "mlp-replay loss after %d steps" % r["steps"]
+            out.append({"what": what, "engine": r["label"], "vs": vs + " (eager)",
+                        "max_rel_diff": d, "recordings": r["recordings"],
+                        "group": "%s, replay vs the same engine eager" % _REPLAY_WORDS[w],
+                        "ok": d <= REPLAY_RTOL[w] and r["recordings"] == 1})
+            continue
+        base = next((b for b in ("reference", "c") if (w, r["phase"], b) in by), None)
+        if base is None or base == r["label"]:
+            continue
+        d = _rel(r["loss"], by[(w, r["phase"], base)]["loss"])
+        what = "%s (%s) loss after %d steps" % (w, r["phase"], r["steps"])
+        out.append({"what": what, "engine": r["label"], "vs": base, "max_rel_diff": d,
+                    "group": "%s final loss, eager, vs %s" % (w, base),
+                    "ok": d <= CHECK_RTOL[w]})
     return out
 
 
@@ -1317,14 +1892,38 @@ def _blas_line(env, cfg):
         "API): %s" % (head, req if req else "unset", env_var or "unset", counts or "none loaded")
 
 
+_PHASE_ORDER = {"build": 0, "forward": 0, "backward": 1, "step": 0, "call": 1,
+                "step ops": 0, "call ops": 1, "step dot": 2, "call dot": 3}
+
+
 def _sort_key(r):
-    phase = {"build": 0, "backward": 1}.get(r["phase"], r.get("n", 0))
+    phase = _PHASE_ORDER.get(r["phase"], r.get("n", 0))
     w = r["workload"]
     return (ALL_WORKLOADS.index(w) if w in ALL_WORKLOADS else len(ALL_WORKLOADS), phase)
 
 
 def _target_note(r, values):
     key = (r["workload"], r["phase"])
+    notes = []
+    tgt = LABEL_TARGETS.get(key + (r["label"],))
+    if tgt is not None:
+        notes.append("target <= %g %s: %s" % (tgt, r["unit"].split("/")[0],
+                                              "met" if r["value"] <= tgt else "MISSED"))
+    rel = RELATIVE_TARGETS.get(key + (r["label"],))
+    if rel is not None:
+        phase, other, how, k = rel
+        base = values.get((r["workload"], phase, other))
+        if base and r["value"]:
+            if how == "faster":
+                notes.append("%s faster than %s (target >= %gx): %s" % (
+                    _ratio(base / r["value"]), other, k,
+                    "met" if base >= k * r["value"] else "MISSED"))
+            else:
+                notes.append("%s / %s %s (target <= %gx): %s" % (
+                    r["phase"], phase, _ratio(r["value"] / base), k,
+                    "met" if r["value"] <= k * base else "MISSED"))
+    if notes:
+        return "; ".join(notes)
     if r["label"] != "c":
         return None
     if key in TARGETS:
@@ -1367,6 +1966,21 @@ def format_table(report):
         sizes.append("mlp: batch %d, Linear %d->%d, tanh, Linear %d->%d, MSE, SGD lr %g, "
                      "float32; %d steps, median of %d runs" % (
                          b, i, h, h, o, cfg["mlp_lr"], cfg["mlp_steps"], cfg["mlp_repeats"]))
+    if sizes:
+        lines.append("; ".join(sizes))
+    sizes = []
+    if "demo-replay" in present:
+        sizes.append("demo-replay: demo step eager and replayed (neurons: ops = micrograd's "
+                     "per-op sum, dot = engine.dot), %d steps (the replay's first, which "
+                     "records, timed apart), median of %d runs for c, %d for the others" % (
+                         cfg["demo_replay_steps"], cfg["demo_replay_repeats"],
+                         builtins.min(cfg["demo_replay_repeats"], cfg["peer_demo_repeats"])))
+    if "mlp-replay" in present:
+        sizes.append("mlp-replay: the mlp step eager and replayed, %d steps, median of %d runs"
+                     % (cfg["mlp_steps"], cfg["mlp_repeats"]))
+    if "chain-replay" in present:
+        sizes.append("chain-replay: %d ops recorded once, forward and backward timed apart, "
+                     "median of %d after 2 warm-up" % (cfg["chain_ops"], cfg["chain_repeats"]))
     if sizes:
         lines.append("; ".join(sizes))
     if "matmul" in present:
@@ -1420,6 +2034,7 @@ def format_table(report):
             notes.append("loss %.6g acc %.0f%%" % (r["loss"], 100 * r["accuracy"]))
         if r["workload"] == "mlp":
             notes.append("loss %.7g" % r["loss"])
+        notes.extend(_replay_notes(r))
         table.append((
             "%s %s" % (r["workload"], r["phase"]), r["label"], _fmt_value(r["value"], r["unit"]))
             + tuple(_ratio(r["value"] / b) if b else "" for b in bases)
@@ -1439,7 +2054,9 @@ def format_table(report):
     lines.append("")
     pairs = (("c", "reference"), ("c", "micrograd"), ("c", "micrograd gc off"),
              ("c", "torch"), ("c", "numpy"), ("reference", "micrograd"),
-             ("reference", "micrograd gc off"), ("reference", "torch"), ("reference", "numpy"))
+             ("reference", "micrograd gc off"), ("reference", "torch"), ("reference", "numpy"),
+             ("c replay", "c"), ("c replay", "reference replay"), ("c replay", "micrograd gc off"),
+             ("c replay", "torch"), ("c replay", "numpy"), ("reference replay", "reference"))
     keys = []
     for r in results:
         k = (r["workload"], r["phase"])
@@ -1481,6 +2098,38 @@ def format_table(report):
                 "%9.1f" % r["phases_us"][n] if r["phases_us"][n] else "%9s" % "-"
                 for n in _MLP_PHASES)))
 
+    for w, unit, names, fmt1 in (
+            ("demo-replay", "ms", _DEMO_REPLAY_PHASES, "%9.3f"),
+            ("mlp-replay", "us", _MLP_REPLAY_PHASES, "%9.1f")):
+        rs = [r for r in results if r["workload"] == w and r["phase"].startswith("step")]
+        if not rs:
+            continue
+        lines.append("")
+        lines.append("%s step by phase (%s per step; call = the replayed call, or eager forward "
+                     "+ backward%s):" % (w, unit, "; micrograd's forward includes its inputs"
+                                         if w == "demo-replay" else ""))
+        key = "phases_ms" if w == "demo-replay" else "phases_us"
+        lab = ["%s%s" % (r["label"], (" " + r["phase"].split(" ")[1]) if " " in r["phase"]
+                         else "") for r in rs]
+        wd = builtins.max(len(x) for x in lab + ["engine"])
+        lines.append("  %-*s  %s" % (wd, "engine", "  ".join("%9s" % n for n in names)))
+        for label, r in zip(lab, rs):
+            ph = dict(r[key])
+            if ph.get("call") is None and ph.get("forward") is not None:
+                ph["call"] = ph["forward"] + ph["backward"]
+            lines.append("  %-*s  %s" % (wd, label, "  ".join(
+                fmt1 % ph[n] if ph.get(n) is not None else "%9s" % "-" for n in names)))
+    chains = [r for r in results if r["workload"] == "chain-replay" and r["phase"] == "forward"]
+    if chains:
+        lines.append("")
+        lines.append("chain-replay: gradient cost vs forward cost (ns per recorded node):")
+        for r in chains:
+            f, b = r["value"], r["value"] * r["backward_over_forward"]
+            lines.append("  %s: forward %.2f, backward %.2f, backward / forward %.2fx, "
+                         "(forward + backward) / forward %.2fx" % (
+                             r["label"], f, b, r["backward_over_forward"],
+                             1 + r["backward_over_forward"]))
+
     checks = report.get("checks", [])
     bad = [c for c in checks if not c["ok"]]
     if checks:
@@ -1489,33 +2138,61 @@ def format_table(report):
             extra = ""
             if "grad_max_abs_err" in c:
                 extra = ", gradients' largest difference %.3g" % c["grad_max_abs_err"]
+            if c.get("recordings") not in (None, 1):
+                extra += ", fn recorded %d times instead of once" % c["recordings"]
             lines.append("CHECK FAILED: %s differs between %s and %s (relative difference "
                          "%.3g%s)" % (c["what"], c["engine"], c["vs"], c["max_rel_diff"], extra))
         ok = [c for c in checks if c["ok"]]
         words = {"chain": "chain result and gradients", "demo": "demo final loss",
                  "overhead": "overhead result and gradients", "mlp": "mlp final loss"}
-        groups = []
+        by_group = {}
         for w in ALL_WORKLOADS:
-            cs = [c for c in ok if c["what"].split(" ")[0] == w]
-            if not cs:
-                continue
+            for c in ok:
+                if c["what"].split(" ")[0] == w:
+                    g = c.get("group") or ("matmul" if w == "matmul" else
+                                           "%s vs %s" % (words[w], c["vs"]))
+                    by_group.setdefault(g, []).append(c)
+        groups = []
+        for g, cs in by_group.items():
             d = builtins.max(c["max_rel_diff"] for c in cs)
             engines = []
             for c in cs:
                 if c["engine"] not in engines:
                     engines.append(c["engine"])
-            if w == "matmul":
+            if g == "matmul":
                 groups.append("matmul vs float64 numpy: gradients exact, s within %.2g (%s)"
                               % (d, ", ".join(engines)))
             else:
-                groups.append("%s vs %s: within %.2g (%s)" % (words[w], cs[0]["vs"], d,
-                                                              ", ".join(engines)))
+                groups.append("%s: within %.2g (%s)" % (g, d, ", ".join(engines)))
         if groups:
             lines.append("checks passed (relative differences):")
             lines.extend("  " + g for g in groups)
     for name, why in sorted(report.get("missing", {}).items()):
         lines.append("not run: %s: %s" % (name, why))
     return "\n".join(lines)
+
+
+def _replay_notes(r):
+    """Notes of a replay workload's row: loss, graph size, recording time."""
+    w, out = r["workload"], []
+    if w == "demo-replay" and r["phase"].startswith("step"):
+        out.append("loss %.6g" % r["loss"])
+        if r.get("nodes"):
+            out.append("%d nodes%s" % (r["nodes"], "" if r.get("replay") else
+                                       " (micrograd's graph, leaves included)"))
+        if r.get("record_ms") is not None:
+            out.append("first call (records) %.1f ms" % r["record_ms"])
+        if r.get("measured_by"):
+            out.append("figure of the %s workload" % r["measured_by"])
+    elif w == "mlp-replay" and r["phase"] == "step":
+        out.append("loss %.7g" % r["loss"])
+        if r.get("record_us") is not None:
+            out.append("first call (records) %.0f us" % r["record_us"])
+    elif w == "chain-replay" and r["phase"] == "forward":
+        out.append("%d nodes; record %.1f ns/node" % (r["nodes"], r["record_ns_per_node"]))
+    if r.get("recordings", 1) not in (None, 1):
+        out.append("RECORDED %d TIMES" % r["recordings"])
+    return out
 
 
 def _speed(x):
@@ -1535,7 +2212,8 @@ def add_arguments(parser, default_workloads=ALL_WORKLOADS):
                              "%(demo_steps)d demo steps x %(demo_repeats)d, overhead blocks "
                              "of %(op_block_s)g s x %(op_repeats)d, %(mlp_steps)d mlp steps x "
                              "%(mlp_repeats)d, %(matmul_steps)d matmul steps x "
-                             "%(matmul_repeats)d" % QUICK)
+                             "%(matmul_repeats)d, %(demo_replay_steps)d demo-replay steps x "
+                             "%(demo_replay_repeats)d" % QUICK)
     parser.add_argument("--engines", default=",".join(ALL_ENGINES),
                         help="comma-separated subset of %s (default: all; missing peers "
                              "are left out)" % ",".join(ALL_ENGINES))
@@ -1569,6 +2247,13 @@ def add_arguments(parser, default_workloads=ALL_WORKLOADS):
                         help="steps per matmul run (default %d)" % FULL["matmul_steps"])
     parser.add_argument("--matmul-repeats", type=int, default=None,
                         help="matmul runs per engine (default %d)" % FULL["matmul_repeats"])
+    parser.add_argument("--demo-replay-steps", type=int, default=None,
+                        help="training steps per demo-replay run, the replay's recording "
+                             "first call included (default %d)" % FULL["demo_replay_steps"])
+    parser.add_argument("--demo-replay-repeats", type=int, default=None,
+                        help="demo-replay runs for the compiled engine (default %d; the "
+                             "reference and micrograd get --peer-demo-repeats)"
+                             % FULL["demo_replay_repeats"])
     parser.add_argument("--blas-threads", type=int, default=None,
                         help="BLAS threads for numpy, the compiled engine (SciPy's OpenBLAS) "
                              "and torch (default: $OPENBLAS_NUM_THREADS if set, else 1)")
@@ -1635,6 +2320,8 @@ def main_from_args(args, command=None):
     else:
         print(format_table(report))
     if "c" in engines and "c" in report["missing"]:
+        return 1
+    if any(why.startswith("failed") for why in report["missing"].values()):
         return 1
     if any(not c["ok"] for c in report["checks"]):
         return 1
