@@ -218,7 +218,7 @@ cdef class _Program:
     cdef list arg_guards                 # (position, values): tensor arguments fn used off
                                          # the graph must equal these
     cdef int root_is_tensor
-    cdef tg_view root_view               # the loss's shape and dtype (no buffer)
+    cdef bint busy                       # a replay runs (maybe without the GIL): one at a time
 
     def __cinit__(self):
         self.param_slot = NULL
@@ -324,14 +324,19 @@ cdef class _Program:
         """Bind the arguments and parameters, recompute the graph, check the guards;
         the loss as a new Value or Tensor without history."""
         cdef int status
+        _check_program_idle(self)
         for k, values in self.arg_guards:
             if not np.array_equal(_as_numpy(&(<Tensor>tensors[k]).v), values):
                 raise _GuardFailed(f"tensor argument {k} was used off the graph (an unrecorded "
                                    "operation or a value read out) and its values changed")
         self._bind(scalars, tensors)
         if self.p.tape.node_count >= NOGIL_MIN_NODES:
-            with nogil:
-                status = tg_program_forward(&self.p)
+            self.busy = True
+            try:
+                with nogil:
+                    status = tg_program_forward(&self.p)
+            finally:
+                self.busy = False
         else:
             status = tg_program_forward(&self.p)
         if status != 0:
@@ -356,6 +361,7 @@ cdef class _Program:
         cdef tg_index s, i
         cdef tg_tape *live
         cdef int status
+        _check_program_idle(self)
         for k in range(self.nparams):              # parameters accumulate in place
             s = self.param_slot[k]
             live = self.param_tape[k]
@@ -371,8 +377,12 @@ cdef class _Program:
             if self.tensor_slot[k] >= 0:
                 tg_program_bind_grad(&self.p, self.tensor_slot[k], NULL)
         if self.p.tape.node_count >= NOGIL_MIN_NODES:
-            with nogil:
-                status = tg_program_backward(&self.p)
+            self.busy = True
+            try:
+                with nogil:
+                    status = tg_program_backward(&self.p)
+            finally:
+                self.busy = False
         else:
             status = tg_program_backward(&self.p)
         if status == -1:
@@ -402,6 +412,13 @@ cdef class _Program:
             n = t.tn[s]
             tensor_grads.append(zeros_like(tensors[k]) if n.grad == NULL else _grad_tensor(n))
         return scalar_grads, tensor_grads
+
+
+cdef int _check_program_idle(_Program prog) except -1:
+    if prog.busy:
+        raise RuntimeError("tapegrad: this recording is replaying on another thread; a Tape "
+                           "(or compiled step) runs one replay at a time")
+    return 0
 
 
 cdef Tensor _copy_tensor(const tg_view *v):
