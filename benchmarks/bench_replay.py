@@ -12,7 +12,7 @@ chain-replay  10^5 recorded scalar ops: tape.forward and tape.backward timed apa
 
 Examples::
 
-    python benchmarks/bench_replay.py                    # full run (about a minute)
+    python benchmarks/bench_replay.py                    # full run (under two minutes)
     python benchmarks/bench_replay.py --quick            # short run (seconds, plus torch's import)
     python benchmarks/bench_replay.py --workloads demo-replay --demo-replay-steps 20
     python benchmarks/bench_replay.py --engines c,micrograd --clock cpu
