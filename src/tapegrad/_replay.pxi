@@ -214,7 +214,7 @@ cdef class _Program:
     cdef tg_buf **tensor_buf             # for tensor arguments that are no leaf (int64
                                          # targets): the buffer the nodes read now (a reference)
     cdef Py_ssize_t nscalars, ntensors
-    cdef list tensor_guards              # (how, slot a, slot b / constant, outcome)
+    cdef list tensor_guards              # (how, slot a, slot b or -1, constant b, outcome)
     cdef list arg_guards                 # (position, values): tensor arguments fn used off
                                          # the graph must equal these
     cdef int root_is_tensor
@@ -306,12 +306,13 @@ cdef class _Program:
 
     cdef int _check_tensor_guards(self) except -1:
         cdef tg_tape *t = &self.p.tape
-        for how, a, b, outcome in self.tensor_guards:
-            x = _as_numpy(&t.tn[<tg_index>a].out)
+        cdef tg_index a, b
+        for how, a, b, constant, outcome in self.tensor_guards:
+            x = _as_numpy(&t.tn[a].out)
             if how == 6:
                 ok = np.array_equal(x, outcome, equal_nan=True) and x.dtype == outcome.dtype
             else:
-                y = _as_numpy(&t.tn[<tg_index>b].out) if type(b) is int else b
+                y = _as_numpy(&t.tn[b].out) if b >= 0 else constant
                 ok = np.array_equal((np.less, np.less_equal, np.greater, np.greater_equal,
                                      np.equal, np.not_equal)[how](x, y), outcome)
             if not ok:
@@ -570,11 +571,13 @@ cdef _Program _build_program(_Tape tape, object loss, _Recording rec, tg_index f
             if (<Tensor>a).index < 0:          # the tensor side is on the right: swap
                 a, b = b, a
                 how = (2, 3, 0, 1, 4, 5)[how]
-                outcome = outcome
+            b_slot = -1
             if isinstance(b, Tensor):
-                b = slot_of[(<Tensor>b).index] if (<Tensor>b).index >= 0 else _as_numpy(
-                    &(<Tensor>b).v).copy()
-            prog.tensor_guards.append((how, slot_of[(<Tensor>a).index], b, outcome))
+                if (<Tensor>b).index >= 0:
+                    b_slot = slot_of[(<Tensor>b).index]
+                else:
+                    b = _as_numpy(&(<Tensor>b).v).copy()
+            prog.tensor_guards.append((how, slot_of[(<Tensor>a).index], b_slot, b, outcome))
     finally:
         free(root_arr)
         free(leaves)
