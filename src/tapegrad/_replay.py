@@ -19,12 +19,17 @@ from ._layers import built_once
 
 _POLICIES = ("rerecord", "raise")
 RERECORD_WARNING_AFTER = 8      # re-recordings in a row before we warn that replay does not pay
+RECORDINGS_KEPT = 8             # recordings kept per Tape, one per argument signature
 
 
 class GuardFailure(RuntimeError):
     """A replay's guard (a comparison, a value read out of the graph, or the
     arguments' shapes) came out differently from the recording, and the tape
     was told to raise instead of recording again."""
+
+
+def _signature_key(sig):
+    return tuple(sig)
 
 
 def _check_policy(on_guard_failure):
@@ -56,11 +61,17 @@ def build(engine):
             self._streak = 0             # re-recordings since the last clean replay
             self._pending = None         # (args, scalars, tensors) of the last forward
             self._grads = None
+            self._programs = {}          # argument signature -> its recording
             self._record(args)
 
         def _record(self, args):
             self._program, _ = trace(self.fn, args)
             self.recordings += 1
+            key = _signature_key(self._program.sig)
+            self._programs.pop(key, None)
+            if len(self._programs) >= RECORDINGS_KEPT:
+                del self._programs[next(iter(self._programs))]     # the oldest
+            self._programs[key] = self._program
 
         @property
         def parameters(self):
@@ -82,8 +93,11 @@ def build(engine):
             scalars, tensors, sig = flatten(args)
             try:
                 if sig != self._program.sig:
-                    raise GuardFailed("the arguments' structure, shapes or dtypes differ from "
-                                      "the recording's")
+                    other = self._programs.get(_signature_key(sig))
+                    if other is None:
+                        raise GuardFailed("the arguments' structure, shapes or dtypes differ "
+                                          "from the recording's")
+                    self._program = other        # recorded before for these shapes
                 loss = self._program.forward(scalars, tensors)
                 self._streak = 0
             except GuardFailed as failure:
