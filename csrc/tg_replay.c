@@ -343,3 +343,26 @@ int tg_program_backward(tg_program *p)
     }
     return tg_tape_backward(t, p->root);
 }
+
+tg_index tg_program_map(tg_program *p, const double *inputs, tg_index nrows, tg_index ninputs,
+                        const tg_index *slots, int backward, double *losses,
+                        double *input_grads)
+{
+    tg_tape *t = &p->tape;
+    for (tg_index r = 0; r < nrows; r++) {
+        const double *row = inputs + r * ninputs;
+        for (tg_index k = 0; k < ninputs; k++)
+            if (slots[k] >= 0) t->value[slots[k]] = row[k];
+        if (tg_program_forward(p) != 0) return -1;
+        if (tg_program_failed_guard(p) >= 0) return r;
+        losses[r] = t->value[p->root];
+        if (!backward) continue;
+        for (tg_index k = 0; k < ninputs; k++)
+            if (slots[k] >= 0) t->grad[slots[k]] = 0.0;
+        if (tg_program_backward(p) != 0) return -1;
+        double *grads = input_grads + r * ninputs;
+        for (tg_index k = 0; k < ninputs; k++)
+            grads[k] = slots[k] >= 0 ? t->grad[slots[k]] : 0.0;
+    }
+    return nrows;
+}

@@ -78,6 +78,16 @@ tg_index tg_program_failed_guard(const tg_program *p);
  * sweep and return codes as tg_tape_backward. */
 int tg_program_backward(tg_program *p);
 
+/* Replay a scalar program over rows: row r binds inputs[r * ninputs + k] to
+ * leaf slots[k] (skipped where slots[k] < 0), runs forward, checks the guards
+ * and stores the loss in losses[r]; with `backward`, sweeps too (leaves other
+ * than the inputs accumulate across rows; inputs' gradients go to
+ * input_grads[r * ninputs + k]). Returns nrows, or the first row whose guards
+ * failed (nothing of it stored), or -1 when out of memory. No Python. */
+tg_index tg_program_map(tg_program *p, const double *inputs, tg_index nrows, tg_index ninputs,
+                        const tg_index *slots, int backward, double *losses,
+                        double *input_grads);
+
 /* Point tensor leaf i at buffer `buf` as its value (a reference is taken). */
 void tg_program_bind_tensor(tg_program *p, tg_index i, tg_buf *buf);
 

@@ -32,6 +32,9 @@ cdef extern from "tg_replay.h" nogil:
     void tg_program_replace_buffer(tg_program *p, tg_buf *old, tg_buf *buf)
     void tg_program_bind_grad(tg_program *p, tg_index i, tg_buf *grad)
     void tg_program_relink(tg_program *p)
+    tg_index tg_program_map(tg_program *p, const double *inputs, tg_index nrows,
+                            tg_index ninputs, const tg_index *slots, int backward,
+                            double *losses, double *input_grads)
 
 
 class _GuardFailed(Exception):
@@ -253,14 +256,11 @@ cdef class _Program:
 
     # -- running ------------------------------------------------------------
 
-    cdef int _bind(self, list scalars, list tensors) except -1:
+    cdef int _bind_args(self, list scalars, list tensors) except -1:
         cdef tg_tape *t = &self.p.tape
         cdef Py_ssize_t k
-        cdef tg_index s, i
-        cdef tg_tape *live
+        cdef tg_index s
         cdef object o
-        cdef tg_tnode *n
-        cdef tg_tnode *mine
         cdef tg_buf *buf
         for k in range(self.nscalars):
             s = self.scalar_slot[k]
@@ -284,6 +284,16 @@ cdef class _Program:
                 tg_buf_incref(buf)
                 tg_buf_decref(self.tensor_buf[k])
                 self.tensor_buf[k] = buf
+        return 0
+
+    cdef int _bind_params(self) except -1:
+        """Read every parameter's current value (and buffer) into the program."""
+        cdef tg_tape *t = &self.p.tape
+        cdef Py_ssize_t k
+        cdef tg_index s, i
+        cdef tg_tape *live
+        cdef tg_tnode *n
+        cdef tg_tnode *mine
         for k in range(self.nparams):
             s = self.param_slot[k]
             live = self.param_tape[k]
@@ -302,6 +312,39 @@ cdef class _Program:
             tg_program_bind_tensor(&self.p, s, n.out.buf)
         if self.p.stale:
             tg_program_relink(&self.p)
+        return 0
+
+    cdef int _params_grads_in(self) except -1:
+        """Parameters' gradients into the program, so the sweep accumulates on them."""
+        cdef tg_tape *t = &self.p.tape
+        cdef Py_ssize_t k
+        cdef tg_index s, i
+        cdef tg_tape *live
+        for k in range(self.nparams):
+            s = self.param_slot[k]
+            live = self.param_tape[k]
+            i = self.param_index[k][0]
+            if live.tn[i] == NULL:
+                t.grad[s] = live.grad[i]
+            else:
+                tg_program_bind_grad(&self.p, s, live.tn[i].grad)
+        return 0
+
+    cdef int _params_grads_out(self) except -1:
+        cdef tg_tape *t = &self.p.tape
+        cdef Py_ssize_t k
+        cdef tg_index s, i
+        cdef tg_tape *live
+        for k in range(self.nparams):
+            s = self.param_slot[k]
+            live = self.param_tape[k]
+            i = self.param_index[k][0]
+            if live.tn[i] == NULL:
+                live.grad[i] = t.grad[s]
+            elif live.tn[i].grad != t.tn[s].grad:
+                tg_buf_incref(t.tn[s].grad)
+                tg_buf_decref(live.tn[i].grad)
+                live.tn[i].grad = t.tn[s].grad
         return 0
 
     cdef int _check_tensor_guards(self) except -1:
@@ -330,7 +373,8 @@ cdef class _Program:
             if not np.array_equal(_as_numpy(&(<Tensor>tensors[k]).v), values):
                 raise _GuardFailed(f"tensor argument {k} was used off the graph (an unrecorded "
                                    "operation or a value read out) and its values changed")
-        self._bind(scalars, tensors)
+        self._bind_args(scalars, tensors)
+        self._bind_params()
         if self.p.tape.node_count >= NOGIL_MIN_NODES:
             self.busy = True
             try:
@@ -363,14 +407,7 @@ cdef class _Program:
         cdef tg_tape *live
         cdef int status
         _check_program_idle(self)
-        for k in range(self.nparams):              # parameters accumulate in place
-            s = self.param_slot[k]
-            live = self.param_tape[k]
-            i = self.param_index[k][0]
-            if live.tn[i] == NULL:
-                t.grad[s] = live.grad[i]
-            else:
-                tg_program_bind_grad(&self.p, s, live.tn[i].grad)
+        self._params_grads_in()
         for k in range(self.nscalars):
             if self.scalar_slot[k] >= 0:
                 t.grad[self.scalar_slot[k]] = 0.0
@@ -391,16 +428,7 @@ cdef class _Program:
         if status == -2:
             raise RuntimeError("one of the variables needed for gradient computation has been "
                                "modified by an inplace operation during replay")
-        for k in range(self.nparams):
-            s = self.param_slot[k]
-            live = self.param_tape[k]
-            i = self.param_index[k][0]
-            if live.tn[i] == NULL:
-                live.grad[i] = t.grad[s]
-            elif live.tn[i].grad != t.tn[s].grad:
-                tg_buf_incref(t.tn[s].grad)
-                tg_buf_decref(live.tn[i].grad)
-                live.tn[i].grad = t.tn[s].grad
+        self._params_grads_out()
         cdef list scalar_grads = [t.grad[self.scalar_slot[k]] if self.scalar_slot[k] >= 0 else 0.0
                                   for k in range(self.nscalars)]
         cdef list tensor_grads = []
@@ -413,6 +441,43 @@ cdef class _Program:
             n = t.tn[s]
             tensor_grads.append(zeros_like(tensors[k]) if n.grad == NULL else _grad_tensor(n))
         return scalar_grads, tensor_grads
+
+
+    def map(self, inputs, bint backward):
+        """Replay over the rows of inputs (a float64 array, one row of flat scalar
+        arguments per call) in one C loop. Returns (losses, input gradients or
+        None, rows done); rows done < len(inputs) when that row's guards failed.
+        Raises NotImplementedError for programs with tensors."""
+        if self.ntensors or self.p.tape.has_tensors:
+            raise NotImplementedError("batched replay runs scalar programs only")
+        _check_program_idle(self)
+        cdef const double[:, ::1] rows = np.ascontiguousarray(inputs, dtype=np.float64)
+        cdef tg_index n = rows.shape[0], done
+        if rows.shape[1] != self.nscalars:
+            raise ValueError(f"each row must hold {self.nscalars} scalar arguments, not "
+                             f"{rows.shape[1]}")
+        losses = np.empty(n)
+        grads = np.zeros((n, self.nscalars)) if backward else np.empty((0, 1))
+        cdef double[::1] loss_view = losses
+        cdef double[:, ::1] grad_view = grads
+        self._bind_params()
+        if backward:
+            self._params_grads_in()
+        cdef const double *row0 = &rows[0, 0] if n > 0 and self.nscalars > 0 else NULL
+        cdef double *grad0 = &grad_view[0, 0] if backward and n > 0 and self.nscalars > 0 else NULL
+        cdef double *loss0 = &loss_view[0] if n > 0 else NULL
+        self.busy = True
+        try:
+            with nogil:
+                done = tg_program_map(&self.p, row0, n, self.nscalars, self.scalar_slot,
+                                      backward, loss0, grad0)
+        finally:
+            self.busy = False
+        if backward:
+            self._params_grads_out()
+        if done < 0:
+            raise MemoryError("tapegrad: out of memory in replay")
+        return losses, (grads if backward else None), done
 
 
 cdef int _check_program_idle(_Program prog) except -1:

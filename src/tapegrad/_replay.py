@@ -28,6 +28,49 @@ class GuardFailure(RuntimeError):
     was told to raise instead of recording again."""
 
 
+def _arg_sizes(sig, nargs):
+    """How many numbers each top-level argument of sig holds (None for an
+    argument that holds tensors)."""
+    sizes, pos = [], 0
+
+    def count():
+        nonlocal pos
+        entry = sig[pos]
+        pos += 1
+        if type(entry) is int:
+            return 1
+        if type(entry[0]) is type:
+            parts = [count() for _ in range(entry[1])]
+            return None if None in parts else sum(parts)
+        return None
+
+    try:
+        for _ in range(nargs):
+            sizes.append(count())
+    except IndexError:
+        pos = -1
+    if pos != len(sig):
+        raise TypeError(f"vmap: got {nargs} batched arguments, not as many as the recording's")
+    return sizes
+
+
+def _row_args(sig, row, nargs):
+    """One row of flat numbers rebuilt as the recording's arguments (lists and numbers)."""
+    pos, k = 0, 0
+
+    def one():
+        nonlocal pos, k
+        entry = sig[pos]
+        pos += 1
+        if type(entry) is int:
+            k += 1
+            return float(row[k - 1])
+        items = [one() for _ in range(entry[1])]
+        return items if entry[0] is list else tuple(items)
+
+    return tuple(one() for _ in range(nargs))
+
+
 def _signature_key(sig):
     return tuple(sig)
 
@@ -62,16 +105,33 @@ def build(engine):
             self._pending = None         # (args, scalars, tensors) of the last forward
             self._grads = None
             self._programs = {}          # argument signature -> its recording
+            self.batch_grads = None      # per-row argument gradients of the last vmap
             self._record(args)
 
         def _record(self, args):
             self._program, _ = trace(self.fn, args)
             self.recordings += 1
             key = _signature_key(self._program.sig)
-            self._programs.pop(key, None)
+            same_shapes = self._programs.pop(key, [])
             if len(self._programs) >= RECORDINGS_KEPT:
-                del self._programs[next(iter(self._programs))]     # the oldest
-            self._programs[key] = self._program
+                del self._programs[next(iter(self._programs))]     # the oldest signature
+            self._programs[key] = [self._program] + same_shapes[:RECORDINGS_KEPT - 1]
+
+        def _replay_any(self, sig, scalars, tensors):
+            """The loss from the first recording for these shapes whose guards pass
+            (most recently used first), or None."""
+            candidates = self._programs.get(_signature_key(sig), [])
+            for k, program in enumerate(candidates):
+                if program is self._program and program.sig == sig:
+                    continue                     # already tried
+                try:
+                    loss = program.forward(scalars, tensors)
+                except GuardFailed:
+                    continue
+                candidates.insert(0, candidates.pop(k))
+                self._program = program
+                return loss
+            return None
 
         @property
         def parameters(self):
@@ -93,18 +153,20 @@ def build(engine):
             scalars, tensors, sig = flatten(args)
             try:
                 if sig != self._program.sig:
-                    other = self._programs.get(_signature_key(sig))
-                    if other is None:
-                        raise GuardFailed("the arguments' structure, shapes or dtypes differ "
-                                          "from the recording's")
-                    self._program = other        # recorded before for these shapes
+                    raise GuardFailed("the arguments' structure, shapes or dtypes differ "
+                                      "from the recording's")
                 loss = self._program.forward(scalars, tensors)
-                self._streak = 0
             except GuardFailed as failure:
                 if self.on_guard_failure == "raise":
                     self._pending = None
                     raise GuardFailure(f"replay guard failed: {failure}") from None
-                loss = self._rerecord(args, scalars, tensors, failure)
+                loss = self._replay_any(sig, scalars, tensors)
+                if loss is None:
+                    loss = self._rerecord(args, scalars, tensors, failure)
+                else:
+                    self._streak = 0
+            else:
+                self._streak = 0
             self._pending = (args, scalars, tensors)
             self._grads = None
             return loss
@@ -142,6 +204,62 @@ def build(engine):
                     if g is not None and isinstance(x, Tensor) and x.requires_grad:
                         x.grad = g.clone() if x.grad is None else x.grad + g
             self._grads = (args, scalar_grads, tensor_grads)
+
+        def vmap(self, *batched_args, backward=False):
+            """Replay fn once per row: each argument carries a leading batch
+            dimension (a numpy array or nested lists of numbers, shaped like
+            the argument with n rows in front). Returns the n losses as a
+            float64 array. With ``backward=True`` the gradients of their sum
+            accumulate into the parameters (as n forward/backward calls would)
+            and ``batch_grads`` holds each row's gradients with respect to the
+            arguments, shaped like batched_args. Scalar recordings run the rows
+            in one C loop without the GIL; others loop over forward()."""
+            import numpy as np
+            sizes = _arg_sizes(self._program.sig, len(batched_args))
+            if None in sizes:
+                raise NotImplementedError("vmap batches number arguments (numbers and lists of "
+                                          "them); batch tensor arguments inside fn instead")
+            blocks = [np.asarray(a, dtype=np.float64) for a in batched_args]
+            n = len(blocks[0]) if blocks else 0
+            for k, (block, size) in enumerate(zip(blocks, sizes)):
+                if block.ndim == 0 or len(block) != n or block[:1].size != size * min(n, 1):
+                    raise ValueError(
+                        f"vmap: argument {k} must hold {n} rows of {size} numbers, like the "
+                        f"recording's argument; got shape {block.shape}")
+            flat = np.concatenate([b.reshape(n, -1) for b in blocks], axis=1) if blocks else (
+                np.empty((0, 0)))
+            losses = np.empty(n)
+            grads = np.zeros_like(flat) if backward else None
+            self._pending = self._grads = None
+            start = 0
+            while start < n:
+                done = start
+                run = getattr(self._program, "map", None)
+                if run is not None:
+                    try:
+                        out, g, count = run(flat[start:], backward)
+                        losses[start:start + count] = out[:count]
+                        if backward:
+                            grads[start:start + count] = g[:count]
+                        done = start + count
+                    except NotImplementedError:
+                        pass
+                if done < n:               # a guard failed on row `done`, or no C loop
+                    row = _row_args(self._program.sig, flat[done], len(batched_args))
+                    loss = self.forward(*row)
+                    losses[done] = loss.data if isinstance(loss, Value) else loss.item()
+                    if backward:
+                        self.backward()
+                        _, row_grads, _ = self._grads
+                        grads[done] = row_grads
+                    done += 1
+                start = done
+            self._pending = self._grads = None
+            if backward:
+                self.batch_grads = tuple(
+                    g.reshape(b.shape) for g, b in zip(np.split(grads, np.cumsum(sizes)[:-1],
+                                                                axis=1), blocks))
+            return losses
 
         @property
         def grads(self):
