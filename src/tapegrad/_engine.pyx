@@ -383,6 +383,7 @@ cdef class Value:
         _check(self)
         cdef _Tape tape = self.tape
         _check_idle(tape)
+        _refuse_backward_while_recording(tape)
         cdef tg_index root = self.index
         if root - tape.t.low[root] < NOGIL_MIN_NODES:  # leaves: low is huge, negative span
             tg_tape_backward(&tape.t, root)

@@ -122,6 +122,23 @@ cdef int _note_tensor_compare(Tensor x, object other, int how, object outcome) e
     return 0
 
 
+cdef int _refuse_backward_while_recording(_Tape tape) except -1:
+    if tape.recorder is not None:
+        raise RuntimeError("backward() inside a function being recorded for replay: fn must "
+                           "return the loss; the compiled step (or Tape.backward) runs backward")
+    return 0
+
+
+cdef int _note_random(str name) except -1:
+    """Random numbers drawn while recording become constants of the recording."""
+    if _recordings_active and _current_tape().recorder is not None:
+        import warnings
+        warnings.warn(f"tapegrad.{name}() inside a function being recorded for replay: the "
+                      "numbers drawn now are replayed unchanged on every call; draw them "
+                      "outside and pass them as arguments", RuntimeWarning, stacklevel=3)
+    return 0
+
+
 # ----------------------------------------------------------------------------
 # Arguments: nested lists/tuples of numbers, Values, Tensors and numpy arrays
 

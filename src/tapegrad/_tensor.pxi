@@ -1442,6 +1442,7 @@ cdef class Tensor:
 # Backward
 
 cdef int _backward_from(Tensor root, Tensor seed) except -1:
+    _refuse_backward_while_recording(root.tape)
     cdef tg_tape *t = root.tp
     cdef tg_tnode *n = t.tn[root.index]
     cdef tg_buf *g
@@ -1633,11 +1634,13 @@ def manual_seed(seed):
 
 
 def randn(*size, dtype=None, requires_grad=False, device=None):
+    _note_random("randn")
     return tensor(_random.normal(_size_args(size)), dtype=float32 if dtype is None else dtype,
                   requires_grad=requires_grad)
 
 
 def rand(*size, dtype=None, requires_grad=False, device=None):
+    _note_random("rand")
     return tensor(_random.uniform(_size_args(size)), dtype=float32 if dtype is None else dtype,
                   requires_grad=requires_grad)
 
