@@ -54,12 +54,33 @@ cdef class _Recording:
     cdef dict arg_buffers        # buffer address -> position, of tensor arguments that are no
                                  # leaf (int64 targets): ops on them are not on the graph
     cdef set args_used           # positions of those whose values fn used off the graph
+    cdef dict constants          # id -> Tensor: tensors off the graph that recorded nodes read
 
     def __cinit__(self):
         self.scalar_guards = []
         self.tensor_guards = []
         self.arg_buffers = {}
         self.args_used = set()
+        self.constants = {}
+
+
+cdef int _note_constant(_Tape tape, Tensor x) except -1:
+    """A recorded node reads x, which is not on the graph: a replay reads x's buffer
+    as it is then (x.data = ... included), unless x is an argument."""
+    cdef _Recording rec = <_Recording>tape.recorder
+    if <size_t>x.v.buf not in rec.arg_buffers:
+        rec.constants[id(x)] = x
+    return 0
+
+
+cdef class _Constant:
+    """A tensor off the graph that the program reads, and the buffer it reads now."""
+    cdef Tensor handle
+    cdef tg_buf *buf             # one reference held
+    cdef tg_view recorded        # shape and dtype when recorded (no buffer)
+
+    def __dealloc__(self):
+        tg_buf_decref(self.buf)
 
 
 cdef int _note_arg_use(Tensor x) except -1:
@@ -165,6 +186,9 @@ cdef object _flatten(object o, list scalars, list tensors, list sig):
             _flatten(item, scalars, tensors, sig)
     elif isinstance(o, np.ndarray):
         _flatten(as_tensor(o), scalars, tensors, sig)
+    elif isinstance(o, bool):
+        raise TypeError("replay arguments may be numbers, Values, Tensors, numpy arrays and "
+                        "lists or tuples of them, not 'bool'")
     elif _real(o, &c):
         scalars.append(c)
         sig.append(ARG_NUMBER)
@@ -234,7 +258,10 @@ cdef class _Program:
     cdef tg_buf **tensor_buf             # for tensor arguments that are no leaf (int64
                                          # targets): the buffer the nodes read now (a reference)
     cdef Py_ssize_t nscalars, ntensors
-    cdef list tensor_guards              # (how, slot a, slot b or -1, constant b, outcome)
+    cdef list tensor_guards              # (how, slot a, slot b or -1, constant b, outcome);
+                                         # constant b: a number, a Tensor read when checked,
+                                         # or ("arg", position)
+    cdef list constants                  # _Constant: tensors off the graph the nodes read
     cdef list arg_guards                 # (position, values): tensor arguments fn used off
                                          # the graph must equal these
     cdef int root_is_tensor
@@ -316,7 +343,7 @@ cdef class _Program:
             live = self.param_tape[k]
             i = self.param_index[k][0]
             if i < 0:
-                raise RuntimeError("a parameter of this recording was freed")
+                raise _GuardFailed("a parameter of the recording no longer requires grad")
             n = live.tn[i]
             if n == NULL:
                 t.value[s] = live.value[i]
@@ -327,6 +354,20 @@ cdef class _Program:
                 raise _GuardFailed(f"a parameter's shape or dtype changed (now "
                                    f"{_shape_str(&n.out)}, {_DTYPES[n.out.dtype]})")
             tg_program_bind_tensor(&self.p, s, n.out.buf)
+        cdef _Constant k_
+        cdef tg_view *now
+        for k_ in self.constants:
+            now = &k_.handle.v
+            if k_.handle.index >= 0:
+                raise _GuardFailed("a tensor fn read as a constant now requires grad")
+            if now.buf != k_.buf:
+                if now.ndim != k_.recorded.ndim or now.dtype != k_.recorded.dtype or any(
+                        now.shape[d] != k_.recorded.shape[d] for d in range(now.ndim)):
+                    raise _GuardFailed("a constant tensor fn reads changed shape or dtype")
+                tg_program_replace_buffer(&self.p, k_.buf, now.buf)
+                tg_buf_incref(now.buf)
+                tg_buf_decref(k_.buf)
+                k_.buf = now.buf
         if self.p.stale:
             tg_program_relink(&self.p)
         return 0
@@ -364,7 +405,7 @@ cdef class _Program:
                 live.tn[i].grad = t.tn[s].grad
         return 0
 
-    cdef int _check_tensor_guards(self) except -1:
+    cdef int _check_tensor_guards(self, list tensors) except -1:
         cdef tg_tape *t = &self.p.tape
         cdef tg_index a, b
         for how, a, b, constant, outcome in self.tensor_guards:
@@ -372,7 +413,14 @@ cdef class _Program:
             if how == 6:
                 ok = np.array_equal(x, outcome, equal_nan=True) and x.dtype == outcome.dtype
             else:
-                y = _as_numpy(&t.tn[b].out) if b >= 0 else constant
+                if b >= 0:
+                    y = _as_numpy(&t.tn[b].out)
+                elif isinstance(constant, Tensor):          # as it is now
+                    y = _as_numpy(&(<Tensor>constant).v)
+                elif type(constant) is tuple:               # ("arg", position)
+                    y = _as_numpy(&(<Tensor>tensors[constant[1]]).v)
+                else:
+                    y = constant
                 ok = np.array_equal((np.less, np.less_equal, np.greater, np.greater_equal,
                                      np.equal, np.not_equal)[how](x, y), outcome)
             if not ok:
@@ -408,7 +456,7 @@ cdef class _Program:
             raise _GuardFailed(f"guard {failed} (a comparison or a value read out of the "
                                "graph) came out differently from the recording")
         if self.tensor_guards:
-            self._check_tensor_guards()
+            self._check_tensor_guards(tensors)
         cdef tg_tape *t = &self.p.tape
         if not self.root_is_tensor:
             return Value(t.value[self.p.root])
@@ -557,6 +605,20 @@ def _trace(fn, tuple args):
                           in_tensors), loss
 
 
+_FLIPPED = (2, 3, 0, 1, 4, 5)     # a < b is b > a, and so on
+
+
+cdef bint _made_before(tg_tape *live, tg_index i, tg_index first_node):
+    """Slot i is an intermediate recorded before the recording began."""
+    return live.leaf_cap <= i < live.leaf_cap + first_node
+
+
+cdef bint _on_graph(tg_tape *live, object x, tg_index first_node):
+    """x is a Tensor that the replay recomputes or rebinds (a leaf or a recorded node)."""
+    return (isinstance(x, Tensor) and (<Tensor>x).index >= 0 and
+            not _made_before(live, (<Tensor>x).index, first_node))
+
+
 cdef _Program _build_program(_Tape tape, object loss, _Recording rec, tg_index first_node,
                              list sig, list scalars, list tensors, list in_scalars,
                              list in_tensors):
@@ -582,16 +644,32 @@ cdef _Program _build_program(_Tape tape, object loss, _Recording rec, tg_index f
     else:
         raise TypeError(f"fn must return a Value or a one-element Tensor, not "
                         f"'{type(loss).__name__}'")
+    # Guard sides fixed before the recording began (intermediates made earlier)
+    # are constants: such a side becomes the constant one, or the guard goes.
+    cdef list scalar_guards = [], tensor_guards = []
+    for how, a, b, c, outcome in rec.scalar_guards:
+        if b is not None and _made_before(live, (<Value>b).index, first_node):
+            b, c = None, (<Value>b).t.value[(<Value>b).index]
+        if _made_before(live, (<Value>a).index, first_node):
+            if b is None:
+                continue
+            a, b, c, how = b, None, (<Value>a).t.value[(<Value>a).index], _FLIPPED[how]
+        scalar_guards.append((how, a, b, c, outcome))
+    for how, a, b, outcome in rec.tensor_guards:
+        if not _on_graph(live, a, first_node):
+            if how == 6 or not _on_graph(live, b, first_node):
+                continue
+            a, b, how = b, a, _FLIPPED[how]
+        tensor_guards.append((how, a, b, outcome))
     # roots: the loss, then every node a guard reads
     cdef list roots = [root]
-    for how, a, b, c, outcome in rec.scalar_guards:
+    for how, a, b, c, outcome in scalar_guards:
         roots.append((<Value>a).index)
         if b is not None:
             roots.append((<Value>b).index)
-    for how, a, b, outcome in rec.tensor_guards:
-        if (<Tensor>a).index >= 0:
-            roots.append((<Tensor>a).index)
-        if isinstance(b, Tensor) and (<Tensor>b).index >= 0:
+    for how, a, b, outcome in tensor_guards:
+        roots.append((<Tensor>a).index)
+        if _on_graph(live, b, first_node):
             roots.append((<Tensor>b).index)
     cdef Py_ssize_t nroots = len(roots), k
     cdef tg_index total = live.leaf_cap + live.node_count
@@ -643,22 +721,18 @@ cdef _Program _build_program(_Tape tape, object loss, _Recording rec, tg_index f
         if tg_program_build(&prog.p, live, root_arr, nroots, leaves, needs, nleaves,
                             slot_of) != 0:
             raise MemoryError("tapegrad: out of memory")
-        for how, a, b, c, outcome in rec.scalar_guards:
+        for how, a, b, c, outcome in scalar_guards:
             if tg_program_add_guard(&prog.p, how, outcome, slot_of[(<Value>a).index],
                                     slot_of[(<Value>b).index] if b is not None else -1,
                                     c) != 0:
                 raise MemoryError("tapegrad: out of memory")
         prog.tensor_guards = []
-        for how, a, b, outcome in rec.tensor_guards:
-            if (<Tensor>a).index < 0:          # the tensor side is on the right: swap
-                a, b = b, a
-                how = (2, 3, 0, 1, 4, 5)[how]
+        for how, a, b, outcome in tensor_guards:
             b_slot = -1
-            if isinstance(b, Tensor):
-                if (<Tensor>b).index >= 0:
-                    b_slot = slot_of[(<Tensor>b).index]
-                else:
-                    b = _as_numpy(&(<Tensor>b).v).copy()
+            if _on_graph(live, b, first_node):
+                b_slot = slot_of[(<Tensor>b).index]
+            elif isinstance(b, Tensor) and <size_t>(<Tensor>b).v.buf in rec.arg_buffers:
+                b = ("arg", rec.arg_buffers[<size_t>(<Tensor>b).v.buf])
             prog.tensor_guards.append((how, slot_of[(<Tensor>a).index], b_slot, b, outcome))
     finally:
         free(root_arr)
@@ -666,6 +740,16 @@ cdef _Program _build_program(_Tape tape, object loss, _Recording rec, tg_index f
         free(needs)
         free(slot_of)
     prog.sig = sig
+    prog.constants = []
+    cdef _Constant constant
+    for x in rec.constants.values():
+        constant = _Constant()
+        constant.handle = x
+        constant.recorded = (<Tensor>x).v
+        constant.recorded.buf = NULL
+        constant.buf = (<Tensor>x).v.buf
+        tg_buf_incref(constant.buf)
+        prog.constants.append(constant)
     prog.arg_guards = [(k, _as_numpy(&(<Tensor>in_tensors[k]).v).copy())
                        for k in sorted(rec.args_used)]
     prog.parameters = tuple(params)

@@ -328,6 +328,8 @@ cdef Tensor _finish(uint8_t op, tg_tnode *n, Tensor x, Tensor y):
     r.tp = t
     r.index = tg_tape_push_tensor(t, op, x.index if xg else -1, y.index if yg else -1,
                                   n, &r.index)
+    if tape.recorder is not None and (not xg or (y is not None and not yg)):
+        _note_constant(tape, y if xg else x)
     return r
 
 
