@@ -747,10 +747,7 @@ def test_rerecord_warning_on_new_signatures(engine):
     assert w.grad == sum(0.5 * n for n in range(1, 10))
 
 
-def test_rerecord_warning_from_tape_forward_points_at_the_caller(engine, request):
-    request.applymarker(pytest.mark.xfail(
-        strict=True, reason="_replay.py warns with stacklevel=4, right for CompiledStep.__call__ "
-        "but one frame too far up for a direct Tape.forward() call"))
+def test_rerecord_warning_from_tape_forward_points_at_the_caller(engine):
     api = replay_api(engine)
     w = engine.Value(2.0)
     tape = api.record(lambda xs: engine.sum(xs) * w, [0.5])
@@ -943,13 +940,9 @@ def test_comparison_with_constant_tensor_updated_in_place(engine):
     assert step(f64(engine, [1.0, 1.0])).item() == 0.0
 
 
-def test_rebinding_a_parameter_name(engine, request):
+def test_rebinding_a_parameter_name(engine):
     """fn reads `w` from its closure at call time: after `w = Value(5.0)` eager uses the
     new Value."""
-    xfail_on_c(request, engine, "C replay binds the parameters found at recording by "
-               "identity and has no guard on which objects fn reads: a rebound closure "
-               "variable / replaced layer is silently ignored (stale loss, grads go to "
-               "the old object)")
     api = replay_api(engine)
     w = engine.Value(1.0)
     step = api.compile(lambda x: x * w)
@@ -1225,11 +1218,7 @@ def test_reading_an_earlier_scalar_intermediate_inside_fn(engine):
     assert api.compile(lambda x: x * inter.data)(2.0).data == 12.0
 
 
-def test_nested_record_is_an_error(engine, request):
-    if not is_c(engine):
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="the reference engine does not reject a record()/compile() "
-            "nested inside fn (the compiled one raises RuntimeError)"))
+def test_nested_record_is_an_error(engine):
     api = replay_api(engine)
     inner = api.compile(lambda y: y * 2.0)
 

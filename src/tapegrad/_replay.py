@@ -71,6 +71,28 @@ def _row_args(sig, row, nargs):
     return tuple(one() for _ in range(nargs))
 
 
+def _free_variables(fn):
+    """fn's closure cells and the global names its code reads: replay binds the
+    objects they name at recording, so rebinding one records again."""
+    code = getattr(fn, "__code__", None)
+    if code is None:                       # a callable object: its attributes are its own
+        return (), ()
+    g = getattr(fn, "__globals__", {})
+    return tuple(fn.__closure__ or ()), tuple(n for n in code.co_names if n in g)
+
+
+def _cell_value(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:                     # not assigned yet
+        return None
+
+
+def _same_objects(now, recorded):
+    current = now()
+    return len(current) == len(recorded) and all(a is b for a, b in zip(current, recorded))
+
+
 def _signature_key(sig):
     return tuple(sig)
 
@@ -104,11 +126,13 @@ def build(engine):
             self._streak = 0             # re-recordings since the last clean replay
             self._pending = None         # (args, scalars, tensors) of the last forward
             self._grads = None
-            self._programs = {}          # argument signature -> its recording
+            self._programs = {}          # argument signature -> its recordings
+            self._free_cells, self._free_names = _free_variables(fn)
             self.batch_grads = None      # per-row argument gradients of the last vmap
             self._record(args)
 
         def _record(self, args):
+            self._free = self._free_now()
             self._program, _ = trace(self.fn, args)
             self.recordings += 1
             key = _signature_key(self._program.sig)
@@ -133,6 +157,11 @@ def build(engine):
                 return loss
             return None
 
+        def _free_now(self):
+            """The objects fn's closure variables and globals name now."""
+            cells, names, g = self._free_cells, self._free_names, getattr(self.fn, "__globals__", {})
+            return [_cell_value(c) for c in cells] + [g.get(n) for n in names]
+
         @property
         def parameters(self):
             """The Values and Tensors fn read that are not arguments (bound by identity)."""
@@ -150,8 +179,15 @@ def build(engine):
 
         def forward(self, *args):
             """Recompute fn's loss for these arguments; the loss, without history."""
+            return self._forward(args)
+
+        def _forward(self, args):
             scalars, tensors, sig = flatten(args)
             try:
+                if not _same_objects(self._free_now, self._free):
+                    self._programs.clear()       # they read the objects fn no longer sees
+                    raise GuardFailed("a variable fn reads (a closure variable or a global) "
+                                      "now names another object")
                 if sig != self._program.sig:
                     raise GuardFailed("the arguments' structure, shapes or dtypes differ "
                                       "from the recording's")
@@ -306,7 +342,7 @@ def build(engine):
         def __call__(self, *args):
             if self.tape is None:
                 self.tape = Tape(self.fn, args, self.on_guard_failure)
-            loss = self.tape.forward(*args)
+            loss = self.tape._forward(args)
             self.tape.backward()
             return loss
 

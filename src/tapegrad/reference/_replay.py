@@ -7,6 +7,8 @@ gradients in the same shape. Re-running fn is always correct, so no guard
 ever fails here.
 """
 
+import threading
+
 import numpy as np
 
 from .._grad_mode import no_grad
@@ -15,6 +17,9 @@ from ._value import Value
 
 ARG_NUMBER = 0       # a Python number: fn gets a Value
 ARG_VALUE = 1        # a Value: fn gets a Value; its .grad receives the gradient
+
+
+_running = threading.local()   # depth of fn calls made by replay on this thread
 
 
 class _GuardFailed(Exception):
@@ -109,7 +114,13 @@ class _Program:
         in_scalars = [Value(x.data if type(x) is Value else x) for x in scalars]
         in_tensors = [x.detach().requires_grad_(x.requires_grad) if x.is_floating_point()
                       else x.detach() for x in tensors]
-        loss = self.fn(*_rebuild(self.sig, in_scalars, in_tensors, self.nargs))
+        if getattr(_running, "depth", 0):
+            raise RuntimeError("tapegrad: record() / compile() cannot be nested on one thread")
+        _running.depth = 1
+        try:
+            loss = self.fn(*_rebuild(self.sig, in_scalars, in_tensors, self.nargs))
+        finally:
+            _running.depth = 0
         if type(loss) is not Value and not isinstance(loss, Tensor):
             raise TypeError(f"fn must return a Value or a one-element Tensor, not "
                             f"'{type(loss).__name__}'")
