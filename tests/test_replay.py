@@ -34,12 +34,6 @@ def is_c(engine):
     return engine.ENGINE == "c"
 
 
-def xfail_on_c(request, engine, reason):
-    """Mark this test an expected (strict) failure for the compiled engine only."""
-    if is_c(engine):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-
-
 def assert_recordings(engine, step, outcomes):
     """How many times fn was recorded over calls whose guard outcomes were `outcomes`
     (one hashable per call): once on the reference (fn runs again anyway); on C at least
@@ -1394,11 +1388,8 @@ def test_record_and_replay_inside_a_thread(engine):
         assert step(4.0).data == 8.25 and w.grad == 15.0 + 7.0
 
 
-def test_worker_thread_records_with_main_thread_tensor_parameters(engine, request):
+def test_worker_thread_records_with_main_thread_tensor_parameters(engine):
     """Eager code may use tensors made on another thread; so must a recording."""
-    xfail_on_c(request, engine, "C replay: recording on a thread other than the one that "
-               "created the tensor parameters fails (RuntimeError: 'these Values are on "
-               "different threads' tapes', or 'loss does not require grad')")
     api = replay_api(engine)
     wt = engine.tensor([0.5, 1.0], requires_grad=True)
 

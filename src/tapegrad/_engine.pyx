@@ -121,6 +121,18 @@ cdef int _reserve(_Tape tape, tg_index nargs) except -1:
     return 0
 
 
+cdef int _attach_value(Value v, _Tape tape, double x) except -1:
+    """Make v a new leaf of tape holding x."""
+    _check_idle(tape)
+    cdef tg_index i = tg_tape_new_leaf(&tape.t, x, &v.index)
+    if i < 0:
+        raise MemoryError("tapegrad: cannot grow the tape")
+    v.tape = tape
+    v.t = &tape.t
+    v.index = i
+    return 0
+
+
 cdef int _raise_mixed() except -1:
     raise RuntimeError(
         "tapegrad: these Values are on different threads' tapes; each thread records "
@@ -338,15 +350,7 @@ cdef class Value:
     def __init__(self, data):
         if self.index != TG_UNSET:
             raise TypeError("Value is already initialised")
-        cdef double x = _as_real(data, "Value() data")
-        cdef _Tape tape = _current_tape()
-        _check_idle(tape)
-        cdef tg_index i = tg_tape_new_leaf(&tape.t, x, &self.index)
-        if i < 0:
-            raise MemoryError("tapegrad: cannot grow the tape")
-        self.tape = tape
-        self.t = &tape.t
-        self.index = i
+        _attach_value(self, _current_tape(), _as_real(data, "Value() data"))
 
     @property
     def data(self):

@@ -55,6 +55,7 @@ cdef class _Recording:
                                  # leaf (int64 targets): ops on them are not on the graph
     cdef set args_used           # positions of those whose values fn used off the graph
     cdef dict constants          # id -> Tensor: tensors off the graph that recorded nodes read
+    cdef _Tape other_tape        # fn combined our arguments with another thread's tape
 
     def __cinit__(self):
         self.scalar_guards = []
@@ -62,6 +63,16 @@ cdef class _Recording:
         self.arg_buffers = {}
         self.args_used = set()
         self.constants = {}
+
+
+cdef int _note_other_tape(_Tape a, _Tape b) except -1:
+    """Two tapes met in one op: if one is recording, the other is where the
+    parameters live (made on another thread): record again there."""
+    if a.recorder is not None:
+        (<_Recording>a.recorder).other_tape = b
+    elif b.recorder is not None:
+        (<_Recording>b.recorder).other_tape = a
+    return 0
 
 
 cdef int _note_constant(_Tape tape, Tensor x) except -1:
@@ -570,20 +581,38 @@ cdef Tensor _grad_tensor(tg_tnode *n):
 
 def _trace(fn, tuple args):
     """Run fn once on the arguments, recording; return the program (a _Program)
-    and fn's loss."""
+    and fn's loss. The recording goes on this thread's tape, or, when fn's
+    parameters live on another thread's tape, on theirs (as eager code would)."""
     cdef _Tape tape = _current_tape()
-    _check_idle(tape)
     if tape.recorder is not None:
         raise RuntimeError("tapegrad: record() / compile() cannot be nested on one thread")
+    try:
+        return _trace_on(tape, fn, args)
+    except RuntimeError as exc:
+        other = getattr(exc, "_tapegrad_other_tape", None)
+        if other is None:
+            raise
+    return _trace_on(other, fn, args)
+
+
+cdef tuple _trace_on(_Tape tape, fn, tuple args):
+    _check_idle(tape)
+    if tape.recorder is not None:
+        raise RuntimeError("tapegrad: that tape is recording for replay on another thread")
     scalars, tensors, sig = _flatten_args(args)
-    cdef list in_scalars = [Value(float(o.data) if type(o) is Value else float(o))
-                            for o in scalars]
+    cdef list in_scalars = []
     cdef list in_tensors = []
+    cdef Value v
     cdef Tensor x, leaf
+    for o in scalars:
+        v = Value.__new__(Value)
+        _attach_value(v, tape, (<Value>o).t.value[(<Value>o).index] if type(o) is Value
+                      else _as_real(o, "argument"))
+        in_scalars.append(v)
     for x in tensors:
         leaf = _wrap(&x.v)
         if x.v.dtype == TG_F32 or x.v.dtype == TG_F64:
-            leaf.requires_grad_(True)
+            _attach_leaf(leaf, tape)
         in_tensors.append(leaf)
     fn_args = _rebuild(sig, in_scalars, in_tensors, len(args))
     cdef _Recording rec = _Recording()
@@ -597,6 +626,10 @@ def _trace(fn, tuple args):
     _recordings_active += 1
     try:
         loss = fn(*fn_args)
+    except RuntimeError as exc:
+        if rec.other_tape is not None and tape is _current_tape():
+            exc._tapegrad_other_tape = rec.other_tape
+        raise
     finally:
         _recordings_active -= 1
         tape.recorder = None

@@ -306,6 +306,7 @@ cdef Tensor _finish(uint8_t op, tg_tnode *n, Tensor x, Tensor y):
     cdef _Tape tape = x.tape if xg else y.tape
     if xg and yg and y.tape is not tape:
         tg_tnode_free(n)
+        _note_other_tape(x.tape, y.tape)
         _raise_mixed()
     cdef tg_tape *t = &tape.t
     try:
@@ -331,6 +332,24 @@ cdef Tensor _finish(uint8_t op, tg_tnode *n, Tensor x, Tensor y):
     if tape.recorder is not None and (not xg or (y is not None and not yg)):
         _note_constant(tape, y if xg else x)
     return r
+
+
+cdef int _attach_leaf(Tensor x, _Tape tape) except -1:
+    """Make x (not yet on a tape) a leaf of tape that requires grad."""
+    _check_idle(tape)
+    cdef tg_tnode *n = tg_tnode_new()
+    if n == NULL:
+        raise MemoryError("tapegrad: out of memory")
+    n.out = x.v
+    tg_buf_incref(x.v.buf)
+    cdef tg_index i = tg_tape_new_tensor_leaf(&tape.t, n, &x.index)
+    if i < 0:
+        tg_tnode_free(n)
+        raise MemoryError("tapegrad: cannot grow the tape")
+    x.tape = tape
+    x.tp = &tape.t
+    x.index = i
+    return 0
 
 
 cdef tg_tnode *_node(Tensor x, Tensor y) except NULL:
@@ -918,20 +937,7 @@ cdef class Tensor:
         if requires_grad:
             if self.v.dtype == TG_I64:
                 raise RuntimeError("Only Tensors of floating point dtype can require gradients")
-            tape = _current_tape()
-            _check_idle(tape)
-            n = tg_tnode_new()
-            if n == NULL:
-                raise MemoryError("tapegrad: out of memory")
-            n.out = self.v
-            tg_buf_incref(self.v.buf)
-            i = tg_tape_new_tensor_leaf(&tape.t, n, &self.index)
-            if i < 0:
-                tg_tnode_free(n)
-                raise MemoryError("tapegrad: cannot grow the tape")
-            self.tape = tape
-            self.tp = &tape.t
-            self.index = i
+            _attach_leaf(self, _current_tape())
         else:
             tg_tape_release(self.tp, self.index)
             self.index = TG_UNSET
