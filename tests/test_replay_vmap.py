@@ -162,3 +162,23 @@ def test_one_replay_at_a_time_across_threads(engine):
                for e in errors)
     assert results and all(r == results[0] for r in results)
     assert results[0] == pytest.approx(np.tanh(0.5 * sum(0.001 * k for k in range(3000))))
+
+
+def test_reset_records_again_after_a_layer_is_replaced(engine):
+    """Replacing a parameter attribute is invisible to replay; reset() records again."""
+    class Model:
+        def __init__(self, w):
+            self.w = w
+
+    model = Model(engine.Value(2.0))
+    compiled = api(engine).compile(lambda x: x * model.w)
+    assert compiled(3.0).data == 6.0
+    model.w = engine.Value(5.0)
+    compiled.reset()
+    assert compiled(3.0).data == 15.0 and model.w.grad == 3.0
+    tape = api(engine).record(lambda x: x * model.w, 1.0)
+    model.w = engine.Value(-1.0)
+    tape.reset()
+    assert tape.vmap([1.0, 2.0], backward=True).tolist() == [-1.0, -2.0]
+    assert model.w.grad == 3.0
+    assert tape.parameters == (model.w,)

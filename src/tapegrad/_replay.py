@@ -132,6 +132,7 @@ def build(engine):
             self._record(args)
 
         def _record(self, args):
+            self._needs_record = False
             self._free = self._free_now()
             self._program, _ = trace(self.fn, args)
             self.recordings += 1
@@ -181,7 +182,17 @@ def build(engine):
             """Recompute fn's loss for these arguments; the loss, without history."""
             return self._forward(args)
 
+        def reset(self):
+            """Forget every recording: the next forward() records fn again. Needed
+            after changes replay cannot see, such as replacing a layer or a
+            parameter attribute of a model that fn reads."""
+            self._programs.clear()
+            self._needs_record = True
+            self._pending = self._grads = None
+
         def _forward(self, args):
+            if self._needs_record:
+                self._record(args)
             scalars, tensors, sig = flatten(args)
             try:
                 if not _same_objects(self._free_now, self._free):
@@ -271,7 +282,7 @@ def build(engine):
             while start < n:
                 done = start
                 run = getattr(self._program, "map", None)
-                if run is not None:
+                if run is not None and not self._needs_record:
                     try:
                         out, g, count = run(flat[start:], backward)
                         losses[start:start + count] = out[:count]
@@ -345,6 +356,11 @@ def build(engine):
             loss = self.tape._forward(args)
             self.tape.backward()
             return loss
+
+        def reset(self):
+            """Forget the recordings: the next call records fn again (see Tape.reset)."""
+            if self.tape is not None:
+                self.tape.reset()
 
         def __repr__(self):
             return f"<tapegrad.compile of {getattr(self.fn, '__name__', 'fn')}>"
