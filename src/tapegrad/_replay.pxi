@@ -451,7 +451,7 @@ cdef class _Program:
                                    "operation or a value read out) and its values changed")
         self._bind_args(scalars, tensors)
         self._bind_params()
-        if self.p.tape.node_count >= NOGIL_MIN_NODES:
+        if self._releases_gil():
             self.busy = True
             try:
                 with nogil:
@@ -490,7 +490,7 @@ cdef class _Program:
         for k in range(self.ntensors):
             if self.tensor_slot[k] >= 0:
                 tg_program_bind_grad(&self.p, self.tensor_slot[k], NULL)
-        if self.p.tape.node_count >= NOGIL_MIN_NODES:
+        if self._releases_gil():
             self.busy = True
             try:
                 with nogil:
@@ -518,6 +518,11 @@ cdef class _Program:
             tensor_grads.append(zeros_like(tensors[k]) if n.grad == NULL else _grad_tensor(n))
         return scalar_grads, tensor_grads
 
+
+    cdef bint _releases_gil(self):
+        """Long scalar programs and every tensor program run without the GIL (a
+        tensor kernel outweighs releasing and taking it back)."""
+        return self.p.tape.node_count >= NOGIL_MIN_NODES or self.p.tape.has_tensors
 
     def map(self, inputs, bint backward):
         """Replay over the rows of inputs (a float64 array, one row of flat scalar
