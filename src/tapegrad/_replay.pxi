@@ -97,7 +97,7 @@ cdef class _Constant:
 cdef int _note_arg_use(Tensor x) except -1:
     """x, not on the graph, was used while recording: if it is a tensor argument, a
     replay is valid only for equal values of it."""
-    cdef _Recording rec = _recording_of(_current_tape())
+    cdef _Recording rec = getattr(_thread_tapes, "recording", None)
     if rec is not None:
         k = rec.arg_buffers.get(<size_t>x.v.buf)
         if k is not None:
@@ -163,7 +163,7 @@ cdef int _refuse_backward_while_recording(_Tape tape) except -1:
 
 cdef int _note_random(str name) except -1:
     """Random numbers drawn while recording become constants of the recording."""
-    if _recordings_active and _current_tape().recorder is not None:
+    if _recordings_active and getattr(_thread_tapes, "recording", None) is not None:
         import warnings
         warnings.warn(f"tapegrad.{name}() inside a function being recorded for replay: the "
                       "numbers drawn now are replayed unchanged on every call; draw them "
@@ -589,7 +589,7 @@ def _trace(fn, tuple args):
     and fn's loss. The recording goes on this thread's tape, or, when fn's
     parameters live on another thread's tape, on theirs (as eager code would)."""
     cdef _Tape tape = _current_tape()
-    if tape.recorder is not None:
+    if getattr(_thread_tapes, "recording", None) is not None:
         raise RuntimeError("tapegrad: record() / compile() cannot be nested on one thread")
     try:
         return _trace_on(tape, fn, args)
@@ -628,6 +628,7 @@ cdef tuple _trace_on(_Tape tape, fn, tuple args):
     global _recordings_active
     tape.recorder = rec
     tape.t.no_collect = 1
+    _thread_tapes.recording = rec           # this thread's recording, whichever tape it is on
     _recordings_active += 1
     try:
         loss = fn(*fn_args)
@@ -637,6 +638,7 @@ cdef tuple _trace_on(_Tape tape, fn, tuple args):
         raise
     finally:
         _recordings_active -= 1
+        _thread_tapes.recording = None
         tape.recorder = None
         tape.t.no_collect = 0
     return _build_program(tape, loss, rec, first_node, sig, scalars, tensors, in_scalars,
