@@ -362,6 +362,8 @@ cdef class Value:
     @data.setter
     def data(self, x):
         cdef double v = _as_real(x, "Value.data")
+        if _recordings_active:
+            _refuse_while_recording("setting Value.data")
         _check(self)
         self.t.value[self.index] = v
 
@@ -373,6 +375,8 @@ cdef class Value:
     @grad.setter
     def grad(self, g):
         cdef double v = _as_real(g, "Value.grad")
+        if _recordings_active:
+            _refuse_while_recording("setting Value.grad")
         _check(self)
         self.t.grad[self.index] = v
 

@@ -56,6 +56,7 @@ cdef class _Recording:
     cdef set args_used           # positions of those whose values fn used off the graph
     cdef dict constants          # id -> Tensor: tensors off the graph that recorded nodes read
     cdef _Tape other_tape        # fn combined our arguments with another thread's tape
+    cdef set grad_buffers        # addresses of gradient buffers fn was handed (.grad)
 
     def __cinit__(self):
         self.scalar_guards = []
@@ -63,6 +64,7 @@ cdef class _Recording:
         self.arg_buffers = {}
         self.args_used = set()
         self.constants = {}
+        self.grad_buffers = set()
 
 
 cdef int _note_other_tape(_Tape a, _Tape b) except -1:
@@ -158,6 +160,36 @@ cdef int _refuse_backward_while_recording(_Tape tape) except -1:
     if tape.recorder is not None:
         raise RuntimeError("backward() inside a function being recorded for replay: fn must "
                            "return the loss; the compiled step (or Tape.backward) runs backward")
+    return 0
+
+
+cdef int _refuse_while_recording(str what) except -1:
+    """Changes of state that a replay would not repeat are errors inside fn."""
+    if _recordings_active and getattr(_thread_tapes, "recording", None) is not None:
+        raise RuntimeError(f"{what} inside a function being recorded for replay would not be "
+                           "repeated by the replays; do it outside fn, before or after the "
+                           "compiled call")
+    return 0
+
+
+cdef int _refuse_inplace_while_recording(Tensor x, str name) except -1:
+    """In place inside fn: a recorded tensor or a gradient changed in place would not
+    be changed by the replays (a tensor fn makes and fills itself is fine)."""
+    cdef _Recording rec = getattr(_thread_tapes, "recording", None)
+    if rec is None:
+        return 0
+    if x.index >= 0:
+        _refuse_while_recording(f"{name} on a tensor of the graph")
+    if <size_t>x.v.buf in rec.grad_buffers:
+        _refuse_while_recording(f"{name} on a gradient")
+    return 0
+
+
+cdef int _note_grad_handed_out(tg_buf *buf) except -1:
+    """A .grad tensor left the engine while recording: changing it in place is refused."""
+    cdef _Recording rec = getattr(_thread_tapes, "recording", None)
+    if rec is not None:
+        rec.grad_buffers.add(<size_t>buf)
     return 0
 
 

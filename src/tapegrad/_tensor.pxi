@@ -701,6 +701,8 @@ cdef object _compare(Tensor x, object other, int how):
 
 cdef int _check_inplace(Tensor x, str name) except -1:
     _check_live(x)
+    if _recordings_active:
+        _refuse_inplace_while_recording(x, name)
     if x.index >= 0 and tg_grad_enabled():
         if x.tp.op[x.index] == TT_LEAF:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
@@ -968,12 +970,15 @@ cdef class Tensor:
         cdef tg_buf *buf = n.grad if self.tp.op[self.index] == TT_LEAF else n.retained
         if buf == NULL:
             return None
+        if _recordings_active:
+            _note_grad_handed_out(buf)
         cdef tg_view g = n.out
         g.buf = buf
         return _wrap(&g)
 
     @grad.setter
     def grad(self, value):
+        _refuse_while_recording("setting .grad")
         if self.index < 0:
             if value is None:
                 return
@@ -1004,6 +1009,7 @@ cdef class Tensor:
 
     @data.setter
     def data(self, value):
+        _refuse_while_recording("setting .data")
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be a Tensor, not '{type(value).__name__}'")
         cdef Tensor src = <Tensor>value
@@ -1704,6 +1710,7 @@ def _pick(Tensor x, Tensor target):
 
 def _sgd_update(params, lr, momentum, dampening, weight_decay, nesterov, buffers, first_step):
     """p -= lr * d for each parameter with a grad (torch.optim.SGD's formula)."""
+    _refuse_while_recording("an optimizer step")
     cdef Tensor p, buf
     cdef tg_tnode *n
     for k, p in enumerate(params):
@@ -1718,6 +1725,7 @@ def _sgd_update(params, lr, momentum, dampening, weight_decay, nesterov, buffers
 
 
 def _adam_update(params, lr, beta1, beta2, eps, weight_decay, exp_avgs, exp_avg_sqs, step):
+    _refuse_while_recording("an optimizer step")
     cdef Tensor p, m, v
     cdef tg_tnode *n
     for k, p in enumerate(params):

@@ -109,6 +109,7 @@ class _Program:
         self.nargs = nargs
         self.parameters = parameters
         self._run = None
+        self._fresh = None       # (scalars, tensors, run) of the recording, until a forward
 
     def _call(self, scalars, tensors):
         in_scalars = [Value(x.data if type(x) is Value else x) for x in scalars]
@@ -134,7 +135,12 @@ class _Program:
         return loss, in_scalars, in_tensors
 
     def forward(self, scalars, tensors):
-        self._run = self._call(scalars, tensors)
+        fresh, self._fresh = self._fresh, None
+        if fresh is not None and fresh[0] == scalars and len(fresh[1]) == len(tensors) and all(
+                a is b for a, b in zip(fresh[1], tensors)):
+            self._run = fresh[2]                 # the recording's own run: fn runs once
+        else:
+            self._run = self._call(scalars, tensors)
         loss = self._run[0]
         return Value(loss.data) if type(loss) is Value else loss.detach().clone()
 
@@ -156,6 +162,8 @@ class _Program:
 def _trace(fn, args):
     scalars, tensors, sig = _flatten_args(args)
     probe = _Program(fn, sig, len(args), ())
-    loss, in_scalars, in_tensors = probe._call(scalars, tensors)
+    run = probe._call(scalars, tensors)
+    loss, in_scalars, in_tensors = run
     probe.parameters = _leaves(loss, {id(x) for x in in_scalars + in_tensors})
+    probe._fresh = (scalars, tensors, run)
     return probe, loss
