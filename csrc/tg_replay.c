@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static inline int tg_is_nary_op(uint8_t op) { return op == TG_SUM || op == TG_DOT; }
-
 /* Mark every live slot the roots depend on (themselves included). Returns the
  * marks (live->leaf_cap + live->node_count bytes, caller frees) or NULL. */
 static uint8_t *tg_mark_graph(const tg_tape *live, const tg_index *roots, tg_index nroots)
@@ -22,17 +20,8 @@ static uint8_t *tg_mark_graph(const tg_tape *live, const tg_index *roots, tg_ind
             if (i > hi) hi = i;
         }
     }
-    for (tg_index i = hi; i >= lo && i >= live->leaf_cap; i--) {
-        if (!mark[i]) continue;
-        if (tg_is_nary_op(live->op[i])) {
-            const tg_arg *args = live->args + live->a[i];
-            for (tg_index k = 0; k < live->b[i]; k++)
-                if (args[k].index >= 0) mark[args[k].index] = 1;
-        } else {
-            if (live->a[i] >= 0) mark[live->a[i]] = 1;
-            if (live->b[i] >= 0) mark[live->b[i]] = 1;
-        }
-    }
+    for (tg_index i = hi; i >= lo && i >= live->leaf_cap; i--)
+        if (mark[i]) tg_mark_parents(live, i, mark);
     return mark;
 }
 
@@ -84,7 +73,7 @@ int tg_program_build(tg_program *p, tg_tape *live, const tg_index *roots, tg_ind
     for (tg_index i = live->leaf_cap; i < total; i++) {
         if (!mark[i]) continue;
         nnodes++;
-        if (tg_is_nary_op(live->op[i])) nargs += live->b[i];
+        if (tg_is_nary(live->op[i])) nargs += live->b[i];
     }
     uint8_t *needs = calloc((size_t)(nleaves + nnodes) + 2, 1);
     if (needs == NULL || tg_tape_init(&p->tape, nleaves, nnodes) != 0) goto fail;
@@ -133,7 +122,7 @@ int tg_program_build(tg_program *p, tg_tape *live, const tg_index *roots, tg_ind
         t->owner[j] = NULL;
         t->tn[j] = NULL;
         p->fwd[2 * m] = p->fwd[2 * m + 1] = -1;
-        if (tg_is_nary_op(op)) {
+        if (tg_is_nary(op)) {
             const tg_arg *args = live->args + live->a[i];
             for (tg_index k = 0; k < live->b[i]; k++) {
                 tg_arg arg = args[k];
@@ -277,25 +266,9 @@ int tg_program_forward(tg_program *p)
         TG_FWD_UNARY(TG_RPOW_CONST) TG_FWD_UNARY(TG_NEG) TG_FWD_UNARY(TG_EXP)
         TG_FWD_UNARY(TG_LOG) TG_FWD_UNARY(TG_TANH) TG_FWD_UNARY(TG_RELU)
         TG_FWD_UNARY(TG_SIGMOID)
-        case TG_SUM: {                  /* the same order of additions as the recording */
-            const tg_arg *args = t->args + pa[i];
-            double acc = 0.0;
-            for (tg_index k = 0; k < pb[i]; k++)
-                acc += args[k].index >= 0 ? value[args[k].index] : args[k].constant;
-            value[i] = acc;
+        case TG_SUM: case TG_DOT:
+            value[i] = tg_eval_nary(op, t->args + pa[i], pb[i], value);
             break;
-        }
-        case TG_DOT: {
-            const tg_arg *args = t->args + pa[i];
-            double acc = 0.0;
-            for (tg_index k = 0; k + 1 < pb[i]; k += 2) {
-                double x = args[k].index >= 0 ? value[args[k].index] : args[k].constant;
-                double w = args[k + 1].index >= 0 ? value[args[k + 1].index] : args[k + 1].constant;
-                acc += x * w;
-            }
-            value[i] = acc;
-            break;
-        }
         default: {                      /* a tensor node */
             struct tg_tnode *n = t->tn[i];
             if (op != TT_VIEW && tg_tensor_forward(n, op, NULL) != 0) return -1;

@@ -166,8 +166,6 @@ void tg_tape_free(tg_tape *t)
 /* ------------------------------------------------------------------------ */
 /* Collection                                                                */
 
-static inline int tg_is_nary(uint8_t op) { return op == TG_SUM || op == TG_DOT; }
-
 /* Move the nodes [from, end) down to `to`, shifting every node index stored
  * in them (parents, args, low, owners) by to - from. Used when everything
  * below `from` is garbage. */
@@ -220,14 +218,7 @@ static int tg_tape_collect_full(tg_tape *t)
     /* Parents precede children, so one reverse pass marks all ancestors. */
     for (tg_index i = end - 1; i >= base; i--) {
         if (!(mark[i] |= (t->owner[i] != NULL))) continue;
-        if (tg_is_nary(t->op[i])) {
-            const tg_arg *args = t->args + t->a[i];
-            for (tg_index k = 0; k < t->b[i]; k++)
-                if (args[k].index >= 0) mark[args[k].index] = 1;
-        } else {
-            if (t->a[i] >= 0) mark[t->a[i]] = 1;
-            if (t->b[i] >= 0) mark[t->b[i]] = 1;
-        }
+        tg_mark_parents(t, i, mark);
     }
 
     /* Nodes before the first dead one stay where they are. */

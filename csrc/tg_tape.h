@@ -198,6 +198,40 @@ static inline double tg_eval_unary(uint8_t op, double x, double c)
     }
 }
 
+static inline int tg_is_nary(uint8_t op) { return op == TG_SUM || op == TG_DOT; }
+
+/* Value of an n-ary node over its nargs operands, in their order (the same
+ * additions, in the same order, when recording and when replaying). */
+static inline double tg_eval_nary(uint8_t op, const tg_arg *args, tg_index nargs,
+                                  const double *value)
+{
+    double acc = 0.0;
+    if (op == TG_SUM) {
+        for (tg_index k = 0; k < nargs; k++)
+            acc += args[k].index >= 0 ? value[args[k].index] : args[k].constant;
+    } else {
+        for (tg_index k = 0; k + 1 < nargs; k += 2) {
+            double x = args[k].index >= 0 ? value[args[k].index] : args[k].constant;
+            double w = args[k + 1].index >= 0 ? value[args[k + 1].index] : args[k + 1].constant;
+            acc += x * w;
+        }
+    }
+    return acc;
+}
+
+/* Mark the parents of node i (n-ary operands included). */
+static inline void tg_mark_parents(const tg_tape *t, tg_index i, uint8_t *mark)
+{
+    if (tg_is_nary(t->op[i])) {
+        const tg_arg *args = t->args + t->a[i];
+        for (tg_index k = 0; k < t->b[i]; k++)
+            if (args[k].index >= 0) mark[args[k].index] = 1;
+    } else {
+        if (t->a[i] >= 0) mark[t->a[i]] = 1;
+        if (t->b[i] >= 0) mark[t->b[i]] = 1;
+    }
+}
+
 static inline double tg_eval_binary(uint8_t op, double x, double y)
 {
     switch (op) {

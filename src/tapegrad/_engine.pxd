@@ -69,6 +69,7 @@ cdef extern from "tg_tape.h" nogil:
     tg_index tg_tape_new_tensor_leaf(tg_tape *t, tg_tnode *tnode, tg_index *owner)
     double tg_eval_unary(uint8_t op, double x, double c)
     double tg_eval_binary(uint8_t op, double x, double y)
+    double tg_eval_nary(uint8_t op, const tg_arg *args, tg_index nargs, const double *value)
 
 
 cdef extern from "tg_tensor.h" nogil:

@@ -197,9 +197,7 @@ cdef Value _nary(uint8_t op, list items, list partners, Py_ssize_t nargs):
     if tape is None:
         tape = _current_tape()
     _reserve(tape, nargs)
-    cdef double acc = 0.0, x, w
     cdef tg_index i
-    cdef double *value = tape.t.value
     for k in range(nargs):
         o = _arg(items, partners, k)
         if type(o) is Value:
@@ -207,15 +205,8 @@ cdef Value _nary(uint8_t op, list items, list partners, Py_ssize_t nargs):
             tg_tape_push_arg(&tape.t, i, 0.0)
         else:
             tg_tape_push_arg(&tape.t, -1, PyFloat_AS_DOUBLE(o))
-    cdef tg_arg *args = tape.t.args + tape.t.arg_count - nargs
-    if op == TG_SUM:
-        for k in range(nargs):
-            acc += value[args[k].index] if args[k].index >= 0 else args[k].constant
-    else:
-        for k in range(0, nargs, 2):
-            x = value[args[k].index] if args[k].index >= 0 else args[k].constant
-            w = value[args[k + 1].index] if args[k + 1].index >= 0 else args[k + 1].constant
-            acc += x * w
+    cdef double acc = tg_eval_nary(op, tape.t.args + tape.t.arg_count - nargs, nargs,
+                                   tape.t.value)
     cdef Value out = Value.__new__(Value)
     out.tape = tape
     out.t = &tape.t
