@@ -37,6 +37,12 @@ cdef extern from "tg_replay.h" nogil:
                             double *losses, double *input_grads)
 
 
+cdef enum:
+    RUN_FORWARD = 0
+    RUN_BACKWARD = 1
+    RUN_MAP = 2
+
+
 class _GuardFailed(Exception):
     """A replay's guard came out differently from the recording (message says which)."""
 
@@ -392,8 +398,7 @@ cdef class _Program:
                 t.value[s] = live.value[i]
                 continue
             mine = t.tn[s]
-            if n.out.ndim != mine.out.ndim or n.out.dtype != mine.out.dtype or any(
-                    n.out.shape[d] != mine.out.shape[d] for d in range(n.out.ndim)):
+            if not _same_layout(&n.out, &mine.out):
                 raise _GuardFailed(f"a parameter's shape or dtype changed (now "
                                    f"{_shape_str(&n.out)}, {_DTYPES[n.out.dtype]})")
             tg_program_bind_tensor(&self.p, s, n.out.buf)
@@ -404,8 +409,7 @@ cdef class _Program:
             if k_.handle.index >= 0:
                 raise _GuardFailed("a tensor fn read as a constant now requires grad")
             if now.buf != k_.buf:
-                if now.ndim != k_.recorded.ndim or now.dtype != k_.recorded.dtype or any(
-                        now.shape[d] != k_.recorded.shape[d] for d in range(now.ndim)):
+                if not _same_layout(now, &k_.recorded):
                     raise _GuardFailed("a constant tensor fn reads changed shape or dtype")
                 tg_program_replace_buffer(&self.p, k_.buf, now.buf)
                 tg_buf_incref(now.buf)
@@ -464,8 +468,7 @@ cdef class _Program:
                     y = _as_numpy(&(<Tensor>tensors[constant[1]]).v)
                 else:
                     y = constant
-                ok = np.array_equal((np.less, np.less_equal, np.greater, np.greater_equal,
-                                     np.equal, np.not_equal)[how](x, y), outcome)
+                ok = np.array_equal(_NP_COMPARISONS[how](x, y), outcome)
             if not ok:
                 what = "a value read out of the graph" if how == 6 else (
                     f"a tensor comparison ({_CMP_SYMBOLS[how]})")
@@ -475,24 +478,54 @@ cdef class _Program:
     def forward(self, list scalars, list tensors):
         """Bind the arguments and parameters, recompute the graph, check the guards;
         the loss as a new Value or Tensor without history."""
-        cdef int status
+        return self._exclusively(RUN_FORWARD, scalars, tensors)
+
+    def backward(self, list scalars, list tensors):
+        """Sweep from the loss: parameters' and Value / requires-grad tensor
+        arguments' .grad accumulate as after an eager backward(). Returns the
+        gradients with respect to the flat scalar and tensor arguments."""
+        return self._exclusively(RUN_BACKWARD, scalars, tensors)
+
+    def map(self, inputs, bint backward):
+        """Replay over the rows of inputs (a float64 array, one row of flat scalar
+        arguments per call) in one C loop. Returns (losses, input gradients or
+        None, rows done); rows done < len(inputs) when that row's guards failed.
+        Raises NotImplementedError for programs with tensors."""
+        return self._exclusively(RUN_MAP, inputs, backward)
+
+    cdef object _exclusively(self, int what, object a, object b):
+        """One replay step with the recording to itself, from binding to reading the
+        results: a second thread gets a clear error instead of sharing its buffers
+        (steps may release the GIL, and guard checks call into numpy)."""
         _check_program_idle(self)
+        self.busy = True
+        try:
+            if what == RUN_FORWARD:
+                return self._forward(a, b)
+            if what == RUN_BACKWARD:
+                return self._backward(a, b)
+            return self._map(a, b)
+        finally:
+            self.busy = False
+
+    cdef int _sweep(self, bint backward):
+        """tg_program_backward or tg_program_forward, without the GIL when it pays."""
+        cdef int status
+        if self._releases_gil():
+            with nogil:
+                status = tg_program_backward(&self.p) if backward else tg_program_forward(&self.p)
+        else:
+            status = tg_program_backward(&self.p) if backward else tg_program_forward(&self.p)
+        return status
+
+    cdef object _forward(self, list scalars, list tensors):
         for k, values in self.arg_guards:
             if not np.array_equal(_as_numpy(&(<Tensor>tensors[k]).v), values):
                 raise _GuardFailed(f"tensor argument {k} was used off the graph (an unrecorded "
                                    "operation or a value read out) and its values changed")
         self._bind_args(scalars, tensors)
         self._bind_params()
-        if self._releases_gil():
-            self.busy = True
-            try:
-                with nogil:
-                    status = tg_program_forward(&self.p)
-            finally:
-                self.busy = False
-        else:
-            status = tg_program_forward(&self.p)
-        if status != 0:
+        if self._sweep(False) != 0:
             raise RuntimeError("tapegrad: a tensor kernel failed during replay")
         cdef tg_index failed = tg_program_failed_guard(&self.p)
         if failed >= 0:
@@ -505,16 +538,10 @@ cdef class _Program:
             return Value(t.value[self.p.root])
         return _copy_tensor(&t.tn[self.p.root].out)
 
-    def backward(self, list scalars, list tensors):
-        """Sweep from the loss: parameters' and Value / requires-grad tensor
-        arguments' .grad accumulate as after an eager backward(). Returns the
-        gradients with respect to the flat scalar and tensor arguments."""
+    cdef object _backward(self, list scalars, list tensors):
         cdef tg_tape *t = &self.p.tape
         cdef Py_ssize_t k
-        cdef tg_index s, i
-        cdef tg_tape *live
-        cdef int status
-        _check_program_idle(self)
+        cdef tg_index s
         self._params_grads_in()
         for k in range(self.nscalars):
             if self.scalar_slot[k] >= 0:
@@ -522,15 +549,7 @@ cdef class _Program:
         for k in range(self.ntensors):
             if self.tensor_slot[k] >= 0:
                 tg_program_bind_grad(&self.p, self.tensor_slot[k], NULL)
-        if self._releases_gil():
-            self.busy = True
-            try:
-                with nogil:
-                    status = tg_program_backward(&self.p)
-            finally:
-                self.busy = False
-        else:
-            status = tg_program_backward(&self.p)
+        cdef int status = self._sweep(True)
         if status == -1:
             raise MemoryError("tapegrad: out of memory in backward()")
         if status == -2:
@@ -556,14 +575,9 @@ cdef class _Program:
         tensor kernel outweighs releasing and taking it back)."""
         return self.p.tape.node_count >= NOGIL_MIN_NODES or self.p.tape.has_tensors
 
-    def map(self, inputs, bint backward):
-        """Replay over the rows of inputs (a float64 array, one row of flat scalar
-        arguments per call) in one C loop. Returns (losses, input gradients or
-        None, rows done); rows done < len(inputs) when that row's guards failed.
-        Raises NotImplementedError for programs with tensors."""
+    cdef object _map(self, inputs, bint backward):
         if self.ntensors or self.p.tape.has_tensors:
             raise NotImplementedError("batched replay runs scalar programs only")
-        _check_program_idle(self)
         cdef const double[:, ::1] rows = np.ascontiguousarray(inputs, dtype=np.float64)
         cdef tg_index n = rows.shape[0], done
         if rows.shape[1] != self.nscalars:
@@ -579,13 +593,9 @@ cdef class _Program:
         cdef const double *row0 = &rows[0, 0] if n > 0 and self.nscalars > 0 else NULL
         cdef double *grad0 = &grad_view[0, 0] if backward and n > 0 and self.nscalars > 0 else NULL
         cdef double *loss0 = &loss_view[0] if n > 0 else NULL
-        self.busy = True
-        try:
-            with nogil:
-                done = tg_program_map(&self.p, row0, n, self.nscalars, self.scalar_slot,
-                                      backward, loss0, grad0)
-        finally:
-            self.busy = False
+        with nogil:
+            done = tg_program_map(&self.p, row0, n, self.nscalars, self.scalar_slot,
+                                  backward, loss0, grad0)
         if backward:
             self._params_grads_out()
         if done < 0:

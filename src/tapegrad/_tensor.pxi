@@ -678,6 +678,22 @@ cdef inline Tensor _as_operand(Tensor like, object other):
     return r
 
 
+# numpy's elementwise comparisons, by `how`: <, <=, >, >=, ==, !=
+cdef tuple _NP_COMPARISONS = (np.less, np.less_equal, np.greater, np.greater_equal, np.equal,
+                              np.not_equal)
+
+
+cdef bint _same_layout(const tg_view *a, const tg_view *b):
+    """Same dtype and shape."""
+    cdef int d
+    if a.ndim != b.ndim or a.dtype != b.dtype:
+        return False
+    for d in range(a.ndim):
+        if a.shape[d] != b.shape[d]:
+            return False
+    return True
+
+
 cdef object _compare(Tensor x, object other, int how):
     """Elementwise comparison as a bool tensor (not differentiable, like torch's)."""
     cdef double c
@@ -689,8 +705,7 @@ cdef object _compare(Tensor x, object other, int how):
         return NotImplemented
     a = _as_numpy(&x.v)
     try:
-        r = (np.less, np.less_equal, np.greater, np.greater_equal, np.equal,
-             np.not_equal)[how](a, b)
+        r = _NP_COMPARISONS[how](a, b)
     except ValueError:
         raise RuntimeError(f"comparison: shapes {x.shape} and {other.shape} cannot be "
                            "broadcast together") from None
@@ -994,7 +1009,7 @@ cdef class Tensor:
             raise TypeError(f"assigned grad expected to be a Tensor or None, not "
                             f"'{type(value).__name__}'")
         g = <Tensor>value
-        if _shape_of(&g.v) != _shape_of(&self.v) or g.v.dtype != self.v.dtype:
+        if not _same_layout(&g.v, &self.v):
             raise RuntimeError(f"assigned grad has data of shape {_shape_str(&g.v)} and dtype "
                                f"{_DTYPES[g.v.dtype]}, but the tensor has shape "
                                f"{_shape_str(&self.v)} and dtype {_DTYPES[self.v.dtype]}")
