@@ -54,23 +54,6 @@ def _arg_sizes(sig, nargs):
     return sizes
 
 
-def _row_args(sig, row, nargs):
-    """One row of flat numbers rebuilt as the recording's arguments (lists and numbers)."""
-    pos, k = 0, 0
-
-    def one():
-        nonlocal pos, k
-        entry = sig[pos]
-        pos += 1
-        if type(entry) is int:
-            k += 1
-            return float(row[k - 1])
-        items = [one() for _ in range(entry[1])]
-        return items if entry[0] is list else tuple(items)
-
-    return tuple(one() for _ in range(nargs))
-
-
 def _free_variables(fn):
     """fn's closure cells and the global names its code reads: replay binds the
     objects they name at recording, so rebinding one records again."""
@@ -292,7 +275,7 @@ def build(engine):
                     except NotImplementedError:
                         pass
                 if done < n:               # a guard failed on row `done`, or no C loop
-                    row = _row_args(self._program.sig, flat[done], len(batched_args))
+                    row = rebuild(self._program.sig, flat[done].tolist(), [], len(batched_args))
                     loss = self.forward(*row)
                     losses[done] = loss.data if isinstance(loss, Value) else loss.item()
                     if backward:
