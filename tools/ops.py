@@ -3,7 +3,7 @@
 Declarative data only (no logic), in the spirit of PyTorch's
 tools/autograd/derivatives.yaml. ``python tools/gen_ops.py`` generates from it:
 
-    csrc/tg_ops.h                       the C enums: scalar ``tg_op`` (TG_*) and tensor kernels (TT_*)
+    csrc/tg_ops.h                       the C enums: scalar ``tg_op`` (TG_*), tensor kernels (TT_*)
     src/tapegrad/_ops_table.pxi         the compiled engine's Cython codes and grad_fn name maps
     src/tapegrad/_grad_fn_names.py      op name -> torch grad_fn name, for both engines
     src/tapegrad/_ops.py                the scalar ops (codes, symbols, forward/backward rules)

@@ -20,7 +20,8 @@ from ._scalar_math import div, exp, log, pow, relu, sigmoid, tanh  # noqa: F401,
 class Op:
     """One recorded operation: its code, names and rules."""
 
-    __slots__ = ("code", "name", "symbol", "torch_name", "arity", "forward", "backward")
+    __slots__ = ("code", "name", "symbol", "torch_name", "arity", "forward",
+                 "backward")
 
     def __init__(self, code, name, symbol, torch_name, arity, forward, backward):
         self.code = code
