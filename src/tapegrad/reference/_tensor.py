@@ -5,7 +5,7 @@ own graph node, like micrograd's ``Value``. A tensor made by a recorded
 operation stores what its backward pass needs, and nothing callable:
 
     _data      the values (a numpy array; views share memory like torch's)
-    _op        the op's name, a key of ``RULES``; None for a leaf
+    _op        the op's name, a key of ``_rules.RULES``; None for a leaf
     _parents   the tensor inputs, None where an input needs no gradient (or is
                a Python number): the shape of torch's ``next_functions``
     _saved     the arrays the rule reads (inputs and/or the output)
@@ -14,13 +14,22 @@ operation stores what its backward pass needs, and nothing callable:
                array, so that backward catches in-place changes as torch does
     _seq       creation number: parents are always numbered below children
 
-Every derivative lives in one table, ``RULES``: op name -> (torch's grad_fn
-name, what to save, backward function). ``backward()`` collects the nodes a
-root depends on without recursion, visits them by decreasing creation number
-(a topological order), applies each rule, reduces broadcast gradients to the
-input's shape and accumulates into the leaves' ``.grad``. Nodes hold no
-closures and never refer to their children, so graphs have no reference
-cycles and are freed by reference counting.
+Every derivative lives in the op table, tools/ops.py, written with the
+engine's own ops; tools/gen_ops.py generates ``_rules.RULES`` from it: op name
+-> (torch's grad_fn name, what to save, backward function), evaluated by the
+helpers of ``_derivatives``. ``backward()`` (``_tensor_ops._sweep``) collects
+the nodes a root depends on without recursion, visits them by decreasing
+creation number (a topological order), applies each rule and accumulates into
+the leaves' ``.grad``. Nodes hold no closures and never refer to their
+children, so graphs have no reference cycles and are freed by reference
+counting.
+
+The engine is split by concern, with the compiled engine's file names:
+``_tensor`` (this file: the Tensor class, its storage and autograd state,
+in-place updates, factories), ``_tensor_ops`` (recording, the op methods,
+losses, the backward sweep), ``_grad_fn`` (grad_fn objects), ``_rules``
+(generated), ``_optim`` (optimizer hooks) and ``_tensor_math`` (torch-order
+sums and fused multiply-adds).
 
 Arithmetic is done in the tensor's dtype as torch does it: a Python number
 meets a float32 tensor as a float32, ``x ** 2`` is ``x * x``, ``2 / x`` is
