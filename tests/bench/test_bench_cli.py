@@ -15,8 +15,8 @@ from tapegrad import bench
 from tapegrad.bench import report, settings
 
 PKG = os.path.dirname(os.path.abspath(bench.__file__))
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(PKG)))
-BENCHMARKS = os.path.join(ROOT, "benchmarks")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BENCHMARKS = os.path.join(ROOT, "benchmarks")   # absent where only tests/ is copied (wheels)
 TINY = ["--engines", "c,reference", "--workloads", "chain,chain-replay", "--chain-ops", "400",
         "--chain-repeats", "1", "--clock", "cpu", "-q"]
 
@@ -167,7 +167,7 @@ def _result(phase, label, value, unit="ns/op"):
             "value": value, "unit": unit, "version": ""}
 
 
-def test_annotator_notes_and_benchmarks_targets():
+def test_annotator_adds_notes_and_lines():
     results = [_result("build", "c", 30.0), _result("build", "reference", 300.0),
                _result("backward", "c", 9.0, "ns/node"),
                _result("backward", "reference", 90.0, "ns/node")]
@@ -188,6 +188,12 @@ def test_annotator_notes_and_benchmarks_targets():
     first = next(line for line in plain if line.startswith("chain build"))
     assert first.split()[-2:] == ["1.00x", "0.10x"]
 
+
+@pytest.mark.skipif(not os.path.isdir(BENCHMARKS), reason="benchmarks/ is not beside tests/")
+def test_benchmarks_targets_mark_met_and_missed():
+    results = [_result("build", "c", 30.0), _result("build", "reference", 300.0),
+               _result("backward", "c", 9.0, "ns/node"),
+               _result("backward", "reference", 90.0, "ns/node")]
     sys.path.insert(0, BENCHMARKS)
     try:
         import targets
@@ -200,3 +206,9 @@ def test_annotator_notes_and_benchmarks_targets():
     assert back.endswith("target <= 8 ns/node: MISSED")
     ref = next(line for line in lines if line.startswith("chain build") and "reference" in line)
     assert "target" not in ref
+    demo = {("demo", "step", "reference"): 40.0, ("demo", "step", "micrograd"): 1000.0}
+    assert targets.Targets().summary_lines(demo) == [
+        "target: reference demo step no slower than micrograd: met"]
+    demo[("demo", "step", "reference")] = 2000.0
+    assert targets.Targets().summary_lines(demo) == [
+        "target: reference demo step no slower than micrograd: MISSED"]

@@ -1,19 +1,23 @@
 """Command line of the benchmark (``python -m tapegrad bench``, and the
 scripts in the repository's benchmarks/ folder, which add their targets)."""
 
+from __future__ import annotations
+
 import argparse
 import json
 import os
 import sys
 import time
+from typing import List, Optional, Sequence, Union
 
-from .report import format_table
+from .report import Annotator, format_table
 from .runner import run
 from .settings import ALL_ENGINES, ALL_WORKLOADS, FULL, QUICK, BenchConfig
 from .timing import CLOCKS
 
 
-def add_arguments(parser, default_workloads=ALL_WORKLOADS):
+def add_arguments(parser: argparse.ArgumentParser,
+                  default_workloads: Sequence[str] = ALL_WORKLOADS) -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true",
                         help="short run: %(chain_ops)d-op chain x %(chain_repeats)d, "
                              "%(demo_steps)d demo steps x %(demo_repeats)d, overhead blocks "
@@ -92,7 +96,7 @@ def _default_blas_threads():
         return 1
 
 
-def config_from_args(args):
+def config_from_args(args: argparse.Namespace) -> Union[BenchConfig, str]:
     """The ``BenchConfig`` of parsed arguments, or an error message."""
     sizes = QUICK if args.quick else FULL
     sizes = sizes.replace(**{k: getattr(args, k) for k in sizes.as_dict()
@@ -106,11 +110,12 @@ def config_from_args(args):
         if w not in ALL_WORKLOADS:
             return "unknown workload %r (choose from %s)\n" % (w, ",".join(ALL_WORKLOADS))
     blas = args.blas_threads if args.blas_threads else _default_blas_threads()
-    return BenchConfig(engines=engines, workloads=workloads, sizes=sizes,
+    return BenchConfig(engines=tuple(engines), workloads=tuple(workloads), sizes=sizes,
                        gc_off_all=args.gc_off_all, blas=blas, clock=args.clock)
 
 
-def main_from_args(args, command=None, annotator=None):
+def main_from_args(args: argparse.Namespace, command: Optional[str] = None,
+                   annotator: Optional[Annotator] = None) -> int:
     """Run the bench for parsed arguments and print the table (or the JSON).
     ``annotator``: a ``report.Annotator`` adding notes to the table. Returns the
     exit status: 1 if the compiled engine was asked for and is missing, if a
@@ -143,7 +148,9 @@ def main_from_args(args, command=None, annotator=None):
     return 0
 
 
-def main(argv=None, prog=None, default_workloads=ALL_WORKLOADS, annotator=None):
+def main(argv: Optional[List[str]] = None, prog: Optional[str] = None,
+         default_workloads: Sequence[str] = ALL_WORKLOADS,
+         annotator: Optional[Annotator] = None) -> int:
     """``python -m tapegrad bench [options]``: parse ``argv`` and run."""
     parser = argparse.ArgumentParser(
         prog=prog, description="Time tapegrad's compiled engine against the pure-Python "

@@ -7,8 +7,11 @@ with an ``Annotator`` (benchmarks/targets.py marks the targets of each issue
 this way; the shipped package has no targets).
 """
 
+from __future__ import annotations
+
 import builtins
 import math
+from typing import List, Optional
 
 from .replay import DEMO_REPLAY_PHASES, MLP_REPLAY_PHASES
 from .settings import ALL_WORKLOADS
@@ -18,12 +21,12 @@ from .tensor import MLP_PHASES
 class Annotator(object):
     """Extra notes for the table; this one adds none."""
 
-    def row_note(self, r, values):
+    def row_note(self, r: dict, values: dict) -> Optional[str]:
         """A note for result ``r`` (first in its notes column), or None.
         ``values``: ``{(workload, phase, label): value}`` of every result."""
         return None
 
-    def summary_lines(self, values):
+    def summary_lines(self, values: dict) -> List[str]:
         """Lines printed after the ratios in words."""
         return []
 
@@ -40,7 +43,7 @@ def _fmt_value(v, unit):
     return "%s %s" % (s, unit)
 
 
-def ratio(x):
+def ratio(x: float) -> str:
     if x != x or x == math.inf:
         return ""
     if x >= 100:
@@ -76,7 +79,7 @@ def _sort_key(r):
     return (ALL_WORKLOADS.index(w) if w in ALL_WORKLOADS else len(ALL_WORKLOADS), phase)
 
 
-def format_table(report, annotator=None):
+def format_table(report: dict, annotator: Optional[Annotator] = None) -> str:
     """The report of ``runner.run`` as text."""
     annotator = annotator or Annotator()
     env, cfg = report["env"], report["config"]

@@ -1,8 +1,11 @@
 """Running a benchmark: every workload of a ``BenchConfig`` on every engine
 available, into a JSON-able report (``run``)."""
 
+from __future__ import annotations
+
 import builtins
 import traceback
+from typing import Callable, Optional
 
 from . import machine, timing
 from .checks import run_checks
@@ -16,7 +19,8 @@ from .tensor import matmul_case, matmul_summary, mlp_case, mlp_summary, overhead
 from .timing import interleave
 
 
-def run(config=None, progress=None):
+def run(config: Optional[BenchConfig] = None,
+        progress: Optional[Callable[[str], object]] = None) -> dict:
     """Run the workloads of ``config`` (a ``BenchConfig``; default: everything,
     full sizes) on every available engine. Returns a JSON-able dict
     ``{"env", "config", "results", "missing", "checks"}``. ``progress``: a

@@ -27,7 +27,7 @@ CLOCKS = {"wall": perf_counter, "cpu": time.thread_time}
 now = perf_counter
 
 
-def set_clock(name):
+def set_clock(name: str) -> None:
     """Select the clock of every workload: "wall" (time.perf_counter) or "cpu"
     (time.thread_time)."""
     global now
@@ -80,7 +80,8 @@ def run_with_deep_stack(fn, depth):
     return box["value"]
 
 
-def median(xs):
+def median(xs) -> float:
+    """The median of ``xs`` (nan if empty)."""
     return statistics.median(xs) if xs else float("nan")
 
 
