@@ -138,7 +138,7 @@ class _Compiler:
     def call(self, node):
         f = node.func.id
         args = node.args
-        np_ = lambda attr: ast.Attribute(ast.Name("np"), attr)       # noqa: E731
+        np_ = lambda attr: ast.Attribute(ast.Name("np"), attr)
         if f == "sum_to":
             target = args[1]
             if not (isinstance(target, ast.Name) and target.id in self.inputs):
@@ -353,7 +353,7 @@ def gen_pxi(t):
             out.append(f"    {name}: {kn[name]!r},")
     out.append("}")
     top = max(num for num, _ in ids.values())
-    by_num = {num: torch for num, torch in ids.values()}
+    by_num = dict(ids.values())
     out.append("_NAME_OVERRIDES = (")
     for k in range(top + 1):
         out.append(f"    {by_num.get(k)!r},")
@@ -403,7 +403,7 @@ def gen_scalar_ops(t):
            "ops), ``c`` is the constant operand, ``g`` the gradient flowing into the node.",
            "``sum`` and ``dot`` take any number of parents and are evaluated by the engines.",
            '"""', "",
-           "from ._scalar_math import div, exp, log, pow, relu, sigmoid, tanh  # noqa: F401, A004",
+           "from ._scalar_math import div, exp, log, pow, relu, sigmoid, tanh",
            "", "",
            "class Op:",
            '    """One recorded operation: its code, names and rules."""', "",
@@ -456,6 +456,15 @@ def gen_scalar_ops(t):
 
 def gen_rules(t):
     helpers = set(t.HELPERS)
+    body, table = [], []
+    for r in t.TENSOR_OPS:
+        src, (fn, save) = compile_tensor_row(r, helpers)
+        body += [src, ""]
+        table.append(f"    {r['name']!r}: Rule({r['torch']!r}, {save}, {fn}),")
+    code = "\n".join(body)
+    runtime = {"OUT", "Rule", "fsum", "log_scalar", "pow_scalar", "transpose"} | helpers
+    used = sorted(n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name)
+                  and n.id in runtime) + ["OUT", "Rule"]
     out = ["# ruff: noqa: E501", f'"""{HEADER}.', "",
            "The reference engine's tensor backward rules, one function per row of the table.",
            "Each takes (grad, saved, ctx, parents): the output's gradient, the saved arrays",
@@ -463,20 +472,10 @@ def gen_rules(t):
            "(None where no gradient is needed); it returns one gradient per input.",
            '"""', "",
            "import numpy as np", "",
-           "from ._derivatives import (  # noqa: F401",
-           "    OUT, Rule, fsum, log_scalar, pow_scalar, transpose,"]
-    out += _wrap_list(sorted(helpers), "    ")
+           "from ._derivatives import ("]
+    out += _wrap_list(sorted(set(used)), "    ")
     out[-1] += ")"
-    out += ["", ""]
-    table = []
-    for r in t.TENSOR_OPS:
-        src, (fn, save) = compile_tensor_row(r, helpers)
-        out.append(src)
-        out.append("")
-        table.append(f"    {r['name']!r}: Rule({r['torch']!r}, {save}, {fn}),")
-    out.append("RULES = {")
-    out += table
-    out.append("}")
+    out += ["", "", code, "RULES = {"] + table + ["}"]
     return "\n".join(out) + "\n"
 
 

@@ -14,7 +14,7 @@ ops), ``c`` is the constant operand, ``g`` the gradient flowing into the node.
 ``sum`` and ``dot`` take any number of parents and are evaluated by the engines.
 """
 
-from ._scalar_math import div, exp, log, pow, relu, sigmoid, tanh  # noqa: F401, A004
+from ._scalar_math import div, exp, log, pow, relu, sigmoid, tanh
 
 
 class Op:

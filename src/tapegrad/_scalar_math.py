@@ -40,7 +40,7 @@ def exp(a):
         return _INF
 
 
-def pow(x, y):  # noqa: A001 - mirrors C's pow()
+def pow(x, y):  # mirrors C's pow()
     try:
         return math.pow(x, y)
     except OverflowError:

@@ -45,7 +45,7 @@ class AccumulateGrad(Node):
         return ()
 
 
-_NODE_TYPES = {}
+_NODE_TYPES: dict = {}    # torch name -> Node subclass of that name
 
 
 def _node_of(t):

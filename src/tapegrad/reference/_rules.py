@@ -9,12 +9,11 @@ Each takes (grad, saved, ctx, parents): the output's gradient, the saved arrays
 
 import numpy as np
 
-from ._derivatives import (  # noqa: F401
-    OUT, Rule, fsum, log_scalar, pow_scalar, transpose,
-    binary_cross_entropy_backward, binary_cross_entropy_target_backward, clamp_mask,
-    evenly_distribute_backward, index_backward, invert_permutation, mse_loss_backward,
-    nll_loss_backward, select_backward, sgn, sum_backward, sum_to,
-    value_selecting_reduction_backward)
+from ._derivatives import (
+    OUT, Rule, binary_cross_entropy_backward, binary_cross_entropy_target_backward,
+    clamp_mask, evenly_distribute_backward, fsum, index_backward, invert_permutation,
+    log_scalar, mse_loss_backward, nll_loss_backward, pow_scalar, select_backward, sgn,
+    sum_backward, sum_to, transpose, value_selecting_reduction_backward)
 
 
 def _add(grad, saved, ctx, parents):

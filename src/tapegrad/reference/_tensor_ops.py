@@ -956,7 +956,7 @@ def _sweep(roots, gradients, inputs, accumulate):
                 pending[ps] = pending[ps] + gp if ps in pending else gp
 
     if not accumulate:
-        for key, (leaf, g) in leaf_grads.items():
+        for key, (_leaf, g) in leaf_grads.items():
             if key in wanted:
                 captured[key] = g
         return captured
@@ -987,7 +987,7 @@ def _grad(outputs, inputs, grad_outputs=None, allow_unused=False):
     inputs = list(inputs)
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
-    for k, t in enumerate(inputs):
+    for t in inputs:
         if not isinstance(t, Tensor):
             raise TypeError(f"grad(): inputs must be Tensors, not '{type(t).__name__}'")
         if not t._requires_grad:
