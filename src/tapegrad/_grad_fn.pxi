@@ -15,7 +15,7 @@ _TORCH_NAMES = {
     TT_LOG_SOFTMAX: "LogSoftmaxBackward0", TT_PICK: "GatherBackward0",
     TT_MSE: "MseLossBackward0",
 }
-# ip[19] of a node picks one of these instead of the op's default name
+# a node's grad_fn field picks one of these instead of the op's default name
 _NAME_OVERRIDES = (None, "SumBackward1", "MeanBackward1", "DotBackward0", "MvBackward0",
                    "UnsqueezeBackward0", "SqueezeBackward0", "SelectBackward0",
                    "TransposeBackward0", "PermuteBackward0", "MvBackward0", "ExpandBackward0",
@@ -93,7 +93,7 @@ cdef object _grad_fn_of(_Tape tape, tg_index i):
     cdef tg_tape *t = &tape.t
     if t.op[i] == TT_LEAF:
         return AccumulateGrad()
-    cdef int64_t override = t.tn[i].ip[19]
+    cdef int override = t.tn[i].grad_fn
     name = _NAME_OVERRIDES[override] if override else _TORCH_NAMES.get(t.op[i], "Backward")
     cls = _GRAD_FN_CLASSES.get(name)
     if cls is None:

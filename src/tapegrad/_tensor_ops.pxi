@@ -204,7 +204,7 @@ cdef Tensor _reduce(uint8_t op, Tensor x, object dim, bint keepdim, str name):
         elif keepdim:
             out_shape.append(1)
     if dim is not None:
-        n.ip[19] = NAME_SUM_DIM if op == TT_SUM else NAME_MEAN_DIM
+        n.grad_fn = NAME_SUM_DIM if op == TT_SUM else NAME_MEAN_DIM
     _set_shape(&n.out, out_shape, x.v.dtype)
     return _run(op, n, x, None)
 
@@ -223,7 +223,7 @@ cdef Tensor _view(Tensor x, object shape, int name=0):
         raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {x.v.numel}")
     n.out.buf = x.v.buf
     tg_buf_incref(x.v.buf)
-    n.ip[19] = name
+    n.grad_fn = name
     return _run(TT_VIEW, n, x, None)
 
 
@@ -239,7 +239,7 @@ cdef Tensor _gather(Tensor x, list shape, int64_t offset, list strides, int name
     n.ip[0] = offset
     for d in range(len(strides)):
         n.ip[1 + d] = strides[d]
-    n.ip[19] = name
+    n.grad_fn = name
     return _run(TT_GATHER, n, x, None)
 
 
@@ -258,7 +258,7 @@ cdef Tensor _swap_last2(Tensor x, int name):
         s *= x.v.shape[d]
     n.ip[1 + nd - 2], n.ip[1 + nd - 1] = n.ip[1 + nd - 1], n.ip[1 + nd - 2]
     n.ip[0] = 0
-    n.ip[19] = name
+    n.grad_fn = name
     return _run(TT_GATHER, n, x, None)
 
 
@@ -303,7 +303,7 @@ cdef Tensor _matmul(Tensor x, Tensor y):
     cdef tg_tnode *n = _node(x, y)
     _set_shape(&n.out, out_shape, x.v.dtype)
     n.ip[0], n.ip[1], n.ip[2] = m, k, nn
-    n.ip[19] = name
+    n.grad_fn = name
     return _run(TT_MM, n, x, y)
 
 
