@@ -599,6 +599,39 @@ static void tg_max_dim_fwd_##SFX(struct tg_tnode *n)                            
             idx[p * inner + q] = best;                                                   \
         }                                                                                \
 }                                                                                        \
+/* min: the same scans with the comparison reversed (the backward of min is  \
+ * max's: ties at the output value share the gradient, or the argmin index   \
+ * takes it). NaN wins, first occurrence first, like numpy and torch.        */\
+static void tg_min_all_fwd_##SFX(struct tg_tnode *n)                                    \
+{                                                                                        \
+    const T *x = n->in[0].buf->data;                                                     \
+    T m = x[0];                                                                          \
+    for (int64_t k = 1; k < n->in[0].numel; k++) {                                       \
+        if (x[k] != x[k]) { m = x[k]; break; }                                           \
+        if (x[k] < m) m = x[k];                                                          \
+    }                                                                                    \
+    ((T *)n->out.buf->data)[0] = m;                                                      \
+}                                                                                        \
+static void tg_min_dim_fwd_##SFX(struct tg_tnode *n)                                    \
+{                                                                                        \
+    const T *x = n->in[0].buf->data;                                                     \
+    T *o = n->out.buf->data;                                                             \
+    int64_t *idx = n->in[1].buf->data;                                                   \
+    int64_t outer = n->ip[1], size = n->ip[2], inner = n->ip[3];                         \
+    for (int64_t p = 0; p < outer; p++)                                                  \
+        for (int64_t q = 0; q < inner; q++) {                                            \
+            const T *row = x + p * size * inner + q;                                     \
+            T m = row[0];                                                                \
+            int64_t best = 0;                                                            \
+            for (int64_t r = 1; r < size; r++) {                                         \
+                T v = row[r * inner];                                                    \
+                if (m != m) break;                                                       \
+                if (v < m || v != v) { m = v; best = r; }                                \
+            }                                                                            \
+            o[p * inner + q] = m;                                                        \
+            idx[p * inner + q] = best;                                                   \
+        }                                                                                \
+}                                                                                        \
 static void tg_max_dim_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx)                 \
 {                                                                                        \
     const int64_t *idx = n->in[1].buf->data;                                             \
@@ -793,6 +826,48 @@ static int tg_mm_bwd(struct tg_tnode *n, const void *g, void *ga, double beta_a,
     return rc;
 }
 
+/* Batched products over ip[0] batches of (m x k) @ (k x n), contiguous. */
+static int tg_bmm_fwd(struct tg_tnode *n)
+{
+    int64_t batches = n->ip[0];
+    int m = (int)n->ip[1], k = (int)n->ip[2], nn = (int)n->ip[3], dt = n->out.dtype;
+    size_t es = tg_dtype_size(dt);
+    const char *a = n->in[0].buf->data, *b = n->in[1].buf->data;
+    char *c = n->out.buf->data;
+    if (k == 0) {
+        memset(n->out.buf->data, 0, n->out.buf->nbytes);
+        return 0;
+    }
+    for (int64_t q = 0; q < batches; q++) {
+        int rc = tg_gemm(dt, 'N', 'N', nn, m, k, b + (size_t)q * k * nn * es, nn,
+                         a + (size_t)q * m * k * es, k, 0.0, c + (size_t)q * m * nn * es, nn);
+        if (rc != 0) return rc;
+    }
+    return 0;
+}
+
+/* The mm backward per batch; beta 0 writes fresh gradients, 1 adds. */
+static int tg_bmm_bwd(struct tg_tnode *n, const void *g, void *ga, double beta_a, void *gb,
+                      double beta_b)
+{
+    int64_t batches = n->ip[0];
+    int m = (int)n->ip[1], k = (int)n->ip[2], nn = (int)n->ip[3], dt = n->out.dtype;
+    size_t es = tg_dtype_size(dt);
+    const char *a = n->in[0].buf->data, *b = n->in[1].buf->data, *gg = g;
+    int rc = 0;
+    if (k == 0) return 0;
+    for (int64_t q = 0; q < batches && rc == 0; q++) {
+        const char *gq = gg + (size_t)q * m * nn * es;
+        if (ga != NULL)        /* gA (m x k) += G (m x n) @ B^T */
+            rc = tg_gemm(dt, 'T', 'N', k, m, nn, b + (size_t)q * k * nn * es, nn, gq, nn,
+                         beta_a, (char *)ga + (size_t)q * m * k * es, k);
+        if (rc == 0 && gb != NULL)   /* gB (k x n) += A^T @ G */
+            rc = tg_gemm(dt, 'N', 'T', nn, k, m, gq, nn, a + (size_t)q * m * k * es, k,
+                         beta_b, (char *)gb + (size_t)q * k * nn * es, nn);
+    }
+    return rc;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Dispatch                                                                  */
 
@@ -803,6 +878,9 @@ int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch)
     switch (op) {
     case TT_ADD: case TT_SUB: case TT_MUL: case TT_DIV: case TT_POW:
         if (f32) tg_binary_fwd_f32(op, n); else tg_binary_fwd_f64(op, n);
+        return 0;
+    case TT_ADDMM:                     /* the product (in[0], a TT_MM slot) + the bias */
+        if (f32) tg_binary_fwd_f32(TT_ADD, n); else tg_binary_fwd_f64(TT_ADD, n);
         return 0;
     case TT_TANH:
         if (f32) tg_tanh_f32_array(n->in[0].buf->data, n->out.buf->data, n->out.numel);
@@ -821,8 +899,16 @@ int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch)
     case TT_MAX_DIM:
         if (f32) tg_max_dim_fwd_f32(n); else tg_max_dim_fwd_f64(n);
         return 0;
+    case TT_MIN_ALL:
+        if (f32) tg_min_all_fwd_f32(n); else tg_min_all_fwd_f64(n);
+        return 0;
+    case TT_MIN_DIM:
+        if (f32) tg_min_dim_fwd_f32(n); else tg_min_dim_fwd_f64(n);
+        return 0;
     case TT_MM:
         return tg_mm_fwd(n);
+    case TT_BMM:
+        return tg_bmm_fwd(n);
     case TT_VIEW:
         return 0;                      /* shares its input's buffer */
     case TT_GATHER:
@@ -904,7 +990,8 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
                          op == TT_RSUB_C ||
                          op == TT_NEG || op == TT_SUM || op == TT_MEAN || op == TT_VIEW ||
                          op == TT_GATHER || op == TT_MUL_C || op == TT_DIV_C ||
-                         op == TT_MAX_DIM || op == TT_PICK || op == TT_CAST);
+                         op == TT_MAX_DIM || op == TT_PICK || op == TT_CAST ||
+                         op == TT_ADDMM || op == TT_MIN_DIM);
     if (reads_inputs && (tg_saved_changed(n, 0) || tg_saved_changed(n, 1) ||
                          n->out.buf->version != n->out_version)) {
         t->error_node = i;
@@ -928,6 +1015,12 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
         if (pb >= 0 && (gb = tg_grad_for_write(t, pb, &fb)) == NULL) return -1;
         return tg_mm_bwd(n, n->grad->data, ga, fa ? 0.0 : 1.0, gb, fb ? 0.0 : 1.0) == 0 ? 0 : -1;
     }
+    if (op == TT_BMM && pa != pb && n->ip[2] > 0) {
+        int fa = 0, fb = 0;
+        if (pa >= 0 && (ga = tg_grad_for_write(t, pa, &fa)) == NULL) return -1;
+        if (pb >= 0 && (gb = tg_grad_for_write(t, pb, &fb)) == NULL) return -1;
+        return tg_bmm_bwd(n, n->grad->data, ga, fa ? 0.0 : 1.0, gb, fb ? 0.0 : 1.0) == 0 ? 0 : -1;
+    }
     if (pa >= 0 && (ga = tg_grad_of(t, pa)) == NULL) return -1;
     if (pb >= 0 && (gb = tg_grad_of(t, pb)) == NULL) return -1;
     const void *g = n->grad->data;
@@ -936,20 +1029,27 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
     case TT_ADD: case TT_SUB: case TT_MUL: case TT_DIV: case TT_POW:
         if (f32) tg_binary_bwd_f32(op, n, g, ga, gb); else tg_binary_bwd_f64(op, n, g, ga, gb);
         return 0;
+    case TT_ADDMM:     /* the product gets g (its TT_MM slot then runs the gemms), the
+                          bias g summed to its shape: the broadcast add's backward */
+        if (f32) tg_binary_bwd_f32(TT_ADD, n, g, ga, gb);
+        else tg_binary_bwd_f64(TT_ADD, n, g, ga, gb);
+        return 0;
     case TT_SUM: case TT_MEAN:
         if (ga == NULL) return 0;
         if (f32) tg_sum_bwd_f32(n, g, ga, op == TT_MEAN); else tg_sum_bwd_f64(n, g, ga, op == TT_MEAN);
         return 0;
-    case TT_MAX_ALL:
+    case TT_MAX_ALL: case TT_MIN_ALL:  /* ties at the output value share the gradient */
         if (ga == NULL) return 0;
         if (f32) tg_max_all_bwd_f32(n, g, ga); else tg_max_all_bwd_f64(n, g, ga);
         return 0;
-    case TT_MAX_DIM:
+    case TT_MAX_DIM: case TT_MIN_DIM:  /* the recorded index takes it */
         if (ga == NULL) return 0;
         if (f32) tg_max_dim_bwd_f32(n, g, ga); else tg_max_dim_bwd_f64(n, g, ga);
         return 0;
     case TT_MM:
         return tg_mm_bwd(n, g, ga, 1.0, gb, 1.0) == 0 ? 0 : -1;
+    case TT_BMM:
+        return tg_bmm_bwd(n, g, ga, 1.0, gb, 1.0) == 0 ? 0 : -1;
     case TT_VIEW:
         if (ga == NULL) return 0;
         if (f32) { float *x = ga; const float *gg = g; for (int64_t k = 0; k < n->out.numel; k++) x[k] += gg[k]; }

@@ -13,13 +13,14 @@ _TORCH_NAMES = {
     TT_MAX_ALL: "MaxBackward1", TT_MAX_DIM: "MaxBackward0", TT_MM: "MmBackward0",
     TT_VIEW: "ViewBackward0", TT_GATHER: "SliceBackward0", TT_SOFTMAX: "SoftmaxBackward0",
     TT_LOG_SOFTMAX: "LogSoftmaxBackward0", TT_PICK: "GatherBackward0",
-    TT_MSE: "MseLossBackward0",
+    TT_MSE: "MseLossBackward0", TT_ADDMM: "AddmmBackward0", TT_BMM: "BmmBackward0",
+    TT_MIN_ALL: "MinBackward1", TT_MIN_DIM: "MinBackward0",
 }
 # a node's grad_fn field picks one of these instead of the op's default name
 _NAME_OVERRIDES = (None, "SumBackward1", "MeanBackward1", "DotBackward0", "MvBackward0",
                    "UnsqueezeBackward0", "SqueezeBackward0", "SelectBackward0",
                    "TransposeBackward0", "PermuteBackward0", "MvBackward0", "ExpandBackward0",
-                   "SqueezeBackward1", "ViewBackward0")
+                   "SqueezeBackward1", "ViewBackward0", "UnsafeViewBackward0", "TBackward0")
 cdef enum:
     NAME_SUM_DIM = 1
     NAME_MEAN_DIM = 2
@@ -31,7 +32,10 @@ cdef enum:
     NAME_TRANSPOSE = 8
     NAME_PERMUTE = 9
     NAME_VM = 10
+    NAME_EXPAND = 11
     NAME_SQUEEZE_DIM = 12
+    NAME_UNSAFE_VIEW = 14
+    NAME_T = 15
 
 
 # ----------------------------------------------------------------------------
@@ -72,6 +76,8 @@ cdef class _GradFn:
         cdef tg_tape *t = &self.tape.t
         cdef tg_index a = t.a[self.index], b = t.b[self.index]
         cdef uint8_t op = t.op[self.index]
+        if op == TT_ADDMM:
+            return _addmm_next_functions(self.tape, a, b)
         out = []
         if a >= 0:
             out.append((_grad_fn_of(self.tape, a), 0))
@@ -79,11 +85,24 @@ cdef class _GradFn:
             out.append((None, 0))
         if b >= 0:
             out.append((_grad_fn_of(self.tape, b), 0))
-        elif t.tn[self.index].in_[1].buf != NULL and op != TT_MAX_DIM and op != TT_PICK:
+        elif (t.tn[self.index].in_[1].buf != NULL and op != TT_MAX_DIM and op != TT_MIN_DIM
+              and op != TT_PICK):
             out.append((None, 0))
         elif op == TT_ADD_C or op == TT_SUB_C or op == TT_MUL_C or op == TT_DIV_C:
             out.append((None, 0))      # the Python number, as torch shows it
         return tuple(out)
+
+
+cdef tuple _addmm_next_functions(_Tape tape, tg_index product, tg_index bias):
+    """torch's (bias, mat1, mat2) for an addmm node: its parents are the bias and
+    the product slot (TT_MM), whose own parents are mat1 and mat2."""
+    cdef tg_tape *t = &tape.t
+    out = [(_grad_fn_of(tape, bias) if bias >= 0 else None, 0)]
+    cdef tg_index pa = t.a[product] if product >= 0 else -1
+    cdef tg_index pb = t.b[product] if product >= 0 else -1
+    out.append((_grad_fn_of(tape, pa) if pa >= 0 else None, 0))
+    out.append((_grad_fn_of(tape, pb) if pb >= 0 else None, 0))
+    return tuple(out)
 
 
 _GRAD_FN_CLASSES = {}     # one class per torch name, so type(grad_fn).__name__ reads right

@@ -11,6 +11,7 @@ import numpy as np
 from ._dtype import Size, bool_, float32, float64, int64
 from cpython.ref cimport Py_INCREF, Py_DECREF
 
+cdef object _NO_DIM = object()      # softmax() called without dim (before Tensor: a default)
 cdef tuple _DTYPES = (float32, float64, int64, bool_)   # indexed by TG_F32, TG_F64, TG_I64, TG_BOOL
 cdef tuple _NP_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64),
                          np.dtype(np.bool_))
@@ -679,37 +680,18 @@ cdef class Tensor:
         return _reduce(TT_MEAN, self, dim, keepdim, "mean")
 
     def max(self, dim=None, keepdim=False):
-        _check_live(self)
-        _check_float(self, "max")
-        cdef tg_tnode *n
-        cdef Tensor idx
-        if dim is None:
-            if self.v.numel == 0:
-                raise RuntimeError("max(): Expected reduction dim to be specified for "
-                                   "input.numel() == 0.")
-            n = _node(self, None)
-            _set_shape(&n.out, (), self.v.dtype)
-            return _run(TT_MAX_ALL, n, self, None)
-        d = _norm_dim(dim, self.v.ndim)
-        shape = list(_shape_of(&self.v))
-        if shape and shape[d] == 0:
-            raise IndexError("max(): Expected reduction dim to have non-zero size.")
-        if shape:
-            if keepdim:
-                shape[d] = 1
-            else:
-                del shape[d]
-        idx = Tensor.__new__(Tensor)
-        _set_shape(&idx.v, shape, TG_I64)
-        _alloc(&idx.v)
-        values = _along_dim(TT_MAX_DIM, self, dim, shape, idx)
-        return MaxResult(values, idx)
+        return _extreme(self, dim, keepdim, False)
 
-    def softmax(self, dim):
-        return _along_dim(TT_SOFTMAX, self, dim, list(_shape_of(&self.v)))
+    def min(self, dim=None, keepdim=False):
+        return _extreme(self, dim, keepdim, True)
 
-    def log_softmax(self, dim):
-        return _along_dim(TT_LOG_SOFTMAX, self, dim, list(_shape_of(&self.v)))
+    def softmax(self, dim=_NO_DIM):
+        return _along_dim(TT_SOFTMAX, self, _softmax_dim(self, dim, "softmax"),
+                          list(_shape_of(&self.v)))
+
+    def log_softmax(self, dim=_NO_DIM):
+        return _along_dim(TT_LOG_SOFTMAX, self, _softmax_dim(self, dim, "log_softmax"),
+                          list(_shape_of(&self.v)))
 
     # -- products ---------------------------------------------------------------
 
@@ -729,6 +711,9 @@ cdef class Tensor:
 
     def mv(self, other):
         return _matmul(self, other)
+
+    def bmm(self, other):
+        return _bmm(self, other)
 
     # -- shapes ------------------------------------------------------------------
 
@@ -803,7 +788,7 @@ cdef class Tensor:
         if self.v.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                                f"{self.v.ndim}D")
-        return _swap_last2(self, NAME_TRANSPOSE) if self.v.ndim == 2 else self
+        return _swap_last2(self, NAME_T) if self.v.ndim == 2 else self
 
     @property
     def T(self):

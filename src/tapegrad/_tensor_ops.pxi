@@ -106,7 +106,7 @@ cdef Tensor _run(uint8_t op, tg_tnode *n, Tensor x, Tensor y, bint zero=False):
     try:
         if op != TT_VIEW:
             _alloc(&n.out, zero)
-        if op == TT_MM:
+        if op == TT_MM or op == TT_BMM:
             _load_blas()
         if tg_tensor_forward(n, op, NULL) != 0:
             raise RuntimeError("tapegrad: tensor kernel failed")
@@ -279,6 +279,8 @@ cdef Tensor _matmul(Tensor x, Tensor y):
     if x.v.dtype != y.v.dtype:
         raise TypeError(f"matmul: tensors of different dtypes ({_DTYPES[x.v.dtype]} and "
                         f"{_DTYPES[y.v.dtype]})")
+    if (x.v.ndim >= 3 or y.v.ndim >= 3) and x.v.ndim > 0 and y.v.ndim > 0:
+        return _batched_matmul(x, y)
     cdef int64_t m, k, k2, nn
     cdef int name = 0
     cdef list out_shape
@@ -307,6 +309,81 @@ cdef Tensor _matmul(Tensor x, Tensor y):
     return _run(TT_MM, n, x, y)
 
 
+cdef tuple _broadcast_batch(tuple sa, tuple sb):
+    """The broadcast of two batch shapes, or a RuntimeError naming both."""
+    try:
+        return tuple(np.broadcast_shapes(sa, sb))
+    except ValueError:
+        raise RuntimeError(f"matmul: shapes {sa} and {sb} cannot be broadcast") from None
+
+
+cdef Tensor _expand(Tensor x, list shape):
+    """x read as shape (trailing dims aligned; size-1 and missing dims repeat):
+    a strided read with stride 0 where x broadcasts (ExpandBackward0)."""
+    cdef list strides = _contiguous_strides(&x.v)
+    cdef int lead = len(shape) - x.v.ndim
+    cdef list out_strides = [0] * lead
+    for d in range(x.v.ndim):
+        out_strides.append(0 if x.v.shape[d] == 1 and shape[lead + d] != 1 else strides[d])
+    return _gather(x, shape, 0, out_strides, NAME_EXPAND)
+
+
+cdef Tensor _batched_matmul(Tensor x, Tensor y):
+    """torch.matmul with an operand of 3 or more dims, recorded as the reference and
+    torch record it: a batch folded into the rows of one mm / mv, or expand, view,
+    bmm and an unsafe view back to the batch shape."""
+    cdef list xs = list(_shape_of(&x.v)), ys = list(_shape_of(&y.v))
+    cdef int a = x.v.ndim, b = y.v.ndim      # (no negative indices: wraparound is off)
+    cdef int64_t rows = 1, nb = 1
+    if b <= 2:                                 # (..., n, k) @ (k, m) or (k,)
+        for s in xs[:a - 1]:
+            rows *= s
+        flat = _view(x, [rows, xs[a - 1]])
+        r = flat.mv(y) if b == 1 else flat.mm(y)
+        return _view(r, xs[:a - 1] + ys[1:], NAME_UNSAFE_VIEW)
+    if a == 1:                                 # (k,) @ (..., k, m) = (..., m, k) @ (k,)
+        return _matmul(y.transpose(b - 1, b - 2), x)
+    n, k = xs[a - 2], xs[a - 1]
+    k2, m = ys[b - 2], ys[b - 1]
+    batch = list(_broadcast_batch(tuple(xs[:a - 2]), tuple(ys[:b - 2])))
+    for s in batch:
+        nb *= s
+    if k != k2:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{nb}, {k}] but got: [{nb}, {k2}].")
+    a3 = _view(_expand(x, batch + [n, k]), [nb, n, k])
+    b3 = _view(_expand(y, batch + [k, m]), [nb, k, m])
+    return _view(_bmm(a3, b3), batch + [n, m], NAME_UNSAFE_VIEW)
+
+
+cdef Tensor _bmm(Tensor x, object other):
+    """torch.bmm: (b, n, k) @ (b, k, m) as one BmmBackward0 node."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"bmm(): argument 'mat2' must be Tensor, not {type(other).__name__}")
+    cdef Tensor y = <Tensor>other
+    _check_live(x)
+    _check_live(y)
+    _check_float(x, "bmm")
+    _check_float(y, "bmm")
+    if x.v.dtype != y.v.dtype:
+        raise TypeError(f"expected m1 and m2 to have the same dtype, but got: "
+                        f"{_DTYPES[x.v.dtype]} != {_DTYPES[y.v.dtype]}")
+    if x.v.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if y.v.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    cdef int64_t b = x.v.shape[0], m = x.v.shape[1], k = x.v.shape[2], nn = y.v.shape[2]
+    if y.v.shape[0] != b or y.v.shape[1] != k:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{b}, {k}] but got: [{y.v.shape[0]}, {y.v.shape[1]}].")
+    if m > 2**31 - 1 or nn > 2**31 - 1 or k > 2**31 - 1:
+        raise ValueError("bmm: dimensions too large for BLAS")
+    cdef tg_tnode *n = _node(x, y)
+    _set_shape(&n.out, [b, m, nn], x.v.dtype)
+    n.ip[0], n.ip[1], n.ip[2], n.ip[3] = b, m, k, nn
+    return _run(TT_BMM, n, x, y)
+
+
 cdef Tensor _along_dim(uint8_t op, Tensor x, object dim, list out_shape, Tensor extra=None):
     """softmax / log_softmax / max over dim: outer x size x inner in ip[1..3]."""
     _check_live(x)
@@ -325,6 +402,48 @@ cdef Tensor _along_dim(uint8_t op, Tensor x, object dim, list out_shape, Tensor 
     return _run(op, n, x, None)
 
 MaxResult = collections.namedtuple("max", ["values", "indices"])
+MinResult = collections.namedtuple("min", ["values", "indices"])
+
+
+cdef object _extreme(Tensor x, object dim, bint keepdim, bint is_min):
+    """max / min over everything (0-d; ties share the gradient) or along dim
+    ((values, indices); the index takes the gradient)."""
+    cdef str name = "min" if is_min else "max"
+    _check_live(x)
+    _check_float(x, name)
+    cdef tg_tnode *n
+    cdef Tensor idx
+    if dim is None:
+        if x.v.numel == 0:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
+                               "input.numel() == 0.")
+        n = _node(x, None)
+        _set_shape(&n.out, (), x.v.dtype)
+        return _run(TT_MIN_ALL if is_min else TT_MAX_ALL, n, x, None)
+    d = _norm_dim(dim, x.v.ndim)
+    shape = list(_shape_of(&x.v))
+    if shape and shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim to have non-zero size.")
+    if shape:
+        if keepdim:
+            shape[d] = 1
+        else:
+            del shape[d]
+    idx = Tensor.__new__(Tensor)
+    _set_shape(&idx.v, shape, TG_I64)
+    _alloc(&idx.v)
+    values = _along_dim(TT_MIN_DIM if is_min else TT_MAX_DIM, x, dim, shape, idx)
+    return (MinResult if is_min else MaxResult)(values, idx)
+
+
+cdef int _softmax_dim(Tensor x, object dim, str name) except -100:
+    """softmax's dim: required, as torch's method has it; None picks torch's legacy
+    implicit dim (what F.softmax(x) does), as the reference does."""
+    if dim is _NO_DIM:
+        raise TypeError(f'{name}() missing 1 required positional arguments: "dim"')
+    if dim is None:
+        return 0 if x.v.ndim in (0, 1, 3) else 1
+    return _norm_dim(dim, x.v.ndim)
 
 cdef inline Tensor _as_operand(Tensor like, object other):
     """A Python number as a 0-d tensor of like's dtype (for tensor-tensor kernels)."""
@@ -434,18 +553,20 @@ def relu(x): return _tensor_arg(x, "relu").relu()
 def sigmoid(x): return _tensor_arg(x, "sigmoid").sigmoid()
 def abs(x): return _tensor_arg(x, "abs").abs()
 def sqrt(x): return _tensor_arg(x, "sqrt").sqrt()
-def clamp(x, min=None, max=None): return x.clamp(min, max)
-def softmax(x, dim): return x.softmax(dim)
-def log_softmax(x, dim): return x.log_softmax(dim)
-def matmul(x, y): return _matmul(x, y)
-def mm(x, y): return x.mm(y)
-def mean(x, dim=None, keepdim=False): return x.mean(dim, keepdim)
-def max(x, dim=None, keepdim=False): return x.max(dim, keepdim)
-def reshape(x, *shape): return x.reshape(*shape)
-def flatten(x, start_dim=0, end_dim=-1): return x.flatten(start_dim, end_dim)
-def transpose(x, d0, d1): return x.transpose(d0, d1)
-def unsqueeze(x, d): return x.unsqueeze(d)
-def squeeze(x, d=None): return x.squeeze(d)
+def clamp(x, min=None, max=None): return _tensor_arg(x, "clamp").clamp(min, max)
+def softmax(x, dim): return _tensor_arg(x, "softmax").softmax(dim)
+def log_softmax(x, dim): return _tensor_arg(x, "log_softmax").log_softmax(dim)
+def matmul(x, y): return _matmul(_tensor_arg(x, "matmul"), y)
+def mm(x, y): return _tensor_arg(x, "mm").mm(y)
+def bmm(x, y): return _bmm(_tensor_arg(x, "bmm"), y)
+def mean(x, dim=None, keepdim=False): return _tensor_arg(x, "mean").mean(dim, keepdim)
+def max(x, dim=None, keepdim=False): return _tensor_arg(x, "max").max(dim, keepdim)
+def min(x, dim=None, keepdim=False): return _tensor_arg(x, "min").min(dim, keepdim)
+def reshape(x, *shape): return _tensor_arg(x, "reshape").reshape(*shape)
+def flatten(x, start_dim=0, end_dim=-1): return _tensor_arg(x, "flatten").flatten(start_dim, end_dim)
+def transpose(x, d0, d1): return _tensor_arg(x, "transpose").transpose(d0, d1)
+def unsqueeze(x, d): return _tensor_arg(x, "unsqueeze").unsqueeze(d)
+def squeeze(x, d=None): return _tensor_arg(x, "squeeze").squeeze(d)
 def is_tensor(x): return isinstance(x, Tensor)
 
 def _pick(Tensor x, Tensor target):
@@ -465,30 +586,24 @@ def _pick(Tensor x, Tensor target):
 # ----------------------------------------------------------------------------
 # More of torch's functions, composed from the ops above
 
-def add(x, y, alpha=1): return x + (y if alpha == 1 else y * alpha)
-def sub(x, y, alpha=1): return x - (y if alpha == 1 else y * alpha)
-def mul(x, y): return x * y
-def div(x, y): return x / y
-def neg(x): return -x
-def pow(x, e): return x ** e
-def reciprocal(x): return 1.0 / x
-def t(x): return x.t()
-def permute(x, *dims): return x.permute(*dims)
-def mv(x, y): return x.mv(y)
-def numel(x): return x.numel()
-def clone(x): return x.clone()
-def clamp_min(x, min): return x.clamp(min=min)
-def is_floating_point(x): return x.dtype.is_floating_point
-
-def min(x, dim=None, keepdim=False):
-    """Minimum: max of -x, negated (gradients flow the same way)."""
-    if dim is None:
-        return -((-x).max())
-    values, indices = (-x).max(dim, keepdim)
-    return MaxResult(-values, indices)
+def add(x, y, alpha=1): return _tensor_arg(x, "add") + (y if alpha == 1 else y * alpha)
+def sub(x, y, alpha=1): return _tensor_arg(x, "sub") - (y if alpha == 1 else y * alpha)
+def mul(x, y): return _tensor_arg(x, "mul") * y
+def div(x, y): return _tensor_arg(x, "div") / y
+def neg(x): return -_tensor_arg(x, "neg")
+def pow(x, e): return _tensor_arg(x, "pow") ** e
+def reciprocal(x): return 1.0 / _tensor_arg(x, "reciprocal")
+def t(x): return _tensor_arg(x, "t").t()
+def permute(x, *dims): return _tensor_arg(x, "permute").permute(*dims)
+def mv(x, y): return _tensor_arg(x, "mv").mv(y)
+def numel(x): return _tensor_arg(x, "numel").numel()
+def clone(x): return _tensor_arg(x, "clone").clone()
+def clamp_min(x, min): return _tensor_arg(x, "clamp_min").clamp(min=min)
+def is_floating_point(x): return _tensor_arg(x, "is_floating_point").dtype.is_floating_point
 
 
 def argmax(x, dim=None, keepdim=False):
+    _tensor_arg(x, "argmax")
     _note_tensor_read(x)
     a = _as_numpy(&(<Tensor>x).v)
     if dim is None:
@@ -498,7 +613,7 @@ def argmax(x, dim=None, keepdim=False):
 
 
 def argmin(x, dim=None, keepdim=False):
-    return argmax(-x.detach(), dim, keepdim)
+    return argmax(-_tensor_arg(x, "argmin").detach(), dim, keepdim)
 
 # ----------------------------------------------------------------------------
 # Hooks for the shared nn layer (tapegrad._nn)
@@ -517,6 +632,41 @@ def _mse_loss(Tensor input, Tensor target, reduction):
     _set_shape(&n.out, (), input.v.dtype)
     n.ip[0] = reduction == "mean"
     return _run(TT_MSE, n, input, target)
+
+
+def _addmm(bias, mat1, mat2):
+    """bias + mat1 @ mat2 as torch's one AddmmBackward0 node (nn.functional.linear).
+    A tape node has two parents, so the product is its own TT_MM slot (values and
+    gradients exactly mm's) and the TT_ADDMM slot adds the bias to it; the grad_fn
+    shows the two as one node whose next_functions are (bias, mat1, mat2)."""
+    for o in (bias, mat2):
+        if not isinstance(o, Tensor):
+            raise TypeError(f"expected Tensor as element 1 in argument 0, but got "
+                            f"{type(o).__name__}")
+    cdef Tensor x = _tensor_arg(mat1, "addmm"), y = <Tensor>mat2, b = <Tensor>bias
+    for o in (b, y):
+        if (<Tensor>o).v.dtype != x.v.dtype:
+            raise TypeError(f"expected m1 and m2 to have the same dtype, but got: "
+                            f"{_DTYPES[x.v.dtype]} != {_DTYPES[(<Tensor>o).v.dtype]}")
+    if x.v.ndim != 2 or y.v.ndim != 2:
+        raise RuntimeError("mat1 and mat2 must be matrices")
+    if x.v.shape[1] != y.v.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({x.v.shape[0]}x"
+                           f"{x.v.shape[1]} and {y.v.shape[0]}x{y.v.shape[1]})")
+    _check_live(b)
+    cdef tg_view prod_shape
+    _set_shape(&prod_shape, (x.v.shape[0], y.v.shape[1]), x.v.dtype)
+    cdef int64_t shape[8]
+    cdef int nd
+    if (tg_broadcast_shape(&prod_shape, &b.v, shape, &nd) != 0 or nd != 2
+            or shape[0] != prod_shape.shape[0] or shape[1] != prod_shape.shape[1]):
+        raise RuntimeError(f"addmm: shapes {_shape_of(&prod_shape)} and {_shape_of(&b.v)} "
+                           "cannot be broadcast")
+    cdef Tensor product = _matmul(x, y)
+    cdef tg_tnode *n = _node(product, b)
+    n.out = product.v
+    n.out.buf = NULL
+    return _run(TT_ADDMM, n, product, b)
 
 
 def _nll_loss(input, target, weight, ignore_index, reduction):
