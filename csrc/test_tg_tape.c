@@ -22,7 +22,9 @@ static int failures = 0;
 #define CLOSE(x, y) CHECK(fabs((x) - (y)) <= 1e-12 * (1.0 + fabs(y)))
 
 /* A handle is just the index field the tape rewrites when a node moves. */
-typedef struct { tg_index index; } handle;
+typedef struct {
+    tg_index index;                  /* the slot; the tape rewrites it when the node moves */
+} handle;
 
 static tg_index binary(tg_tape *t, uint8_t op, handle *x, handle *y, handle *out)
 {
@@ -116,7 +118,7 @@ static void test_nary_and_leaf_growth(void)
 
 /* A stand-in tensor module: its "tensor" nodes (op TG_TENSOR_OPS) hold one
  * double; the node's gradient is its c field, sent to parent a times 3. */
-struct tg_tnode { double grad; int dropped; };
+struct tg_tnode { int unused; };        /* the tape only stores and frees records */
 static int fake_frees = 0, fake_drops = 0;
 
 static int fake_backward(tg_tape *t, tg_index i)

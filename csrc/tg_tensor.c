@@ -103,10 +103,12 @@ static void tg_bstrides(const tg_view *v, int nd, const int64_t *shape, int64_t 
 /* An n-d counter over `shape` carrying two strided offsets, advanced a row at a
  * time (the callers loop over the last dimension themselves). */
 typedef struct {
-    int nd;
-    int64_t shape[TG_MAXDIM], idx[TG_MAXDIM];
-    int64_t sa[TG_MAXDIM], sb[TG_MAXDIM];
-    int64_t oa, ob;
+    int nd;                          /* dimensions iterated */
+    int64_t shape[TG_MAXDIM];        /* their sizes */
+    int64_t idx[TG_MAXDIM];          /* the current position */
+    int64_t sa[TG_MAXDIM];           /* element strides of operand a per dim (0: broadcast) */
+    int64_t sb[TG_MAXDIM];           /* element strides of operand b per dim */
+    int64_t oa, ob;                  /* offsets of the current element in a and b */
 } tg_iter;
 
 /* Advance to the next row: every dim but the last (which the caller loops over). */
@@ -979,6 +981,36 @@ static int tg_saved_changed(const struct tg_tnode *n, int k)
     return n->in[k].buf != NULL && n->in[k].buf->version != n->in_version[k];
 }
 
+/* .grad of a non-leaf (retain_grad()) accumulates like a leaf's. 0, or -1. */
+static int tg_retain_grad(struct tg_tnode *n)
+{
+    if (n->retained == NULL && (n->retained = tg_buf_zeros(n->grad->nbytes)) == NULL)
+        return -1;
+    if (n->out.dtype == TG_F32) {
+        float *r = n->retained->data; const float *gg = n->grad->data;
+        for (int64_t k = 0; k < n->out.numel; k++) r[k] += gg[k];
+    } else {
+        double *r = n->retained->data; const double *gg = n->grad->data;
+        for (int64_t k = 0; k < n->out.numel; k++) r[k] += gg[k];
+    }
+    return 0;
+}
+
+/* The backward of a matrix product (TT_MM, TT_BMM) over two distinct parents:
+ * BLAS writes a parent's first gradient of the sweep fresh (beta 0) instead of
+ * adding to zeros. 0, or -1. */
+static int tg_product_bwd_fresh(tg_tape *t, struct tg_tnode *n, uint8_t op, tg_index pa,
+                                tg_index pb)
+{
+    void *ga = NULL, *gb = NULL;
+    int fa = 0, fb = 0;
+    if (pa >= 0 && (ga = tg_grad_for_write(t, pa, &fa)) == NULL) return -1;
+    if (pb >= 0 && (gb = tg_grad_for_write(t, pb, &fb)) == NULL) return -1;
+    int rc = op == TT_MM ? tg_mm_bwd(n, n->grad->data, ga, fa ? 0.0 : 1.0, gb, fb ? 0.0 : 1.0)
+                         : tg_bmm_bwd(n, n->grad->data, ga, fa ? 0.0 : 1.0, gb, fb ? 0.0 : 1.0);
+    return rc == 0 ? 0 : -1;
+}
+
 int tg_tensor_backward(tg_tape *t, tg_index i)
 {
     struct tg_tnode *n = t->tn[i];
@@ -997,30 +1029,11 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
         t->error_node = i;
         return -2;
     }
-    if (n->retain_grad) {              /* .grad of a non-leaf accumulates like a leaf's */
-        if (n->retained == NULL && (n->retained = tg_buf_zeros(n->grad->nbytes)) == NULL)
-            return -1;
-        if (n->out.dtype == TG_F32) {
-            float *r = n->retained->data; const float *gg = n->grad->data;
-            for (int64_t k = 0; k < n->out.numel; k++) r[k] += gg[k];
-        } else {
-            double *r = n->retained->data; const double *gg = n->grad->data;
-            for (int64_t k = 0; k < n->out.numel; k++) r[k] += gg[k];
-        }
+    if (n->retain_grad && tg_retain_grad(n) != 0) return -1;
+    if ((op == TT_MM && n->ip[1] > 0) || (op == TT_BMM && n->ip[2] > 0)) {
+        if (pa != pb) return tg_product_bwd_fresh(t, n, op, pa, pb);
     }
     void *ga = NULL, *gb = NULL;
-    if (op == TT_MM && pa != pb && n->ip[1] > 0) {     /* BLAS writes fresh gradients */
-        int fa = 0, fb = 0;
-        if (pa >= 0 && (ga = tg_grad_for_write(t, pa, &fa)) == NULL) return -1;
-        if (pb >= 0 && (gb = tg_grad_for_write(t, pb, &fb)) == NULL) return -1;
-        return tg_mm_bwd(n, n->grad->data, ga, fa ? 0.0 : 1.0, gb, fb ? 0.0 : 1.0) == 0 ? 0 : -1;
-    }
-    if (op == TT_BMM && pa != pb && n->ip[2] > 0) {
-        int fa = 0, fb = 0;
-        if (pa >= 0 && (ga = tg_grad_for_write(t, pa, &fa)) == NULL) return -1;
-        if (pb >= 0 && (gb = tg_grad_for_write(t, pb, &fb)) == NULL) return -1;
-        return tg_bmm_bwd(n, n->grad->data, ga, fa ? 0.0 : 1.0, gb, fb ? 0.0 : 1.0) == 0 ? 0 : -1;
-    }
     if (pa >= 0 && (ga = tg_grad_of(t, pa)) == NULL) return -1;
     if (pb >= 0 && (gb = tg_grad_of(t, pb)) == NULL) return -1;
     const void *g = n->grad->data;
