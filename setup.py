@@ -43,7 +43,7 @@ extensions = [
     Extension(
         "tapegrad._engine",
         sources=["src/tapegrad/_engine.pyx", "csrc/tg_tape.c", "csrc/tg_tensor.c",
-                 "csrc/tg_replay.c"],
+                 "csrc/tg_optim.c", "csrc/tg_replay.c"],
         include_dirs=["csrc"],
         extra_compile_args=compile_args,
         extra_link_args=link_args,

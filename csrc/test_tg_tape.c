@@ -1,7 +1,7 @@
 /* The tape tested from C alone, without Python: build graphs, sweep,
- * collect, grow. tests/test_c_tape.py compiles and runs this file; it also
- * builds by hand:
- * cc -O1 -g -Icsrc csrc/test_tg_tape.c csrc/tg_tape.c csrc/tg_tensor.c -lm */
+ * collect, grow. tests/c/test_c_tape.py compiles and runs this file against
+ * tg_tape.c alone (no tensor module); it also builds by hand:
+ * cc -std=c99 -O1 -g -Icsrc csrc/test_tg_tape.c csrc/tg_tape.c -lm */
 #include "tg_tape.h"
 
 #include <math.h>
@@ -22,7 +22,9 @@ static int failures = 0;
 #define CLOSE(x, y) CHECK(fabs((x) - (y)) <= 1e-12 * (1.0 + fabs(y)))
 
 /* A handle is just the index field the tape rewrites when a node moves. */
-typedef struct { tg_index index; } handle;
+typedef struct {
+    tg_index index;                  /* the slot; the tape rewrites it when the node moves */
+} handle;
 
 static tg_index binary(tg_tape *t, uint8_t op, handle *x, handle *y, handle *out)
 {
@@ -114,8 +116,56 @@ static void test_nary_and_leaf_growth(void)
     tg_tape_free(&t);
 }
 
+/* A stand-in tensor module: its "tensor" nodes (op TG_TENSOR_OPS) hold one
+ * double; the node's gradient is its c field, sent to parent a times 3. */
+struct tg_tnode { int unused; };        /* the tape only stores and frees records */
+static int fake_frees = 0, fake_drops = 0;
+
+static int fake_backward(tg_tape *t, tg_index i)
+{
+    tg_index p = t->a[i];
+    if (p >= 0) {                          /* the first contribution of a sweep replaces */
+        if (!t->reached[p]) { t->grad[p] = 0.0; t->reached[p] = 1; }
+        t->grad[p] += 3.0 * t->grad[i];
+    }
+    return t->c[i] < 0.0 ? -2 : 0;        /* a negative c plays "saved tensor modified" */
+}
+static void fake_drop(tg_tape *t, tg_index lo, tg_index hi)
+{
+    (void)t;
+    fake_drops += (int)(hi - lo + 1);
+}
+static void fake_free(struct tg_tnode *n) { fake_frees++; free(n); }
+static const tg_tensor_hooks fake_hooks = { fake_backward, fake_drop, fake_free };
+
+static void test_tensor_hooks(void)
+{
+    tg_tape t;
+    CHECK(tg_tape_init(&t, 2, 2) == 0);
+    CHECK(t.tensor == NULL);                 /* a scalar tape has no tensor hooks */
+    handle x, s, n;
+    x.index = tg_tape_new_leaf(&t, 2.0, &x.index);
+    unary(&t, TG_MUL_CONST, &x, 5.0, &s);    /* s = 5x */
+    CHECK(tg_tape_reserve(&t, 0) == 0);
+    t.tensor = &fake_hooks;
+    n.index = tg_tape_append(&t, TG_TENSOR_OPS, s.index, -1, 1.0, 0.0, &n.index,
+                             calloc(1, sizeof(struct tg_tnode)));
+    CHECK(tg_tape_backward(&t, n.index) == 0);   /* d n/d x = 3 * 5 */
+    CLOSE(t.grad[x.index], 15.0);
+    CHECK(fake_drops == (int)(n.index - s.index + 1));
+    t.c[n.index] = -1.0;
+    CHECK(tg_tape_backward(&t, n.index) == -2);  /* the hook's error reaches the caller */
+    tg_tape_release(&t, n.index);
+    tg_tape_release(&t, s.index);
+    CHECK(tg_tape_collect(&t) == 0);         /* the dead record is freed through the hook */
+    CHECK(fake_frees == 1);
+    CHECK(t.node_count == 0);
+    tg_tape_free(&t);
+}
+
 int main(void)
 {
+    test_tensor_hooks();
     test_small_graph();
     test_collection_keeps_owned_graphs();
     test_nary_and_leaf_growth();

@@ -103,7 +103,7 @@ int tg_program_build(tg_program *p, tg_tape *live, const tg_index *roots, tg_ind
         needs[k] = leaf_needs_grad[k];
         if (live->tn[s] != NULL) {
             if ((t->tn[k] = tg_tnode_share(live->tn[s])) == NULL) goto fail;
-            t->has_tensors = 1;
+            t->tensor = &tg_tensor_tape_hooks;
         }
         t->leaf_top = t->leaf_live = k + 1;
     }
@@ -147,7 +147,7 @@ int tg_program_build(tg_program *p, tg_tape *live, const tg_index *roots, tg_ind
                 if (pa >= 0 && !needs[pa]) pa = -1;
                 if (pb >= 0 && !needs[pb]) pb = -1;
                 if ((t->tn[j] = tg_tnode_share(live->tn[i])) == NULL) goto fail;
-                t->has_tensors = 1;
+                t->tensor = &tg_tensor_tape_hooks;
             }
             t->a[j] = pa;
             t->b[j] = pb;

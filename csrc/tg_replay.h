@@ -41,8 +41,8 @@ typedef struct {
                                         are -1 where no gradient is needed */
     int stale;                       /* a binding changed: tg_program_relink before forward */
     tg_guard *guards;                /* scalar guards, checked after every forward pass */
-    tg_index nguards;
-    tg_index guard_cap;
+    tg_index nguards;                /* guards in use */
+    tg_index guard_cap;              /* guards allocated */
 } tg_program;
 
 /* The leaves that the graph of `roots` reads, in index order, into `leaves`

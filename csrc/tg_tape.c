@@ -1,7 +1,6 @@
 /* The tape: growth, collection of unreachable nodes, and the reverse sweep.
  * See tg_tape.h for the layout. */
 #include "tg_tape.h"
-#include "tg_tensor.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -143,8 +142,8 @@ int tg_tape_init(tg_tape *t, tg_index leaf_cap, tg_index node_cap)
 /* Release the tensor record of slot i, if any. */
 static inline void tg_tape_drop_tensor(tg_tape *t, tg_index i)
 {
-    if (t->tn[i] != NULL) {
-        tg_tnode_free(t->tn[i]);
+    if (t->tn[i] != NULL) {             /* only a tape with tensor hooks has records */
+        t->tensor->free_node(t->tn[i]);
         t->tn[i] = NULL;
     }
 }
@@ -373,14 +372,6 @@ tg_index tg_tape_push_nary(tg_tape *t, uint8_t op, tg_index nargs, double value,
     return i;
 }
 
-tg_index tg_tape_push_tensor(tg_tape *t, uint8_t op, tg_index a, tg_index b,
-                             struct tg_tnode *tnode, tg_index *owner)
-{
-    if (tnode->out.buf != NULL) t->tensor_bytes += (int64_t)tnode->out.buf->nbytes;
-    t->has_tensors = 1;
-    return tg_tape_append(t, op, a, b, 0.0, 0.0, owner, tnode);
-}
-
 tg_index tg_tape_new_leaf(tg_tape *t, double value, tg_index *owner)
 {
     if (t->free_leaf < 0 && t->leaf_top == t->leaf_cap) {
@@ -409,16 +400,6 @@ tg_index tg_tape_new_leaf(tg_tape *t, double value, tg_index *owner)
     t->owner[i] = owner;
     t->reached[i] = 1;
     t->tn[i] = NULL;
-    return i;
-}
-
-tg_index tg_tape_new_tensor_leaf(tg_tape *t, struct tg_tnode *tnode, tg_index *owner)
-{
-    tg_index i = tg_tape_new_leaf(t, 0.0, owner);
-    if (i < 0) return -1;
-    t->op[i] = TT_LEAF;
-    t->tn[i] = tnode;
-    t->has_tensors = 1;
     return i;
 }
 
@@ -457,8 +438,8 @@ int tg_tape_backward(tg_tape *t, tg_index root)
     int status = 0;
     for (tg_index i = root; i >= lo; i--) {
         if (!reached[i]) continue;     /* not an ancestor of root */
-        if (op[i] >= TT_FIRST) {
-            if ((status = tg_tensor_backward(t, i)) != 0) break;
+        if (op[i] >= TG_TENSOR_OPS) {
+            if ((status = t->tensor->backward(t, i)) != 0) break;
             continue;
         }
         double g = grad[i], out = value[i], c = cst[i];
@@ -526,6 +507,6 @@ int tg_tape_backward(tg_tape *t, tg_index root)
         default: break;
         }
     }
-    if (t->has_tensors) tg_tensor_drop_grads(t, lo, root);
+    if (t->tensor != NULL) t->tensor->drop_grads(t, lo, root);
     return status;
 }

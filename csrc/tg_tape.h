@@ -49,7 +49,26 @@ typedef struct {
 
 struct tg_tnode;                     /* a tensor slot's record: tg_tensor.h */
 
-typedef struct {
+/* Op codes from here on are tensor nodes (TT_FIRST in tg_tensor.h): the sweep
+ * hands them to the tape's tensor hooks instead of its scalar formulas. */
+#define TG_TENSOR_OPS 64
+
+struct tg_tape;
+
+/* What the tape needs from a tensor module, which installs it on the tape
+ * when it adds the first tensor slot (tg_tensor.c: tg_tensor_tape_hooks). The
+ * tape itself knows nothing of tensors, so it compiles and is tested alone. */
+typedef struct tg_tensor_hooks {
+    int (*backward)(struct tg_tape *t, tg_index i);   /* one tensor node's backward:
+                                                        0, -1 out of memory, -2 a saved
+                                                        tensor was modified in place */
+    void (*drop_grads)(struct tg_tape *t, tg_index lo, tg_index hi);
+                                                     /* after a sweep over [lo, hi]: free
+                                                        the intermediates' gradients */
+    void (*free_node)(struct tg_tnode *n);           /* release a slot's tensor record */
+} tg_tensor_hooks;
+
+typedef struct tg_tape {
     /* node arrays, each of length leaf_cap + node_cap */
     uint8_t *op;                     /* tg_op code */
     tg_index *a;                     /* first parent; n-ary: offset into args; free leaf: next free */
@@ -81,7 +100,8 @@ typedef struct {
     tg_index error_node;             /* the node a failed sweep stopped at */
     int64_t epoch;                   /* bumped whenever node indices move or nodes go */
     int no_collect;                  /* a replay recording is running: grow, never collect */
-    int has_tensors;                 /* a tensor slot was ever added (sweeps free their grads) */
+    const tg_tensor_hooks *tensor;   /* set when a tensor slot is first added (the sweep
+                                        calls it for tensor nodes); NULL on scalar tapes */
 } tg_tape;
 
 /* Lifecycle. init returns 0, or -1 when out of memory (the tape is then empty
@@ -118,14 +138,6 @@ void tg_tape_clear(tg_tape *t);
  * without the GIL. Returns 0, -1 when out of memory, -2 when a tensor saved
  * for backward was modified in place since (t->error_node says which). */
 int tg_tape_backward(tg_tape *t, tg_index root);
-
-/* Append a tensor node (room must be reserved): parents a, b are slot
- * indices or -1 for operands that need no gradient. The tape owns `tnode`. */
-tg_index tg_tape_push_tensor(tg_tape *t, uint8_t op, tg_index a, tg_index b,
-                             struct tg_tnode *tnode, tg_index *owner);
-
-/* A tensor leaf that requires grad; the tape owns `tnode`. -1 when out of memory. */
-tg_index tg_tape_new_tensor_leaf(tg_tape *t, struct tg_tnode *tnode, tg_index *owner);
 
 static inline int tg_is_leaf(const tg_tape *t, tg_index i) { return i < t->leaf_cap; }
 

@@ -8,6 +8,9 @@
 #include <stdint.h>
 #include <string.h>
 
+/* tensor op codes start where the tape hands nodes to the tensor hooks */
+typedef char tg_check_tensor_ops[TT_FIRST == TG_TENSOR_OPS ? 1 : -1];
+
 tg_sgemm_fn tg_sgemm = NULL;
 tg_dgemm_fn tg_dgemm = NULL;
 
@@ -100,10 +103,12 @@ static void tg_bstrides(const tg_view *v, int nd, const int64_t *shape, int64_t 
 /* An n-d counter over `shape` carrying two strided offsets, advanced a row at a
  * time (the callers loop over the last dimension themselves). */
 typedef struct {
-    int nd;
-    int64_t shape[TG_MAXDIM], idx[TG_MAXDIM];
-    int64_t sa[TG_MAXDIM], sb[TG_MAXDIM];
-    int64_t oa, ob;
+    int nd;                          /* dimensions iterated */
+    int64_t shape[TG_MAXDIM];        /* their sizes */
+    int64_t idx[TG_MAXDIM];          /* the current position */
+    int64_t sa[TG_MAXDIM];           /* element strides of operand a per dim (0: broadcast) */
+    int64_t sb[TG_MAXDIM];           /* element strides of operand b per dim */
+    int64_t oa, ob;                  /* offsets of the current element in a and b */
 } tg_iter;
 
 /* Advance to the next row: every dim but the last (which the caller loops over). */
@@ -596,6 +601,39 @@ static void tg_max_dim_fwd_##SFX(struct tg_tnode *n)                            
             idx[p * inner + q] = best;                                                   \
         }                                                                                \
 }                                                                                        \
+/* min: the same scans with the comparison reversed (the backward of min is  \
+ * max's: ties at the output value share the gradient, or the argmin index   \
+ * takes it). NaN wins, first occurrence first, like numpy and torch.        */\
+static void tg_min_all_fwd_##SFX(struct tg_tnode *n)                                    \
+{                                                                                        \
+    const T *x = n->in[0].buf->data;                                                     \
+    T m = x[0];                                                                          \
+    for (int64_t k = 1; k < n->in[0].numel; k++) {                                       \
+        if (x[k] != x[k]) { m = x[k]; break; }                                           \
+        if (x[k] < m) m = x[k];                                                          \
+    }                                                                                    \
+    ((T *)n->out.buf->data)[0] = m;                                                      \
+}                                                                                        \
+static void tg_min_dim_fwd_##SFX(struct tg_tnode *n)                                    \
+{                                                                                        \
+    const T *x = n->in[0].buf->data;                                                     \
+    T *o = n->out.buf->data;                                                             \
+    int64_t *idx = n->in[1].buf->data;                                                   \
+    int64_t outer = n->ip[1], size = n->ip[2], inner = n->ip[3];                         \
+    for (int64_t p = 0; p < outer; p++)                                                  \
+        for (int64_t q = 0; q < inner; q++) {                                            \
+            const T *row = x + p * size * inner + q;                                     \
+            T m = row[0];                                                                \
+            int64_t best = 0;                                                            \
+            for (int64_t r = 1; r < size; r++) {                                         \
+                T v = row[r * inner];                                                    \
+                if (m != m) break;                                                       \
+                if (v < m || v != v) { m = v; best = r; }                                \
+            }                                                                            \
+            o[p * inner + q] = m;                                                        \
+            idx[p * inner + q] = best;                                                   \
+        }                                                                                \
+}                                                                                        \
 static void tg_max_dim_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx)                 \
 {                                                                                        \
     const int64_t *idx = n->in[1].buf->data;                                             \
@@ -790,6 +828,48 @@ static int tg_mm_bwd(struct tg_tnode *n, const void *g, void *ga, double beta_a,
     return rc;
 }
 
+/* Batched products over ip[0] batches of (m x k) @ (k x n), contiguous. */
+static int tg_bmm_fwd(struct tg_tnode *n)
+{
+    int64_t batches = n->ip[0];
+    int m = (int)n->ip[1], k = (int)n->ip[2], nn = (int)n->ip[3], dt = n->out.dtype;
+    size_t es = tg_dtype_size(dt);
+    const char *a = n->in[0].buf->data, *b = n->in[1].buf->data;
+    char *c = n->out.buf->data;
+    if (k == 0) {
+        memset(n->out.buf->data, 0, n->out.buf->nbytes);
+        return 0;
+    }
+    for (int64_t q = 0; q < batches; q++) {
+        int rc = tg_gemm(dt, 'N', 'N', nn, m, k, b + (size_t)q * k * nn * es, nn,
+                         a + (size_t)q * m * k * es, k, 0.0, c + (size_t)q * m * nn * es, nn);
+        if (rc != 0) return rc;
+    }
+    return 0;
+}
+
+/* The mm backward per batch; beta 0 writes fresh gradients, 1 adds. */
+static int tg_bmm_bwd(struct tg_tnode *n, const void *g, void *ga, double beta_a, void *gb,
+                      double beta_b)
+{
+    int64_t batches = n->ip[0];
+    int m = (int)n->ip[1], k = (int)n->ip[2], nn = (int)n->ip[3], dt = n->out.dtype;
+    size_t es = tg_dtype_size(dt);
+    const char *a = n->in[0].buf->data, *b = n->in[1].buf->data, *gg = g;
+    int rc = 0;
+    if (k == 0) return 0;
+    for (int64_t q = 0; q < batches && rc == 0; q++) {
+        const char *gq = gg + (size_t)q * m * nn * es;
+        if (ga != NULL)        /* gA (m x k) += G (m x n) @ B^T */
+            rc = tg_gemm(dt, 'T', 'N', k, m, nn, b + (size_t)q * k * nn * es, nn, gq, nn,
+                         beta_a, (char *)ga + (size_t)q * m * k * es, k);
+        if (rc == 0 && gb != NULL)   /* gB (k x n) += A^T @ G */
+            rc = tg_gemm(dt, 'N', 'T', nn, k, m, gq, nn, a + (size_t)q * m * k * es, k,
+                         beta_b, (char *)gb + (size_t)q * k * nn * es, nn);
+    }
+    return rc;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Dispatch                                                                  */
 
@@ -800,6 +880,9 @@ int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch)
     switch (op) {
     case TT_ADD: case TT_SUB: case TT_MUL: case TT_DIV: case TT_POW:
         if (f32) tg_binary_fwd_f32(op, n); else tg_binary_fwd_f64(op, n);
+        return 0;
+    case TT_ADDMM:                     /* the product (in[0], a TT_MM slot) + the bias */
+        if (f32) tg_binary_fwd_f32(TT_ADD, n); else tg_binary_fwd_f64(TT_ADD, n);
         return 0;
     case TT_TANH:
         if (f32) tg_tanh_f32_array(n->in[0].buf->data, n->out.buf->data, n->out.numel);
@@ -818,8 +901,16 @@ int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch)
     case TT_MAX_DIM:
         if (f32) tg_max_dim_fwd_f32(n); else tg_max_dim_fwd_f64(n);
         return 0;
+    case TT_MIN_ALL:
+        if (f32) tg_min_all_fwd_f32(n); else tg_min_all_fwd_f64(n);
+        return 0;
+    case TT_MIN_DIM:
+        if (f32) tg_min_dim_fwd_f32(n); else tg_min_dim_fwd_f64(n);
+        return 0;
     case TT_MM:
         return tg_mm_fwd(n);
+    case TT_BMM:
+        return tg_bmm_fwd(n);
     case TT_VIEW:
         return 0;                      /* shares its input's buffer */
     case TT_GATHER:
@@ -890,6 +981,36 @@ static int tg_saved_changed(const struct tg_tnode *n, int k)
     return n->in[k].buf != NULL && n->in[k].buf->version != n->in_version[k];
 }
 
+/* .grad of a non-leaf (retain_grad()) accumulates like a leaf's. 0, or -1. */
+static int tg_retain_grad(struct tg_tnode *n)
+{
+    if (n->retained == NULL && (n->retained = tg_buf_zeros(n->grad->nbytes)) == NULL)
+        return -1;
+    if (n->out.dtype == TG_F32) {
+        float *r = n->retained->data; const float *gg = n->grad->data;
+        for (int64_t k = 0; k < n->out.numel; k++) r[k] += gg[k];
+    } else {
+        double *r = n->retained->data; const double *gg = n->grad->data;
+        for (int64_t k = 0; k < n->out.numel; k++) r[k] += gg[k];
+    }
+    return 0;
+}
+
+/* The backward of a matrix product (TT_MM, TT_BMM) over two distinct parents:
+ * BLAS writes a parent's first gradient of the sweep fresh (beta 0) instead of
+ * adding to zeros. 0, or -1. */
+static int tg_product_bwd_fresh(tg_tape *t, struct tg_tnode *n, uint8_t op, tg_index pa,
+                                tg_index pb)
+{
+    void *ga = NULL, *gb = NULL;
+    int fa = 0, fb = 0;
+    if (pa >= 0 && (ga = tg_grad_for_write(t, pa, &fa)) == NULL) return -1;
+    if (pb >= 0 && (gb = tg_grad_for_write(t, pb, &fb)) == NULL) return -1;
+    int rc = op == TT_MM ? tg_mm_bwd(n, n->grad->data, ga, fa ? 0.0 : 1.0, gb, fb ? 0.0 : 1.0)
+                         : tg_bmm_bwd(n, n->grad->data, ga, fa ? 0.0 : 1.0, gb, fb ? 0.0 : 1.0);
+    return rc == 0 ? 0 : -1;
+}
+
 int tg_tensor_backward(tg_tape *t, tg_index i)
 {
     struct tg_tnode *n = t->tn[i];
@@ -901,30 +1022,18 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
                          op == TT_RSUB_C ||
                          op == TT_NEG || op == TT_SUM || op == TT_MEAN || op == TT_VIEW ||
                          op == TT_GATHER || op == TT_MUL_C || op == TT_DIV_C ||
-                         op == TT_MAX_DIM || op == TT_PICK || op == TT_CAST);
+                         op == TT_MAX_DIM || op == TT_PICK || op == TT_CAST ||
+                         op == TT_ADDMM || op == TT_MIN_DIM);
     if (reads_inputs && (tg_saved_changed(n, 0) || tg_saved_changed(n, 1) ||
                          n->out.buf->version != n->out_version)) {
         t->error_node = i;
         return -2;
     }
-    if (n->retain_grad) {              /* .grad of a non-leaf accumulates like a leaf's */
-        if (n->retained == NULL && (n->retained = tg_buf_zeros(n->grad->nbytes)) == NULL)
-            return -1;
-        if (n->out.dtype == TG_F32) {
-            float *r = n->retained->data; const float *gg = n->grad->data;
-            for (int64_t k = 0; k < n->out.numel; k++) r[k] += gg[k];
-        } else {
-            double *r = n->retained->data; const double *gg = n->grad->data;
-            for (int64_t k = 0; k < n->out.numel; k++) r[k] += gg[k];
-        }
+    if (n->retain_grad && tg_retain_grad(n) != 0) return -1;
+    if ((op == TT_MM && n->ip[1] > 0) || (op == TT_BMM && n->ip[2] > 0)) {
+        if (pa != pb) return tg_product_bwd_fresh(t, n, op, pa, pb);
     }
     void *ga = NULL, *gb = NULL;
-    if (op == TT_MM && pa != pb && n->ip[1] > 0) {     /* BLAS writes fresh gradients */
-        int fa = 0, fb = 0;
-        if (pa >= 0 && (ga = tg_grad_for_write(t, pa, &fa)) == NULL) return -1;
-        if (pb >= 0 && (gb = tg_grad_for_write(t, pb, &fb)) == NULL) return -1;
-        return tg_mm_bwd(n, n->grad->data, ga, fa ? 0.0 : 1.0, gb, fb ? 0.0 : 1.0) == 0 ? 0 : -1;
-    }
     if (pa >= 0 && (ga = tg_grad_of(t, pa)) == NULL) return -1;
     if (pb >= 0 && (gb = tg_grad_of(t, pb)) == NULL) return -1;
     const void *g = n->grad->data;
@@ -933,20 +1042,27 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
     case TT_ADD: case TT_SUB: case TT_MUL: case TT_DIV: case TT_POW:
         if (f32) tg_binary_bwd_f32(op, n, g, ga, gb); else tg_binary_bwd_f64(op, n, g, ga, gb);
         return 0;
+    case TT_ADDMM:     /* the product gets g (its TT_MM slot then runs the gemms), the
+                          bias g summed to its shape: the broadcast add's backward */
+        if (f32) tg_binary_bwd_f32(TT_ADD, n, g, ga, gb);
+        else tg_binary_bwd_f64(TT_ADD, n, g, ga, gb);
+        return 0;
     case TT_SUM: case TT_MEAN:
         if (ga == NULL) return 0;
         if (f32) tg_sum_bwd_f32(n, g, ga, op == TT_MEAN); else tg_sum_bwd_f64(n, g, ga, op == TT_MEAN);
         return 0;
-    case TT_MAX_ALL:
+    case TT_MAX_ALL: case TT_MIN_ALL:  /* ties at the output value share the gradient */
         if (ga == NULL) return 0;
         if (f32) tg_max_all_bwd_f32(n, g, ga); else tg_max_all_bwd_f64(n, g, ga);
         return 0;
-    case TT_MAX_DIM:
+    case TT_MAX_DIM: case TT_MIN_DIM:  /* the recorded index takes it */
         if (ga == NULL) return 0;
         if (f32) tg_max_dim_bwd_f32(n, g, ga); else tg_max_dim_bwd_f64(n, g, ga);
         return 0;
     case TT_MM:
         return tg_mm_bwd(n, g, ga, 1.0, gb, 1.0) == 0 ? 0 : -1;
+    case TT_BMM:
+        return tg_bmm_bwd(n, g, ga, 1.0, gb, 1.0) == 0 ? 0 : -1;
     case TT_VIEW:
         if (ga == NULL) return 0;
         if (f32) { float *x = ga; const float *gg = g; for (int64_t k = 0; k < n->out.numel; k++) x[k] += gg[k]; }
@@ -990,71 +1106,26 @@ void tg_tensor_drop_grads(tg_tape *t, tg_index lo, tg_index hi)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Optimizers: torch.optim's update formulas in the parameter's precision, as
- * src/tapegrad/_optim.py specifies them. FMA: a * b + c rounded once for
- * float32 (exact products in double), twice for float64, like the reference. */
+/* Tensor slots on the tape                                                  */
 
-static inline float tg_fma_f32(float a, float b, float c)
+const tg_tensor_hooks tg_tensor_tape_hooks = {
+    tg_tensor_backward, tg_tensor_drop_grads, tg_tnode_free
+};
+
+tg_index tg_tape_push_tensor(tg_tape *t, uint8_t op, tg_index a, tg_index b,
+                             struct tg_tnode *tnode, tg_index *owner)
 {
-    return (float)((double)a * (double)b + (double)c);
-}
-static inline double tg_fma_f64(double a, double b, double c) { return a * b + c; }
-
-#define TG_DEFINE_OPTIM(T, SFX, SQRT)                                                    \
-static void tg_sgd_##SFX(T *p, const T *g, T *buf, int64_t n, double lr, double mom,     \
-                         double damp, double wd, int nesterov, int first)                \
-{                                                                                        \
-    T twd = (T)wd, tmom = (T)mom, tdamp = (T)(1.0 - damp), tlr = (T)(-lr);               \
-    for (int64_t k = 0; k < n; k++) {                                                    \
-        T d = g[k];                                                                      \
-        if (wd != 0.0) d = tg_fma_##SFX(p[k], twd, d);                                   \
-        if (mom != 0.0) {                                                                \
-            buf[k] = first ? d : tg_fma_##SFX(d, tdamp, buf[k] * tmom);                  \
-            d = nesterov ? tg_fma_##SFX(buf[k], tmom, d) : buf[k];                       \
-        }                                                                                \
-        p[k] = tg_fma_##SFX(d, tlr, p[k]);                                               \
-    }                                                                                    \
-}                                                                                        \
-static void tg_adam_##SFX(T *p, const T *g, T *m, T *v, int64_t n, double lr, double b1,  \
-                          double b2, double eps, double wd, int64_t step)                \
-{                                                                                        \
-    double bc1 = 1.0 - pow(b1, (double)step), bc2 = 1.0 - pow(b2, (double)step);         \
-    T neg_step = (T)(-(lr / bc1)), bc2_sqrt = (T)pow(bc2, 0.5), teps = (T)eps;           \
-    T w = (T)(1.0 - b1), w1 = w - (T)1, tb2 = (T)b2, tb2c = (T)(1.0 - b2), twd = (T)wd;  \
-    int small_w = fabs(1.0 - b1) < 0.5;                                                  \
-    for (int64_t k = 0; k < n; k++) {                                                    \
-        T d = g[k];                                                                      \
-        if (wd != 0.0) d = tg_fma_##SFX(p[k], twd, d);                                   \
-        m[k] = small_w ? tg_fma_##SFX(w, d - m[k], m[k]) : tg_fma_##SFX(w1, d - m[k], d); \
-        v[k] = tg_fma_##SFX(d * tb2c, d, v[k] * tb2);                                    \
-        T denom = SQRT(v[k]) / bc2_sqrt + teps;                                          \
-        p[k] = p[k] + (neg_step * m[k]) / denom;                                         \
-    }                                                                                    \
+    if (tnode->out.buf != NULL) t->tensor_bytes += (int64_t)tnode->out.buf->nbytes;
+    t->tensor = &tg_tensor_tape_hooks;
+    return tg_tape_append(t, op, a, b, 0.0, 0.0, owner, tnode);
 }
 
-TG_DEFINE_OPTIM(float, f32, sqrtf)
-TG_DEFINE_OPTIM(double, f64, sqrt)
-
-void tg_sgd_update(int dtype, void *param, const void *grad, void *momentum_buf, int64_t n,
-                   double lr, double momentum, double dampening, double weight_decay,
-                   int nesterov, int first_step)
+tg_index tg_tape_new_tensor_leaf(tg_tape *t, struct tg_tnode *tnode, tg_index *owner)
 {
-    if (dtype == TG_F32)
-        tg_sgd_f32(param, grad, momentum_buf, n, lr, momentum, dampening, weight_decay,
-                   nesterov, first_step);
-    else
-        tg_sgd_f64(param, grad, momentum_buf, n, lr, momentum, dampening, weight_decay,
-                   nesterov, first_step);
-}
-
-void tg_adam_update(int dtype, void *param, const void *grad, void *exp_avg, void *exp_avg_sq,
-                    int64_t n, double lr, double beta1, double beta2, double eps,
-                    double weight_decay, int64_t step)
-{
-    if (dtype == TG_F32)
-        tg_adam_f32(param, grad, exp_avg, exp_avg_sq, n, lr, beta1, beta2, eps, weight_decay,
-                    step);
-    else
-        tg_adam_f64(param, grad, exp_avg, exp_avg_sq, n, lr, beta1, beta2, eps, weight_decay,
-                    step);
+    tg_index i = tg_tape_new_leaf(t, 0.0, owner);
+    if (i < 0) return -1;
+    t->op[i] = TT_LEAF;
+    t->tn[i] = tnode;
+    t->tensor = &tg_tensor_tape_hooks;
+    return i;
 }

@@ -37,8 +37,10 @@ struct tg_tnode {
     tg_view in[2];                   /* operands as recorded: shapes and saved buffers */
     int64_t in_version[2];           /* versions of in[k].buf when recorded */
     int64_t out_version;             /* version of out.buf when recorded */
-    int64_t ip[2 * TG_MAXDIM + 4];   /* integer parameters (dims, strides, sizes);
-                                        ip[19]: which PyTorch grad_fn name to show */
+    int64_t ip[2 * TG_MAXDIM + 4];   /* integer parameters (dims, strides, sizes) */
+    uint16_t grad_fn;                /* which PyTorch grad_fn name to show: 0 the op's own
+                                        (_TORCH_NAMES), else an index into _NAME_OVERRIDES
+                                        (src/tapegrad/_grad_fn.pxi) */
     double dp[2];                    /* float parameters (constants, clamp bounds) */
     uint8_t retain_grad;             /* a non-leaf whose .grad is kept (retain_grad()) */
     tg_buf *retained;                /* its .grad: accumulated across sweeps, or NULL */
@@ -63,6 +65,11 @@ enum {
     TT_PICK,                         /* out[i] = in[i, target[i]]; in[1] int64 targets */
     TT_MSE,                          /* sum((x - t)^2), divided by n when ip[0] (mean) */
     TT_CAST,                         /* the same values in out's dtype */
+    TT_ADDMM = 99,                   /* bias + mat1 @ mat2: parents (bias, product), where the
+                                        product is a TT_MM slot; out = product + bias broadcast */
+    TT_BMM = 100,                    /* batched mm: ip[0..3] = batches, m, k, n (3-D operands) */
+    TT_MIN_ALL = 101,                /* global min; ties share the gradient */
+    TT_MIN_DIM = 102,                /* ip[0] dim; in[1] holds int64 argmin indices */
     TT_LAST
 };
 
@@ -83,6 +90,18 @@ void tg_tnode_free(struct tg_tnode *n);       /* drops every buffer reference */
 /* Broadcast shapes; 0, or -1 if they cannot be broadcast. */
 int tg_broadcast_shape(const tg_view *a, const tg_view *b, int64_t *shape, int *ndim);
 
+/* The tape's tensor hooks (tg_tape.h): tensor slots install them on their tape. */
+extern const tg_tensor_hooks tg_tensor_tape_hooks;
+
+/* Append a tensor node (room must be reserved): parents a, b are slot
+ * indices or -1 for operands that need no gradient. The tape owns `tnode`
+ * and gets the tensor hooks. */
+tg_index tg_tape_push_tensor(tg_tape *t, uint8_t op, tg_index a, tg_index b,
+                             struct tg_tnode *tnode, tg_index *owner);
+
+/* A tensor leaf that requires grad; the tape owns `tnode`. -1 when out of memory. */
+tg_index tg_tape_new_tensor_leaf(tg_tape *t, struct tg_tnode *tnode, tg_index *owner);
+
 /* Forward kernels: fill out (already shaped and allocated) from the node's inputs.
  * Return 0, or -1 on a bad argument (the caller checks shapes before). */
 int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch);
@@ -102,13 +121,5 @@ typedef void (*tg_dgemm_fn)(char *, char *, int *, int *, int *, double *, doubl
                             double *, int *, double *, double *, int *);
 extern tg_sgemm_fn tg_sgemm;
 extern tg_dgemm_fn tg_dgemm;
-
-/* Optimizer updates over flat buffers of n elements. */
-void tg_sgd_update(int dtype, void *param, const void *grad, void *momentum_buf, int64_t n,
-                   double lr, double momentum, double dampening, double weight_decay,
-                   int nesterov, int first_step);
-void tg_adam_update(int dtype, void *param, const void *grad, void *exp_avg, void *exp_avg_sq,
-                    int64_t n, double lr, double beta1, double beta2, double eps,
-                    double weight_decay, int64_t step);
 
 #endif

@@ -3,7 +3,7 @@
 # only wraps these in Python's protocols.
 
 cimport cython
-from libc.stdint cimport int64_t, uint8_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t
 
 cdef extern from "tg_tape.h" nogil:
     ctypedef int64_t tg_index
@@ -49,7 +49,8 @@ cdef extern from "tg_tape.h" nogil:
         tg_index error_node      # the node a failed sweep stopped at
         int64_t epoch            # bumped whenever node indices move or nodes go
         int no_collect           # a replay recording is running: grow, never collect
-        int has_tensors          # a tensor slot was ever added
+        const void *tensor       # tensor hooks (tg_tensor_hooks), set by the first tensor
+                                 # slot; NULL on a tape that never held one
 
     int tg_tape_init(tg_tape *t, tg_index leaf_cap, tg_index node_cap)
     void tg_tape_free(tg_tape *t)
@@ -64,9 +65,6 @@ cdef extern from "tg_tape.h" nogil:
     int tg_tape_collect(tg_tape *t)
     void tg_tape_clear(tg_tape *t)
     int tg_tape_backward(tg_tape *t, tg_index root)
-    tg_index tg_tape_push_tensor(tg_tape *t, uint8_t op, tg_index a, tg_index b,
-                                 tg_tnode *tnode, tg_index *owner)
-    tg_index tg_tape_new_tensor_leaf(tg_tape *t, tg_tnode *tnode, tg_index *owner)
     double tg_eval_unary(uint8_t op, double x, double c)
     double tg_eval_binary(uint8_t op, double x, double y)
     double tg_eval_nary(uint8_t op, const tg_arg *args, tg_index nargs, const double *value)
@@ -97,7 +95,8 @@ cdef extern from "tg_tensor.h" nogil:
         tg_view in_ "in"[2]      # operands as recorded (saved buffers)
         int64_t in_version[2]    # their versions when recorded
         int64_t out_version      # version of out.buf when recorded
-        int64_t ip[20]           # integer parameters
+        int64_t ip[20]           # integer parameters (dims, strides, sizes)
+        uint16_t grad_fn         # PyTorch name to show: 0 the op's, else _NAME_OVERRIDES[k]
         double dp[2]             # float parameters
         uint8_t retain_grad      # a non-leaf that keeps .grad
         tg_buf *retained         # that .grad, accumulated across sweeps
@@ -107,7 +106,8 @@ cdef extern from "tg_tensor.h" nogil:
         TT_ADD_C, TT_SUB_C, TT_MUL_C, TT_RSUB_C, TT_DIV_C, TT_RDIV_C, TT_POW_C, TT_RPOW_C,
         TT_NEG, TT_EXP, TT_LOG, TT_TANH, TT_RELU, TT_SIGMOID, TT_ABS, TT_SQRT, TT_CLAMP,
         TT_SUM, TT_MEAN, TT_MAX_ALL, TT_MAX_DIM, TT_MM, TT_VIEW, TT_GATHER,
-        TT_SOFTMAX, TT_LOG_SOFTMAX, TT_PICK, TT_MSE, TT_CAST, TT_LAST
+        TT_SOFTMAX, TT_LOG_SOFTMAX, TT_PICK, TT_MSE, TT_CAST,
+        TT_ADDMM, TT_BMM, TT_MIN_ALL, TT_MIN_DIM, TT_LAST
 
     tg_buf *tg_buf_new(size_t nbytes)
     tg_buf *tg_buf_zeros(size_t nbytes)
@@ -119,6 +119,9 @@ cdef extern from "tg_tensor.h" nogil:
     void tg_tnode_free(tg_tnode *n)
     int tg_broadcast_shape(const tg_view *a, const tg_view *b, int64_t *shape, int *ndim)
     int tg_tensor_forward(tg_tnode *n, uint8_t op, double *scratch)
+    tg_index tg_tape_push_tensor(tg_tape *t, uint8_t op, tg_index a, tg_index b,
+                                 tg_tnode *tnode, tg_index *owner)
+    tg_index tg_tape_new_tensor_leaf(tg_tape *t, tg_tnode *tnode, tg_index *owner)
 
     ctypedef void (*tg_sgemm_fn)(char *, char *, int *, int *, int *, float *, float *, int *,
                                  float *, int *, float *, float *, int *)
@@ -127,6 +130,8 @@ cdef extern from "tg_tensor.h" nogil:
     tg_sgemm_fn tg_sgemm
     tg_dgemm_fn tg_dgemm
 
+
+cdef extern from "tg_optim.h" nogil:
     void tg_sgd_update(int dtype, void *param, const void *grad, void *momentum_buf, int64_t n,
                        double lr, double momentum, double dampening, double weight_decay,
                        int nesterov, int first_step)

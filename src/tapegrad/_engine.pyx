@@ -294,7 +294,11 @@ cdef object _value_compare(Value v, object other, int how):
     return r
 
 
+include "_grad_mode.pxi"
 include "_tensor.pxi"
+include "_tensor_ops.pxi"
+include "_grad_fn.pxi"
+include "_optim.pxi"
 include "_replay.pxi"
 
 from ._dtype import double as _dtype_double, float as _dtype_float, long as _dtype_long

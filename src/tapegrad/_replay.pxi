@@ -573,10 +573,10 @@ cdef class _Program:
     cdef bint _releases_gil(self):
         """Long scalar programs and every tensor program run without the GIL (a
         tensor kernel outweighs releasing and taking it back)."""
-        return self.p.tape.node_count >= NOGIL_MIN_NODES or self.p.tape.has_tensors
+        return self.p.tape.node_count >= NOGIL_MIN_NODES or self.p.tape.tensor != NULL
 
     cdef object _map(self, inputs, bint backward):
-        if self.ntensors or self.p.tape.has_tensors:
+        if self.ntensors or self.p.tape.tensor != NULL:
             raise NotImplementedError("batched replay runs scalar programs only")
         cdef const double[:, ::1] rows = np.ascontiguousarray(inputs, dtype=np.float64)
         cdef tg_index n = rows.shape[0], done

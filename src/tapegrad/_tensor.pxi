@@ -1,5 +1,6 @@
-# Tensors on the tape (included by _engine.pyx). Kernels are in csrc/tg_tensor.c;
-# this file parses arguments, checks shapes and builds nodes.
+# The Tensor class, its storage (views, dtypes, buffers shared with numpy), the
+# backward entry point and the factories (included by _engine.pyx). The ops that
+# record nodes are in _tensor_ops.pxi; kernels are in csrc/tg_tensor.c.
 
 from libc.string cimport memcpy, memset
 from libc.stdint cimport int64_t
@@ -10,136 +11,14 @@ import numpy as np
 from ._dtype import Size, bool_, float32, float64, int64
 from cpython.ref cimport Py_INCREF, Py_DECREF
 
-cdef extern from *:
-    """
-    #if defined(_MSC_VER)
-    #define TG_TLS __declspec(thread)
-    #else
-    #define TG_TLS _Thread_local
-    #endif
-    static TG_TLS int tg_grad_off = 0;      /* no_grad() depth on this thread */
-    static int tg_grad_enabled(void) { return tg_grad_off == 0; }
-    static int tg_grad_mode_set(int off) { int old = tg_grad_off; tg_grad_off = off; return old; }
-    """
-    int tg_grad_enabled() nogil
-    int tg_grad_mode_set(int off) nogil
-
+cdef object _NO_DIM = object()      # softmax() called without dim (before Tensor: a default)
 cdef tuple _DTYPES = (float32, float64, int64, bool_)   # indexed by TG_F32, TG_F64, TG_I64, TG_BOOL
 cdef tuple _NP_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64),
                          np.dtype(np.bool_))
-cdef int64_t TENSOR_BYTES_BEFORE_COLLECT = 8 << 20     # reclaim dead buffers this often
-
-_TORCH_NAMES = {
-    TT_ADD: "AddBackward0", TT_SUB: "SubBackward0", TT_MUL: "MulBackward0",
-    TT_DIV: "DivBackward0", TT_POW: "PowBackward1", TT_ADD_C: "AddBackward0",
-    TT_SUB_C: "SubBackward0", TT_MUL_C: "MulBackward0", TT_RSUB_C: "RsubBackward1",
-    TT_DIV_C: "DivBackward0", TT_RDIV_C: "DivBackward0", TT_POW_C: "PowBackward0",
-    TT_RPOW_C: "PowBackward1", TT_NEG: "NegBackward0", TT_EXP: "ExpBackward0",
-    TT_LOG: "LogBackward0", TT_TANH: "TanhBackward0", TT_RELU: "ReluBackward0",
-    TT_SIGMOID: "SigmoidBackward0", TT_ABS: "AbsBackward0", TT_SQRT: "SqrtBackward0",
-    TT_CLAMP: "ClampBackward1", TT_SUM: "SumBackward0", TT_MEAN: "MeanBackward0",
-    TT_MAX_ALL: "MaxBackward1", TT_MAX_DIM: "MaxBackward0", TT_MM: "MmBackward0",
-    TT_VIEW: "ViewBackward0", TT_GATHER: "SliceBackward0", TT_SOFTMAX: "SoftmaxBackward0",
-    TT_LOG_SOFTMAX: "LogSoftmaxBackward0", TT_PICK: "GatherBackward0",
-    TT_MSE: "MseLossBackward0",
-}
-# ip[19] of a node picks one of these instead of the op's default name
-_NAME_OVERRIDES = (None, "SumBackward1", "MeanBackward1", "DotBackward0", "MvBackward0",
-                   "UnsqueezeBackward0", "SqueezeBackward0", "SelectBackward0",
-                   "TransposeBackward0", "PermuteBackward0", "MvBackward0", "ExpandBackward0",
-                   "SqueezeBackward1", "ViewBackward0")
-cdef enum:
-    NAME_SUM_DIM = 1
-    NAME_MEAN_DIM = 2
-    NAME_DOT = 3
-    NAME_MV = 4
-    NAME_UNSQUEEZE = 5
-    NAME_SQUEEZE = 6
-    NAME_SELECT = 7
-    NAME_TRANSPOSE = 8
-    NAME_PERMUTE = 9
-    NAME_VM = 10
-    NAME_SQUEEZE_DIM = 12
-
-
-# ----------------------------------------------------------------------------
-# Grad mode
-
-class no_grad:
-    """Context manager and decorator: operations inside record nothing (this thread)."""
-
-    def __new__(cls, orig_func=None):
-        if orig_func is None:
-            return super().__new__(cls)
-        return cls()(orig_func)            # used bare: @no_grad
-
-    def __enter__(self):
-        self._prev = tg_grad_mode_set(1)
-        return self
-
-    def __exit__(self, *exc):
-        tg_grad_mode_set(self._prev)
-        return False
-
-    def __call__(self, fn):
-        import functools
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self.__class__():
-                return fn(*args, **kwargs)
-        return wrapper
-
-
-class enable_grad(no_grad):
-    """Context manager and decorator: record operations again inside no_grad()."""
-
-    def __enter__(self):
-        self._prev = tg_grad_mode_set(0)
-        return self
-
-
-class set_grad_enabled(no_grad):
-    """set_grad_enabled(mode): switch recording on or off (also as a context manager)."""
-
-    def __new__(cls, mode):
-        return object.__new__(cls)
-
-    def __init__(self, mode):
-        self._prev = tg_grad_mode_set(0 if mode else 1)
-
-    def __enter__(self):
-        return self
-
-
-def is_grad_enabled():
-    return bool(tg_grad_enabled())
 
 
 def get_default_dtype():
     return float32
-
-
-# ----------------------------------------------------------------------------
-# BLAS from SciPy (the same OpenBLAS family numpy uses), loaded on first use
-
-cdef extern from "Python.h":
-    void *PyCapsule_GetPointer(object capsule, const char *name) except? NULL
-    const char *PyCapsule_GetName(object capsule) except? NULL
-
-cdef int _load_blas() except -1:
-    global tg_sgemm, tg_dgemm
-    if tg_sgemm != NULL:
-        return 0
-    try:
-        from scipy.linalg import cython_blas
-    except ImportError as exc:
-        raise ImportError("tapegrad's matrix products need SciPy's BLAS: pip install scipy") from exc
-    caps = cython_blas.__pyx_capi__
-    tg_sgemm = <tg_sgemm_fn>PyCapsule_GetPointer(caps["sgemm"], PyCapsule_GetName(caps["sgemm"]))
-    tg_dgemm = <tg_dgemm_fn>PyCapsule_GetPointer(caps["dgemm"], PyCapsule_GetName(caps["dgemm"]))
-    return 0
-
 
 # ----------------------------------------------------------------------------
 # Views and dtypes
@@ -261,78 +140,11 @@ cdef int _check_float(Tensor x, str what) except -1:
                         "convert with .float() or create them with dtype=tapegrad.float32")
     return 0
 
-
-cdef Tensor _cast(Tensor x, int code):
-    """x in dtype code; recorded, so gradients flow back converted to x's dtype."""
-    if x.v.dtype == code:
-        return x
-    _check_live(x)
-    cdef tg_tnode *n = _node(x, None)
-    n.out = x.v
-    n.out.buf = NULL
-    n.out.dtype = code
-    return _run(TT_CAST, n, x, None)
-
-
 cdef int _check_live(Tensor x) except -1:
     if x.index == TG_FREED:
         raise RuntimeError(
             "this tensor's node was freed by tapegrad.clear_tape(); recompute it from its inputs")
     return 0
-
-
-# ----------------------------------------------------------------------------
-# Recording
-
-cdef Tensor _finish(uint8_t op, tg_tnode *n, Tensor x, Tensor y):
-    """Wrap node n (forward done, inputs referenced) as the result of op on x (and y).
-    It is recorded on the tape when grad mode is on and an input requires grad."""
-    cdef bint xg = x is not None and x.index >= 0
-    cdef bint yg = y is not None and y.index >= 0
-    cdef Tensor r
-    if not (tg_grad_enabled() and (xg or yg)):
-        if xg or yg:                    # a recorded value used off the graph
-            _note_tensor_read(x if xg else y)
-            if xg and yg:
-                _note_tensor_read(y)
-        elif _recordings_active:
-            if x is not None:
-                _note_arg_use(x)
-            if y is not None:
-                _note_arg_use(y)
-        r = _wrap(&n.out)
-        tg_tnode_free(n)
-        return r
-    cdef _Tape tape = x.tape if xg else y.tape
-    if xg and yg and y.tape is not tape:
-        tg_tnode_free(n)
-        _note_other_tape(x.tape, y.tape)
-        _raise_mixed()
-    cdef tg_tape *t = &tape.t
-    try:
-        if t.tensor_bytes > TENSOR_BYTES_BEFORE_COLLECT:
-            _check_idle(tape)
-            if tg_tape_collect(t) != 0:
-                raise MemoryError("tapegrad: cannot collect the tape")
-        if t.node_count >= t.node_cap:
-            _reserve(tape, 0)
-    except BaseException:
-        tg_tnode_free(n)
-        raise
-    n.in_version[0] = n.in_[0].buf.version if n.in_[0].buf != NULL else 0
-    n.in_version[1] = n.in_[1].buf.version if n.in_[1].buf != NULL else 0
-    n.out_version = n.out.buf.version
-    r = Tensor.__new__(Tensor)
-    r.v = n.out
-    tg_buf_incref(r.v.buf)
-    r.tape = tape
-    r.tp = t
-    r.index = tg_tape_push_tensor(t, op, x.index if xg else -1, y.index if yg else -1,
-                                  n, &r.index)
-    if tape.recorder is not None and (not xg or (y is not None and not yg)):
-        _note_constant(tape, y if xg else x)
-    return r
-
 
 cdef int _attach_leaf(Tensor x, _Tape tape) except -1:
     """Make x (not yet on a tape) a leaf of tape that requires grad."""
@@ -351,413 +163,8 @@ cdef int _attach_leaf(Tensor x, _Tape tape) except -1:
     x.index = i
     return 0
 
-
-cdef tg_tnode *_node(Tensor x, Tensor y) except NULL:
-    cdef tg_tnode *n = tg_tnode_new()
-    if n == NULL:
-        raise MemoryError("tapegrad: out of memory")
-    n.in_[0] = x.v
-    tg_buf_incref(x.v.buf)
-    if y is not None:
-        n.in_[1] = y.v
-        tg_buf_incref(y.v.buf)
-    return n
-
-
-cdef Tensor _run(uint8_t op, tg_tnode *n, Tensor x, Tensor y, bint zero=False):
-    """Allocate n's output (shape already set), run the forward kernel, finish."""
-    try:
-        if op != TT_VIEW:
-            _alloc(&n.out, zero)
-        if op == TT_MM:
-            _load_blas()
-        if tg_tensor_forward(n, op, NULL) != 0:
-            raise RuntimeError("tapegrad: tensor kernel failed")
-    except BaseException:
-        tg_tnode_free(n)
-        raise
-    return _finish(op, n, x, y)
-
-
-cdef Tensor _binary(uint8_t op, Tensor x, Tensor y, str name):
-    _check_live(x)
-    _check_live(y)
-    if x.v.dtype != y.v.dtype:          # torch's promotion: float64 > float32 > int64
-        code = TG_F64 if (x.v.dtype == TG_F64 or y.v.dtype == TG_F64) else TG_F32
-        x = _cast(x, code)
-        y = _cast(y, code)
-    elif x.v.dtype == TG_I64:
-        _check_float(x, name)
-    cdef int64_t shape[8]
-    cdef int nd
-    if tg_broadcast_shape(&x.v, &y.v, shape, &nd) != 0:
-        raise RuntimeError(f"{name}: shapes {_shape_str(&x.v)} and {_shape_str(&y.v)} "
-                           "cannot be broadcast together")
-    cdef tg_tnode *n = _node(x, y)
-    n.out.dtype = x.v.dtype
-    n.out.ndim = nd
-    n.out.numel = 1
-    for d in range(nd):
-        n.out.shape[d] = shape[d]
-        n.out.numel *= shape[d]
-    return _run(op, n, x, y)
-
-
-cdef Tensor _unary(uint8_t op, Tensor x, str name, double c=0.0, double c1=0.0,
-                   int has_lo=0, int has_hi=0):
-    _check_live(x)
-    if x.v.dtype == TG_I64 or x.v.dtype == TG_BOOL:   # meet floats in float32, as in torch
-        x = _cast(x, TG_F32)
-    cdef tg_tnode *n = _node(x, None)
-    n.out = x.v
-    n.out.buf = NULL
-    n.dp[0] = c
-    n.dp[1] = c1
-    n.ip[0] = has_lo
-    n.ip[1] = has_hi
-    return _run(op, n, x, None)
-
-
-cdef object _scalar_or_tensor(object other, double *c):
-    """Tensor -> itself; a real number -> None with *c set; else NotImplemented."""
-    if isinstance(other, Tensor):
-        return other
-    if _real(other, c):
-        return None
-    return NotImplemented
-
-
-cdef int _norm_dim(int64_t dim, int ndim) except -100:
-    cdef int n = ndim if ndim > 0 else 1
-    if dim < -n or dim >= n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
-                         f"but got {dim})")
-    return <int>(dim + n if dim < 0 else dim)
-
-
-cdef Tensor _reduce(uint8_t op, Tensor x, object dim, bint keepdim, str name):
-    _check_live(x)
-    _check_float(x, name)
-    cdef tg_tnode *n
-    cdef list out_shape = []
-    cdef int d
-    cdef set dims
-    if dim is None:                     # the common case, without Python sets
-        n = _node(x, None)
-        for d in range(x.v.ndim):
-            n.ip[d] = 1
-        n.out = x.v
-        n.out.buf = NULL
-        if keepdim:
-            for d in range(x.v.ndim):
-                n.out.shape[d] = 1
-        else:
-            n.out.ndim = 0
-        n.out.numel = 1
-        return _run(op, n, x, None)
-    if isinstance(dim, (tuple, list)):
-        dims = {_norm_dim(k, x.v.ndim) for k in dim}
-    else:
-        dims = {_norm_dim(dim, x.v.ndim)}
-    n = _node(x, None)
-    for d in range(x.v.ndim):
-        n.ip[d] = 1 if d in dims else x.v.shape[d]
-        if d not in dims:
-            out_shape.append(x.v.shape[d])
-        elif keepdim:
-            out_shape.append(1)
-    if dim is not None:
-        n.ip[19] = NAME_SUM_DIM if op == TT_SUM else NAME_MEAN_DIM
-    _set_shape(&n.out, out_shape, x.v.dtype)
-    return _run(op, n, x, None)
-
-
-cdef Tensor _view(Tensor x, object shape, int name=0):
-    """Same elements, new shape: shares x's buffer."""
-    _check_live(x)
-    cdef tg_tnode *n = _node(x, None)
-    try:
-        _set_shape(&n.out, shape, x.v.dtype)
-    except BaseException:
-        tg_tnode_free(n)
-        raise
-    if n.out.numel != x.v.numel:
-        tg_tnode_free(n)
-        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {x.v.numel}")
-    n.out.buf = x.v.buf
-    tg_buf_incref(x.v.buf)
-    n.ip[19] = name
-    return _run(TT_VIEW, n, x, None)
-
-
-cdef Tensor _gather(Tensor x, list shape, int64_t offset, list strides, int name):
-    """A strided read of x: out[i0, i1, ...] = x.flat[offset + sum(i_d * strides[d])]."""
-    _check_live(x)
-    cdef tg_tnode *n = _node(x, None)
-    try:
-        _set_shape(&n.out, shape, x.v.dtype)
-    except BaseException:
-        tg_tnode_free(n)
-        raise
-    n.ip[0] = offset
-    for d in range(len(strides)):
-        n.ip[1 + d] = strides[d]
-    n.ip[19] = name
-    return _run(TT_GATHER, n, x, None)
-
-
-cdef Tensor _swap_last2(Tensor x, int name):
-    """x with its last two dimensions swapped (a strided read, no Python lists)."""
-    _check_live(x)
-    cdef tg_tnode *n = _node(x, None)
-    cdef int nd = x.v.ndim, d
-    cdef int64_t s = 1
-    n.out = x.v
-    n.out.buf = NULL
-    n.out.shape[nd - 2] = x.v.shape[nd - 1]
-    n.out.shape[nd - 1] = x.v.shape[nd - 2]
-    for d in range(nd - 1, -1, -1):      # x's contiguous strides, last two swapped
-        n.ip[1 + d] = s
-        s *= x.v.shape[d]
-    n.ip[1 + nd - 2], n.ip[1 + nd - 1] = n.ip[1 + nd - 1], n.ip[1 + nd - 2]
-    n.ip[0] = 0
-    n.ip[19] = name
-    return _run(TT_GATHER, n, x, None)
-
-
-cdef list _contiguous_strides(const tg_view *v):
-    cdef list strides = [0] * v.ndim
-    cdef int64_t s = 1
-    for d in range(v.ndim - 1, -1, -1):
-        strides[d] = s
-        s *= v.shape[d]
-    return strides
-
-
-cdef Tensor _matmul(Tensor x, Tensor y):
-    _check_live(x)
-    _check_live(y)
-    _check_float(x, "matmul")
-    _check_float(y, "matmul")
-    if x.v.dtype != y.v.dtype:
-        raise TypeError(f"matmul: tensors of different dtypes ({_DTYPES[x.v.dtype]} and "
-                        f"{_DTYPES[y.v.dtype]})")
-    cdef int64_t m, k, k2, nn
-    cdef int name = 0
-    cdef list out_shape
-    if x.v.ndim == 1 and y.v.ndim == 1:
-        m, k, k2, nn, out_shape, name = 1, x.v.shape[0], y.v.shape[0], 1, [], NAME_DOT
-    elif x.v.ndim == 2 and y.v.ndim == 2:
-        m, k, k2, nn = x.v.shape[0], x.v.shape[1], y.v.shape[0], y.v.shape[1]
-        out_shape = [m, nn]
-    elif x.v.ndim == 2 and y.v.ndim == 1:
-        m, k, k2, nn, out_shape, name = x.v.shape[0], x.v.shape[1], y.v.shape[0], 1, [x.v.shape[0]], NAME_MV
-    elif x.v.ndim == 1 and y.v.ndim == 2:
-        m, k, k2, nn, out_shape, name = 1, x.v.shape[0], y.v.shape[0], y.v.shape[1], [y.v.shape[1]], NAME_VM
-    else:
-        raise NotImplementedError(
-            f"matmul of shapes {_shape_str(&x.v)} and {_shape_str(&y.v)}: tapegrad supports "
-            "1-D and 2-D operands")
-    if k != k2:
-        raise RuntimeError(f"matmul: shapes {_shape_str(&x.v)} and {_shape_str(&y.v)} cannot be "
-                           f"multiplied ({k} != {k2})")
-    if m > 2**31 - 1 or nn > 2**31 - 1 or k > 2**31 - 1:
-        raise ValueError("matmul: dimensions too large for BLAS")
-    cdef tg_tnode *n = _node(x, y)
-    _set_shape(&n.out, out_shape, x.v.dtype)
-    n.ip[0], n.ip[1], n.ip[2] = m, k, nn
-    n.ip[19] = name
-    return _run(TT_MM, n, x, y)
-
-
-cdef Tensor _along_dim(uint8_t op, Tensor x, object dim, list out_shape, Tensor extra=None):
-    """softmax / log_softmax / max over dim: outer x size x inner in ip[1..3]."""
-    _check_live(x)
-    _check_float(x, "op")
-    if x.v.ndim == 0:
-        out_shape = []
-    cdef int d = _norm_dim(dim, x.v.ndim)
-    cdef int64_t outer = 1, inner = 1, size = x.v.shape[d] if x.v.ndim > 0 else 1
-    for k in range(d):
-        outer *= x.v.shape[k]
-    for k in range(d + 1, x.v.ndim):
-        inner *= x.v.shape[k]
-    cdef tg_tnode *n = _node(x, extra)
-    _set_shape(&n.out, out_shape, x.v.dtype)
-    n.ip[0], n.ip[1], n.ip[2], n.ip[3] = d, outer, size, inner
-    return _run(op, n, x, None)
-
-
-# ----------------------------------------------------------------------------
-# grad_fn objects
-
-cdef class AccumulateGrad:
-    cdef readonly object variable
-
-    def name(self):
-        return "AccumulateGrad"
-
-    @property
-    def next_functions(self):
-        return ()
-
-    def __repr__(self):
-        return f"<AccumulateGrad object at {id(self):#x}>"
-
-
-cdef class _GradFn:
-    """The node that made a tensor (PyTorch's grad_fn), valid until the tape compacts."""
-    cdef _Tape tape
-    cdef tg_index index
-    cdef int64_t epoch
-    cdef readonly str _name
-
-    def name(self):
-        return self._name
-
-    def __repr__(self):
-        return f"<{self._name} object at {id(self):#x}>"
-
-    @property
-    def next_functions(self):
-        if self.tape.t.epoch != self.epoch:
-            raise RuntimeError("this grad_fn refers to a graph the tape has since compacted; "
-                               "read tensor.grad_fn again")
-        cdef tg_tape *t = &self.tape.t
-        cdef tg_index a = t.a[self.index], b = t.b[self.index]
-        cdef uint8_t op = t.op[self.index]
-        out = []
-        if a >= 0:
-            out.append((_grad_fn_of(self.tape, a), 0))
-        else:
-            out.append((None, 0))
-        if b >= 0:
-            out.append((_grad_fn_of(self.tape, b), 0))
-        elif t.tn[self.index].in_[1].buf != NULL and op != TT_MAX_DIM and op != TT_PICK:
-            out.append((None, 0))
-        elif op == TT_ADD_C or op == TT_SUB_C or op == TT_MUL_C or op == TT_DIV_C:
-            out.append((None, 0))      # the Python number, as torch shows it
-        return tuple(out)
-
-
-_GRAD_FN_CLASSES = {}     # one class per torch name, so type(grad_fn).__name__ reads right
-
-
-cdef object _grad_fn_of(_Tape tape, tg_index i):
-    cdef tg_tape *t = &tape.t
-    if t.op[i] == TT_LEAF:
-        return AccumulateGrad()
-    cdef int64_t override = t.tn[i].ip[19]
-    name = _NAME_OVERRIDES[override] if override else _TORCH_NAMES.get(t.op[i], "Backward")
-    cls = _GRAD_FN_CLASSES.get(name)
-    if cls is None:
-        cls = _GRAD_FN_CLASSES[name] = type(name, (_GradFn,), {"__module__": "tapegrad"})
-    cdef _GradFn f = _GradFn.__new__(cls)
-    f.tape = tape
-    f.index = i
-    f.epoch = t.epoch
-    f._name = name
-    return f
-
-
-MaxResult = collections.namedtuple("max", ["values", "indices"])
-
-
 # ----------------------------------------------------------------------------
 # Tensor
-
-cdef inline Tensor _as_operand(Tensor like, object other):
-    """A Python number as a 0-d tensor of like's dtype (for tensor-tensor kernels)."""
-    cdef Tensor r = Tensor.__new__(Tensor)
-    _set_shape(&r.v, (), like.v.dtype)
-    _alloc(&r.v)
-    if like.v.dtype == TG_F32:
-        (<float *>r.v.buf.data)[0] = <float>float(other)
-    else:
-        (<double *>r.v.buf.data)[0] = <double>float(other)
-    return r
-
-
-# numpy's elementwise comparisons, by `how`: <, <=, >, >=, ==, !=
-cdef tuple _NP_COMPARISONS = (np.less, np.less_equal, np.greater, np.greater_equal, np.equal,
-                              np.not_equal)
-
-
-cdef bint _same_layout(const tg_view *a, const tg_view *b):
-    """Same dtype and shape."""
-    cdef int d
-    if a.ndim != b.ndim or a.dtype != b.dtype:
-        return False
-    for d in range(a.ndim):
-        if a.shape[d] != b.shape[d]:
-            return False
-    return True
-
-
-cdef object _compare(Tensor x, object other, int how):
-    """Elementwise comparison as a bool tensor (not differentiable, like torch's)."""
-    cdef double c
-    if isinstance(other, Tensor):
-        b = _as_numpy(&(<Tensor>other).v)
-    elif _real(other, &c):
-        b = other
-    else:
-        return NotImplemented
-    a = _as_numpy(&x.v)
-    try:
-        r = _NP_COMPARISONS[how](a, b)
-    except ValueError:
-        raise RuntimeError(f"comparison: shapes {x.shape} and {other.shape} cannot be "
-                           "broadcast together") from None
-    result = _from_numpy(r, TG_BOOL)
-    _note_tensor_compare(x, other, how, result)
-    return result
-
-
-cdef int _check_inplace(Tensor x, str name) except -1:
-    _check_live(x)
-    if _recordings_active:
-        _refuse_inplace_while_recording(x, name)
-    if x.index >= 0 and tg_grad_enabled():
-        if x.tp.op[x.index] == TT_LEAF:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
-                               f"operation ({name}).")
-        raise NotImplementedError(
-            f"{name}: in-place operations on tensors that require grad are not recorded by "
-            "tapegrad; use the out-of-place form")
-    return 0
-
-
-cdef Tensor _inplace(Tensor x, uint8_t op, object other, str name):
-    """x op= other, elementwise, in x's buffer (other broadcast to x's shape)."""
-    _check_inplace(x, name)
-    _check_float(x, name)
-    cdef Tensor y
-    cdef double c
-    if isinstance(other, Tensor):
-        y = <Tensor>other
-        _check_float(y, name)
-        if y.v.dtype != x.v.dtype:
-            y = y.to(_DTYPES[x.v.dtype])
-    elif _real(other, &c):
-        y = _as_operand(x, other)
-    else:
-        raise TypeError(f"{name}: expected a tensor or a number, not '{type(other).__name__}'")
-    cdef int64_t shape[8]
-    cdef int nd
-    if tg_broadcast_shape(&x.v, &y.v, shape, &nd) != 0 or nd != x.v.ndim or any(
-            shape[d] != x.v.shape[d] for d in range(nd)):
-        raise RuntimeError(f"{name}: shape {_shape_str(&y.v)} cannot be broadcast to the "
-                           f"in-place target's shape {_shape_str(&x.v)}")
-    cdef tg_tnode n
-    memset(&n, 0, sizeof(tg_tnode))
-    n.in_[0] = x.v
-    n.in_[1] = y.v
-    n.out = x.v
-    tg_tensor_forward(&n, op, NULL)     # writes into x's buffer: same index, read first
-    x.v.buf.version += 1
-    return x
-
 
 cdef class Tensor:
     """An n-d array of float32/float64 (or int64) that records operations for autograd.
@@ -1273,37 +680,18 @@ cdef class Tensor:
         return _reduce(TT_MEAN, self, dim, keepdim, "mean")
 
     def max(self, dim=None, keepdim=False):
-        _check_live(self)
-        _check_float(self, "max")
-        cdef tg_tnode *n
-        cdef Tensor idx
-        if dim is None:
-            if self.v.numel == 0:
-                raise RuntimeError("max(): Expected reduction dim to be specified for "
-                                   "input.numel() == 0.")
-            n = _node(self, None)
-            _set_shape(&n.out, (), self.v.dtype)
-            return _run(TT_MAX_ALL, n, self, None)
-        d = _norm_dim(dim, self.v.ndim)
-        shape = list(_shape_of(&self.v))
-        if shape and shape[d] == 0:
-            raise IndexError("max(): Expected reduction dim to have non-zero size.")
-        if shape:
-            if keepdim:
-                shape[d] = 1
-            else:
-                del shape[d]
-        idx = Tensor.__new__(Tensor)
-        _set_shape(&idx.v, shape, TG_I64)
-        _alloc(&idx.v)
-        values = _along_dim(TT_MAX_DIM, self, dim, shape, idx)
-        return MaxResult(values, idx)
+        return _extreme(self, dim, keepdim, False)
 
-    def softmax(self, dim):
-        return _along_dim(TT_SOFTMAX, self, dim, list(_shape_of(&self.v)))
+    def min(self, dim=None, keepdim=False):
+        return _extreme(self, dim, keepdim, True)
 
-    def log_softmax(self, dim):
-        return _along_dim(TT_LOG_SOFTMAX, self, dim, list(_shape_of(&self.v)))
+    def softmax(self, dim=_NO_DIM):
+        return _along_dim(TT_SOFTMAX, self, _softmax_dim(self, dim, "softmax"),
+                          list(_shape_of(&self.v)))
+
+    def log_softmax(self, dim=_NO_DIM):
+        return _along_dim(TT_LOG_SOFTMAX, self, _softmax_dim(self, dim, "log_softmax"),
+                          list(_shape_of(&self.v)))
 
     # -- products ---------------------------------------------------------------
 
@@ -1323,6 +711,9 @@ cdef class Tensor:
 
     def mv(self, other):
         return _matmul(self, other)
+
+    def bmm(self, other):
+        return _bmm(self, other)
 
     # -- shapes ------------------------------------------------------------------
 
@@ -1397,7 +788,7 @@ cdef class Tensor:
         if self.v.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                                f"{self.v.ndim}D")
-        return _swap_last2(self, NAME_TRANSPOSE) if self.v.ndim == 2 else self
+        return _swap_last2(self, NAME_T) if self.v.ndim == 2 else self
 
     @property
     def T(self):
@@ -1465,7 +856,6 @@ cdef class Tensor:
             out_strides.append(strides[d])
             d += 1
         return _gather(self, out_shape, offset, out_strides, name)
-
 
 # ----------------------------------------------------------------------------
 # Backward
@@ -1673,87 +1063,6 @@ def rand(*size, dtype=None, requires_grad=False, device=None):
     return tensor(_random.uniform(_size_args(size)), dtype=float32 if dtype is None else dtype,
                   requires_grad=requires_grad)
 
-
-# ----------------------------------------------------------------------------
-# Functions mirroring the methods
-
-cdef Tensor _tensor_arg(object x, str name):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(x).__name__}")
-    return <Tensor>x
-
-
-def exp(x): return _tensor_arg(x, "exp").exp()
-def log(x): return _tensor_arg(x, "log").log()
-def tanh(x): return _tensor_arg(x, "tanh").tanh()
-def relu(x): return _tensor_arg(x, "relu").relu()
-def sigmoid(x): return _tensor_arg(x, "sigmoid").sigmoid()
-def abs(x): return _tensor_arg(x, "abs").abs()
-def sqrt(x): return _tensor_arg(x, "sqrt").sqrt()
-def clamp(x, min=None, max=None): return x.clamp(min, max)
-def softmax(x, dim): return x.softmax(dim)
-def log_softmax(x, dim): return x.log_softmax(dim)
-def matmul(x, y): return _matmul(x, y)
-def mm(x, y): return x.mm(y)
-def mean(x, dim=None, keepdim=False): return x.mean(dim, keepdim)
-def max(x, dim=None, keepdim=False): return x.max(dim, keepdim)
-def reshape(x, *shape): return x.reshape(*shape)
-def flatten(x, start_dim=0, end_dim=-1): return x.flatten(start_dim, end_dim)
-def transpose(x, d0, d1): return x.transpose(d0, d1)
-def unsqueeze(x, d): return x.unsqueeze(d)
-def squeeze(x, d=None): return x.squeeze(d)
-def is_tensor(x): return isinstance(x, Tensor)
-
-
-def _pick(Tensor x, Tensor target):
-    """out[i] = x[i, target[i]] for a 2-D x and int64 targets (cross entropy's gather)."""
-    if x.v.ndim != 2 or target.v.ndim != 1 or target.v.dtype != TG_I64 or \
-            target.v.shape[0] != x.v.shape[0]:
-        raise RuntimeError(f"expected input (N, C) and int64 targets (N,), got "
-                           f"{_shape_str(&x.v)} and {_shape_str(&target.v)}")
-    t = _as_numpy(&target.v)
-    if t.size and (t.min() < 0 or t.max() >= x.v.shape[1]):
-        raise IndexError(f"Target {int(t.max()) if t.max() >= x.v.shape[1] else int(t.min())} "
-                         f"is out of bounds.")
-    cdef tg_tnode *n = _node(x, target)
-    _set_shape(&n.out, (x.v.shape[0],), x.v.dtype)
-    return _run(TT_PICK, n, x, None)
-
-
-# ----------------------------------------------------------------------------
-# Optimizer updates in C
-
-def _sgd_update(params, lr, momentum, dampening, weight_decay, nesterov, buffers, first_step):
-    """p -= lr * d for each parameter with a grad (torch.optim.SGD's formula)."""
-    _refuse_while_recording("an optimizer step")
-    cdef Tensor p, buf
-    cdef tg_tnode *n
-    for k, p in enumerate(params):
-        if p.index < 0 or p.tp.tn[p.index].grad == NULL:
-            continue
-        n = p.tp.tn[p.index]
-        buf = buffers[k] if momentum != 0 else None
-        tg_sgd_update(p.v.dtype, p.v.buf.data, n.grad.data,
-                      buf.v.buf.data if buf is not None else NULL, p.v.numel, lr, momentum,
-                      dampening, weight_decay, nesterov, first_step)
-        p.v.buf.version += 1
-
-
-def _adam_update(params, lr, beta1, beta2, eps, weight_decay, exp_avgs, exp_avg_sqs, step):
-    _refuse_while_recording("an optimizer step")
-    cdef Tensor p, m, v
-    cdef tg_tnode *n
-    for k, p in enumerate(params):
-        if p.index < 0 or p.tp.tn[p.index].grad == NULL:
-            continue
-        n = p.tp.tn[p.index]
-        m = exp_avgs[k]
-        v = exp_avg_sqs[k]
-        tg_adam_update(p.v.dtype, p.v.buf.data, n.grad.data, m.v.buf.data, v.v.buf.data,
-                       p.v.numel, lr, beta1, beta2, eps, weight_decay, step)
-        p.v.buf.version += 1
-
-
 # ----------------------------------------------------------------------------
 # More of torch's functions, composed from the ops above
 
@@ -1781,74 +1090,3 @@ def rand_like(t, dtype=None, requires_grad=False):
 
 def randn_like(t, dtype=None, requires_grad=False):
     return randn(*t.shape, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
-
-
-def add(x, y, alpha=1): return x + (y if alpha == 1 else y * alpha)
-def sub(x, y, alpha=1): return x - (y if alpha == 1 else y * alpha)
-def mul(x, y): return x * y
-def div(x, y): return x / y
-def neg(x): return -x
-def pow(x, e): return x ** e
-def reciprocal(x): return 1.0 / x
-def t(x): return x.t()
-def permute(x, *dims): return x.permute(*dims)
-def mv(x, y): return x.mv(y)
-def numel(x): return x.numel()
-def clone(x): return x.clone()
-def clamp_min(x, min): return x.clamp(min=min)
-def is_floating_point(x): return x.dtype.is_floating_point
-
-
-def min(x, dim=None, keepdim=False):
-    """Minimum: max of -x, negated (gradients flow the same way)."""
-    if dim is None:
-        return -((-x).max())
-    values, indices = (-x).max(dim, keepdim)
-    return MaxResult(-values, indices)
-
-
-def argmax(x, dim=None, keepdim=False):
-    _note_tensor_read(x)
-    a = _as_numpy(&(<Tensor>x).v)
-    if dim is None:
-        return tensor(np.int64(np.argmax(a)))
-    r = np.argmax(a, axis=dim)
-    return tensor(np.expand_dims(r, dim) if keepdim else r, dtype=int64)
-
-
-def argmin(x, dim=None, keepdim=False):
-    return argmax(-x.detach(), dim, keepdim)
-
-
-# ----------------------------------------------------------------------------
-# Hooks for the shared nn layer (tapegrad._nn)
-
-from ._nn import reduce_loss
-
-def _mse_loss(Tensor input, Tensor target, reduction):
-    """torch's mse_loss as one node (same shapes), with its backward formula."""
-    if reduction == "none" or input.v.dtype != target.v.dtype:
-        d = input - target
-        return reduce_loss(d * d, reduction)
-    _check_live(input)
-    _check_live(target)
-    _check_float(input, "mse_loss")
-    cdef tg_tnode *n = _node(input, target)
-    _set_shape(&n.out, (), input.v.dtype)
-    n.ip[0] = reduction == "mean"
-    return _run(TT_MSE, n, input, target)
-
-
-def _nll_loss(input, target, weight, ignore_index, reduction):
-    """-log p[target] averaged (or summed) over the batch, one C node for the pick."""
-    if weight is not None:
-        raise NotImplementedError("nll_loss: class weights are not supported by tapegrad")
-    if input.dim() == 1:
-        return _nll_loss(input.unsqueeze(0), target.reshape(1), weight, ignore_index, reduction)
-    if input.dim() != 2:
-        raise NotImplementedError("nll_loss: tapegrad supports (N, C) inputs")
-    if target.dtype is not int64:
-        raise RuntimeError(f"expected scalar type Long but found {target.dtype}")
-    if (target.numpy() == ignore_index).any():
-        raise NotImplementedError("nll_loss: ignore_index among the targets is not supported")
-    return reduce_loss(-_pick(input, target), reduction)
