@@ -4,6 +4,7 @@ Environment switches:
   TAPEGRAD_DEBUG_BUILD=1   bounds checks on, -O0 -g, assertions kept (for hunting bugs)
   TAPEGRAD_NATIVE=1        add -march=native (a copy tuned for this CPU; never for wheels)
 """
+import glob
 import os
 import sys
 
@@ -45,6 +46,8 @@ extensions = [
         sources=["src/tapegrad/_engine.pyx", "csrc/tg_tape.c", "csrc/tg_tensor.c",
                  "csrc/tg_optim.c", "csrc/tg_replay.c"],
         include_dirs=["csrc"],
+        # a changed header rebuilds the C sources (setuptools tracks only the .c files)
+        depends=sorted(glob.glob("csrc/*.h")),
         extra_compile_args=compile_args,
         extra_link_args=link_args,
         define_macros=[] if DEBUG else [("NDEBUG", "1")],

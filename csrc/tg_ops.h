@@ -69,8 +69,8 @@ enum {
     TT_PICK = 96,           /* out[i] = in[i, target[i]]; in[1] int64 targets */
     TT_MSE = 97,            /* sum((x - t)^2), divided by n when ip[0] (mean) */
     TT_CAST = 98,           /* the same values in out's dtype */
-    TT_ADDMM = 99,          /* bias + mat1 @ mat2 (bias broadcast over the rows) */
-    TT_BMM = 100,           /* batched matrix product */
+    TT_ADDMM = 99,          /* bias + mat1 @ mat2: parents (bias, product), the product a TT_MM slot */
+    TT_BMM = 100,           /* batched mm: ip[0..3] = batches, m, k, n (3-D operands) */
     TT_MIN_ALL = 101,       /* global min; ties share the gradient */
     TT_MIN_DIM = 102,       /* ip[0] dim; in[1] holds int64 argmin indices */
     TT_LAST = 103

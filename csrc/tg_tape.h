@@ -29,17 +29,8 @@ typedef int64_t tg_index;
 #define TG_UNSET ((tg_index)-2)      /* handle never attached to a node */
 #define TG_NO_LOW INT64_MAX          /* `low` of a leaf: depends on no node */
 
-/* Op codes: the same numbers as src/tapegrad/_ops.py (a test checks). */
-typedef enum {
-    TG_LEAF = 0,
-    TG_ADD = 1, TG_SUB = 2, TG_MUL = 3, TG_DIV = 4, TG_POW = 5,
-    TG_ADD_CONST = 6, TG_MUL_CONST = 7, TG_DIV_CONST = 8,
-    TG_RSUB_CONST = 9, TG_RDIV_CONST = 10, TG_POW_CONST = 11, TG_RPOW_CONST = 12,
-    TG_NEG = 13, TG_EXP = 14, TG_LOG = 15, TG_TANH = 16, TG_RELU = 17, TG_SIGMOID = 18,
-    TG_SUM = 19, TG_DOT = 20,
-    TG_NUM_OPS = 21,
-    TG_FREE_LEAF = 255               /* an unused leaf slot */
-} tg_op;
+/* Op codes (tg_op, TG_*; tensor kernels TT_*): generated from tools/ops.py. */
+#include "tg_ops.h"
 
 /* One operand of an n-ary node (sum, dot). */
 typedef struct {

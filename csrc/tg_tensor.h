@@ -46,32 +46,7 @@ struct tg_tnode {
     tg_buf *retained;                /* its .grad: accumulated across sweeps, or NULL */
 };
 
-/* Tensor op codes continue the scalar ones (tg_tape.h). */
-enum {
-    TT_FIRST = 64,
-    TT_LEAF = 64,                    /* a tensor that requires grad, made by the user */
-    TT_ADD, TT_SUB, TT_MUL, TT_DIV, TT_POW,               /* broadcasting binary */
-    TT_ADD_C, TT_SUB_C, TT_MUL_C, TT_RSUB_C, TT_DIV_C, TT_RDIV_C, TT_POW_C, TT_RPOW_C, /* dp[0] */
-    TT_NEG, TT_EXP, TT_LOG, TT_TANH, TT_RELU, TT_SIGMOID, TT_ABS, TT_SQRT,
-    TT_CLAMP,                        /* dp[0] min, dp[1] max; ip[0] has_min, ip[1] has_max */
-    TT_SUM,                          /* to in-shape with reduced dims of size 1 (ip) */
-    TT_MEAN,
-    TT_MAX_ALL,                      /* global max; ties share the gradient */
-    TT_MAX_DIM,                      /* ip[0] dim; in[1] holds int64 argmax indices */
-    TT_MM,                           /* ip[0..2] = m, k, n (1-D operands as 1 x k, k x 1) */
-    TT_VIEW,                         /* same elements, new shape (shares the buffer) */
-    TT_GATHER,                       /* strided read: ip[0] offset, ip[1..] strides per out dim */
-    TT_SOFTMAX, TT_LOG_SOFTMAX,      /* ip[0] dim */
-    TT_PICK,                         /* out[i] = in[i, target[i]]; in[1] int64 targets */
-    TT_MSE,                          /* sum((x - t)^2), divided by n when ip[0] (mean) */
-    TT_CAST,                         /* the same values in out's dtype */
-    TT_ADDMM = 99,                   /* bias + mat1 @ mat2: parents (bias, product), where the
-                                        product is a TT_MM slot; out = product + bias broadcast */
-    TT_BMM = 100,                    /* batched mm: ip[0..3] = batches, m, k, n (3-D operands) */
-    TT_MIN_ALL = 101,                /* global min; ties share the gradient */
-    TT_MIN_DIM = 102,                /* ip[0] dim; in[1] holds int64 argmin indices */
-    TT_LAST
-};
+/* Tensor op codes (TT_*) continue the scalar ones: csrc/tg_ops.h, generated. */
 
 /* Buffers */
 tg_buf *tg_buf_new(size_t nbytes);            /* uninitialised; NULL when out of memory */

@@ -11,12 +11,6 @@ cdef extern from "tg_tape.h" nogil:
     tg_index TG_FREED        # a handle whose node tg_tape_clear dropped
     tg_index TG_UNSET        # a handle never attached to a node
 
-    ctypedef enum tg_op:
-        TG_LEAF, TG_ADD, TG_SUB, TG_MUL, TG_DIV, TG_POW,
-        TG_ADD_CONST, TG_MUL_CONST, TG_DIV_CONST, TG_RSUB_CONST, TG_RDIV_CONST,
-        TG_POW_CONST, TG_RPOW_CONST,
-        TG_NEG, TG_EXP, TG_LOG, TG_TANH, TG_RELU, TG_SIGMOID,
-        TG_SUM, TG_DOT, TG_NUM_OPS
 
     ctypedef struct tg_arg:
         tg_index index           # parent index, or -1 for a constant
@@ -101,13 +95,6 @@ cdef extern from "tg_tensor.h" nogil:
         uint8_t retain_grad      # a non-leaf that keeps .grad
         tg_buf *retained         # that .grad, accumulated across sweeps
 
-    enum:
-        TT_FIRST, TT_LEAF, TT_ADD, TT_SUB, TT_MUL, TT_DIV, TT_POW,
-        TT_ADD_C, TT_SUB_C, TT_MUL_C, TT_RSUB_C, TT_DIV_C, TT_RDIV_C, TT_POW_C, TT_RPOW_C,
-        TT_NEG, TT_EXP, TT_LOG, TT_TANH, TT_RELU, TT_SIGMOID, TT_ABS, TT_SQRT, TT_CLAMP,
-        TT_SUM, TT_MEAN, TT_MAX_ALL, TT_MAX_DIM, TT_MM, TT_VIEW, TT_GATHER,
-        TT_SOFTMAX, TT_LOG_SOFTMAX, TT_PICK, TT_MSE, TT_CAST,
-        TT_ADDMM, TT_BMM, TT_MIN_ALL, TT_MIN_DIM, TT_LAST
 
     tg_buf *tg_buf_new(size_t nbytes)
     tg_buf *tg_buf_zeros(size_t nbytes)

@@ -14,14 +14,7 @@ from ._ops import OPS
 
 ENGINE = "c"
 
-OP_CODES = {
-    "leaf": TG_LEAF, "add": TG_ADD, "sub": TG_SUB, "mul": TG_MUL, "div": TG_DIV,
-    "pow": TG_POW, "add_const": TG_ADD_CONST, "mul_const": TG_MUL_CONST,
-    "div_const": TG_DIV_CONST, "rsub_const": TG_RSUB_CONST, "rdiv_const": TG_RDIV_CONST,
-    "pow_const": TG_POW_CONST, "rpow_const": TG_RPOW_CONST, "neg": TG_NEG, "exp": TG_EXP,
-    "log": TG_LOG, "tanh": TG_TANH, "relu": TG_RELU, "sigmoid": TG_SIGMOID,
-    "sum": TG_SUM, "dot": TG_DOT,
-}
+include "_ops_table.pxi"   # op codes and grad_fn names, generated from tools/ops.py
 _SYMBOLS = tuple(op.symbol for op in OPS)
 
 # Sweeps over fewer nodes than this keep the GIL: releasing it costs more.

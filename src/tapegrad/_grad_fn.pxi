@@ -1,41 +1,8 @@
 # grad_fn objects (PyTorch's names for the nodes that made tensors), included by
 # _engine.pyx.
 
-_TORCH_NAMES = {
-    TT_ADD: "AddBackward0", TT_SUB: "SubBackward0", TT_MUL: "MulBackward0",
-    TT_DIV: "DivBackward0", TT_POW: "PowBackward1", TT_ADD_C: "AddBackward0",
-    TT_SUB_C: "SubBackward0", TT_MUL_C: "MulBackward0", TT_RSUB_C: "RsubBackward1",
-    TT_DIV_C: "DivBackward0", TT_RDIV_C: "DivBackward0", TT_POW_C: "PowBackward0",
-    TT_RPOW_C: "PowBackward1", TT_NEG: "NegBackward0", TT_EXP: "ExpBackward0",
-    TT_LOG: "LogBackward0", TT_TANH: "TanhBackward0", TT_RELU: "ReluBackward0",
-    TT_SIGMOID: "SigmoidBackward0", TT_ABS: "AbsBackward0", TT_SQRT: "SqrtBackward0",
-    TT_CLAMP: "ClampBackward1", TT_SUM: "SumBackward0", TT_MEAN: "MeanBackward0",
-    TT_MAX_ALL: "MaxBackward1", TT_MAX_DIM: "MaxBackward0", TT_MM: "MmBackward0",
-    TT_VIEW: "ViewBackward0", TT_GATHER: "SliceBackward0", TT_SOFTMAX: "SoftmaxBackward0",
-    TT_LOG_SOFTMAX: "LogSoftmaxBackward0", TT_PICK: "GatherBackward0",
-    TT_MSE: "MseLossBackward0", TT_ADDMM: "AddmmBackward0", TT_BMM: "BmmBackward0",
-    TT_MIN_ALL: "MinBackward1", TT_MIN_DIM: "MinBackward0",
-}
-# a node's grad_fn field picks one of these instead of the op's default name
-_NAME_OVERRIDES = (None, "SumBackward1", "MeanBackward1", "DotBackward0", "MvBackward0",
-                   "UnsqueezeBackward0", "SqueezeBackward0", "SelectBackward0",
-                   "TransposeBackward0", "PermuteBackward0", "MvBackward0", "ExpandBackward0",
-                   "SqueezeBackward1", "ViewBackward0", "UnsafeViewBackward0", "TBackward0")
-cdef enum:
-    NAME_SUM_DIM = 1
-    NAME_MEAN_DIM = 2
-    NAME_DOT = 3
-    NAME_MV = 4
-    NAME_UNSQUEEZE = 5
-    NAME_SQUEEZE = 6
-    NAME_SELECT = 7
-    NAME_TRANSPOSE = 8
-    NAME_PERMUTE = 9
-    NAME_VM = 10
-    NAME_EXPAND = 11
-    NAME_SQUEEZE_DIM = 12
-    NAME_UNSAFE_VIEW = 14
-    NAME_T = 15
+# _TORCH_NAMES (a kernel's default name) and _NAME_OVERRIDES (by a node's grad_fn id)
+# come from _ops_table.pxi, generated from tools/ops.py.
 
 
 # ----------------------------------------------------------------------------

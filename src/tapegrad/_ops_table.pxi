@@ -26,7 +26,10 @@ cdef enum:
     NAME_TRANSPOSE = 8
     NAME_PERMUTE = 9
     NAME_VM = 10
+    NAME_EXPAND = 11
     NAME_SQUEEZE_DIM = 12
+    NAME_UNSAFE_VIEW = 14
+    NAME_T = 15
 
 OP_CODES = {
     'leaf': TG_LEAF,
@@ -104,6 +107,9 @@ _NAME_OVERRIDES = (
     'TransposeBackward0',
     'PermuteBackward0',
     'MvBackward0',
-    None,
+    'ExpandBackward0',
     'SqueezeBackward1',
+    None,
+    'UnsafeViewBackward0',
+    'TBackward0',
 )

@@ -15,7 +15,7 @@ from .._dtype import double, float, float32, float64, int64, long  # noqa: A004
 from .._format import get_printoptions, set_printoptions
 from .._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ._functions import (
-    abs, add, argmax, argmin, clamp, clamp_min, clone, div, dot, exp, flatten, is_floating_point,
+    abs, add, argmax, argmin, bmm, clamp, clamp_min, clone, div, dot, exp, flatten, is_floating_point,
     is_tensor, log, log_softmax, matmul, max, mean, min, mm, mul, mv, neg, numel, permute, pow,
     reciprocal, relu, reshape, sigmoid, softmax, sqrt, squeeze, sub, sum, t, tanh, transpose,
     unsqueeze)

@@ -30,6 +30,7 @@ def log_softmax(x, dim=None, dtype=None): return _t(x, "log_softmax").log_softma
 def matmul(x, y): return _t(x, "matmul").matmul(y)
 def mm(x, y): return _t(x, "mm").mm(y)
 def mv(x, y): return _t(x, "mv").mv(y)
+def bmm(x, y): return _t(x, "bmm").bmm(y)
 def mean(x, dim=None, keepdim=False): return _t(x, "mean").mean(dim, keepdim)
 def max(x, dim=None, keepdim=False): return _t(x, "max").max(dim, keepdim)
 def min(x, dim=None, keepdim=False): return _t(x, "min").min(dim, keepdim)

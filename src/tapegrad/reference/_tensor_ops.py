@@ -517,6 +517,22 @@ class _TensorOps:
                                f"({x.shape[0]}x{x.shape[1]} and {y.shape[0]}x{y.shape[1]})")
         return _result(x @ y, "mm", (self, other))
 
+    def bmm(self, mat2):
+        """Batched matrix product: (b, n, k) @ (b, k, m)."""
+        if not isinstance(mat2, Tensor):
+            raise TypeError(f"bmm(): argument 'mat2' must be Tensor, not {type(mat2).__name__}")
+        self._check_matmul_dtypes(mat2)
+        x, y = self._data, mat2._data
+        if x.ndim != 3:
+            raise RuntimeError("batch1 must be a 3D tensor")
+        if y.ndim != 3:
+            raise RuntimeError("batch2 must be a 3D tensor")
+        if y.shape[0] != x.shape[0] or y.shape[1] != x.shape[2]:
+            raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                               f"[{x.shape[0]}, {x.shape[2]}] but got: [{y.shape[0]}, "
+                               f"{y.shape[1]}].")
+        return _result(np.matmul(x, y), "bmm", (self, mat2))
+
     def mv(self, vec):
         """Matrix-vector product."""
         self._check_matmul_dtypes(vec)
@@ -567,8 +583,7 @@ class _TensorOps:
                                f"[{nb}, {k}] but got: [{nb}, {k2}].")
         a3 = self.expand(batch + (n, k)).reshape(-1, n, k)
         b3 = other.expand(batch + (k, m)).reshape(-1, k, m)
-        r = _result(np.matmul(a3._data, b3._data), "bmm", (a3, b3))
-        return r._unsafe_view(batch + (n, m))
+        return a3.bmm(b3)._unsafe_view(batch + (n, m))
 
     def __matmul__(self, other):
         if not isinstance(other, Tensor):
