@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-from .._grad_mode import no_grad
+from ..autograd.grad_mode import no_grad
 from ._tensor import Tensor, as_tensor, zeros_like
 from ._value import Value
 
