@@ -11,7 +11,6 @@ import collections
 import types
 
 import numpy as np
-import pytest
 
 Libs = collections.namedtuple("Libs", "nn optim autograd F name")
 

@@ -54,7 +54,7 @@ def _rebuild_tensor(engine: str, raw: bytes, shape: Tuple[int, ...], dtype: Any,
 
 
 def _reduce_tensor(t: Any) -> Tuple[Any, Tuple[Any, ...]]:
-    arr = np.ascontiguousarray(t.detach().numpy())
+    arr = np.asarray(t.detach().numpy())           # tobytes() below is C order
     return (_rebuild_tensor, (_backend.engine_of(t).ENGINE, arr.tobytes(), tuple(arr.shape),
                               t.dtype, bool(t.requires_grad)))
 
