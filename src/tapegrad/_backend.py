@@ -120,7 +120,7 @@ class _Completed(types.ModuleType):
         super().__init__(module.__name__, module.__doc__)
         self._module = module
         for name in missing:
-            setattr(self, name, types.MethodType(_FALLBACKS[name], self))
+            setattr(self, name, types.MethodType(_FALLBACKS[name], self))  # type: ignore[arg-type]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._module, name)
@@ -191,6 +191,6 @@ def _grad_off(engine: Any) -> int:
     return 0 if engine._module.is_grad_enabled() else 1
 
 
-_FALLBACKS = {"_addmm": _addmm, "_binary_cross_entropy": _binary_cross_entropy,
+_FALLBACKS: Dict[str, Any] = {"_addmm": _addmm, "_binary_cross_entropy": _binary_cross_entropy,
               "_run_backward": _run_backward, "_grad": _grad,
               "_set_grad_off": _set_grad_off, "_grad_off": _grad_off}

@@ -161,5 +161,5 @@ class Engine(Protocol):
 
 def missing(engine: Any) -> Tuple[str, ...]:
     """The names of the contract (public names and hooks) that ``engine`` lacks."""
-    names = _api.ENGINE_NAMES + _api.GRAD_MODE + _api.DTYPES + _api.HOOKS
+    names = _api.ENGINE_NAMES + _api.GRAD_MODE + ("float32", "float64", "int64") + _api.HOOKS
     return tuple(n for n in names if not hasattr(engine, n))

@@ -47,9 +47,8 @@ class _GradMode:
     def __enter__(self) -> None:
         self._saved.append(_set_enabled(self._mode))
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: Any) -> None:
         _set_enabled(self._saved.pop())
-        return False
 
     def _fresh(self) -> _GradMode:
         return type(self)()

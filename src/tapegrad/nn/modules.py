@@ -396,7 +396,7 @@ def _uniform_(t, low, high):
         t.copy_(u * (high - low) + low)
 
 class _Activation(Module):
-    _fn = None
+    _fn: Any = None
 
     def __init__(self, inplace=False):
         super().__init__()

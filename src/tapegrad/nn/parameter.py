@@ -54,4 +54,5 @@ class Parameter:
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         cls = type(self)
-        return (cls.__dict__.get("_abstract", cls), (self.data, self.requires_grad))
+        return (cls.__dict__.get("_abstract", cls),
+                (self.data, self.requires_grad))  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ shared modules (they serve the engine of the tensors they are given);
 import sys as _sys
 
 from .. import _api, _backend
+from .._version import __version__
 from .._dtype import Size, bool_ as bool, dtype, get_default_dtype  # noqa: A004
 from .._dtype import double, float, float32, float64, int64, long  # noqa: A004
 from .._format import get_printoptions, set_printoptions
