@@ -505,7 +505,7 @@ cases("save", lambda M, L: _saved(M, L, {"w": X(M), "n": 3}),
       lambda M, L: tapegrad.save(lambda: 0, io.BytesIO()))
 cases("load", lambda M, L: _saved(M, L, [M.Value(2.0), P(M) * 2]),
       lambda M, L: _saved(M, L, L.nn.ReLU()),
-      lambda M, L: _saved(M, L, L.nn.ReLU(), weights_only=False),
+      lambda M, L: _saved(M, L, tapegrad.nn.ReLU(), weights_only=False),
       lambda M, L: tapegrad.load(io.BytesIO(pickle.dumps(print))))
 
 
