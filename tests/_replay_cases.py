@@ -7,7 +7,6 @@ Every runner takes ``replay``: False runs ``loss = fn(*args); loss.backward()``
 """
 
 import math
-import types
 
 import numpy as np
 

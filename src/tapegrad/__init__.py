@@ -10,12 +10,11 @@ The public names are listed once, in ``tapegrad._api``: the engine's own
 (grad mode, dtypes, replay, save/load, ``nn``/``optim``/``autograd``).
 """
 
-import os as _os
 from typing import TYPE_CHECKING
 
 from . import _api, _backend
-from ._version import __version__
-from ._dtype import Size, double, dtype, float, float32, float64, int64, long  # noqa: A004
+from ._version import __version__  # noqa: F401 - the re-exports are listed in _api
+from ._dtype import Size, double, dtype, float, float32, float64, int64, long  # noqa: A004, F401
 from . import reference
 
 if TYPE_CHECKING:   # what the re-export below gives, for mypy and IDEs (== _api.ENGINE_NAMES)
@@ -39,9 +38,9 @@ else:
         globals()[_name] = getattr(_active, _name)
     del _name
 
-from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from . import autograd, nn, optim  # noqa: E402
-from ._replay import GuardFailure, Tape, compile, record  # noqa: A004 - torch.compile's name
-from .serialization import load, save
+from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from . import autograd, nn, optim  # noqa: F401
+from ._replay import GuardFailure, Tape, compile, record  # noqa: A004, F401 - torch.compile's name
+from .serialization import load, save  # noqa: F401
 
 __all__ = list(_api.PUBLIC)

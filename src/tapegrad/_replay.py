@@ -180,11 +180,11 @@ class Tape:
         try:
             if not _same_objects(self._free_now, self._free):
                 self._programs.clear()       # they read the objects fn no longer sees
-                raise self._eng._GuardFailed("a variable fn reads (a closure variable or a global) "
-                                  "now names another object")
+                raise self._eng._GuardFailed("a variable fn reads (a closure variable or a "
+                                             "global) now names another object")
             if sig != self._program.sig:
-                raise self._eng._GuardFailed("the arguments' structure, shapes or dtypes differ "
-                                  "from the recording's")
+                raise self._eng._GuardFailed("the arguments' structure, shapes or dtypes "
+                                             "differ from the recording's")
             loss = self._program.forward(scalars, tensors)
         except self._eng._GuardFailed as failure:
             if self.on_guard_failure == "raise":

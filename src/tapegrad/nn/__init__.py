@@ -7,6 +7,7 @@ engine (``tapegrad.ENGINE``), and ``tapegrad.reference.nn`` gives the same
 classes bound to the reference engine.
 """
 
+# ruff: noqa: F401 - the names are re-exported; the list is _api.NN
 from .. import _api
 from . import functional
 from .loss import BCELoss, CrossEntropyLoss, MSELoss, NLLLoss

@@ -15,7 +15,7 @@ from __future__ import annotations
 import collections
 import itertools
 import math
-from typing import Any, Optional
+from typing import Any
 
 from .. import _backend
 from .._dtype import float32, float64

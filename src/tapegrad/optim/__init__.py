@@ -6,6 +6,8 @@ per-parameter arithmetic runs in the engine's ``_sgd_update`` /
 so the compiled engine does it in C.
 """
 
+# ruff: noqa: F401 - the names are re-exported; the list is tapegrad._api
+
 from .. import _api
 from .adam import Adam
 from .optimizer import Optimizer

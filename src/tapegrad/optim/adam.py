@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import collections
-from typing import Any, Optional
 
 from .. import _backend
 from ..autograd.grad_mode import no_grad

@@ -3,7 +3,6 @@ engine's ``_sgd_update`` hook (see ``tapegrad._contract``)."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
 
 from .. import _backend
 from .optimizer import Optimizer, _with_grads, required

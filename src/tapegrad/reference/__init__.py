@@ -12,6 +12,8 @@ shared modules (they serve the engine of the tensors they are given);
 ``compile`` / ``record`` are the shared classes bound to this engine.
 """
 
+# ruff: noqa: F401 - the names are re-exported; the list is tapegrad._api
+
 import sys as _sys
 
 from .. import _api, _backend
