@@ -1,5 +1,6 @@
 """What the benchmark scripts share: find tapegrad (installed, or this
-checkout's src/) and hand the arguments to ``tapegrad._bench``."""
+checkout's src/) and hand the arguments to ``tapegrad.bench``, with the
+targets of targets.py marked in the table."""
 
 import os
 import sys
@@ -15,7 +16,8 @@ def _engines_arg(argv):
 
 
 def run(prog, workloads, argv=None):
-    """Run ``tapegrad._bench`` with ``workloads`` (the name of its default list)."""
+    """Run ``tapegrad.bench`` with ``workloads`` (the name of its default list, e.g.
+    "SCALAR_WORKLOADS") and the targets of targets.py."""
     argv = list(sys.argv[1:] if argv is None else argv)
     engines = _engines_arg(argv)
     if engines is not None and "c" not in [e.strip() for e in engines.split(",")]:
@@ -28,6 +30,8 @@ def run(prog, workloads, argv=None):
         # Running from a checkout without an install: use its src/ directory.
         here = os.path.dirname(os.path.abspath(__file__))
         sys.path.insert(0, os.path.normpath(os.path.join(here, os.pardir, "src")))
-    from tapegrad import _bench
+    from tapegrad import bench
+    from targets import Targets
 
-    return _bench.main(argv, prog=prog, default_workloads=getattr(_bench, workloads))
+    return bench.main(argv, prog=prog, default_workloads=getattr(bench, workloads),
+                      annotator=Targets())

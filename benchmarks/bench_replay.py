@@ -2,8 +2,9 @@
 """Replay benchmarks: ``tapegrad.compile`` / ``tapegrad.record`` against the
 same engine eager, micrograd (gc off) and PyTorch eager, all timed in one process.
 
-A thin wrapper over ``tapegrad._bench`` (the same code as ``python -m tapegrad
-bench``) that runs the replay workloads by default:
+A thin wrapper over ``tapegrad.bench`` (the same code as ``python -m tapegrad
+bench``, plus the targets of targets.py) that runs the replay workloads by
+default:
 
 demo-replay   micrograd's demo step (MLP 2-16-16-1, 100 points) eager vs replayed,
               with micrograd-style per-op neurons (~65k nodes) and engine.dot neurons (ms/step)

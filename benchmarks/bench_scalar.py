@@ -2,9 +2,9 @@
 """Scalar-engine benchmarks: tapegrad's compiled engine vs the pure-Python
 reference, and micrograd / PyTorch where installed.
 
-A thin wrapper over ``tapegrad._bench`` (the same code as ``python -m tapegrad
-bench``) that runs the scalar workloads (chain, demo) by default; the tensor
-ones are in bench_tensor.py. Examples::
+A thin wrapper over ``tapegrad.bench`` (the same code as ``python -m tapegrad
+bench``, plus the targets of targets.py) that runs the scalar workloads
+(chain, demo) by default; the tensor ones are in bench_tensor.py. Examples::
 
     python benchmarks/bench_scalar.py                 # full run (a few minutes)
     python benchmarks/bench_scalar.py --quick         # short run

@@ -2,8 +2,9 @@
 """Tensor benchmarks (issue 3): tapegrad's compiled engine vs the pure-Python
 reference, numpy by hand and PyTorch eager, all timed in one process.
 
-A thin wrapper over ``tapegrad._bench`` (the same code as ``python -m tapegrad
-bench``) that runs the tensor workloads by default:
+A thin wrapper over ``tapegrad.bench`` (the same code as ``python -m tapegrad
+bench``, plus the targets of targets.py) that runs the tensor workloads by
+default:
 
 overhead  ``(x * w + b).sum().backward()`` on 1- and 8-element float32 tensors (us/iter)
 mlp       one SGD step of Linear 32->64, tanh, Linear 64->10, MSE, batch 64 (us/step)

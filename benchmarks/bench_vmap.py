@@ -21,20 +21,20 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"))
 
 import tapegrad  # noqa: E402
-from tapegrad import _bench  # noqa: E402
+from tapegrad import bench  # noqa: E402
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--clock", choices=tuple(_bench.CLOCKS), default="wall")
+    parser.add_argument("--clock", choices=tuple(bench.CLOCKS), default="wall")
     opts = parser.parse_args()
-    now = _bench.CLOCKS[opts.clock]
+    now = bench.CLOCKS[opts.clock]
 
-    X, y = _bench.make_moons()
+    X, y = bench.make_moons()
     Y = (y * 2 - 1).astype(float)
     rows_x, rows_y = X.tolist(), Y.tolist()
-    model = _bench.MLP(tapegrad, 2, [16, 16, 1], _bench.SEED)
+    model = bench.MLP(tapegrad, 2, [16, 16, 1], bench.SEED)
     params = model.parameters()
 
     def sample_loss(x, yi):
@@ -68,7 +68,7 @@ def main():
                 times[name].append(elapsed / len(rows_x) * 1e6)
             grads[name] = [p.grad for p in params]
     ok = grads["vmap"] == grads["loop"] == grads["eager"]
-    med = {name: _bench._median(ts) for name, ts in times.items()}
+    med = {name: bench.median(ts) for name, ts in times.items()}
     print(f"per-point demo loss, {len(rows_x)} rows, {tape.nodes} nodes per row, "
           f"median of {opts.repeats} ({opts.clock} clock)")
     for name in ("vmap", "loop", "eager"):

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from tapegrad import _bench, _replay
+from tapegrad import _replay, bench
 
 
 def replay_api(engine):
@@ -42,14 +42,14 @@ def arr(t):
 
 
 # ----------------------------------------------------------------------------
-# micrograd's demo (src/tapegrad/_bench.py): MLP 2-16-16-1 on two moons
+# micrograd's demo (src/tapegrad/bench/scalar.py): MLP 2-16-16-1 on two moons
 
 def demo_data(n=100):
-    X, y = _bench.make_moons(n)
+    X, y = bench.make_moons(n)
     return X.tolist(), [float(v) for v in (y * 2 - 1)]
 
 
-class SumNeuron(_bench.Neuron):
+class SumNeuron(bench.Neuron):
     """micrograd's own Neuron: ``sum((wi*xi for wi, xi in zip(self.w, x)), self.b)``."""
 
     def __call__(self, x):
@@ -58,7 +58,7 @@ class SumNeuron(_bench.Neuron):
 
 
 def demo_model(engine, neuron="dot"):
-    model = _bench.MLP(engine, 2, [16, 16, 1])
+    model = bench.MLP(engine, 2, [16, 16, 1])
     if neuron == "sum":
         for layer in model.layers:
             for n in layer.neurons:
@@ -67,13 +67,13 @@ def demo_model(engine, neuron="dot"):
 
 
 def demo_loss_fn(engine, model):
-    """_bench._demo_loss without the accuracy (which reads .data): fn(Xs, ys)."""
+    """bench.demo_loss without the accuracy (which reads .data): fn(Xs, ys)."""
 
     def loss(Xs, ys):
         scores = [model(xrow) for xrow in Xs]
         losses = [(1 + -yi * si).relu() for yi, si in zip(ys, scores)]
         data_loss = engine.sum(losses) * (1.0 / len(losses))
-        reg_loss = _bench.ALPHA * engine.sum(p * p for p in model.parameters())
+        reg_loss = bench.ALPHA * engine.sum(p * p for p in model.parameters())
         return data_loss + reg_loss
 
     return loss
@@ -101,7 +101,7 @@ def train_demo(engine, api, replay, neuron="dot", steps=5, n=100):
 
 
 # ----------------------------------------------------------------------------
-# The small tensor MLP (_bench's mlp workload): batch 64, Linear 32->64, Tanh, Linear 64->10
+# The small tensor MLP (the bench's mlp workload): batch 64, Linear 32->64, Tanh, Linear 64->10
 
 MLP_BATCH, MLP_IN, MLP_HID, MLP_OUT = 64, 32, 64, 10
 

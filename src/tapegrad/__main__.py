@@ -46,8 +46,8 @@ def main(argv=None):
         return 0
     cmd, rest = argv[0], argv[1:]
     if cmd == "bench":
-        from tapegrad import _bench
-        return _bench.main(rest, prog="python -m tapegrad bench")
+        from tapegrad.bench import cli
+        return cli.main(rest, prog="python -m tapegrad bench")
     if cmd == "info":
         return info()
     sys.stderr.write("python -m tapegrad: unknown command %r\n\n" % cmd)

@@ -240,11 +240,11 @@ def test_demo_mlp_training_replay_equals_eager(engine, neuron):
     assert len(step.tape.parameters) == 337
     if is_c(engine):
         assert step.tape.nodes > 5000 and step.tape.guards == 0
-    # the loss actually trains, and the first one is the demo's own (_bench._demo_loss)
+    # the loss actually trains, and the first one is the demo's own (bench.demo_loss)
     assert losses[-1] < 0.5 * losses[0]
-    from tapegrad import _bench
+    from tapegrad import bench
     Xb, yb = demo_data()
-    first, _ = _bench._demo_loss(engine, demo_model(engine, neuron), Xb, yb)
+    first, _ = bench.demo_loss(engine, demo_model(engine, neuron), Xb, yb)
     assert first.data == pytest.approx(losses[0], rel=1e-14)
 
 

@@ -320,7 +320,7 @@ def test_odd_inputs_never_crash(engine):
     import tapegrad
 
     paths = [os.path.dirname(os.path.dirname(os.path.abspath(tapegrad.__file__))),
-             os.path.dirname(os.path.abspath(__file__))]
+             os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
     code = _ODD.format(paths=paths, engine=engine.ENGINE)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)

@@ -1,0 +1,266 @@
+"""Scalar workloads: engines with ``Value``, ``sum`` and ``dot``
+(``tapegrad._engine``, ``tapegrad.reference``, or an adapter for micrograd or
+PyTorch), run from Python the way a user would.
+
+chain
+    Build one expression of ``n_ops`` scalar operations from Python,
+    repeating ``x = x*y; x = x + y; x = x.tanh(); x = x**2`` (values stay in
+    [0.36, 0.8]), then call ``backward()`` on the result. Reports ns per op
+    for the build and ns per node for the backward sweep (median of repeats,
+    after two untimed warm-up runs).
+demo
+    One training step of micrograd's ``demo.ipynb``: an MLP 2-16-16-1 of
+    scalar Values (micrograd-style ``Neuron``/``Layer``/``MLP`` classes, a
+    neuron is ``engine.dot(self.w, x) + self.b`` then relu except in the last
+    layer) on 100 two-moons points, max-margin loss
+    ``mean(relu(1 - y_i*score_i)) + 1e-4 * sum(p*p)``, zero grads, backward,
+    SGD ``p.data -= lr * p.grad`` with ``lr = 1.0 - 0.9*k/100``. Reports the mean
+    time of a step over ``steps`` steps (median over repeats), the time of
+    each phase, and the loss after the last step. Weights come from
+    ``random.Random(seed).uniform(-1, 1)`` in micrograd's order, so every
+    engine, micrograd included, starts from the same weights.
+"""
+
+import builtins
+import gc
+import random
+
+from . import timing
+from .settings import ALPHA, FULL, N_SAMPLES, NOISE, SEED
+from .timing import gc_mode, median, run_with_deep_stack
+
+
+def chain(engine, n_ops=FULL.chain_ops, repeats=FULL.chain_repeats, warmup=2,
+          gc_off=False):
+    """Build ``n_ops`` ops (``* + tanh **2`` repeated) and backward through them.
+
+    Returns ``{"n_ops", "build_ns_per_op", "backward_ns_per_node", "build_ns",
+    "backward_ns", "check"}``: the medians over ``repeats`` timed runs, every
+    run's figures, and ``(out.data, x.grad, y.grad)`` to compare engines.
+    The ``warmup`` untimed runs come first: the first runs of a process pay
+    one-time costs (growing buffers, first touch of fresh pages).
+    """
+    now = timing.now
+    Value = engine.Value
+    iters = max(1, n_ops // 4)
+    n = 4 * iters
+    deep = getattr(engine, "recursive_backward", False)
+    build, back = [], []
+    check = None
+    for r in range(warmup + repeats):
+        gc.collect()
+        with gc_mode(gc_off):
+            x0 = Value(0.5)
+            y = Value(0.7)
+            x = x0
+            t0 = now()
+            for _ in range(iters):
+                x = x * y
+                x = x + y
+                x = x.tanh()
+                x = x ** 2
+            t1 = now()
+            if deep:
+                dt = run_with_deep_stack(lambda root=x: _timed_backward(root), n + 10)
+            else:
+                dt = _timed_backward(x)
+            check = (float(x.data), float(x0.grad), float(y.grad))
+            del x, x0, y
+        if r >= warmup:
+            build.append((t1 - t0) * 1e9 / n)
+            back.append(dt * 1e9 / n)
+    gc.collect()
+    return {
+        "n_ops": n,
+        "build_ns_per_op": median(build),
+        "backward_ns_per_node": median(back),
+        "build_ns": build,
+        "backward_ns": back,
+        "check": check,
+    }
+
+
+def _timed_backward(root):
+    now = timing.now
+    t0 = now()
+    root.backward()
+    return now() - t0
+
+
+# ----------------------------------------------------------------------------
+# Workload b: micrograd's demo.ipynb training step
+
+
+def make_moons(n_samples=N_SAMPLES, noise=NOISE, seed=SEED):
+    """Two interleaving half circles, like scikit-learn's ``make_moons``.
+
+    Returns ``(X, y)``: X float64 of shape (n_samples, 2), y in {0, 1}.
+    Deterministic for a given seed (numpy's default_rng).
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n_out = n_samples // 2
+    n_in = n_samples - n_out
+    t_out = np.linspace(0.0, np.pi, n_out)
+    t_in = np.linspace(0.0, np.pi, n_in)
+    X = np.vstack([
+        np.append(np.cos(t_out), 1.0 - np.cos(t_in)),
+        np.append(np.sin(t_out), 1.0 - np.sin(t_in) - 0.5),
+    ]).T
+    y = np.hstack([np.zeros(n_out, dtype=np.int64), np.ones(n_in, dtype=np.int64)])
+    order = rng.permutation(n_samples)
+    X, y = X[order], y[order]
+    X = X + rng.normal(scale=noise, size=X.shape)
+    return X, y
+
+
+class Neuron(object):
+    """micrograd's Neuron, written for any engine: ``dot(w, x) + b``, then relu."""
+
+    def __init__(self, engine, nin, rng, nonlin=True):
+        self.engine = engine
+        self.w = [engine.Value(rng.uniform(-1, 1)) for _ in range(nin)]
+        self.b = engine.Value(0)
+        self.nonlin = nonlin
+
+    def __call__(self, x):
+        act = self.engine.dot(self.w, x) + self.b
+        return act.relu() if self.nonlin else act
+
+    def parameters(self):
+        return self.w + [self.b]
+
+
+class OpsNeuron(Neuron):
+    """micrograd's own neuron: ``sum((wi*xi for wi, xi in zip(w, x)), b)``, a
+    node per multiply and per add (the dot-product Neuron makes one node)."""
+
+    def __call__(self, x):
+        act = builtins.sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        return act.relu() if self.nonlin else act
+
+
+class Layer(object):
+    def __init__(self, engine, nin, nout, rng, nonlin=True, neuron=Neuron):
+        self.neurons = [neuron(engine, nin, rng, nonlin=nonlin) for _ in range(nout)]
+
+    def __call__(self, x):
+        out = [n(x) for n in self.neurons]
+        return out[0] if len(out) == 1 else out
+
+    def parameters(self):
+        return [p for n in self.neurons for p in n.parameters()]
+
+
+class MLP(object):
+    """micrograd's MLP; the last layer is linear. Same init order as micrograd.
+    ``neuron``: Neuron (``engine.dot``) or OpsNeuron (micrograd's per-op sum)."""
+
+    def __init__(self, engine, nin, nouts, seed=SEED, neuron=Neuron):
+        rng = random.Random(seed)
+        sz = [nin] + list(nouts)
+        self.layers = [Layer(engine, sz[i], sz[i + 1], rng, nonlin=i != len(nouts) - 1,
+                             neuron=neuron)
+                       for i in range(len(nouts))]
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad = 0.0
+
+
+def demo_loss(engine, model, Xb, yb):
+    """micrograd demo.ipynb's ``loss()`` (full batch), with the engine's sum."""
+    Value, esum = engine.Value, engine.sum
+    inputs = [list(map(Value, xrow)) for xrow in Xb]
+    scores = list(map(model, inputs))
+    losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(yb, scores)]
+    data_loss = esum(losses) * (1.0 / len(losses))
+    reg_loss = ALPHA * esum((p * p for p in model.parameters()))
+    total_loss = data_loss + reg_loss
+    accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(yb, scores)]
+    return total_loss, builtins.sum(accuracy) / len(accuracy)
+
+
+def demo(engine, steps=FULL.demo_steps, repeats=FULL.demo_repeats, seed=SEED,
+         n_samples=N_SAMPLES, gc_off=False, warmup_steps=2):
+    """Train micrograd's demo MLP for ``steps`` steps, ``repeats`` times.
+
+    Returns ``{"ms_per_step", "phases_ms", "loss", "accuracy", "last_step_loss",
+    "runs_ms_per_step", "steps", "params"}``; ``ms_per_step`` is the median over
+    repeats of (time of all steps) / steps, ``phases_ms`` the mean time per step
+    of forward (inputs, model, loss, accuracy), zero_grad, backward and update
+    in the median run, ``loss``/``accuracy`` are evaluated with the weights
+    after the last update. ``warmup_steps`` untimed steps on a separate model
+    come first (they let an engine size its buffers, as in a long training run).
+    """
+    now = timing.now
+    X, y = make_moons(n_samples, seed=seed)
+    Xb = X.tolist()
+    yb = [float(v) for v in (y * 2 - 1)]   # labels -1 / +1 as in the demo
+    make = getattr(engine, "make_mlp", None)
+    runs = []
+    for r in range(-1 if warmup_steps else 0, repeats):
+        gc.collect()
+        model = make(2, [16, 16, 1], seed) if make else MLP(engine, 2, [16, 16, 1], seed)
+        ph = [0.0, 0.0, 0.0, 0.0]
+        last = None
+        for k in range(warmup_steps if r < 0 else steps):
+            with gc_mode(gc_off):
+                t0 = now()
+                total_loss, acc = demo_loss(engine, model, Xb, yb)
+                t1 = now()
+                model.zero_grad()
+                t2 = now()
+                total_loss.backward()
+                t3 = now()
+                learning_rate = 1.0 - 0.9 * k / 100
+                for p in model.parameters():
+                    p.data -= learning_rate * p.grad
+                t4 = now()
+            ph[0] += t1 - t0
+            ph[1] += t2 - t1
+            ph[2] += t3 - t2
+            ph[3] += t4 - t3
+            last = float(total_loss.data)
+            del total_loss
+            if gc_off:
+                gc.collect()
+        if r < 0:
+            del model
+            continue
+        with gc_mode(True):  # untimed: no need to wait for the collector here
+            final_loss, final_acc = demo_loss(engine, model, Xb, yb)
+        runs.append({
+            "ms_per_step": builtins.sum(ph) * 1e3 / steps,
+            "phases_ms": {name: t * 1e3 / steps for name, t in
+                          zip(("forward", "zero_grad", "backward", "update"), ph)},
+            "loss": float(final_loss.data),
+            "accuracy": final_acc,
+            "last_step_loss": last,
+            "params": len(model.parameters()),
+        })
+        del model, final_loss
+    gc.collect()
+    ordered = sorted(runs, key=lambda r: r["ms_per_step"])
+    mid = ordered[(len(ordered) - 1) // 2]
+    out = dict(mid)
+    out["ms_per_step"] = median([r["ms_per_step"] for r in runs])
+    out["runs_ms_per_step"] = [r["ms_per_step"] for r in runs]
+    out["steps"] = steps
+    out["losses"] = [r["loss"] for r in runs]
+    return out
+
+
+def demo_data(seed=SEED, n_samples=N_SAMPLES):
+    X, y = make_moons(n_samples, seed=seed)
+    return X.tolist(), [float(v) for v in (y * 2 - 1)]   # labels -1 / +1
+
