@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from . import _api, _backend
 from ._version import __version__  # noqa: F401 - the re-exports are listed in _api
-from ._dtype import Size, double, dtype, float, float32, float64, int64, long  # noqa: A004, F401
+from ._dtype import Size, double, dtype, float, float32, float64, int64, long  # noqa: F401
 from . import reference
 
 if TYPE_CHECKING:   # what the re-export below gives, for mypy and IDEs (== _api.ENGINE_NAMES)
@@ -40,7 +40,7 @@ else:
 
 from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from . import autograd, nn, optim  # noqa: F401
-from ._replay import GuardFailure, Tape, compile, record  # noqa: A004, F401 - torch.compile's name
+from ._replay import GuardFailure, Tape, compile, record  # noqa: F401 - torch.compile's name
 from .serialization import load, save  # noqa: F401
 
 __all__ = list(_api.PUBLIC)

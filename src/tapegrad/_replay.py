@@ -85,7 +85,8 @@ def _signature_key(sig):
 
 def _check_policy(on_guard_failure):
     if on_guard_failure not in _POLICIES:
-        raise ValueError(f"on_guard_failure must be 'rerecord' or 'raise', not {on_guard_failure!r}")
+        raise ValueError("on_guard_failure must be 'rerecord' or 'raise', not "
+                         f"{on_guard_failure!r}")
 
 
 class Tape:
@@ -363,7 +364,7 @@ class CompiledStep:
     def __repr__(self):
         return f"<tapegrad.compile of {getattr(self.fn, '__name__', 'fn')}>"
 
-def compile(fn=None, *, on_guard_failure="rerecord"):  # noqa: A001 - torch.compile's name
+def compile(fn=None, *, on_guard_failure="rerecord"):
     """Replay ``fn`` as a training step; usable as ``@tapegrad.compile``."""
     return _compile_with(CompiledStep, fn, on_guard_failure=on_guard_failure)
 

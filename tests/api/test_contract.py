@@ -96,7 +96,7 @@ def test_engines_fulfil_the_contract(name):
     # says which
     assert lacking <= set(_contract.FALLBACK_HOOKS)
     assert lacking == set(_backend.MISSING_HOOKS[name])
-    protocol = {n for n in _contract.Engine.__annotations__} | {
+    protocol = set(_contract.Engine.__annotations__) | {
         n for n in vars(_contract.Engine) if n.startswith("_") and not n.startswith("__")
         and callable(vars(_contract.Engine)[n])}
     for attr in protocol:

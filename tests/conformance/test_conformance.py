@@ -98,7 +98,7 @@ def run(fn, M):
     M.manual_seed(7)
     try:
         out = fn(M, L)
-    except Exception as exc:                          # noqa: BLE001 - compared below
+    except Exception as exc:
         # the standard exception type it is (an engine's private subclass of
         # RuntimeError and TypeError counts as RuntimeError, its first standard base)
         return ("raises", next(c.__name__ for c in type(exc).__mro__
@@ -458,7 +458,7 @@ def _api_of(M):
 def _replayed(M, L, how):
     w = leaf(M, [0.5, -1.0, 2.0])
     api = _api_of(M)
-    fn = lambda x: ((w * x).tanh() * x).sum()      # noqa: E731
+    fn = lambda x: ((w * x).tanh() * x).sum()
     xs = [M.tensor([1.0, 2.0, 3.0], dtype=M.float64), M.tensor([0.5, 0.0, -1.0],
                                                                dtype=M.float64)]
     if how == "compile":

@@ -250,7 +250,7 @@ class Module:
         with no_grad():
             for m in self.modules():
                 for reg in (m._parameters, m._buffers):
-                    for name, t in reg.items():
+                    for t in reg.values():
                         if t is not None and t.dtype.is_floating_point and t.dtype != dtype:
                             t.data = t.data.to(dtype)
                             if t.grad is not None:
@@ -349,7 +349,7 @@ class Module:
         keys = list(super().__dir__())
         for reg in ("_parameters", "_buffers", "_modules"):
             keys += list(self.__dict__.get(reg, {}))
-        return sorted(set(k for k in keys if not k[0].isdigit()))
+        return sorted({k for k in keys if not k[0].isdigit()})
 
 # ------------------------------------------------------------------ layers
 

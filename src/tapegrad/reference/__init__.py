@@ -18,10 +18,10 @@ import sys as _sys
 
 from .. import _api, _backend
 from .._version import __version__
-from .._dtype import Size, bool_ as bool, dtype, get_default_dtype  # noqa: A004
-from .._dtype import double, float, float32, float64, int64, long  # noqa: A004
+from .._dtype import Size, bool_ as bool, dtype, get_default_dtype
+from .._dtype import double, float, float32, float64, int64, long
 from .._format import get_printoptions, set_printoptions
-from .._grad_mode import _grad_off, _set_grad_off  # noqa: F401 - the grad-mode primitive
+from .._grad_mode import _grad_off, _set_grad_off
 from ..autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ._functions import (
     abs, add, argmax, argmin, clamp, clamp_min, clone, div, dot, exp, flatten, is_floating_point,
@@ -32,11 +32,11 @@ from ._tensor import (
     AccumulateGrad, Node, Tensor, arange, as_tensor, empty, empty_like, from_numpy, full,
     full_like, manual_seed, ones, ones_like, rand, rand_like, randn, randn_like, tensor, zeros,
     zeros_like)
-from ._tensor import (  # noqa: F401 - engine hooks for the shared nn/optim/autograd layers
+from ._tensor import (
     _addmm, _adam_update, _binary_cross_entropy, _grad, _mse_loss, _nll_loss, _run_backward,
     _sgd_update)
 from ._value import ENGINE, Value, clear_tape, tape_stats
-from ._replay import _GuardFailed, _flatten_args, _rebuild, _trace  # noqa: F401 - for _replay
+from ._replay import _GuardFailed, _flatten_args, _rebuild, _trace
 
 __all__ = list(_api.PUBLIC) + ["bool", "Node", "AccumulateGrad"]
 __all__.remove("reference")
@@ -61,7 +61,7 @@ def record(fn, *example_args, on_guard_failure="rerecord"):
     return Tape(fn, example_args, on_guard_failure)
 
 
-def compile(fn=None, *, on_guard_failure="rerecord"):  # noqa: A001 - torch.compile's name
+def compile(fn=None, *, on_guard_failure="rerecord"):
     """``tapegrad.compile`` on this engine; usable as ``@tapegrad.reference.compile``."""
     if fn is None:
         return lambda f: CompiledStep(f, on_guard_failure)

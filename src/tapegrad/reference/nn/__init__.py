@@ -14,7 +14,7 @@ from typing import Any, List
 from ... import _api, _backend
 from ... import nn as _nn
 from ... import reference as _engine
-from ...nn import functional  # noqa: F401 - the shared module
+from ...nn import functional
 
 __all__ = list(_api.NN) + ["functional"]
 sys.modules[__name__ + ".functional"] = functional
