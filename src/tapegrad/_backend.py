@@ -30,6 +30,7 @@ __all__ = ["engine_of", "default_engine", "engine_named", "bind_class", "MISSING
 
 _MODULES = {"c": "tapegrad._engine", "python": "tapegrad.reference"}
 _by_type: Dict[type, Any] = {}          # Tensor / Value type (and subclasses seen) -> engine
+TENSOR_TYPES: Dict[type, Any] = {}      # Tensor type (and subclasses seen) -> engine
 _engines: Dict[str, Any] = {}           # ENGINE name -> engine (module or completed adapter)
 MISSING_HOOKS: Dict[str, Tuple[str, ...]] = {}
 
@@ -38,9 +39,14 @@ def _pure_python() -> bool:
     return os.environ.get("TAPEGRAD_PURE_PYTHON", "") not in ("", "0")
 
 
+_DEFAULT = "python" if _pure_python() else "c"     # read once, at import, like tapegrad's
+_loaded: Tuple[Any, ...] = ()                       # the registered engines, default first
+
+
 def default_engine() -> Any:
     """The active engine: the compiled one unless ``TAPEGRAD_PURE_PYTHON=1``."""
-    return engine_named("python" if _pure_python() else "c")
+    eng = _engines.get(_DEFAULT)
+    return eng if eng is not None else engine_named(_DEFAULT)
 
 
 def engine_named(name: str) -> Any:
@@ -54,12 +60,14 @@ def engine_named(name: str) -> Any:
 
 
 def loaded_engines() -> Tuple[Any, ...]:
-    """The engines imported so far (the compiled one only once something imported it)."""
-    for name, modname in _MODULES.items():
-        if name not in _engines and modname in sys.modules and \
-                hasattr(sys.modules[modname], "Tensor"):
-            _register(sys.modules[modname])
-    return tuple(_engines.values())
+    """The engines imported so far (the compiled one only once something imported it),
+    the default engine first."""
+    if len(_loaded) < len(_MODULES):
+        for name, modname in _MODULES.items():
+            if name not in _engines and modname in sys.modules and \
+                    hasattr(sys.modules[modname], "Tensor"):
+                _register(sys.modules[modname])
+    return _loaded
 
 
 def engine_of(*objs: Any) -> Any:
@@ -75,6 +83,18 @@ def engine_of(*objs: Any) -> Any:
                 _by_type[type(x)] = e
                 return e
     return None
+
+
+def tensor_engine(x: Any) -> Any:
+    """The engine of tensor ``x``, or None when x is no tensor (the layers' fast path is
+    ``TENSOR_TYPES.get(type(x))``, which this fills for subclasses)."""
+    eng = TENSOR_TYPES.get(type(x))
+    if eng is None:
+        eng = engine_of(x)
+        if eng is None or not isinstance(x, eng.Tensor):
+            return None
+        TENSOR_TYPES[type(x)] = eng
+    return eng
 
 
 def bind_class(cls: type, engine: Any, module: str) -> type:
@@ -104,9 +124,12 @@ def _register(module: Any) -> Any:
 
     missing = tuple(h for h in _contract.FALLBACK_HOOKS if not hasattr(module, h))
     eng = _Completed(module, missing) if missing else module
+    global _loaded
     MISSING_HOOKS[module.ENGINE] = missing
     _engines[module.ENGINE] = eng
+    _loaded = tuple(sorted(_engines.values(), key=lambda e: e.ENGINE != _DEFAULT))
     _by_type[module.Tensor] = eng
+    TENSOR_TYPES[module.Tensor] = eng
     _by_type[module.Value] = eng
     serialization._register_engine(module)
     return eng
@@ -118,6 +141,10 @@ class _Completed(types.ModuleType):
 
     def __init__(self, module: Any, missing: Tuple[str, ...]) -> None:
         super().__init__(module.__name__, module.__doc__)
+        # the module's names copied in: attribute access stays a dict lookup (the hot
+        # path of every layer call); __getattr__ serves names the module gains later
+        self.__dict__.update({k: v for k, v in vars(module).items()
+                              if not k.startswith("__")})
         self._module = module
         for name in missing:
             setattr(self, name, types.MethodType(_FALLBACKS[name], self))  # type: ignore[arg-type]

@@ -28,11 +28,12 @@ def is_grad_enabled() -> bool:
 
 def _set_enabled(mode: bool) -> bool:
     """Set the mode in every loaded engine; the previous mode (the active engine's)."""
-    prev = is_grad_enabled()
     off = 0 if mode else 1
-    for eng in _backend.loaded_engines():
+    engines = _backend.loaded_engines() or (_backend.default_engine(),)
+    prev = engines[0]._set_grad_off(off)         # the default engine comes first
+    for eng in engines[1:]:
         eng._set_grad_off(off)
-    return prev
+    return prev == 0
 
 
 class _GradMode:

@@ -18,10 +18,13 @@ __all__ = ["relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "mse_l
            "nll_loss", "cross_entropy", "binary_cross_entropy"]
 
 
+_TENSOR_TYPES = _backend.TENSOR_TYPES
+
+
 def _check(x: Any, what: str, fn: str) -> Any:
     """The engine of tensor ``x``; a TypeError naming the argument when x is no tensor."""
-    eng = _backend.engine_of(x)
-    if eng is None or not isinstance(x, eng.Tensor):
+    eng = _TENSOR_TYPES.get(type(x)) or _backend.tensor_engine(x)
+    if eng is None:
         raise TypeError(f"{fn}(): argument '{what}' must be Tensor, not {type(x).__name__}")
     return eng
 

@@ -28,8 +28,7 @@ __all__ = ["Module", "Linear", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax
 
 
 def _is_tensor(x: Any) -> bool:
-    eng = _backend.engine_of(x)
-    return eng is not None and isinstance(x, eng.Tensor)
+    return _backend.tensor_engine(x) is not None
 
 
 def _typename(obj):

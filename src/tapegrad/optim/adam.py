@@ -44,16 +44,16 @@ class Adam(Optimizer):
         loss = self._closure(closure)
         for group in self.param_groups:
             by_step = collections.OrderedDict()
-            for p in _with_grads(group):
-                st = self.state[p]
-                if not st:
-                    eng = _backend.engine_of(p)
-                    st["step"] = eng.tensor(0.0)
-                    st["exp_avg"] = eng.zeros_like(p)
-                    st["exp_avg_sq"] = eng.zeros_like(p)
-                with no_grad():
+            with no_grad():                      # the step counters count outside autograd
+                for p in _with_grads(group):
+                    st = self.state[p]
+                    if not st:
+                        eng = _backend.engine_of(p)
+                        st["step"] = eng.tensor(0.0)
+                        st["exp_avg"] = eng.zeros_like(p)
+                        st["exp_avg_sq"] = eng.zeros_like(p)
                     st["step"] += 1
-                by_step.setdefault(int(st["step"].item()), []).append(p)
+                    by_step.setdefault(int(st["step"].item()), []).append(p)
             beta1, beta2 = group["betas"]
             for step, params in by_step.items():
                 _backend.engine_of(params[0])._adam_update(

@@ -27,8 +27,7 @@ required = _Required()
 
 
 def _is_tensor(x: Any) -> bool:
-    eng = _backend.engine_of(x)
-    return eng is not None and isinstance(x, eng.Tensor)
+    return _backend.tensor_engine(x) is not None
 
 
 def _with_grads(group: Dict[str, Any]) -> List[Any]:
