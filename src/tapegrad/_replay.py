@@ -383,7 +383,7 @@ def api_for(engine):
     if engine.ENGINE == _backend.default_engine().ENGINE:
         return types.SimpleNamespace(compile=compile, record=record, Tape=Tape,
                                      CompiledStep=CompiledStep, GuardFailure=GuardFailure)
-    if engine.ENGINE == "python":
+    if engine.ENGINE == "python":          # (not the active engine here)
         from . import reference as r
         return types.SimpleNamespace(compile=r.compile, record=r.record, Tape=r.Tape,
                                      CompiledStep=r.CompiledStep, GuardFailure=GuardFailure)

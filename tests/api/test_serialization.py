@@ -229,7 +229,9 @@ def test_layer_names_are_module_level(engine, libs):
     assert ref.nn.Linear.__module__ == "tapegrad.reference.nn"
     assert ref.nn.Linear.__qualname__ == "Linear"
     assert ref.nn.Linear is ref.nn.Linear and issubclass(ref.nn.Linear, nn.Linear)
-    assert ref.Tape.__module__ == "tapegrad.reference" and issubclass(ref.Tape, tapegrad.Tape)
+    assert issubclass(ref.Tape, tapegrad.Tape)
+    if tapegrad.ENGINE == "c":     # else the reference is the active engine: tapegrad's Tape
+        assert ref.Tape.__module__ == "tapegrad.reference" and ref.Tape is not tapegrad.Tape
     assert ref.optim is optim and ref.autograd is tapegrad.autograd
     assert ref.nn.functional is nn.functional and ref.nn.Parameter is nn.Parameter
     assert pickle.loads(pickle.dumps(ref.nn.Linear)) is ref.nn.Linear

@@ -51,18 +51,20 @@ _sys.modules[__name__ + ".optim"] = optim          # the shared modules
 _sys.modules[__name__ + ".autograd"] = autograd
 
 GuardFailure = _replay.GuardFailure
-Tape = _backend.bind_class(_replay.Tape, _sys.modules[__name__], __name__)
-CompiledStep = _backend.bind_class(_replay.CompiledStep, _sys.modules[__name__], __name__)
+if _backend._DEFAULT == ENGINE:      # the active engine: tapegrad's own objects
+    Tape, CompiledStep = _replay.Tape, _replay.CompiledStep
+    compile, record = _replay.compile, _replay.record
+else:
+    Tape = _backend.bind_class(_replay.Tape, _sys.modules[__name__], __name__)
+    CompiledStep = _backend.bind_class(_replay.CompiledStep, _sys.modules[__name__], __name__)
 
+    def record(fn, *example_args, on_guard_failure="rerecord"):
+        """``tapegrad.record`` on this engine: run ``fn(*example_args)`` once, recording
+        its graph; returns a Tape."""
+        return Tape(fn, example_args, on_guard_failure)
 
-def record(fn, *example_args, on_guard_failure="rerecord"):
-    """``tapegrad.record`` on this engine: run ``fn(*example_args)`` once, recording its
-    graph; returns a Tape."""
-    return Tape(fn, example_args, on_guard_failure)
-
-
-def compile(fn=None, *, on_guard_failure="rerecord"):
-    """``tapegrad.compile`` on this engine; usable as ``@tapegrad.reference.compile``."""
-    if fn is None:
-        return lambda f: CompiledStep(f, on_guard_failure)
-    return CompiledStep(fn, on_guard_failure)
+    def compile(fn=None, *, on_guard_failure="rerecord"):
+        """``tapegrad.compile`` on this engine; usable as ``@tapegrad.reference.compile``."""
+        if fn is None:
+            return lambda f: CompiledStep(f, on_guard_failure)
+        return CompiledStep(fn, on_guard_failure)
