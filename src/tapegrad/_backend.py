@@ -24,7 +24,7 @@ import importlib
 import os
 import sys
 import types
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple, Type, TypeVar
 
 __all__ = ["engine_of", "default_engine", "engine_named", "bind_class", "MISSING_HOOKS"]
 
@@ -97,12 +97,15 @@ def tensor_engine(x: Any) -> Any:
     return eng
 
 
-def bind_class(cls: type, engine: Any, module: str) -> type:
+_C = TypeVar("_C")
+
+
+def bind_class(cls: Type[_C], engine: Any, module: str) -> Type[_C]:
     """``cls`` bound to ``engine``: a cached subclass with ``_engine = engine``,
     ``__module__ = module`` and ``__qualname__ = cls.__name__`` (so pickle finds
     it in ``module`` and ``isinstance(obj, cls)`` holds)."""
     key = "_bound_" + module.replace(".", "_")
-    bound = cls.__dict__.get(key)
+    bound: Optional[Type[_C]] = cls.__dict__.get(key)
     if bound is None:
         bound = type(cls.__name__, (cls,), {
             "_engine": engine, "__module__": module, "__qualname__": cls.__name__,
