@@ -29,12 +29,12 @@ from ._functions import (
     reciprocal, relu, reshape, sigmoid, softmax, sqrt, squeeze, sub, sum, t, tanh, transpose,
     unsqueeze)
 from ._tensor import (
-    AccumulateGrad, Node, Tensor, arange, as_tensor, empty, empty_like, from_numpy, full,
-    full_like, manual_seed, ones, ones_like, rand, rand_like, randn, randn_like, tensor, zeros,
-    zeros_like)
-from ._tensor import (
-    _addmm, _adam_update, _binary_cross_entropy, _grad, _mse_loss, _nll_loss, _run_backward,
-    _sgd_update)
+    Tensor, arange, as_tensor, empty, empty_like, from_numpy, full, full_like, manual_seed,
+    ones, ones_like, rand, rand_like, randn, randn_like, tensor, zeros, zeros_like)
+from ._grad_fn import AccumulateGrad, Node
+from ._tensor_ops import (  # engine hooks for the layers
+    _addmm, _binary_cross_entropy, _grad, _mse_loss, _nll_loss, _run_backward)
+from ._optim import _adam_update, _sgd_update  # engine hooks for optim
 from ._value import ENGINE, Value, clear_tape, tape_stats
 from ._replay import _GuardFailed, _flatten_args, _rebuild, _trace
 

@@ -19,20 +19,20 @@ def log(x): return _t(x, "log").log()
 def tanh(x): return _t(x, "tanh").tanh()
 def relu(x): return _t(x, "relu").relu()
 def sigmoid(x): return _t(x, "sigmoid").sigmoid()
-def abs(x): return _t(x, "abs").abs()  # noqa: A001
+def abs(x): return _t(x, "abs").abs()
 def sqrt(x): return _t(x, "sqrt").sqrt()
 def neg(x): return -_t(x, "neg")
 def reciprocal(x): return _t(x, "reciprocal").reciprocal()
-def clamp(x, min=None, max=None): return _t(x, "clamp").clamp(min, max)  # noqa: A002
-def clamp_min(x, min): return _t(x, "clamp_min").clamp_min(min)  # noqa: A002
+def clamp(x, min=None, max=None): return _t(x, "clamp").clamp(min, max)
+def clamp_min(x, min): return _t(x, "clamp_min").clamp_min(min)
 def softmax(x, dim=None, dtype=None): return _t(x, "softmax").softmax(dim, dtype)
 def log_softmax(x, dim=None, dtype=None): return _t(x, "log_softmax").log_softmax(dim, dtype)
 def matmul(x, y): return _t(x, "matmul").matmul(y)
 def mm(x, y): return _t(x, "mm").mm(y)
 def mv(x, y): return _t(x, "mv").mv(y)
 def mean(x, dim=None, keepdim=False): return _t(x, "mean").mean(dim, keepdim)
-def max(x, dim=None, keepdim=False): return _t(x, "max").max(dim, keepdim)  # noqa: A001
-def min(x, dim=None, keepdim=False): return _t(x, "min").min(dim, keepdim)  # noqa: A001
+def max(x, dim=None, keepdim=False): return _t(x, "max").max(dim, keepdim)
+def min(x, dim=None, keepdim=False): return _t(x, "min").min(dim, keepdim)
 def argmax(x, dim=None, keepdim=False): return _t(x, "argmax").argmax(dim, keepdim)
 def argmin(x, dim=None, keepdim=False): return _t(x, "argmin").argmin(dim, keepdim)
 def reshape(x, *shape): return _t(x, "reshape").reshape(*shape)
@@ -42,7 +42,7 @@ def t(x): return _t(x, "t").t()
 def permute(x, *dims): return _t(x, "permute").permute(*dims)
 def unsqueeze(x, dim): return _t(x, "unsqueeze").unsqueeze(dim)
 def squeeze(x, dim=None): return _t(x, "squeeze").squeeze(dim)
-def pow(x, exponent): return _t(x, "pow") ** exponent  # noqa: A001
+def pow(x, exponent): return _t(x, "pow") ** exponent
 def add(x, y, alpha=1): return _t(x, "add").add(y, alpha=alpha)
 def sub(x, y, alpha=1): return _t(x, "sub").sub(y, alpha=alpha)
 def mul(x, y): return _t(x, "mul") * y
@@ -53,7 +53,7 @@ def is_tensor(x): return isinstance(x, Tensor)
 def is_floating_point(x): return _t(x, "is_floating_point").is_floating_point()
 
 
-def sum(x, dim=None, keepdim=False, dtype=None):  # noqa: A001
+def sum(x, dim=None, keepdim=False, dtype=None):
     """Tensor sum (``sum(t, dim, keepdim)``) or, for an iterable of Values and
     numbers, the scalar API's one-node sum."""
     if isinstance(x, Tensor):

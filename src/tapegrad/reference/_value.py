@@ -445,7 +445,7 @@ def _tape_of(items):
     return _local.tape if tape is None else tape
 
 
-def sum(values):  # noqa: A001 - the public name
+def sum(values):  # the public name
     """One node holding the sum of an iterable of Values and numbers."""
     items = _operands(values, "tapegrad.sum() items")
     tape = _tape_of(items)

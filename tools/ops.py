@@ -1,0 +1,446 @@
+"""THE op table of tapegrad: every op, scalar and tensor, in one place.
+
+Declarative data only (no logic), in the spirit of PyTorch's
+tools/autograd/derivatives.yaml. ``python tools/gen_ops.py`` generates from it:
+
+    csrc/tg_ops.h                       the C enums: scalar ``tg_op`` (TG_*), tensor kernels (TT_*)
+    src/tapegrad/_ops_table.pxi         the compiled engine's Cython codes and grad_fn name maps
+    src/tapegrad/_grad_fn_names.py      op name -> torch grad_fn name, for both engines
+    src/tapegrad/_ops.py                the scalar ops (codes, symbols, forward/backward rules)
+    src/tapegrad/reference/_rules.py    the reference engine's tensor backward rules
+
+and ``python tools/gen_ops.py --check`` fails when any of them is stale (CI runs it).
+
+Derivatives
+-----------
+Each differentiable input's derivative is a Python expression written with the
+engine's own differentiable operations, so that the same rule can later be
+recorded on the tape (higher-order gradients). Names an expression may use:
+
+    grad                the gradient flowing into the op's output
+    result              the op's output (must be listed in ``saved``)
+    <input name>        an input's value (must be listed in ``saved``), except as the second
+                        argument of ``sum_to``, which only reads the input's shape
+    <ctx name>          the op's recorded constants (``ctx``: one name, or a tuple of names
+                        that unpack the recorded tuple)
+    + - * / unary-      elementwise arithmetic; a number literal or a scalar constant meets an
+                        array in the array's dtype (torch's scalar type promotion)
+    == < <= > >= &      masks (no gradient)
+
+and these functions. Engine ops (differentiable themselves):
+
+    exp(x) log(x) pow(x, y)     elementwise; ``pow(x, c)`` with a number c uses torch's
+                                special cases (c == 2 is x * x, ...)
+    where(mask, a, b)           a where mask else b; a scalar mask picks a branch
+    sum(x, dim, keepdim)        sum over dim in torch's summation order
+    expand(x, sizes)            broadcast to sizes
+    reshape(x, sizes)           same elements, new shape
+    transpose(x, d0, d1)  t(x)  permute(x, dims)
+    mm(a, b) mv(a, b) bmm(a, b) outer(a, b)
+    zeros_like(x)
+
+and the named helpers of ``HELPERS`` below (non-differentiable bookkeeping that
+torch also names in derivatives.yaml).
+
+Broadcasting is explicit: an input that may be broadcast has its derivative
+wrapped in ``sum_to(..., input)``. The engines cast each gradient to its input's
+dtype after the rule (torch's ``handle_r_to_c``/``to(self.options())``).
+
+Scalar ops (the micrograd-style ``Value``) are their own rows: their codes are
+C's ``tg_op`` enum and their formulas are those of the float64 C sweep
+(``csrc/tg_tape.c``), evaluated with IEEE semantics (``_scalar_math``), which
+differ from the tensor formulas in places (e.g. ``div``'s ``other``).
+"""
+
+# ----------------------------------------------------------------------------
+# Named helpers the derivative expressions may call, with their meaning.
+# Implemented once in src/tapegrad/reference/_derivatives.py.
+
+HELPERS = {
+    "sum_to": "sum_to(g, x): g summed over the dims broadcasting added to x's shape "
+              "(torch's at::sum_to(grad, self.sizes()))",
+    "sum_backward": "sum_backward(g, sizes, dim, keepdim): g with the reduced dims "
+                    "restored (size 1 unless keepdim) and expanded to sizes",
+    "evenly_distribute_backward": "evenly_distribute_backward(g, x, result): the gradient "
+                                  "of a full max/min, shared evenly by the ties (nan: by the nans)",
+    "value_selecting_reduction_backward": "value_selecting_reduction_backward(g, dim, "
+                                          "indices, sizes, keepdim): g scattered to the "
+                                          "selected indices along dim, zeros elsewhere",
+    "select_backward": "select_backward(g, sizes, index): zeros of sizes with g written "
+                       "at the basic index (int/slice/tuple) that was read",
+    "index_backward": "index_backward(g, sizes, indices): zeros of sizes with g "
+                      "accumulated at an advanced index (repeats add up)",
+    "clamp_mask": "clamp_mask(x, min, max): x >= min and x <= max (a None bound is open)",
+    "sgn": "sgn(x): -1, 0 or +1 in x's dtype (sgn(nan) is 0, as torch's abs backward)",
+    "invert_permutation": "invert_permutation(dims): the permutation undoing dims",
+    "mse_loss_backward": "mse_loss_backward(g, a, b, reduction): 2 * (a - b) * g "
+                         "(divided by numel for 'mean'), a and b broadcast in g's dtype",
+    "nll_loss_backward": "nll_loss_backward(g, sizes, key, rows, weight, total_weight, "
+                         "reduction): -g (times weight, over total_weight for 'mean') at "
+                         "the picked targets, zeros elsewhere",
+    "binary_cross_entropy_backward": "binary_cross_entropy_backward(g, x, t, weight, "
+                                     "reduction): g * (x - t) / max((1 - x) * x, eps), "
+                                     "times weight, over numel for 'mean'",
+    "binary_cross_entropy_target_backward": "binary_cross_entropy_target_backward(g, x, t, "
+                                            "weight, reduction): -log(x / (1 - x)) * g, "
+                                            "times weight, over numel for 'mean'",
+}
+
+# ----------------------------------------------------------------------------
+# The compiled engine's tensor kernels (csrc/tg_tensor.c), enum ``TT_*``.
+# Codes are stable: they follow the scalar codes (0..63) and only grow.
+# (name, code, what the kernel computes / which parameters it reads)
+
+KERNELS = (
+    ("TT_LEAF", 64, "a tensor that requires grad, made by the user"),
+    ("TT_ADD", 65, "broadcasting binary"),
+    ("TT_SUB", 66, "broadcasting binary"),
+    ("TT_MUL", 67, "broadcasting binary"),
+    ("TT_DIV", 68, "broadcasting binary"),
+    ("TT_POW", 69, "broadcasting binary"),
+    ("TT_ADD_C", 70, "x + dp[0]"),
+    ("TT_SUB_C", 71, "x - dp[0]"),
+    ("TT_MUL_C", 72, "x * dp[0]"),
+    ("TT_RSUB_C", 73, "dp[0] - x"),
+    ("TT_DIV_C", 74, "x / dp[0]"),
+    ("TT_RDIV_C", 75, "dp[0] / x"),
+    ("TT_POW_C", 76, "x ** dp[0]"),
+    ("TT_RPOW_C", 77, "dp[0] ** x"),
+    ("TT_NEG", 78, "unary"),
+    ("TT_EXP", 79, "unary"),
+    ("TT_LOG", 80, "unary"),
+    ("TT_TANH", 81, "unary"),
+    ("TT_RELU", 82, "unary"),
+    ("TT_SIGMOID", 83, "unary"),
+    ("TT_ABS", 84, "unary"),
+    ("TT_SQRT", 85, "unary"),
+    ("TT_CLAMP", 86, "dp[0] min, dp[1] max; ip[0] has_min, ip[1] has_max"),
+    ("TT_SUM", 87, "to in-shape with reduced dims of size 1 (ip)"),
+    ("TT_MEAN", 88, "as TT_SUM, divided by the count"),
+    ("TT_MAX_ALL", 89, "global max; ties share the gradient"),
+    ("TT_MAX_DIM", 90, "ip[0] dim; in[1] holds int64 argmax indices"),
+    ("TT_MM", 91, "ip[0..2] = m, k, n (1-D operands as 1 x k, k x 1)"),
+    ("TT_VIEW", 92, "same elements, new shape (shares the buffer)"),
+    ("TT_GATHER", 93, "strided read: ip[0] offset, ip[1..] strides per out dim"),
+    ("TT_SOFTMAX", 94, "ip[0] dim"),
+    ("TT_LOG_SOFTMAX", 95, "ip[0] dim"),
+    ("TT_PICK", 96, "out[i] = in[i, target[i]]; in[1] int64 targets"),
+    ("TT_MSE", 97, "sum((x - t)^2), divided by n when ip[0] (mean)"),
+    ("TT_CAST", 98, "the same values in out's dtype"),
+    ("TT_ADDMM", 99, "bias + mat1 @ mat2 (bias broadcast over the rows)"),
+    ("TT_BMM", 100, "batched matrix product"),
+    ("TT_MIN_ALL", 101, "global min; ties share the gradient"),
+    ("TT_MIN_DIM", 102, "ip[0] dim; in[1] holds int64 argmin indices"),
+)
+
+# ----------------------------------------------------------------------------
+# Scalar ops (Value). Row keys:
+#   name      tapegrad's name          code    C's tg_op (TG_<NAME>), dense from 0
+#   symbol    micrograd's ``_op``      torch   PyTorch grad_fn name
+#   arity     0 leaf, 1 unary (+ constant c), 2 binary, -1 any number (engine-evaluated)
+#   forward   the value, from self (first parent), other (second), c (the constant)
+#   derivatives   input -> expression (inputs: self, other)
+
+SCALAR_OPS = (
+    dict(name="leaf", code=0, symbol="", torch=None, arity=0, forward=None, derivatives={}),
+    dict(name="add", code=1, symbol="+", torch="AddBackward0", arity=2,
+         forward="self + other",
+         derivatives={"self": "grad", "other": "grad"}),
+    dict(name="sub", code=2, symbol="-", torch="SubBackward0", arity=2,
+         forward="self - other",
+         derivatives={"self": "grad", "other": "-grad"}),
+    dict(name="mul", code=3, symbol="*", torch="MulBackward0", arity=2,
+         forward="self * other",
+         derivatives={"self": "grad * other", "other": "grad * self"}),
+    dict(name="div", code=4, symbol="/", torch="DivBackward0", arity=2,
+         forward="self / other",
+         derivatives={"self": "grad / other", "other": "-grad * self / (other * other)"}),
+    dict(name="pow", code=5, symbol="**", torch="PowBackward1", arity=2,
+         forward="pow(self, other)",
+         derivatives={
+             # torch: exponent == 0 gives a zero gradient even where x**-1 is inf
+             "self": "where(other == 0, 0, grad * other * pow(self, other - 1))",
+             # torch masks base == 0 with exponent >= 0
+             "other": "where((self == 0) & (other >= 0), 0, grad * (result * log(self)))"}),
+    dict(name="add_const", code=6, symbol="+", torch="AddBackward1", arity=1,
+         forward="self + c",
+         derivatives={"self": "grad"}),
+    dict(name="mul_const", code=7, symbol="*", torch="MulBackward1", arity=1,
+         forward="self * c",
+         derivatives={"self": "grad * c"}),
+    dict(name="div_const", code=8, symbol="/", torch="DivBackward1", arity=1,
+         forward="self / c",
+         derivatives={"self": "grad / c"}),
+    dict(name="rsub_const", code=9, symbol="-", torch="RsubBackward1", arity=1,
+         forward="c - self",
+         derivatives={"self": "-grad"}),
+    dict(name="rdiv_const", code=10, symbol="/", torch="DivBackward1", arity=1,
+         forward="c / self",
+         derivatives={"self": "-grad * c / (self * self)"}),
+    dict(name="pow_const", code=11, symbol="**", torch="PowBackward0", arity=1,
+         forward="where(c == 2, self * self, pow(self, c))",     # torch squares exactly too
+         derivatives={"self": "where(c == 0, 0, grad * c * pow(self, c - 1))"}),
+    dict(name="rpow_const", code=12, symbol="**", torch="PowBackward1", arity=1,
+         forward="pow(c, self)",
+         derivatives={"self": "where((c == 0) & (self >= 0), 0, grad * (result * log(c)))"}),
+    dict(name="neg", code=13, symbol="-", torch="NegBackward0", arity=1,
+         forward="-self",
+         derivatives={"self": "-grad"}),
+    dict(name="exp", code=14, symbol="exp", torch="ExpBackward0", arity=1,
+         forward="exp(self)",
+         derivatives={"self": "grad * result"}),
+    dict(name="log", code=15, symbol="log", torch="LogBackward0", arity=1,
+         forward="log(self)",
+         derivatives={"self": "grad / self"}),
+    dict(name="tanh", code=16, symbol="tanh", torch="TanhBackward0", arity=1,
+         forward="tanh(self)",
+         derivatives={"self": "grad * (1 - result * result)"}),
+    dict(name="relu", code=17, symbol="ReLU", torch="ReluBackward0", arity=1,
+         forward="relu(self)",
+         derivatives={"self": "where(result <= 0, 0, grad)"}),       # torch: nan passes g
+    dict(name="sigmoid", code=18, symbol="sigmoid", torch="SigmoidBackward0", arity=1,
+         forward="sigmoid(self)",
+         derivatives={"self": "grad * result * (1 - result)"}),
+    # sum(values) + constants: every Value parent gets grad.
+    dict(name="sum", code=19, symbol="sum", torch="SumBackward0", arity=-1, forward=None,
+         derivatives={"inputs[i]": "grad"}),
+    # dot(xs, ws) = sum_i xs[i] * ws[i], accumulated left to right.
+    dict(name="dot", code=20, symbol="dot", torch="DotBackward0", arity=-1, forward=None,
+         derivatives={"xs[i]": "grad * ws[i]", "ws[i]": "grad * xs[i]"}),
+)
+
+# ----------------------------------------------------------------------------
+# Tensor ops. Row keys:
+#   name       the op's name (the reference engine records it; key of the generated RULES)
+#   torch      PyTorch's grad_fn name
+#   inputs     tensor inputs, in recording order (None: a Python number in that slot)
+#   saved      what backward reads: input names and/or "result"
+#   ctx        the recorded constants: one name, or a tuple of names
+#   kernel     the compiled engine's TT_* code(s) recording this op; None: reference only
+#   c_name     (NAME_*, id): the compiled engine's grad_fn name id, for a row whose name is
+#              not its kernel's default one (the first row naming a kernel without c_name);
+#              ids are stable numbers recorded in the node
+#   c_torch    the grad_fn name the compiled engine shows, where it differs from torch's
+#              (a known drift between the engines, issue 9 item 3)
+#   reference  False: only the compiled engine records this op
+#   derivatives  input -> expression
+
+TENSOR_OPS = (
+    # -- elementwise arithmetic ------------------------------------------------
+    dict(name="add", torch="AddBackward0", inputs=("self", "other"), saved=(), ctx=None,
+         kernel="TT_ADD",
+         derivatives={"self": "sum_to(grad, self)", "other": "sum_to(grad, other)"}),
+    dict(name="add_scalar", torch="AddBackward0", inputs=("self", None), saved=(), ctx="other",
+         kernel="TT_ADD_C",
+         derivatives={"self": "grad"}),
+    dict(name="sub", torch="SubBackward0", inputs=("self", "other"), saved=(), ctx=None,
+         kernel="TT_SUB",
+         derivatives={"self": "sum_to(grad, self)", "other": "sum_to(-grad, other)"}),
+    dict(name="sub_scalar", torch="SubBackward0", inputs=("self", None), saved=(), ctx="other",
+         kernel="TT_SUB_C",
+         derivatives={"self": "grad"}),
+    dict(name="rsub", torch="RsubBackward1", inputs=("self",), saved=(), ctx="other",
+         kernel="TT_RSUB_C",
+         derivatives={"self": "-grad"}),
+    dict(name="mul", torch="MulBackward0", inputs=("self", "other"), saved=("self", "other"),
+         ctx=None, kernel="TT_MUL",
+         derivatives={"self": "sum_to(grad * other, self)",
+                      "other": "sum_to(grad * self, other)"}),
+    dict(name="mul_scalar", torch="MulBackward0", inputs=("self", None), saved=(), ctx="other",
+         kernel="TT_MUL_C",
+         derivatives={"self": "grad * other"}),
+    dict(name="div", torch="DivBackward0", inputs=("self", "other"), saved=("self", "other"),
+         ctx=None, kernel="TT_DIV",
+         derivatives={"self": "sum_to(grad / other, self)",
+                      "other": "sum_to(-grad * ((self / other) / other), other)"}),
+    dict(name="div_scalar", torch="DivBackward0", inputs=("self", None), saved=(), ctx="other",
+         kernel="TT_DIV_C",
+         derivatives={"self": "grad / other"}),
+    # number / tensor: torch (and the reference) record reciprocal() * number
+    dict(name="rdiv_scalar", torch="MulBackward0", c_torch="DivBackward0", inputs=("self",),
+         saved=("self",), ctx="other", kernel="TT_RDIV_C", reference=False,
+         derivatives={"self": "-grad * other / (self * self)"}),
+    dict(name="reciprocal", torch="ReciprocalBackward0", inputs=("self",), saved=("result",),
+         ctx=None, kernel=None,
+         derivatives={"self": "-grad * (result * result)"}),
+    dict(name="pow_scalar", torch="PowBackward0", inputs=("self",), saved=("self",),
+         ctx="exponent", kernel="TT_POW_C",
+         derivatives={"self": "where(exponent == 0, zeros_like(self), "
+                              "grad * (exponent * pow(self, exponent - 1)))"}),
+    dict(name="pow", torch="PowBackward1", inputs=("self", "other"),
+         saved=("self", "other", "result"), ctx=None, kernel="TT_POW",
+         derivatives={
+             "self": "sum_to(where(other == 0, 0, grad * (other * pow(self, other - 1))), self)",
+             "other": "sum_to(grad * where((other >= 0) & (self == 0), 0, "
+                      "result * log(self)), other)"}),
+    dict(name="rpow", torch="PowBackward2", c_torch="PowBackward1", inputs=("self",),
+         saved=("result", "self"), ctx="base", kernel="TT_RPOW_C",
+         derivatives={"self": "where((base == 0) & (self >= 0), 0, "
+                              "grad * (result * log(base)))"}),
+    dict(name="neg", torch="NegBackward0", inputs=("self",), saved=(), ctx=None,
+         kernel="TT_NEG",
+         derivatives={"self": "-grad"}),
+    # -- elementwise functions -------------------------------------------------
+    dict(name="exp", torch="ExpBackward0", inputs=("self",), saved=("result",), ctx=None,
+         kernel="TT_EXP",
+         derivatives={"self": "grad * result"}),
+    dict(name="log", torch="LogBackward0", inputs=("self",), saved=("self",), ctx=None,
+         kernel="TT_LOG",
+         derivatives={"self": "grad / self"}),
+    dict(name="tanh", torch="TanhBackward0", inputs=("self",), saved=("result",), ctx=None,
+         kernel="TT_TANH",
+         derivatives={"self": "grad * (1 - result * result)"}),
+    dict(name="sigmoid", torch="SigmoidBackward0", inputs=("self",), saved=("result",),
+         ctx=None, kernel="TT_SIGMOID",
+         derivatives={"self": "grad * (1 - result) * result"}),
+    dict(name="relu", torch="ReluBackward0", inputs=("self",), saved=("result",), ctx=None,
+         kernel="TT_RELU",
+         derivatives={"self": "where(result <= 0, 0, grad)"}),
+    dict(name="abs", torch="AbsBackward0", inputs=("self",), saved=("self",), ctx=None,
+         kernel="TT_ABS",
+         derivatives={"self": "grad * sgn(self)"}),
+    dict(name="sqrt", torch="SqrtBackward0", inputs=("self",), saved=("result",), ctx=None,
+         kernel="TT_SQRT",
+         derivatives={"self": "grad / (2 * result)"}),
+    dict(name="clamp", torch="ClampBackward1", inputs=("self",), saved=("self",),
+         ctx=("min", "max"), kernel="TT_CLAMP",
+         derivatives={"self": "where(clamp_mask(self, min, max), grad, 0)"}),
+    dict(name="clamp_min", torch="ClampMinBackward0", inputs=("self",), saved=("self",),
+         ctx=("min", "max"), kernel=None,
+         derivatives={"self": "where(clamp_mask(self, min, max), grad, 0)"}),
+    dict(name="clamp_max", torch="ClampMaxBackward0", inputs=("self",), saved=("self",),
+         ctx=("min", "max"), kernel=None,
+         derivatives={"self": "where(clamp_mask(self, min, max), grad, 0)"}),
+    # -- reductions ------------------------------------------------------------
+    dict(name="sum", torch="SumBackward0", inputs=("self",), saved=(), ctx="self_sizes",
+         kernel="TT_SUM",
+         derivatives={"self": "expand(grad, self_sizes)"}),
+    dict(name="sum_dim", torch="SumBackward1", inputs=("self",), saved=(),
+         ctx=("self_sizes", "dim", "keepdim"), kernel="TT_SUM", c_name=("NAME_SUM_DIM", 1),
+         derivatives={"self": "sum_backward(grad, self_sizes, dim, keepdim)"}),
+    dict(name="mean", torch="MeanBackward0", inputs=("self",), saved=(),
+         ctx=("self_sizes", "numel"), kernel="TT_MEAN",
+         derivatives={"self": "expand(grad / numel, self_sizes)"}),
+    dict(name="mean_dim", torch="MeanBackward1", inputs=("self",), saved=(),
+         ctx=("self_sizes", "dim", "keepdim", "numel"), kernel="TT_MEAN",
+         c_name=("NAME_MEAN_DIM", 2),
+         derivatives={"self": "sum_backward(grad / numel, self_sizes, dim, keepdim)"}),
+    dict(name="max", torch="MaxBackward1", inputs=("self",), saved=("self", "result"),
+         ctx=None, kernel="TT_MAX_ALL",
+         derivatives={"self": "evenly_distribute_backward(grad, self, result)"}),
+    dict(name="max_dim", torch="MaxBackward0", inputs=("self",), saved=(),
+         ctx=("self_sizes", "dim", "keepdim", "indices"), kernel="TT_MAX_DIM",
+         derivatives={"self": "value_selecting_reduction_backward(grad, dim, indices, "
+                              "self_sizes, keepdim)"}),
+    dict(name="min", torch="MinBackward1", inputs=("self",), saved=("self", "result"),
+         ctx=None, kernel="TT_MIN_ALL",
+         derivatives={"self": "evenly_distribute_backward(grad, self, result)"}),
+    dict(name="min_dim", torch="MinBackward0", inputs=("self",), saved=(),
+         ctx=("self_sizes", "dim", "keepdim", "indices"), kernel="TT_MIN_DIM",
+         derivatives={"self": "value_selecting_reduction_backward(grad, dim, indices, "
+                              "self_sizes, keepdim)"}),
+    dict(name="softmax", torch="SoftmaxBackward0", inputs=("self",), saved=("result",),
+         ctx="dim", kernel="TT_SOFTMAX",
+         derivatives={"self": "result * (grad - sum(grad * result, dim, True))"}),
+    dict(name="log_softmax", torch="LogSoftmaxBackward0", inputs=("self",), saved=("result",),
+         ctx="dim", kernel="TT_LOG_SOFTMAX",
+         derivatives={"self": "grad - exp(result) * sum(grad, dim, True)"}),
+    # -- linear algebra --------------------------------------------------------
+    dict(name="mm", torch="MmBackward0", inputs=("self", "mat2"), saved=("self", "mat2"),
+         ctx=None, kernel="TT_MM",
+         derivatives={"self": "mm(grad, t(mat2))", "mat2": "mm(t(self), grad)"}),
+    dict(name="dot", torch="DotBackward0", inputs=("self", "tensor"), saved=("self", "tensor"),
+         ctx=None, kernel="TT_MM", c_name=("NAME_DOT", 3),
+         derivatives={"self": "grad * tensor", "tensor": "grad * self"}),
+    dict(name="mv", torch="MvBackward0", inputs=("self", "vec"), saved=("self", "vec"),
+         ctx=None, kernel="TT_MM", c_name=("NAME_MV", 4),
+         derivatives={"self": "outer(grad, vec)", "vec": "mv(t(self), grad)"}),
+    dict(name="bmm", torch="BmmBackward0", inputs=("self", "mat2"), saved=("self", "mat2"),
+         ctx=None, kernel="TT_BMM",
+         derivatives={"self": "bmm(grad, transpose(mat2, -1, -2))",
+                      "mat2": "bmm(transpose(self, -1, -2), grad)"}),
+    dict(name="addmm", torch="AddmmBackward0", inputs=("self", "mat1", "mat2"),
+         saved=("mat1", "mat2"), ctx=None, kernel="TT_ADDMM",
+         derivatives={"self": "sum_to(grad, self)", "mat1": "mm(grad, t(mat2))",
+                      "mat2": "mm(t(mat1), grad)"}),
+    # -- shape ops (views) -----------------------------------------------------
+    dict(name="view", torch="ViewBackward0", inputs=("self",), saved=(), ctx="self_sizes",
+         kernel="TT_VIEW",
+         derivatives={"self": "reshape(grad, self_sizes)"}),
+    dict(name="unsafe_view", torch="UnsafeViewBackward0", inputs=("self",), saved=(),
+         ctx="self_sizes", kernel=None,
+         derivatives={"self": "reshape(grad, self_sizes)"}),
+    dict(name="unsqueeze", torch="UnsqueezeBackward0", inputs=("self",), saved=(),
+         ctx="self_sizes", kernel=("TT_VIEW", "TT_GATHER"), c_name=("NAME_UNSQUEEZE", 5),
+         derivatives={"self": "reshape(grad, self_sizes)"}),
+    dict(name="squeeze", torch="SqueezeBackward0", inputs=("self",), saved=(),
+         ctx="self_sizes", kernel="TT_VIEW", c_name=("NAME_SQUEEZE", 6),
+         derivatives={"self": "reshape(grad, self_sizes)"}),
+    dict(name="squeeze_dim", torch="SqueezeBackward1", inputs=("self",), saved=(),
+         ctx="self_sizes", kernel="TT_VIEW", c_name=("NAME_SQUEEZE_DIM", 12),
+         derivatives={"self": "reshape(grad, self_sizes)"}),
+    dict(name="squeeze_mm", torch="SqueezeBackward4", inputs=("self",), saved=(),
+         ctx="self_sizes", kernel=None,
+         derivatives={"self": "reshape(grad, self_sizes)"}),
+    dict(name="transpose", torch="TransposeBackward0", inputs=("self",), saved=(),
+         ctx=("dim0", "dim1"), kernel="TT_GATHER", c_name=("NAME_TRANSPOSE", 8),
+         derivatives={"self": "transpose(grad, dim0, dim1)"}),
+    dict(name="t", torch="TBackward0", inputs=("self",), saved=(), ctx=None, kernel=None,
+         derivatives={"self": "t(grad)"}),
+    dict(name="permute", torch="PermuteBackward0", inputs=("self",), saved=(), ctx="dims",
+         kernel="TT_GATHER", c_name=("NAME_PERMUTE", 9),
+         derivatives={"self": "permute(grad, invert_permutation(dims))"}),
+    dict(name="expand", torch="ExpandBackward0", inputs=("self",), saved=(), ctx="self_sizes",
+         kernel=None,
+         derivatives={"self": "sum_to(grad, self)"}),
+    dict(name="clone", torch="CloneBackward0", inputs=("self",), saved=(), ctx=None,
+         kernel=None,
+         derivatives={"self": "grad"}),
+    dict(name="alias", torch="AliasBackward0", inputs=("self",), saved=(), ctx=None,
+         kernel=None,
+         derivatives={"self": "grad"}),
+    # drift: the compiled engine shows no name for a cast today ("Backward")
+    dict(name="to_copy", torch="ToCopyBackward0", c_torch="Backward", inputs=("self",),
+         saved=(), ctx=None, kernel="TT_CAST",
+         derivatives={"self": "grad"}),
+    dict(name="select", torch="SelectBackward0", inputs=("self",), saved=(),
+         ctx=("self_sizes", "index"), kernel="TT_GATHER", c_name=("NAME_SELECT", 7),
+         derivatives={"self": "select_backward(grad, self_sizes, index)"}),
+    dict(name="unbind", torch="UnbindBackward0", inputs=("self",), saved=(),
+         ctx=("self_sizes", "index"), kernel=None,
+         derivatives={"self": "select_backward(grad, self_sizes, index)"}),
+    dict(name="slice", torch="SliceBackward0", inputs=("self",), saved=(),
+         ctx=("self_sizes", "index"), kernel="TT_GATHER",
+         derivatives={"self": "select_backward(grad, self_sizes, index)"}),
+    dict(name="index", torch="IndexBackward0", inputs=("self",), saved=(),
+         ctx=("self_sizes", "indices"), kernel=None,
+         derivatives={"self": "index_backward(grad, self_sizes, indices)"}),
+    # -- compiled-only shape/linalg names -------------------------------------------
+    # vector @ matrix: torch records it as unsqueeze, mm, squeeze (SqueezeBackward4)
+    dict(name="vm", torch="SqueezeBackward4", c_torch="MvBackward0", inputs=("self", "mat2"),
+         saved=("self", "mat2"), ctx=None, kernel="TT_MM", c_name=("NAME_VM", 10),
+         reference=False,
+         derivatives={"self": "mv(mat2, grad)", "mat2": "outer(self, grad)"}),
+    # -- losses ----------------------------------------------------------------
+    dict(name="mse_loss", torch="MseLossBackward0", inputs=("self", "target"),
+         saved=("self", "target"), ctx="reduction", kernel="TT_MSE",
+         derivatives={
+             "self": "sum_to(mse_loss_backward(grad, self, target, reduction), self)",
+             "target": "sum_to(mse_loss_backward(grad, target, self, reduction), target)"}),
+    dict(name="nll_loss", torch="NllLossBackward0", inputs=("self",), saved=(),
+         ctx=("self_sizes", "key", "rows", "weight", "total_weight", "reduction"),
+         kernel=None,
+         derivatives={"self": "nll_loss_backward(grad, self_sizes, key, rows, weight, "
+                              "total_weight, reduction)"}),
+    # cross entropy's pick (compiled: nll_loss = -pick(log_softmax(x), target))
+    dict(name="pick", torch="GatherBackward0", inputs=("self",), saved=(),
+         ctx=("self_sizes", "key"), kernel="TT_PICK", reference=False,
+         derivatives={"self": "index_backward(grad, self_sizes, key)"}),
+    dict(name="binary_cross_entropy", torch="BinaryCrossEntropyBackward0",
+         inputs=("self", "target"), saved=("self", "target"), ctx=("reduction", "weight"),
+         kernel=None,
+         derivatives={
+             "self": "binary_cross_entropy_backward(grad, self, target, weight, reduction)",
+             "target": "binary_cross_entropy_target_backward(grad, self, target, weight, "
+                       "reduction)"}),
+)
