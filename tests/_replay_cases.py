@@ -7,7 +7,6 @@ Every runner takes ``replay``: False runs ``loss = fn(*args); loss.backward()``
 """
 
 import math
-import types
 
 import numpy as np
 
@@ -19,11 +18,8 @@ def replay_api(engine):
 
     ``tapegrad.reference`` has them itself; ``tapegrad._engine`` does not (they
     are ``tapegrad.compile`` etc. when it is the active engine), so they come
-    from ``tapegrad._replay.build``, which builds one API per engine."""
-    if hasattr(engine, "compile"):
-        return types.SimpleNamespace(compile=engine.compile, record=engine.record,
-                                     Tape=engine.Tape, GuardFailure=engine.GuardFailure)
-    return _replay.build(engine)
+    from ``tapegrad._replay.api_for``, which binds the shared classes to it."""
+    return _replay.api_for(engine)
 
 
 def same(a, b):

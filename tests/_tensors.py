@@ -8,10 +8,9 @@ unchanged on an engine and on torch (the oracle).
 """
 
 import collections
-import importlib
+import types
 
 import numpy as np
-import pytest
 
 Libs = collections.namedtuple("Libs", "nn optim autograd F name")
 
@@ -21,30 +20,33 @@ LIB_OVERRIDES = {}
 
 
 def libs_for(engine):
-    """(nn, optim, autograd, nn.functional) built for this engine.
+    """(nn, optim, autograd, nn.functional) serving this engine.
 
-    The reference engine's live in ``tapegrad.reference.nn`` etc.; the compiled
-    engine's are ``tapegrad.nn`` etc., which serve the *active* engine, so they are
-    the compiled engine's only when ``tapegrad.ENGINE == "c"`` (not under
-    ``TAPEGRAD_PURE_PYTHON=1``, where the ``[c]`` variants of these tests skip)."""
+    optim, autograd and nn.functional are shared by the engines (they serve the
+    engine of the tensors they receive). nn's modules create tensors (Linear's
+    weights) in their class's engine: ``tapegrad.nn`` for the active engine,
+    ``tapegrad.reference.nn`` for the reference, and under
+    ``TAPEGRAD_PURE_PYTHON=1`` the compiled engine gets ``tapegrad.nn``'s modules
+    bound to it (``_backend.bind_class``), so its tests run in that mode too."""
     if engine.ENGINE in LIB_OVERRIDES:
         return LIB_OVERRIDES[engine.ENGINE]
-    if engine.ENGINE == "python":
-        base = "tapegrad.reference"
-    elif engine.ENGINE == "c":
-        import tapegrad
+    import tapegrad
+    from tapegrad import _api, _backend
 
-        if tapegrad.ENGINE != "c":
-            pytest.skip("tapegrad.nn/optim/autograd serve the reference engine under "
-                        "TAPEGRAD_PURE_PYTHON=1; the compiled engine's are not importable")
+    if engine.ENGINE == "python":
+        nn, base = tapegrad.reference.nn, "tapegrad.reference"
+    elif engine.ENGINE == "c":
         base = "tapegrad"
+        nn = tapegrad.nn
+        if tapegrad.ENGINE != "c":
+            nn = types.SimpleNamespace(functional=tapegrad.nn.functional, **{
+                name: (_backend.bind_class(obj, engine, engine.__name__ + ".nn")
+                       if isinstance(obj, type) and issubclass(obj, tapegrad.nn.Module)
+                       else obj)
+                for name, obj in ((n, getattr(tapegrad.nn, n)) for n in _api.NN)})
     else:  # pragma: no cover
         raise AssertionError(f"unknown engine {engine.ENGINE!r}")
-    nn = importlib.import_module(base + ".nn")
-    optim = importlib.import_module(base + ".optim")
-    autograd = importlib.import_module(base + ".autograd")
-    F = importlib.import_module(base + ".nn.functional")
-    return Libs(nn, optim, autograd, F, base)
+    return Libs(nn, tapegrad.optim, tapegrad.autograd, tapegrad.nn.functional, base)
 
 
 def npy(t):

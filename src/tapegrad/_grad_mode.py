@@ -1,14 +1,14 @@
-"""Gradient mode: whether operations are recorded for autograd (per thread).
+"""The reference engine's grad-mode primitive: one flag per thread.
 
-Shared by the engines: ``no_grad``, ``enable_grad`` and ``set_grad_enabled``
-work as context managers and as decorators, like torch's. Each thread starts
-with recording on; switching it off affects only the current thread.
+The compiled engine has the same two functions in C (``_grad_mode.pxi``):
+``_set_grad_off(off) -> previous`` and ``_grad_off()``. Both are driven by
+``tapegrad.autograd.grad_mode`` (``no_grad`` & co.), which is the only
+user-facing grad mode; the reference's tensor code reads ``_state.enabled``.
 """
 
-import functools
 import threading
 
-__all__ = ["enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled"]
+__all__ = ["_set_grad_off", "_grad_off"]
 
 
 class _State(threading.local):
@@ -18,85 +18,13 @@ class _State(threading.local):
 _state = _State()
 
 
-def is_grad_enabled():
-    """True when operations on tensors that require grad are being recorded."""
-    return _state.enabled
+def _set_grad_off(off: int) -> int:
+    """Switch recording off (off != 0) or on for this thread; the previous depth (0 or 1)."""
+    prev = 0 if _state.enabled else 1
+    _state.enabled = not off
+    return prev
 
 
-class _GradMode:
-    """Base: a context manager setting the mode to ``self._mode`` and restoring
-    it on exit, and a decorator running the function under that mode."""
-
-    _mode = True
-
-    def __init__(self):
-        self._saved = []          # a stack, so the same object can be entered twice
-
-    def __enter__(self):
-        self._saved.append(_state.enabled)
-        _state.enabled = self._mode
-
-    def __exit__(self, *exc):
-        _state.enabled = self._saved.pop()
-        return False
-
-    def _fresh(self):
-        return type(self)()
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self._fresh():
-                return fn(*args, **kwargs)
-        return wrapper
-
-
-class _BareDecorator(_GradMode):
-    """Also usable as a decorator without parentheses (``@no_grad``), as in torch 2.x."""
-
-    def __new__(cls, orig_func=None):
-        if orig_func is None:
-            return super().__new__(cls)
-        if not callable(orig_func):
-            raise TypeError(f"{cls.__name__}() takes no arguments (a function to decorate "
-                            f"at most), not '{type(orig_func).__name__}'")
-        return cls()(orig_func)
-
-    def __init__(self, orig_func=None):
-        super().__init__()
-
-
-class no_grad(_BareDecorator):
-    """Record nothing inside: results do not require grad (this thread only)."""
-
-    _mode = False
-
-
-class enable_grad(_BareDecorator):
-    """Record operations inside, even within a ``no_grad`` block."""
-
-    _mode = True
-
-
-class set_grad_enabled(_GradMode):
-    """``set_grad_enabled(mode)`` switches recording on or off at once (as a
-    call) and restores the previous mode when used as a context manager and
-    left, or when used as a decorator."""
-
-    def __init__(self, mode):
-        if not isinstance(mode, bool):
-            raise TypeError(f"set_grad_enabled() expects a bool, not '{type(mode).__name__}'")
-        super().__init__()
-        self._mode = mode
-        self._saved.append(_state.enabled)
-        _state.enabled = mode
-
-    def __enter__(self):
-        pass      # the mode was set by the constructor
-
-    def __call__(self, fn):
-        _state.enabled = self._saved.pop()   # decorating must not change the mode
-        return super().__call__(fn)
-
-    def _fresh(self):
-        return set_grad_enabled(self._mode)
+def _grad_off() -> int:
+    """1 when recording is off on this thread, else 0."""
+    return 0 if _state.enabled else 1

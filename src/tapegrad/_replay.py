@@ -1,7 +1,9 @@
 """Replay: record a training step once, then re-run its graph on new inputs.
 
-``tapegrad.compile(fn)`` and ``tapegrad.record(fn, *args)``, built once per
-engine. The compiled engine copies the recorded graph into a program that its
+``tapegrad.compile(fn)`` and ``tapegrad.record(fn, *args)``, written once:
+``Tape`` and ``CompiledStep`` use their class's engine (``cls._engine``, None
+for the active engine; ``tapegrad.reference.Tape`` is bound to the reference
+by ``_backend.bind_class``). The compiled engine copies the recorded graph into a program that its
 C core re-runs, forward then backward, without Python; the reference engine
 simply runs ``fn`` again, so both give the same answers.
 
@@ -15,7 +17,8 @@ import functools
 import types
 import warnings
 
-from ._layers import built_once
+from . import _backend
+from .autograd.grad_mode import no_grad
 
 _POLICIES = ("rerecord", "raise")
 RERECORD_WARNING_AFTER = 8      # re-recordings in a row before we warn that replay does not pay
@@ -82,277 +85,314 @@ def _signature_key(sig):
 
 def _check_policy(on_guard_failure):
     if on_guard_failure not in _POLICIES:
-        raise ValueError(f"on_guard_failure must be 'rerecord' or 'raise', not {on_guard_failure!r}")
+        raise ValueError("on_guard_failure must be 'rerecord' or 'raise', not "
+                         f"{on_guard_failure!r}")
 
 
-@built_once
-def build(engine):
-    Value, Tensor = engine.Value, engine.Tensor
-    trace, flatten, rebuild, GuardFailed = (
-        engine._trace, engine._flatten_args, engine._rebuild, engine._GuardFailed)
+class Tape:
+    """A recording of ``fn`` that replays on new arguments of the same structure.
 
-    class Tape:
-        """A recording of ``fn`` that replays on new arguments of the same structure.
+    ``forward(*args)`` recomputes the loss (returned as a new Value or Tensor
+    without history); ``backward()`` then accumulates gradients into every
+    parameter fn read (and into Value / requires-grad Tensor arguments),
+    exactly as ``fn(*args).backward()`` would. ``grads`` holds the gradients
+    with respect to the arguments from the last ``backward()``.
+    """
 
-        ``forward(*args)`` recomputes the loss (returned as a new Value or Tensor
-        without history); ``backward()`` then accumulates gradients into every
-        parameter fn read (and into Value / requires-grad Tensor arguments),
-        exactly as ``fn(*args).backward()`` would. ``grads`` holds the gradients
-        with respect to the arguments from the last ``backward()``.
-        """
+    _engine = None       # the engine that records and replays fn; None: the active one
 
-        def __init__(self, fn, args, on_guard_failure="rerecord"):
-            _check_policy(on_guard_failure)
-            self.fn = fn
-            self.on_guard_failure = on_guard_failure
-            self.recordings = 0          # how many times fn was recorded
-            self._streak = 0             # re-recordings since the last clean replay
-            self._pending = None         # (args, scalars, tensors) of the last forward
-            self._grads = None
-            self._programs = {}          # argument signature -> its recordings
-            self._free_cells, self._free_names = _free_variables(fn)
-            self.batch_grads = None      # per-row argument gradients of the last vmap
-            self._record(args)
+    def __init__(self, fn, args, on_guard_failure="rerecord"):
+        _check_policy(on_guard_failure)
+        self._eng = _backend.engine_for(self)
+        self.fn = fn
+        self.on_guard_failure = on_guard_failure
+        self.recordings = 0          # how many times fn was recorded
+        self._streak = 0             # re-recordings since the last clean replay
+        self._pending = None         # (args, scalars, tensors) of the last forward
+        self._grads = None
+        self._programs = {}          # argument signature -> its recordings
+        self._free_cells, self._free_names = _free_variables(fn)
+        self.batch_grads = None      # per-row argument gradients of the last vmap
+        self._record(args)
 
-        def _record(self, args):
-            self._needs_record = False
-            self._free = self._free_now()
-            self._program, _ = trace(self.fn, args)
-            self.recordings += 1
-            key = _signature_key(self._program.sig)
-            same_shapes = self._programs.pop(key, [])
-            if len(self._programs) >= RECORDINGS_KEPT:
-                del self._programs[next(iter(self._programs))]     # the oldest signature
-            self._programs[key] = [self._program] + same_shapes[:RECORDINGS_KEPT - 1]
+    def _record(self, args):
+        self._needs_record = False
+        self._free = self._free_now()
+        self._program, _ = self._eng._trace(self.fn, args)
+        self.recordings += 1
+        key = _signature_key(self._program.sig)
+        same_shapes = self._programs.pop(key, [])
+        if len(self._programs) >= RECORDINGS_KEPT:
+            del self._programs[next(iter(self._programs))]     # the oldest signature
+        self._programs[key] = [self._program] + same_shapes[:RECORDINGS_KEPT - 1]
 
-        def _replay_any(self, sig, scalars, tensors):
-            """The loss from the first recording for these shapes whose guards pass
-            (most recently used first), or None."""
-            candidates = self._programs.get(_signature_key(sig), [])
-            for k, program in enumerate(candidates):
-                if program is self._program and program.sig == sig:
-                    continue                     # already tried
-                try:
-                    loss = program.forward(scalars, tensors)
-                except GuardFailed:
-                    continue
-                candidates.insert(0, candidates.pop(k))
-                self._program = program
-                return loss
-            return None
-
-        def _free_now(self):
-            """The objects fn's closure variables and globals name now."""
-            cells, names, g = self._free_cells, self._free_names, getattr(self.fn, "__globals__", {})
-            return [_cell_value(c) for c in cells] + [g.get(n) for n in names]
-
-        @property
-        def parameters(self):
-            """The Values and Tensors fn read that are not arguments (bound by identity)."""
-            return self._program.parameters
-
-        @property
-        def nodes(self):
-            """How many recorded nodes a replay re-runs."""
-            return self._program.nodes
-
-        @property
-        def guards(self):
-            """How many guards each replay checks."""
-            return self._program.guards
-
-        def forward(self, *args):
-            """Recompute fn's loss for these arguments; the loss, without history."""
-            return self._forward(args)
-
-        def reset(self):
-            """Forget every recording: the next forward() records fn again. Needed
-            after changes replay cannot see, such as replacing a layer or a
-            parameter attribute of a model that fn reads."""
-            self._programs.clear()
-            self._needs_record = True
-            self._pending = self._grads = None
-
-        def _forward(self, args):
-            if self._needs_record:
-                self._record(args)
-            scalars, tensors, sig = flatten(args)
+    def _replay_any(self, sig, scalars, tensors):
+        """The loss from the first recording for these shapes whose guards pass
+        (most recently used first), or None."""
+        candidates = self._programs.get(_signature_key(sig), [])
+        for k, program in enumerate(candidates):
+            if program is self._program and program.sig == sig:
+                continue                     # already tried
             try:
-                if not _same_objects(self._free_now, self._free):
-                    self._programs.clear()       # they read the objects fn no longer sees
-                    raise GuardFailed("a variable fn reads (a closure variable or a global) "
-                                      "now names another object")
-                if sig != self._program.sig:
-                    raise GuardFailed("the arguments' structure, shapes or dtypes differ "
-                                      "from the recording's")
-                loss = self._program.forward(scalars, tensors)
-            except GuardFailed as failure:
-                if self.on_guard_failure == "raise":
-                    self._pending = None
-                    raise GuardFailure(f"replay guard failed: {failure}") from None
-                loss = self._replay_any(sig, scalars, tensors)
-                if loss is None:
-                    loss = self._rerecord(args, scalars, tensors, failure)
-                else:
-                    self._streak = 0
+                loss = program.forward(scalars, tensors)
+            except self._eng._GuardFailed:
+                continue
+            candidates.insert(0, candidates.pop(k))
+            self._program = program
+            return loss
+        return None
+
+    def _free_now(self):
+        """The objects fn's closure variables and globals name now."""
+        cells, names, g = self._free_cells, self._free_names, getattr(self.fn, "__globals__", {})
+        return [_cell_value(c) for c in cells] + [g.get(n) for n in names]
+
+    @property
+    def parameters(self):
+        """The Values and Tensors fn read that are not arguments (bound by identity)."""
+        return self._program.parameters
+
+    @property
+    def nodes(self):
+        """How many recorded nodes a replay re-runs."""
+        return self._program.nodes
+
+    @property
+    def guards(self):
+        """How many guards each replay checks."""
+        return self._program.guards
+
+    def forward(self, *args):
+        """Recompute fn's loss for these arguments; the loss, without history."""
+        return self._forward(args)
+
+    def reset(self):
+        """Forget every recording: the next forward() records fn again. Needed
+        after changes replay cannot see, such as replacing a layer or a
+        parameter attribute of a model that fn reads."""
+        self._programs.clear()
+        self._needs_record = True
+        self._pending = self._grads = None
+
+    def _forward(self, args):
+        if self._needs_record:
+            self._record(args)
+        scalars, tensors, sig = self._eng._flatten_args(args)
+        try:
+            if not _same_objects(self._free_now, self._free):
+                self._programs.clear()       # they read the objects fn no longer sees
+                raise self._eng._GuardFailed("a variable fn reads (a closure variable or a "
+                                             "global) now names another object")
+            if sig != self._program.sig:
+                raise self._eng._GuardFailed("the arguments' structure, shapes or dtypes "
+                                             "differ from the recording's")
+            loss = self._program.forward(scalars, tensors)
+        except self._eng._GuardFailed as failure:
+            if self.on_guard_failure == "raise":
+                self._pending = None
+                raise GuardFailure(f"replay guard failed: {failure}") from None
+            loss = self._replay_any(sig, scalars, tensors)
+            if loss is None:
+                loss = self._rerecord(args, scalars, tensors, failure)
             else:
                 self._streak = 0
-            self._pending = (args, scalars, tensors)
-            self._grads = None
-            return loss
+        else:
+            self._streak = 0
+        self._pending = (args, scalars, tensors)
+        self._grads = None
+        return loss
 
-        def _rerecord(self, args, scalars, tensors, failure):
-            self._pending = None
-            self._record(args)
-            self._streak += 1
-            if self._streak == RERECORD_WARNING_AFTER:
-                warnings.warn(
-                    f"tapegrad replay: {getattr(self.fn, '__name__', 'fn')} was recorded again "
-                    f"{self._streak} times in a row ({failure}); replay gives no speed-up when "
-                    "comparisons or values read out of the graph keep changing",
-                    RuntimeWarning, stacklevel=4)
-            try:
-                return self._program.forward(scalars, tensors)
-            except GuardFailed as again:
-                raise GuardFailure(
-                    f"fn recorded on these arguments does not replay on them ({again}); is fn "
-                    "deterministic?") from None
+    def _rerecord(self, args, scalars, tensors, failure):
+        self._pending = None
+        self._record(args)
+        self._streak += 1
+        if self._streak == RERECORD_WARNING_AFTER:
+            warnings.warn(
+                f"tapegrad replay: {getattr(self.fn, '__name__', 'fn')} was recorded again "
+                f"{self._streak} times in a row ({failure}); replay gives no speed-up when "
+                "comparisons or values read out of the graph keep changing",
+                RuntimeWarning, stacklevel=4)
+        try:
+            return self._program.forward(scalars, tensors)
+        except self._eng._GuardFailed as again:
+            raise GuardFailure(
+                f"fn recorded on these arguments does not replay on them ({again}); is fn "
+                "deterministic?") from None
 
-        def backward(self):
-            """Gradients for the last forward(): parameters' .grad accumulate, as do
-            Value and requires-grad Tensor arguments'; ``grads`` is set."""
-            if self._pending is None:
-                raise RuntimeError("Tape.backward() needs a forward() first")
-            args, scalars, tensors = self._pending
-            self._pending = None
-            scalar_grads, tensor_grads = self._program.backward(scalars, tensors)
-            for x, g in zip(scalars, scalar_grads):
-                if type(x) is Value:
-                    x.grad = x.grad + g
-            with engine.no_grad():
-                for x, g in zip(tensors, tensor_grads):
-                    if g is not None and isinstance(x, Tensor) and x.requires_grad:
-                        x.grad = g.clone() if x.grad is None else x.grad + g
-            self._grads = (args, scalar_grads, tensor_grads)
+    def backward(self):
+        """Gradients for the last forward(): parameters' .grad accumulate, as do
+        Value and requires-grad Tensor arguments'; ``grads`` is set."""
+        if self._pending is None:
+            raise RuntimeError("Tape.backward() needs a forward() first")
+        args, scalars, tensors = self._pending
+        self._pending = None
+        scalar_grads, tensor_grads = self._program.backward(scalars, tensors)
+        for x, g in zip(scalars, scalar_grads):
+            if type(x) is self._eng.Value:
+                x.grad = x.grad + g
+        with no_grad():
+            for x, g in zip(tensors, tensor_grads):
+                if g is not None and isinstance(x, self._eng.Tensor) and x.requires_grad:
+                    x.grad = g.clone() if x.grad is None else x.grad + g
+        self._grads = (args, scalar_grads, tensor_grads)
 
-        def vmap(self, *batched_args, backward=False):
-            """Replay fn once per row: each argument carries a leading batch
-            dimension (a numpy array or nested lists of numbers, shaped like
-            the argument with n rows in front). Returns the n losses as a
-            float64 array. With ``backward=True`` the gradients of their sum
-            accumulate into the parameters (as n forward/backward calls would)
-            and ``batch_grads`` holds each row's gradients with respect to the
-            arguments, shaped like batched_args. Scalar recordings run the rows
-            in one C loop without the GIL; others loop over forward()."""
-            import numpy as np
-            sizes = _arg_sizes(self._program.sig, len(batched_args))
-            if None in sizes:
-                raise NotImplementedError("vmap batches number arguments (numbers and lists of "
-                                          "them); batch tensor arguments inside fn instead")
-            blocks = [np.asarray(a, dtype=np.float64) for a in batched_args]
-            n = len(blocks[0]) if blocks else 0
-            for k, (block, size) in enumerate(zip(blocks, sizes)):
-                if block.ndim == 0 or len(block) != n or block[:1].size != size * min(n, 1):
-                    raise ValueError(
-                        f"vmap: argument {k} must hold {n} rows of {size} numbers, like the "
-                        f"recording's argument; got shape {block.shape}")
-            flat = np.concatenate([b.reshape(n, -1) for b in blocks], axis=1) if blocks else (
-                np.empty((0, 0)))
-            losses = np.empty(n)
-            grads = np.zeros_like(flat) if backward else None
-            self._pending = self._grads = None
-            start = 0
-            while start < n:
-                done = start
-                run = getattr(self._program, "map", None)
-                if run is not None and not self._needs_record:
-                    try:
-                        out, g, count = run(flat[start:], backward)
-                        losses[start:start + count] = out[:count]
-                        if backward:
-                            grads[start:start + count] = g[:count]
-                        done = start + count
-                    except NotImplementedError:
-                        pass
-                if done < n:               # a guard failed on row `done`, or no C loop
-                    row = rebuild(self._program.sig, flat[done].tolist(), [], len(batched_args))
-                    loss = self.forward(*row)
-                    losses[done] = loss.data if isinstance(loss, Value) else loss.item()
+    def vmap(self, *batched_args, backward=False):
+        """Replay fn once per row: each argument carries a leading batch
+        dimension (a numpy array or nested lists of numbers, shaped like
+        the argument with n rows in front). Returns the n losses as a
+        float64 array. With ``backward=True`` the gradients of their sum
+        accumulate into the parameters (as n forward/backward calls would)
+        and ``batch_grads`` holds each row's gradients with respect to the
+        arguments, shaped like batched_args. Scalar recordings run the rows
+        in one C loop without the GIL; others loop over forward()."""
+        import numpy as np
+        sizes = _arg_sizes(self._program.sig, len(batched_args))
+        if None in sizes:
+            raise NotImplementedError("vmap batches number arguments (numbers and lists of "
+                                      "them); batch tensor arguments inside fn instead")
+        blocks = [np.asarray(a, dtype=np.float64) for a in batched_args]
+        n = len(blocks[0]) if blocks else 0
+        for k, (block, size) in enumerate(zip(blocks, sizes)):
+            if block.ndim == 0 or len(block) != n or block[:1].size != size * min(n, 1):
+                raise ValueError(
+                    f"vmap: argument {k} must hold {n} rows of {size} numbers, like the "
+                    f"recording's argument; got shape {block.shape}")
+        flat = np.concatenate([b.reshape(n, -1) for b in blocks], axis=1) if blocks else (
+            np.empty((0, 0)))
+        losses = np.empty(n)
+        grads = np.zeros_like(flat) if backward else None
+        self._pending = self._grads = None
+        start = 0
+        while start < n:
+            done = start
+            run = getattr(self._program, "map", None)
+            if run is not None and not self._needs_record:
+                try:
+                    out, g, count = run(flat[start:], backward)
+                    losses[start:start + count] = out[:count]
                     if backward:
-                        self.backward()
-                        _, row_grads, _ = self._grads
-                        grads[done] = row_grads
-                    done += 1
-                start = done
-            self._pending = self._grads = None
-            if backward:
-                self.batch_grads = tuple(
-                    g.reshape(b.shape) for g, b in zip(np.split(grads, np.cumsum(sizes)[:-1],
-                                                                axis=1), blocks))
-            return losses
+                        grads[start:start + count] = g[:count]
+                    done = start + count
+                except NotImplementedError:
+                    pass
+            if done < n:               # a guard failed on row `done`, or no C loop
+                row = self._eng._rebuild(self._program.sig, flat[done].tolist(), [],
+                                         len(batched_args))
+                loss = self.forward(*row)
+                losses[done] = loss.data if isinstance(loss, self._eng.Value) else loss.item()
+                if backward:
+                    self.backward()
+                    _, row_grads, _ = self._grads
+                    grads[done] = row_grads
+                done += 1
+            start = done
+        self._pending = self._grads = None
+        if backward:
+            self.batch_grads = tuple(
+                g.reshape(b.shape) for g, b in zip(np.split(grads, np.cumsum(sizes)[:-1],
+                                                            axis=1), blocks))
+        return losses
 
-        @property
-        def grads(self):
-            """Gradients of the loss with respect to each argument from the last
-            backward(), shaped like the arguments: floats for numbers and Values,
-            Tensors for tensors that require grad, None for other tensors."""
-            if self._grads is None:
-                return None
-            args, scalar_grads, tensor_grads = self._grads
-            return rebuild(flatten(args)[2], scalar_grads, tensor_grads, len(args))
+    @property
+    def grads(self):
+        """Gradients of the loss with respect to each argument from the last
+        backward(), shaped like the arguments: floats for numbers and Values,
+        Tensors for tensors that require grad, None for other tensors."""
+        if self._grads is None:
+            return None
+        args, scalar_grads, tensor_grads = self._grads
+        eng = self._eng
+        return eng._rebuild(eng._flatten_args(args)[2], scalar_grads, tensor_grads, len(args))
 
-        def __repr__(self):
-            return (f"<tapegrad.Tape of {getattr(self.fn, '__name__', 'fn')}: {self.nodes} nodes, "
-                    f"{len(self.parameters)} parameters, {self.guards} guards, "
-                    f"recorded {self.recordings}x>")
+    def __repr__(self):
+        return (f"<tapegrad.Tape of {getattr(self.fn, '__name__', 'fn')}: {self.nodes} nodes, "
+                f"{len(self.parameters)} parameters, {self.guards} guards, "
+                f"recorded {self.recordings}x>")
 
-    def record(fn, *example_args, on_guard_failure="rerecord"):
-        """Run ``fn(*example_args)`` once, recording its graph; returns a Tape.
+def record(fn, *example_args, on_guard_failure="rerecord"):
+    """Run ``fn(*example_args)`` once, recording its graph; returns a Tape.
 
-        fn returns a scalar loss (a Value or a one-element Tensor). Arguments
-        may be numbers, Values, Tensors, numpy arrays, and lists or tuples of
-        them; fn receives numbers as Values and arrays as Tensors. A replay
-        whose guards fail records fn again (``on_guard_failure="rerecord"``)
-        or raises GuardFailure (``"raise"``)."""
-        return Tape(fn, example_args, on_guard_failure)
+    fn returns a scalar loss (a Value or a one-element Tensor). Arguments
+    may be numbers, Values, Tensors, numpy arrays, and lists or tuples of
+    them; fn receives numbers as Values and arrays as Tensors. A replay
+    whose guards fail records fn again (``on_guard_failure="rerecord"``)
+    or raises GuardFailure (``"raise"``)."""
+    return Tape(fn, example_args, on_guard_failure)
 
-    class CompiledStep:
-        """``fn`` as a replayed training step: a call returns the loss (without
-        history) after accumulating gradients exactly as
-        ``loss = fn(*args); loss.backward()`` would."""
 
-        def __init__(self, fn, on_guard_failure):
-            _check_policy(on_guard_failure)
-            functools.update_wrapper(self, fn)
-            self.fn = fn
-            self.on_guard_failure = on_guard_failure
-            self.tape = None             # the current Tape, once called
+def _record_with(tape_cls, fn, *example_args, on_guard_failure="rerecord"):
+    return tape_cls(fn, example_args, on_guard_failure)
 
-        @property
-        def recordings(self):
-            """How many times fn has been recorded (1 + re-recordings)."""
-            return 0 if self.tape is None else self.tape.recordings
 
-        def __call__(self, *args):
-            if self.tape is None:
-                self.tape = Tape(self.fn, args, self.on_guard_failure)
-            loss = self.tape._forward(args)
-            self.tape.backward()
-            return loss
+class CompiledStep:
+    """``fn`` as a replayed training step: a call returns the loss (without
+    history) after accumulating gradients exactly as
+    ``loss = fn(*args); loss.backward()`` would."""
 
-        def reset(self):
-            """Forget the recordings: the next call records fn again (see Tape.reset)."""
-            if self.tape is not None:
-                self.tape.reset()
+    _engine = None       # as Tape's
 
-        def __repr__(self):
-            return f"<tapegrad.compile of {getattr(self.fn, '__name__', 'fn')}>"
+    def __init__(self, fn, on_guard_failure):
+        _check_policy(on_guard_failure)
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self.on_guard_failure = on_guard_failure
+        self.tape = None             # the current Tape, once called
 
-    def compile(fn=None, *, on_guard_failure="rerecord"):  # noqa: A001 - torch.compile's name
-        """Replay ``fn`` as a training step; usable as ``@tapegrad.compile``."""
-        if fn is None:
-            return lambda f: CompiledStep(f, on_guard_failure)
-        return CompiledStep(fn, on_guard_failure)
+    def _tape_class(self):
+        """Tape, bound to this class's engine when it has one."""
+        if self._engine is None:
+            return Tape
+        return _backend.bind_class(Tape, self._engine, type(self).__module__)
 
-    return types.SimpleNamespace(Tape=Tape, CompiledStep=CompiledStep, record=record,
-                                 compile=compile, GuardFailure=GuardFailure)
+    @property
+    def recordings(self):
+        """How many times fn has been recorded (1 + re-recordings)."""
+        return 0 if self.tape is None else self.tape.recordings
+
+    def __call__(self, *args):
+        if self.tape is None:
+            self.tape = self._tape_class()(self.fn, args, self.on_guard_failure)
+        loss = self.tape._forward(args)
+        self.tape.backward()
+        return loss
+
+    def reset(self):
+        """Forget the recordings: the next call records fn again (see Tape.reset)."""
+        if self.tape is not None:
+            self.tape.reset()
+
+    def __repr__(self):
+        return f"<tapegrad.compile of {getattr(self.fn, '__name__', 'fn')}>"
+
+def compile(fn=None, *, on_guard_failure="rerecord"):
+    """Replay ``fn`` as a training step; usable as ``@tapegrad.compile``."""
+    return _compile_with(CompiledStep, fn, on_guard_failure=on_guard_failure)
+
+
+def _compile_with(step_cls, fn=None, *, on_guard_failure="rerecord"):
+    if fn is None:
+        return lambda f: step_cls(f, on_guard_failure)
+    return step_cls(fn, on_guard_failure)
+
+
+def api_for(engine):
+    """``compile``, ``record``, ``Tape``, ``CompiledStep`` and ``GuardFailure`` of one
+    engine module: ``tapegrad``'s for the active engine, ``tapegrad.reference``'s
+    for the reference, else the classes bound to ``engine`` (the compiled engine
+    under ``TAPEGRAD_PURE_PYTHON=1``)."""
+    if engine.ENGINE == _backend.default_engine().ENGINE:
+        return types.SimpleNamespace(compile=compile, record=record, Tape=Tape,
+                                     CompiledStep=CompiledStep, GuardFailure=GuardFailure)
+    if engine.ENGINE == "python":          # (not the active engine here)
+        from . import reference as r
+        return types.SimpleNamespace(compile=r.compile, record=r.record, Tape=r.Tape,
+                                     CompiledStep=r.CompiledStep, GuardFailure=GuardFailure)
+    tape = _backend.bind_class(Tape, engine, engine.__name__)
+    step = _backend.bind_class(CompiledStep, engine, engine.__name__)
+    return types.SimpleNamespace(compile=functools.partial(_compile_with, step),
+                                 record=functools.partial(_record_with, tape), Tape=tape,
+                                 CompiledStep=step, GuardFailure=GuardFailure)
+
+
+build = api_for   # transitional: tapegrad._bench calls _replay.build(engine); remove at merge
+

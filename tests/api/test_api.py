@@ -128,7 +128,7 @@ def test_fraction_and_bool_operands(engine):
 def test_op_codes_match_op_table(engine):
     table = {op.name: op.code for op in _ops.OPS}
     assert sorted(table.values()) == list(range(len(_ops.OPS)))       # dense, unique
-    assert len(set(op.name for op in _ops.OPS)) == len(_ops.OPS)
+    assert len({op.name for op in _ops.OPS}) == len(_ops.OPS)
     assert set(table) >= {"add", "sub", "mul", "div", "pow", "add_const", "mul_const",
                           "div_const", "rsub_const", "rdiv_const", "pow_const",
                           "rpow_const", "neg", "exp", "log", "tanh", "relu", "sigmoid",

@@ -9,7 +9,7 @@ from tapegrad import _replay
 
 
 def api(engine):
-    return _replay.build(engine)
+    return _replay.api_for(engine)
 
 
 def _branchy(engine):

@@ -1,8 +1,18 @@
-"""``tapegrad.nn``: the shared nn layer (``tapegrad._nn``) built for the active
-engine (``tapegrad.ENGINE``)."""
+"""``tapegrad.nn``: modules, parameters and losses, one source for both engines.
 
-from .. import _active, _layers, _nn
+Classes live in ``parameter.py``, ``modules.py`` and ``loss.py``; the
+functional forms in ``functional.py``. They serve whichever engine the tensors
+they receive belong to; layers that create tensors (``Linear``) use the active
+engine (``tapegrad.ENGINE``), and ``tapegrad.reference.nn`` gives the same
+classes bound to the reference engine.
+"""
 
-_layers.export(globals(), _nn.build(_active), skip=("functional",))
+# ruff: noqa: F401 - the names are re-exported; the list is _api.NN
+from .. import _api
+from . import functional
+from .loss import BCELoss, CrossEntropyLoss, MSELoss, NLLLoss
+from .modules import (Flatten, Identity, Linear, LogSoftmax, Module, ModuleList, ReLU,
+                      Sequential, Sigmoid, Softmax, Tanh)
+from .parameter import Parameter
 
-from . import functional  # noqa: E402
+__all__ = list(_api.NN) + ["functional"]

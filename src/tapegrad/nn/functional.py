@@ -1,5 +1,137 @@
-"""``tapegrad.nn.functional``: losses and activations for the active engine."""
+"""``tapegrad.nn.functional``: activations, ``linear`` and the losses.
 
-from .. import _active, _layers, _nn
+Written once for both engines: each function finds its engine through the
+tensors it receives (``tapegrad._backend.engine_of``) and calls the engine's
+single-node hooks (``_addmm``, ``_mse_loss``, ``_nll_loss``,
+``_binary_cross_entropy``; see ``tapegrad._contract``).
+"""
 
-_layers.export(globals(), _nn.build(_active).functional)
+from __future__ import annotations
+
+import warnings
+from typing import Any, Optional
+
+from .. import _backend
+from ._reduction import legacy_reduction as _reduction
+
+__all__ = ["relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "mse_loss",
+           "nll_loss", "cross_entropy", "binary_cross_entropy"]
+
+
+_TENSOR_TYPES = _backend.TENSOR_TYPES
+
+
+def _check(x: Any, what: str, fn: str) -> Any:
+    """The engine of tensor ``x``; a TypeError naming the argument when x is no tensor."""
+    eng = _TENSOR_TYPES.get(type(x)) or _backend.tensor_engine(x)
+    if eng is None:
+        raise TypeError(f"{fn}(): argument '{what}' must be Tensor, not {type(x).__name__}")
+    return eng
+
+
+def relu(input: Any, inplace: bool = False) -> Any:
+    """max(x, 0) elementwise."""
+    _check(input, "input", "relu")
+    return input.relu()
+
+
+def tanh(input: Any) -> Any:
+    """tanh elementwise."""
+    _check(input, "input", "tanh")
+    return input.tanh()
+
+
+def sigmoid(input: Any) -> Any:
+    """1 / (1 + exp(-x)) elementwise."""
+    _check(input, "input", "sigmoid")
+    return input.sigmoid()
+
+
+def softmax(input: Any, dim: Optional[int] = None, dtype: Any = None) -> Any:
+    """exp(x) / sum(exp(x)) along dim."""
+    _check(input, "input", "softmax")
+    return input.softmax(dim) if dtype is None else input.softmax(dim, dtype=dtype)
+
+
+def log_softmax(input: Any, dim: Optional[int] = None, dtype: Any = None) -> Any:
+    """log(softmax(x)) along dim, computed stably."""
+    _check(input, "input", "log_softmax")
+    return input.log_softmax(dim) if dtype is None else input.log_softmax(dim, dtype=dtype)
+
+
+def linear(input: Any, weight: Any, bias: Any = None) -> Any:
+    """input @ weight.T + bias, as torch computes it: one AddmmBackward0 node
+    (other ranks are flattened to 2-D around it)."""
+    eng = _check(input, "input", "linear")
+    _check(weight, "weight", "linear")
+    if bias is None:
+        return input.matmul(weight.t())
+    if input.dim() == 2:
+        return eng._addmm(bias, input, weight.t())
+    shape = tuple(input.shape[:-1]) + (weight.shape[0],)
+    flat = input.reshape(-1, input.shape[-1])
+    return eng._addmm(bias, flat, weight.t()).view(shape)
+
+
+def mse_loss(input: Any, target: Any, size_average: Optional[bool] = None,
+             reduce: Optional[bool] = None, reduction: str = "mean") -> Any:
+    """Mean (or sum) of squared differences."""
+    eng = _check(input, "input", "mse_loss")
+    _check(target, "target", "mse_loss")
+    reduction = _reduction(size_average, reduce, reduction)
+    if input.shape != target.shape:
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input "
+                      f"size ({input.shape}). This will likely lead to incorrect results "
+                      "due to broadcasting. Please ensure they have the same size.",
+                      stacklevel=2)
+    return eng._mse_loss(input, target, reduction)
+
+
+def nll_loss(input: Any, target: Any, weight: Any = None, size_average: Optional[bool] = None,
+             ignore_index: int = -100, reduce: Optional[bool] = None,
+             reduction: str = "mean") -> Any:
+    """Negative log-likelihood of class indices (int64) under log-probabilities."""
+    eng = _check(input, "input", "nll_loss")
+    _check(target, "target", "nll_loss")
+    reduction = _reduction(size_average, reduce, reduction)
+    return eng._nll_loss(input, target, weight, ignore_index, reduction)
+
+
+def cross_entropy(input: Any, target: Any, weight: Any = None,
+                  size_average: Optional[bool] = None, ignore_index: int = -100,
+                  reduce: Optional[bool] = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Any:
+    """log_softmax over the class dim followed by nll_loss (class-index targets), or
+    the cross entropy with class probabilities (a float target shaped like input)."""
+    _check(input, "input", "cross_entropy")
+    _check(target, "target", "cross_entropy")
+    reduction = _reduction(size_average, reduce, reduction)
+    if label_smoothing:
+        raise NotImplementedError("cross_entropy: label_smoothing is not supported")
+    class_dim = 0 if input.dim() == 1 else 1
+    logp = input.log_softmax(class_dim)
+    if target.dtype.is_floating_point:
+        if target.shape != input.shape:
+            raise RuntimeError(f"Expected target size {list(input.shape)}, got "
+                               f"{list(target.shape)}")
+        prod = logp * target
+        if weight is not None:
+            prod = prod * (weight if class_dim == 0 else weight.reshape(1, -1))
+        if reduction == "none":
+            return -prod.sum(class_dim)
+        total = -prod.sum()
+        if reduction == "sum":
+            return total
+        return total / (input.numel() // input.shape[class_dim])
+    return nll_loss(logp, target, weight, None, ignore_index, None, reduction)
+
+
+def binary_cross_entropy(input: Any, target: Any, weight: Any = None,
+                         size_average: Optional[bool] = None, reduce: Optional[bool] = None,
+                         reduction: str = "mean") -> Any:
+    """-(t log x + (1 - t) log(1 - x)), logs clamped at -100 as in torch."""
+    eng = _check(input, "input", "binary_cross_entropy")
+    _check(target, "target", "binary_cross_entropy")
+    reduction = _reduction(size_average, reduce, reduction)
+    return eng._binary_cross_entropy(input, target, weight, reduction)
+

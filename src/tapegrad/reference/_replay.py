@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-from .._grad_mode import no_grad
+from ..autograd.grad_mode import no_grad
 from ._tensor import Tensor, as_tensor, zeros_like
 from ._value import Value
 
@@ -131,7 +131,8 @@ class _Program:
                                    "parameter or argument")
             if loss.numel() != 1:
                 raise RuntimeError("fn must return a scalar loss (grad can be implicitly "
-                                   f"created only for scalar outputs; got shape {tuple(loss.shape)})")
+                                   "created only for scalar outputs; got shape "
+                                   f"{tuple(loss.shape)})")
         return loss, in_scalars, in_tensors
 
     def forward(self, scalars, tensors):

@@ -1,0 +1,54 @@
+"""THE list of tapegrad's public names.
+
+``tapegrad/__init__.py`` re-exports ``ENGINE_NAMES`` from the active engine and
+takes the other groups from the shared layers; ``tapegrad.reference`` exports
+the same; ``__all__`` of both is built from here; ``_contract.Engine`` and the
+conformance test (``tests/conformance``) check every name on both engines.
+"""
+
+# What each engine module provides itself; ``tapegrad`` re-exports the active one's.
+ENGINE_NAMES = (
+    # scalars, micrograd style
+    "ENGINE", "Value", "clear_tape", "dot", "sum", "tape_stats",
+    # tensors, PyTorch style
+    "Tensor", "tensor", "zeros", "ones", "full", "empty", "randn", "rand", "arange",
+    "from_numpy", "zeros_like", "ones_like", "manual_seed", "is_tensor", "get_default_dtype",
+    "as_tensor", "empty_like", "full_like", "rand_like", "randn_like",
+    "exp", "log", "tanh", "relu", "sigmoid", "abs", "sqrt", "neg", "reciprocal", "clamp",
+    "clamp_min", "softmax", "log_softmax", "matmul", "mm", "mv", "mean", "max", "min",
+    "argmax", "argmin", "reshape", "flatten", "transpose", "t", "permute", "unsqueeze",
+    "squeeze", "pow", "add", "sub", "mul", "div", "clone", "numel", "is_floating_point",
+    "set_printoptions", "get_printoptions",
+)
+
+# Grad mode, written once (tapegrad.autograd.grad_mode); engines expose the same objects.
+GRAD_MODE = ("no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled")
+
+# dtypes and Size (tapegrad._dtype), shared by the engines.
+DTYPES = ("Size", "dtype", "float32", "float64", "int64", "float", "double", "long")
+
+# Replay (tapegrad._replay), written once.
+REPLAY = ("compile", "record", "Tape", "GuardFailure")
+
+# tapegrad.save / tapegrad.load (tapegrad.serialization).
+SERIALIZATION = ("save", "load")
+
+SUBMODULES = ("nn", "optim", "autograd")
+
+# tapegrad.__all__
+PUBLIC = (ENGINE_NAMES + GRAD_MODE + DTYPES + REPLAY + SERIALIZATION + SUBMODULES
+          + ("reference", "__version__"))
+
+# The layers: tapegrad.nn, tapegrad.nn.functional, tapegrad.optim, tapegrad.autograd.
+NN = ("Parameter", "Module", "Linear", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
+      "Identity", "Flatten", "Sequential", "ModuleList", "MSELoss", "CrossEntropyLoss",
+      "NLLLoss", "BCELoss")
+NN_FUNCTIONAL = ("relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "mse_loss",
+                 "nll_loss", "cross_entropy", "binary_cross_entropy")
+OPTIM = ("Optimizer", "SGD", "Adam")
+AUTOGRAD = ("Variable", "grad", "backward") + GRAD_MODE
+
+# The engines' private hooks the layers call (see _contract.Engine).
+HOOKS = ("_addmm", "_mse_loss", "_nll_loss", "_binary_cross_entropy", "_grad",
+         "_run_backward", "_sgd_update", "_adam_update", "_set_grad_off", "_grad_off",
+         "_trace", "_flatten_args", "_rebuild", "_GuardFailed")

@@ -1,0 +1,165 @@
+"""The engine contract: what an engine module provides.
+
+An engine is a *module* (``tapegrad._engine``, compiled; ``tapegrad.reference``,
+pure Python) that satisfies :class:`Engine`: every name of
+``tapegrad._api.ENGINE_NAMES`` and ``GRAD_MODE`` (public, with PyTorch's
+semantics, identical results and errors on both engines -- the conformance
+test in ``tests/conformance`` holds them to it), the dtypes, and the private
+hooks below, which the shared layers (``nn``, ``optim``, ``autograd``, replay)
+call directly. ``tapegrad._backend`` maps a tensor to its engine; where an
+engine still lacks a hook listed in :data:`FALLBACK_HOOKS`, ``_backend``
+supplies a composed fallback (same values, torch's grad_fn name may differ)
+and lists it in ``_backend.MISSING_HOOKS``.
+
+Hooks (all arguments positional):
+
+``_addmm(bias, mat1, mat2)``
+    ``bias + mat1 @ mat2`` as one ``AddmmBackward0`` node (``nn.functional.linear``).
+``_mse_loss(input, target, reduction)``
+    torch's ``mse_loss`` as one ``MseLossBackward0`` node.
+``_nll_loss(input, target, weight, ignore_index, reduction)``
+    ``NllLossBackward0``; ``_binary_cross_entropy(input, target, weight, reduction)``
+    ``BinaryCrossEntropyBackward0`` (logs clamped at -100).
+``_grad(outputs, inputs, grad_outputs, allow_unused) -> tuple``
+    d(outputs)/d(inputs), accumulating nothing (``autograd.grad``).
+``_run_backward(tensors, grad_tensors, inputs)``
+    one sweep from several roots, accumulating into leaves (``autograd.backward``).
+``_set_grad_off(off) -> int`` and ``_grad_off() -> int``
+    the thread-local grad-mode primitive that ``autograd.grad_mode`` drives
+    (``off`` != 0 records nothing; returns the previous value).
+``_trace(fn, args) -> (program, loss)``, ``_flatten_args(args) -> (scalars, tensors, sig)``,
+``_rebuild(sig, scalars, tensors, nargs)``, ``_GuardFailed``
+    replay (``tapegrad._replay``): a program has ``sig``, ``parameters``, ``nodes``,
+    ``guards``, ``forward(scalars, tensors)`` and ``backward(scalars, tensors) ->
+    (scalar_grads, tensor_grads)``; ``_GuardFailed`` is raised when a guard fails.
+
+Optimizer hooks (``tapegrad.optim``):
+
+    ``_sgd_update(params, lr, momentum, dampening, weight_decay, nesterov,
+    buffers, first_step)``
+        params: Tensors of one param group that all have a ``.grad``;
+        buffers: the momentum buffers, one Tensor per param (same shape and
+        dtype), or a list of None when momentum == 0; first_step: True when these
+        buffers have not been written yet (all params passed share this flag).
+        Other arguments are Python numbers. In place, per element, in the
+        parameter's dtype (``fma(a, b, c)`` = a * b + c rounded once, as torch's
+        CPU kernels compute ``add(..., alpha=)``)::
+
+            g = grad
+            if weight_decay != 0:  g = fma(p, weight_decay, g)
+            if momentum != 0:
+                buf = g                                  if first_step
+                buf = fma(g, 1 - dampening, buf * momentum)  otherwise
+                g = fma(buf, momentum, g) if nesterov else buf
+            p = fma(g, -lr, p)
+
+    ``_adam_update(params, lr, beta1, beta2, eps, weight_decay, exp_avgs,
+    exp_avg_sqs, step)``
+        params: Tensors that all have a ``.grad`` and the same step count;
+        exp_avgs, exp_avg_sqs: the moment Tensors, one per param; step: that
+        count after this update (1 on the first), a Python int. In place
+        (amsgrad=False; scalars computed in Python floats, then rounded to the
+        parameter's dtype where they meet a tensor)::
+
+            g = grad;  if weight_decay != 0:  g = fma(p, weight_decay, g)
+            m = lerp(m, g, 1 - beta1)        # torch.lerp: fma(w, g - m, m) for w < 0.5
+            v = fma((1 - beta2) * g, g, v * beta2)
+            step_size = lr / (1 - beta1 ** step)
+            denom = sqrt(v) / sqrt(1 - beta2 ** step) + eps
+            p = p + (-step_size * m) / denom
+
+    Both hooks must bump each parameter's version counter (an in-place update).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, List, Optional, Protocol, Sequence, Tuple
+
+
+from . import _api
+
+__all__ = ["Engine", "FALLBACK_HOOKS"]
+
+# Hooks that _backend may complete with a composed fallback when an engine lacks them.
+FALLBACK_HOOKS = ("_addmm", "_binary_cross_entropy", "_grad", "_run_backward",
+                  "_set_grad_off", "_grad_off")
+
+
+class Engine(Protocol):
+    """What an engine module provides (see the module docstring). Each public
+    name has the same meaning as in PyTorch (``tensor``, ``zeros``, ...) or
+    micrograd (``Value``); the types here are deliberately loose, the stubs
+    (``_engine.pyi``) carry the precise ones."""
+
+    ENGINE: str
+    Value: type
+    Tensor: type
+    Size: type
+    float32: Any
+    float64: Any
+    int64: Any
+
+    clear_tape: Callable[[], None]
+    tape_stats: Callable[[], dict]
+    dot: Callable[..., Any]
+    sum: Callable[..., Any]
+    tensor: Callable[..., Any]
+    zeros: Callable[..., Any]
+    ones: Callable[..., Any]
+    full: Callable[..., Any]
+    empty: Callable[..., Any]
+    randn: Callable[..., Any]
+    rand: Callable[..., Any]
+    arange: Callable[..., Any]
+    from_numpy: Callable[..., Any]
+    zeros_like: Callable[..., Any]
+    ones_like: Callable[..., Any]
+    empty_like: Callable[..., Any]
+    full_like: Callable[..., Any]
+    rand_like: Callable[..., Any]
+    randn_like: Callable[..., Any]
+    as_tensor: Callable[..., Any]
+    manual_seed: Callable[[int], Any]
+    is_tensor: Callable[[Any], bool]
+    get_default_dtype: Callable[[], Any]
+    set_printoptions: Callable[..., None]
+    get_printoptions: Callable[[], dict]
+    # the free tensor functions (exp ... is_floating_point, see _api.ENGINE_NAMES)
+    exp: Callable[..., Any]
+    matmul: Callable[..., Any]
+
+    # grad mode: the shared objects of tapegrad.autograd.grad_mode
+    no_grad: Any
+    enable_grad: Any
+    set_grad_enabled: Any
+    is_grad_enabled: Callable[[], bool]
+
+    # private hooks
+    def _addmm(self, bias: Any, mat1: Any, mat2: Any) -> Any: ...
+    def _mse_loss(self, input: Any, target: Any, reduction: str) -> Any: ...
+    def _nll_loss(self, input: Any, target: Any, weight: Any, ignore_index: int,
+                  reduction: str) -> Any: ...
+    def _binary_cross_entropy(self, input: Any, target: Any, weight: Any,
+                              reduction: str) -> Any: ...
+    def _grad(self, outputs: List[Any], inputs: List[Any], grad_outputs: List[Any],
+              allow_unused: bool) -> Tuple[Any, ...]: ...
+    def _run_backward(self, tensors: List[Any], grad_tensors: List[Any],
+                      inputs: Optional[List[Any]]) -> None: ...
+    def _sgd_update(self, params: List[Any], lr: float, momentum: float, dampening: float,
+                    weight_decay: float, nesterov: bool, buffers: List[Any],
+                    first_step: bool) -> None: ...
+    def _adam_update(self, params: List[Any], lr: float, beta1: float, beta2: float,
+                     eps: float, weight_decay: float, exp_avgs: List[Any],
+                     exp_avg_sqs: List[Any], step: int) -> None: ...
+    def _set_grad_off(self, off: int) -> int: ...
+    def _grad_off(self) -> int: ...
+    def _trace(self, fn: Callable[..., Any], args: Sequence[Any]) -> Tuple[Any, Any]: ...
+    def _flatten_args(self, args: Sequence[Any]) -> Tuple[list, list, list]: ...
+    def _rebuild(self, sig: list, scalars: list, tensors: list, nargs: int) -> list: ...
+    _GuardFailed: type
+
+
+def missing(engine: Any) -> Tuple[str, ...]:
+    """The names of the contract (public names and hooks) that ``engine`` lacks."""
+    names = _api.ENGINE_NAMES + _api.GRAD_MODE + ("float32", "float64", "int64") + _api.HOOKS
+    return tuple(n for n in names if not hasattr(engine, n))

@@ -1,0 +1,81 @@
+"""``tapegrad.autograd``: ``Variable``, ``grad`` and ``backward`` for any engine.
+
+Written once: each function finds its engine through the tensors it is given
+(``tapegrad._backend.engine_of``) and calls the engine's hooks
+``_grad(outputs, inputs, grad_outputs, allow_unused)`` (gradients returned,
+nothing accumulated) and ``_run_backward(tensors, grad_tensors, inputs)``
+(one sweep from several roots). Grad mode lives in ``grad_mode``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional, Sequence, Tuple, Union
+
+from .. import _backend
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+
+__all__ = ["Variable", "grad", "backward", "no_grad", "enable_grad", "set_grad_enabled",
+           "is_grad_enabled", "grad_mode"]
+
+_Tensors = Union[Any, Sequence[Any]]
+
+
+def _as_list(x: Any) -> List[Any]:
+    return [x] if x is None or not isinstance(x, (list, tuple)) else list(x)
+
+
+def _engine(tensors: Sequence[Any], what: str) -> Any:
+    """The engine of the first tensor (the engine's hook checks the others)."""
+    eng = _backend.engine_of(*tensors)
+    if eng is None:
+        raise TypeError(f"{what}(): expected Tensors, got "
+                        f"{', '.join(type(t).__name__ for t in tensors)}")
+    return eng
+
+
+def Variable(data: Any, requires_grad: bool = False, volatile: bool = False) -> Any:
+    """torch's deprecated Variable: returns the tensor itself, with requires_grad
+    set when asked."""
+    if _backend.engine_of(data) is None or not hasattr(data, "requires_grad_"):
+        raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+    if requires_grad:
+        data.requires_grad_(True)
+    return data
+
+
+def grad(outputs: _Tensors, inputs: _Tensors, grad_outputs: Optional[_Tensors] = None,
+         retain_graph: Optional[bool] = None, create_graph: bool = False,
+         only_inputs: bool = True, allow_unused: Optional[bool] = None,
+         is_grads_batched: bool = False, materialize_grads: bool = False) -> Tuple[Any, ...]:
+    """d(outputs)/d(inputs) as a tuple of tensors; .grad is left untouched."""
+    if create_graph:
+        raise NotImplementedError("tapegrad does not support create_graph=True "
+                                  "(higher-order gradients)")
+    if is_grads_batched:
+        raise NotImplementedError("tapegrad does not support is_grads_batched=True")
+    outputs = _as_list(outputs)
+    inputs = _as_list(inputs)
+    grad_outputs = [None] * len(outputs) if grad_outputs is None else _as_list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad requires one grad_output per output: got "
+                           f"{len(grad_outputs)} for {len(outputs)} outputs")
+    eng = _engine(outputs + inputs, "grad")
+    allow = bool(allow_unused) or materialize_grads
+    result = eng._grad(outputs, inputs, grad_outputs, allow)
+    if materialize_grads:
+        result = tuple(eng.zeros_like(t) if g is None else g for t, g in zip(inputs, result))
+    return tuple(result)
+
+
+def backward(tensors: _Tensors, grad_tensors: Optional[_Tensors] = None,
+             retain_graph: Optional[bool] = None, create_graph: bool = False,
+             inputs: Optional[_Tensors] = None) -> None:
+    """Accumulate the gradients of several roots into the leaves' .grad."""
+    if create_graph:
+        raise NotImplementedError("tapegrad does not support create_graph=True "
+                                  "(higher-order gradients)")
+    tensors = _as_list(tensors)
+    grads = [None] * len(tensors) if grad_tensors is None else _as_list(grad_tensors)
+    inputs = None if inputs is None else _as_list(inputs)
+    eng = _engine(tensors, "backward")
+    eng._run_backward(tensors, grads, inputs)

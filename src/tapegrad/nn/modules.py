@@ -1,0 +1,517 @@
+"""``nn`` modules: ``Module`` and the layers, written once for both engines.
+
+PyTorch's semantics: ``Module`` registers ``Parameter``s and sub-modules
+assigned as attributes; ``Linear`` is initialised like torch's
+(U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias, from the engine's
+generator). A layer that creates tensors from nothing (``Linear``) uses its
+class's engine: ``cls._engine``, None for the active engine
+(``tapegrad._backend.default_engine``); ``tapegrad.reference.nn.Linear`` is
+the same class bound to the reference engine (``_backend.bind_class``).
+Everything else reaches the engine through the tensors it is given.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import math
+from typing import Any
+
+from .. import _backend
+from .._dtype import float32, float64
+from ..autograd.grad_mode import no_grad
+from . import functional as F
+from .parameter import Parameter
+
+__all__ = ["Module", "Linear", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Identity",
+           "Flatten", "Sequential", "ModuleList"]
+
+
+def _is_tensor(x: Any) -> bool:
+    return _backend.tensor_engine(x) is not None
+
+
+def _typename(obj):
+    """torch's name for a value in messages: 'tapegrad.FloatTensor' for a tensor."""
+    t = getattr(obj, "type", None)
+    if callable(t) and hasattr(obj, "dtype"):
+        try:
+            return t()
+        except Exception:
+            pass
+    return type(obj).__name__
+
+
+def _addindent(s, num_spaces):
+    lines = s.split("\n")
+    if len(lines) == 1:
+        return s
+    first = lines.pop(0)
+    return first + "\n" + "\n".join(num_spaces * " " + line for line in lines)
+
+
+class _IncompatibleKeys(collections.namedtuple("_IncompatibleKeys",
+                                               ["missing_keys", "unexpected_keys"])):
+    """What load_state_dict(strict=False) could not match."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+class Module:
+    """Base class of all layers: assigning a Parameter or a Module to an
+    attribute registers it, so parameters() finds it."""
+
+    training = True
+    _engine: Any = None        # the engine for tensors created from nothing; None: the active one
+
+    def __init__(self):
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_parameters", collections.OrderedDict())
+        object.__setattr__(self, "_buffers", collections.OrderedDict())
+        object.__setattr__(self, "_modules", collections.OrderedDict())
+
+    def _registries(self):
+        d = self.__dict__
+        if "_parameters" not in d:
+            raise AttributeError("cannot assign parameters or modules before "
+                                 "Module.__init__() call")
+        return d["_parameters"], d["_buffers"], d["_modules"]
+
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        if isinstance(value, Parameter):
+            params, buffers, modules = self._registries()
+            d.pop(name, None)
+            buffers.pop(name, None)
+            modules.pop(name, None)
+            params[name] = value
+        elif isinstance(value, Module):
+            params, buffers, modules = self._registries()
+            d.pop(name, None)
+            params.pop(name, None)
+            buffers.pop(name, None)
+            modules[name] = value
+        elif "_parameters" in d and name in d["_parameters"]:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_typename(value)}' as parameter "
+                                f"'{name}' (tapegrad.nn.Parameter or None expected)")
+            d["_parameters"][name] = None
+        elif "_modules" in d and name in d["_modules"]:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_typename(value)}' as child module "
+                                f"'{name}' (tapegrad.nn.Module or None expected)")
+            d["_modules"][name] = None
+        elif "_buffers" in d and name in d["_buffers"]:
+            if value is not None and not _is_tensor(value):
+                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer "
+                                f"'{name}' (Tensor or None expected)")
+            d["_buffers"][name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        d = self.__dict__
+        for reg in ("_parameters", "_buffers", "_modules"):
+            if reg in d and name in d[reg]:
+                return d[reg][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        d = self.__dict__
+        for reg in ("_parameters", "_buffers", "_modules"):
+            if reg in d and name in d[reg]:
+                del d[reg][name]
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name, param):
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter "
+                            f"'{name}' (tapegrad.nn.Parameter or None required)")
+        self._registries()[0][name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        if tensor is not None and not _is_tensor(tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer "
+                            f"'{name}' (Tensor or None required)")
+        self._registries()[1][name] = tensor
+
+    def add_module(self, name, module):
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._registries()[2][name] = module
+
+    register_module = add_module
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
+                                  '"forward" function')
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # -- traversal --
+
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is None:
+                continue
+            sub = prefix + ("." if prefix else "") + name
+            yield from m.named_modules(memo, sub, remove_duplicate)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        seen = set()
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, registry, prefix, recurse, remove_duplicate=True):
+        seen = set()
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) \
+            if recurse else [(prefix, self)]
+        for mod_prefix, m in mods:
+            for name, v in getattr(m, registry).items():
+                if v is None or (remove_duplicate and id(v) in seen):
+                    continue
+                seen.add(id(v))
+                yield mod_prefix + ("." if mod_prefix else "") + name, v
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def apply(self, fn):
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    # -- modes and gradients --
+
+    def train(self, mode=True):
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        """Reset the parameters' gradients (to None, as torch 2.x does by default)."""
+        for p in self.parameters():
+            if p.grad is not None:
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.zero_()
+
+    def _cast(self, dtype):
+        with no_grad():
+            for m in self.modules():
+                for reg in (m._parameters, m._buffers):
+                    for t in reg.values():
+                        if t is not None and t.dtype.is_floating_point and t.dtype != dtype:
+                            t.data = t.data.to(dtype)
+                            if t.grad is not None:
+                                t.grad = t.grad.to(dtype)
+        return self
+
+    def to(self, *args, **kwargs):
+        dtype = kwargs.get("dtype")
+        for a in args:
+            if not isinstance(a, str) and not _is_tensor(a) and str(a) != "cpu":
+                dtype = a
+        if kwargs.get("device") not in (None, "cpu") and str(kwargs.get("device")) != "cpu":
+            raise RuntimeError("tapegrad modules live on the CPU")
+        return self if dtype is None else self._cast(dtype)
+
+    def float(self):
+        return self._cast(float32)
+
+    def double(self):
+        return self._cast(float64)
+
+    def cpu(self):
+        return self
+
+    # -- state --
+
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """Parameters and buffers by dotted name (detached, sharing memory)."""
+        out = collections.OrderedDict() if destination is None else destination
+        for name, t in itertools.chain(self.named_parameters(prefix=prefix,
+                                                             remove_duplicate=False),
+                                       self.named_buffers(prefix=prefix,
+                                                          remove_duplicate=False)):
+            out[name] = t if keep_vars else t.detach()
+        return out
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Copy values into the parameters and buffers (shapes must match)."""
+        own = collections.OrderedDict(itertools.chain(
+            self.named_parameters(remove_duplicate=False),
+            self.named_buffers(remove_duplicate=False)))
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        errors = []
+        for name, t in own.items():
+            if name not in state_dict:
+                continue
+            src = state_dict[name]
+            if not _is_tensor(src):
+                errors.append(f'While copying the parameter named "{name}", expected '
+                              f'torch.Tensor or Tensor-like object from checkpoint but '
+                              f'received {type(src)}')
+                continue
+            if tuple(src.shape) != tuple(t.shape):
+                errors.append(f"size mismatch for {name}: copying a param with shape "
+                              f"{src.shape} from checkpoint, the shape in current model "
+                              f"is {t.shape}.")
+                continue
+            with no_grad():
+                t.copy_(src)
+        if strict:
+            if unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
+                    ", ".join(f'"{k}"' for k in unexpected)))
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: {}. ".format(
+                    ", ".join(f'"{k}"' for k in missing)))
+        if errors:
+            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
+                type(self).__name__, "\n\t".join(errors)))
+        return _IncompatibleKeys(missing, unexpected)
+
+    # -- printing --
+
+    def extra_repr(self):
+        return ""
+
+    def _get_name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({k}): " + _addindent(repr(m), 2)
+                       for k, m in self._modules.items()]
+        lines = extra_lines + child_lines
+        s = self._get_name() + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                s += extra_lines[0]
+            else:
+                s += "\n  " + "\n  ".join(lines) + "\n"
+        return s + ")"
+
+    def __dir__(self):
+        keys = list(super().__dir__())
+        for reg in ("_parameters", "_buffers", "_modules"):
+            keys += list(self.__dict__.get(reg, {}))
+        return sorted({k for k in keys if not k[0].isdigit()})
+
+# ------------------------------------------------------------------ layers
+
+class Linear(Module):
+    """y = x @ weight.T + bias; weight (out_features, in_features)."""
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        dtype = float32 if dtype is None else dtype
+        engine = _backend.engine_for(self)
+        self.weight = Parameter(engine.empty(out_features, in_features, dtype=dtype))
+        if bias:
+            self.bias = Parameter(engine.empty(out_features, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """torch's init: kaiming_uniform_(a=sqrt(5)) for weight, U(+-1/sqrt(fan_in))
+        for bias, drawn from the engine's generator."""
+        fan_in = self.in_features
+        if fan_in == 0:
+            return
+        gain = math.sqrt(2.0 / (1 + math.sqrt(5) ** 2))
+        bound = math.sqrt(3.0) * (gain / math.sqrt(fan_in))
+        _uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            b = 1 / math.sqrt(fan_in)
+            _uniform_(self.bias, -b, b)
+
+    def forward(self, input):
+        return F.linear(input, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+def _uniform_(t, low, high):
+    """Fill t with U(low, high) as torch's uniform_ does: u * (high - low) + low."""
+    with no_grad():
+        u = _backend.engine_of(t).rand(*t.shape, dtype=t.dtype)
+        t.copy_(u * (high - low) + low)
+
+class _Activation(Module):
+    _fn: Any = None
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return type(self)._fn(input)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+class ReLU(_Activation):
+    """max(x, 0) elementwise."""
+    _fn = staticmethod(F.relu)
+
+class Tanh(Module):
+    """tanh elementwise."""
+
+    def forward(self, input):
+        return F.tanh(input)
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x)) elementwise."""
+
+    def forward(self, input):
+        return F.sigmoid(input)
+
+class Softmax(Module):
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.softmax(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+class LogSoftmax(Softmax):
+    def forward(self, input):
+        return F.log_softmax(input, self.dim)
+
+class Identity(Module):
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, input):
+        return input
+
+class Flatten(Module):
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, input):
+        return input.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: children kept in order."""
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+class Sequential(_ModuleSequence):
+    """Modules applied in order: Sequential(m0, m1, ...) or Sequential(OrderedDict)."""
+
+    def __init__(self, *args):
+        super().__init__()
+        if len(args) == 1 and isinstance(args[0], collections.OrderedDict):
+            for name, m in args[0].items():
+                self.add_module(name, m)
+        else:
+            for k, m in enumerate(args):
+                self.add_module(str(k), m)
+
+    def __getitem__(self, idx):
+        items = list(self._modules.items())
+        if isinstance(idx, slice):
+            return type(self)(collections.OrderedDict(items[idx]))
+        n = len(items)
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} is out of range")
+        return items[idx % n][1]
+
+    def forward(self, input):
+        for m in self._modules.values():
+            input = m(input)
+        return input
+
+class ModuleList(_ModuleSequence):
+    """A list of modules, registered as children."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def __getitem__(self, idx):
+        items = list(self._modules.values())
+        if isinstance(idx, slice):
+            return type(self)(items[idx])
+        return items[idx]
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
