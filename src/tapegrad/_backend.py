@@ -70,6 +70,29 @@ def loaded_engines() -> Tuple[Any, ...]:
     return _loaded
 
 
+_grad_fns: Optional[Tuple[Tuple[Any, ...], Any]] = None   # see grad_setters
+_partial = True         # fewer engines registered than exist (grad_setters must look again)
+
+
+def grad_setters() -> Tuple[Tuple[Any, ...], Any]:
+    """(the loaded engines' ``_set_grad_off`` primitives, (their ``_grad_off``)), the
+    default engine's first: what ``autograd.grad_mode`` calls on every ``no_grad()``,
+    cached until another engine registers."""
+    fns = _grad_fns
+    if fns is None or len(_loaded) < len(_MODULES):
+        engines = loaded_engines() or (default_engine(),)
+        fns = _grad_fns
+        if fns is None:
+            fns = _set_grad_fns(engines)
+    return fns
+
+
+def _set_grad_fns(engines: Tuple[Any, ...]) -> Tuple[Tuple[Any, ...], Any]:
+    global _grad_fns
+    _grad_fns = (tuple(e._set_grad_off for e in engines), tuple(e._grad_off for e in engines))
+    return _grad_fns
+
+
 def engine_of(*objs: Any) -> Any:
     """The engine of the first tensor or Value among ``objs`` (None if there is none)."""
     for x in objs:
@@ -127,10 +150,12 @@ def _register(module: Any) -> Any:
 
     missing = tuple(h for h in _contract.FALLBACK_HOOKS if not hasattr(module, h))
     eng = _Completed(module, missing) if missing else module
-    global _loaded
+    global _loaded, _grad_fns, _partial
     MISSING_HOOKS[module.ENGINE] = missing
     _engines[module.ENGINE] = eng
     _loaded = tuple(sorted(_engines.values(), key=lambda e: e.ENGINE != _DEFAULT))
+    _grad_fns = None
+    _partial = len(_loaded) < len(_MODULES)
     _by_type[module.Tensor] = eng
     TENSOR_TYPES[module.Tensor] = eng
     _by_type[module.Value] = eng

@@ -514,6 +514,10 @@ cdef class Value:
     def __repr__(self):
         return f"Value(data={self.data}, grad={self.grad})"
 
+    def __reduce__(self):
+        from .serialization import _reduce_value      # (serialization imports the engines)
+        return _reduce_value(self)
+
 
 cdef _install_value_dealloc():
     global tg_value_index_offset, tg_value_tape_offset, tg_value_dealloc_generated
@@ -530,3 +534,8 @@ _install_value_dealloc()
 # dtype aliases named like Python builtins, set after compilation so that this
 # module's own float(...) and bool(...) stay Python's
 globals().update(float=_dtype_float, double=_dtype_double, long=_dtype_long)
+
+# The user-facing grad mode, shared with the reference (it drives _set_grad_off /
+# _grad_off above in every loaded engine). Imported last: tapegrad.autograd imports
+# tapegrad._backend, which must not see a half-built engine.
+from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

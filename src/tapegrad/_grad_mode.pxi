@@ -1,5 +1,7 @@
 # Grad mode: a thread-local no_grad() depth read by every op that records
-# (included by _engine.pyx before the tensor files).
+# (included by _engine.pyx before the tensor files). The user-facing no_grad,
+# enable_grad, set_grad_enabled and is_grad_enabled are tapegrad.autograd.grad_mode's,
+# shared with the reference and imported at the end of _engine.pyx.
 
 cdef extern from *:
     """
@@ -32,57 +34,3 @@ def _set_grad_off(int off):
 def _grad_off():
     """This thread's grad-off depth: 0 when operations record."""
     return tg_grad_mode_get()
-
-
-# ----------------------------------------------------------------------------
-# Grad mode
-
-class no_grad:
-    """Context manager and decorator: operations inside record nothing (this thread)."""
-
-    def __new__(cls, orig_func=None):
-        if orig_func is None:
-            return super().__new__(cls)
-        return cls()(orig_func)            # used bare: @no_grad
-
-    def __enter__(self):
-        self._prev = tg_grad_mode_set(1)
-        return self
-
-    def __exit__(self, *exc):
-        tg_grad_mode_set(self._prev)
-        return False
-
-    def __call__(self, fn):
-        import functools
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self.__class__():
-                return fn(*args, **kwargs)
-        return wrapper
-
-
-class enable_grad(no_grad):
-    """Context manager and decorator: record operations again inside no_grad()."""
-
-    def __enter__(self):
-        self._prev = tg_grad_mode_set(0)
-        return self
-
-
-class set_grad_enabled(no_grad):
-    """set_grad_enabled(mode): switch recording on or off (also as a context manager)."""
-
-    def __new__(cls, mode):
-        return object.__new__(cls)
-
-    def __init__(self, mode):
-        self._prev = tg_grad_mode_set(0 if mode else 1)
-
-    def __enter__(self):
-        return self
-
-
-def is_grad_enabled():
-    return bool(tg_grad_enabled())

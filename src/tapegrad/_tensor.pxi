@@ -484,7 +484,8 @@ cdef class Tensor:
         return r
 
     def __reduce_ex__(self, protocol):
-        return (_rebuild, (np.array(_as_numpy(&self.v)), self.v.dtype, self.index >= 0))
+        from .serialization import _reduce_tensor     # (serialization imports the engines)
+        return _reduce_tensor(self)
 
     def detach_(self):
         return self.requires_grad_(False)
@@ -949,11 +950,6 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     if requires_grad:
         r.requires_grad_(True)
     return r
-
-
-def _rebuild(array, int code, requires_grad):
-    """Unpickle a tensor."""
-    return tensor(array, dtype=_DTYPES[code], requires_grad=requires_grad)
 
 
 def _first_bad_item(data):

@@ -281,15 +281,11 @@ def _no_grad_block(M, L):
 
 
 cases("no_grad", _no_grad_block, lambda M, L: M.no_grad()(lambda: (X(M) * 2))())
-cases("no_grad", lambda M, L: M.no_grad(5),
-      xfail="drift: the compiled engine's own no_grad accepts no_grad(5) (engine-c: "
-            "_engine must expose tapegrad.autograd.grad_mode's classes)")
+cases("no_grad", lambda M, L: M.no_grad(5))
 cases("enable_grad", lambda M, L: [M.no_grad()(M.enable_grad()(lambda: X(M) * 2))()])
 cases("set_grad_enabled",
       lambda M, L: [M.set_grad_enabled(False)(lambda: X(M) * 2)(), M.is_grad_enabled()])
-cases("set_grad_enabled", lambda M, L: M.set_grad_enabled(1),
-      xfail="drift: the compiled engine's set_grad_enabled accepts a non-bool (the "
-            "reference raises TypeError)")
+cases("set_grad_enabled", lambda M, L: M.set_grad_enabled(1))
 cases("is_grad_enabled", lambda M, L: M.is_grad_enabled())
 
 # ---------------------------------------------------------------------------- dtypes
@@ -554,8 +550,6 @@ DRIFTS = {
                                     "hook: backward(inputs=) fallback) accumulates into other "
                                     "leaves' .grad",
     "autograd.grad-autograd.grad3": "drift: as autograd.grad2",
-    "set_grad_enabled-set_grad_enabled0": "drift: the compiled engine's set_grad_enabled "
-                                            "fails as a decorator (TypeError)",
     "zeros_like-zeros_like1": _TYPE_CHECK, "autograd.grad-autograd.grad4": _TYPE_CHECK,
 }
 

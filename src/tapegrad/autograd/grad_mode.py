@@ -12,7 +12,7 @@ it off affects only the current thread.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, List, TypeVar
+from typing import Any, Callable, List, Tuple, TypeVar
 
 from .. import _backend
 
@@ -22,34 +22,64 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def is_grad_enabled() -> bool:
-    """True when operations on tensors that require grad are being recorded."""
-    return _backend.default_engine()._grad_off() == 0
+    """True when operations on tensors that require grad are being recorded (in
+    every loaded engine: they switch together)."""
+    for off in _backend.grad_setters()[1]:
+        if off():
+            return False
+    return True
 
 
-def _set_enabled(mode: bool) -> bool:
-    """Set the mode in every loaded engine; the previous mode (the active engine's)."""
-    off = 0 if mode else 1
-    engines = _backend.loaded_engines() or (_backend.default_engine(),)
-    prev = engines[0]._set_grad_off(off)         # the default engine comes first
-    for eng in engines[1:]:
-        eng._set_grad_off(off)
-    return prev == 0
+def _set_off(off: int) -> Tuple[int, ...]:
+    """Set the grad-off depth (0: recording) in every loaded engine; their previous
+    depths, for :func:`_restore`."""
+    setters = _backend.grad_setters()[0]
+    if len(setters) == 2:
+        return (setters[0](off), setters[1](off))
+    return tuple([setter(off) for setter in setters])
+
+
+def _restore(prev: Tuple[int, ...]) -> None:
+    """Each engine back to its depth before :func:`_set_off` (an engine loaded in
+    between gets the first engine's)."""
+    setters = _backend.grad_setters()[0]
+    if len(setters) == len(prev):
+        for setter, p in zip(setters, prev):
+            setter(p)
+    else:
+        for k, setter in enumerate(setters):
+            setter(prev[k] if k < len(prev) else prev[0])
 
 
 class _GradMode:
     """Base: a context manager setting the mode to ``self._mode`` and restoring
-    it on exit, and a decorator running the function under that mode."""
+    it on exit, and a decorator running the function under that mode. (Entering
+    and leaving are inlined: they run on every ``with no_grad():``.)"""
 
     _mode = True
+    _off = 0        # the grad-off depth the mode sets: 0 if _mode else 1
 
     def __init__(self) -> None:
-        self._saved: List[bool] = []     # a stack, so the same object can be entered twice
+        self._saved: List[Tuple[int, ...]] = []   # a stack: an object may be re-entered
 
     def __enter__(self) -> None:
-        self._saved.append(_set_enabled(self._mode))
+        fns = _backend._grad_fns
+        setters = (_backend.grad_setters() if fns is None or _backend._partial else fns)[0]
+        off = self._off
+        if len(setters) == 2:
+            self._saved.append((setters[0](off), setters[1](off)))
+        else:
+            self._saved.append(_set_off(off))
 
     def __exit__(self, *exc: Any) -> None:
-        _set_enabled(self._saved.pop())
+        prev = self._saved.pop()
+        fns = _backend._grad_fns
+        setters = (_backend.grad_setters() if fns is None or _backend._partial else fns)[0]
+        if len(setters) == 2 and len(prev) == 2:
+            setters[0](prev[0])
+            setters[1](prev[1])
+        else:
+            _restore(prev)
 
     def _fresh(self) -> _GradMode:
         return type(self)()
@@ -67,20 +97,22 @@ class _BareDecorator(_GradMode):
 
     def __new__(cls, orig_func: Any = None) -> Any:
         if orig_func is None:
-            return super().__new__(cls)
+            self = object.__new__(cls)
+            self._saved = []
+            return self
         if not callable(orig_func):
             raise TypeError(f"{cls.__name__}() takes no arguments (a function to decorate "
                             f"at most), not '{type(orig_func).__name__}'")
         return cls()(orig_func)
 
-    def __init__(self, orig_func: Any = None) -> None:
-        super().__init__()
+    __init__ = object.__init__      # (__new__ made the stack)
 
 
 class no_grad(_BareDecorator):
     """Record nothing inside: results do not require grad (this thread only)."""
 
     _mode = False
+    _off = 1
 
 
 class enable_grad(_BareDecorator):
@@ -99,13 +131,14 @@ class set_grad_enabled(_GradMode):
             raise TypeError(f"set_grad_enabled() expects a bool, not '{type(mode).__name__}'")
         super().__init__()
         self._mode = mode
-        self._saved.append(_set_enabled(mode))
+        self._off = 0 if mode else 1
+        self._saved.append(_set_off(self._off))
 
     def __enter__(self) -> None:
         pass      # the mode was set by the constructor
 
     def __call__(self, fn: _F) -> _F:
-        _set_enabled(self._saved.pop())   # decorating must not change the mode
+        _restore(self._saved.pop())   # decorating must not change the mode
         return super().__call__(fn)
 
     def _fresh(self) -> _GradMode:

@@ -286,9 +286,8 @@ class Tensor:
         return t
 
     def __reduce_ex__(self, protocol):
-        if self._op is not None:
-            raise RuntimeError("tapegrad: only leaf tensors can be pickled; detach() first")
-        return (_rebuild, (type(self), self._data, self._requires_grad, self._grad))
+        from ..serialization import _reduce_tensor     # (serialization imports the engines)
+        return _reduce_tensor(self)
 
     # -- properties -------------------------------------------------------------
 
@@ -585,7 +584,7 @@ class Tensor:
 
     def _check_inplace(self):
         """Raise like torch if this tensor may not be modified in place now."""
-        if _grad_state.enabled and self._requires_grad:
+        if not _grad_state.off and self._requires_grad:
             if self._op is None:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an "
                                    "in-place operation.")
@@ -614,7 +613,7 @@ class Tensor:
         if shape != self._data.shape:
             raise RuntimeError(f"output with shape {_shape_str(self._data.shape)} doesn't match "
                                f"the broadcast shape {_shape_str(shape)}")
-        records = _grad_state.enabled and (
+        records = not _grad_state.off and (
             self._requires_grad or (b is not None and b._requires_grad))
         if records and self._base is not None:
             raise NotImplementedError("tapegrad: in-place operations that record gradients "
@@ -656,7 +655,7 @@ class Tensor:
 
     def _inplace_alpha(self, other, alpha):
         """self += alpha * other with one rounding, like torch's fused kernel."""
-        if _grad_state.enabled and (self._requires_grad or other._requires_grad):
+        if not _grad_state.off and (self._requires_grad or other._requires_grad):
             return self._inplace(other * alpha, "add", np.add)
         self._check_inplace()
         dt = self._data.dtype
@@ -680,7 +679,7 @@ class Tensor:
 
     def _overwrite(self, values, what):
         self._check_inplace()
-        if _grad_state.enabled and self._requires_grad:
+        if not _grad_state.off and self._requires_grad:
             raise NotImplementedError(f"tapegrad: {what}() on a tensor that requires grad is "
                                       "only supported under no_grad()")
         self._data[...] = values
@@ -700,7 +699,7 @@ class Tensor:
         if not isinstance(src, Tensor):
             raise TypeError(f"copy_(): argument 'src' must be Tensor, not "
                             f"'{type(src).__name__}'")
-        if _grad_state.enabled and src._requires_grad and not self._requires_grad:
+        if not _grad_state.off and src._requires_grad and not self._requires_grad:
             raise NotImplementedError("tapegrad: copy_() from a tensor that requires grad is "
                                       "only supported under no_grad()")
         try:
@@ -725,7 +724,7 @@ class Tensor:
         return self._overwrite(z * dt(std) + dt(mean), "normal_")
 
     def __setitem__(self, key, value):
-        if _grad_state.enabled and (self._requires_grad or (
+        if not _grad_state.off and (self._requires_grad or (
                 isinstance(value, Tensor) and value._requires_grad)):
             self._check_inplace()
             raise NotImplementedError("tapegrad: assigning into a tensor with [] while "
@@ -735,13 +734,6 @@ class Tensor:
             value = value._data
         self._data[_numpy_key(key, self._data.ndim)] = value
         self._vbox[0] += 1
-
-
-def _rebuild(cls, data, requires_grad, grad):
-    t = _new(cls)
-    _init_leaf(t, data, requires_grad)
-    t._grad = grad
-    return t
 
 
 _TORCH_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}

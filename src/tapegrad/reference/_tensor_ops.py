@@ -35,7 +35,7 @@ def _result(data, op, inputs, ctx=None, view_of=None):
     if view_of is not None:
         out._vbox = view_of._vbox           # views share the version counter
         out._base = view_of if view_of._base is None else view_of._base
-    if not _grad_state.enabled:
+    if _grad_state.off:
         return out
     for p in inputs:
         if p is not None and p._requires_grad:
@@ -733,7 +733,7 @@ class _TensorOps:
             return _result(data, "index", (self,), (self._data.shape, nkey))
         if not steps:                          # x[:], x[...]: an alias
             return self._view_result(self._data.view(), "alias", None)
-        if not (_grad_state.enabled and self._requires_grad):
+        if _grad_state.off or not self._requires_grad:
             x = self._data                     # no graph: plain numpy views
             for kind, dim, arg in steps:
                 x = np.expand_dims(x, dim) if kind == "unsqueeze" else \
