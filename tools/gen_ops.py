@@ -163,6 +163,8 @@ class _Compiler:
                     return ast.Call(np_("power"), [self.visit(base), self.visit(ex)], [])
                 return ast.Call(ast.Name("pow_scalar"), [self.visit(base), self.visit(ex)], [])
             if self.is_array(args[0]):
+                if f == "exp":      # float32 rounded from float64, as the C kernels' expf
+                    return ast.Call(ast.Name("exp_array"), [self.visit(args[0])], [])
                 return ast.Call(np_(f), [self.visit(args[0])], [])
             return ast.Call(ast.Name(f + "_scalar"), [self.visit(args[0])], [])
         vargs = [self.visit(a) for a in args]
@@ -462,7 +464,8 @@ def gen_rules(t):
         body += [src, ""]
         table.append(f"    {r['name']!r}: Rule({r['torch']!r}, {save}, {fn}),")
     code = "\n".join(body)
-    runtime = {"OUT", "Rule", "fsum", "log_scalar", "pow_scalar", "transpose"} | helpers
+    runtime = {"OUT", "Rule", "exp_array", "fsum", "log_scalar", "pow_scalar",
+               "transpose"} | helpers
     used = sorted(n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name)
                   and n.id in runtime) + ["OUT", "Rule"]
     out = ["# ruff: noqa: E501", f'"""{HEADER}.', "",

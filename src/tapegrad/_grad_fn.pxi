@@ -55,7 +55,8 @@ cdef class _GradFn:
         elif (t.tn[self.index].in_[1].buf != NULL and op != TT_MAX_DIM and op != TT_MIN_DIM
               and op != TT_PICK):
             out.append((None, 0))
-        elif op == TT_ADD_C or op == TT_SUB_C or op == TT_MUL_C or op == TT_DIV_C:
+        elif ((op == TT_ADD_C or op == TT_SUB_C or op == TT_MUL_C or op == TT_DIV_C)
+              and t.tn[self.index].grad_fn != NAME_CLONE):
             out.append((None, 0))      # the Python number, as torch shows it
         return tuple(out)
 

@@ -30,6 +30,10 @@ cdef enum:
     NAME_SQUEEZE_DIM = 12
     NAME_UNSAFE_VIEW = 14
     NAME_T = 15
+    NAME_CLAMP_MIN = 16
+    NAME_CLAMP_MAX = 17
+    NAME_CLONE = 18
+    NAME_RECIPROCAL = 19
 
 OP_CODES = {
     'leaf': TG_LEAF,
@@ -112,4 +116,8 @@ _NAME_OVERRIDES = (
     None,
     'UnsafeViewBackward0',
     'TBackward0',
+    'ClampMinBackward0',
+    'ClampMaxBackward0',
+    'CloneBackward0',
+    'ReciprocalBackward0',
 )

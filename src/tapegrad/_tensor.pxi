@@ -49,7 +49,8 @@ cdef int _set_shape(tg_view *v, object shape, int dtype) except -1:
     for d in range(len(dims)):
         size = dims[d]
         if size < 0:
-            raise ValueError(f"negative dimension {size} in shape {dims}")
+            raise RuntimeError(f"Trying to create tensor with negative dimension {size}: "
+                               f"{list(dims)}")
         v.shape[d] = size
         if size != 0 and numel > (<int64_t>1 << 48) // size:
             raise ValueError(f"shape {dims} is too large")
@@ -184,6 +185,8 @@ cdef class Tensor:
         cdef Tensor src
         if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
             data = args[0]
+            if isinstance(data, (str, bytes)) or data is None:
+                raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
             src = _from_numpy(np.asarray(data.numpy() if isinstance(data, Tensor) else data,
                                          dtype=np.float32), TG_F32)
         else:
@@ -333,7 +336,9 @@ cdef class Tensor:
         return _cast(self, _dtype_code(dtype))
 
     def clone(self):
-        return self * 1.0 if self.v.dtype != TG_I64 else _from_numpy(_as_numpy(&self.v), TG_I64)
+        if self.v.dtype == TG_I64:
+            return _from_numpy(_as_numpy(&self.v), TG_I64)
+        return _unary(TT_MUL_C, self, "clone", 1.0, 0.0, 0, 0, NAME_CLONE)   # exact: x * 1.0
 
     def contiguous(self):
         return self
@@ -667,10 +672,18 @@ cdef class Tensor:
                       0.0 if max is None else float(max), min is not None, max is not None)
 
     def clamp_min(self, min):
-        return self.clamp(min=min)
+        if min is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        return _unary(TT_CLAMP, self, "clamp_min", float(min), 0.0, 1, 0, NAME_CLAMP_MIN)
 
     def clamp_max(self, max):
-        return self.clamp(max=max)
+        if max is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        return _unary(TT_CLAMP, self, "clamp_max", 0.0, float(max), 0, 1, NAME_CLAMP_MAX)
+
+    def reciprocal(self):
+        """1 / x, with torch's backward -grad * result * result (ip[0] set)."""
+        return _unary(TT_RDIV_C, self, "reciprocal", 1.0, 0.0, 1, 0, NAME_RECIPROCAL)
 
     # -- reductions ----------------------------------------------------------------
 
@@ -678,20 +691,30 @@ cdef class Tensor:
         return _reduce(TT_SUM, self, dim, keepdim, "sum")
 
     def mean(self, dim=None, keepdim=False):
+        if self.v.dtype == TG_I64 or self.v.dtype == TG_BOOL:
+            raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
+                               f"either a floating point or complex dtype. Got: "
+                               f"{'Long' if self.v.dtype == TG_I64 else 'Bool'}")
         return _reduce(TT_MEAN, self, dim, keepdim, "mean")
 
     def max(self, dim=None, keepdim=False):
+        if isinstance(dim, Tensor):
+            raise NotImplementedError("tapegrad: max(tensor, tensor) is not supported")
         return _extreme(self, dim, keepdim, False)
 
     def min(self, dim=None, keepdim=False):
+        if isinstance(dim, Tensor):
+            raise NotImplementedError("tapegrad: min(tensor, tensor) is not supported")
         return _extreme(self, dim, keepdim, True)
 
-    def softmax(self, dim=_NO_DIM):
-        return _along_dim(TT_SOFTMAX, self, _softmax_dim(self, dim, "softmax"),
+    def softmax(self, dim=_NO_DIM, dtype=None):
+        x = self if dtype is None else _cast(self, _dtype_code(dtype))   # torch: cast first
+        return _along_dim(TT_SOFTMAX, x, _softmax_dim(x, dim, "softmax"),
                           list(_shape_of(&self.v)))
 
-    def log_softmax(self, dim=_NO_DIM):
-        return _along_dim(TT_LOG_SOFTMAX, self, _softmax_dim(self, dim, "log_softmax"),
+    def log_softmax(self, dim=_NO_DIM, dtype=None):
+        x = self if dtype is None else _cast(self, _dtype_code(dtype))
+        return _along_dim(TT_LOG_SOFTMAX, x, _softmax_dim(x, dim, "log_softmax"),
                           list(_shape_of(&self.v)))
 
     # -- products ---------------------------------------------------------------
@@ -741,6 +764,10 @@ cdef class Tensor:
             return _view(self, [1])
         s = _norm_dim(start_dim, self.v.ndim)
         e = _norm_dim(end_dim, self.v.ndim)
+        if s > e:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+        if s == e:
+            return self                  # torch: nothing to flatten, the tensor itself
         shape = list(_shape_of(&self.v))
         flat = 1
         for k in shape[s:e + 1]:
@@ -789,7 +816,9 @@ cdef class Tensor:
         if self.v.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                                f"{self.v.ndim}D")
-        return _swap_last2(self, NAME_T) if self.v.ndim == 2 else self
+        if self.v.ndim == 2:
+            return _swap_last2(self, NAME_T)
+        return _view(self, _shape_of(&self.v), NAME_T)     # torch: a TBackward0 view
 
     @property
     def T(self):
@@ -989,7 +1018,13 @@ def from_numpy(a):
 
 cdef tuple _size_args(tuple size):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        return tuple(size[0])
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(f"size must be a tuple of ints, not {type(s).__name__}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{list(size)}")
     return size
 
 
@@ -1020,20 +1055,27 @@ def empty(*size, dtype=None, requires_grad=False, device=None):
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     if dtype is None and isinstance(fill_value, (int, np.integer)) and not isinstance(fill_value, bool):
         dtype = int64
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"full(): argument 'size' must be tuple of ints, not "
+                        f"{type(size).__name__}")
     return _filled(tuple(size), dtype, requires_grad, float(fill_value))
 
 
 def zeros_like(t, dtype=None, requires_grad=False):
+    _tensor_arg(t, "zeros_like")
     return zeros(*t.shape, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad=False):
+    _tensor_arg(t, "ones_like")
     return ones(*t.shape, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
     is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
     if dtype is None:
         dtype = int64 if is_int else float32
@@ -1072,17 +1114,21 @@ def as_tensor(data, dtype=None):
 
 
 def empty_like(t, dtype=None, requires_grad=False):
+    _tensor_arg(t, "empty_like")
     return zeros_like(t, dtype, requires_grad)
 
 
 def full_like(t, fill_value, dtype=None, requires_grad=False):
+    _tensor_arg(t, "full_like")
     return full(tuple(t.shape), fill_value, dtype=t.dtype if dtype is None else dtype,
                 requires_grad=requires_grad)
 
 
 def rand_like(t, dtype=None, requires_grad=False):
+    _tensor_arg(t, "rand_like")
     return rand(*t.shape, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
 
 def randn_like(t, dtype=None, requires_grad=False):
+    _tensor_arg(t, "randn_like")
     return randn(*t.shape, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)

@@ -141,7 +141,7 @@ cdef Tensor _binary(uint8_t op, Tensor x, Tensor y, str name):
 
 
 cdef Tensor _unary(uint8_t op, Tensor x, str name, double c=0.0, double c1=0.0,
-                   int has_lo=0, int has_hi=0):
+                   int has_lo=0, int has_hi=0, int grad_fn=0):
     _check_live(x)
     if x.v.dtype == TG_I64 or x.v.dtype == TG_BOOL:   # meet floats in float32, as in torch
         x = _cast(x, TG_F32)
@@ -152,6 +152,7 @@ cdef Tensor _unary(uint8_t op, Tensor x, str name, double c=0.0, double c1=0.0,
     n.dp[1] = c1
     n.ip[0] = has_lo
     n.ip[1] = has_hi
+    n.grad_fn = grad_fn
     return _run(op, n, x, None)
 
 
@@ -554,8 +555,8 @@ def sigmoid(x): return _tensor_arg(x, "sigmoid").sigmoid()
 def abs(x): return _tensor_arg(x, "abs").abs()
 def sqrt(x): return _tensor_arg(x, "sqrt").sqrt()
 def clamp(x, min=None, max=None): return _tensor_arg(x, "clamp").clamp(min, max)
-def softmax(x, dim): return _tensor_arg(x, "softmax").softmax(dim)
-def log_softmax(x, dim): return _tensor_arg(x, "log_softmax").log_softmax(dim)
+def softmax(x, dim, dtype=None): return _tensor_arg(x, "softmax").softmax(dim, dtype)
+def log_softmax(x, dim, dtype=None): return _tensor_arg(x, "log_softmax").log_softmax(dim, dtype)
 def matmul(x, y): return _matmul(_tensor_arg(x, "matmul"), y)
 def mm(x, y): return _tensor_arg(x, "mm").mm(y)
 def bmm(x, y): return _bmm(_tensor_arg(x, "bmm"), y)
@@ -592,13 +593,13 @@ def mul(x, y): return _tensor_arg(x, "mul") * y
 def div(x, y): return _tensor_arg(x, "div") / y
 def neg(x): return -_tensor_arg(x, "neg")
 def pow(x, e): return _tensor_arg(x, "pow") ** e
-def reciprocal(x): return 1.0 / _tensor_arg(x, "reciprocal")
+def reciprocal(x): return _tensor_arg(x, "reciprocal").reciprocal()
 def t(x): return _tensor_arg(x, "t").t()
 def permute(x, *dims): return _tensor_arg(x, "permute").permute(*dims)
 def mv(x, y): return _tensor_arg(x, "mv").mv(y)
 def numel(x): return _tensor_arg(x, "numel").numel()
 def clone(x): return _tensor_arg(x, "clone").clone()
-def clamp_min(x, min): return _tensor_arg(x, "clamp_min").clamp(min=min)
+def clamp_min(x, min): return _tensor_arg(x, "clamp_min").clamp_min(min)
 def is_floating_point(x): return _tensor_arg(x, "is_floating_point").dtype.is_floating_point
 
 

@@ -47,15 +47,24 @@ def sigmoid(input: Any) -> Any:
     return input.sigmoid()
 
 
+def _warn_implicit_dim(name: str) -> None:
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the "
+                  "call to include dim=X as an argument.", UserWarning, stacklevel=3)
+
+
 def softmax(input: Any, dim: Optional[int] = None, dtype: Any = None) -> Any:
     """exp(x) / sum(exp(x)) along dim."""
     _check(input, "input", "softmax")
+    if dim is None:
+        _warn_implicit_dim("softmax")
     return input.softmax(dim) if dtype is None else input.softmax(dim, dtype=dtype)
 
 
 def log_softmax(input: Any, dim: Optional[int] = None, dtype: Any = None) -> Any:
     """log(softmax(x)) along dim, computed stably."""
     _check(input, "input", "log_softmax")
+    if dim is None:
+        _warn_implicit_dim("log_softmax")
     return input.log_softmax(dim) if dtype is None else input.log_softmax(dim, dtype=dtype)
 
 

@@ -31,6 +31,15 @@ def log_scalar(c):
     return math.log(c) if c > 0 else np.log(np.float64(c))
 
 
+def exp_array(x):
+    """exp elementwise; float32 computed in float64 and rounded once (numpy's own
+    float32 exp can be 1 ulp off: the C kernels' expf and torch round correctly)."""
+    x = np.asarray(x)
+    if x.dtype == np.float32:
+        return np.exp(x.astype(np.float64)).astype(np.float32)
+    return np.exp(x)
+
+
 def transpose(x, d0, d1):
     return np.swapaxes(x, d0, d1) if np.ndim(x) else x
 

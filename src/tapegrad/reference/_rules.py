@@ -11,9 +11,10 @@ import numpy as np
 
 from ._derivatives import (
     OUT, Rule, binary_cross_entropy_backward, binary_cross_entropy_target_backward,
-    clamp_mask, evenly_distribute_backward, fsum, index_backward, invert_permutation,
-    log_scalar, mse_loss_backward, nll_loss_backward, pow_scalar, select_backward, sgn,
-    sum_backward, sum_to, transpose, value_selecting_reduction_backward)
+    clamp_mask, evenly_distribute_backward, exp_array, fsum, index_backward,
+    invert_permutation, log_scalar, mse_loss_backward, nll_loss_backward, pow_scalar,
+    select_backward, sgn, sum_backward, sum_to, transpose,
+    value_selecting_reduction_backward)
 
 
 def _add(grad, saved, ctx, parents):
@@ -255,7 +256,7 @@ def _log_softmax(grad, saved, ctx, parents):
     # self: grad - exp(result) * sum(grad, dim, True)
     result, = saved
     dim = ctx
-    return (grad - np.exp(result) * fsum(grad, dim, keepdims=True),)
+    return (grad - exp_array(result) * fsum(grad, dim, keepdims=True),)
 
 
 def _mm(grad, saved, ctx, parents):

@@ -252,7 +252,7 @@ class Tensor:
             else:
                 arr = _to_array(data, float32)
         else:
-            arr = np.zeros(_size_args(args), dtype=np.float32)
+            arr = zeros(*args)._data          # (negative sizes: RuntimeError, as torch)
         t = _new(cls)
         _init_leaf(t, arr, False)
         return t
@@ -894,8 +894,9 @@ def empty(*size, dtype=None, requires_grad=False, device=None):
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     if dtype is None:
         dtype = scalar_dtype(fill_value)
-    if isinstance(size, (int, np.integer)):
-        size = (size,)
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"full(): argument 'size' must be tuple of ints, not "
+                        f"{type(size).__name__}")
     return _factory((tuple(size),), dtype, requires_grad, device,
                     lambda s, d: np.full(s, fill_value, dtype=d))
 
@@ -940,6 +941,8 @@ def rand_like(t, dtype=None, requires_grad=False, device=None):
 
 
 def full_like(t, fill_value, dtype=None, requires_grad=False, device=None):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"expected a Tensor, not '{type(t).__name__}'")
     return full(t.shape, fill_value, dtype=t.dtype if dtype is None else dtype,
                 requires_grad=requires_grad)
 

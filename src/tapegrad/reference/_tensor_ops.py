@@ -17,7 +17,7 @@ from .._dtype import (
     DIM, SCALAR, ZERO_DIM, Size, bool_, dtype, float32, promote_types, result_type,
     scalar_dtype)
 from .._grad_mode import _state as _grad_state
-from ._derivatives import OUT as _OUT
+from ._derivatives import OUT as _OUT, exp_array
 from ._rules import RULES
 from ._tensor import (
     _C_NAMES, _NUMBER, _TORCH_NAMES, Tensor, _as_dtype, _bmax, _bsum, _dims, _dtype_of,
@@ -106,6 +106,9 @@ def _broadcast_error(op, x, y):
                       f"at non-singleton dimension {_bmax(len(sa), len(sb)) - k}")
             break
     return RuntimeError(f"{op}: shapes {sa} and {sb} cannot be broadcast{detail}")
+
+
+_NO_DIM = object()      # softmax() called without dim (torch: a TypeError)
 
 
 class _ReturnType(tuple):
@@ -315,7 +318,7 @@ class _TensorOps:
             return _result(fn(x), op, (self,))
 
     def exp(self):
-        return self._unary("exp", np.exp)
+        return self._unary("exp", exp_array)
 
     def log(self):
         return self._unary("log", np.log)
@@ -454,8 +457,11 @@ class _TensorOps:
             return _wrap(np.asarray(np.argmin(self._data), dtype=np.int64))
         return self.min(dim, keepdim).indices
 
-    def softmax(self, dim=None, dtype=None):
-        """exp(x) / sum(exp(x)) along dim, computed stably."""
+    def softmax(self, dim=_NO_DIM, dtype=None):
+        """exp(x) / sum(exp(x)) along dim, computed stably (dim=None: torch's legacy
+        implicit dim, what F.softmax(x) uses)."""
+        if dim is _NO_DIM:
+            raise TypeError('softmax() missing 1 required positional arguments: "dim"')
         x = self._float_data(dtype)
         d = _softmax_dim(dim, x.ndim)
         if x.ndim == 0 or x.size == 0:
@@ -465,8 +471,10 @@ class _TensorOps:
             out = e / _fsum(e, d, keepdims=True)
         return _result(out, "softmax", (self,), d)
 
-    def log_softmax(self, dim=None, dtype=None):
+    def log_softmax(self, dim=_NO_DIM, dtype=None):
         """log(softmax(x)) along dim, computed stably."""
+        if dim is _NO_DIM:
+            raise TypeError('log_softmax() missing 1 required positional arguments: "dim"')
         x = self._float_data(dtype)
         d = _softmax_dim(dim, x.ndim)
         if x.ndim == 0 or x.size == 0:
