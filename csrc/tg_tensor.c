@@ -300,7 +300,7 @@ static inline T tg_dun_##SFX(int op, T g, T x, T y, T c, T lo, T hi, int has_lo,
     case TT_MUL_C: return g * c;                                                         \
     case TT_RSUB_C: return -g;                                                           \
     case TT_DIV_C: return g / c;                                                         \
-    case TT_RDIV_C: return (-g * c) / (x * x);                                           \
+    case TT_RDIV_C: return has_lo ? -g * (y * y) : (-g * c) / (x * x); /* ip[0]: reciprocal */\
     case TT_POW_C: return c == (T)0 ? (T)0 : g * (c * tg_pow_c_##SFX(x, c - (T)1));     \
     case TT_RPOW_C: return (c == (T)0 && x >= (T)0) ? (T)0 : g * (y * LOG(c));           \
     case TT_NEG: return -g;                                                              \
