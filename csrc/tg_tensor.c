@@ -722,6 +722,11 @@ static int tg_mse_fwd_##SFX(struct tg_tnode *n)                                 
 {                                                                                        \
     const T *x = n->in[0].buf->data, *t = n->in[1].buf->data;                            \
     int64_t N = n->in[0].numel;                                                          \
+    if (n->ip[0] == 2) {          /* reduction='none': the squares themselves */         \
+        T *o = n->out.buf->data;                                                         \
+        for (int64_t k = 0; k < N; k++) { T d = x[k] - t[k]; o[k] = d * d; }             \
+        return 0;                                                                        \
+    }                                                                                    \
     T *sq = malloc((size_t)(N > 0 ? N : 1) * sizeof(T));                                 \
     if (sq == NULL) return -1;                                                           \
     for (int64_t k = 0; k < N; k++) { T d = x[k] - t[k]; sq[k] = d * d; }                \
@@ -730,12 +735,20 @@ static int tg_mse_fwd_##SFX(struct tg_tnode *n)                                 
     ((T *)n->out.buf->data)[0] = n->ip[0] ? s / (T)N : s;                                \
     return 0;                                                                            \
 }                                                                                        \
-/* torch's mse_loss_backward: norm * (x - t) * g, norm = 2/n (mean) or 2 */             \
+/* torch's mse_loss_backward: norm * (x - t) * g, norm = 2/n (ip[0] 1: mean) or 2      \
+ * (0: sum; 2: none, one g per element) */                                               \
 static void tg_mse_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx, T *gt)              \
 {                                                                                        \
     const T *x = n->in[0].buf->data, *t = n->in[1].buf->data;                            \
     int64_t N = n->in[0].numel;                                                          \
-    T norm = (T)(n->ip[0] ? 2.0 / (double)N : 2.0), g0 = g[0];                          \
+    T norm = (T)(n->ip[0] == 1 ? 2.0 / (double)N : 2.0), g0 = g[0];                     \
+    if (n->ip[0] == 2) {          /* reduction='none': g per element */                  \
+        for (int64_t k = 0; k < N; k++) {                                                \
+            if (gx) gx[k] += norm * (x[k] - t[k]) * g[k];                                \
+            if (gt) gt[k] += norm * (t[k] - x[k]) * g[k];                                \
+        }                                                                                \
+        return;                                                                          \
+    }                                                                                    \
     for (int64_t k = 0; k < N; k++) {                                                    \
         if (gx) gx[k] += norm * (x[k] - t[k]) * g0;                                      \
         if (gt) gt[k] += norm * (t[k] - x[k]) * g0;                                      \

@@ -463,6 +463,15 @@ cdef tuple _NP_COMPARISONS = (np.less, np.less_equal, np.greater, np.greater_equ
                               np.not_equal)
 
 
+cdef bint _same_shape(const tg_view *a, const tg_view *b):
+    if a.ndim != b.ndim:
+        return False
+    for d in range(a.ndim):
+        if a.shape[d] != b.shape[d]:
+            return False
+    return True
+
+
 cdef bint _same_layout(const tg_view *a, const tg_view *b):
     """Same dtype and shape."""
     cdef int d
@@ -622,16 +631,34 @@ def argmin(x, dim=None, keepdim=False):
 from .nn._reduction import reduce_loss
 
 def _mse_loss(Tensor input, Tensor target, reduction):
-    """torch's mse_loss as one node (same shapes), with its backward formula."""
-    if reduction == "none" or input.v.dtype != target.v.dtype:
+    """torch's mse_loss as one MseLossBackward0 node: operands of different shapes are
+    expanded to their broadcast shape first; reduction 'none' keeps the squares."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if input.v.dtype != target.v.dtype:
         d = input - target
         return reduce_loss(d * d, reduction)
     _check_live(input)
     _check_live(target)
     _check_float(input, "mse_loss")
+    cdef int64_t shape[8]
+    cdef int nd
+    if not _same_shape(&input.v, &target.v):
+        if tg_broadcast_shape(&input.v, &target.v, shape, &nd) != 0:
+            raise RuntimeError(f"mse_loss: shapes {_shape_str(&input.v)} and "
+                               f"{_shape_str(&target.v)} cannot be broadcast together")
+        full = [shape[k] for k in range(nd)]
+        if list(_shape_of(&input.v)) != full:
+            input = _expand(input, full)
+        if list(_shape_of(&target.v)) != full:
+            target = _expand(target, full)
     cdef tg_tnode *n = _node(input, target)
-    _set_shape(&n.out, (), input.v.dtype)
-    n.ip[0] = reduction == "mean"
+    if reduction == "none":
+        _set_shape(&n.out, _shape_of(&input.v), input.v.dtype)
+        n.ip[0] = 2
+    else:
+        _set_shape(&n.out, (), input.v.dtype)
+        n.ip[0] = reduction == "mean"
     return _run(TT_MSE, n, input, target)
 
 

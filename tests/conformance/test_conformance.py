@@ -512,10 +512,6 @@ DRIFTS = {
     "F.nll_loss-F.nll_loss1": _NLL, "nn.NLLLoss-nn.NLLLoss0": _NLL,
     "nn.CrossEntropyLoss-nn.CrossEntropyLoss0": _NLL,
     "nn.CrossEntropyLoss-nn.CrossEntropyLoss1": _NLL,
-    "F.mse_loss-F.mse_loss1": "drift: mse_loss(reduction='none') grad_fn MulBackward0 on the "
-                              "compiled engine, MseLossBackward0 on the reference and torch",
-    "nn.MSELoss-nn.MSELoss2": "drift: reduction='bad' is not checked by the compiled "
-                              "engine's _mse_loss (the reference raises ValueError)",
     "autograd.grad-autograd.grad2": "drift: autograd.grad on the compiled engine (no _grad "
                                     "hook: backward(inputs=) fallback) accumulates into other "
                                     "leaves' .grad",

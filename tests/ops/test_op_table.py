@@ -285,6 +285,8 @@ CASES = [
      lambda E, x, t: _F(E).mse_loss(x, t), lambda a, o: "mean", None),
     ("mse_loss", "TT_MSE", [(3, 4), (3, 4)], False,
      lambda E, x, t: _F(E).mse_loss(x, t, reduction="sum"), lambda a, o: "sum", None),
+    ("mse_loss", "TT_MSE", [(3, 4), (3, 4)], False,
+     lambda E, x, t: _F(E).mse_loss(x, t, reduction="none"), lambda a, o: "none", None),
     ("pick", "TT_PICK", [(4, 3)], False, lambda E, x: E._pick(x, E.tensor(_TGT)),
      lambda a, o: (a[0].shape, (np.arange(4), _TGT)), lambda E: hasattr(E, "_pick")),
 ]
