@@ -430,9 +430,11 @@ TENSOR_OPS = (
          derivatives={
              "self": "sum_to(mse_loss_backward(grad, self, target, reduction), self)",
              "target": "sum_to(mse_loss_backward(grad, target, self, reduction), target)"}),
+    # compiled: pick (TT_PICK), neg, then mean / sum: the last node named NllLossBackward0
+    # and shown as one node whose next function is the input's (as _addmm's two slots)
     dict(name="nll_loss", torch="NllLossBackward0", inputs=("self",), saved=(),
          ctx=("self_sizes", "key", "rows", "weight", "total_weight", "reduction"),
-         kernel=None,
+         kernel=("TT_MEAN", "TT_SUM", "TT_NEG"), c_name=("NAME_NLL_LOSS", 20),
          derivatives={"self": "nll_loss_backward(grad, self_sizes, key, rows, weight, "
                               "total_weight, reduction)"}),
     # cross entropy's pick (compiled: nll_loss = -pick(log_softmax(x), target))

@@ -45,6 +45,8 @@ cdef class _GradFn:
         cdef uint8_t op = t.op[self.index]
         if op == TT_ADDMM:
             return _addmm_next_functions(self.tape, a, b)
+        if t.tn[self.index].grad_fn == NAME_NLL_LOSS:
+            return _nll_next_functions(self.tape, self.index)
         out = []
         if a >= 0:
             out.append((_grad_fn_of(self.tape, a), 0))
@@ -71,6 +73,16 @@ cdef tuple _addmm_next_functions(_Tape tape, tg_index product, tg_index bias):
     out.append((_grad_fn_of(tape, pa) if pa >= 0 else None, 0))
     out.append((_grad_fn_of(tape, pb) if pb >= 0 else None, 0))
     return tuple(out)
+
+
+cdef tuple _nll_next_functions(_Tape tape, tg_index i):
+    """torch's (input,) for nll_loss's last node: down its chain (mean / sum, neg) to
+    the pick, whose parent is the input."""
+    cdef tg_tape *t = &tape.t
+    while i >= 0 and t.op[i] != TT_PICK:
+        i = t.a[i]
+    cdef tg_index x = t.a[i] if i >= 0 else -1
+    return ((_grad_fn_of(tape, x) if x >= 0 else None, 0),)
 
 
 _GRAD_FN_CLASSES = {}     # one class per torch name, so type(grad_fn).__name__ reads right

@@ -127,6 +127,7 @@ COMPILED = {
     'slice': 'SliceBackward0',
     'vm': 'MvBackward0',
     'mse_loss': 'MseLossBackward0',
+    'nll_loss': 'NllLossBackward0',
     'pick': 'GatherBackward0',
 }
 

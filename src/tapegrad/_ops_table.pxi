@@ -34,6 +34,7 @@ cdef enum:
     NAME_CLAMP_MAX = 17
     NAME_CLONE = 18
     NAME_RECIPROCAL = 19
+    NAME_NLL_LOSS = 20
 
 OP_CODES = {
     'leaf': TG_LEAF,
@@ -120,4 +121,5 @@ _NAME_OVERRIDES = (
     'ClampMaxBackward0',
     'CloneBackward0',
     'ReciprocalBackward0',
+    'NllLossBackward0',
 )

@@ -173,7 +173,7 @@ cdef int _norm_dim(int64_t dim, int ndim) except -100:
     return <int>(dim + n if dim < 0 else dim)
 
 
-cdef Tensor _reduce(uint8_t op, Tensor x, object dim, bint keepdim, str name):
+cdef Tensor _reduce(uint8_t op, Tensor x, object dim, bint keepdim, str name, int grad_fn=0):
     _check_live(x)
     _check_float(x, name)
     cdef tg_tnode *n
@@ -192,6 +192,7 @@ cdef Tensor _reduce(uint8_t op, Tensor x, object dim, bint keepdim, str name):
         else:
             n.out.ndim = 0
         n.out.numel = 1
+        n.grad_fn = grad_fn
         return _run(op, n, x, None)
     if isinstance(dim, (tuple, list)):
         dims = {_norm_dim(k, x.v.ndim) for k in dim}
@@ -709,4 +710,13 @@ def _nll_loss(input, target, weight, ignore_index, reduction):
         raise RuntimeError(f"expected scalar type Long but found {target.dtype}")
     if (target.numpy() == ignore_index).any():
         raise NotImplementedError("nll_loss: ignore_index among the targets is not supported")
-    return reduce_loss(-_pick(input, target), reduction)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    # -x[i, target[i]], then its mean or sum: the last node is named NllLossBackward0 and
+    # shows the input as its next function (_nll_next_functions)
+    loss = _unary(TT_NEG, _pick(input, target), "neg", 0.0, 0.0, 0, 0,
+                  NAME_NLL_LOSS if reduction == "none" else 0)
+    if reduction == "none":
+        return loss
+    return _reduce(TT_MEAN if reduction == "mean" else TT_SUM, loss, None, False, reduction,
+                   NAME_NLL_LOSS)

@@ -499,8 +499,6 @@ cases("load", lambda M, L: _saved(M, L, [M.Value(2.0), P(M) * 2]),
 
 _TYPE_CHECK = ("drift: the compiled engine's free function does not check its argument "
                "(AttributeError; the reference and torch raise TypeError)")
-_NLL = ("drift: the compiled engine's _nll_loss composes the loss (grad_fn MeanBackward0 / "
-        "SumBackward0 / NegBackward0); the reference and torch give NllLossBackward0")
 _BCE = ("drift: the compiled engine has no _binary_cross_entropy hook (the composed "
         "fallback gives MeanBackward0 / SumBackward0 and gradients 1 ulp apart)")
 # Drifts found in engine code (case id -> reason); engine owners fix them at integration.
@@ -508,10 +506,6 @@ DRIFTS = {
     "F.binary_cross_entropy-F.binary_cross_entropy0": _BCE,
     "F.binary_cross_entropy-F.binary_cross_entropy1": _BCE,
     "nn.BCELoss-nn.BCELoss0": _BCE, "nn.BCELoss-nn.BCELoss1": _BCE,
-    "F.cross_entropy-F.cross_entropy0": _NLL, "F.nll_loss-F.nll_loss0": _NLL,
-    "F.nll_loss-F.nll_loss1": _NLL, "nn.NLLLoss-nn.NLLLoss0": _NLL,
-    "nn.CrossEntropyLoss-nn.CrossEntropyLoss0": _NLL,
-    "nn.CrossEntropyLoss-nn.CrossEntropyLoss1": _NLL,
     "autograd.grad-autograd.grad2": "drift: autograd.grad on the compiled engine (no _grad "
                                     "hook: backward(inputs=) fallback) accumulates into other "
                                     "leaves' .grad",
