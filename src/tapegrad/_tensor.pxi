@@ -515,6 +515,11 @@ cdef class Tensor:
                                    f"{Size(_shape_of(&seed.v))} and output[0] has a shape of "
                                    f"{Size(_shape_of(&self.v))}.")
             seed = seed.to(_DTYPES[self.v.dtype])
+        if inputs is not None:          # only the inputs' .grad accumulate
+            if isinstance(inputs, Tensor):
+                inputs = [inputs]
+            _sweep_into([self], [gradient], list(inputs), False)
+            return
         _backward_from(self, seed)
 
     # -- arithmetic -------------------------------------------------------------
@@ -925,6 +930,136 @@ cdef int _backward_from(Tensor root, Tensor seed) except -1:
     if status != 0:
         raise MemoryError("tapegrad: out of memory during backward")
     return 0
+
+
+cdef dict _graph_leaves(list roots):
+    """{(tape, slot): tensor record} of the tensor leaves the roots' graphs reach: the
+    leaf parents of the nodes in each root's slot range (and a root that is a leaf)."""
+    cdef dict out = {}
+    cdef Tensor r
+    cdef tg_tape *t
+    cdef tg_index i, p, lo
+    for obj in roots:
+        r = <Tensor>obj
+        if r.index < 0:
+            continue
+        t = r.tp
+        if t.op[r.index] == TT_LEAF:
+            out[(id(r.tape), r.index)] = r.tape
+            continue
+        lo = t.low[r.index]
+        for i in range(lo, r.index + 1):
+            if t.tn[i] == NULL:
+                continue
+            for p in (t.a[i], t.b[i]):
+                if 0 <= p < t.leaf_cap and t.op[p] == TT_LEAF and t.tn[p] != NULL:
+                    out[(id(r.tape), p)] = r.tape
+    return out
+
+
+cdef object _sweep_into(list roots, list grads, list inputs, bint collect):
+    """The sweeps from roots (one each, seeded by grads) with only ``inputs``' .grad
+    changed: collect=False accumulates into them (backward(inputs=)); collect=True
+    (autograd.grad) changes no .grad and returns the inputs' gradients (None: unused)."""
+    cdef Tensor x
+    cdef tg_tnode *n
+    cdef dict wanted = {}
+    for obj in inputs:
+        if not isinstance(obj, Tensor):
+            raise TypeError(f"grad(): inputs must be Tensors, not '{type(obj).__name__}'")
+        x = <Tensor>obj
+        if x.index < 0:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+        wanted[(id(x.tape), x.index)] = x
+    for k, obj in enumerate(roots):
+        if not isinstance(obj, Tensor):
+            raise TypeError(f"backward(): expected a Tensor, not '{type(obj).__name__}'")
+        if (<Tensor>obj).index < 0:
+            raise RuntimeError(f"element {k} of tensors does not require grad and does not "
+                               "have a grad_fn")
+    cdef dict leaves = _graph_leaves(roots)
+    cdef list stash = []         # (tape, slot, is_leaf, saved buffer, saved retain flag)
+    cdef _Tape tape
+    cdef tg_index i
+    for key, tp in leaves.items():
+        if key in wanted and not collect:
+            continue                                   # accumulates in place
+        tape = <_Tape>tp
+        i = key[1]
+        n = tape.t.tn[i]
+        stash.append((tape, i, True, <size_t>n.grad, 0))
+        n.grad = NULL
+    for key, obj in wanted.items():
+        x = <Tensor>obj
+        if x.tp.op[x.index] == TT_LEAF:
+            continue
+        n = x.tp.tn[x.index]
+        stash.append((x.tape, x.index, False, <size_t>n.retained, n.retain_grad))
+        if collect:
+            n.retained = NULL
+        n.retain_grad = 1
+    cdef list result = []
+    cdef tg_view g
+    cdef tg_buf *buf
+    try:
+        for r, seed in zip(roots, grads):
+            r.backward(seed)
+        if collect:
+            for obj in inputs:
+                x = <Tensor>obj
+                n = x.tp.tn[x.index]
+                buf = n.grad if x.tp.op[x.index] == TT_LEAF else n.retained
+                if buf == NULL:
+                    result.append(None)
+                else:
+                    g = n.out
+                    g.buf = buf
+                    result.append(_from_numpy(np.array(_as_numpy(&g)), g.dtype))
+    finally:
+        for tape, i, is_leaf, saved, flag in stash:
+            n = (<_Tape>tape).t.tn[<tg_index>i]
+            if n == NULL:
+                continue
+            if is_leaf:
+                tg_buf_decref(n.grad)
+                n.grad = <tg_buf *><size_t>saved
+            else:
+                if collect:
+                    tg_buf_decref(n.retained)
+                    n.retained = <tg_buf *><size_t>saved
+                n.retain_grad = flag
+    return tuple(result) if collect else None
+
+
+def _grad(outputs, inputs, grad_outputs=None, allow_unused=False):
+    """autograd.grad's engine hook: d(outputs)/d(inputs) as a tuple of Tensors (None
+    for an unused input when allow_unused); no .grad changes."""
+    outputs = list(outputs)
+    grads = [None] * len(outputs) if grad_outputs is None else list(grad_outputs)
+    result = _sweep_into(outputs, grads, list(inputs), True)
+    if not allow_unused and any(g is None for g in result):
+        raise RuntimeError("One of the differentiated Tensors appears to not have been "
+                           "used in the graph. Set allow_unused=True if this is the "
+                           "desired behavior.")
+    return result
+
+
+def _run_backward(tensors, grad_tensors=None, inputs=None):
+    """autograd.backward's engine hook: one sweep per root; with inputs, only their
+    .grad accumulate."""
+    tensors = list(tensors)
+    grads = [None] * len(tensors) if grad_tensors is None else list(grad_tensors)
+    if inputs is not None:
+        _sweep_into(tensors, grads, list(inputs), False)
+        return
+    for k, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"backward(): expected a Tensor, not '{type(t).__name__}'")
+        if (<Tensor>t).index < 0:
+            raise RuntimeError(f"element {k} of tensors does not require grad and does not "
+                               "have a grad_fn")
+    for t, g in zip(tensors, grads):
+        t.backward(g)
 
 
 cdef int _raise_modified(_Tape tape, tg_index i) except -1:

@@ -497,8 +497,6 @@ cases("load", lambda M, L: _saved(M, L, [M.Value(2.0), P(M) * 2]),
 
 # ---------------------------------------------------------------------------- the tests
 
-_TYPE_CHECK = ("drift: the compiled engine's free function does not check its argument "
-               "(AttributeError; the reference and torch raise TypeError)")
 _BCE = ("drift: the compiled engine has no _binary_cross_entropy hook (the composed "
         "fallback gives MeanBackward0 / SumBackward0 and gradients 1 ulp apart)")
 # Drifts found in engine code (case id -> reason); engine owners fix them at integration.
@@ -506,11 +504,6 @@ DRIFTS = {
     "F.binary_cross_entropy-F.binary_cross_entropy0": _BCE,
     "F.binary_cross_entropy-F.binary_cross_entropy1": _BCE,
     "nn.BCELoss-nn.BCELoss0": _BCE, "nn.BCELoss-nn.BCELoss1": _BCE,
-    "autograd.grad-autograd.grad2": "drift: autograd.grad on the compiled engine (no _grad "
-                                    "hook: backward(inputs=) fallback) accumulates into other "
-                                    "leaves' .grad",
-    "autograd.grad-autograd.grad3": "drift: as autograd.grad2",
-    "autograd.grad-autograd.grad4": _TYPE_CHECK,
 }
 
 
