@@ -497,8 +497,11 @@ cases("load", lambda M, L: _saved(M, L, [M.Value(2.0), P(M) * 2]),
 
 # ---------------------------------------------------------------------------- the tests
 
-_BCE = ("drift: the compiled engine has no _binary_cross_entropy hook (the composed "
-        "fallback gives MeanBackward0 / SumBackward0 and gradients 1 ulp apart)")
+_BCE = ("drift: the compiled engine has no binary_cross_entropy kernel (a tensor node "
+        "holds two operands; weight= needs a third), so _backend's composed fallback runs: "
+        "grad_fn MeanBackward0 / SumBackward0 instead of BinaryCrossEntropyBackward0, and "
+        "gradients from the composed log derivatives, not torch's g * (x - t) / "
+        "max(x * (1 - x), 1e-12): e.g. -6.5e-18 instead of 0 where x == t")
 # Drifts found in engine code (case id -> reason); engine owners fix them at integration.
 DRIFTS = {
     "F.binary_cross_entropy-F.binary_cross_entropy0": _BCE,
