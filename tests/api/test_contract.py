@@ -116,6 +116,15 @@ MYPY_USER = textwrap.dedent('''
     reveal_type(nn.Linear)
     reveal_type(optim.SGD)
     reveal_type(tapegrad.tensor)
+    m = nn.Linear(2, 3)
+    o = optim.SGD(m.parameters(), lr=0.1)
+    step0 = tapegrad.compile(lambda: None)
+    reveal_type(step0)
+    for p in m.parameters():
+        reveal_type(p.grad)
+    reveal_type(tapegrad.max(x, 0).indices)
+    r = tapegrad.reference.tensor([1.0])
+    reveal_type(r)
 ''')
 
 
@@ -124,13 +133,19 @@ def test_mypy_resolves_the_public_api(tmp_path):
     script = tmp_path / "user.py"
     script.write_text(MYPY_USER)
     env = dict(os.environ, MYPYPATH=SRC)
+    # --strict: also --no-implicit-reexport, so every public name must be an explicit
+    # re-export (`name as name`) in the package's __init__s
     proc = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental",
-                           "--cache-dir", os.devnull, "--follow-imports=silent",
+                           "--cache-dir", os.devnull, "--follow-imports=silent", "--strict",
                            str(script)], capture_output=True, text=True, env=env,
                           cwd=tmp_path, timeout=300)
     out = proc.stdout
     assert 'Revealed type is "def (in_features' in out, out
     assert "tapegrad.optim.sgd.SGD" in out, out
     assert "def (data: Any" in out or "tapegrad._engine.tensor" in out, out
+    revealed = [line.split("Revealed type is ", 1)[1] for line in out.splitlines()
+                if "Revealed type is " in line]
+    assert revealed[3:] == ['"tapegrad._replay.CompiledStep"', '"tapegrad._engine.Tensor | None"',
+                            '"tapegrad._engine.Tensor"', '"tapegrad.reference._tensor.Tensor"'], out
     errors = [line for line in out.splitlines() if ": error:" in line and "user.py" in line]
     assert errors == [], out
