@@ -394,5 +394,4 @@ def api_for(engine):
                                  CompiledStep=step, GuardFailure=GuardFailure)
 
 
-build = api_for   # transitional: tapegrad._bench calls _replay.build(engine); remove at merge
 

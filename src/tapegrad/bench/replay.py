@@ -47,7 +47,7 @@ def replay_api(engine):
     """``compile``/``record`` for this engine (the objects ``tapegrad.compile`` and
     ``tapegrad.reference.compile`` are)."""
     from .. import _replay
-    return _replay.build(engine)
+    return _replay.api_for(engine)
 
 
 DEMO_STYLES = ("ops", "dot")
