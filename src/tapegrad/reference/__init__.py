@@ -24,10 +24,10 @@ from .._format import get_printoptions, set_printoptions
 from .._grad_mode import _grad_off, _set_grad_off
 from ..autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ._functions import (
-    abs, add, argmax, argmin, bmm, clamp, clamp_min, clone, div, dot, exp, flatten, is_floating_point,
-    is_tensor, log, log_softmax, matmul, max, mean, min, mm, mul, mv, neg, numel, permute, pow,
-    reciprocal, relu, reshape, sigmoid, softmax, sqrt, squeeze, sub, sum, t, tanh, transpose,
-    unsqueeze)
+    abs, add, argmax, argmin, bmm, clamp, clamp_min, clone, div, dot, exp, flatten,
+    is_floating_point, is_tensor, log, log_softmax, matmul, max, mean, min, mm, mul, mv, neg,
+    numel, permute, pow, reciprocal, relu, reshape, sigmoid, softmax, sqrt, squeeze, sub, sum,
+    t, tanh, transpose, unsqueeze)
 from ._tensor import (
     Tensor, arange, as_tensor, empty, empty_like, from_numpy, full, full_like, manual_seed,
     ones, ones_like, rand, rand_like, randn, randn_like, tensor, zeros, zeros_like)
