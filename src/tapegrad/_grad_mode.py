@@ -13,18 +13,23 @@ __all__ = ["_set_grad_off", "_grad_off"]
 
 class _State(threading.local):
     enabled = True     # the class attribute is every new thread's default
+    off = 0            # the depth last set: recording is on when it is 0
 
 
 _state = _State()
 
 
 def _set_grad_off(off: int) -> int:
-    """Switch recording off (off != 0) or on for this thread; the previous depth (0 or 1)."""
-    prev = 0 if _state.enabled else 1
-    _state.enabled = not off
+    """Set this thread's no-grad depth (recording is off while it is above 0); the
+    previous depth. As the compiled engine's: a negative depth is a ValueError."""
+    if off < 0:
+        raise ValueError(f"_set_grad_off: the depth must be >= 0, not {off}")
+    prev = _state.off
+    _state.off = off
+    _state.enabled = off == 0
     return prev
 
 
 def _grad_off() -> int:
-    """1 when recording is off on this thread, else 0."""
-    return 0 if _state.enabled else 1
+    """This thread's no-grad depth: 0 when recording is on."""
+    return _state.off

@@ -405,5 +405,4 @@ def api_for(engine: Any) -> types.SimpleNamespace:
                                  CompiledStep=step, GuardFailure=GuardFailure)
 
 
-build = api_for   # transitional: tapegrad._bench calls _replay.build(engine); remove at merge
 

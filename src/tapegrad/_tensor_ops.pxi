@@ -616,9 +616,9 @@ def argmin(x, dim=None, keepdim=False):
     return argmax(-_tensor_arg(x, "argmin").detach(), dim, keepdim)
 
 # ----------------------------------------------------------------------------
-# Hooks for the shared nn layer (tapegrad._nn)
+# Hooks for the shared nn layer (tapegrad.nn)
 
-from ._nn import reduce_loss
+from .nn._reduction import reduce_loss
 
 def _mse_loss(Tensor input, Tensor target, reduction):
     """torch's mse_loss as one node (same shapes), with its backward formula."""
