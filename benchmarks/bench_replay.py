@@ -31,7 +31,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _runner import run  # noqa: E402
+from _runner import run
 
 if __name__ == "__main__":
     sys.exit(run("python benchmarks/bench_replay.py", "REPLAY_WORKLOADS"))

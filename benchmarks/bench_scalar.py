@@ -19,7 +19,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _runner import run  # noqa: E402
+from _runner import run
 
 if __name__ == "__main__":
     sys.exit(run("python benchmarks/bench_scalar.py", "SCALAR_WORKLOADS"))

@@ -20,8 +20,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"))
 
-import tapegrad  # noqa: E402
-from tapegrad import bench  # noqa: E402
+import tapegrad
+from tapegrad import bench
 
 
 def main():

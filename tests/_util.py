@@ -60,7 +60,7 @@ def run_in_fresh_thread(fn, *args, timeout=300):
     def run():
         try:
             box["result"] = fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+        except BaseException as exc:
             box["error"] = exc
 
     t = threading.Thread(target=run)

@@ -269,7 +269,7 @@ def unpack_sdist(sdist, dest):
         if sys.version_info >= (3, 12):
             tf.extractall(dest, filter="data")
         else:
-            tf.extractall(dest)  # noqa: S202 - our own sdist, just built
+            tf.extractall(dest)
     (top,) = os.listdir(dest)
     return os.path.join(dest, top)
 
@@ -282,9 +282,9 @@ def build_env(info):
     (manylinux's Pythons, which cibuildwheel uses, have no such flag)."""
     extra = {}
     tokens = info["ldshared"].split()
-    if any(t.startswith("-Wl,-rpath") or t.startswith("-Wl,-R") for t in tokens):
+    if any(t.startswith(("-Wl,-rpath", "-Wl,-R")) for t in tokens):
         extra["LDSHARED"] = " ".join(t for t in tokens
-                                     if not (t.startswith("-Wl,-rpath") or t.startswith("-Wl,-R")))
+                                     if not (t.startswith(("-Wl,-rpath", "-Wl,-R"))))
     return clean_env(**extra)
 
 

@@ -13,19 +13,33 @@ The public names are listed once, in ``tapegrad._api``: the engine's own
 from typing import TYPE_CHECKING
 
 from . import _api, _backend
-from ._version import __version__  # noqa: F401 - the re-exports are listed in _api
-from ._dtype import Size, double, dtype, float, float32, float64, int64, long  # noqa: F401
-from . import reference
+
+# `name as name` marks an explicit re-export (mypy --no-implicit-reexport, pyright);
+# the names are listed in _api.
+from ._version import __version__ as __version__
+from ._dtype import (
+    Size as Size, double as double, dtype as dtype, float as float, float32 as float32,
+    float64 as float64, int64 as int64, long as long,
+)
+from . import reference as reference
 
 if TYPE_CHECKING:   # what the re-export below gives, for mypy and IDEs (== _api.ENGINE_NAMES)
-    from ._engine import (  # noqa: F401
-    ENGINE, Value, clear_tape, dot, sum, tape_stats, Tensor, tensor, zeros, ones, full,
-    empty, randn, rand, arange, from_numpy, zeros_like, ones_like, manual_seed, is_tensor,
-    get_default_dtype, as_tensor, empty_like, full_like, rand_like, randn_like, exp, log,
-    tanh, relu, sigmoid, abs, sqrt, neg, reciprocal, clamp, clamp_min, softmax, log_softmax,
-    matmul, mm, mv, mean, max, min, argmax, argmin, reshape, flatten, transpose, t, permute,
-    unsqueeze, squeeze, pow, add, sub, mul, div, clone, numel, is_floating_point,
-    set_printoptions, get_printoptions,
+    from ._engine import (
+        ENGINE as ENGINE, Value as Value, clear_tape as clear_tape, dot as dot, sum as sum,
+        tape_stats as tape_stats, Tensor as Tensor, tensor as tensor, zeros as zeros, ones as ones,
+        full as full, empty as empty, randn as randn, rand as rand, arange as arange,
+        from_numpy as from_numpy, zeros_like as zeros_like, ones_like as ones_like,
+        manual_seed as manual_seed, is_tensor as is_tensor, get_default_dtype as get_default_dtype,
+        as_tensor as as_tensor, empty_like as empty_like, full_like as full_like,
+        rand_like as rand_like, randn_like as randn_like, exp as exp, log as log, tanh as tanh,
+        relu as relu, sigmoid as sigmoid, abs as abs, sqrt as sqrt, neg as neg,
+        reciprocal as reciprocal, clamp as clamp, clamp_min as clamp_min, softmax as softmax,
+        log_softmax as log_softmax, matmul as matmul, mm as mm, mv as mv, mean as mean, max as max,
+        min as min, argmax as argmax, argmin as argmin, reshape as reshape, flatten as flatten,
+        transpose as transpose, t as t, permute as permute, unsqueeze as unsqueeze,
+        squeeze as squeeze, pow as pow, add as add, sub as sub, mul as mul, div as div,
+        clone as clone, numel as numel, is_floating_point as is_floating_point,
+        set_printoptions as set_printoptions, get_printoptions as get_printoptions,
     )
 else:
     # A missing or broken extension is an ImportError here, never a silent fallback.
@@ -38,9 +52,14 @@ else:
         globals()[_name] = getattr(_active, _name)
     del _name
 
-from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
-from . import autograd, nn, optim  # noqa: F401
-from ._replay import GuardFailure, Tape, compile, record  # noqa: F401 - torch.compile's name
-from .serialization import load, save  # noqa: F401
+from .autograd.grad_mode import (
+    enable_grad as enable_grad, is_grad_enabled as is_grad_enabled, no_grad as no_grad,
+    set_grad_enabled as set_grad_enabled,
+)
+from . import autograd as autograd, nn as nn, optim as optim
+from ._replay import (  # compile: torch.compile's name
+    GuardFailure as GuardFailure, Tape as Tape, compile as compile, record as record,
+)
+from .serialization import load as load, save as save
 
 __all__ = list(_api.PUBLIC)

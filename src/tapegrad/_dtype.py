@@ -4,6 +4,11 @@ Also torch's type-promotion rules (``result_type``), so that both engines pick
 the same result dtype for mixed operands.
 """
 
+from __future__ import annotations
+
+import builtins
+from typing import Any, Iterable, List, Optional, SupportsIndex, Tuple, Union, overload
+
 import numpy as np
 
 
@@ -12,16 +17,16 @@ class dtype:
 
     __slots__ = ("name", "numpy", "is_floating_point", "itemsize")
 
-    def __init__(self, name, numpy_type, is_floating_point):
+    def __init__(self, name: str, numpy_type: Any, is_floating_point: builtins.bool) -> None:
         self.name = name
         self.numpy = np.dtype(numpy_type)
         self.is_floating_point = is_floating_point
         self.itemsize = self.numpy.itemsize
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"tapegrad.{self.name}"
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Any, Tuple[str]]:
         return (_by_name, (self.name,))
 
 
@@ -29,18 +34,18 @@ float32 = dtype("float32", np.float32, True)
 float64 = dtype("float64", np.float64, True)
 int64 = dtype("int64", np.int64, False)
 bool_ = dtype("bool", np.bool_, False)   # comparison results; exported as ``bool``
-float = float32   # noqa: A001 - torch's aliases
+float = float32   # torch's aliases
 double = float64
 long = int64
 
 _ALL = {d.name: d for d in (float32, float64, int64, bool_)}
 
 
-def _by_name(name):
+def _by_name(name: str) -> dtype:
     return _ALL[name]
 
 
-def from_numpy_dtype(np_dtype):
+def from_numpy_dtype(np_dtype: Any) -> Optional[dtype]:
     """The tapegrad dtype for a numpy dtype, or None."""
     return _ALL.get(np.dtype(np_dtype).name)
 
@@ -50,29 +55,33 @@ class Size(tuple):
 
     __slots__ = ()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"tapegrad.Size({list(self)})"
 
     __str__ = __repr__
 
-    def numel(self):
+    def numel(self) -> int:
         n = 1
         for s in self:
             n *= s
         return n
 
-    def __getitem__(self, key):
+    @overload
+    def __getitem__(self, key: SupportsIndex) -> Any: ...
+    @overload
+    def __getitem__(self, key: slice) -> Size: ...
+    def __getitem__(self, key: Union[SupportsIndex, slice]) -> Any:
         r = tuple.__getitem__(self, key)
         return Size(r) if isinstance(key, slice) else r
 
-    def __add__(self, other):
+    def __add__(self, other: Iterable[Any]) -> Size:  # type: ignore[override]
         return Size(tuple.__add__(self, tuple(other)))
 
-    def __radd__(self, other):
+    def __radd__(self, other: Iterable[Any]) -> Size:
         return Size(tuple(other) + tuple(self))
 
 
-def get_default_dtype():
+def get_default_dtype() -> dtype:
     """The dtype of tensors made from Python floats: float32, as in torch."""
     return float32
 
@@ -88,7 +97,7 @@ _CATEGORY = {"bool": 0, "int64": 1, "float32": 2, "float64": 2}
 DIM, ZERO_DIM, SCALAR = 2, 1, 0
 
 
-def promote_types(a, b):
+def promote_types(a: dtype, b: dtype) -> dtype:
     """The smallest dtype both a and b convert to (torch.promote_types)."""
     if a is b:
         return a
@@ -98,7 +107,7 @@ def promote_types(a, b):
     return a if a.itemsize >= b.itemsize else b
 
 
-def scalar_dtype(x):
+def scalar_dtype(x: Any) -> dtype:
     """The dtype torch gives a Python number in a tensor expression."""
     if isinstance(x, (bool, np.bool_)):
         return bool_
@@ -107,7 +116,7 @@ def scalar_dtype(x):
     return float32   # Python floats take the default dtype
 
 
-def _combine(higher, lower):
+def _combine(higher: Optional[dtype], lower: Optional[dtype]) -> Optional[dtype]:
     if higher is None:
         return lower
     if lower is None or higher.is_floating_point:
@@ -117,13 +126,13 @@ def _combine(higher, lower):
     return higher
 
 
-def result_type(operands):
+def result_type(operands: Iterable[Tuple[dtype, int]]) -> Optional[dtype]:
     """torch.result_type over (dtype, priority) pairs, priority DIM, ZERO_DIM or SCALAR.
 
     >>> result_type([(float32, DIM), (float64, ZERO_DIM)]) is float32
     True
     """
-    best = [None, None, None]
+    best: List[Optional[dtype]] = [None, None, None]
     for dt, priority in operands:
         cur = best[priority]
         best[priority] = dt if cur is None else promote_types(cur, dt)

@@ -18,6 +18,8 @@ of more than 1000 elements summarised with ``...`` (3 items at each edge).
 
 import math
 
+from typing import Any, Dict, Optional, Union
+
 import numpy as np
 
 __all__ = ["get_printoptions", "set_printoptions", "tensor_repr", "tensor_str"]
@@ -37,8 +39,10 @@ class _PrintOptions:
 PRINT_OPTS = _PrintOptions()
 
 
-def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
-                     profile=None, sci_mode=None):
+def set_printoptions(precision: Optional[int] = None,
+                     threshold: Optional[Union[int, float]] = None,
+                     edgeitems: Optional[int] = None, linewidth: Optional[int] = None,
+                     profile: Optional[str] = None, sci_mode: Optional[bool] = None) -> None:
     """torch.set_printoptions: the same options, the same profiles."""
     if profile is not None:
         presets = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80),
@@ -58,7 +62,7 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
     PRINT_OPTS.sci_mode = sci_mode
 
 
-def get_printoptions():
+def get_printoptions() -> Dict[str, Any]:
     return {k: getattr(PRINT_OPTS, k) for k in _PrintOptions.__slots__}
 
 
@@ -158,7 +162,7 @@ def _str_with_formatter(a, indent, summarize, fmt):
     return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(slices) + "]"
 
 
-def tensor_str(array, indent=0):
+def tensor_str(array: Any, indent: int = 0) -> str:
     """The bracketed values of a tensor as torch prints them (no prefix/suffixes)."""
     a = np.asarray(array)
     if a.size == 0:
@@ -191,7 +195,8 @@ _DEFAULT_DTYPES = ("float32", "int64", "bool")
 _DTYPE_PREFIX = "tapegrad."
 
 
-def tensor_repr(array, dtype_name=None, grad_fn=None, requires_grad=False, prefix="tensor("):
+def tensor_repr(array: Any, dtype_name: Optional[str] = None, grad_fn: Optional[str] = None,
+                requires_grad: bool = False, prefix: str = "tensor(") -> str:
     """torch's repr of a tensor holding ``array``.
 
     dtype_name: "float32", "float64", "int64" or "bool" (default: the array's);

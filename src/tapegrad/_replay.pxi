@@ -701,17 +701,14 @@ cdef bint _on_graph(tg_tape *live, object x, tg_index first_node):
             not _made_before(live, (<Tensor>x).index, first_node))
 
 
-cdef _Program _build_program(_Tape tape, object loss, _Recording rec, tg_index first_node,
-                             list sig, list scalars, list tensors, list in_scalars,
-                             list in_tensors):
-    cdef tg_tape *live = &tape.t
-    cdef _Program prog = _Program()
-    cdef tg_index root
+cdef tg_index _loss_root(tg_tape *live, object loss, _Program prog) except -1:
+    """The slot of fn's loss on the live tape (a Value, or a one-element Tensor computed
+    from what requires grad); marks prog.root_is_tensor."""
     if type(loss) is Value:
         _check(<Value>loss)
         if (<Value>loss).t != live:
             raise RuntimeError("fn returned a Value from another thread's tape")
-        root = (<Value>loss).index
+        return (<Value>loss).index
     elif isinstance(loss, Tensor):
         if (<Tensor>loss).index < 0 or (<Tensor>loss).tp != live:
             raise RuntimeError("fn's loss does not require grad: it depends on no parameter "
@@ -721,13 +718,16 @@ cdef _Program _build_program(_Tape tape, object loss, _Recording rec, tg_index f
                                f"only for scalar outputs; got shape {_shape_str(&(<Tensor>loss).v)})")
         if live.op[(<Tensor>loss).index] == TT_LEAF:
             raise NotImplementedError("fn returned a leaf tensor; replay needs a computed loss")
-        root = (<Tensor>loss).index
         prog.root_is_tensor = 1
+        return (<Tensor>loss).index
     else:
         raise TypeError(f"fn must return a Value or a one-element Tensor, not "
                         f"'{type(loss).__name__}'")
-    # Guard sides fixed before the recording began (intermediates made earlier)
-    # are constants: such a side becomes the constant one, or the guard goes.
+
+
+cdef tuple _fixed_guards(tg_tape *live, _Recording rec, tg_index first_node):
+    """rec's guards with the sides fixed before the recording began (intermediates made
+    earlier) as constants: such a side becomes the constant one, or the guard goes."""
     cdef list scalar_guards = [], tensor_guards = []
     for how, a, b, c, outcome in rec.scalar_guards:
         if b is not None and _made_before(live, (<Value>b).index, first_node):
@@ -743,7 +743,12 @@ cdef _Program _build_program(_Tape tape, object loss, _Recording rec, tg_index f
                 continue
             a, b, how = b, a, _FLIPPED[how]
         tensor_guards.append((how, a, b, outcome))
-    # roots: the loss, then every node a guard reads
+    return scalar_guards, tensor_guards
+
+
+cdef list _program_roots(tg_tape *live, tg_index root, list scalar_guards, list tensor_guards,
+                         tg_index first_node):
+    """The nodes a program must reach: the loss, then every node a guard reads."""
     cdef list roots = [root]
     for how, a, b, c, outcome in scalar_guards:
         roots.append((<Value>a).index)
@@ -753,6 +758,70 @@ cdef _Program _build_program(_Tape tape, object loss, _Recording rec, tg_index f
         roots.append((<Tensor>a).index)
         if _on_graph(live, b, first_node):
             roots.append((<Tensor>b).index)
+    return roots
+
+
+cdef _attach_constants(_Program prog, _Recording rec, list in_tensors):
+    """The recording's constant tensors (their buffers held) and the int64 arguments fn
+    read off the graph (compared on every replay)."""
+    prog.constants = []
+    cdef _Constant constant
+    for x in rec.constants.values():
+        constant = _Constant()
+        constant.handle = x
+        constant.recorded = (<Tensor>x).v
+        constant.recorded.buf = NULL
+        constant.buf = (<Tensor>x).v.buf
+        tg_buf_incref(constant.buf)
+        prog.constants.append(constant)
+    prog.arg_guards = [(k, _as_numpy(&(<Tensor>in_tensors[k]).v).copy())
+                       for k in sorted(rec.args_used)]
+
+
+cdef _fill_slots(_Program prog, list params, list param_slots, list scalar_slot,
+                 list tensor_slot, list in_tensors):
+    """The program's C arrays: where each parameter, scalar and tensor argument binds."""
+    prog.parameters = tuple(params)
+    prog.param_tapes = [(<Value>p).tape if type(p) is Value else (<Tensor>p).tape
+                        for p in params]
+    prog.nparams = len(params)
+    prog.nscalars = len(scalar_slot)
+    prog.ntensors = len(tensor_slot)
+    prog.param_slot = <tg_index *>malloc((prog.nparams + 1) * sizeof(tg_index))
+    prog.param_index = <tg_index **>malloc((prog.nparams + 1) * sizeof(tg_index *))
+    prog.param_tape = <tg_tape **>malloc((prog.nparams + 1) * sizeof(tg_tape *))
+    prog.scalar_slot = <tg_index *>malloc((prog.nscalars + 1) * sizeof(tg_index))
+    prog.tensor_slot = <tg_index *>malloc((prog.ntensors + 1) * sizeof(tg_index))
+    prog.tensor_buf = <tg_buf **>calloc(prog.ntensors + 1, sizeof(tg_buf *))
+    if prog.tensor_buf == NULL or (prog.param_slot == NULL or prog.param_index == NULL or prog.param_tape == NULL or
+            prog.scalar_slot == NULL or prog.tensor_slot == NULL):
+        raise MemoryError("tapegrad: out of memory")
+    for k in range(prog.nparams):
+        p = params[k]
+        prog.param_slot[k] = param_slots[k]
+        if type(p) is Value:
+            prog.param_index[k] = &(<Value>p).index
+            prog.param_tape[k] = (<Value>p).t
+        else:
+            prog.param_index[k] = &(<Tensor>p).index
+            prog.param_tape[k] = (<Tensor>p).tp
+    for k in range(prog.nscalars):
+        prog.scalar_slot[k] = scalar_slot[k]
+    for k in range(prog.ntensors):
+        prog.tensor_slot[k] = tensor_slot[k]
+        if tensor_slot[k] < 0:
+            prog.tensor_buf[k] = (<Tensor>in_tensors[k]).v.buf
+            tg_buf_incref(prog.tensor_buf[k])
+
+
+cdef _Program _build_program(_Tape tape, object loss, _Recording rec, tg_index first_node,
+                             list sig, list scalars, list tensors, list in_scalars,
+                             list in_tensors):
+    cdef tg_tape *live = &tape.t
+    cdef _Program prog = _Program()
+    cdef tg_index root = _loss_root(live, loss, prog)
+    scalar_guards, tensor_guards = _fixed_guards(live, rec, first_node)
+    cdef list roots = _program_roots(live, root, scalar_guards, tensor_guards, first_node)
     cdef Py_ssize_t nroots = len(roots), k
     cdef tg_index total = live.leaf_cap + live.node_count
     cdef tg_index *root_arr = <tg_index *>malloc((nroots + 1) * sizeof(tg_index))
@@ -822,49 +891,8 @@ cdef _Program _build_program(_Tape tape, object loss, _Recording rec, tg_index f
         free(needs)
         free(slot_of)
     prog.sig = sig
-    prog.constants = []
-    cdef _Constant constant
-    for x in rec.constants.values():
-        constant = _Constant()
-        constant.handle = x
-        constant.recorded = (<Tensor>x).v
-        constant.recorded.buf = NULL
-        constant.buf = (<Tensor>x).v.buf
-        tg_buf_incref(constant.buf)
-        prog.constants.append(constant)
-    prog.arg_guards = [(k, _as_numpy(&(<Tensor>in_tensors[k]).v).copy())
-                       for k in sorted(rec.args_used)]
-    prog.parameters = tuple(params)
-    prog.param_tapes = [(<Value>p).tape if type(p) is Value else (<Tensor>p).tape
-                        for p in params]
-    prog.nparams = len(params)
-    prog.nscalars = len(scalar_slot)
-    prog.ntensors = len(tensor_slot)
-    prog.param_slot = <tg_index *>malloc((prog.nparams + 1) * sizeof(tg_index))
-    prog.param_index = <tg_index **>malloc((prog.nparams + 1) * sizeof(tg_index *))
-    prog.param_tape = <tg_tape **>malloc((prog.nparams + 1) * sizeof(tg_tape *))
-    prog.scalar_slot = <tg_index *>malloc((prog.nscalars + 1) * sizeof(tg_index))
-    prog.tensor_slot = <tg_index *>malloc((prog.ntensors + 1) * sizeof(tg_index))
-    prog.tensor_buf = <tg_buf **>calloc(prog.ntensors + 1, sizeof(tg_buf *))
-    if prog.tensor_buf == NULL or (prog.param_slot == NULL or prog.param_index == NULL or prog.param_tape == NULL or
-            prog.scalar_slot == NULL or prog.tensor_slot == NULL):
-        raise MemoryError("tapegrad: out of memory")
-    for k in range(prog.nparams):
-        p = params[k]
-        prog.param_slot[k] = param_slots[k]
-        if type(p) is Value:
-            prog.param_index[k] = &(<Value>p).index
-            prog.param_tape[k] = (<Value>p).t
-        else:
-            prog.param_index[k] = &(<Tensor>p).index
-            prog.param_tape[k] = (<Tensor>p).tp
-    for k in range(prog.nscalars):
-        prog.scalar_slot[k] = scalar_slot[k]
-    for k in range(prog.ntensors):
-        prog.tensor_slot[k] = tensor_slot[k]
-        if tensor_slot[k] < 0:
-            prog.tensor_buf[k] = (<Tensor>in_tensors[k]).v.buf
-            tg_buf_incref(prog.tensor_buf[k])
+    _attach_constants(prog, rec, in_tensors)
+    _fill_slots(prog, params, param_slots, scalar_slot, tensor_slot, in_tensors)
     return prog
 
 

@@ -13,9 +13,12 @@ An engine provides ``_trace(fn, args) -> (program, loss)``, ``_flatten_args``,
 ``backward(scalars, tensors) -> (scalar_grads, tensor_grads)``.
 """
 
+from __future__ import annotations
+
 import functools
 import types
 import warnings
+from typing import Any, Callable, Dict, Optional, Sequence, Union, overload
 
 from . import _backend
 from .autograd.grad_mode import no_grad
@@ -101,18 +104,19 @@ class Tape:
 
     _engine = None       # the engine that records and replays fn; None: the active one
 
-    def __init__(self, fn, args, on_guard_failure="rerecord"):
+    def __init__(self, fn: Callable[..., Any], args: Sequence[Any],
+                 on_guard_failure: str = "rerecord") -> None:
         _check_policy(on_guard_failure)
         self._eng = _backend.engine_for(self)
         self.fn = fn
         self.on_guard_failure = on_guard_failure
         self.recordings = 0          # how many times fn was recorded
         self._streak = 0             # re-recordings since the last clean replay
-        self._pending = None         # (args, scalars, tensors) of the last forward
-        self._grads = None
-        self._programs = {}          # argument signature -> its recordings
+        self._pending: Any = None    # (args, scalars, tensors) of the last forward
+        self._grads: Any = None
+        self._programs: Dict[Any, Any] = {}         # argument signature -> its recordings
         self._free_cells, self._free_names = _free_variables(fn)
-        self.batch_grads = None      # per-row argument gradients of the last vmap
+        self.batch_grads: Any = None  # per-row argument gradients of the last vmap
         self._record(args)
 
     def _record(self, args):
@@ -148,25 +152,25 @@ class Tape:
         return [_cell_value(c) for c in cells] + [g.get(n) for n in names]
 
     @property
-    def parameters(self):
+    def parameters(self) -> Any:
         """The Values and Tensors fn read that are not arguments (bound by identity)."""
         return self._program.parameters
 
     @property
-    def nodes(self):
+    def nodes(self) -> int:
         """How many recorded nodes a replay re-runs."""
         return self._program.nodes
 
     @property
-    def guards(self):
+    def guards(self) -> int:
         """How many guards each replay checks."""
         return self._program.guards
 
-    def forward(self, *args):
+    def forward(self, *args: Any) -> Any:
         """Recompute fn's loss for these arguments; the loss, without history."""
         return self._forward(args)
 
-    def reset(self):
+    def reset(self) -> None:
         """Forget every recording: the next forward() records fn again. Needed
         after changes replay cannot see, such as replacing a layer or a
         parameter attribute of a model that fn reads."""
@@ -219,7 +223,7 @@ class Tape:
                 f"fn recorded on these arguments does not replay on them ({again}); is fn "
                 "deterministic?") from None
 
-    def backward(self):
+    def backward(self) -> None:
         """Gradients for the last forward(): parameters' .grad accumulate, as do
         Value and requires-grad Tensor arguments'; ``grads`` is set."""
         if self._pending is None:
@@ -236,7 +240,7 @@ class Tape:
                     x.grad = g.clone() if x.grad is None else x.grad + g
         self._grads = (args, scalar_grads, tensor_grads)
 
-    def vmap(self, *batched_args, backward=False):
+    def vmap(self, *batched_args: Any, backward: bool = False) -> Any:
         """Replay fn once per row: each argument carries a leading batch
         dimension (a numpy array or nested lists of numbers, shaped like
         the argument with n rows in front). Returns the n losses as a
@@ -260,7 +264,7 @@ class Tape:
         flat = np.concatenate([b.reshape(n, -1) for b in blocks], axis=1) if blocks else (
             np.empty((0, 0)))
         losses = np.empty(n)
-        grads = np.zeros_like(flat) if backward else None
+        grads: Any = np.zeros_like(flat) if backward else None
         self._pending = self._grads = None
         start = 0
         while start < n:
@@ -294,7 +298,7 @@ class Tape:
         return losses
 
     @property
-    def grads(self):
+    def grads(self) -> Any:
         """Gradients of the loss with respect to each argument from the last
         backward(), shaped like the arguments: floats for numbers and Values,
         Tensors for tensors that require grad, None for other tensors."""
@@ -304,12 +308,13 @@ class Tape:
         eng = self._eng
         return eng._rebuild(eng._flatten_args(args)[2], scalar_grads, tensor_grads, len(args))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"<tapegrad.Tape of {getattr(self.fn, '__name__', 'fn')}: {self.nodes} nodes, "
                 f"{len(self.parameters)} parameters, {self.guards} guards, "
                 f"recorded {self.recordings}x>")
 
-def record(fn, *example_args, on_guard_failure="rerecord"):
+def record(fn: Callable[..., Any], *example_args: Any,
+           on_guard_failure: str = "rerecord") -> Tape:
     """Run ``fn(*example_args)`` once, recording its graph; returns a Tape.
 
     fn returns a scalar loss (a Value or a one-element Tensor). Arguments
@@ -331,12 +336,12 @@ class CompiledStep:
 
     _engine = None       # as Tape's
 
-    def __init__(self, fn, on_guard_failure):
+    def __init__(self, fn: Callable[..., Any], on_guard_failure: str) -> None:
         _check_policy(on_guard_failure)
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.on_guard_failure = on_guard_failure
-        self.tape = None             # the current Tape, once called
+        self.tape: Optional[Tape] = None   # the current Tape, once called
 
     def _tape_class(self):
         """Tape, bound to this class's engine when it has one."""
@@ -345,26 +350,32 @@ class CompiledStep:
         return _backend.bind_class(Tape, self._engine, type(self).__module__)
 
     @property
-    def recordings(self):
+    def recordings(self) -> int:
         """How many times fn has been recorded (1 + re-recordings)."""
         return 0 if self.tape is None else self.tape.recordings
 
-    def __call__(self, *args):
+    def __call__(self, *args: Any) -> Any:
         if self.tape is None:
             self.tape = self._tape_class()(self.fn, args, self.on_guard_failure)
         loss = self.tape._forward(args)
         self.tape.backward()
         return loss
 
-    def reset(self):
+    def reset(self) -> None:
         """Forget the recordings: the next call records fn again (see Tape.reset)."""
         if self.tape is not None:
             self.tape.reset()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<tapegrad.compile of {getattr(self.fn, '__name__', 'fn')}>"
 
-def compile(fn=None, *, on_guard_failure="rerecord"):
+@overload
+def compile(fn: Callable[..., Any], *, on_guard_failure: str = "rerecord") -> CompiledStep: ...
+@overload
+def compile(fn: None = None, *,
+            on_guard_failure: str = "rerecord") -> Callable[[Callable[..., Any]], CompiledStep]: ...
+def compile(fn: Optional[Callable[..., Any]] = None, *, on_guard_failure: str = "rerecord"
+            ) -> Union[CompiledStep, Callable[[Callable[..., Any]], CompiledStep]]:
     """Replay ``fn`` as a training step; usable as ``@tapegrad.compile``."""
     return _compile_with(CompiledStep, fn, on_guard_failure=on_guard_failure)
 
@@ -375,7 +386,7 @@ def _compile_with(step_cls, fn=None, *, on_guard_failure="rerecord"):
     return step_cls(fn, on_guard_failure)
 
 
-def api_for(engine):
+def api_for(engine: Any) -> types.SimpleNamespace:
     """``compile``, ``record``, ``Tape``, ``CompiledStep`` and ``GuardFailure`` of one
     engine module: ``tapegrad``'s for the active engine, ``tapegrad.reference``'s
     for the reference, else the classes bound to ``engine`` (the compiled engine
@@ -394,5 +405,4 @@ def api_for(engine):
                                  CompiledStep=step, GuardFailure=GuardFailure)
 
 
-build = api_for   # transitional: tapegrad._bench calls _replay.build(engine); remove at merge
 

@@ -627,7 +627,7 @@ def argmin(x, dim=None, keepdim=False):
     return argmax(-_tensor_arg(x, "argmin").detach(), dim, keepdim)
 
 # ----------------------------------------------------------------------------
-# Hooks for the shared nn layer (tapegrad._nn)
+# Hooks for the shared nn layer (tapegrad.nn)
 
 from .nn._reduction import reduce_loss
 

@@ -22,7 +22,6 @@ import ast
 import builtins
 import contextlib
 import io
-import math
 import re
 import types
 
@@ -926,9 +925,9 @@ def _engine_namespace(engine):
 
 
 def _torch_namespace(torch):
-    import torch.autograd  # noqa: F401
-    import torch.nn  # noqa: F401
-    import torch.optim  # noqa: F401
+    import torch.autograd
+    import torch.nn
+    import torch.optim
     return torch
 
 

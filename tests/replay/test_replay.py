@@ -829,7 +829,7 @@ def test_optimizer_updates_between_replays(engine, libs):
         model = libs.nn.Sequential(libs.nn.Linear(3, 4), libs.nn.Tanh(), libs.nn.Linear(4, 1))
         opt = (libs.optim.SGD(model.parameters(), lr=0.1, momentum=0.9) if opt_name == "sgd"
                else libs.optim.Adam(model.parameters(), lr=0.05))
-        fn = lambda x: (model(x) ** 2).mean()   # noqa: E731
+        fn = lambda x: (model(x) ** 2).mean()
         step = api.compile(fn) if replay else None
         losses = []
         for k in range(6):
@@ -855,7 +855,7 @@ def test_scalar_grads_accumulate_across_calls(engine):
     api = replay_api(engine)
     w, b = engine.Value(0.3), engine.Value(-0.1)
     we, be = engine.Value(0.3), engine.Value(-0.1)
-    fn = lambda w, b: (lambda x: (w * x + b).tanh() ** 2)   # noqa: E731
+    fn = lambda w, b: (lambda x: (w * x + b).tanh() ** 2)
     step = api.compile(fn(w, b))
     for k, x in enumerate([0.5, 1.5, -2.0, 0.25]):
         got = step(x)
@@ -892,7 +892,7 @@ def test_constant_tensor_updated_in_place_is_seen(engine, how):
     def run(replay):
         w = f64(engine, [1.0, 2.0], requires_grad=True)
         c = f64(engine, [0.5, 0.5])
-        fn = lambda x: ((x * w) * c).sum()   # noqa: E731
+        fn = lambda x: ((x * w) * c).sum()
         step = api.compile(fn) if replay else None
         out = []
         for k in range(3):
@@ -1000,7 +1000,7 @@ def test_tape_grads_scalar_args_against_finite_differences(engine):
         ga, (gu, gv), grest = tape.grads
         assert isinstance(tape.grads[1], tuple) and isinstance(grest, list) and len(grest) == 2
         eps = 1e-6
-        fd = lambda i: (plain(*[x + eps * (k == i) for k, x in enumerate((a, u, v))], r)   # noqa: E731
+        fd = lambda i: (plain(*[x + eps * (k == i) for k, x in enumerate((a, u, v))], r)
                         - plain(*[x - eps * (k == i) for k, x in enumerate((a, u, v))], r)) / (2 * eps)
         assert ga == pytest.approx(fd(0), rel=1e-6, abs=1e-8)
         assert gu == pytest.approx(fd(1), rel=1e-6, abs=1e-8)

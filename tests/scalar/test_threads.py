@@ -58,7 +58,7 @@ def test_two_threads_training_simultaneously(engine):
         try:
             xs, ys = PROBLEMS[k]
             results[k] = _train(engine, xs, ys, steps, 0.05, barrier=barrier)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(k,)) for k in range(len(PROBLEMS))]
@@ -167,5 +167,5 @@ def test_thread_started_after_another_ends_has_one_consistent_tape(engine):
 def _in_thread_result(fn):
     try:
         return fn()
-    except BaseException as exc:  # noqa: BLE001 - reported by the test
+    except BaseException as exc:
         return (None, exc)

@@ -88,8 +88,18 @@ def torch_engine(threads=None):
 def tapegrad_tensor_api(engine):
     """The tensor workloads' view of a tapegrad engine: the engine's own nn and
     optim (``tapegrad.nn``/``tapegrad.optim`` when it is the active engine)."""
-    from .. import _nn, _optim
-    return types.SimpleNamespace(T=engine, nn=_nn.build(engine), optim=_optim.build(engine))
+    from .. import _api, _backend, nn, optim, reference
+
+    if engine.ENGINE == "python":
+        engine_nn = reference.nn
+    elif engine.ENGINE == _backend.default_engine().ENGINE:
+        engine_nn = nn
+    else:   # the compiled engine under TAPEGRAD_PURE_PYTHON=1: its layers bound to it
+        engine_nn = types.SimpleNamespace(functional=nn.functional, **{
+            name: (_backend.bind_class(obj, engine, engine.__name__ + ".nn")
+                   if isinstance(obj, type) and issubclass(obj, nn.Module) else obj)
+            for name, obj in ((n, getattr(nn, n)) for n in _api.NN)})
+    return types.SimpleNamespace(T=engine, nn=engine_nn, optim=optim)
 
 
 def _dist_version(name):

@@ -38,8 +38,8 @@ import gc
 
 from . import timing
 from .scalar import MLP, Neuron, OpsNeuron, chain, demo_data, demo_loss
-from .settings import ALPHA, FULL, MLP_LR, MLP_SHAPE, N_SAMPLES, SEED
-from .tensor import mlp_case, mlp_data, mlp_summary
+from .settings import ALPHA, FULL, MLP_LR, N_SAMPLES, SEED
+from .tensor import mlp_case, mlp_setup, mlp_summary
 from .timing import Case, gc_mode, interleave, median
 
 
@@ -47,7 +47,7 @@ def replay_api(engine):
     """``compile``/``record`` for this engine (the objects ``tapegrad.compile`` and
     ``tapegrad.reference.compile`` are)."""
     from .. import _replay
-    return _replay.build(engine)
+    return _replay.api_for(engine)
 
 
 DEMO_STYLES = ("ops", "dot")
@@ -216,17 +216,11 @@ def _mlp_replay_case(api, replay, steps=FULL.mlp_steps, seed=SEED, gc_off=False,
     "record_us", "nodes", "recordings"}``."""
     now = timing.now
     T, nn, optim = api.T, api.nn, api.optim
-    X, Y, params0 = mlp_data(seed)
-    _, nin, nhid, nout = MLP_SHAPE
-    x = T.from_numpy(X.copy())
-    y = T.from_numpy(Y.copy())
+    x, y, make_model = mlp_setup(api, seed)
     steps = builtins.max(2, steps)
 
     def make():
-        model = nn.Sequential(nn.Linear(nin, nhid), nn.Tanh(), nn.Linear(nhid, nout))
-        with T.no_grad():
-            for p, a in zip(model.parameters(), params0):
-                p.copy_(T.from_numpy(a.copy()))
+        model = make_model()
         loss_fn = nn.MSELoss()
         opt = optim.SGD(model.parameters(), lr=MLP_LR)
         step = replay.compile(lambda xb, yb: loss_fn(model(xb), yb))

@@ -107,7 +107,7 @@ def _preamble(env, cfg, results):
     lines.append("tapegrad %s benchmark: Python %s (%s), %s, %s" % (
         env["tapegrad"], env["python"], env["implementation"], env["machine"],
         env.get("cpu") or "?"))
-    lines.extend(_size_lines(cfg, set(r["workload"] for r in results)))
+    lines.extend(_size_lines(cfg, {r["workload"] for r in results}))
     blas = _blas_line(env, cfg)
     if blas:
         lines.append(blas)

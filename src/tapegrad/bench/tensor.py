@@ -138,19 +138,30 @@ def mlp_summary(runs, steps):
     return mid
 
 
-def _mlp_parts(api, seed):
-    now = timing.now
-    T, nn, optim = api.T, api.nn, api.optim
+def mlp_setup(api, seed):
+    """The mlp workload's batch as ``api`` tensors, and a maker of its model with the
+    seeded initial weights: ``(x, y, make_model)``."""
+    T, nn = api.T, api.nn
     X, Y, params0 = mlp_data(seed)
     _, nin, nhid, nout = MLP_SHAPE
-    x = T.from_numpy(X.copy())
-    y = T.from_numpy(Y.copy())
 
-    def make_step():
+    def make_model():
         model = nn.Sequential(nn.Linear(nin, nhid), nn.Tanh(), nn.Linear(nhid, nout))
         with T.no_grad():
             for p, a in zip(model.parameters(), params0):
                 p.copy_(T.from_numpy(a.copy()))
+        return model
+
+    return T.from_numpy(X.copy()), T.from_numpy(Y.copy()), make_model
+
+
+def _mlp_parts(api, seed):
+    now = timing.now
+    T, nn, optim = api.T, api.nn, api.optim
+    x, y, make_model = mlp_setup(api, seed)
+
+    def make_step():
+        model = make_model()
         return (model, nn.MSELoss(), optim.SGD(model.parameters(), lr=MLP_LR)), _step
 
     def _step(state, ph):

@@ -7,12 +7,18 @@ engine (``tapegrad.ENGINE``), and ``tapegrad.reference.nn`` gives the same
 classes bound to the reference engine.
 """
 
-# ruff: noqa: F401 - the names are re-exported; the list is _api.NN
+# `name as name`: an explicit re-export (mypy --no-implicit-reexport); the list is _api.NN
 from .. import _api
-from . import functional
-from .loss import BCELoss, CrossEntropyLoss, MSELoss, NLLLoss
-from .modules import (Flatten, Identity, Linear, LogSoftmax, Module, ModuleList, ReLU,
-                      Sequential, Sigmoid, Softmax, Tanh)
-from .parameter import Parameter
+from . import functional as functional
+from .loss import (
+    BCELoss as BCELoss, CrossEntropyLoss as CrossEntropyLoss, MSELoss as MSELoss,
+    NLLLoss as NLLLoss,
+)
+from .modules import (
+    Flatten as Flatten, Identity as Identity, Linear as Linear, LogSoftmax as LogSoftmax,
+    Module as Module, ModuleList as ModuleList, ReLU as ReLU, Sequential as Sequential,
+    Sigmoid as Sigmoid, Softmax as Softmax, Tanh as Tanh,
+)
+from .parameter import Parameter as Parameter
 
 __all__ = list(_api.NN) + ["functional"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import collections
 import itertools
 import math
-from typing import Any
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Set, Tuple, TypeVar, Union
 
 from .. import _backend
 from .._dtype import float32, float64
@@ -27,11 +27,14 @@ __all__ = ["Module", "Linear", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax
            "Flatten", "Sequential", "ModuleList"]
 
 
+_M = TypeVar("_M", bound="Module")
+
+
 def _is_tensor(x: Any) -> bool:
     return _backend.tensor_engine(x) is not None
 
 
-def _typename(obj):
+def _typename(obj: Any) -> str:
     """torch's name for a value in messages: 'tapegrad.FloatTensor' for a tensor."""
     t = getattr(obj, "type", None)
     if callable(t) and hasattr(obj, "dtype"):
@@ -42,7 +45,7 @@ def _typename(obj):
     return type(obj).__name__
 
 
-def _addindent(s, num_spaces):
+def _addindent(s: str, num_spaces: int) -> str:
     lines = s.split("\n")
     if len(lines) == 1:
         return s
@@ -56,7 +59,7 @@ class _IncompatibleKeys(collections.namedtuple("_IncompatibleKeys",
 
     __slots__ = ()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if not self.missing_keys and not self.unexpected_keys:
             return "<All keys matched successfully>"
         return super().__repr__()
@@ -71,20 +74,20 @@ class Module:
     training = True
     _engine: Any = None        # the engine for tensors created from nothing; None: the active one
 
-    def __init__(self):
+    def __init__(self) -> None:
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_parameters", collections.OrderedDict())
         object.__setattr__(self, "_buffers", collections.OrderedDict())
         object.__setattr__(self, "_modules", collections.OrderedDict())
 
-    def _registries(self):
+    def _registries(self) -> Tuple[Dict[str, Any], Dict[str, Any], Dict[str, Any]]:
         d = self.__dict__
         if "_parameters" not in d:
             raise AttributeError("cannot assign parameters or modules before "
                                  "Module.__init__() call")
         return d["_parameters"], d["_buffers"], d["_modules"]
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         d = self.__dict__
         if isinstance(value, Parameter):
             params, buffers, modules = self._registries()
@@ -116,14 +119,14 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         d = self.__dict__
         for reg in ("_parameters", "_buffers", "_modules"):
             if reg in d and name in d[reg]:
                 return d[reg][name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         d = self.__dict__
         for reg in ("_parameters", "_buffers", "_modules"):
             if reg in d and name in d[reg]:
@@ -131,35 +134,36 @@ class Module:
                 return
         object.__delattr__(self, name)
 
-    def register_parameter(self, name, param):
+    def register_parameter(self, name: str, param: Optional[Parameter]) -> None:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter "
                             f"'{name}' (tapegrad.nn.Parameter or None required)")
         self._registries()[0][name] = param
 
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
         if tensor is not None and not _is_tensor(tensor):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer "
                             f"'{name}' (Tensor or None required)")
         self._registries()[1][name] = tensor
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module: Optional[Module]) -> None:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         self._registries()[2][name] = module
 
     register_module = add_module
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
                                   '"forward" function')
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
     # -- traversal --
 
-    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+    def named_modules(self, memo: Optional[Set[int]] = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[Tuple[str, Module]]:
         if memo is None:
             memo = set()
         if remove_duplicate:
@@ -173,22 +177,23 @@ class Module:
             sub = prefix + ("." if prefix else "") + name
             yield from m.named_modules(memo, sub, remove_duplicate)
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self):
+    def named_children(self) -> Iterator[Tuple[str, Module]]:
         seen = set()
         for name, m in self._modules.items():
             if m is not None and id(m) not in seen:
                 seen.add(id(m))
                 yield name, m
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
-    def _named_members(self, registry, prefix, recurse, remove_duplicate=True):
+    def _named_members(self, registry: str, prefix: str, recurse: bool,
+                       remove_duplicate: bool = True) -> Iterator[Tuple[str, Any]]:
         seen = set()
         mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) \
             if recurse else [(prefix, self)]
@@ -199,21 +204,23 @@ class Module:
                 seen.add(id(v))
                 yield mod_prefix + ("." if mod_prefix else "") + name, v
 
-    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[Tuple[str, Parameter]]:
         yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[Tuple[str, Any]]:
         yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> Iterator[Any]:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def apply(self, fn):
+    def apply(self: _M, fn: Callable[[Module], Any]) -> _M:
         for m in self.children():
             m.apply(fn)
         fn(self)
@@ -221,22 +228,22 @@ class Module:
 
     # -- modes and gradients --
 
-    def train(self, mode=True):
+    def train(self: _M, mode: bool = True) -> _M:
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
 
-    def eval(self):
+    def eval(self: _M) -> _M:
         return self.train(False)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self: _M, requires_grad: bool = True) -> _M:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the parameters' gradients (to None, as torch 2.x does by default)."""
         for p in self.parameters():
             if p.grad is not None:
@@ -245,7 +252,7 @@ class Module:
                 else:
                     p.grad.zero_()
 
-    def _cast(self, dtype):
+    def _cast(self: _M, dtype: Any) -> _M:
         with no_grad():
             for m in self.modules():
                 for reg in (m._parameters, m._buffers):
@@ -256,7 +263,7 @@ class Module:
                                 t.grad = t.grad.to(dtype)
         return self
 
-    def to(self, *args, **kwargs):
+    def to(self: _M, *args: Any, **kwargs: Any) -> _M:
         dtype = kwargs.get("dtype")
         for a in args:
             if not isinstance(a, str) and not _is_tensor(a) and str(a) != "cpu":
@@ -265,18 +272,19 @@ class Module:
             raise RuntimeError("tapegrad modules live on the CPU")
         return self if dtype is None else self._cast(dtype)
 
-    def float(self):
+    def float(self: _M) -> _M:
         return self._cast(float32)
 
-    def double(self):
+    def double(self: _M) -> _M:
         return self._cast(float64)
 
-    def cpu(self):
+    def cpu(self: _M) -> _M:
         return self
 
     # -- state --
 
-    def state_dict(self, destination=None, prefix="", keep_vars=False):
+    def state_dict(self, destination: Optional[Dict[str, Any]] = None, prefix: str = "",
+                   keep_vars: bool = False) -> Dict[str, Any]:
         """Parameters and buffers by dotted name (detached, sharing memory)."""
         out = collections.OrderedDict() if destination is None else destination
         for name, t in itertools.chain(self.named_parameters(prefix=prefix,
@@ -286,7 +294,8 @@ class Module:
             out[name] = t if keep_vars else t.detach()
         return out
 
-    def load_state_dict(self, state_dict, strict=True, assign=False):
+    def load_state_dict(self, state_dict: Dict[str, Any], strict: bool = True,
+                        assign: bool = False) -> _IncompatibleKeys:
         """Copy values into the parameters and buffers (shapes must match)."""
         own = collections.OrderedDict(itertools.chain(
             self.named_parameters(remove_duplicate=False),
@@ -324,13 +333,13 @@ class Module:
 
     # -- printing --
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return ""
 
-    def _get_name(self):
+    def _get_name(self) -> str:
         return type(self).__name__
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         extra = self.extra_repr()
         extra_lines = extra.split("\n") if extra else []
         child_lines = [f"({k}): " + _addindent(repr(m), 2)
@@ -344,7 +353,7 @@ class Module:
                 s += "\n  " + "\n  ".join(lines) + "\n"
         return s + ")"
 
-    def __dir__(self):
+    def __dir__(self) -> Iterable[str]:
         keys = list(super().__dir__())
         for reg in ("_parameters", "_buffers", "_modules"):
             keys += list(self.__dict__.get(reg, {}))
@@ -355,7 +364,8 @@ class Module:
 class Linear(Module):
     """y = x @ weight.T + bias; weight (out_features, in_features)."""
 
-    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 device: Any = None, dtype: Any = None) -> None:
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
@@ -368,7 +378,7 @@ class Linear(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """torch's init: kaiming_uniform_(a=sqrt(5)) for weight, U(+-1/sqrt(fan_in))
         for bias, drawn from the engine's generator."""
         fan_in = self.in_features
@@ -381,14 +391,14 @@ class Linear(Module):
             b = 1 / math.sqrt(fan_in)
             _uniform_(self.bias, -b, b)
 
-    def forward(self, input):
+    def forward(self, input: Any) -> Any:
         return F.linear(input, self.weight, self.bias)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
 
-def _uniform_(t, low, high):
+def _uniform_(t: Any, low: float, high: float) -> None:
     """Fill t with U(low, high) as torch's uniform_ does: u * (high - low) + low."""
     with no_grad():
         u = _backend.engine_of(t).rand(*t.shape, dtype=t.dtype)
@@ -397,14 +407,14 @@ def _uniform_(t, low, high):
 class _Activation(Module):
     _fn: Any = None
 
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Any) -> Any:
         return type(self)._fn(input)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
 
 class ReLU(_Activation):
@@ -414,66 +424,66 @@ class ReLU(_Activation):
 class Tanh(Module):
     """tanh elementwise."""
 
-    def forward(self, input):
+    def forward(self, input: Any) -> Any:
         return F.tanh(input)
 
 class Sigmoid(Module):
     """1 / (1 + exp(-x)) elementwise."""
 
-    def forward(self, input):
+    def forward(self, input: Any) -> Any:
         return F.sigmoid(input)
 
 class Softmax(Module):
-    def __init__(self, dim=None):
+    def __init__(self, dim: Optional[int] = None) -> None:
         super().__init__()
         self.dim = dim
 
-    def forward(self, input):
+    def forward(self, input: Any) -> Any:
         return F.softmax(input, self.dim)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 class LogSoftmax(Softmax):
-    def forward(self, input):
+    def forward(self, input: Any) -> Any:
         return F.log_softmax(input, self.dim)
 
 class Identity(Module):
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
 
-    def forward(self, input):
+    def forward(self, input: Any) -> Any:
         return input
 
 class Flatten(Module):
-    def __init__(self, start_dim=1, end_dim=-1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim = start_dim
         self.end_dim = end_dim
 
-    def forward(self, input):
+    def forward(self, input: Any) -> Any:
         return input.flatten(self.start_dim, self.end_dim)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 class _ModuleSequence(Module):
     """What Sequential and ModuleList share: children kept in order."""
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
-    def append(self, module):
+    def append(self: _M, module: Module) -> _M:
         self.add_module(str(len(self)), module)
         return self
 
 class Sequential(_ModuleSequence):
     """Modules applied in order: Sequential(m0, m1, ...) or Sequential(OrderedDict)."""
 
-    def __init__(self, *args):
+    def __init__(self, *args: Any) -> None:
         super().__init__()
         if len(args) == 1 and isinstance(args[0], collections.OrderedDict):
             for name, m in args[0].items():
@@ -482,7 +492,7 @@ class Sequential(_ModuleSequence):
             for k, m in enumerate(args):
                 self.add_module(str(k), m)
 
-    def __getitem__(self, idx):
+    def __getitem__(self, idx: Union[int, slice]) -> Any:
         items = list(self._modules.items())
         if isinstance(idx, slice):
             return type(self)(collections.OrderedDict(items[idx]))
@@ -491,7 +501,7 @@ class Sequential(_ModuleSequence):
             raise IndexError(f"index {idx} is out of range")
         return items[idx % n][1]
 
-    def forward(self, input):
+    def forward(self, input: Any) -> Any:
         for m in self._modules.values():
             input = m(input)
         return input
@@ -499,18 +509,18 @@ class Sequential(_ModuleSequence):
 class ModuleList(_ModuleSequence):
     """A list of modules, registered as children."""
 
-    def __init__(self, modules=None):
+    def __init__(self, modules: Optional[Iterable[Module]] = None) -> None:
         super().__init__()
         if modules is not None:
             self.extend(modules)
 
-    def __getitem__(self, idx):
+    def __getitem__(self, idx: Union[int, slice]) -> Any:
         items = list(self._modules.values())
         if isinstance(idx, slice):
             return type(self)(items[idx])
         return items[idx]
 
-    def extend(self, modules):
+    def extend(self: _M, modules: Iterable[Module]) -> _M:
         for m in modules:
             self.append(m)
         return self

@@ -9,9 +9,16 @@ hold. A parameter pickles as ``Parameter(data, requires_grad)``.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Tuple
 
 from .. import _backend
+
+if TYPE_CHECKING:
+    # For mypy a Parameter is a Tensor (it is one at run time: see _concrete_class);
+    # the compiled engine's stub stands for both engines' Tensor.
+    from .._engine import Tensor as _StaticTensor
+else:
+    _StaticTensor = object
 
 __all__ = ["Parameter"]
 
@@ -32,7 +39,7 @@ def _concrete_class(cls: type, engine: Any) -> type:
     return concrete
 
 
-class Parameter:
+class Parameter(_StaticTensor):
     """A Tensor that a Module registers as a parameter: a leaf requiring grad
     (by default) that shares memory with ``data``."""
 
@@ -55,4 +62,4 @@ class Parameter:
     def __reduce_ex__(self, protocol: Any) -> Any:
         cls = type(self)
         return (cls.__dict__.get("_abstract", cls),
-                (self.data, self.requires_grad))  # type: ignore[attr-defined]
+                (self.data, self.requires_grad))

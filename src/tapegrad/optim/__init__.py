@@ -6,11 +6,11 @@ per-parameter arithmetic runs in the engine's ``_sgd_update`` /
 so the compiled engine does it in C.
 """
 
-# ruff: noqa: F401 - the names are re-exported; the list is tapegrad._api
-
+# `name as name`: an explicit re-export (mypy --no-implicit-reexport); the list is
+# tapegrad._api.OPTIM
 from .. import _api
-from .adam import Adam
-from .optimizer import Optimizer
-from .sgd import SGD
+from .adam import Adam as Adam
+from .optimizer import Optimizer as Optimizer
+from .sgd import SGD as SGD
 
 __all__ = list(_api.OPTIM)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import collections
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from .. import _backend
 from ..autograd.grad_mode import no_grad
@@ -15,9 +16,12 @@ __all__ = ["Adam"]
 class Adam(Optimizer):
     """Adam (torch.optim.Adam's update, amsgrad=False)."""
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
-                 differentiable=False, fused=None, decoupled_weight_decay=False):
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
+                 betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *,
+                 foreach: Optional[bool] = None, maximize: bool = False,
+                 capturable: bool = False, differentiable: bool = False,
+                 fused: Optional[bool] = None, decoupled_weight_decay: bool = False) -> None:
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= eps:
@@ -39,11 +43,11 @@ class Adam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
+    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """Update every parameter that has a gradient."""
         loss = self._closure(closure)
         for group in self.param_groups:
-            by_step = collections.OrderedDict()
+            by_step: Dict[int, List[Any]] = collections.OrderedDict()
             with no_grad():                      # the step counters count outside autograd
                 for p in _with_grads(group):
                     st = self.state[p]

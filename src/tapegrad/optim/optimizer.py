@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import collections
 import copy
-from typing import Any, Dict, List
+from typing import Any, Callable, DefaultDict, Dict, Iterable, List, Optional
 
 from .. import _backend
 from ..autograd.grad_mode import enable_grad
@@ -38,10 +38,10 @@ class Optimizer:
     """Base class: holds param_groups (dicts with "params" and the options)
     and per-parameter state."""
 
-    def __init__(self, params, defaults):
+    def __init__(self, params: Iterable[Any], defaults: Dict[str, Any]) -> None:
         self.defaults = defaults
-        self.state = collections.defaultdict(dict)
-        self.param_groups = []
+        self.state: DefaultDict[Any, Dict[str, Any]] = collections.defaultdict(dict)
+        self.param_groups: List[Dict[str, Any]] = []
         if _is_tensor(params):
             raise TypeError("params argument given to the optimizer should be an iterable "
                             "of Tensors or dicts, but got " + type(params).__name__)
@@ -53,7 +53,7 @@ class Optimizer:
         for g in groups:
             self.add_param_group(g)
 
-    def add_param_group(self, param_group):
+    def add_param_group(self, param_group: Dict[str, Any]) -> None:
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got "
                             f"{type(param_group).__name__}")
@@ -76,7 +76,7 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(group)
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients: to None (torch 2.x's default), or to zeros."""
         for group in self.param_groups:
             for p in group["params"]:
@@ -86,18 +86,18 @@ class Optimizer:
                     else:
                         p.grad.zero_()
 
-    def step(self, closure=None):
+    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         raise NotImplementedError
 
-    def _closure(self, closure):
+    def _closure(self, closure: Optional[Callable[[], Any]]) -> Any:
         if closure is None:
             return None
         with enable_grad():
             return closure()
 
-    def state_dict(self):
+    def state_dict(self) -> Dict[str, Any]:
         """{"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]}."""
-        index = {}
+        index: Dict[int, int] = {}
         groups = []
         for g in self.param_groups:
             packed = {k: v for k, v in g.items() if k != "params"}
@@ -109,7 +109,7 @@ class Optimizer:
         state = {index[id(p)]: v for p, v in self.state.items() if id(p) in index}
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
         state_dict = copy.deepcopy(state_dict)
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
@@ -128,10 +128,10 @@ class Optimizer:
         for g, saved in zip(self.param_groups, groups):
             g.update({k: v for k, v in saved.items() if k != "params"})
 
-    def __getstate__(self):
+    def __getstate__(self) -> Dict[str, Any]:
         return self.__dict__
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         s = type(self).__name__ + " ("
         for i, group in enumerate(self.param_groups):
             s += f"\nParameter Group {i}\n"

@@ -3,6 +3,7 @@ engine's ``_sgd_update`` hook (see ``tapegrad._contract``)."""
 
 from __future__ import annotations
 
+from typing import Any, Callable, Iterable, Optional
 
 from .. import _backend
 from .optimizer import Optimizer, _with_grads, required
@@ -14,9 +15,10 @@ class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum, dampening, Nesterov
     momentum and weight decay (torch.optim.SGD's update)."""
 
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
-                 fused=None):
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0,
+                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
+                 maximize: bool = False, foreach: Optional[bool] = None,
+                 differentiable: bool = False, fused: Optional[bool] = None) -> None:
         if lr is not required and lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
@@ -33,7 +35,7 @@ class SGD(Optimizer):
                         foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
+    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """Update every parameter that has a gradient."""
         loss = self._closure(closure)
         for group in self.param_groups:

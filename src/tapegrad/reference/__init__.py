@@ -17,25 +17,44 @@ shared modules (they serve the engine of the tensors they are given);
 import sys as _sys
 
 from .. import _api, _backend
-from .._version import __version__
-from .._dtype import Size, bool_ as bool, dtype, get_default_dtype
-from .._dtype import double, float, float32, float64, int64, long
-from .._format import get_printoptions, set_printoptions
+from .._version import __version__ as __version__
+from .._dtype import (
+    Size as Size, bool_ as bool, dtype as dtype, get_default_dtype as get_default_dtype,
+)
+from .._dtype import (
+    double as double, float as float, float32 as float32, float64 as float64, int64 as int64,
+    long as long,
+)
+from .._format import get_printoptions as get_printoptions, set_printoptions as set_printoptions
 from .._grad_mode import _grad_off, _set_grad_off
-from ..autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from ..autograd.grad_mode import (
+    enable_grad as enable_grad, is_grad_enabled as is_grad_enabled, no_grad as no_grad,
+    set_grad_enabled as set_grad_enabled,
+)
 from ._functions import (
-    abs, add, argmax, argmin, bmm, clamp, clamp_min, clone, div, dot, exp, flatten, is_floating_point,
-    is_tensor, log, log_softmax, matmul, max, mean, min, mm, mul, mv, neg, numel, permute, pow,
-    reciprocal, relu, reshape, sigmoid, softmax, sqrt, squeeze, sub, sum, t, tanh, transpose,
-    unsqueeze)
+    abs as abs, add as add, argmax as argmax, argmin as argmin, bmm as bmm, clamp as clamp,
+    clamp_min as clamp_min, clone as clone, div as div, dot as dot, exp as exp, flatten as flatten,
+    is_floating_point as is_floating_point, is_tensor as is_tensor, log as log,
+    log_softmax as log_softmax, matmul as matmul, max as max, mean as mean, min as min, mm as mm,
+    mul as mul, mv as mv, neg as neg, numel as numel, permute as permute, pow as pow,
+    reciprocal as reciprocal, relu as relu, reshape as reshape, sigmoid as sigmoid,
+    softmax as softmax, sqrt as sqrt, squeeze as squeeze, sub as sub, sum as sum, t as t,
+    tanh as tanh, transpose as transpose, unsqueeze as unsqueeze,
+)
 from ._tensor import (
-    Tensor, arange, as_tensor, empty, empty_like, from_numpy, full, full_like, manual_seed,
-    ones, ones_like, rand, rand_like, randn, randn_like, tensor, zeros, zeros_like)
-from ._grad_fn import AccumulateGrad, Node
+    Tensor as Tensor, arange as arange, as_tensor as as_tensor, empty as empty,
+    empty_like as empty_like, from_numpy as from_numpy, full as full, full_like as full_like,
+    manual_seed as manual_seed, ones as ones, ones_like as ones_like, rand as rand,
+    rand_like as rand_like, randn as randn, randn_like as randn_like, tensor as tensor,
+    zeros as zeros, zeros_like as zeros_like,
+)
+from ._grad_fn import AccumulateGrad as AccumulateGrad, Node as Node
 from ._tensor_ops import (  # engine hooks for the layers
     _addmm, _binary_cross_entropy, _grad, _mse_loss, _nll_loss, _run_backward)
 from ._optim import _adam_update, _sgd_update  # engine hooks for optim
-from ._value import ENGINE, Value, clear_tape, tape_stats
+from ._value import (
+    ENGINE as ENGINE, Value as Value, clear_tape as clear_tape, tape_stats as tape_stats,
+)
 from ._replay import _GuardFailed, _flatten_args, _rebuild, _trace
 
 __all__ = list(_api.PUBLIC) + ["bool", "Node", "AccumulateGrad"]
@@ -43,9 +62,9 @@ __all__.remove("reference")
 
 _backend._register(_sys.modules[__name__])
 
-from .. import autograd, optim, _replay  # noqa: E402
-from ..serialization import load, save  # noqa: E402
-from . import nn  # noqa: E402 - the shared nn bound to this engine
+from .. import autograd as autograd, optim as optim, _replay  # noqa: E402
+from ..serialization import load as load, save as save  # noqa: E402
+from . import nn as nn  # noqa: E402 - the shared nn bound to this engine
 
 _sys.modules[__name__ + ".optim"] = optim          # the shared modules
 _sys.modules[__name__ + ".autograd"] = autograd

@@ -17,9 +17,9 @@ def _f(dt, x):
     return dt.type(x)
 
 
-@np.errstate(all="ignore")
-def _sgd_update(params, lr, momentum, dampening, weight_decay, nesterov, buffers, first_step):
-    """torch.optim.SGD's update of each parameter from its .grad, in place."""
+def _decayed_grads(params, weight_decay):
+    """(k, parameter, its data, dtype, grad + weight_decay * data) for each parameter
+    that has a .grad (torch's L2 term, one rounding)."""
     for k, p in enumerate(params):
         if p._grad is None:
             continue
@@ -28,6 +28,13 @@ def _sgd_update(params, lr, momentum, dampening, weight_decay, nesterov, buffers
         g = p._grad._data
         if weight_decay != 0:
             g = _fma(x, _f(dt, weight_decay), g, dt.type)
+        yield k, p, x, dt, g
+
+
+@np.errstate(all="ignore")
+def _sgd_update(params, lr, momentum, dampening, weight_decay, nesterov, buffers, first_step):
+    """torch.optim.SGD's update of each parameter from its .grad, in place."""
+    for k, p, x, dt, g in _decayed_grads(params, weight_decay):
         if momentum != 0:
             buf = buffers[k]._data
             if first_step:
@@ -48,14 +55,7 @@ def _adam_update(params, lr, beta1, beta2, eps, weight_decay, exp_avgs, exp_avg_
     bias_correction2 = 1 - beta2 ** step
     step_size = lr / bias_correction1
     bias_correction2_sqrt = bias_correction2 ** 0.5
-    for k, p in enumerate(params):
-        if p._grad is None:
-            continue
-        x = p._data
-        dt = x.dtype
-        g = p._grad._data
-        if weight_decay != 0:
-            g = _fma(x, _f(dt, weight_decay), g, dt.type)
+    for k, p, x, dt, g in _decayed_grads(params, weight_decay):
         m = exp_avgs[k]._data
         v = exp_avg_sqs[k]._data
         m[...] = _lerp(m, g, 1 - beta1, dt)

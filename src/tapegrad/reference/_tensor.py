@@ -49,6 +49,7 @@ import itertools
 import math
 import operator
 import warnings
+from typing import Any, Optional
 
 import numpy as np
 
@@ -833,7 +834,11 @@ def _to_array(data, dt=None):
     return a
 
 
-def tensor(data, dtype=None, requires_grad=False, device=None):
+_DType = Optional[dtype]   # tapegrad.float32, ... (numpy dtypes are accepted too)
+
+
+def tensor(data: Any, dtype: _DType = None, requires_grad: bool = False,
+           device: Any = None) -> Tensor:
     """A new leaf tensor holding a copy of ``data``."""
     _check_device(device)
     dt = None if dtype is None else _as_dtype(dtype)
@@ -847,7 +852,7 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     return t
 
 
-def as_tensor(data, dtype=None, device=None):
+def as_tensor(data: Any, dtype: _DType = None, device: Any = None) -> Tensor:
     if isinstance(data, Tensor) and (dtype is None or _as_dtype(dtype) is data.dtype):
         return data
     if isinstance(data, np.ndarray) and dtype is None and data.dtype in _BY_NUMPY:
@@ -855,7 +860,7 @@ def as_tensor(data, dtype=None, device=None):
     return tensor(data, dtype=dtype, device=device)
 
 
-def from_numpy(a):
+def from_numpy(a: np.ndarray) -> Tensor:
     """A tensor sharing memory with numpy array ``a``."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
@@ -879,19 +884,23 @@ def _factory(size, dt, requires_grad, device, fill):
     return t
 
 
-def zeros(*size, dtype=None, requires_grad=False, device=None):
+def zeros(*size: Any, dtype: _DType = None, requires_grad: bool = False,
+          device: Any = None) -> Tensor:
     return _factory(size, dtype, requires_grad, device, np.zeros)
 
 
-def ones(*size, dtype=None, requires_grad=False, device=None):
+def ones(*size: Any, dtype: _DType = None, requires_grad: bool = False,
+         device: Any = None) -> Tensor:
     return _factory(size, dtype, requires_grad, device, np.ones)
 
 
-def empty(*size, dtype=None, requires_grad=False, device=None):
+def empty(*size: Any, dtype: _DType = None, requires_grad: bool = False,
+          device: Any = None) -> Tensor:
     return _factory(size, dtype, requires_grad, device, np.zeros)
 
 
-def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+def full(size: Any, fill_value: Any, dtype: _DType = None, requires_grad: bool = False,
+         device: Any = None) -> Tensor:
     if dtype is None:
         dtype = scalar_dtype(fill_value)
     if not isinstance(size, (tuple, list)):
@@ -901,13 +910,15 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None):
                     lambda s, d: np.full(s, fill_value, dtype=d))
 
 
-def randn(*size, dtype=None, requires_grad=False, device=None, generator=None):
+def randn(*size: Any, dtype: _DType = None, requires_grad: bool = False, device: Any = None,
+          generator: Any = None) -> Tensor:
     """Standard normal samples from tapegrad's generator (see manual_seed)."""
     return _factory(size, dtype, requires_grad, device,
                     lambda s, d: np.asarray(_random.normal(s)).astype(d))
 
 
-def rand(*size, dtype=None, requires_grad=False, device=None, generator=None):
+def rand(*size: Any, dtype: _DType = None, requires_grad: bool = False, device: Any = None,
+         generator: Any = None) -> Tensor:
     """Uniform [0, 1) samples from tapegrad's generator."""
     return _factory(size, dtype, requires_grad, device,
                     lambda s, d: np.asarray(_random.uniform(s)).astype(d))
@@ -920,34 +931,41 @@ def _like(t, dtype, requires_grad, factory):
                    requires_grad=requires_grad)
 
 
-def zeros_like(t, dtype=None, requires_grad=False, device=None):
+def zeros_like(t: Tensor, dtype: _DType = None, requires_grad: bool = False,
+               device: Any = None) -> Tensor:
     return _like(t, dtype, requires_grad, zeros)
 
 
-def ones_like(t, dtype=None, requires_grad=False, device=None):
+def ones_like(t: Tensor, dtype: _DType = None, requires_grad: bool = False,
+              device: Any = None) -> Tensor:
     return _like(t, dtype, requires_grad, ones)
 
 
-def empty_like(t, dtype=None, requires_grad=False, device=None):
+def empty_like(t: Tensor, dtype: _DType = None, requires_grad: bool = False,
+               device: Any = None) -> Tensor:
     return _like(t, dtype, requires_grad, zeros)
 
 
-def randn_like(t, dtype=None, requires_grad=False, device=None):
+def randn_like(t: Tensor, dtype: _DType = None, requires_grad: bool = False,
+               device: Any = None) -> Tensor:
     return _like(t, dtype, requires_grad, randn)
 
 
-def rand_like(t, dtype=None, requires_grad=False, device=None):
+def rand_like(t: Tensor, dtype: _DType = None, requires_grad: bool = False,
+              device: Any = None) -> Tensor:
     return _like(t, dtype, requires_grad, rand)
 
 
-def full_like(t, fill_value, dtype=None, requires_grad=False, device=None):
+def full_like(t: Tensor, fill_value: Any, dtype: _DType = None, requires_grad: bool = False,
+              device: Any = None) -> Tensor:
     if not isinstance(t, Tensor):
         raise TypeError(f"expected a Tensor, not '{type(t).__name__}'")
     return full(t.shape, fill_value, dtype=t.dtype if dtype is None else dtype,
                 requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
+def arange(start: Any, end: Any = None, step: Any = 1, dtype: _DType = None,
+           requires_grad: bool = False, device: Any = None) -> Tensor:
     """Values from start (default 0) up to end, step apart, like torch.arange."""
     if end is None:
         start, end = 0, start
@@ -972,7 +990,7 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
     return _factory((arr.shape,), dt, requires_grad, device, lambda s, d: arr)
 
 
-def manual_seed(seed):
+def manual_seed(seed: int) -> None:
     """Seed tapegrad's generator (randn, rand, nn.Linear's initialisation)."""
     _random.manual_seed(seed)
 
