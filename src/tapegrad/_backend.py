@@ -71,16 +71,18 @@ def loaded_engines() -> Tuple[Any, ...]:
 
 
 _grad_fns: Optional[Tuple[Tuple[Any, ...], Any]] = None   # see grad_setters
-_partial = True         # fewer engines registered than exist (grad_setters must look again)
+_partial = True         # an engine module may be imported but unregistered: look again
 
 
 def grad_setters() -> Tuple[Tuple[Any, ...], Any]:
     """(the loaded engines' ``_set_grad_off`` primitives, (their ``_grad_off``)), the
     default engine's first: what ``autograd.grad_mode`` calls on every ``no_grad()``,
     cached until another engine registers."""
+    global _partial
     fns = _grad_fns
-    if fns is None or len(_loaded) < len(_MODULES):
+    if fns is None or _partial:
         engines = loaded_engines() or (default_engine(),)
+        _partial = False        # until another engine module is imported (engine_imported)
         fns = _grad_fns
         if fns is None:
             fns = _set_grad_fns(engines)
@@ -91,6 +93,13 @@ def _set_grad_fns(engines: Tuple[Any, ...]) -> Tuple[Tuple[Any, ...], Any]:
     global _grad_fns
     _grad_fns = (tuple(e._set_grad_off for e in engines), tuple(e._grad_off for e in engines))
     return _grad_fns
+
+
+def engine_imported() -> None:
+    """Called by an engine module when its import completes: the next grad-mode switch
+    registers it, so that ``no_grad()`` reaches it too."""
+    global _partial
+    _partial = True
 
 
 def engine_of(*objs: Any) -> Any:
@@ -150,12 +159,11 @@ def _register(module: Any) -> Any:
 
     missing = tuple(h for h in _contract.FALLBACK_HOOKS if not hasattr(module, h))
     eng = _Completed(module, missing) if missing else module
-    global _loaded, _grad_fns, _partial
+    global _loaded, _grad_fns
     MISSING_HOOKS[module.ENGINE] = missing
     _engines[module.ENGINE] = eng
     _loaded = tuple(sorted(_engines.values(), key=lambda e: e.ENGINE != _DEFAULT))
     _grad_fns = None
-    _partial = len(_loaded) < len(_MODULES)
     _by_type[module.Tensor] = eng
     TENSOR_TYPES[module.Tensor] = eng
     _by_type[module.Value] = eng

@@ -539,3 +539,6 @@ globals().update(float=_dtype_float, double=_dtype_double, long=_dtype_long)
 # _grad_off above in every loaded engine). Imported last: tapegrad.autograd imports
 # tapegrad._backend, which must not see a half-built engine.
 from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from . import _backend as _backend_module
+_backend_module.engine_imported()     # grad mode switches this engine too from now on
+del _backend_module

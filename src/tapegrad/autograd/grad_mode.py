@@ -68,6 +68,8 @@ class _GradMode:
         off = self._off
         if len(setters) == 2:
             self._saved.append((setters[0](off), setters[1](off)))
+        elif len(setters) == 1:
+            self._saved.append((setters[0](off),))
         else:
             self._saved.append(_set_off(off))
 
@@ -75,9 +77,11 @@ class _GradMode:
         prev = self._saved.pop()
         fns = _backend._grad_fns
         setters = (_backend.grad_setters() if fns is None or _backend._partial else fns)[0]
-        if len(setters) == 2 and len(prev) == 2:
+        if len(setters) == len(prev) == 2:
             setters[0](prev[0])
             setters[1](prev[1])
+        elif len(setters) == len(prev) == 1:
+            setters[0](prev[0])
         else:
             _restore(prev)
 

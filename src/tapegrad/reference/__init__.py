@@ -87,3 +87,5 @@ else:
         if fn is None:
             return lambda f: CompiledStep(f, on_guard_failure)
         return CompiledStep(fn, on_guard_failure)
+
+_backend.engine_imported()     # grad mode switches this engine too from now on
