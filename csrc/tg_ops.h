@@ -73,7 +73,8 @@ enum {
     TT_BMM = 100,           /* batched mm: ip[0..3] = batches, m, k, n (3-D operands) */
     TT_MIN_ALL = 101,       /* global min; ties share the gradient */
     TT_MIN_DIM = 102,       /* ip[0] dim; in[1] holds int64 argmin indices */
-    TT_LAST = 103
+    TT_BCE = 103,           /* binary cross entropy of probabilities in[0], targets in[1]; ip[0] 0 sum, 1 mean, 2 none */
+    TT_LAST = 104
 };
 
 #endif

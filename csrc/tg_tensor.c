@@ -760,6 +760,57 @@ TG_DEFINE_REDUCE(double, f64)
 TG_DEFINE_MSE(float, f32)
 TG_DEFINE_MSE(double, f64)
 
+/* binary_cross_entropy (torch's, logs clamped at -100): in[0] probabilities x, in[1]
+ * targets t (same shape and dtype); ip[0] 0 sum, 1 mean, 2 none (elementwise out). */
+#define TG_DEFINE_BCE(T, SFX, LOG, LOG1P)                                                \
+static inline T tg_bce_term_##SFX(T x, T t)                                              \
+{                                                                                        \
+    T l1 = LOG1P(-x), l0 = LOG(x);                                                       \
+    if (l1 < (T)-100) l1 = (T)-100;       /* NaN stays NaN, as numpy's maximum */        \
+    if (l0 < (T)-100) l0 = (T)-100;                                                      \
+    return (t - (T)1) * l1 - t * l0;                                                     \
+}                                                                                        \
+static int tg_bce_fwd_##SFX(struct tg_tnode *n)                                         \
+{                                                                                        \
+    const T *x = n->in[0].buf->data, *t = n->in[1].buf->data;                            \
+    int64_t N = n->in[0].numel;                                                          \
+    if (n->ip[0] == 2) {                                                                 \
+        T *o = n->out.buf->data;                                                         \
+        for (int64_t k = 0; k < N; k++) o[k] = tg_bce_term_##SFX(x[k], t[k]);           \
+        return 0;                                                                        \
+    }                                                                                    \
+    T *l = malloc((size_t)(N > 0 ? N : 1) * sizeof(T));                                  \
+    if (l == NULL) return -1;                                                            \
+    for (int64_t k = 0; k < N; k++) l[k] = tg_bce_term_##SFX(x[k], t[k]);                \
+    T s = tg_fsum_##SFX(l, N, 1);                                                        \
+    free(l);                                                                             \
+    ((T *)n->out.buf->data)[0] = n->ip[0] ? s / (T)N : s;                                \
+    return 0;                                                                            \
+}                                                                                        \
+/* torch's backward: g (x - t) / max((1 - x) x, 1e-12f) for x, -log(x / (1 - x)) g for  \
+ * t; over n for mean */                                                                 \
+static void tg_bce_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx, T *gt)              \
+{                                                                                        \
+    const T *x = n->in[0].buf->data, *t = n->in[1].buf->data;                            \
+    int64_t N = n->in[0].numel;                                                          \
+    int each = n->ip[0] == 2, mean = n->ip[0] == 1;                                      \
+    for (int64_t k = 0; k < N; k++) {                                                    \
+        T gk = each ? g[k] : g[0];                                                       \
+        if (gx) {                                                                        \
+            T d = ((T)1 - x[k]) * x[k], eps = (T)1e-12f;                                 \
+            T r = gk * (x[k] - t[k]) / (d != d || d > eps ? d : eps);                    \
+            gx[k] += mean ? r / (T)N : r;                                                \
+        }                                                                                \
+        if (gt) {                                                                        \
+            T r = -LOG(x[k] / ((T)1 - x[k])) * gk;                                       \
+            gt[k] += mean ? r / (T)N : r;                                                \
+        }                                                                                \
+    }                                                                                    \
+}
+
+TG_DEFINE_BCE(float, f32, logf, log1pf)
+TG_DEFINE_BCE(double, f64, log, log1p)
+
 /* ------------------------------------------------------------------------ */
 /* dtype conversion                                                          */
 
@@ -948,6 +999,8 @@ int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch)
         return 0;
     case TT_MSE:
         return f32 ? tg_mse_fwd_f32(n) : tg_mse_fwd_f64(n);
+    case TT_BCE:
+        return f32 ? tg_bce_fwd_f32(n) : tg_bce_fwd_f64(n);
     case TT_CAST:
         tg_convert(n->out.buf->data, n->out.dtype, n->in[0].buf->data, n->in[0].dtype,
                    n->out.numel, 0);
@@ -1096,6 +1149,9 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
         return 0;
     case TT_MSE:
         if (f32) tg_mse_bwd_f32(n, g, ga, gb); else tg_mse_bwd_f64(n, g, ga, gb);
+        return 0;
+    case TT_BCE:
+        if (f32) tg_bce_bwd_f32(n, g, ga, gb); else tg_bce_bwd_f64(n, g, ga, gb);
         return 0;
     case TT_CAST:
         if (ga != NULL) tg_convert(ga, n->in[0].dtype, g, n->out.dtype, n->out.numel, 1);

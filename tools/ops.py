@@ -131,6 +131,8 @@ KERNELS = (
     ("TT_BMM", 100, "batched mm: ip[0..3] = batches, m, k, n (3-D operands)"),
     ("TT_MIN_ALL", 101, "global min; ties share the gradient"),
     ("TT_MIN_DIM", 102, "ip[0] dim; in[1] holds int64 argmin indices"),
+    ("TT_BCE", 103, "binary cross entropy of probabilities in[0], targets in[1]; ip[0] 0 sum, "
+                    "1 mean, 2 none"),
 )
 
 # ----------------------------------------------------------------------------
@@ -441,9 +443,10 @@ TENSOR_OPS = (
     dict(name="pick", torch="GatherBackward0", inputs=("self",), saved=(),
          ctx=("self_sizes", "key"), kernel="TT_PICK", reference=False,
          derivatives={"self": "index_backward(grad, self_sizes, key)"}),
+    # compiled: TT_BCE without weight= (a node holds two operands; with weight, composed)
     dict(name="binary_cross_entropy", torch="BinaryCrossEntropyBackward0",
          inputs=("self", "target"), saved=("self", "target"), ctx=("reduction", "weight"),
-         kernel=None,
+         kernel="TT_BCE",
          derivatives={
              "self": "binary_cross_entropy_backward(grad, self, target, weight, reduction)",
              "target": "binary_cross_entropy_target_backward(grad, self, target, weight, "

@@ -129,6 +129,7 @@ COMPILED = {
     'mse_loss': 'MseLossBackward0',
     'nll_loss': 'NllLossBackward0',
     'pick': 'GatherBackward0',
+    'binary_cross_entropy': 'BinaryCrossEntropyBackward0',
 }
 
 # scalar ops (Value)

@@ -12,7 +12,7 @@ cdef extern from "tg_ops.h" nogil:
         TT_MUL_C, TT_RSUB_C, TT_DIV_C, TT_RDIV_C, TT_POW_C, TT_RPOW_C, TT_NEG, TT_EXP,
         TT_LOG, TT_TANH, TT_RELU, TT_SIGMOID, TT_ABS, TT_SQRT, TT_CLAMP, TT_SUM, TT_MEAN,
         TT_MAX_ALL, TT_MAX_DIM, TT_MM, TT_VIEW, TT_GATHER, TT_SOFTMAX, TT_LOG_SOFTMAX,
-        TT_PICK, TT_MSE, TT_CAST, TT_ADDMM, TT_BMM, TT_MIN_ALL, TT_MIN_DIM, TT_LAST
+        TT_PICK, TT_MSE, TT_CAST, TT_ADDMM, TT_BMM, TT_MIN_ALL, TT_MIN_DIM, TT_BCE, TT_LAST
 
 # a tensor node's grad_fn name id: 0 is its kernel's default name (_TORCH_NAMES)
 cdef enum:
@@ -99,6 +99,7 @@ _TORCH_NAMES = {
     TT_BMM: 'BmmBackward0',
     TT_MIN_ALL: 'MinBackward1',
     TT_MIN_DIM: 'MinBackward0',
+    TT_BCE: 'BinaryCrossEntropyBackward0',
 }
 _NAME_OVERRIDES = (
     None,

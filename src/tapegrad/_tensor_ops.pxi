@@ -663,6 +663,37 @@ def _mse_loss(Tensor input, Tensor target, reduction):
     return _run(TT_MSE, n, input, target)
 
 
+def _binary_cross_entropy(Tensor input, Tensor target, weight, reduction):
+    """torch's binary_cross_entropy (logs clamped at -100) as one
+    BinaryCrossEntropyBackward0 node (TT_BCE). With weight= (a third operand, which a
+    node cannot hold) it is composed from the ops above, as tapegrad._backend does."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if _shape_of(&input.v) != _shape_of(&target.v):
+        raise ValueError(f"Using a target size ({Size(_shape_of(&target.v))!r}) that is "
+                         f"different to the input size ({Size(_shape_of(&input.v))!r}) is "
+                         "deprecated. Please ensure they have the same size.")
+    _check_live(input)
+    _check_live(target)
+    if input.v.dtype != TG_F32 and input.v.dtype != TG_F64:
+        raise TypeError("binary_cross_entropy expects a floating point input")
+    a = _as_numpy(&input.v)
+    if ((a < 0) | (a > 1)).any():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    if weight is not None:
+        from ._backend import _binary_cross_entropy as composed
+        return composed(None, input, target, weight, reduction)
+    target = _cast(target, input.v.dtype)
+    cdef tg_tnode *n = _node(input, target)
+    if reduction == "none":
+        _set_shape(&n.out, _shape_of(&input.v), input.v.dtype)
+        n.ip[0] = 2
+    else:
+        _set_shape(&n.out, (), input.v.dtype)
+        n.ip[0] = reduction == "mean"
+    return _run(TT_BCE, n, input, target)
+
+
 def _addmm(bias, mat1, mat2):
     """bias + mat1 @ mat2 as torch's one AddmmBackward0 node (nn.functional.linear).
     A tape node has two parents, so the product is its own TT_MM slot (values and

@@ -497,16 +497,13 @@ cases("load", lambda M, L: _saved(M, L, [M.Value(2.0), P(M) * 2]),
 
 # ---------------------------------------------------------------------------- the tests
 
-_BCE = ("drift: the compiled engine has no binary_cross_entropy kernel (a tensor node "
-        "holds two operands; weight= needs a third), so _backend's composed fallback runs: "
-        "grad_fn MeanBackward0 / SumBackward0 instead of BinaryCrossEntropyBackward0, and "
-        "gradients from the composed log derivatives, not torch's g * (x - t) / "
-        "max(x * (1 - x), 1e-12): e.g. -6.5e-18 instead of 0 where x == t")
+_BCE = ("drift: binary_cross_entropy with weight= is composed on the compiled engine (its "
+        "TT_BCE node holds two operands, input and target; the weight would be a third): "
+        "grad_fn MeanBackward0 instead of BinaryCrossEntropyBackward0, and gradients from the "
+        "composed log derivatives rather than torch's g * (x - t) / max(x * (1 - x), 1e-12)")
 # Drifts found in engine code (case id -> reason); engine owners fix them at integration.
 DRIFTS = {
-    "F.binary_cross_entropy-F.binary_cross_entropy0": _BCE,
     "F.binary_cross_entropy-F.binary_cross_entropy1": _BCE,
-    "nn.BCELoss-nn.BCELoss0": _BCE, "nn.BCELoss-nn.BCELoss1": _BCE,
 }
 
 

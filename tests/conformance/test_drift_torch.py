@@ -95,6 +95,26 @@ def test_mse_loss_none_and_broadcast(engine, torch, reduction, tshape):
         libs_for(engine).F.mse_loss(_leaf(engine), _leaf(engine), reduction="bad")
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_binary_cross_entropy_is_one_node(engine, torch, reduction):
+    """torch's forward (logs clamped at -100) and backward, for the input and the target;
+    x == t where the gradient is exactly 0."""
+    p = [[0.25, 0.5, 1.0], [0.0, 0.75, 0.125]]
+    t = [[0.5, 0.5, 1.0], [0.0, 0.25, 1.0]]
+    outs = []
+    for M in (engine, torch):
+        F = libs_for(M).F if M is not torch else torch.nn.functional
+        x, y = _leaf(M, p), _leaf(M, t)
+        loss = F.binary_cross_entropy(x, y, reduction=reduction)
+        loss.sum().backward()
+        outs.append((npy(loss), npy(x.grad), npy(y.grad), _grad_fn(loss)))
+    assert outs[0][3] == outs[1][3] == "BinaryCrossEntropyBackward0"
+    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-15)
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])
+    np.testing.assert_allclose(outs[0][2], outs[1][2], rtol=1e-15)
+    assert outs[0][1][0, 1] == 0.0 and outs[0][1][0, 2] == 0.0
+
+
 @pytest.mark.parametrize("call, exc", [
     (lambda M: M.zeros(-1), RuntimeError),
     (lambda M: M.empty(-2), RuntimeError),

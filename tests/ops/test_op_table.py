@@ -167,6 +167,8 @@ class _Parent:
 
 
 def _rand(rs, shape, dt, positive=False):
+    if positive == "unit":          # probabilities (binary_cross_entropy)
+        return rs.uniform(0.05, 0.95, size=shape).astype(dt)
     a = rs.uniform(0.2 if positive else -2.0, 2.0, size=shape)
     return a.astype(dt)
 
@@ -296,6 +298,11 @@ CASES = [
     ("nll_loss", "TT_NEG", [(4, 3)], False,
      lambda E, x: _F(E).nll_loss(x, E.tensor(_TGT), reduction="none"),
      lambda a, o: (a[0].shape, (np.arange(4), _TGT), np.arange(4), None, None, "none"), None),
+    ("binary_cross_entropy", "TT_BCE", [(3, 4), (3, 4)], "unit",
+     lambda E, x, t: _F(E).binary_cross_entropy(x, t), lambda a, o: ("mean", None), None),
+    ("binary_cross_entropy", "TT_BCE", [(5,), (5,)], "unit",
+     lambda E, x, t: _F(E).binary_cross_entropy(x, t, reduction="none"),
+     lambda a, o: ("none", None), None),
     ("pick", "TT_PICK", [(4, 3)], False, lambda E, x: E._pick(x, E.tensor(_TGT)),
      lambda a, o: (a[0].shape, (np.arange(4), _TGT)), lambda E: hasattr(E, "_pick")),
 ]
