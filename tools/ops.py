@@ -276,7 +276,7 @@ TENSOR_OPS = (
              "self": "sum_to(where(other == 0, 0, grad * (other * pow(self, other - 1))), self)",
              "other": "sum_to(grad * where((other >= 0) & (self == 0), 0, "
                       "result * log(self)), other)"}),
-    dict(name="rpow", torch="PowBackward2", c_torch="PowBackward1", inputs=("self",),
+    dict(name="rpow", torch="PowBackward2", inputs=("self",),
          saved=("result", "self"), ctx="base", kernel="TT_RPOW_C",
          derivatives={"self": "where((base == 0) & (self >= 0), 0, "
                               "grad * (result * log(base)))"}),

@@ -85,7 +85,7 @@ COMPILED = {
     'reciprocal': 'ReciprocalBackward0',
     'pow_scalar': 'PowBackward0',
     'pow': 'PowBackward1',
-    'rpow': 'PowBackward1',
+    'rpow': 'PowBackward2',
     'neg': 'NegBackward0',
     'exp': 'ExpBackward0',
     'log': 'LogBackward0',

@@ -73,7 +73,7 @@ _TORCH_NAMES = {
     TT_DIV_C: 'DivBackward0',
     TT_RDIV_C: 'DivBackward0',
     TT_POW_C: 'PowBackward0',
-    TT_RPOW_C: 'PowBackward1',
+    TT_RPOW_C: 'PowBackward2',
     TT_NEG: 'NegBackward0',
     TT_EXP: 'ExpBackward0',
     TT_LOG: 'LogBackward0',

@@ -602,7 +602,10 @@ def sub(x, y, alpha=1): return _tensor_arg(x, "sub") - (y if alpha == 1 else y *
 def mul(x, y): return _tensor_arg(x, "mul") * y
 def div(x, y): return _tensor_arg(x, "div") / y
 def neg(x): return -_tensor_arg(x, "neg")
-def pow(x, e): return _tensor_arg(x, "pow") ** e
+def pow(x, e):
+    if isinstance(e, Tensor) and not isinstance(x, Tensor):
+        return x ** e                     # torch.pow(number, tensor): PowBackward2
+    return _tensor_arg(x, "pow") ** e
 def reciprocal(x): return _tensor_arg(x, "reciprocal").reciprocal()
 def t(x): return _tensor_arg(x, "t").t()
 def permute(x, *dims): return _tensor_arg(x, "permute").permute(*dims)

@@ -37,7 +37,9 @@ def _value_and_grad(M, fn, data=X, dtype=None):
     ("ReciprocalBackward0", lambda M, x: M.reciprocal(x)),
     ("TBackward0", lambda M, x: M.t(x[0])),
     (None, lambda M, x: M.flatten(x, 1, 1)),
-], ids=["clamp_min", "clamp_max", "clone", "reciprocal", "t_1d", "flatten_same_dim"])
+    ("PowBackward2", lambda M, x: M.pow(2.0, x)),
+], ids=["clamp_min", "clamp_max", "clone", "reciprocal", "t_1d", "flatten_same_dim",
+        "pow_number_tensor"])
 def test_names_values_and_grads_match_torch(engine, torch, name, fn):
     got = _value_and_grad(engine, fn)
     want = _value_and_grad(torch, fn)

@@ -62,7 +62,10 @@ def t(x: Tensor) -> Tensor: return _t(x, "t").t()
 def permute(x: Tensor, *dims: Any) -> Tensor: return _t(x, "permute").permute(*dims)
 def unsqueeze(x: Tensor, dim: int) -> Tensor: return _t(x, "unsqueeze").unsqueeze(dim)
 def squeeze(x: Tensor, dim: Optional[int] = None) -> Tensor: return _t(x, "squeeze").squeeze(dim)
-def pow(x: Tensor, exponent: Any) -> Tensor: return _t(x, "pow") ** exponent
+def pow(x: Any, exponent: Any) -> Tensor:
+    if isinstance(exponent, Tensor) and not isinstance(x, Tensor):
+        return x ** exponent            # torch.pow(number, tensor): PowBackward2
+    return _t(x, "pow") ** exponent
 def add(x: Tensor, y: Any, alpha: _Real = 1) -> Tensor: return _t(x, "add").add(y, alpha=alpha)
 def sub(x: Tensor, y: Any, alpha: _Real = 1) -> Tensor: return _t(x, "sub").sub(y, alpha=alpha)
 def mul(x: Tensor, y: Any) -> Tensor: return _t(x, "mul") * y
