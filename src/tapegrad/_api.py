@@ -15,7 +15,7 @@ ENGINE_NAMES = (
     "from_numpy", "zeros_like", "ones_like", "manual_seed", "is_tensor", "get_default_dtype",
     "as_tensor", "empty_like", "full_like", "rand_like", "randn_like",
     "exp", "log", "tanh", "relu", "sigmoid", "abs", "sqrt", "neg", "reciprocal", "clamp",
-    "clamp_min", "softmax", "log_softmax", "matmul", "mm", "mv", "mean", "max", "min",
+    "clamp_min", "softmax", "log_softmax", "matmul", "mm", "mv", "bmm", "mean", "max", "min",
     "argmax", "argmin", "reshape", "flatten", "transpose", "t", "permute", "unsqueeze",
     "squeeze", "pow", "add", "sub", "mul", "div", "clone", "numel", "is_floating_point",
     "set_printoptions", "get_printoptions",

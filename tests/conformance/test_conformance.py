@@ -239,6 +239,9 @@ cases("matmul", lambda M, L: M.matmul(X(M), P(M).t()), lambda M, L: M.matmul(X(M
       lambda M, L: M.matmul(V(M), V(M)), lambda M, L: M.matmul(X(M), P(M)))
 cases("mm", lambda M, L: M.mm(X(M), P(M).t()), lambda M, L: M.mm(X(M), V(M)))
 cases("mv", lambda M, L: M.mv(X(M), V(M)), lambda M, L: M.mv(X(M), X(M)))
+cases("bmm", lambda M, L: M.bmm(X(M).reshape(1, 2, 3), P(M).t().reshape(1, 3, 2)),
+      lambda M, L: M.bmm(X(M).reshape(2, 1, 3), X(M).reshape(2, 3, 1)),
+      lambda M, L: M.bmm(X(M), P(M).t()), lambda M, L: M.bmm(X(M).reshape(1, 2, 3), 5))
 cases("mean", lambda M, L: M.mean(X(M)), lambda M, L: M.mean(X(M), 1),
       lambda M, L: M.mean(X(M), dim=0, keepdim=True), lambda M, L: M.mean(M.tensor([1, 2])))
 cases("mean", lambda M, L: X(M).mean(5))
