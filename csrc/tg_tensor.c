@@ -560,13 +560,15 @@ static void tg_sum_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx, int mean)   
     (void)SA;                                                                            \
     TG_ROW_LOOP(it, L, N, gx[k] += mean ? g[it.ob + j * SB] / count : g[it.ob + j * SB]); \
 }                                                                                        \
-static void tg_max_all_fwd_##SFX(struct tg_tnode *n)                                    \
+/* max, or min when is_min (the backwards are shared: ties at the output value */        \
+/* share the gradient, or the arg index takes it); NaN wins, first first.     */         \
+static void tg_extreme_all_fwd_##SFX(struct tg_tnode *n, int is_min)                     \
 {                                                                                        \
     const T *x = n->in[0].buf->data;                                                     \
     T m = x[0];                                                                          \
     for (int64_t k = 1; k < n->in[0].numel; k++) {                                       \
         if (x[k] != x[k]) { m = x[k]; break; }                                           \
-        if (x[k] > m) m = x[k];                                                          \
+        if (is_min ? x[k] < m : x[k] > m) m = x[k];                                      \
     }                                                                                    \
     ((T *)n->out.buf->data)[0] = m;                                                      \
 }                                                                                        \
@@ -580,8 +582,8 @@ static void tg_max_all_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx)         
     for (int64_t k = 0; k < n->in[0].numel; k++)                                         \
         if (x[k] == m || (m != m && x[k] != x[k])) gx[k] += share;                       \
 }                                                                                        \
-/* max over dim: outer x size x inner layout; in[1] receives int64 indices. */          \
-static void tg_max_dim_fwd_##SFX(struct tg_tnode *n)                                    \
+/* max/min over dim: outer x size x inner layout; in[1] receives int64 indices. */          \
+static void tg_extreme_dim_fwd_##SFX(struct tg_tnode *n, int is_min)                     \
 {                                                                                        \
     const T *x = n->in[0].buf->data;                                                     \
     T *o = n->out.buf->data;                                                             \
@@ -595,40 +597,7 @@ static void tg_max_dim_fwd_##SFX(struct tg_tnode *n)                            
             for (int64_t r = 1; r < size; r++) {                                         \
                 T v = row[r * inner];                                                    \
                 if (m != m) break;                                                       \
-                if (v > m || v != v) { m = v; best = r; }                                \
-            }                                                                            \
-            o[p * inner + q] = m;                                                        \
-            idx[p * inner + q] = best;                                                   \
-        }                                                                                \
-}                                                                                        \
-/* min: the same scans with the comparison reversed (the backward of min is  \
- * max's: ties at the output value share the gradient, or the argmin index   \
- * takes it). NaN wins, first occurrence first, like numpy and torch.        */\
-static void tg_min_all_fwd_##SFX(struct tg_tnode *n)                                    \
-{                                                                                        \
-    const T *x = n->in[0].buf->data;                                                     \
-    T m = x[0];                                                                          \
-    for (int64_t k = 1; k < n->in[0].numel; k++) {                                       \
-        if (x[k] != x[k]) { m = x[k]; break; }                                           \
-        if (x[k] < m) m = x[k];                                                          \
-    }                                                                                    \
-    ((T *)n->out.buf->data)[0] = m;                                                      \
-}                                                                                        \
-static void tg_min_dim_fwd_##SFX(struct tg_tnode *n)                                    \
-{                                                                                        \
-    const T *x = n->in[0].buf->data;                                                     \
-    T *o = n->out.buf->data;                                                             \
-    int64_t *idx = n->in[1].buf->data;                                                   \
-    int64_t outer = n->ip[1], size = n->ip[2], inner = n->ip[3];                         \
-    for (int64_t p = 0; p < outer; p++)                                                  \
-        for (int64_t q = 0; q < inner; q++) {                                            \
-            const T *row = x + p * size * inner + q;                                     \
-            T m = row[0];                                                                \
-            int64_t best = 0;                                                            \
-            for (int64_t r = 1; r < size; r++) {                                         \
-                T v = row[r * inner];                                                    \
-                if (m != m) break;                                                       \
-                if (v < m || v != v) { m = v; best = r; }                                \
+                if ((is_min ? v < m : v > m) || v != v) { m = v; best = r; }             \
             }                                                                            \
             o[p * inner + q] = m;                                                        \
             idx[p * inner + q] = best;                                                   \
@@ -960,16 +929,16 @@ int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch)
     case TT_SUM: case TT_MEAN:
         return f32 ? tg_sum_fwd_f32(n, op == TT_MEAN) : tg_sum_fwd_f64(n, op == TT_MEAN);
     case TT_MAX_ALL:
-        if (f32) tg_max_all_fwd_f32(n); else tg_max_all_fwd_f64(n);
+        if (f32) tg_extreme_all_fwd_f32(n, 0); else tg_extreme_all_fwd_f64(n, 0);
         return 0;
     case TT_MAX_DIM:
-        if (f32) tg_max_dim_fwd_f32(n); else tg_max_dim_fwd_f64(n);
+        if (f32) tg_extreme_dim_fwd_f32(n, 0); else tg_extreme_dim_fwd_f64(n, 0);
         return 0;
     case TT_MIN_ALL:
-        if (f32) tg_min_all_fwd_f32(n); else tg_min_all_fwd_f64(n);
+        if (f32) tg_extreme_all_fwd_f32(n, 1); else tg_extreme_all_fwd_f64(n, 1);
         return 0;
     case TT_MIN_DIM:
-        if (f32) tg_min_dim_fwd_f32(n); else tg_min_dim_fwd_f64(n);
+        if (f32) tg_extreme_dim_fwd_f32(n, 1); else tg_extreme_dim_fwd_f64(n, 1);
         return 0;
     case TT_MM:
         return tg_mm_fwd(n);
