@@ -64,7 +64,8 @@ SDIST_REQUIRED = [
     "pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE", "PKG-INFO",
     "src/tapegrad/__init__.py", "src/tapegrad/_engine.pyx", "src/tapegrad/_engine.pxd",
     "src/tapegrad/_engine.pyi", "src/tapegrad/py.typed", "src/tapegrad/reference/__init__.py",
-    "csrc/tg_tape.c", "csrc/tg_tape.h", "tests/conftest.py", "benchmarks/bench_scalar.py",
+    "csrc/tg_tape.c", "csrc/tg_tape.h", "csrc/tg_ops.h", "src/tapegrad/_ops_table.pxi",
+    "tools/ops.py", "tools/gen_ops.py", "tests/conftest.py", "benchmarks/bench_scalar.py",
 ]
 # ...and the wheel these (besides the compiled module, checked separately).
 WHEEL_REQUIRED = [
@@ -257,8 +258,9 @@ def check_sdist(sdist):
              or "__pycache__" in n or n.startswith(("build/", "dist/", "wheelhouse/"))]
     if generated or stray:
         raise ProofError(f"the sdist holds generated or built files: {generated + stray}")
-    if not any(n.startswith("tests/test_") for n in names):
-        raise ProofError("the sdist holds no tests/test_*.py")
+    if not any(n.startswith("tests/") and os.path.basename(n).startswith("test_")
+               and n.endswith(".py") for n in names):
+        raise ProofError("the sdist holds no tests/**/test_*.py")
     return names
 
 
