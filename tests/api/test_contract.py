@@ -132,7 +132,11 @@ def test_mypy_resolves_the_public_api(tmp_path):
     pytest.importorskip("mypy")
     script = tmp_path / "user.py"
     script.write_text(MYPY_USER)
-    env = dict(os.environ, MYPYPATH=SRC)
+    env = dict(os.environ)
+    if os.path.basename(SRC) != "site-packages":
+        # a source checkout: point mypy at it (an installed tapegrad is found through
+        # site-packages and py.typed; mypy refuses site-packages in MYPYPATH)
+        env["MYPYPATH"] = SRC
     # --strict: also --no-implicit-reexport, so every public name must be an explicit
     # re-export (`name as name`) in the package's __init__s
     proc = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental",
