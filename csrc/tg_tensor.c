@@ -906,10 +906,53 @@ static int tg_bmm_bwd(struct tg_tnode *n, const void *g, void *ga, double beta_a
 /* ------------------------------------------------------------------------ */
 /* Dispatch                                                                  */
 
+/* The dtypes each kernel was written for: 1 when n's operands have them. Views,
+ * casts and strided reads (gather) take every dtype (the gather by element size);
+ * every other kernel reads and writes float32 or float64 only, its operands in
+ * the output's dtype (the argmax/argmin indices and the picked targets int64). */
+static int tg_dtypes_ok(const struct tg_tnode *n, uint8_t op)
+{
+    int dt = n->out.dtype, d0 = n->in[0].dtype;
+    switch (op) {
+    case TT_VIEW: case TT_GATHER:
+        return d0 == dt && dt >= TG_F32 && dt <= TG_BOOL;
+    case TT_CAST:
+        return dt >= TG_F32 && dt <= TG_BOOL && d0 >= TG_F32 && d0 <= TG_BOOL;
+    default:
+        break;
+    }
+    if ((dt != TG_F32 && dt != TG_F64) || d0 != dt) return 0;
+    switch (op) {
+    case TT_ADD: case TT_SUB: case TT_MUL: case TT_DIV: case TT_POW: case TT_ADDMM:
+    case TT_MM: case TT_BMM: case TT_MSE: case TT_BCE:
+        return n->in[1].dtype == dt;
+    case TT_MAX_DIM: case TT_MIN_DIM: case TT_PICK:
+        return n->in[1].dtype == TG_I64;
+    default:
+        return 1;
+    }
+}
+
+/* A strided read of 1-byte (bool) or 8-byte (int64) elements: the float kernels
+ * are never run on them. */
+#define TG_GATHER_INT(T)                                                        \
+    do {                                                                        \
+        const T *x = n->in[0].buf->data;                                        \
+        T *o = n->out.buf->data;                                                \
+        tg_iter it;                                                             \
+        tg_iter_init(&it, n->out.ndim, n->out.shape);                           \
+        for (int d = 0; d < n->out.ndim; d++) it.sa[d] = n->ip[1 + d];          \
+        it.oa = n->ip[0];                                                       \
+        TG_ROW(it, L, SA, SB);                                                  \
+        (void)SB;                                                               \
+        TG_ROW_LOOP(it, L, n->out.numel, o[k] = x[it.oa + j * SA]);             \
+    } while (0)
+
 int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch)
 {
     (void)scratch;
     int f32 = n->out.dtype == TG_F32;
+    if (!tg_dtypes_ok(n, op)) return TG_EDTYPE;
     switch (op) {
     case TT_ADD: case TT_SUB: case TT_MUL: case TT_DIV: case TT_POW:
         if (f32) tg_binary_fwd_f32(op, n); else tg_binary_fwd_f64(op, n);
@@ -947,17 +990,9 @@ int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch)
     case TT_VIEW:
         return 0;                      /* shares its input's buffer */
     case TT_GATHER:
-        if (n->out.dtype == TG_I64) {
-            const int64_t *x = n->in[0].buf->data;
-            int64_t *o = n->out.buf->data;
-            tg_iter it;
-            tg_iter_init(&it, n->out.ndim, n->out.shape);
-            for (int d = 0; d < n->out.ndim; d++) it.sa[d] = n->ip[1 + d];
-            it.oa = n->ip[0];
-            TG_ROW(it, L, SA, SB);
-            (void)SB;
-            TG_ROW_LOOP(it, L, n->out.numel, o[k] = x[it.oa + j * SA]);
-        } else if (f32) tg_gather_fwd_f32(n); else tg_gather_fwd_f64(n);
+        if (n->out.dtype == TG_I64) TG_GATHER_INT(int64_t);
+        else if (n->out.dtype == TG_BOOL) TG_GATHER_INT(uint8_t);
+        else if (f32) tg_gather_fwd_f32(n); else tg_gather_fwd_f64(n);
         return 0;
     case TT_SOFTMAX: case TT_LOG_SOFTMAX:
         if (f32) tg_softmax_fwd_f32(n, op == TT_LOG_SOFTMAX);

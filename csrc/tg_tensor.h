@@ -78,7 +78,9 @@ tg_index tg_tape_push_tensor(tg_tape *t, uint8_t op, tg_index a, tg_index b,
 tg_index tg_tape_new_tensor_leaf(tg_tape *t, struct tg_tnode *tnode, tg_index *owner);
 
 /* Forward kernels: fill out (already shaped and allocated) from the node's inputs.
- * Return 0, or -1 on a bad argument (the caller checks shapes before). */
+ * Return 0, -1 on a bad argument (the caller checks shapes before), or TG_EDTYPE
+ * when an operand has a dtype op's kernel was not written for (nothing is read). */
+#define TG_EDTYPE (-3)
 int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch);
 
 /* Backward of tensor node i: add its gradient's contribution to its parents'

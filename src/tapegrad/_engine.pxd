@@ -106,6 +106,7 @@ cdef extern from "tg_tensor.h" nogil:
     void tg_tnode_free(tg_tnode *n)
     int tg_broadcast_shape(const tg_view *a, const tg_view *b, int64_t *shape, int *ndim)
     int tg_tensor_forward(tg_tnode *n, uint8_t op, double *scratch)
+    enum: TG_EDTYPE
     tg_index tg_tape_push_tensor(tg_tape *t, uint8_t op, tg_index a, tg_index b,
                                  tg_tnode *tnode, tg_index *owner)
     tg_index tg_tape_new_tensor_leaf(tg_tape *t, tg_tnode *tnode, tg_index *owner)

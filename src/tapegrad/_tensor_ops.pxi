@@ -108,17 +108,31 @@ cdef Tensor _run(uint8_t op, tg_tnode *n, Tensor x, Tensor y, bint zero=False):
             _alloc(&n.out, zero)
         if op == TT_MM or op == TT_BMM:
             _load_blas()
-        if tg_tensor_forward(n, op, NULL) != 0:
-            raise RuntimeError("tapegrad: tensor kernel failed")
+        _check_kernel(tg_tensor_forward(n, op, NULL), op, n)
     except BaseException:
         tg_tnode_free(n)
         raise
     return _finish(op, n, x, y)
 
 
+cdef int _check_kernel(int rc, uint8_t op, const tg_tnode *n) except -1:
+    """Raise for a forward kernel's non-zero answer rc (the kernel refuses, before it
+    reads anything, operands of a dtype it was not written for)."""
+    if rc == 0:
+        return 0
+    cdef str name = _TORCH_NAMES.get(op, str(op))
+    if rc == TG_EDTYPE:
+        raise TypeError(f"{name}: no tapegrad kernel for dtype {_DTYPES[n.in_[0].dtype]} "
+                        f"(operands {_DTYPES[n.in_[0].dtype]}, {_DTYPES[n.in_[1].dtype]}; result "
+                        f"{_DTYPES[n.out.dtype]}); convert with .float() or .double()")
+    raise RuntimeError(f"tapegrad: tensor kernel {name} failed")
+
+
 cdef Tensor _binary(uint8_t op, Tensor x, Tensor y, str name):
     _check_live(x)
     _check_live(y)
+    if x.v.dtype == TG_BOOL and y.v.dtype == TG_BOOL:
+        return _bool_binary(op, x, y, name)
     if x.v.dtype != y.v.dtype:          # torch's promotion: float64 > float32 > int64
         code = TG_F64 if (x.v.dtype == TG_F64 or y.v.dtype == TG_F64) else TG_F32
         x = _cast(x, code)
@@ -138,6 +152,29 @@ cdef Tensor _binary(uint8_t op, Tensor x, Tensor y, str name):
         n.out.shape[d] = shape[d]
         n.out.numel *= shape[d]
     return _run(op, n, x, y)
+
+
+cdef Tensor _bool_binary(uint8_t op, Tensor x, Tensor y, str name):
+    """Two bool tensors, as torch: * is a logical and, + a logical or (bool results,
+    computed by numpy: no float kernel ever reads 1-byte elements), / divides in
+    float32, - and ** raise."""
+    if op == TT_SUB:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    if op == TT_DIV:
+        return _binary(op, _cast(x, TG_F32), _cast(y, TG_F32), name)
+    if op != TT_ADD and op != TT_MUL:
+        raise NotImplementedError(f'"{name}" not implemented for \'Bool\'')
+    cdef int64_t shape[8]
+    cdef int nd
+    if tg_broadcast_shape(&x.v, &y.v, shape, &nd) != 0:
+        raise RuntimeError(f"{name}: shapes {_shape_str(&x.v)} and {_shape_str(&y.v)} "
+                           "cannot be broadcast together")
+    _note_tensor_read(x)
+    _note_tensor_read(y)
+    a = _as_numpy(&x.v)
+    b = _as_numpy(&y.v)
+    return _from_numpy(np.logical_or(a, b) if op == TT_ADD else np.logical_and(a, b), TG_BOOL)
 
 
 cdef Tensor _unary(uint8_t op, Tensor x, str name, double c=0.0, double c1=0.0,
@@ -544,7 +581,7 @@ cdef Tensor _inplace(Tensor x, uint8_t op, object other, str name):
     n.in_[0] = x.v
     n.in_[1] = y.v
     n.out = x.v
-    tg_tensor_forward(&n, op, NULL)     # writes into x's buffer: same index, read first
+    _check_kernel(tg_tensor_forward(&n, op, NULL), op, &n)   # writes into x's buffer: same index, read first
     x.v.buf.version += 1
     return x
 

@@ -152,8 +152,8 @@ class _TensorOps:
         if op == "div" and not dt.is_floating_point:
             dt = float32
             x, y = x.astype(np.float32), np.float32(y) if b is None else y.astype(np.float32)
-        if dt is bool_ and op == "sub":
-            raise TypeError("Subtraction, the `-` operator, with two bool tensors is not "
+        if dt is bool_ and op == "sub":    # torch: a RuntimeError (_DtypeError is both)
+            raise _DtypeError("Subtraction, the `-` operator, with two bool tensors is not "
                             "supported. Use the `^` or `logical_xor()` operator instead.")
         try:
             with np.errstate(all="ignore"):
@@ -215,6 +215,8 @@ class _TensorOps:
         if isinstance(other, Tensor):
             c = _common(self, other)
             x, y, _, dt = c
+            if dt is bool_:
+                raise NotImplementedError('"pow" not implemented for \'Bool\'')
             if not dt.is_floating_point and np.any(y < 0):
                 raise RuntimeError("Integers to negative integer powers are not allowed.")
             try:
@@ -745,7 +747,7 @@ class _TensorOps:
             x = self._data                     # no graph: plain numpy views
             for kind, dim, arg in steps:
                 x = np.expand_dims(x, dim) if kind == "unsqueeze" else \
-                    x[(slice(None),) * dim + (arg,)]
+                    x[(slice(None),) * dim + (arg, Ellipsis)]   # 0-d: a view, not a scalar
             return _wrap_view(x, self)
         t = self                               # torch's chain of Select/Slice/Unsqueeze nodes
         for kind, dim, arg in steps:

