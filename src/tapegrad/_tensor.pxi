@@ -364,8 +364,8 @@ cdef class Tensor:
                                "you want to use a computed variable in a subgraph that doesn't "
                                "require differentiation use var_no_grad = var.detach().")
         if requires_grad:
-            if self.v.dtype == TG_I64:
-                raise RuntimeError("Only Tensors of floating point dtype can require gradients")
+            if self.v.dtype != TG_F32 and self.v.dtype != TG_F64:
+                raise RuntimeError("only Tensors of floating point dtype can require gradients")
             _attach_leaf(self, _current_tape())
         else:
             tg_tape_release(self.tp, self.index)

@@ -35,7 +35,10 @@ cdef Tensor _finish(uint8_t op, tg_tnode *n, Tensor x, Tensor y):
     cdef bint xg = x is not None and x.index >= 0
     cdef bint yg = y is not None and y.index >= 0
     cdef Tensor r
-    if not (tg_grad_enabled() and (xg or yg)):
+    # only a floating point result is recorded (torch: other dtypes cannot require grad,
+    # and no backward kernel was written for them)
+    cdef bint float_out = n.out.dtype == TG_F32 or n.out.dtype == TG_F64
+    if not (tg_grad_enabled() and (xg or yg) and float_out):
         if xg or yg:                    # a recorded value used off the graph
             _note_tensor_read(x if xg else y)
             if xg and yg:

@@ -99,3 +99,47 @@ def test_bool_and_float_meet_in_float(engine):
     assert str(r.dtype).endswith("float32")
     assert np.array_equal(np.asarray(r), a.astype(np.float32) * np.asarray(f))
     assert np.array_equal(np.asarray(m * 2.0), a * np.float32(2.0))
+
+
+# -- 2. only floating point tensors can require grad ------------------------------
+
+REQUIRES_GRAD_MSG = r"(?i)only Tensors of floating point (and complex )?dtype can require gradients"
+
+
+@pytest.mark.parametrize("kind", ["bool", "int64"])
+@pytest.mark.parametrize("how", ["requires_grad_", "setter", "tensor"])
+def test_only_float_tensors_can_require_grad(engine, kind, how):
+    """`from_numpy(np.ones(1000, bool)).requires_grad_()` was accepted: an optimizer
+    step then wrote 8 bytes per 1-byte element. torch raises RuntimeError."""
+    data = np.ones(1000, np.bool_ if kind == "bool" else np.int64)
+    dtype = bool_dtype(engine) if kind == "bool" else engine.int64
+    with pytest.raises(RuntimeError, match=REQUIRES_GRAD_MSG):
+        if how == "requires_grad_":
+            engine.from_numpy(data).requires_grad_()
+        elif how == "setter":
+            engine.from_numpy(data).requires_grad = True
+        else:
+            engine.tensor(data.tolist(), dtype=dtype, requires_grad=True)
+    t = engine.from_numpy(data)
+    with pytest.raises(RuntimeError, match=REQUIRES_GRAD_MSG):
+        t.requires_grad_(True)
+    assert not t.requires_grad
+    t.requires_grad_(False)          # turning it off stays allowed, as in torch
+    assert not t.requires_grad
+
+
+@pytest.mark.parametrize("kind", ["bool", "int64"])
+def test_cast_to_non_float_is_not_recorded(engine, kind):
+    """`x.to(bool)` of an x that requires grad was recorded: the result required grad,
+    and a backward through a slice of it ran the float64 gather backward on 1-byte
+    gradients (heap corruption). torch: the result does not require grad."""
+    x = engine.randn(1000, requires_grad=True)
+    b = x.to(bool_dtype(engine) if kind == "bool" else engine.int64)
+    assert not b.requires_grad and b.grad_fn is None
+    s = b[10:500]
+    assert not s.requires_grad
+    want = np.asarray(x.detach())[10:500].astype(np.bool_ if kind == "bool" else np.int64)
+    assert np.array_equal(np.asarray(s), want)
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        (s * 1.0).sum().backward()
+    assert x.grad is None
