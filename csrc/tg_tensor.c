@@ -589,6 +589,7 @@ static void tg_extreme_dim_fwd_##SFX(struct tg_tnode *n, int is_min)            
     T *o = n->out.buf->data;                                                             \
     int64_t *idx = n->in[1].buf->data;                                                   \
     int64_t outer = n->ip[1], size = n->ip[2], inner = n->ip[3];                         \
+    if (size <= 0) return;             /* an empty dim: no row, nothing to read */       \
     for (int64_t p = 0; p < outer; p++)                                                  \
         for (int64_t q = 0; q < inner; q++) {                                            \
             const T *row = x + p * size * inner + q;                                     \
@@ -616,6 +617,7 @@ static void tg_softmax_fwd_##SFX(struct tg_tnode *n, int logsm)                 
     const T *x = n->in[0].buf->data;                                                     \
     T *o = n->out.buf->data;                                                             \
     int64_t outer = n->ip[1], size = n->ip[2], inner = n->ip[3];                         \
+    if (size <= 0) return;             /* an empty dim: no row, nothing to read */       \
     for (int64_t p = 0; p < outer; p++)                                                  \
         for (int64_t q = 0; q < inner; q++) {                                            \
             const T *row = x + p * size * inner + q;                                     \

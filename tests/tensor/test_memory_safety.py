@@ -8,6 +8,11 @@
 Each expectation is torch 2.13's (the last test cross-checks against torch).
 """
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -143,3 +148,64 @@ def test_cast_to_non_float_is_not_recorded(engine, kind):
     with pytest.raises(RuntimeError, match="does not require grad"):
         (s * 1.0).sum().backward()
     assert x.grad is None
+
+
+# -- 5. softmax over an empty dim --------------------------------------------------
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("shape,dim", [((3, 0), 1), ((3, 0), 0), ((0, 3), 1), ((0, 3), 0),
+                                        ((2, 0, 4), 1), ((0,), 0)])
+def test_softmax_of_empty_is_empty(engine, fn, shape, dim):
+    """`zeros(3, 0).softmax(1)` read element 0 of an empty buffer; torch returns an
+    empty tensor of the same shape, and an empty gradient."""
+    x = engine.zeros(*shape, requires_grad=True)
+    y = getattr(x, fn)(dim)
+    assert tuple(y.shape) == shape
+    assert np.asarray(y.detach()).size == 0
+    y.sum().backward()
+    assert x.grad is not None and tuple(x.grad.shape) == shape
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+def test_softmax_of_empty_matches_torch(engine, torch, fn):
+    for shape, dim in [((3, 0), 1), ((0, 3), 1), ((3, 0), 0)]:
+        x = engine.zeros(*shape, requires_grad=True)
+        tx = torch.zeros(*shape, requires_grad=True)
+        y, ty = getattr(x, fn)(dim), getattr(tx, fn)(dim)
+        assert tuple(y.shape) == tuple(ty.shape)
+        y.sum().backward()
+        ty.sum().backward()
+        assert tuple(x.grad.shape) == tuple(tx.grad.shape)
+        assert np.array_equal(np.asarray(x.grad), tx.grad.numpy())
+
+
+GUARDED_SOFTMAX = textwrap.dedent("""
+    import ctypes, importlib, mmap, sys
+    import numpy as np
+    T = importlib.import_module(sys.argv[1])
+    PAGE = mmap.PAGESIZE
+    m = mmap.mmap(-1, 2 * PAGE)
+    addr = ctypes.addressof(ctypes.c_char.from_buffer(m))
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    assert libc.mprotect(addr + PAGE, PAGE, 0) == 0      # PROT_NONE: any read faults
+    a = np.ndarray((3, 0), dtype=np.float32, buffer=m, offset=PAGE)
+    x = T.from_numpy(a)                                  # borrowed: data at the guard page
+    for fn in ("softmax", "log_softmax"):
+        y = getattr(x, fn)(1)
+        assert tuple(y.shape) == (3, 0), y.shape
+    print("ok")
+""")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mprotect through libc: Linux")
+def test_softmax_of_empty_reads_no_memory(engine):
+    """The empty input's data pointer is the first byte of a PROT_NONE page: the
+    kernel read row[0] there (a SEGV before the fix; in a subprocess)."""
+    import tapegrad
+    root = os.path.dirname(os.path.dirname(os.path.abspath(tapegrad.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [root] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    proc = subprocess.run([sys.executable, "-c", GUARDED_SOFTMAX, engine.__name__],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", (proc.returncode, proc.stderr)
