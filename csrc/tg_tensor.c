@@ -485,6 +485,21 @@ static void tg_reduce_iter(const struct tg_tnode *n, tg_iter *it)
     }
 }
 
+/* A strided read of elements of type T (the gather kernel of every dtype: float
+ * kernels never run on 1-byte bool or int64 elements). */
+#define TG_GATHER(T)                                                             \
+    do {                                                                        \
+        const T *x = n->in[0].buf->data;                                        \
+        T *o = n->out.buf->data;                                                \
+        tg_iter it;                                                             \
+        tg_iter_init(&it, n->out.ndim, n->out.shape);                           \
+        for (int d = 0; d < n->out.ndim; d++) it.sa[d] = n->ip[1 + d];          \
+        it.oa = n->ip[0];                                                       \
+        TG_ROW(it, L, SA, SB);                                                  \
+        (void)SB;                                                               \
+        TG_ROW_LOOP(it, L, n->out.numel, o[k] = x[it.oa + j * SA]);             \
+    } while (0)
+
 #define TG_DEFINE_REDUCE(T, SFX)                                                         \
 /* Sum of n contiguous elements. Below 16 elements torch's scalar CPU kernel adds in  \
  * four interleaved lanes, then the leftovers into the first, then the lanes in turn; \
@@ -652,17 +667,9 @@ static void tg_softmax_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx, int logs
         }                                                                                \
 }                                                                                        \
 static void tg_gather_fwd_##SFX(struct tg_tnode *n)                                     \
-{                                                                                        \
-    const T *x = n->in[0].buf->data;                                                     \
-    T *o = n->out.buf->data;                                                             \
-    tg_iter it;                                                                          \
-    tg_iter_init(&it, n->out.ndim, n->out.shape);                                        \
-    for (int d = 0; d < n->out.ndim; d++) it.sa[d] = n->ip[1 + d];                       \
-    it.oa = n->ip[0];                                                                    \
-    TG_ROW(it, L, SA, SB);                                                               \
-    (void)SB;                                                                            \
-    TG_ROW_LOOP(it, L, n->out.numel, o[k] = x[it.oa + j * SA]);                          \
-}                                                                                        \
+{                                                                                       \
+    TG_GATHER(T);                                                                       \
+}                                                                                       \
 static void tg_gather_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx)                  \
 {                                                                                        \
     tg_iter it;                                                                          \
@@ -935,20 +942,6 @@ static int tg_dtypes_ok(const struct tg_tnode *n, uint8_t op)
     }
 }
 
-/* A strided read of 1-byte (bool) or 8-byte (int64) elements: the float kernels
- * are never run on them. */
-#define TG_GATHER_INT(T)                                                        \
-    do {                                                                        \
-        const T *x = n->in[0].buf->data;                                        \
-        T *o = n->out.buf->data;                                                \
-        tg_iter it;                                                             \
-        tg_iter_init(&it, n->out.ndim, n->out.shape);                           \
-        for (int d = 0; d < n->out.ndim; d++) it.sa[d] = n->ip[1 + d];          \
-        it.oa = n->ip[0];                                                       \
-        TG_ROW(it, L, SA, SB);                                                  \
-        (void)SB;                                                               \
-        TG_ROW_LOOP(it, L, n->out.numel, o[k] = x[it.oa + j * SA]);             \
-    } while (0)
 
 int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch)
 {
@@ -992,8 +985,8 @@ int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch)
     case TT_VIEW:
         return 0;                      /* shares its input's buffer */
     case TT_GATHER:
-        if (n->out.dtype == TG_I64) TG_GATHER_INT(int64_t);
-        else if (n->out.dtype == TG_BOOL) TG_GATHER_INT(uint8_t);
+        if (n->out.dtype == TG_I64) TG_GATHER(int64_t);
+        else if (n->out.dtype == TG_BOOL) TG_GATHER(uint8_t);
         else if (f32) tg_gather_fwd_f32(n); else tg_gather_fwd_f64(n);
         return 0;
     case TT_SOFTMAX: case TT_LOG_SOFTMAX:
