@@ -696,23 +696,32 @@ static void tg_pick_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx)            
 }
 
 #define TG_DEFINE_MSE(T, SFX)                                                            \
+/* A loss's terms (one per element) where they go: out itself for reduction='none'      \
+ * (ip[0] 2), else a scratch row that tg_loss_reduce sums. NULL when out of memory. */  \
+static T *tg_loss_terms_##SFX(struct tg_tnode *n)                                       \
+{                                                                                       \
+    if (n->ip[0] == 2) return n->out.buf->data;                                         \
+    return malloc((size_t)(n->in[0].numel > 0 ? n->in[0].numel : 1) * sizeof(T));       \
+}                                                                                       \
+/* The terms summed in torch's order, over n for 'mean' (ip[0] 1); frees the row. */    \
+static void tg_loss_reduce_##SFX(struct tg_tnode *n, T *terms)                          \
+{                                                                                       \
+    int64_t N = n->in[0].numel;                                                         \
+    if (n->ip[0] == 2) return;                                                          \
+    T s = tg_fsum_##SFX(terms, N, 1);                                                   \
+    free(terms);                                                                        \
+    ((T *)n->out.buf->data)[0] = n->ip[0] ? s / (T)N : s;                               \
+}                                                                                       \
 static int tg_mse_fwd_##SFX(struct tg_tnode *n)                                         \
-{                                                                                        \
-    const T *x = n->in[0].buf->data, *t = n->in[1].buf->data;                            \
-    int64_t N = n->in[0].numel;                                                          \
-    if (n->ip[0] == 2) {          /* reduction='none': the squares themselves */         \
-        T *o = n->out.buf->data;                                                         \
-        for (int64_t k = 0; k < N; k++) { T d = x[k] - t[k]; o[k] = d * d; }             \
-        return 0;                                                                        \
-    }                                                                                    \
-    T *sq = malloc((size_t)(N > 0 ? N : 1) * sizeof(T));                                 \
-    if (sq == NULL) return -1;                                                           \
-    for (int64_t k = 0; k < N; k++) { T d = x[k] - t[k]; sq[k] = d * d; }                \
-    T s = tg_fsum_##SFX(sq, N, 1);                                                       \
-    free(sq);                                                                            \
-    ((T *)n->out.buf->data)[0] = n->ip[0] ? s / (T)N : s;                                \
-    return 0;                                                                            \
-}                                                                                        \
+{                                                                                       \
+    const T *x = n->in[0].buf->data, *t = n->in[1].buf->data;                           \
+    int64_t N = n->in[0].numel;                                                         \
+    T *sq = tg_loss_terms_##SFX(n);                                                     \
+    if (sq == NULL) return -1;                                                          \
+    for (int64_t k = 0; k < N; k++) { T d = x[k] - t[k]; sq[k] = d * d; }               \
+    tg_loss_reduce_##SFX(n, sq);                                                        \
+    return 0;                                                                           \
+}                                                                                       \
 /* torch's mse_loss_backward: norm * (x - t) * g, norm = 2/n (ip[0] 1: mean) or 2      \
  * (0: sum; 2: none, one g per element) */                                               \
 static void tg_mse_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx, T *gt)              \
@@ -749,22 +758,15 @@ static inline T tg_bce_term_##SFX(T x, T t)                                     
     return (t - (T)1) * l1 - t * l0;                                                     \
 }                                                                                        \
 static int tg_bce_fwd_##SFX(struct tg_tnode *n)                                         \
-{                                                                                        \
-    const T *x = n->in[0].buf->data, *t = n->in[1].buf->data;                            \
-    int64_t N = n->in[0].numel;                                                          \
-    if (n->ip[0] == 2) {                                                                 \
-        T *o = n->out.buf->data;                                                         \
-        for (int64_t k = 0; k < N; k++) o[k] = tg_bce_term_##SFX(x[k], t[k]);           \
-        return 0;                                                                        \
-    }                                                                                    \
-    T *l = malloc((size_t)(N > 0 ? N : 1) * sizeof(T));                                  \
-    if (l == NULL) return -1;                                                            \
-    for (int64_t k = 0; k < N; k++) l[k] = tg_bce_term_##SFX(x[k], t[k]);                \
-    T s = tg_fsum_##SFX(l, N, 1);                                                        \
-    free(l);                                                                             \
-    ((T *)n->out.buf->data)[0] = n->ip[0] ? s / (T)N : s;                                \
-    return 0;                                                                            \
-}                                                                                        \
+{                                                                                       \
+    const T *x = n->in[0].buf->data, *t = n->in[1].buf->data;                           \
+    int64_t N = n->in[0].numel;                                                         \
+    T *l = tg_loss_terms_##SFX(n);                                                      \
+    if (l == NULL) return -1;                                                           \
+    for (int64_t k = 0; k < N; k++) l[k] = tg_bce_term_##SFX(x[k], t[k]);               \
+    tg_loss_reduce_##SFX(n, l);                                                         \
+    return 0;                                                                           \
+}                                                                                       \
 /* torch's backward: g (x - t) / max((1 - x) x, 1e-12f) for x, -log(x / (1 - x)) g for  \
  * t; over n for mean */                                                                 \
 static void tg_bce_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx, T *gt)              \
