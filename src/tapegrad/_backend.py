@@ -13,9 +13,8 @@ they reach an engine through
   :func:`bind_class`: ``tapegrad.reference.nn.Linear``).
 
 The compiled engine is imported lazily, so ``TAPEGRAD_PURE_PYTHON=1`` works
-without it. Where an engine lacks a private hook of the contract, the
-composed fallback below stands in for it (the only place that knows about
-missing hooks): :data:`MISSING_HOOKS` lists them per engine.
+without it. An engine that lacks a name of the contract is refused when it
+registers (an ImportError naming the missing names).
 """
 
 from __future__ import annotations
@@ -23,16 +22,14 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import types
 from typing import Any, Dict, Optional, Tuple, Type, TypeVar
 
-__all__ = ["engine_of", "default_engine", "engine_named", "bind_class", "MISSING_HOOKS"]
+__all__ = ["engine_of", "default_engine", "engine_named", "bind_class"]
 
 _MODULES = {"c": "tapegrad._engine", "python": "tapegrad.reference"}
 _by_type: Dict[type, Any] = {}          # Tensor / Value type (and subclasses seen) -> engine
 TENSOR_TYPES: Dict[type, Any] = {}      # Tensor type (and subclasses seen) -> engine
-_engines: Dict[str, Any] = {}           # ENGINE name -> engine (module or completed adapter)
-MISSING_HOOKS: Dict[str, Tuple[str, ...]] = {}
+_engines: Dict[str, Any] = {}           # ENGINE name -> engine module
 
 
 def _pure_python() -> bool:
@@ -157,103 +154,16 @@ def engine_for(cls_or_obj: Any) -> Any:
 def _register(module: Any) -> Any:
     from . import _contract, serialization
 
-    missing = tuple(h for h in _contract.FALLBACK_HOOKS if not hasattr(module, h))
-    eng = _Completed(module, missing) if missing else module
+    missing = _contract.missing(module)
+    if missing:
+        raise ImportError(f"{module.__name__} does not fulfil the engine contract "
+                          f"(tapegrad._contract.Engine): it lacks {', '.join(missing)}")
     global _loaded, _grad_fns
-    MISSING_HOOKS[module.ENGINE] = missing
-    _engines[module.ENGINE] = eng
+    _engines[module.ENGINE] = module
     _loaded = tuple(sorted(_engines.values(), key=lambda e: e.ENGINE != _DEFAULT))
     _grad_fns = None
-    _by_type[module.Tensor] = eng
-    TENSOR_TYPES[module.Tensor] = eng
-    _by_type[module.Value] = eng
+    _by_type[module.Tensor] = module
+    TENSOR_TYPES[module.Tensor] = module
+    _by_type[module.Value] = module
     serialization._register_engine(module)
-    return eng
-
-
-class _Completed(types.ModuleType):
-    """An engine module with composed fallbacks for the hooks it lacks: every
-    other attribute is the module's own."""
-
-    def __init__(self, module: Any, missing: Tuple[str, ...]) -> None:
-        super().__init__(module.__name__, module.__doc__)
-        # the module's names copied in: attribute access stays a dict lookup (the hot
-        # path of every layer call); __getattr__ serves names the module gains later
-        self.__dict__.update({k: v for k, v in vars(module).items()
-                              if not k.startswith("__")})
-        self._module = module
-        for name in missing:
-            setattr(self, name, types.MethodType(_FALLBACKS[name], self))  # type: ignore[arg-type]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._module, name)
-
-    def __repr__(self) -> str:
-        return f"<engine {self._module.__name__} with fallbacks for {', '.join(self._missing)}>"
-
-    @property
-    def _missing(self) -> Tuple[str, ...]:
-        return MISSING_HOOKS[self._module.ENGINE]
-
-
-def _reduce(loss: Any, reduction: str) -> Any:
-    from .nn._reduction import reduce_loss
-    return reduce_loss(loss, reduction)
-
-
-def _addmm(engine: Any, bias: Any, mat1: Any, mat2: Any) -> Any:
-    """bias + mat1 @ mat2 composed (AddBackward0 instead of AddmmBackward0)."""
-    return mat1.matmul(mat2) + bias
-
-
-def _binary_cross_entropy(engine: Any, input: Any, target: Any, weight: Any,
-                          reduction: str) -> Any:
-    """-(t log x + (1 - t) log(1 - x)), logs clamped at -100, composed."""
-    loss = -(target * input.log().clamp(min=-100)
-             + (1 - target) * (1 - input).log().clamp(min=-100))
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
-
-
-def _run_backward(engine: Any, tensors: list, grad_tensors: list,
-                  inputs: Optional[list]) -> None:
-    """One sweep per root (the hook does one sweep from all roots)."""
-    for t, g in zip(tensors, grad_tensors):
-        if inputs is None:
-            t.backward(g)
-        else:
-            t.backward(g, inputs=inputs)
-
-
-def _grad(engine: Any, outputs: list, inputs: list, grad_outputs: list,
-          allow_unused: bool) -> tuple:
-    """backward() with the inputs' .grad saved and restored around it."""
-    saved = [t.grad for t in inputs]
-    for t in inputs:
-        t.grad = None
-    try:
-        engine._run_backward(outputs, grad_outputs, inputs)
-        result = tuple(t.grad for t in inputs)
-    finally:
-        for t, g in zip(inputs, saved):
-            t.grad = g
-    if not allow_unused and any(g is None for g in result):
-        raise RuntimeError("One of the differentiated Tensors appears to not have been "
-                           "used in the graph. Set allow_unused=True if this is the "
-                           "desired behavior.")
-    return result
-
-
-def _set_grad_off(engine: Any, off: int) -> int:
-    """Through the engine's own set_grad_enabled (whose depth is 0 or 1)."""
-    return engine._module.set_grad_enabled(not off)._prev
-
-
-def _grad_off(engine: Any) -> int:
-    return 0 if engine._module.is_grad_enabled() else 1
-
-
-_FALLBACKS: Dict[str, Any] = {"_addmm": _addmm, "_binary_cross_entropy": _binary_cross_entropy,
-              "_run_backward": _run_backward, "_grad": _grad,
-              "_set_grad_off": _set_grad_off, "_grad_off": _grad_off}
+    return module

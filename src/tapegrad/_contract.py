@@ -6,10 +6,8 @@ pure Python) that satisfies :class:`Engine`: every name of
 semantics, identical results and errors on both engines -- the conformance
 test in ``tests/conformance`` holds them to it), the dtypes, and the private
 hooks below, which the shared layers (``nn``, ``optim``, ``autograd``, replay)
-call directly. ``tapegrad._backend`` maps a tensor to its engine; where an
-engine still lacks a hook listed in :data:`FALLBACK_HOOKS`, ``_backend``
-supplies a composed fallback (same values, torch's grad_fn name may differ)
-and lists it in ``_backend.MISSING_HOOKS``.
+call directly. ``tapegrad._backend`` maps a tensor to its engine, and refuses
+an engine that lacks any of them (:func:`missing`).
 
 Hooks (all arguments positional):
 
@@ -78,12 +76,7 @@ from typing import Any, Callable, List, Optional, Protocol, Sequence, Tuple
 
 from . import _api
 
-__all__ = ["Engine", "FALLBACK_HOOKS"]
-
-# Hooks that _backend may complete with a composed fallback when an engine lacks them.
-FALLBACK_HOOKS = ("_addmm", "_binary_cross_entropy", "_grad", "_run_backward",
-                  "_set_grad_off", "_grad_off")
-
+__all__ = ["Engine", "missing"]
 
 class Engine(Protocol):
     """What an engine module provides (see the module docstring). Each public

@@ -3,6 +3,7 @@ __init__s, the static re-exports and the stubs; the Engine protocol
 (tapegrad._contract) fulfilled by both engines; mypy resolves the API."""
 
 import ast
+import importlib
 import os
 import subprocess
 import sys
@@ -71,20 +72,15 @@ def _pyi_names():
 
 def test_stub_declares_every_public_name():
     assert set(_api.ENGINE_NAMES) - _pyi_names() == set()
-    # and the private hooks the layers call, but those _backend completes for it
-    assert set(_api.HOOKS) - _pyi_names() == set(_backend.MISSING_HOOKS["c"])
+    # and the private hooks the layers call
+    assert set(_api.HOOKS) - _pyi_names() == set()
 
 
 @pytest.mark.parametrize("name", ["c", "python"])
 def test_engines_fulfil_the_contract(name):
     eng = _backend.engine_named(name)
     assert _contract.missing(eng) == ()
-    module = getattr(eng, "_module", eng)
-    lacking = set(_contract.missing(module))
-    # only hooks _backend completes may be missing from an engine module, and _backend
-    # says which
-    assert lacking <= set(_contract.FALLBACK_HOOKS)
-    assert lacking == set(_backend.MISSING_HOOKS[name])
+    assert eng is importlib.import_module(_backend._MODULES[name])   # the module itself
     protocol = set(_contract.Engine.__annotations__) | {
         n for n in vars(_contract.Engine) if n.startswith("_") and not n.startswith("__")
         and callable(vars(_contract.Engine)[n])}
@@ -92,8 +88,15 @@ def test_engines_fulfil_the_contract(name):
         assert hasattr(eng, attr), attr
 
 
-def test_reference_engine_lacks_no_hook():
-    assert _backend.MISSING_HOOKS["python"] == ()
+def test_an_engine_lacking_a_hook_is_refused():
+    import types
+
+    fake = types.ModuleType("fake_engine")
+    fake.__dict__.update({n: getattr(_backend.engine_named("python"), n)
+                          for n in dir(_backend.engine_named("python")) if not n.startswith("__")})
+    del fake._addmm
+    with pytest.raises(ImportError, match="lacks _addmm"):
+        _backend._register(fake)
 
 
 MYPY_USER = textwrap.dedent('''
