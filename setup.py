@@ -3,6 +3,8 @@
 Environment switches:
   TAPEGRAD_DEBUG_BUILD=1   bounds checks on, -O0 -g, assertions kept (for hunting bugs)
   TAPEGRAD_NATIVE=1        add -march=native (a copy tuned for this CPU; never for wheels)
+  TAPEGRAD_SANITIZE=1      AddressSanitizer + UBSan, -O1 -g (CI's sanitizer pass; build it
+                           into its own directory, see .ci/run, and run with libasan preloaded)
 """
 import glob
 import os
@@ -13,6 +15,7 @@ from setuptools import Extension, setup
 
 DEBUG = os.environ.get("TAPEGRAD_DEBUG_BUILD", "") not in ("", "0")
 NATIVE = os.environ.get("TAPEGRAD_NATIVE", "") not in ("", "0")
+SANITIZE = os.environ.get("TAPEGRAD_SANITIZE", "") not in ("", "0")
 
 if sys.platform == "win32":
     compile_args = ["/Od", "/Zi"] if DEBUG else ["/O2"]
@@ -30,6 +33,11 @@ else:
     if NATIVE and not DEBUG:
         compile_args.append("-march=native")
     link_args = ["-g"] if DEBUG else []
+    if SANITIZE:
+        # Any report aborts the process (no recovery), so a sanitizer finding fails CI.
+        sanitizers = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+        compile_args += ["-O1", "-g", "-fno-omit-frame-pointer"] + sanitizers
+        link_args += sanitizers
 
 directives = {
     "language_level": 3,

@@ -1316,6 +1316,7 @@ def test_many_replays_keep_memory_bounded(engine):
     assert np.allclose(arr(wt.grad), 2000 * np.ones((4, 5)) @ (1 - np.tanh(h) ** 2), rtol=1e-4)
 
 
+@pytest.mark.memory_growth
 def test_demo_sized_replays_do_not_grow_the_tape(engine):
     if not is_c(engine):
         pytest.skip("the reference engine has no tape statistics to check (and runs fn "

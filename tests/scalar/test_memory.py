@@ -24,6 +24,7 @@ def _chain(engine):
 
 
 @pytest.mark.slow
+@pytest.mark.memory_growth
 def test_deep_chain_build_backward_free(engine):
     """10**6 chained ops: no RecursionError or stack overflow, right gradients, and the
     memory of a dropped chain is reused (after a warm-up round, a new chain costs nothing)."""
@@ -98,6 +99,7 @@ def _train(engine, steps, pin):
 
 
 @pytest.mark.slow
+@pytest.mark.memory_growth
 @pytest.mark.parametrize("pin", [False, True], ids=["plain", "pinned_intermediate"])
 def test_training_loop_constant_memory(engine, pin):
     """10**5 SGD steps of y = w*x + b on two points: tape and RSS stay flat.

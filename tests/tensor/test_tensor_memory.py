@@ -5,6 +5,7 @@ the moment nothing needs it). Runs on a fresh thread, so on a fresh tape."""
 import gc
 
 import numpy as np
+import pytest
 
 from _util import rss_bytes, run_in_fresh_thread
 
@@ -37,6 +38,7 @@ def _loop(engine):
     return rss, losses
 
 
+@pytest.mark.memory_growth
 def test_512x512_loop_holds_a_few_steps_of_buffers(engine):
     gc.collect()
     rss, losses = run_in_fresh_thread(_loop, engine)
