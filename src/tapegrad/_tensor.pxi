@@ -188,7 +188,12 @@ cdef class Tensor:
         self.index = TG_UNSET
 
     def __init__(self, *args, **kwargs):
-        pass                           # Tensor.__new__ made the tensor (_legacy_new)
+        """object.__init__'s rule (torch's Tensor has no __init__): __new__ made the
+        tensor (_legacy_new), so arguments are refused only from a subclass's own
+        __init__."""
+        if (args or kwargs) and type(self).__init__ is not Tensor.__init__:
+            raise TypeError("object.__init__() takes exactly one argument (the instance "
+                            "to initialize)")
 
     def __dealloc__(self):
         tg_buf_decref(self.v.buf)
@@ -916,6 +921,7 @@ cdef extern from *:
         tg_tensor_legacy_new = legacy_new;
         tg_tensor_new_generated = tp->tp_new;
         tp->tp_new = tg_tensor_new;
+        tp->tp_vectorcall = NULL;        /* calls of the type go through tp_new */
         PyType_Modified(tp);
     }
     """

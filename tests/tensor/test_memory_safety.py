@@ -367,6 +367,18 @@ def test_sgd_after_module_double_steps_like_torch(engine, libs):
                                w - 0.1 * new_buf.astype(np.float64), rtol=1e-14, atol=1e-15)
 
 
+def test_module_double_converts_grads_like_torch(engine, libs):
+    """module.double() sets .data of another dtype, which drops a leaf's .grad (item 4):
+    the module converts the gradients itself, as torch's does."""
+    engine.manual_seed(0)
+    model = libs.nn.Linear(3, 2)
+    model(engine.randn(4, 3)).sum().backward()
+    g = np.array(np.asarray(model.weight.grad))
+    model.double()
+    assert model.weight.grad.dtype == engine.float64
+    assert np.array_equal(np.asarray(model.weight.grad), g.astype(np.float64))
+
+
 # -- 4. `.data =` of another layout on a tensor a graph still needs ---------------
 
 INVALID = r"Function MulBackward0 returned an invalid gradient at index 0 - "
@@ -495,6 +507,21 @@ def test_subclass_skipping_init_has_its_data(engine, torch):
         def __init__(self, *args):
             self.tag = "mine"
     assert TS([1.0, 2.0]).tolist() == [1.0, 2.0] and tuple(TS().shape) == (0,)
+
+
+def test_tensor_init_is_objects_like_torch(engine, torch):
+    """Tensor.__init__ is object's (the tensor is made in __new__): passing it data
+    from a subclass is torch's TypeError, not a silently empty tensor."""
+    for lib in (engine, torch):
+        class S(lib.Tensor):
+            def __new__(cls, data):
+                return super().__new__(cls)
+
+            def __init__(self, data):
+                super().__init__(data)
+        with pytest.raises(TypeError, match="takes exactly one argument"):
+            S([1.0, 2.0])
+        assert tuple(lib.Tensor([1.0, 2.0]).shape) == (2,)
 
 
 # -- 9. grad = None while another thread sweeps -------------------------------------
