@@ -52,7 +52,9 @@ struct tg_tape;
 typedef struct tg_tensor_hooks {
     int (*backward)(struct tg_tape *t, tg_index i);   /* one tensor node's backward:
                                                         0, -1 out of memory, -2 a saved
-                                                        tensor was modified in place */
+                                                        tensor was modified in place,
+                                                        -4 a parent's shape or dtype
+                                                        changed (tg_tensor.h) */
     void (*drop_grads)(struct tg_tape *t, tg_index lo, tg_index hi);
                                                      /* after a sweep over [lo, hi]: free
                                                         the intermediates' gradients */
@@ -127,7 +129,8 @@ void tg_tape_clear(tg_tape *t);
  * every intermediate in root's graph and accumulate into leaves; other
  * intermediates keep theirs. Touches no Python state, so callers run it
  * without the GIL. Returns 0, -1 when out of memory, -2 when a tensor saved
- * for backward was modified in place since (t->error_node says which). */
+ * for backward was modified in place since, -4 when a parent's shape or dtype
+ * changed since (t->error_node says which). */
 int tg_tape_backward(tg_tape *t, tg_index root);
 
 static inline int tg_is_leaf(const tg_tape *t, tg_index i) { return i < t->leaf_cap; }

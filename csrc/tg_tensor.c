@@ -945,11 +945,43 @@ static int tg_dtypes_ok(const struct tg_tnode *n, uint8_t op)
 }
 
 
+/* 1 when view v (with a buffer) has room for its numel elements. */
+static int tg_view_fits(const tg_view *v)
+{
+    return v->buf == NULL || (v->numel >= 0 && (uint64_t)v->numel <= v->buf->nbytes /
+                              tg_dtype_size(v->dtype));
+}
+
+/* 1 when a strided read (TT_GATHER: offset ip[0], strides ip[1..]) of n's output
+ * shape stays inside in[0]'s elements. */
+static int tg_gather_in_bounds(const struct tg_tnode *n)
+{
+    if (n->out.numel == 0) return 1;
+    int64_t lo = n->ip[0], hi = n->ip[0];
+    for (int d = 0; d < n->out.ndim; d++) {
+        int64_t span = (n->out.shape[d] - 1) * n->ip[1 + d];
+        if (span < 0) lo += span; else hi += span;
+    }
+    return lo >= 0 && hi < n->in[0].numel;
+}
+
+/* The one validation before a forward kernel runs: the dtypes it was written for,
+ * buffers holding their views' elements, strided reads inside their input. */
+static int tg_forward_ok(const struct tg_tnode *n, uint8_t op)
+{
+    if (!tg_view_fits(&n->out) || !tg_view_fits(&n->in[0]) || !tg_view_fits(&n->in[1]))
+        return -1;
+    if (op == TT_GATHER && !tg_gather_in_bounds(n)) return -1;
+    return tg_dtypes_ok(n, op) ? 0 : TG_EDTYPE;
+}
+
+
 int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch)
 {
     (void)scratch;
     int f32 = n->out.dtype == TG_F32;
-    if (!tg_dtypes_ok(n, op)) return TG_EDTYPE;
+    int ok = tg_forward_ok(n, op);
+    if (ok != 0) return ok;
     switch (op) {
     case TT_ADD: case TT_SUB: case TT_MUL: case TT_DIV: case TT_POW:
         if (f32) tg_binary_fwd_f32(op, n); else tg_binary_fwd_f64(op, n);
@@ -1043,6 +1075,16 @@ static void *tg_grad_for_write(tg_tape *t, tg_index p, int *fresh)
     return pn->grad->data;
 }
 
+/* 1 when parent p's gradient buffer (shaped like p's value) takes the gradient n sends
+ * it through operand k (shaped like the operand n recorded). `.data =` of another
+ * shape or dtype on p since then breaks that: the sweep stops before writing. */
+static int tg_parent_fits(const tg_tape *t, const struct tg_tnode *n, int k, tg_index p)
+{
+    const struct tg_tnode *pn = t->tn[p];
+    return pn != NULL && pn->out.buf != NULL && pn->out.dtype == n->in[k].dtype &&
+           tg_same_shape(&pn->out, &n->in[k]);
+}
+
 static int tg_saved_changed(const struct tg_tnode *n, int k)
 {
     return n->in[k].buf != NULL && n->in[k].buf->version != n->in_version[k];
@@ -1095,6 +1137,10 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
                          n->out.buf->version != n->out_version)) {
         t->error_node = i;
         return -2;
+    }
+    if ((pa >= 0 && !tg_parent_fits(t, n, 0, pa)) || (pb >= 0 && !tg_parent_fits(t, n, 1, pb))) {
+        t->error_node = i;
+        return TG_EGRAD;
     }
     if (n->retain_grad && tg_retain_grad(n) != 0) return -1;
     if ((op == TT_MM && n->ip[1] > 0) || (op == TT_BMM && n->ip[2] > 0)) {

@@ -78,14 +78,18 @@ tg_index tg_tape_push_tensor(tg_tape *t, uint8_t op, tg_index a, tg_index b,
 tg_index tg_tape_new_tensor_leaf(tg_tape *t, struct tg_tnode *tnode, tg_index *owner);
 
 /* Forward kernels: fill out (already shaped and allocated) from the node's inputs.
- * Return 0, -1 on a bad argument (the caller checks shapes before), or TG_EDTYPE
- * when an operand has a dtype op's kernel was not written for (nothing is read). */
+ * Return 0, -1 on a bad argument (a buffer smaller than its view, a strided read
+ * outside its input; the caller checks shapes before), or TG_EDTYPE when an operand
+ * has a dtype op's kernel was not written for. Nothing is read before the checks. */
 #define TG_EDTYPE (-3)
 int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch);
 
 /* Backward of tensor node i: add its gradient's contribution to its parents'
  * gradients (allocating them on first touch). 0, -1 out of memory, -2 a saved
- * tensor was modified in place (t->error_node names the node). */
+ * tensor was modified in place, TG_EGRAD a parent's value no longer has the shape
+ * and dtype the node recorded for it (`.data =` since; nothing is written). For
+ * -2 and TG_EGRAD, t->error_node names the node. */
+#define TG_EGRAD (-4)
 int tg_tensor_backward(tg_tape *t, tg_index i);
 
 /* Free the gradients of non-retained intermediates in [lo, hi] after a sweep. */

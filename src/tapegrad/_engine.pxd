@@ -107,6 +107,7 @@ cdef extern from "tg_tensor.h" nogil:
     int tg_broadcast_shape(const tg_view *a, const tg_view *b, int64_t *shape, int *ndim)
     int tg_tensor_forward(tg_tnode *n, uint8_t op, double *scratch)
     enum: TG_EDTYPE
+    enum: TG_EGRAD
     tg_index tg_tape_push_tensor(tg_tape *t, uint8_t op, tg_index a, tg_index b,
                                  tg_tnode *tnode, tg_index *owner)
     tg_index tg_tape_new_tensor_leaf(tg_tape *t, tg_tnode *tnode, tg_index *owner)
@@ -120,9 +121,9 @@ cdef extern from "tg_tensor.h" nogil:
 
 
 cdef extern from "tg_optim.h" nogil:
-    void tg_sgd_update(int dtype, void *param, const void *grad, void *momentum_buf, int64_t n,
-                       double lr, double momentum, double dampening, double weight_decay,
-                       int nesterov, int first_step)
+    void tg_sgd_update(int dtype, int buf_dtype, void *param, const void *grad,
+                       void *momentum_buf, int64_t n, double lr, double momentum,
+                       double dampening, double weight_decay, int nesterov, int first_step)
     void tg_adam_update(int dtype, void *param, const void *grad, void *exp_avg,
                         void *exp_avg_sq, int64_t n, double lr, double beta1, double beta2,
                         double eps, double weight_decay, int64_t step)
@@ -132,6 +133,8 @@ cdef class _Tape:
     """One thread's tape; Values keep their tape alive."""
     cdef tg_tape t               # the C tape itself
     cdef bint busy               # a GIL-free sweep is running: no recording now
+    cdef object sweep_lock       # threading.Lock held by that sweep (while busy): a change
+                                 # to a buffer it reads or writes waits on it
     cdef object recorder         # the _Recording noting guards while replay records fn, or None
 
 

@@ -29,6 +29,7 @@ cdef class _Tape:
         if tg_tape_init(&self.t, 256, 1024) != 0:
             raise MemoryError("tapegrad: cannot allocate a tape")
         self.busy = False
+        self.sweep_lock = threading.Lock()
 
     def __dealloc__(self):
         tg_tape_free(&self.t)
@@ -104,6 +105,30 @@ cdef int _check_idle(_Tape tape) except -1:
         raise RuntimeError(
             "tapegrad: this tape is running backward() on another thread; "
             "wait for it to finish")
+    return 0
+
+
+cdef int _sweep_begin(_Tape tape) except -1:
+    """Mark tape busy for a sweep that releases the GIL (holding its sweep_lock)."""
+    _check_idle(tape)
+    tape.sweep_lock.acquire()           # free: busy is False, and only a sweep holds it
+    tape.busy = True
+    return 0
+
+
+cdef void _sweep_end(_Tape tape) noexcept:
+    tape.busy = False
+    tape.sweep_lock.release()
+
+
+cdef int _wait_for_sweep(_Tape tape) except -1:
+    """Wait until no GIL-free sweep runs on tape (another thread's backward()): a
+    gradient or value buffer it writes or reads must not be freed or replaced under
+    it, so such changes (grad = None, .data =) happen before or after it, never
+    during. Busy implies the sweep holds sweep_lock; both change under the GIL."""
+    while tape is not None and tape.busy:
+        tape.sweep_lock.acquire()       # blocks, without the GIL, until the sweep ends
+        tape.sweep_lock.release()
     return 0
 
 
@@ -384,12 +409,12 @@ cdef class Value:
         if root - tape.t.low[root] < NOGIL_MIN_NODES:  # leaves: low is huge, negative span
             tg_tape_backward(&tape.t, root)
             return
-        tape.busy = True
+        _sweep_begin(tape)
         try:
             with nogil:
                 tg_tape_backward(&tape.t, root)
         finally:
-            tape.busy = False
+            _sweep_end(tape)
 
     # -- arithmetic ---------------------------------------------------------
 

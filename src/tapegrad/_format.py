@@ -226,3 +226,20 @@ def tensor_repr(array: Any, dtype_name: Optional[str] = None, grad_fn: Optional[
     elif requires_grad:
         suffixes.append("requires_grad=True")
     return _add_suffixes(prefix + text, suffixes, indent)
+
+
+def invalid_gradient(grad_fn: Optional[str], index: int, got: Any, want: Any) -> str:
+    """The text of torch's "invalid gradient" RuntimeError, for both engines: a
+    gradient of layout ``got`` = (shape, dtype) where ``want`` is needed (a ``.data =``
+    of another layout since the graph was recorded). ``grad_fn`` is the node that
+    produced it, None for the gradient given to backward()."""
+    if list(got[0]) != list(want[0]):
+        what = (f"got {list(got[0])} but expected shape compatible with "
+                f"{list(want[0])}")
+    else:
+        what = f"expected dtype {want[1]} but got {got[1]}"
+    head = "invalid gradient" if grad_fn is None else f"Function {grad_fn} returned an " \
+                                                      f"invalid gradient"
+    return (f"{head} at index {index} - {what} (.data of a tensor in the graph was "
+            f"replaced by one of another shape or dtype after the graph was recorded; "
+            f"compute the graph again from the new data)")

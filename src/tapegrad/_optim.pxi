@@ -4,19 +4,58 @@
 # ----------------------------------------------------------------------------
 # Optimizer updates in C
 
+cdef int _check_state(str optimizer, Tensor p, str name, object state,
+                      bint same_dtype) except -1:
+    """State made for p must still fit it (same shape; same dtype unless the kernel
+    promotes): a kernel indexes it by p's elements. tapegrad.optim.optimizer words
+    the error, one text for both engines."""
+    cdef Tensor s
+    if isinstance(state, Tensor):
+        s = <Tensor>state
+        if (_same_shape(&s.v, &p.v) and (s.v.dtype == p.v.dtype or not same_dtype)
+                and (s.v.dtype == TG_F32 or s.v.dtype == TG_F64) and _holds(&s.v)):
+            return 0
+    from .optim.optimizer import _state_mismatch
+    raise _state_mismatch(optimizer, p, name, state)
+
+
+cdef bint _holds(const tg_view *v):
+    """v's buffer has room for its elements."""
+    return v.buf != NULL and <size_t>v.numel * tg_dtype_size(v.dtype) <= v.buf.nbytes
+
+
+cdef tg_tnode *_param_record(Tensor p) except? NULL:
+    """p's leaf record when p has a gradient to apply, else NULL. The value and the
+    gradient are checked to hold p's elements before any kernel reads them."""
+    if p.index < 0 or p.tp.op[p.index] != TT_LEAF:
+        return NULL
+    cdef tg_tnode *n = p.tp.tn[p.index]
+    if n.grad == NULL:
+        return NULL
+    if not (_holds(&p.v) and _same_layout(&n.out, &p.v)
+            and <size_t>p.v.numel * tg_dtype_size(p.v.dtype) <= n.grad.nbytes):
+        raise RuntimeError(f"optimizer step: the parameter of shape {list(_shape_of(&p.v))} "
+                           "and its gradient do not match; set .grad again")
+    return n
+
+
 def _sgd_update(params, lr, momentum, dampening, weight_decay, nesterov, buffers, first_step):
     """p -= lr * d for each parameter with a grad (torch.optim.SGD's formula)."""
     _refuse_while_recording("an optimizer step")
     cdef Tensor p, buf
     cdef tg_tnode *n
     for k, p in enumerate(params):
-        if p.index < 0 or p.tp.tn[p.index].grad == NULL:
+        _wait_for_sweep(p.tape)
+        n = _param_record(p)
+        if n == NULL:
             continue
-        n = p.tp.tn[p.index]
-        buf = buffers[k] if momentum != 0 else None
-        tg_sgd_update(p.v.dtype, p.v.buf.data, n.grad.data,
-                      buf.v.buf.data if buf is not None else NULL, p.v.numel, lr, momentum,
-                      dampening, weight_decay, nesterov, first_step)
+        buf = None
+        if momentum != 0:
+            _check_state("SGD", p, "momentum_buffer", buffers[k], False)
+            buf = <Tensor>buffers[k]
+        tg_sgd_update(p.v.dtype, buf.v.dtype if buf is not None else p.v.dtype, p.v.buf.data,
+                      n.grad.data, buf.v.buf.data if buf is not None else NULL, p.v.numel,
+                      lr, momentum, dampening, weight_decay, nesterov, first_step)
         p.v.buf.version += 1
 
 
@@ -25,9 +64,12 @@ def _adam_update(params, lr, beta1, beta2, eps, weight_decay, exp_avgs, exp_avg_
     cdef Tensor p, m, v
     cdef tg_tnode *n
     for k, p in enumerate(params):
-        if p.index < 0 or p.tp.tn[p.index].grad == NULL:
+        _wait_for_sweep(p.tape)
+        n = _param_record(p)
+        if n == NULL:
             continue
-        n = p.tp.tn[p.index]
+        _check_state("Adam", p, "exp_avg", exp_avgs[k], True)
+        _check_state("Adam", p, "exp_avg_sq", exp_avg_sqs[k], True)
         m = exp_avgs[k]
         v = exp_avg_sqs[k]
         tg_adam_update(p.v.dtype, p.v.buf.data, n.grad.data, m.v.buf.data, v.v.buf.data,

@@ -141,6 +141,14 @@ cdef int _check_float(Tensor x, str what) except -1:
                         "convert with .float() or create them with dtype=tapegrad.float32")
     return 0
 
+cdef int _refuse_numpy_of_grad(Tensor x) except -1:
+    """numpy() and np.asarray() hand out a writable view the version counter cannot
+    see: torch refuses them on a tensor that requires grad while grad mode is on."""
+    if x.index >= 0 and tg_grad_enabled():
+        raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                           "Use tensor.detach().numpy() instead.")
+    return 0
+
 cdef int _check_live(Tensor x) except -1:
     if x.index == TG_FREED:
         raise RuntimeError(
@@ -180,19 +188,12 @@ cdef class Tensor:
         self.index = TG_UNSET
 
     def __init__(self, *args, **kwargs):
-        if self.v.buf != NULL:
-            return                     # made by a factory or by a subclass's __new__
-        cdef Tensor src
-        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
-            data = args[0]
-            if isinstance(data, (str, bytes)) or data is None:
-                raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
-            src = _from_numpy(np.asarray(data.numpy() if isinstance(data, Tensor) else data,
-                                         dtype=np.float32), TG_F32)
-        else:
-            src = zeros(*args)
-        self.v = src.v
-        tg_buf_incref(self.v.buf)
+        """object.__init__'s rule (torch's Tensor has no __init__): __new__ made the
+        tensor (_legacy_new), so arguments are refused only from a subclass's own
+        __init__."""
+        if (args or kwargs) and type(self).__init__ is not Tensor.__init__:
+            raise TypeError("object.__init__() takes exactly one argument (the instance "
+                            "to initialize)")
 
     def __dealloc__(self):
         tg_buf_decref(self.v.buf)
@@ -240,12 +241,11 @@ cdef class Tensor:
 
     def numpy(self):
         """A numpy array sharing this tensor's memory."""
-        if self.index >= 0:
-            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
-                               "Use tensor.detach().numpy() instead.")
+        _refuse_numpy_of_grad(self)
         return _as_numpy(&self.v)
 
     def __array__(self, dtype=None, copy=None):
+        _refuse_numpy_of_grad(self)
         _note_tensor_read(self)
         arr = _as_numpy(&self.v)
         return arr if dtype is None else arr.astype(dtype)
@@ -410,6 +410,7 @@ cdef class Tensor:
             if value is None:
                 return
             raise RuntimeError("tapegrad: .grad can only be set on tensors that require grad")
+        _wait_for_sweep(self.tape)          # it may be writing the buffer this frees
         cdef tg_tnode *n = self.tp.tn[self.index]
         cdef Tensor g
         cdef tg_buf **slot = &n.grad if self.tp.op[self.index] == TT_LEAF else &n.retained
@@ -440,18 +441,24 @@ cdef class Tensor:
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be a Tensor, not '{type(value).__name__}'")
         cdef Tensor src = <Tensor>value
-        tg_buf_incref(src.v.buf)
-        tg_buf_decref(self.v.buf)
-        self.v = src.v
         cdef tg_tnode *n
         if self.index >= 0:
+            _wait_for_sweep(self.tape)      # it may be reading the buffers this frees
+        tg_buf_incref(src.v.buf)
+        tg_buf_decref(self.v.buf)
+        if self.index >= 0 and self.tp.op[self.index] == TT_LEAF:
+            # A leaf's record is its value: its .grad keeps the value's shape and dtype,
+            # so another layout drops it. A node keeps the value its graph recorded (its
+            # backward reads that, as torch's); a graph that used this tensor with its
+            # old layout raises in backward (tg_tensor_backward's TG_EGRAD).
             n = self.tp.tn[self.index]
             tg_buf_incref(src.v.buf)
             tg_buf_decref(n.out.buf)
-            n.out = src.v
-            if n.grad != NULL and n.grad.nbytes != src.v.buf.nbytes:
+            if n.grad != NULL and not _same_layout(&n.out, &src.v):
                 tg_buf_decref(n.grad)
                 n.grad = NULL
+            n.out = src.v
+        self.v = src.v
 
     def detach(self):
         _note_tensor_read(self)
@@ -892,6 +899,57 @@ cdef class Tensor:
             d += 1
         return _gather(self, out_shape, offset, out_strides, name)
 
+# Tensor.__new__ for Python callers (T.Tensor(...), T.Tensor.__new__(cls), a subclass's
+# construction) runs torch's legacy constructor, as torch and the reference do, so a
+# subclass whose __init__ skips Tensor.__init__ still has storage. The engine's own
+# Tensor.__new__(Tensor) calls go to the generated tp_new directly and set .v themselves.
+cdef extern from *:
+    """
+    static newfunc tg_tensor_new_generated;
+    static PyObject *tg_tensor_legacy_new;      /* _legacy_new(self, args, kwargs) */
+    static PyObject *tg_tensor_new(PyTypeObject *cls, PyObject *args, PyObject *kwds) {
+        PyObject *self = tg_tensor_new_generated(cls, args, kwds);
+        if (self == NULL) return NULL;
+        PyObject *r = PyObject_CallFunctionObjArgs(tg_tensor_legacy_new, self, args,
+                                                   kwds != NULL ? kwds : Py_None, NULL);
+        if (r == NULL) { Py_DECREF(self); return NULL; }
+        Py_DECREF(r);
+        return self;
+    }
+    static void tg_install_tensor_new(PyTypeObject *tp, PyObject *legacy_new) {
+        Py_INCREF(legacy_new);
+        tg_tensor_legacy_new = legacy_new;
+        tg_tensor_new_generated = tp->tp_new;
+        tp->tp_new = tg_tensor_new;
+        tp->tp_vectorcall = NULL;        /* calls of the type go through tp_new */
+        PyType_Modified(tp);
+    }
+    """
+    void tg_install_tensor_new(PyTypeObject *tp, object legacy_new)
+
+
+def _legacy_new(Tensor self, tuple args, kwargs):
+    """torch.Tensor's legacy constructor: Tensor() is empty, Tensor(data) float32 data,
+    Tensor(*sizes) zeros (torch: uninitialised)."""
+    if kwargs:
+        raise TypeError(f"Tensor() got unexpected keyword arguments {sorted(kwargs)}")
+    cdef Tensor src
+    if not args:
+        src = zeros(0)
+    elif len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+        data = args[0]
+        if isinstance(data, (str, bytes)) or data is None:
+            raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+        src = _from_numpy(np.asarray(_as_numpy(&(<Tensor>data).v) if isinstance(data, Tensor)
+                                     else data, dtype=np.float32), TG_F32)
+    else:
+        src = zeros(*args)
+    self.v = src.v
+    tg_buf_incref(self.v.buf)
+
+
+tg_install_tensor_new(<PyTypeObject *>Tensor, _legacy_new)
+
 # ----------------------------------------------------------------------------
 # Backward
 
@@ -910,6 +968,13 @@ cdef int _backward_from(Tensor root, Tensor seed) except -1:
                 raise MemoryError("tapegrad: out of memory")
         _as_numpy_buf(n.grad, &n.out)[...] += _as_numpy(&seed.v)
         return 0
+    # the shape recorded (the root's .data may have been replaced since); the implicit
+    # seed of backward() is 0-d, for any one-element root
+    if not (_same_shape(&seed.v, &n.out) or (seed.v.ndim == 0 and n.out.numel == 1)):
+        from ._format import invalid_gradient
+        raise RuntimeError(invalid_gradient(None, 0, _layout_of(&seed.v), _layout_of(&n.out)))
+    if seed.v.dtype != n.out.dtype:
+        seed = seed.to(_DTYPES[n.out.dtype])
     g = tg_buf_new(n.out.buf.nbytes)
     if g == NULL:
         raise MemoryError("tapegrad: out of memory")
@@ -919,14 +984,16 @@ cdef int _backward_from(Tensor root, Tensor seed) except -1:
     if i - t.low[i] < 64:               # small graphs: releasing the GIL costs more
         status = tg_tape_backward(t, i)
     else:
-        root.tape.busy = True
+        _sweep_begin(root.tape)
         try:
             with nogil:
                 status = tg_tape_backward(t, i)
         finally:
-            root.tape.busy = False
+            _sweep_end(root.tape)
     if status == -2:
         _raise_modified(root.tape, t.error_node)
+    if status == TG_EGRAD:
+        _raise_invalid_gradient(root.tape, t.error_node)
     if status != 0:
         raise MemoryError("tapegrad: out of memory during backward")
     return 0
@@ -978,6 +1045,8 @@ cdef object _sweep_into(list roots, list grads, list inputs, bint collect):
             raise RuntimeError(f"element {k} of tensors does not require grad and does not "
                                "have a grad_fn")
     cdef dict leaves = _graph_leaves(roots)
+    for tp in leaves.values():
+        _wait_for_sweep(<_Tape>tp)           # the stash below swaps their grad buffers
     cdef list stash = []         # (tape, slot, is_leaf, saved buffer, saved retain flag)
     cdef _Tape tape
     cdef tg_index i
@@ -1078,6 +1147,24 @@ cdef int _raise_modified(_Tape tape, tg_index i) except -1:
         f"{saved} instead.")
 
 
+cdef tuple _layout_of(const tg_view *v):
+    return (_shape_of(v), _DTYPES[v.dtype])
+
+
+cdef int _raise_invalid_gradient(_Tape tape, tg_index i) except -1:
+    """Node i's backward stopped before writing: the gradient it sends a parent has
+    the shape and dtype the parent had when i was recorded, not the parent's now."""
+    from ._format import invalid_gradient
+    cdef tg_tnode *n = tape.t.tn[i]
+    cdef tg_tnode *pn
+    for k, p in enumerate((tape.t.a[i], tape.t.b[i])):
+        if p >= 0 and not _same_layout(&tape.t.tn[<tg_index>p].out, &n.in_[k]):
+            pn = tape.t.tn[<tg_index>p]
+            raise RuntimeError(invalid_gradient(_grad_fn_of(tape, i).name(), k,
+                                                _layout_of(&n.in_[k]), _layout_of(&pn.out)))
+    raise RuntimeError(f"Function {_grad_fn_of(tape, i).name()} returned an invalid gradient")
+
+
 cdef object _as_numpy_buf(tg_buf *buf, const tg_view *like):
     cdef tg_view v = like[0]
     v.buf = buf
@@ -1133,12 +1220,17 @@ cdef void _release_array(void *owner) noexcept with gil:
 
 
 def from_numpy(a):
-    """A tensor sharing the array's memory (C-contiguous, writable arrays; others are
-    copied), with its dtype: float32, float64, int64 or bool."""
+    """A tensor sharing the array's memory (C-contiguous, writable, aligned arrays;
+    others are copied), with its dtype: float32, float64, int64 or bool.
+
+    torch shares a misaligned array too, but the kernels would then load and store
+    unaligned elements (undefined behaviour in C), so such an array is copied into an
+    aligned buffer: writes to one are not seen by the other."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
     cdef int code = _dtype_code(a.dtype)
-    if not (a.flags.c_contiguous and a.flags.writeable and a.dtype == _NP_DTYPES[code]):
+    if not (a.flags.c_contiguous and a.flags.writeable and a.flags.aligned
+            and a.dtype == _NP_DTYPES[code]):
         return tensor(a, dtype=_DTYPES[code])
     cdef Tensor r = Tensor.__new__(Tensor)
     _set_shape(&r.v, a.shape, code)

@@ -258,9 +258,10 @@ class Module:
                 for reg in (m._parameters, m._buffers):
                     for t in reg.values():
                         if t is not None and t.dtype.is_floating_point and t.dtype != dtype:
+                            grad = t.grad       # (.data = of another dtype drops .grad)
                             t.data = t.data.to(dtype)
-                            if t.grad is not None:
-                                t.grad = t.grad.to(dtype)
+                            if grad is not None:
+                                t.grad = grad.to(dtype)
         return self
 
     def to(self: _M, *args: Any, **kwargs: Any) -> _M:

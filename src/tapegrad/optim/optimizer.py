@@ -30,6 +30,22 @@ def _is_tensor(x: Any) -> bool:
     return _backend.tensor_engine(x) is not None
 
 
+def _state_mismatch(optimizer: str, param: Any, name: str, state: Any) -> RuntimeError:
+    """The error an engine's update hook raises (before its kernel runs) for state
+    made for another shape or dtype of its parameter: the parameter changed since the
+    state was made (``p.data = ...``, ``module.double()``)."""
+    if not _is_tensor(state):
+        got = f"is {type(state).__name__}, not a Tensor"
+    else:
+        got = f"has shape {list(state.shape)} and dtype {state.dtype}"
+    return RuntimeError(
+        f"{optimizer}.step(): the state '{name}' of a parameter of shape {list(param.shape)} "
+        f"and dtype {param.dtype} {got}; the parameter was changed (.data = ..., "
+        f"module.double()) after the optimizer made its state. Create the optimizer for "
+        f"the changed parameters, or drop their state (del optimizer.state[param]) so the "
+        f"next step starts it afresh")
+
+
 def _with_grads(group: Dict[str, Any]) -> List[Any]:
     return [p for p in group["params"] if p.grad is not None]
 

@@ -5,6 +5,7 @@ import builtins
 
 import numpy as np
 
+from ._tensor import Tensor
 from ._tensor_math import _fma
 
 _babs = builtins.abs
@@ -31,19 +32,36 @@ def _decayed_grads(params, weight_decay):
         yield k, p, x, dt, g
 
 
+def _check_state(optimizer, p, name, state, same_dtype):
+    """State made for p must still fit it: the same shape, and the same dtype unless
+    the update promotes (as the compiled engine's hooks check before their kernels)."""
+    if isinstance(state, Tensor):
+        s = state._data
+        if s.shape == p._data.shape and s.dtype.kind == "f" and (
+                not same_dtype or s.dtype == p._data.dtype):
+            return
+    from ..optim.optimizer import _state_mismatch
+    raise _state_mismatch(optimizer, p, name, state)
+
+
 @np.errstate(all="ignore")
 def _sgd_update(params, lr, momentum, dampening, weight_decay, nesterov, buffers, first_step):
-    """torch.optim.SGD's update of each parameter from its .grad, in place."""
+    """torch.optim.SGD's update of each parameter from its .grad, in place. A momentum
+    buffer of another float dtype than its parameter (made before module.double())
+    is kept, computing in the promoted dtype as torch's in-place ops do."""
     for k, p, x, dt, g in _decayed_grads(params, weight_decay):
+        ct = dt
         if momentum != 0:
+            _check_state("SGD", p, "momentum_buffer", buffers[k], False)
             buf = buffers[k]._data
+            ct = np.result_type(dt, buf.dtype)
             if first_step:
                 buf[...] = g
             else:
-                buf *= _f(dt, momentum)
-                buf[...] = _fma(g, _f(dt, 1 - dampening), buf, dt.type)
-            g = _fma(buf, _f(dt, momentum), g, dt.type) if nesterov else buf
-        x[...] = _fma(g, _f(dt, -lr), x, dt.type)
+                buf *= _f(buf.dtype, momentum)
+                buf[...] = _fma(g, _f(ct, 1 - dampening), buf, ct.type)
+            g = _fma(buf, _f(ct, momentum), g, ct.type) if nesterov else buf
+        x[...] = _fma(g, _f(ct, -lr), x, ct.type)
         p._vbox[0] += 1
 
 
@@ -56,6 +74,8 @@ def _adam_update(params, lr, beta1, beta2, eps, weight_decay, exp_avgs, exp_avg_
     step_size = lr / bias_correction1
     bias_correction2_sqrt = bias_correction2 ** 0.5
     for k, p, x, dt, g in _decayed_grads(params, weight_decay):
+        _check_state("Adam", p, "exp_avg", exp_avgs[k], True)
+        _check_state("Adam", p, "exp_avg_sq", exp_avg_sqs[k], True)
         m = exp_avgs[k]._data
         v = exp_avg_sqs[k]._data
         m[...] = _lerp(m, g, 1 - beta1, dt)

@@ -237,7 +237,8 @@ class Tensor:
     """
 
     __slots__ = ("_data", "_requires_grad", "_grad", "_op", "_parents", "_saved", "_ctx",
-                 "_checks", "_seq", "_vbox", "_base", "_retains_grad", "__weakref__")
+                 "_checks", "_seq", "_vbox", "_base", "_retains_grad", "_layouts",
+                 "__weakref__")
 
     __array_ufunc__ = None      # numpy operands on the left defer to our reflected ops
 
@@ -360,7 +361,7 @@ class Tensor:
 
     def numpy(self):
         """A numpy array sharing this tensor's memory."""
-        if self._requires_grad:
+        if self._requires_grad and not _grad_state.off:   # torch: allowed under no_grad
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
         return self._data
@@ -551,6 +552,9 @@ class Tensor:
         if not isinstance(value, Tensor):
             raise TypeError(f"Variable data has to be a tensor, but got "
                             f"{type(value).__name__}")
+        if self._op is None and self._grad is not None and (
+                value._data.shape != self._data.shape or value._data.dtype != self._data.dtype):
+            self._grad = None       # a leaf's .grad has its value's layout (as compiled)
         self._data = value._data
 
     def detach(self):
@@ -630,13 +634,14 @@ class Tensor:
         # Record "self (op) other" on a snapshot of self's node, then write the
         # result into self's memory and make self that result, as torch does.
         old = _wrap(self._data.copy(), self._requires_grad)
-        for k in ("_op", "_parents", "_saved", "_ctx", "_checks", "_seq"):
+        for k in ("_op", "_parents", "_saved", "_ctx", "_checks", "_seq", "_layouts"):
             setattr(old, k, getattr(self, k))
         res = {"add": Tensor.__add__, "sub": Tensor.__sub__, "mul": Tensor.__mul__,
                "div": Tensor.__truediv__}[op](old, other)
         self._data[...] = res._data
         self._vbox[0] += 1
-        for k in ("_requires_grad", "_op", "_parents", "_saved", "_ctx", "_checks", "_seq"):
+        for k in ("_requires_grad", "_op", "_parents", "_saved", "_ctx", "_checks", "_seq",
+                  "_layouts"):
             setattr(self, k, getattr(res, k))
         return self
 
@@ -751,6 +756,7 @@ def _init_leaf(t, arr, requires_grad):
     t._ctx = None
     t._checks = ()
     t._seq = 0
+    t._layouts = ()
     t._vbox = [0]
     t._base = None
     t._retains_grad = False
@@ -861,13 +867,15 @@ def as_tensor(data: Any, dtype: _DType = None, device: Any = None) -> Tensor:
 
 
 def from_numpy(a: np.ndarray) -> Tensor:
-    """A tensor sharing memory with numpy array ``a``."""
+    """A tensor sharing memory with numpy array ``a``; a misaligned array is copied
+    into an aligned one (as the compiled engine must: its kernels load aligned
+    elements), so writes to one are not seen by the other."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
     if a.dtype not in _BY_NUMPY:
         raise TypeError(f"can't convert np.ndarray of type numpy.{a.dtype}. The only "
                         "supported types are: float64, float32, int64 and bool.")
-    return _wrap(a)
+    return _wrap(a if a.flags.aligned else a.copy())
 
 
 def _factory(size, dt, requires_grad, device, fill):

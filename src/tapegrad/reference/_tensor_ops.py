@@ -17,6 +17,7 @@ from .._dtype import (
     DIM, SCALAR, ZERO_DIM, Size, bool_, dtype, float32, promote_types, result_type,
     scalar_dtype)
 from .._grad_mode import _state as _grad_state
+from .._format import invalid_gradient
 from ._derivatives import OUT as _OUT, exp_array
 from ._rules import RULES
 from ._tensor import (
@@ -46,6 +47,10 @@ def _result(data, op, inputs, ctx=None, view_of=None):
     out._requires_grad = True
     out._op = op
     out._parents = tuple(p if p is not None and p._requires_grad else None for p in inputs)
+    # (shape, dtype) of the output and of each parent as recorded: a later `.data =` of
+    # another layout makes backward raise (_check_layout) instead of reshaping gradients
+    out._layouts = ((data.shape, data.dtype),) + tuple(
+        None if p is None else (p._data.shape, p._data.dtype) for p in out._parents)
     out._ctx = ctx
     out._seq = _next_seq()
     if rule.save:
@@ -899,6 +904,28 @@ def _seed_grad(root, gradient, k):
     return gradient._data.astype(root._data.dtype, copy=False)
 
 
+def _prod(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _layout(recorded):
+    """(shape, tapegrad dtype) of a recorded (shape, numpy dtype)."""
+    return recorded[0], _dtype_of(np.empty(0, recorded[1]))
+
+
+def _check_layout(n, k, p):
+    """Refuse, like the compiled sweep, a gradient for parent p of node n whose value
+    no longer has the layout n recorded for it (a `.data =` since): a leaf's gradient
+    must have its value's layout, a node's the layout it was recorded with."""
+    got = n._layouts[1 + k]
+    want = p._layouts[0] if p._op is not None else (p._data.shape, p._data.dtype)
+    if got != want:
+        raise RuntimeError(invalid_gradient(n.grad_fn.name(), k, _layout(got), _layout(want)))
+
+
 def _backward(roots, gradients, inputs=None, accumulate=True):
     """The reverse sweep from ``roots`` seeded with ``gradients``.
 
@@ -923,6 +950,14 @@ def _sweep(roots, gradients, inputs, accumulate):
             raise RuntimeError(f"element {k} of tensors does not require grad and does not "
                                "have a grad_fn")
         g = _seed_grad(r, g, k)
+        if r._op is not None:           # the layout recorded (.data may have changed)
+            shape, dt = r._layouts[0]
+            if gradients[k] is None and g.size == 1 and _prod(shape) == 1:
+                g = g.reshape(shape)    # the implicit seed fits any one-element root
+            if g.shape != shape:
+                raise RuntimeError(invalid_gradient(None, 0, (g.shape, _dtype_of(g)),
+                                                    _layout(r._layouts[0])))
+            g = g.astype(dt, copy=False)
         if r._op is None:
             entry = leaf_grads.get(id(r))
             if entry is None:
@@ -961,15 +996,18 @@ def _sweep(roots, gradients, inputs, accumulate):
         if n._checks:
             _check_versions(n)
         parents = n._parents
+        for k, p in enumerate(parents):
+            if p is not None:
+                _check_layout(n, k, p)
         grads = RULES[n._op].backward(g, n._saved, n._ctx, parents)
-        for p, gp in zip(parents, grads):
+        for k, (p, gp) in enumerate(zip(parents, grads)):
             if p is None or gp is None:
                 continue
-            pd = p._data
-            if gp.shape != pd.shape:
-                gp = _sum_to(gp, pd.shape)
-            if gp.dtype != pd.dtype:
-                gp = gp.astype(pd.dtype)
+            shape, dt = n._layouts[1 + k]
+            if gp.shape != shape:
+                gp = _sum_to(gp, shape)
+            if gp.dtype != dt:
+                gp = gp.astype(dt)
             if p._op is None:
                 entry = leaf_grads.get(id(p))
                 if entry is None:
