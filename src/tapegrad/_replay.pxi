@@ -178,6 +178,15 @@ cdef int _refuse_while_recording(str what) except -1:
     return 0
 
 
+cdef int _refuse_clear_while_recording(_Tape tape) except -1:
+    """clear_tape() would free the nodes a recording is made of (and its guards' Values)."""
+    _refuse_while_recording("tapegrad.clear_tape()")
+    if tape.recorder is not None:
+        raise RuntimeError("tapegrad.clear_tape(): this tape is recording for replay on "
+                           "another thread; clear it after that recording ends")
+    return 0
+
+
 cdef int _refuse_inplace_while_recording(Tensor x, str name) except -1:
     """In place inside fn: a recorded tensor or a gradient changed in place would not
     be changed by the replays (a tensor fn makes and fills itself is fine)."""
@@ -297,10 +306,10 @@ cdef class _Program:
     cdef tg_program p
     cdef readonly list sig               # the arguments' structure, shapes and dtypes
     cdef readonly tuple parameters       # leaves fn read that are not arguments, bound by identity
-    cdef list param_tapes                # their tapes (kept alive)
     cdef tg_index *param_slot            # program slot of each parameter
     cdef tg_index **param_index          # address of each parameter handle's index field
-    cdef tg_tape **param_tape            # each parameter's tape
+    cdef tg_tape ***param_tape           # address of each parameter handle's tape field (a
+                                         # tensor made to require grad again may be on another)
     cdef Py_ssize_t nparams
     cdef tg_index *scalar_slot           # program slot of each scalar argument, -1 if unused
     cdef tg_index *tensor_slot           # program slot of each tensor argument, -1 if unused
@@ -315,6 +324,7 @@ cdef class _Program:
                                          # the graph must equal these
     cdef int root_is_tensor
     cdef bint busy                       # a replay runs (maybe without the GIL): one at a time
+    cdef bint forwarded                  # forward() bound the leaves and ran: backward() may follow
 
     def __cinit__(self):
         self.param_slot = NULL
@@ -389,7 +399,7 @@ cdef class _Program:
         cdef tg_tnode *mine
         for k in range(self.nparams):
             s = self.param_slot[k]
-            live = self.param_tape[k]
+            live = self.param_tape[k][0]
             i = self.param_index[k][0]
             if i < 0:
                 raise _GuardFailed("a parameter of the recording no longer requires grad")
@@ -427,7 +437,7 @@ cdef class _Program:
         cdef tg_tape *live
         for k in range(self.nparams):
             s = self.param_slot[k]
-            live = self.param_tape[k]
+            live = self.param_tape[k][0]
             i = self.param_index[k][0]
             if live.tn[i] == NULL:
                 t.grad[s] = live.grad[i]
@@ -442,7 +452,7 @@ cdef class _Program:
         cdef tg_tape *live
         for k in range(self.nparams):
             s = self.param_slot[k]
-            live = self.param_tape[k]
+            live = self.param_tape[k][0]
             i = self.param_index[k][0]
             if live.tn[i] == NULL:
                 live.grad[i] = t.grad[s]
@@ -519,6 +529,7 @@ cdef class _Program:
         return status
 
     cdef object _forward(self, list scalars, list tensors):
+        self.forwarded = False
         for k, values in self.arg_guards:
             if not np.array_equal(_as_numpy(&(<Tensor>tensors[k]).v), values):
                 raise _GuardFailed(f"tensor argument {k} was used off the graph (an unrecorded "
@@ -533,15 +544,52 @@ cdef class _Program:
                                "graph) came out differently from the recording")
         if self.tensor_guards:
             self._check_tensor_guards(tensors)
+        self.forwarded = True
         cdef tg_tape *t = &self.p.tape
         if not self.root_is_tensor:
             return Value(t.value[self.p.root])
         return _copy_tensor(&t.tn[self.p.root].out)
 
+    def changed_since_forward(self, list tensors):
+        """What changed, since forward() bound them, among the tensors backward()
+        gives gradients to (a parameter that no longer requires grad, or whose data
+        was replaced; a tensor argument whose data was replaced), or None."""
+        cdef tg_tape *t = &self.p.tape
+        cdef Py_ssize_t k
+        cdef tg_index s, i
+        cdef tg_tnode *mine
+        for k in range(self.nparams):
+            mine = t.tn[self.param_slot[k]]
+            if mine == NULL:                 # a Value: its number was copied at forward()
+                continue
+            i = self.param_index[k][0]
+            if i < 0:
+                return f"a parameter ({_describe_view(&mine.out)}) no longer requires grad"
+            if self.param_tape[k][0].tn[i].out.buf != mine.out.buf:
+                return _data_replaced("a parameter", &mine.out,
+                                      &self.param_tape[k][0].tn[i].out)
+        k = 0
+        for entry in self.sig:               # tensor arguments that required grad at forward()
+            if type(entry) is not tuple or type(entry[0]) is type:
+                continue
+            s = self.tensor_slot[k]
+            if (entry[2] and s >= 0 and (<Tensor>tensors[k]).index >= 0 and
+                    (<Tensor>tensors[k]).v.buf != t.tn[s].out.buf):
+                return _data_replaced(f"tensor argument {k}", &t.tn[s].out,
+                                      &(<Tensor>tensors[k]).v)
+            k += 1
+        return None
+
     cdef object _backward(self, list scalars, list tensors):
         cdef tg_tape *t = &self.p.tape
         cdef Py_ssize_t k
         cdef tg_index s
+        if not self.forwarded:
+            raise RuntimeError("tapegrad: a replay's backward() needs a forward() first")
+        changed = self.changed_since_forward(tensors)
+        if changed is not None:
+            raise RuntimeError(f"tapegrad: replay backward(): {changed} since forward()")
+        self.forwarded = False
         self._params_grads_in()
         for k in range(self.nscalars):
             if self.scalar_slot[k] >= 0:
@@ -593,6 +641,7 @@ cdef class _Program:
         cdef const double *row0 = &rows[0, 0] if n > 0 and self.nscalars > 0 else NULL
         cdef double *grad0 = &grad_view[0, 0] if backward and n > 0 and self.nscalars > 0 else NULL
         cdef double *loss0 = &loss_view[0] if n > 0 else NULL
+        self.forwarded = False
         with nogil:
             done = tg_program_map(&self.p, row0, n, self.nscalars, self.scalar_slot,
                                   backward, loss0, grad0)
@@ -601,6 +650,15 @@ cdef class _Program:
         if done < 0:
             raise MemoryError("tapegrad: out of memory in replay")
         return losses, (grads if backward else None), done
+
+
+cdef str _describe_view(const tg_view *v):
+    return f"a Tensor of shape {_shape_str(v)}, {_DTYPES[v.dtype]}"
+
+
+cdef str _data_replaced(str who, const tg_view *bound, const tg_view *now):
+    return (f"{who} ({_describe_view(bound)}) had its data replaced (now shape "
+            f"{_shape_str(now)}, {_DTYPES[now.dtype]})")
 
 
 cdef int _check_program_idle(_Program prog) except -1:
@@ -751,6 +809,9 @@ cdef list _program_roots(tg_tape *live, tg_index root, list scalar_guards, list 
     """The nodes a program must reach: the loss, then every node a guard reads."""
     cdef list roots = [root]
     for how, a, b, c, outcome in scalar_guards:
+        _check(<Value>a)
+        if b is not None:
+            _check(<Value>b)
         roots.append((<Value>a).index)
         if b is not None:
             roots.append((<Value>b).index)
@@ -782,14 +843,12 @@ cdef _fill_slots(_Program prog, list params, list param_slots, list scalar_slot,
                  list tensor_slot, list in_tensors):
     """The program's C arrays: where each parameter, scalar and tensor argument binds."""
     prog.parameters = tuple(params)
-    prog.param_tapes = [(<Value>p).tape if type(p) is Value else (<Tensor>p).tape
-                        for p in params]
     prog.nparams = len(params)
     prog.nscalars = len(scalar_slot)
     prog.ntensors = len(tensor_slot)
     prog.param_slot = <tg_index *>malloc((prog.nparams + 1) * sizeof(tg_index))
     prog.param_index = <tg_index **>malloc((prog.nparams + 1) * sizeof(tg_index *))
-    prog.param_tape = <tg_tape **>malloc((prog.nparams + 1) * sizeof(tg_tape *))
+    prog.param_tape = <tg_tape ***>malloc((prog.nparams + 1) * sizeof(tg_tape **))
     prog.scalar_slot = <tg_index *>malloc((prog.nscalars + 1) * sizeof(tg_index))
     prog.tensor_slot = <tg_index *>malloc((prog.ntensors + 1) * sizeof(tg_index))
     prog.tensor_buf = <tg_buf **>calloc(prog.ntensors + 1, sizeof(tg_buf *))
@@ -801,10 +860,10 @@ cdef _fill_slots(_Program prog, list params, list param_slots, list scalar_slot,
         prog.param_slot[k] = param_slots[k]
         if type(p) is Value:
             prog.param_index[k] = &(<Value>p).index
-            prog.param_tape[k] = (<Value>p).t
+            prog.param_tape[k] = &(<Value>p).t
         else:
             prog.param_index[k] = &(<Tensor>p).index
-            prog.param_tape[k] = (<Tensor>p).tp
+            prog.param_tape[k] = &(<Tensor>p).tp
     for k in range(prog.nscalars):
         prog.scalar_slot[k] = scalar_slot[k]
     for k in range(prog.ntensors):

@@ -16,6 +16,7 @@ An engine provides ``_trace(fn, args) -> (program, loss)``, ``_flatten_args``,
 from __future__ import annotations
 
 import functools
+import threading
 import types
 import warnings
 from typing import Any, Callable, Dict, Optional, Sequence, Union, overload
@@ -26,6 +27,7 @@ from .autograd.grad_mode import no_grad
 _POLICIES = ("rerecord", "raise")
 RERECORD_WARNING_AFTER = 8      # re-recordings in a row before we warn that replay does not pay
 RECORDINGS_KEPT = 8             # recordings kept per Tape, one per argument signature
+_HOLDING = threading.Lock()     # makes taking a Tape's hold atomic
 
 
 class GuardFailure(RuntimeError):
@@ -113,6 +115,7 @@ class Tape:
         self.recordings = 0          # how many times fn was recorded
         self._streak = 0             # re-recordings since the last clean replay
         self._pending: Any = None    # (args, scalars, tensors) of the last forward
+        self._holder: Optional[threading.Thread] = None   # between forward() and backward()
         self._grads: Any = None
         self._programs: Dict[Any, Any] = {}         # argument signature -> its recordings
         self._free_cells, self._free_names = _free_variables(fn)
@@ -174,11 +177,39 @@ class Tape:
         """Forget every recording: the next forward() records fn again. Needed
         after changes replay cannot see, such as replacing a layer or a
         parameter attribute of a model that fn reads."""
+        self._check_not_held("reset()")
         self._programs.clear()
         self._needs_record = True
         self._pending = self._grads = None
+        self._holder = None
+
+    def _check_not_held(self, what):
+        """A Tape is one thread's from forward() to backward(): the gradients
+        backward() gives are those of that thread's forward()."""
+        holder = self._holder
+        if holder is not None and holder is not threading.current_thread() and (
+                holder.is_alive()):
+            raise RuntimeError(
+                f"tapegrad: Tape.{what}: busy: held by thread {holder.name!r} between "
+                "forward() and backward(); a Tape replays one thread's step at a time: give "
+                "each thread its own Tape (tapegrad.record / tapegrad.compile per thread)")
+
+    def _hold(self, what):
+        """Take the Tape for this thread until backward() (or refuse: busy)."""
+        with _HOLDING:
+            self._check_not_held(what)
+            self._holder = threading.current_thread()
 
     def _forward(self, args):
+        self._hold("forward()")
+        try:
+            return self._forward_held(args)
+        except BaseException:
+            self._pending = None
+            self._holder = None
+            raise
+
+    def _forward_held(self, args):
         if self._needs_record:
             self._record(args)
         scalars, tensors, sig = self._eng._flatten_args(args)
@@ -226,10 +257,25 @@ class Tape:
     def backward(self) -> None:
         """Gradients for the last forward(): parameters' .grad accumulate, as do
         Value and requires-grad Tensor arguments'; ``grads`` is set."""
+        self._check_not_held("backward()")
+        try:
+            self._backward_pending()
+        finally:
+            self._holder = None
+
+    def _backward_pending(self):
         if self._pending is None:
-            raise RuntimeError("Tape.backward() needs a forward() first")
+            raise RuntimeError("Tape.backward() needs a forward() first (one backward() "
+                               "per forward())")
         args, scalars, tensors = self._pending
         self._pending = None
+        changed = self._program.changed_since_forward(tensors)
+        if changed is not None:
+            raise RuntimeError(
+                f"Tape.backward(): {changed} since forward(), so that forward()'s "
+                "gradients no longer fit it. Call forward() again (it records fn again for "
+                "the changed parameters), then backward(): change parameters before "
+                "forward(), not between forward() and backward()")
         scalar_grads, tensor_grads = self._program.backward(scalars, tensors)
         for x, g in zip(scalars, scalar_grads):
             if type(x) is self._eng.Value:
@@ -249,6 +295,14 @@ class Tape:
         and ``batch_grads`` holds each row's gradients with respect to the
         arguments, shaped like batched_args. Scalar recordings run the rows
         in one C loop without the GIL; others loop over forward()."""
+        self._hold("vmap()")
+        try:
+            return self._vmap(batched_args, backward)
+        finally:
+            self._pending = self._grads = None
+            self._holder = None
+
+    def _vmap(self, batched_args, backward):
         import numpy as np
         sizes = _arg_sizes(self._program.sig, len(batched_args))
         if None in sizes:
@@ -277,20 +331,19 @@ class Tape:
                     if backward:
                         grads[start:start + count] = g[:count]
                     done = start + count
-                except NotImplementedError:
-                    pass
+                except (NotImplementedError, self._eng._GuardFailed):
+                    pass           # no C loop for this program, or its parameters changed
             if done < n:               # a guard failed on row `done`, or no C loop
                 row = self._eng._rebuild(self._program.sig, flat[done].tolist(), [],
                                          len(batched_args))
-                loss = self.forward(*row)
+                loss = self._forward_held(row)
                 losses[done] = loss.data if isinstance(loss, self._eng.Value) else loss.item()
                 if backward:
-                    self.backward()
+                    self._backward_pending()
                     _, row_grads, _ = self._grads
                     grads[done] = row_grads
                 done += 1
             start = done
-        self._pending = self._grads = None
         if backward:
             self.batch_grads = tuple(
                 g.reshape(b.shape) for g, b in zip(np.split(grads, np.cumsum(sizes)[:-1],
