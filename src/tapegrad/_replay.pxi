@@ -663,8 +663,8 @@ cdef str _data_replaced(str who, const tg_view *bound, const tg_view *now):
 
 cdef int _check_program_idle(_Program prog) except -1:
     if prog.busy:
-        raise RuntimeError("tapegrad: this recording is replaying on another thread; a Tape "
-                           "(or compiled step) runs one replay at a time")
+        raise RuntimeError("tapegrad: busy: this recording is replaying on another thread; a "
+                           "Tape (or compiled step) runs one replay at a time")
     return 0
 
 

@@ -9,8 +9,13 @@ simply runs ``fn`` again, so both give the same answers.
 
 An engine provides ``_trace(fn, args) -> (program, loss)``, ``_flatten_args``,
 ``_rebuild`` and ``_GuardFailed``; a program has ``sig``, ``parameters``,
-``nodes``, ``guards``, ``forward(scalars, tensors)`` and
-``backward(scalars, tensors) -> (scalar_grads, tensor_grads)``.
+``nodes``, ``guards``, ``forward(scalars, tensors)``,
+``changed_since_forward(tensors)`` (what backward() could no longer fit, or None)
+and ``backward(scalars, tensors) -> (scalar_grads, tensor_grads)``.
+
+A Tape is one thread's from ``forward()`` to ``backward()`` (another thread's
+call raises "busy"), so the gradients backward() gives are those of that thread's
+forward(); the same on both engines, as this layer is shared.
 """
 
 from __future__ import annotations
@@ -60,6 +65,16 @@ def _arg_sizes(sig, nargs):
     if pos != len(sig):
         raise TypeError(f"vmap: got {nargs} batched arguments, not as many as the recording's")
     return sizes
+
+
+def _number_block(batched_arg, k):
+    """A vmap argument as a float64 array, or a ValueError naming it."""
+    import numpy as np
+    try:
+        return np.asarray(batched_arg, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"vmap: argument {k} must be an array of numbers with the rows "
+                         f"first (a numpy array or equally long nested lists): {exc}") from None
 
 
 def _free_variables(fn):
@@ -246,7 +261,7 @@ class Tape:
                 f"tapegrad replay: {getattr(self.fn, '__name__', 'fn')} was recorded again "
                 f"{self._streak} times in a row ({failure}); replay gives no speed-up when "
                 "comparisons or values read out of the graph keep changing",
-                RuntimeWarning, stacklevel=4)
+                RuntimeWarning, stacklevel=5)
         try:
             return self._program.forward(scalars, tensors)
         except self._eng._GuardFailed as again:
@@ -302,21 +317,21 @@ class Tape:
             self._pending = self._grads = None
             self._holder = None
 
-    def _vmap(self, batched_args, backward):
+    def _vmap(self, batched_args: Sequence[Any], backward: bool) -> Any:
         import numpy as np
         sizes = _arg_sizes(self._program.sig, len(batched_args))
         if None in sizes:
             raise NotImplementedError("vmap batches number arguments (numbers and lists of "
                                       "them); batch tensor arguments inside fn instead")
-        blocks = [np.asarray(a, dtype=np.float64) for a in batched_args]
+        blocks = [_number_block(a, k) for k, a in enumerate(batched_args)]
         n = len(blocks[0]) if blocks else 0
         for k, (block, size) in enumerate(zip(blocks, sizes)):
             if block.ndim == 0 or len(block) != n or block[:1].size != size * min(n, 1):
                 raise ValueError(
                     f"vmap: argument {k} must hold {n} rows of {size} numbers, like the "
                     f"recording's argument; got shape {block.shape}")
-        flat = np.concatenate([b.reshape(n, -1) for b in blocks], axis=1) if blocks else (
-            np.empty((0, 0)))
+        flat = np.concatenate([b.reshape(n, size) for b, size in zip(blocks, sizes)],
+                              axis=1) if blocks else np.empty((0, 0))
         losses = np.empty(n)
         grads: Any = np.zeros_like(flat) if backward else None
         self._pending = self._grads = None
@@ -408,10 +423,11 @@ class CompiledStep:
         return 0 if self.tape is None else self.tape.recordings
 
     def __call__(self, *args: Any) -> Any:
-        if self.tape is None:
-            self.tape = self._tape_class()(self.fn, args, self.on_guard_failure)
-        loss = self.tape._forward(args)
-        self.tape.backward()
+        tape = self.tape
+        if tape is None:            # (two threads' first calls may each record: one Tape stays)
+            tape = self.tape = self._tape_class()(self.fn, args, self.on_guard_failure)
+        loss = tape._forward(args)
+        tape.backward()
         return loss
 
     def reset(self) -> None:
