@@ -226,7 +226,14 @@ cdef enum:
     ARG_VALUE = 1                # a Value: fn gets a Value; its .grad receives the gradient
 
 
-cdef object _flatten(object o, list scalars, list tensors, list sig):
+cdef enum:
+    MAX_ARG_NESTING = 100        # lists in lists: as the reference engine's (reference/_replay.py)
+
+_TOO_DEEP = (f"replay arguments nest lists or tuples more than {MAX_ARG_NESTING} deep (a list "
+             "that contains itself?)")
+
+
+cdef object _flatten(object o, list scalars, list tensors, list sig, int depth=0):
     """Append o's leaves to scalars / tensors and its structure to sig."""
     cdef double c
     if type(o) is Value:
@@ -239,11 +246,13 @@ cdef object _flatten(object o, list scalars, list tensors, list sig):
         tensors.append(o)
         sig.append((_shape_of(&(<Tensor>o).v), (<Tensor>o).v.dtype, (<Tensor>o).index >= 0))
     elif isinstance(o, (list, tuple)):
+        if depth == MAX_ARG_NESTING:
+            raise RecursionError(_TOO_DEEP)
         sig.append((type(o), len(o)))
         for item in o:
-            _flatten(item, scalars, tensors, sig)
+            _flatten(item, scalars, tensors, sig, depth + 1)
     elif isinstance(o, np.ndarray):
-        _flatten(as_tensor(o), scalars, tensors, sig)
+        _flatten(as_tensor(o), scalars, tensors, sig, depth)
     elif isinstance(o, bool):
         raise TypeError("replay arguments may be numbers, Values, Tensors, numpy arrays and "
                         "lists or tuples of them, not 'bool'")
@@ -703,7 +712,8 @@ def _trace(fn, tuple args):
 cdef tuple _trace_on(_Tape tape, fn, tuple args):
     _check_idle(tape)
     if tape.recorder is not None:
-        raise RuntimeError("tapegrad: that tape is recording for replay on another thread")
+        raise RuntimeError("tapegrad: busy: that tape is recording for replay on another "
+                           "thread; record when that recording has ended")
     scalars, tensors, sig = _flatten_args(args)
     cdef list in_scalars = []
     cdef list in_tensors = []

@@ -192,11 +192,10 @@ class Tape:
         """Forget every recording: the next forward() records fn again. Needed
         after changes replay cannot see, such as replacing a layer or a
         parameter attribute of a model that fn reads."""
-        self._check_not_held("reset()")
+        self._take_pending("reset()")
         self._programs.clear()
         self._needs_record = True
-        self._pending = self._grads = None
-        self._holder = None
+        self._grads = None
 
     def _check_not_held(self, what):
         """A Tape is one thread's from forward() to backward(): the gradients
@@ -214,6 +213,15 @@ class Tape:
         with _HOLDING:
             self._check_not_held(what)
             self._holder = threading.current_thread()
+
+    def _take_pending(self, what):
+        """This thread's pending forward() (None if there is none), and the Tape
+        released; busy if another thread holds it."""
+        with _HOLDING:
+            self._check_not_held(what)
+            pending = self._pending if self._holder is threading.current_thread() else None
+            self._pending = self._holder = None
+        return pending
 
     def _forward(self, args):
         self._hold("forward()")
@@ -272,18 +280,13 @@ class Tape:
     def backward(self) -> None:
         """Gradients for the last forward(): parameters' .grad accumulate, as do
         Value and requires-grad Tensor arguments'; ``grads`` is set."""
-        self._check_not_held("backward()")
-        try:
-            self._backward_pending()
-        finally:
-            self._holder = None
+        self._backward_of(self._take_pending("backward()"))
 
-    def _backward_pending(self):
-        if self._pending is None:
+    def _backward_of(self, pending):
+        if pending is None:
             raise RuntimeError("Tape.backward() needs a forward() first (one backward() "
                                "per forward())")
-        args, scalars, tensors = self._pending
-        self._pending = None
+        args, scalars, tensors = pending
         changed = self._program.changed_since_forward(tensors)
         if changed is not None:
             raise RuntimeError(
@@ -354,7 +357,8 @@ class Tape:
                 loss = self._forward_held(row)
                 losses[done] = loss.data if isinstance(loss, self._eng.Value) else loss.item()
                 if backward:
-                    self._backward_pending()
+                    pending, self._pending = self._pending, None
+                    self._backward_of(pending)
                     _, row_grads, _ = self._grads
                     grads[done] = row_grads
                 done += 1

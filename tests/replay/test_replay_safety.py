@@ -246,6 +246,9 @@ def test_a_finished_thread_does_not_hold_the_tape(engine):
     """A thread that called forward() and ended without backward() holds nothing."""
     w, tape = linear_tape(engine, 2)
     run_in_fresh_thread(tape.forward, vec(engine, [7.0, 7.0]))
+    with pytest.raises(RuntimeError, match="needs a forward"):   # its forward() is not ours
+        tape.backward()
+    assert w.grad is None
     assert tape.forward(vec(engine, [1.0, 2.0])).item() == 5.0
     tape.backward()
     assert w.grad.tolist() == [1.0, 2.0]
@@ -319,8 +322,17 @@ def test_forward_with_another_dtype_gives_eager_result(engine, array):
     assert loss.item() == eager.item() and w.grad.tolist() == eager_w.grad.tolist()
 
 
+def self_containing_list():
+    a = []
+    a.append(a)
+    return a
+
+
 @pytest.mark.parametrize("bad, error, message", [
     ("three", TypeError, "not 'str'"),
+    (1j, TypeError, "not 'complex'"),
+    (10 ** 400, OverflowError, "too large"),
+    (self_containing_list(), RecursionError, "nest lists or tuples more than 100 deep"),
     (None, TypeError, "not 'NoneType'"),
     ({"x": 1.0}, TypeError, "not 'dict'"),
     (np.array([object(), 1.0], dtype=object), TypeError, None),   # numpy's message

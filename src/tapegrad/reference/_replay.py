@@ -35,7 +35,12 @@ class _GuardFailed(Exception):
     """Never raised by this engine (fn runs again on every forward)."""
 
 
-def _flatten(o, scalars, tensors, sig):
+MAX_ARG_NESTING = 100    # lists in lists: as the compiled engine's (_replay.pxi)
+_TOO_DEEP = (f"replay arguments nest lists or tuples more than {MAX_ARG_NESTING} deep (a list "
+             "that contains itself?)")
+
+
+def _flatten(o, scalars, tensors, sig, depth=0):
     if type(o) is Value:
         scalars.append(o)
         sig.append(ARG_VALUE)
@@ -47,11 +52,13 @@ def _flatten(o, scalars, tensors, sig):
         tensors.append(o)
         sig.append((tuple(o.shape), o.dtype, o.requires_grad))
     elif isinstance(o, (list, tuple)):
+        if depth == MAX_ARG_NESTING:
+            raise RecursionError(_TOO_DEEP)
         sig.append((type(o), len(o)))
         for item in o:
-            _flatten(item, scalars, tensors, sig)
+            _flatten(item, scalars, tensors, sig, depth + 1)
     elif isinstance(o, np.ndarray):
-        _flatten(as_tensor(o), scalars, tensors, sig)
+        _flatten(as_tensor(o), scalars, tensors, sig, depth)
     else:
         scalars.append(float(o))
         sig.append(ARG_NUMBER)
