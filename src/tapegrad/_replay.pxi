@@ -9,6 +9,7 @@ from libc.stdlib cimport calloc, malloc, free
 cdef extern from "tg_replay.h" nogil:
     enum:
         TG_GUARD_LT, TG_GUARD_LE, TG_GUARD_GT, TG_GUARD_GE, TG_GUARD_READ
+        TG_REPLAY_EBADTARGET
 
     ctypedef struct tg_program:
         tg_tape tape             # the program: leaves, then the recorded nodes in order
@@ -16,6 +17,7 @@ cdef extern from "tg_replay.h" nogil:
         tg_index root            # slot of the loss
         int stale                # a binding changed: relink before forward
         tg_index nguards         # scalar guards
+        int64_t bad_target       # after TG_REPLAY_EBADTARGET: the class target at fault
 
     tg_index tg_program_scan(tg_tape *live, const tg_index *roots, tg_index nroots,
                              tg_index first_node, tg_index *leaves)
@@ -412,6 +414,9 @@ cdef class _Program:
             i = self.param_index[k][0]
             if i < 0:
                 raise _GuardFailed("a parameter of the recording no longer requires grad")
+            if i >= live.leaf_cap:
+                raise _GuardFailed("a parameter of the recording is no longer a leaf (an "
+                                   "in-place operation made it part of a graph)")
             n = live.tn[i]
             if n == NULL:
                 t.value[s] = live.value[i]
@@ -545,7 +550,10 @@ cdef class _Program:
                                    "operation or a value read out) and its values changed")
         self._bind_args(scalars, tensors)
         self._bind_params()
-        if self._sweep(False) != 0:
+        cdef int status = self._sweep(False)
+        if status == TG_REPLAY_EBADTARGET:       # torch's message
+            raise IndexError(f"Target {self.p.bad_target} is out of bounds.")
+        if status != 0:
             raise RuntimeError("tapegrad: a tensor kernel failed during replay")
         cdef tg_index failed = tg_program_failed_guard(&self.p)
         if failed >= 0:
@@ -574,6 +582,8 @@ cdef class _Program:
             i = self.param_index[k][0]
             if i < 0:
                 return f"a parameter ({_describe_view(&mine.out)}) no longer requires grad"
+            if i >= self.param_tape[k][0].leaf_cap:
+                return f"a parameter ({_describe_view(&mine.out)}) is no longer a leaf"
             if self.param_tape[k][0].tn[i].out.buf != mine.out.buf:
                 return _data_replaced("a parameter", &mine.out,
                                       &self.param_tape[k][0].tn[i].out)
@@ -607,6 +617,8 @@ cdef class _Program:
             if self.tensor_slot[k] >= 0:
                 tg_program_bind_grad(&self.p, self.tensor_slot[k], NULL)
         cdef int status = self._sweep(True)
+        if status == TG_REPLAY_EBADTARGET:
+            raise IndexError(f"Target {self.p.bad_target} is out of bounds.")
         if status == -1:
             raise MemoryError("tapegrad: out of memory in backward()")
         if status == -2:

@@ -447,3 +447,45 @@ def test_vmap_of_a_tensor_recording(engine):
     w, tape = linear_tape(engine, 2)
     with pytest.raises(NotImplementedError, match="vmap batches number arguments"):
         tape.vmap(np.ones((3, 2)))
+
+
+# ============================================================================
+# class targets: int64 arguments that a replay uses as indices
+
+def cross_entropy_tape(engine, libs):
+    w = engine.tensor([[1.0, 2.0, 3.0], [0.0, 1.0, 0.0]], requires_grad=True)
+    tape = replay_api(engine).record(lambda x, y: libs.F.cross_entropy(x @ w, y),
+                                     engine.ones(2, 2), engine.tensor([0, 1]))
+    return w, tape
+
+
+@pytest.mark.parametrize("targets, bad", [([5, 1], 5), ([0, -7], -7), ([-1, 9], -1)])
+def test_replayed_cross_entropy_checks_targets(engine, libs, targets, bad, torch):
+    """Eager cross entropy checks its targets before indexing; a replay, which binds
+    new targets, read and wrote out of bounds instead. torch names the first bad one."""
+    with pytest.raises(IndexError, match=f"^Target {bad} is out of bounds.$"):
+        torch.nn.functional.cross_entropy(torch.ones(2, 3), torch.tensor(targets))
+    w, tape = cross_entropy_tape(engine, libs)
+    with pytest.raises(IndexError, match=f"^Target {bad} is out of bounds.$"):
+        tape.forward(engine.ones(2, 2), engine.tensor(targets))
+    assert w.grad is None
+    loss = tape.forward(engine.ones(2, 2), engine.tensor([2, 2]))
+    tape.backward()
+    assert loss.item() == pytest.approx(0.7586, abs=1e-4)
+    assert w.grad[:, 2].tolist() == pytest.approx([-0.5317, -0.5317], abs=1e-4)
+
+
+def test_targets_changed_through_numpy_between_forward_and_backward(engine, libs):
+    """Targets changed in memory shared with numpy after forward(): the compiled
+    engine's backward wrote out of bounds; now it refuses them as forward() does.
+    (The reference engine's backward uses its forward pass's copy of the targets.)"""
+    w, tape = cross_entropy_tape(engine, libs)
+    y = engine.tensor([0, 1])
+    tape.forward(engine.ones(2, 2), y)
+    y.numpy()[0] = 100000000
+    if is_c(engine):
+        with pytest.raises(IndexError, match="Target 100000000 is out of bounds"):
+            tape.backward()
+    else:
+        tape.backward()
+        assert w.grad is not None

@@ -179,6 +179,8 @@ class _Program:
                 if who == "a parameter":
                     return f"{who} ({was}) no longer requires grad"
                 continue                     # an argument: backward() skips it now
+            if who == "a parameter" and not x.is_leaf:
+                return f"{who} ({was}) is no longer a leaf"
             if x._data is not data:
                 return (f"{who} ({was}) had its data replaced (now shape {tuple(x.shape)}, "
                         f"{x.dtype})")
