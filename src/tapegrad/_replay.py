@@ -193,6 +193,7 @@ class Tape:
         after changes replay cannot see, such as replacing a layer or a
         parameter attribute of a model that fn reads."""
         self._take_pending("reset()")
+        self._holder = None
         self._programs.clear()
         self._needs_record = True
         self._grads = None
@@ -215,12 +216,12 @@ class Tape:
             self._holder = threading.current_thread()
 
     def _take_pending(self, what):
-        """This thread's pending forward() (None if there is none), and the Tape
-        released; busy if another thread holds it."""
+        """This thread's pending forward() (None if there is none); busy if another
+        thread holds the Tape. The caller releases the Tape when it is done with it."""
         with _HOLDING:
             self._check_not_held(what)
             pending = self._pending if self._holder is threading.current_thread() else None
-            self._pending = self._holder = None
+            self._pending = None
         return pending
 
     def _forward(self, args):
@@ -280,7 +281,11 @@ class Tape:
     def backward(self) -> None:
         """Gradients for the last forward(): parameters' .grad accumulate, as do
         Value and requires-grad Tensor arguments'; ``grads`` is set."""
-        self._backward_of(self._take_pending("backward()"))
+        pending = self._take_pending("backward()")
+        try:
+            self._backward_of(pending)
+        finally:
+            self._holder = None      # only now: another thread's forward() would rebind
 
     def _backward_of(self, pending):
         if pending is None:

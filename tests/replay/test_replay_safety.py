@@ -225,6 +225,32 @@ def test_tape_is_held_from_forward_to_backward(engine):
     assert w.grad.tolist() == [101.0, 101.0]
 
 
+def test_tape_is_held_until_backward_has_run(engine):
+    """Another thread's forward() while this backward() runs would rebind the
+    recording under it: the Tape is released only when backward() is done."""
+    w, tape = linear_tape(engine, 2)
+    tape.forward(vec(engine, [1.0, 2.0]))
+    program, tried = tape._program, []
+
+    class Meanwhile:
+        """The recording, with another thread's forward() at the start of backward."""
+
+        def __getattr__(self, name):
+            return getattr(program, name)
+
+        def backward(self, scalars, tensors):
+            try:
+                run_in_fresh_thread(tape.forward, vec(engine, [100.0, 100.0]))
+            except RuntimeError as exc:
+                tried.append(str(exc))
+            return program.backward(scalars, tensors)
+
+    tape._program = Meanwhile()
+    tape.backward()
+    assert len(tried) == 1 and "busy" in tried[0]
+    assert w.grad.tolist() == [1.0, 2.0]
+
+
 def test_vmap_is_refused_while_another_thread_holds_the_tape(engine):
     w = [engine.Value(0.5), engine.Value(-1.5)]
     tape = replay_api(engine).record(lambda x: engine.dot(w, x), [1.0, 2.0])
