@@ -370,6 +370,27 @@ def test_forward_with_a_wrong_argument_type(engine, bad, error, message):
     assert w.grad is None
 
 
+def test_forward_with_the_other_engines_tensor_or_value(engine):
+    import tapegrad._engine
+    import tapegrad.reference
+    other = tapegrad.reference if is_c(engine) else tapegrad._engine
+    w, tape = linear_tape(engine, 2)
+    with pytest.raises(TypeError, match="not 'Tensor'"):
+        tape.forward(other.ones(2))
+    with pytest.raises(TypeError, match="not 'Value'"):
+        tape.forward(other.Value(3.0))
+
+
+def test_a_failed_forward_leaves_nothing_to_backward(engine):
+    w, tape = linear_tape(engine, 2)
+    tape.forward(vec(engine, [1.0, 1.0]))
+    with pytest.raises(TypeError):
+        tape.forward("x")
+    with pytest.raises(RuntimeError, match="needs a forward"):
+        tape.backward()
+    assert w.grad is None
+
+
 def test_zero_size_batch(engine):
     w = vec(engine, [1.0, 2.0], requires_grad=True)
     api = replay_api(engine)
