@@ -243,6 +243,21 @@ void tg_program_relink(tg_program *p)
     p->stale = 0;
 }
 
+/* The class targets of a TT_PICK node lie in [0, columns); else *bad is the first
+ * that does not (the one torch reports). */
+static int tg_pick_targets_ok(const struct tg_tnode *n, int64_t *bad)
+{
+    const int64_t *target = n->in[1].buf->data;
+    int64_t rows = n->in[0].shape[0], columns = n->in[0].shape[1];
+    for (int64_t r = 0; r < rows; r++) {
+        if (target[r] < 0 || target[r] >= columns) {
+            *bad = target[r];
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* One case per scalar op, each calling the recording's own formula (tg_tape.h)
  * with a constant op, so the compiler resolves the inner switch. */
 #define TG_FWD_BINARY(OP) case OP: value[i] = tg_eval_binary(OP, value[pa[i]], value[pb[i]]); break;
@@ -271,7 +286,9 @@ int tg_program_forward(tg_program *p)
             break;
         default: {                      /* a tensor node */
             struct tg_tnode *n = t->tn[i];
-            if (op != TT_VIEW && tg_tensor_forward(n, op, NULL) != 0) return -1;
+            if (op == TT_PICK && !tg_pick_targets_ok(n, &p->bad_target))
+                return TG_REPLAY_EBADTARGET;
+            if (op != TT_VIEW && tg_tensor_forward(n, op, NULL) != 0) return TG_REPLAY_EKERNEL;
             for (int k = 0; k < 2; k++)      /* saved for backward as of now */
                 n->in_version[k] = n->in[k].buf != NULL ? n->in[k].buf->version : 0;
             n->out_version = n->out.buf->version;
@@ -303,6 +320,9 @@ tg_index tg_program_failed_guard(const tg_program *p)
 int tg_program_backward(tg_program *p)
 {
     tg_tape *t = &p->tape;
+    for (tg_index i = t->leaf_cap; i < t->leaf_cap + t->node_count; i++)
+        if (t->op[i] == TT_PICK && !tg_pick_targets_ok(t->tn[i], &p->bad_target))
+            return TG_REPLAY_EBADTARGET;
     struct tg_tnode *n = t->tn[p->root];
     if (n != NULL && p->root >= t->leaf_cap) {      /* seed d loss / d loss = 1 */
         tg_buf *g = tg_buf_new(n->out.buf->nbytes);

@@ -43,7 +43,15 @@ typedef struct {
     tg_guard *guards;                /* scalar guards, checked after every forward pass */
     tg_index nguards;                /* guards in use */
     tg_index guard_cap;              /* guards allocated */
+    int64_t bad_target;              /* after TG_REPLAY_EBADTARGET: the class target at fault */
 } tg_program;
+
+/* Error codes of tg_program_forward (and of tg_program_backward, beside
+ * tg_tape_backward's -1 and -2). */
+enum {
+    TG_REPLAY_EKERNEL = -1,          /* a tensor kernel failed (out of memory, dtype) */
+    TG_REPLAY_EBADTARGET = -3        /* a class target (cross entropy's) is out of range */
+};
 
 /* The leaves that the graph of `roots` reads, in index order, into `leaves`
  * (room for live->leaf_top entries). Returns how many, -1 when out of memory,
@@ -67,15 +75,18 @@ void tg_program_free(tg_program *p);
 int tg_program_add_guard(tg_program *p, uint8_t how, uint8_t expected, tg_index a,
                          tg_index b, double c);
 
-/* Recompute every node from the leaves' current values. 0, or -1 when a
- * tensor kernel fails. No Python: callers may release the GIL. */
+/* Recompute every node from the leaves' current values. 0, or TG_REPLAY_E*: class
+ * targets, which a replay rebinds to new int64 arguments, are checked before they
+ * index (as eager code checks them before recording). No Python: callers may
+ * release the GIL. */
 int tg_program_forward(tg_program *p);
 
 /* The first scalar guard whose outcome differs from the recording, or -1. */
 tg_index tg_program_failed_guard(const tg_program *p);
 
 /* Reverse sweep from the root (a tensor root is seeded with ones): the same
- * sweep and return codes as tg_tape_backward. */
+ * sweep and return codes as tg_tape_backward, or TG_REPLAY_EBADTARGET when class
+ * targets changed (in memory shared with numpy) since the forward pass. */
 int tg_program_backward(tg_program *p);
 
 /* Replay a scalar program over rows: row r binds inputs[r * ninputs + k] to

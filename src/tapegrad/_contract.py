@@ -28,8 +28,10 @@ Hooks (all arguments positional):
 ``_trace(fn, args) -> (program, loss)``, ``_flatten_args(args) -> (scalars, tensors, sig)``,
 ``_rebuild(sig, scalars, tensors, nargs)``, ``_GuardFailed``
     replay (``tapegrad._replay``): a program has ``sig``, ``parameters``, ``nodes``,
-    ``guards``, ``forward(scalars, tensors)`` and ``backward(scalars, tensors) ->
-    (scalar_grads, tensor_grads)``; ``_GuardFailed`` is raised when a guard fails.
+    ``guards``, ``forward(scalars, tensors)``, ``changed_since_forward(tensors)`` (a
+    description of a parameter or tensor argument changed since forward(), or None) and
+    ``backward(scalars, tensors) -> (scalar_grads, tensor_grads)``; ``_GuardFailed`` is
+    raised when a guard fails.
 
 Optimizer hooks (``tapegrad.optim``):
 

@@ -272,6 +272,7 @@ def clear_tape():
     Values that referred to the freed nodes raise RuntimeError afterwards."""
     cdef _Tape tape = _current_tape()
     _check_idle(tape)
+    _refuse_clear_while_recording(tape)
     tg_tape_clear(&tape.t)
 
 

@@ -9,6 +9,7 @@ from libc.stdlib cimport calloc, malloc, free
 cdef extern from "tg_replay.h" nogil:
     enum:
         TG_GUARD_LT, TG_GUARD_LE, TG_GUARD_GT, TG_GUARD_GE, TG_GUARD_READ
+        TG_REPLAY_EBADTARGET
 
     ctypedef struct tg_program:
         tg_tape tape             # the program: leaves, then the recorded nodes in order
@@ -16,6 +17,7 @@ cdef extern from "tg_replay.h" nogil:
         tg_index root            # slot of the loss
         int stale                # a binding changed: relink before forward
         tg_index nguards         # scalar guards
+        int64_t bad_target       # after TG_REPLAY_EBADTARGET: the class target at fault
 
     tg_index tg_program_scan(tg_tape *live, const tg_index *roots, tg_index nroots,
                              tg_index first_node, tg_index *leaves)
@@ -178,6 +180,15 @@ cdef int _refuse_while_recording(str what) except -1:
     return 0
 
 
+cdef int _refuse_clear_while_recording(_Tape tape) except -1:
+    """clear_tape() would free the nodes a recording is made of (and its guards' Values)."""
+    _refuse_while_recording("tapegrad.clear_tape()")
+    if tape.recorder is not None:
+        raise RuntimeError("tapegrad.clear_tape(): this tape is recording for replay on "
+                           "another thread; clear it after that recording ends")
+    return 0
+
+
 cdef int _refuse_inplace_while_recording(Tensor x, str name) except -1:
     """In place inside fn: a recorded tensor or a gradient changed in place would not
     be changed by the replays (a tensor fn makes and fills itself is fine)."""
@@ -217,7 +228,14 @@ cdef enum:
     ARG_VALUE = 1                # a Value: fn gets a Value; its .grad receives the gradient
 
 
-cdef object _flatten(object o, list scalars, list tensors, list sig):
+cdef enum:
+    MAX_ARG_NESTING = 100        # lists in lists: as the reference engine's (reference/_replay.py)
+
+_TOO_DEEP = (f"replay arguments nest lists or tuples more than {MAX_ARG_NESTING} deep (a list "
+             "that contains itself?)")
+
+
+cdef object _flatten(object o, list scalars, list tensors, list sig, int depth=0):
     """Append o's leaves to scalars / tensors and its structure to sig."""
     cdef double c
     if type(o) is Value:
@@ -230,11 +248,13 @@ cdef object _flatten(object o, list scalars, list tensors, list sig):
         tensors.append(o)
         sig.append((_shape_of(&(<Tensor>o).v), (<Tensor>o).v.dtype, (<Tensor>o).index >= 0))
     elif isinstance(o, (list, tuple)):
+        if depth == MAX_ARG_NESTING:
+            raise RecursionError(_TOO_DEEP)
         sig.append((type(o), len(o)))
         for item in o:
-            _flatten(item, scalars, tensors, sig)
+            _flatten(item, scalars, tensors, sig, depth + 1)
     elif isinstance(o, np.ndarray):
-        _flatten(as_tensor(o), scalars, tensors, sig)
+        _flatten(as_tensor(o), scalars, tensors, sig, depth)
     elif isinstance(o, bool):
         raise TypeError("replay arguments may be numbers, Values, Tensors, numpy arrays and "
                         "lists or tuples of them, not 'bool'")
@@ -297,10 +317,10 @@ cdef class _Program:
     cdef tg_program p
     cdef readonly list sig               # the arguments' structure, shapes and dtypes
     cdef readonly tuple parameters       # leaves fn read that are not arguments, bound by identity
-    cdef list param_tapes                # their tapes (kept alive)
     cdef tg_index *param_slot            # program slot of each parameter
     cdef tg_index **param_index          # address of each parameter handle's index field
-    cdef tg_tape **param_tape            # each parameter's tape
+    cdef tg_tape ***param_tape           # address of each parameter handle's tape field (a
+                                         # tensor made to require grad again may be on another)
     cdef Py_ssize_t nparams
     cdef tg_index *scalar_slot           # program slot of each scalar argument, -1 if unused
     cdef tg_index *tensor_slot           # program slot of each tensor argument, -1 if unused
@@ -315,6 +335,7 @@ cdef class _Program:
                                          # the graph must equal these
     cdef int root_is_tensor
     cdef bint busy                       # a replay runs (maybe without the GIL): one at a time
+    cdef bint forwarded                  # forward() bound the leaves and ran: backward() may follow
 
     def __cinit__(self):
         self.param_slot = NULL
@@ -389,10 +410,13 @@ cdef class _Program:
         cdef tg_tnode *mine
         for k in range(self.nparams):
             s = self.param_slot[k]
-            live = self.param_tape[k]
+            live = self.param_tape[k][0]
             i = self.param_index[k][0]
             if i < 0:
                 raise _GuardFailed("a parameter of the recording no longer requires grad")
+            if i >= live.leaf_cap:
+                raise _GuardFailed("a parameter of the recording is no longer a leaf (an "
+                                   "in-place operation made it part of a graph)")
             n = live.tn[i]
             if n == NULL:
                 t.value[s] = live.value[i]
@@ -427,7 +451,7 @@ cdef class _Program:
         cdef tg_tape *live
         for k in range(self.nparams):
             s = self.param_slot[k]
-            live = self.param_tape[k]
+            live = self.param_tape[k][0]
             i = self.param_index[k][0]
             if live.tn[i] == NULL:
                 t.grad[s] = live.grad[i]
@@ -442,7 +466,7 @@ cdef class _Program:
         cdef tg_tape *live
         for k in range(self.nparams):
             s = self.param_slot[k]
-            live = self.param_tape[k]
+            live = self.param_tape[k][0]
             i = self.param_index[k][0]
             if live.tn[i] == NULL:
                 live.grad[i] = t.grad[s]
@@ -519,13 +543,17 @@ cdef class _Program:
         return status
 
     cdef object _forward(self, list scalars, list tensors):
+        self.forwarded = False
         for k, values in self.arg_guards:
             if not np.array_equal(_as_numpy(&(<Tensor>tensors[k]).v), values):
                 raise _GuardFailed(f"tensor argument {k} was used off the graph (an unrecorded "
                                    "operation or a value read out) and its values changed")
         self._bind_args(scalars, tensors)
         self._bind_params()
-        if self._sweep(False) != 0:
+        cdef int status = self._sweep(False)
+        if status == TG_REPLAY_EBADTARGET:       # torch's message
+            raise IndexError(f"Target {self.p.bad_target} is out of bounds.")
+        if status != 0:
             raise RuntimeError("tapegrad: a tensor kernel failed during replay")
         cdef tg_index failed = tg_program_failed_guard(&self.p)
         if failed >= 0:
@@ -533,15 +561,54 @@ cdef class _Program:
                                "graph) came out differently from the recording")
         if self.tensor_guards:
             self._check_tensor_guards(tensors)
+        self.forwarded = True
         cdef tg_tape *t = &self.p.tape
         if not self.root_is_tensor:
             return Value(t.value[self.p.root])
         return _copy_tensor(&t.tn[self.p.root].out)
 
+    def changed_since_forward(self, list tensors):
+        """What changed, since forward() bound them, among the tensors backward()
+        gives gradients to (a parameter that no longer requires grad, or whose data
+        was replaced; a tensor argument whose data was replaced), or None."""
+        cdef tg_tape *t = &self.p.tape
+        cdef Py_ssize_t k
+        cdef tg_index s, i
+        cdef tg_tnode *mine
+        for k in range(self.nparams):
+            mine = t.tn[self.param_slot[k]]
+            if mine == NULL:                 # a Value: its number was copied at forward()
+                continue
+            i = self.param_index[k][0]
+            if i < 0:
+                return f"a parameter ({_describe_view(&mine.out)}) no longer requires grad"
+            if i >= self.param_tape[k][0].leaf_cap:
+                return f"a parameter ({_describe_view(&mine.out)}) is no longer a leaf"
+            if self.param_tape[k][0].tn[i].out.buf != mine.out.buf:
+                return _data_replaced("a parameter", &mine.out,
+                                      &self.param_tape[k][0].tn[i].out)
+        k = 0
+        for entry in self.sig:               # tensor arguments that required grad at forward()
+            if type(entry) is not tuple or type(entry[0]) is type:
+                continue
+            s = self.tensor_slot[k]
+            if (entry[2] and s >= 0 and (<Tensor>tensors[k]).index >= 0 and
+                    (<Tensor>tensors[k]).v.buf != t.tn[s].out.buf):
+                return _data_replaced(f"tensor argument {k}", &t.tn[s].out,
+                                      &(<Tensor>tensors[k]).v)
+            k += 1
+        return None
+
     cdef object _backward(self, list scalars, list tensors):
         cdef tg_tape *t = &self.p.tape
         cdef Py_ssize_t k
         cdef tg_index s
+        if not self.forwarded:
+            raise RuntimeError("tapegrad: a replay's backward() needs a forward() first")
+        changed = self.changed_since_forward(tensors)
+        if changed is not None:
+            raise RuntimeError(f"tapegrad: replay backward(): {changed} since forward()")
+        self.forwarded = False
         self._params_grads_in()
         for k in range(self.nscalars):
             if self.scalar_slot[k] >= 0:
@@ -550,6 +617,8 @@ cdef class _Program:
             if self.tensor_slot[k] >= 0:
                 tg_program_bind_grad(&self.p, self.tensor_slot[k], NULL)
         cdef int status = self._sweep(True)
+        if status == TG_REPLAY_EBADTARGET:
+            raise IndexError(f"Target {self.p.bad_target} is out of bounds.")
         if status == -1:
             raise MemoryError("tapegrad: out of memory in backward()")
         if status == -2:
@@ -593,6 +662,7 @@ cdef class _Program:
         cdef const double *row0 = &rows[0, 0] if n > 0 and self.nscalars > 0 else NULL
         cdef double *grad0 = &grad_view[0, 0] if backward and n > 0 and self.nscalars > 0 else NULL
         cdef double *loss0 = &loss_view[0] if n > 0 else NULL
+        self.forwarded = False
         with nogil:
             done = tg_program_map(&self.p, row0, n, self.nscalars, self.scalar_slot,
                                   backward, loss0, grad0)
@@ -603,10 +673,19 @@ cdef class _Program:
         return losses, (grads if backward else None), done
 
 
+cdef str _describe_view(const tg_view *v):
+    return f"a Tensor of shape {_shape_str(v)}, {_DTYPES[v.dtype]}"
+
+
+cdef str _data_replaced(str who, const tg_view *bound, const tg_view *now):
+    return (f"{who} ({_describe_view(bound)}) had its data replaced (now shape "
+            f"{_shape_str(now)}, {_DTYPES[now.dtype]})")
+
+
 cdef int _check_program_idle(_Program prog) except -1:
     if prog.busy:
-        raise RuntimeError("tapegrad: this recording is replaying on another thread; a Tape "
-                           "(or compiled step) runs one replay at a time")
+        raise RuntimeError("tapegrad: busy: this recording is replaying on another thread; a "
+                           "Tape (or compiled step) runs one replay at a time")
     return 0
 
 
@@ -645,7 +724,8 @@ def _trace(fn, tuple args):
 cdef tuple _trace_on(_Tape tape, fn, tuple args):
     _check_idle(tape)
     if tape.recorder is not None:
-        raise RuntimeError("tapegrad: that tape is recording for replay on another thread")
+        raise RuntimeError("tapegrad: busy: that tape is recording for replay on another "
+                           "thread; record when that recording has ended")
     scalars, tensors, sig = _flatten_args(args)
     cdef list in_scalars = []
     cdef list in_tensors = []
@@ -751,6 +831,9 @@ cdef list _program_roots(tg_tape *live, tg_index root, list scalar_guards, list 
     """The nodes a program must reach: the loss, then every node a guard reads."""
     cdef list roots = [root]
     for how, a, b, c, outcome in scalar_guards:
+        _check(<Value>a)
+        if b is not None:
+            _check(<Value>b)
         roots.append((<Value>a).index)
         if b is not None:
             roots.append((<Value>b).index)
@@ -782,14 +865,12 @@ cdef _fill_slots(_Program prog, list params, list param_slots, list scalar_slot,
                  list tensor_slot, list in_tensors):
     """The program's C arrays: where each parameter, scalar and tensor argument binds."""
     prog.parameters = tuple(params)
-    prog.param_tapes = [(<Value>p).tape if type(p) is Value else (<Tensor>p).tape
-                        for p in params]
     prog.nparams = len(params)
     prog.nscalars = len(scalar_slot)
     prog.ntensors = len(tensor_slot)
     prog.param_slot = <tg_index *>malloc((prog.nparams + 1) * sizeof(tg_index))
     prog.param_index = <tg_index **>malloc((prog.nparams + 1) * sizeof(tg_index *))
-    prog.param_tape = <tg_tape **>malloc((prog.nparams + 1) * sizeof(tg_tape *))
+    prog.param_tape = <tg_tape ***>malloc((prog.nparams + 1) * sizeof(tg_tape **))
     prog.scalar_slot = <tg_index *>malloc((prog.nscalars + 1) * sizeof(tg_index))
     prog.tensor_slot = <tg_index *>malloc((prog.ntensors + 1) * sizeof(tg_index))
     prog.tensor_buf = <tg_buf **>calloc(prog.ntensors + 1, sizeof(tg_buf *))
@@ -801,10 +882,10 @@ cdef _fill_slots(_Program prog, list params, list param_slots, list scalar_slot,
         prog.param_slot[k] = param_slots[k]
         if type(p) is Value:
             prog.param_index[k] = &(<Value>p).index
-            prog.param_tape[k] = (<Value>p).t
+            prog.param_tape[k] = &(<Value>p).t
         else:
             prog.param_index[k] = &(<Tensor>p).index
-            prog.param_tape[k] = (<Tensor>p).tp
+            prog.param_tape[k] = &(<Tensor>p).tp
     for k in range(prog.nscalars):
         prog.scalar_slot[k] = scalar_slot[k]
     for k in range(prog.ntensors):

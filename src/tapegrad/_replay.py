@@ -9,13 +9,19 @@ simply runs ``fn`` again, so both give the same answers.
 
 An engine provides ``_trace(fn, args) -> (program, loss)``, ``_flatten_args``,
 ``_rebuild`` and ``_GuardFailed``; a program has ``sig``, ``parameters``,
-``nodes``, ``guards``, ``forward(scalars, tensors)`` and
-``backward(scalars, tensors) -> (scalar_grads, tensor_grads)``.
+``nodes``, ``guards``, ``forward(scalars, tensors)``,
+``changed_since_forward(tensors)`` (what backward() could no longer fit, or None)
+and ``backward(scalars, tensors) -> (scalar_grads, tensor_grads)``.
+
+A Tape is one thread's from ``forward()`` to ``backward()`` (another thread's
+call raises "busy"), so the gradients backward() gives are those of that thread's
+forward(); the same on both engines, as this layer is shared.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 import types
 import warnings
 from typing import Any, Callable, Dict, Optional, Sequence, Union, overload
@@ -26,6 +32,7 @@ from .autograd.grad_mode import no_grad
 _POLICIES = ("rerecord", "raise")
 RERECORD_WARNING_AFTER = 8      # re-recordings in a row before we warn that replay does not pay
 RECORDINGS_KEPT = 8             # recordings kept per Tape, one per argument signature
+_HOLDING = threading.Lock()     # makes taking a Tape's hold atomic
 
 
 class GuardFailure(RuntimeError):
@@ -58,6 +65,16 @@ def _arg_sizes(sig, nargs):
     if pos != len(sig):
         raise TypeError(f"vmap: got {nargs} batched arguments, not as many as the recording's")
     return sizes
+
+
+def _number_block(batched_arg, k):
+    """A vmap argument as a float64 array, or a ValueError naming it."""
+    import numpy as np
+    try:
+        return np.asarray(batched_arg, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"vmap: argument {k} must be an array of numbers with the rows "
+                         f"first (a numpy array or equally long nested lists): {exc}") from None
 
 
 def _free_variables(fn):
@@ -113,6 +130,7 @@ class Tape:
         self.recordings = 0          # how many times fn was recorded
         self._streak = 0             # re-recordings since the last clean replay
         self._pending: Any = None    # (args, scalars, tensors) of the last forward
+        self._holder: Optional[threading.Thread] = None   # between forward() and backward()
         self._grads: Any = None
         self._programs: Dict[Any, Any] = {}         # argument signature -> its recordings
         self._free_cells, self._free_names = _free_variables(fn)
@@ -174,11 +192,48 @@ class Tape:
         """Forget every recording: the next forward() records fn again. Needed
         after changes replay cannot see, such as replacing a layer or a
         parameter attribute of a model that fn reads."""
+        self._take_pending("reset()")
+        self._holder = None
         self._programs.clear()
         self._needs_record = True
-        self._pending = self._grads = None
+        self._grads = None
+
+    def _check_not_held(self, what):
+        """A Tape is one thread's from forward() to backward(): the gradients
+        backward() gives are those of that thread's forward()."""
+        holder = self._holder
+        if holder is not None and holder is not threading.current_thread() and (
+                holder.is_alive()):
+            raise RuntimeError(
+                f"tapegrad: Tape.{what}: busy: held by thread {holder.name!r} between "
+                "forward() and backward(); a Tape replays one thread's step at a time: give "
+                "each thread its own Tape (tapegrad.record / tapegrad.compile per thread)")
+
+    def _hold(self, what):
+        """Take the Tape for this thread until backward() (or refuse: busy)."""
+        with _HOLDING:
+            self._check_not_held(what)
+            self._holder = threading.current_thread()
+
+    def _take_pending(self, what):
+        """This thread's pending forward() (None if there is none); busy if another
+        thread holds the Tape. The caller releases the Tape when it is done with it."""
+        with _HOLDING:
+            self._check_not_held(what)
+            pending = self._pending if self._holder is threading.current_thread() else None
+            self._pending = None
+        return pending
 
     def _forward(self, args):
+        self._hold("forward()")
+        try:
+            return self._forward_held(args)
+        except BaseException:
+            self._pending = None
+            self._holder = None
+            raise
+
+    def _forward_held(self, args):
         if self._needs_record:
             self._record(args)
         scalars, tensors, sig = self._eng._flatten_args(args)
@@ -215,7 +270,7 @@ class Tape:
                 f"tapegrad replay: {getattr(self.fn, '__name__', 'fn')} was recorded again "
                 f"{self._streak} times in a row ({failure}); replay gives no speed-up when "
                 "comparisons or values read out of the graph keep changing",
-                RuntimeWarning, stacklevel=4)
+                RuntimeWarning, stacklevel=5)
         try:
             return self._program.forward(scalars, tensors)
         except self._eng._GuardFailed as again:
@@ -226,10 +281,24 @@ class Tape:
     def backward(self) -> None:
         """Gradients for the last forward(): parameters' .grad accumulate, as do
         Value and requires-grad Tensor arguments'; ``grads`` is set."""
-        if self._pending is None:
-            raise RuntimeError("Tape.backward() needs a forward() first")
-        args, scalars, tensors = self._pending
-        self._pending = None
+        pending = self._take_pending("backward()")
+        try:
+            self._backward_of(pending)
+        finally:
+            self._holder = None      # only now: another thread's forward() would rebind
+
+    def _backward_of(self, pending):
+        if pending is None:
+            raise RuntimeError("Tape.backward() needs a forward() first (one backward() "
+                               "per forward())")
+        args, scalars, tensors = pending
+        changed = self._program.changed_since_forward(tensors)
+        if changed is not None:
+            raise RuntimeError(
+                f"Tape.backward(): {changed} since forward(), so that forward()'s "
+                "gradients no longer fit it. Call forward() again (it records fn again for "
+                "the changed parameters), then backward(): change parameters before "
+                "forward(), not between forward() and backward()")
         scalar_grads, tensor_grads = self._program.backward(scalars, tensors)
         for x, g in zip(scalars, scalar_grads):
             if type(x) is self._eng.Value:
@@ -249,20 +318,28 @@ class Tape:
         and ``batch_grads`` holds each row's gradients with respect to the
         arguments, shaped like batched_args. Scalar recordings run the rows
         in one C loop without the GIL; others loop over forward()."""
+        self._hold("vmap()")
+        try:
+            return self._vmap(batched_args, backward)
+        finally:
+            self._pending = self._grads = None
+            self._holder = None
+
+    def _vmap(self, batched_args: Sequence[Any], backward: bool) -> Any:
         import numpy as np
         sizes = _arg_sizes(self._program.sig, len(batched_args))
         if None in sizes:
             raise NotImplementedError("vmap batches number arguments (numbers and lists of "
                                       "them); batch tensor arguments inside fn instead")
-        blocks = [np.asarray(a, dtype=np.float64) for a in batched_args]
+        blocks = [_number_block(a, k) for k, a in enumerate(batched_args)]
         n = len(blocks[0]) if blocks else 0
         for k, (block, size) in enumerate(zip(blocks, sizes)):
             if block.ndim == 0 or len(block) != n or block[:1].size != size * min(n, 1):
                 raise ValueError(
                     f"vmap: argument {k} must hold {n} rows of {size} numbers, like the "
                     f"recording's argument; got shape {block.shape}")
-        flat = np.concatenate([b.reshape(n, -1) for b in blocks], axis=1) if blocks else (
-            np.empty((0, 0)))
+        flat = np.concatenate([b.reshape(n, size) for b, size in zip(blocks, sizes)],
+                              axis=1) if blocks else np.empty((0, 0))
         losses = np.empty(n)
         grads: Any = np.zeros_like(flat) if backward else None
         self._pending = self._grads = None
@@ -277,20 +354,20 @@ class Tape:
                     if backward:
                         grads[start:start + count] = g[:count]
                     done = start + count
-                except NotImplementedError:
-                    pass
+                except (NotImplementedError, self._eng._GuardFailed):
+                    pass           # no C loop for this program, or its parameters changed
             if done < n:               # a guard failed on row `done`, or no C loop
                 row = self._eng._rebuild(self._program.sig, flat[done].tolist(), [],
                                          len(batched_args))
-                loss = self.forward(*row)
+                loss = self._forward_held(row)
                 losses[done] = loss.data if isinstance(loss, self._eng.Value) else loss.item()
                 if backward:
-                    self.backward()
+                    pending, self._pending = self._pending, None
+                    self._backward_of(pending)
                     _, row_grads, _ = self._grads
                     grads[done] = row_grads
                 done += 1
             start = done
-        self._pending = self._grads = None
         if backward:
             self.batch_grads = tuple(
                 g.reshape(b.shape) for g, b in zip(np.split(grads, np.cumsum(sizes)[:-1],
@@ -355,10 +432,11 @@ class CompiledStep:
         return 0 if self.tape is None else self.tape.recordings
 
     def __call__(self, *args: Any) -> Any:
-        if self.tape is None:
-            self.tape = self._tape_class()(self.fn, args, self.on_guard_failure)
-        loss = self.tape._forward(args)
-        self.tape.backward()
+        tape = self.tape
+        if tape is None:            # (two threads' first calls may each record: one Tape stays)
+            tape = self.tape = self._tape_class()(self.fn, args, self.on_guard_failure)
+        loss = tape._forward(args)
+        tape.backward()
         return loss
 
     def reset(self) -> None:

@@ -12,7 +12,7 @@ import threading
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
-from ._tensor import Tensor, as_tensor, zeros_like
+from ._tensor import Tensor, _dtype_of, as_tensor, zeros_like
 from ._value import Value
 
 ARG_NUMBER = 0       # a Python number: fn gets a Value
@@ -22,11 +22,25 @@ ARG_VALUE = 1        # a Value: fn gets a Value; its .grad receives the gradient
 _running = threading.local()   # depth of fn calls made by replay on this thread
 
 
+def refuse_while_replaying(what):
+    """As the compiled engine: changes of state that a replay would not repeat are
+    errors inside fn (here fn runs again on every call, so it is running now)."""
+    if getattr(_running, "depth", 0):
+        raise RuntimeError(f"{what} inside a function being recorded for replay would not be "
+                           "repeated by the replays; do it outside fn, before or after the "
+                           "compiled call")
+
+
 class _GuardFailed(Exception):
     """Never raised by this engine (fn runs again on every forward)."""
 
 
-def _flatten(o, scalars, tensors, sig):
+MAX_ARG_NESTING = 100    # lists in lists: as the compiled engine's (_replay.pxi)
+_TOO_DEEP = (f"replay arguments nest lists or tuples more than {MAX_ARG_NESTING} deep (a list "
+             "that contains itself?)")
+
+
+def _flatten(o, scalars, tensors, sig, depth=0):
     if type(o) is Value:
         scalars.append(o)
         sig.append(ARG_VALUE)
@@ -38,11 +52,13 @@ def _flatten(o, scalars, tensors, sig):
         tensors.append(o)
         sig.append((tuple(o.shape), o.dtype, o.requires_grad))
     elif isinstance(o, (list, tuple)):
+        if depth == MAX_ARG_NESTING:
+            raise RecursionError(_TOO_DEEP)
         sig.append((type(o), len(o)))
         for item in o:
-            _flatten(item, scalars, tensors, sig)
+            _flatten(item, scalars, tensors, sig, depth + 1)
     elif isinstance(o, np.ndarray):
-        _flatten(as_tensor(o), scalars, tensors, sig)
+        _flatten(as_tensor(o), scalars, tensors, sig, depth)
     else:
         scalars.append(float(o))
         sig.append(ARG_NUMBER)
@@ -110,6 +126,7 @@ class _Program:
         self.parameters = parameters
         self._run = None
         self._fresh = None       # (scalars, tensors, run) of the recording, until a forward
+        self._bound = ()         # (who, tensor, its data) that backward() gives gradients to
 
     def _call(self, scalars, tensors):
         in_scalars = [Value(x.data if type(x) is Value else x) for x in scalars]
@@ -142,10 +159,39 @@ class _Program:
             self._run = fresh[2]                 # the recording's own run: fn runs once
         else:
             self._run = self._call(scalars, tensors)
-        loss = self._run[0]
+        loss, in_scalars, in_tensors = self._run
+        leaves = _leaves(loss, ())
+        reached = {id(leaf) for leaf in leaves}
+        args = {id(x) for x in in_tensors}
+        self._bound = tuple(
+            [("a parameter", p, p._data) for p in leaves
+             if type(p) is not Value and id(p) not in args]
+            + [(f"tensor argument {k}", x, x._data) for k, x in enumerate(tensors)
+               if id(in_tensors[k]) in reached])
         return Value(loss.data) if type(loss) is Value else loss.detach().clone()
 
+    def changed_since_forward(self, tensors):
+        """What changed, since forward() read them, among the tensors backward()
+        gives gradients to (as the compiled engine's program), or None."""
+        for who, x, data in self._bound:
+            was = f"a Tensor of shape {tuple(data.shape)}, {_dtype_of(data)}"
+            if not x.requires_grad:
+                if who == "a parameter":
+                    return f"{who} ({was}) no longer requires grad"
+                continue                     # an argument: backward() skips it now
+            if who == "a parameter" and not x.is_leaf:
+                return f"{who} ({was}) is no longer a leaf"
+            if x._data is not data:
+                return (f"{who} ({was}) had its data replaced (now shape {tuple(x.shape)}, "
+                        f"{x.dtype})")
+        return None
+
     def backward(self, scalars, tensors):
+        if self._run is None:
+            raise RuntimeError("tapegrad: a replay's backward() needs a forward() first")
+        changed = self.changed_since_forward(tensors)
+        if changed is not None:
+            raise RuntimeError(f"tapegrad: replay backward(): {changed} since forward()")
         loss, in_scalars, in_tensors = self._run
         self._run = None
         loss.backward()

@@ -495,6 +495,8 @@ def dot(xs, ws):
 def clear_tape():
     """Free every intermediate node of this thread's tape now; leaves survive.
     Values that referred to the freed nodes raise RuntimeError afterwards."""
+    from ._replay import refuse_while_replaying
+    refuse_while_replaying("tapegrad.clear_tape()")
     tape = _local.tape
     tape.cutoff = _next()
     tape.clears += 1
