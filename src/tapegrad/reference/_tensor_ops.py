@@ -389,7 +389,7 @@ class _TensorOps:
             x = x.astype(np.int64)
         if dim is None:
             return _result(_fsum(x), "sum", (self,), x.shape)
-        dims = _dims(dim, x.ndim) if x.ndim else ()
+        dims = _reduce_dims(dim, x.ndim)
         return _result(_fsum(x, dims, keepdim), "sum_dim", (self,), (x.shape, dims, keepdim))
 
     def mean(self, dim=None, keepdim=False, dtype=None):
@@ -406,7 +406,7 @@ class _TensorOps:
             with np.errstate(all="ignore"):
                 out = _fsum(x) / x.dtype.type(n)
             return _result(out, "mean", (self,), (x.shape, n))
-        dims = _dims(dim, x.ndim) if x.ndim else ()
+        dims = _reduce_dims(dim, x.ndim)
         n = 1
         for d in dims:
             n *= x.shape[d]
@@ -735,6 +735,9 @@ class _TensorOps:
     def __getitem__(self, key):
         steps = _basic_steps(key, self._data.shape)
         if steps is None:                      # advanced indexing: lists, arrays, tensors
+            split = _ints_first(key)
+            if split is not None:
+                return self[split[0]][split[1]]
             nkey = _numpy_key(key, self._data.ndim)
             try:
                 data = self._data[nkey]
@@ -758,6 +761,15 @@ class _TensorOps:
                 index = (slice(None),) * dim + (arg,)
                 t = t._view_result(x[index], kind, (x.shape, index))
         return t
+
+
+def _reduce_dims(dim, ndim):
+    """The dims a sum or mean over ``dim`` reduces; torch reads an empty list as all."""
+    if not ndim:
+        return ()
+    if isinstance(dim, (tuple, list)) and not dim:
+        return tuple(range(ndim))
+    return _dims(dim, ndim)
 
 
 def _softmax_dim(dim, ndim):
@@ -831,6 +843,26 @@ def _basic_steps(key, shape):
             steps.append(("select", dim, i % size))
             src += 1
     return steps
+
+
+def _ints_first(key):
+    """(ints, rest) for an advanced key that has int indices too: torch selects those
+    first and places the advanced indices' dims by the rest alone (numpy counts the
+    ints among the advanced indices); None for other keys."""
+    if not isinstance(key, tuple) or not any(_is_int_index(k) for k in key):
+        return None
+    ints, rest = [], []
+    for k in key:
+        if _is_int_index(k):
+            ints.append(k)
+            continue
+        rest.append(k)
+        if k is Ellipsis:
+            ints.append(k)
+        elif k is not None:                    # the dims k consumes: a mask's ndim, else 1
+            a = np.asarray(k._data if isinstance(k, Tensor) else k)
+            ints.extend([slice(None)] * (a.ndim if a.dtype == np.bool_ else 1))
+    return tuple(ints), tuple(rest)
 
 
 def _numpy_key(key, ndim):
