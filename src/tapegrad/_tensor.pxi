@@ -1005,6 +1005,34 @@ cdef dict _graph_leaves(list roots):
     return out
 
 
+cdef list _mute_off_path(list roots, dict wanted):
+    """Clear retain_grad on the nodes of the roots' graphs that lead to no input
+    (torch runs only the nodes on a path to an input); returns [(tape, slot)] to set
+    back."""
+    cdef list muted = []
+    cdef Tensor r
+    cdef tg_tape *t
+    cdef tg_index i, p, lo
+    cdef set leads = set()               # (tape id, slot) of the nodes an input is reachable from
+    for obj in roots:
+        r = <Tensor>obj
+        t = r.tp
+        if t.op[r.index] == TT_LEAF:
+            continue
+        lo = t.low[r.index]
+        for i in range(lo, r.index + 1):                 # parents first
+            if t.tn[i] == NULL or (id(r.tape), i) in leads:
+                continue
+            if (id(r.tape), i) in wanted or any(
+                    p >= 0 and ((id(r.tape), p) in wanted or (id(r.tape), p) in leads)
+                    for p in (t.a[i], t.b[i])):
+                leads.add((id(r.tape), i))
+            elif t.tn[i].retain_grad:
+                t.tn[i].retain_grad = 0
+                muted.append((r.tape, i))
+    return muted
+
+
 cdef object _sweep_into(list roots, list grads, list inputs, bint collect):
     """The sweeps from roots (one each, seeded by grads) with only ``inputs``' .grad
     changed: collect=False accumulates into them (backward(inputs=)); collect=True
@@ -1048,7 +1076,8 @@ cdef object _sweep_into(list roots, list grads, list inputs, bint collect):
         n.retain_grad = 1
     cdef list result = []
     cdef tg_view g
-    cdef tg_buf *buf
+    cdef tg_buf *buf, *kept
+    cdef list muted = _mute_off_path(roots, wanted)
     try:
         for r, seed in zip(roots, grads):
             r.backward(seed)
@@ -1064,6 +1093,9 @@ cdef object _sweep_into(list roots, list grads, list inputs, bint collect):
                     g.buf = buf
                     result.append(_from_numpy(np.array(_as_numpy(&g)), g.dtype))
     finally:
+        for tape, i in muted:
+            if (<_Tape>tape).t.tn[<tg_index>i] != NULL:
+                (<_Tape>tape).t.tn[<tg_index>i].retain_grad = 1
         for tape, i, is_leaf, saved, flag in stash:
             n = (<_Tape>tape).t.tn[<tg_index>i]
             if n == NULL:
@@ -1072,9 +1104,15 @@ cdef object _sweep_into(list roots, list grads, list inputs, bint collect):
                 tg_buf_decref(n.grad)
                 n.grad = <tg_buf *><size_t>saved
             else:
-                if collect:
-                    tg_buf_decref(n.retained)
-                    n.retained = <tg_buf *><size_t>saved
+                if collect:      # a retain_grad() input's .grad takes its gradient, as torch
+                    kept = <tg_buf *><size_t>saved
+                    if flag and kept != NULL and n.retained != NULL:
+                        _as_numpy_buf(kept, &n.out)[...] += _as_numpy_buf(n.retained, &n.out)
+                    if flag and kept == NULL:
+                        kept = n.retained
+                    else:
+                        tg_buf_decref(n.retained)
+                    n.retained = kept
                 n.retain_grad = flag
     return tuple(result) if collect else None
 

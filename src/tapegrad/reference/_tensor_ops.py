@@ -943,6 +943,23 @@ def _backward(roots, gradients, inputs=None, accumulate=True):
         return _sweep(roots, gradients, inputs, accumulate)
 
 
+def _retaining(nodes, wanted, accumulate):
+    """The seqs of the retain_grad() nodes whose .grad this sweep accumulates. Torch
+    runs only the nodes on a path to an input (all of them without inputs), and a
+    node's retain_grad hook with it; a non-leaf input of backward(inputs=) gets its
+    .grad as an input instead."""
+    if wanted is None:
+        return {s for s, n in nodes.items() if n._retains_grad}
+    leads = set()                       # seqs of the nodes an input is reachable from
+    for s in sorted(nodes):             # parents first
+        n = nodes[s]
+        if id(n) in wanted or any(p is not None and (id(p) in wanted or (
+                p._op is not None and p._seq in leads)) for p in n._parents):
+            leads.add(s)
+    return {s for s in leads if nodes[s]._retains_grad
+            and not (accumulate and id(nodes[s]) in wanted)}
+
+
 def _sweep(roots, gradients, inputs, accumulate):
     pending = {}            # seq -> gradient of a non-leaf node
     leaf_grads = {}         # id(leaf) -> [leaf, gradient]
@@ -978,6 +995,7 @@ def _sweep(roots, gradients, inputs, accumulate):
 
     wanted = None if inputs is None else {id(t): t for t in inputs}
     captured = {}
+    retaining = _retaining(nodes, wanted, accumulate)
 
     # 2. Children before parents: decreasing creation numbers.
     for s in sorted(nodes, reverse=True):
@@ -987,7 +1005,7 @@ def _sweep(roots, gradients, inputs, accumulate):
         n = nodes[s]
         if wanted is not None and id(n) in wanted:
             captured[id(n)] = g
-        if accumulate and n._retains_grad and wanted is None:
+        if s in retaining:
             n._grad = _wrap(np.array(g, copy=True)) if n._grad is None \
                 else _wrap(n._grad._data + g)
         if n._checks:
