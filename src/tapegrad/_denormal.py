@@ -1,6 +1,7 @@
 """``set_flush_denormal``'s argument and platform check, shared by the engines."""
 
 import platform
+import sys
 
 __all__ = ["flush_mode_arg", "cpu_has_flush_mode"]
 
@@ -15,5 +16,9 @@ def flush_mode_arg(mode: object) -> bool:
 
 def cpu_has_flush_mode() -> bool:
     """Whether the compiled engine can flush subnormals here: x86-64 (MXCSR FTZ/DAZ)
-    or aarch64 (FPCR.FZ), as ``csrc/tg_fpmode.h`` decides at compile time."""
-    return platform.machine().lower() in ("x86_64", "amd64", "aarch64", "arm64")
+    or aarch64 with GCC or Clang (FPCR.FZ; not Windows on ARM), as ``csrc/tg_fpmode.h``
+    decides at compile time."""
+    machine = platform.machine().lower()
+    if sys.platform == "win32":
+        return machine in ("amd64", "x86_64")
+    return machine in ("x86_64", "amd64", "aarch64", "arm64")
