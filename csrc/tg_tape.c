@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+volatile int tg_flush_denormal = 0;
+
 #define TG_MAX_SLOTS ((tg_index)1 << 40)  /* far beyond memory; keeps size_t math exact */
 
 /* ------------------------------------------------------------------------ */
@@ -417,7 +419,7 @@ tg_index tg_tape_new_leaf(tg_tape *t, double value, tg_index *owner)
         else { grad[p_] = dg_; reached[p_] = 1; }                \
     } while (0)
 
-int tg_tape_backward(tg_tape *t, tg_index root)
+static int tg_tape_sweep(tg_tape *t, tg_index root)
 {
     if (root < t->leaf_cap) {          /* a leaf: d leaf/d leaf = 1, accumulated */
         t->grad[root] += 1.0;
@@ -508,5 +510,14 @@ int tg_tape_backward(tg_tape *t, tg_index root)
         }
     }
     if (t->tensor != NULL) t->tensor->drop_grads(t, lo, root);
+    return status;
+}
+
+/* The sweep under the flush-denormal mode (tg_fpmode.h). */
+int tg_tape_backward(tg_tape *t, tg_index root)
+{
+    unsigned saved = tg_fpmode_enter();
+    int status = tg_tape_sweep(t, root);
+    tg_fpmode_leave(saved);
     return status;
 }

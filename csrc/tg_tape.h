@@ -31,6 +31,8 @@ typedef int64_t tg_index;
 
 /* Op codes (tg_op, TG_*; tensor kernels TT_*): generated from tools/ops.py. */
 #include "tg_ops.h"
+/* The flush-denormal mode its entry points apply. */
+#include "tg_fpmode.h"
 
 /* One operand of an n-ary node (sum, dot). */
 typedef struct {
@@ -130,7 +132,8 @@ void tg_tape_clear(tg_tape *t);
  * intermediates keep theirs. Touches no Python state, so callers run it
  * without the GIL. Returns 0, -1 when out of memory, -2 when a tensor saved
  * for backward was modified in place since, -4 when a parent's shape or dtype
- * changed since (t->error_node says which). */
+ * changed since (t->error_node says which). Runs
+ * under the flush-denormal mode (tg_fpmode.h). */
 int tg_tape_backward(tg_tape *t, tg_index root);
 
 static inline int tg_is_leaf(const tg_tape *t, tg_index i) { return i < t->leaf_cap; }
@@ -248,6 +251,37 @@ static inline double tg_eval_binary(uint8_t op, double x, double y)
     case TG_POW: return pow(x, y);
     default: return NAN;
     }
+}
+
+/* The evaluations above, under the flush-denormal mode when it is on (recording
+ * a Value): the operands pass through pins, so the arithmetic sits between
+ * enter and leave. */
+static inline double tg_eval_unary_in_mode(uint8_t op, double x, double c)
+{
+    if (!tg_flush_denormal) return tg_eval_unary(op, x, c);
+    unsigned saved = tg_fpmode_enter();
+    double r = tg_fpmode_pin(tg_eval_unary(op, tg_fpmode_pin(x), tg_fpmode_pin(c)));
+    tg_fpmode_leave(saved);
+    return r;
+}
+
+static inline double tg_eval_binary_in_mode(uint8_t op, double x, double y)
+{
+    if (!tg_flush_denormal) return tg_eval_binary(op, x, y);
+    unsigned saved = tg_fpmode_enter();
+    double r = tg_fpmode_pin(tg_eval_binary(op, tg_fpmode_pin(x), tg_fpmode_pin(y)));
+    tg_fpmode_leave(saved);
+    return r;
+}
+
+static inline double tg_eval_nary_in_mode(uint8_t op, const tg_arg *args, tg_index nargs,
+                                          const double *value)
+{
+    if (!tg_flush_denormal) return tg_eval_nary(op, args, nargs, value);
+    unsigned saved = tg_fpmode_enter();            /* (the operands are read after it) */
+    double r = tg_fpmode_pin(tg_eval_nary(op, args, nargs, value));
+    tg_fpmode_leave(saved);
+    return r;
 }
 
 #endif

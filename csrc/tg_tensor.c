@@ -976,9 +976,8 @@ static int tg_forward_ok(const struct tg_tnode *n, uint8_t op)
 }
 
 
-int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch)
+static int tg_tensor_kernel(struct tg_tnode *n, uint8_t op)
 {
-    (void)scratch;
     int f32 = n->out.dtype == TG_F32;
     int ok = tg_forward_ok(n, op);
     if (ok != 0) return ok;
@@ -1041,6 +1040,16 @@ int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch)
     default:
         return -1;
     }
+}
+
+/* The kernel under the flush-denormal mode (tg_fpmode.h). */
+int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch)
+{
+    (void)scratch;
+    unsigned saved = tg_fpmode_enter();
+    int status = tg_tensor_kernel(n, op);
+    tg_fpmode_leave(saved);
+    return status;
 }
 
 /* The gradient buffer of slot p, zeroed on its first contribution in this

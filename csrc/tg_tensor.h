@@ -80,7 +80,8 @@ tg_index tg_tape_new_tensor_leaf(tg_tape *t, struct tg_tnode *tnode, tg_index *o
 /* Forward kernels: fill out (already shaped and allocated) from the node's inputs.
  * Return 0, -1 on a bad argument (a buffer smaller than its view, a strided read
  * outside its input; the caller checks shapes before), or TG_EDTYPE when an operand
- * has a dtype op's kernel was not written for. Nothing is read before the checks. */
+ * has a dtype op's kernel was not written for. Nothing is read before the checks.
+ * Runs under the flush-denormal mode (tg_fpmode.h). */
 #define TG_EDTYPE (-3)
 int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch);
 

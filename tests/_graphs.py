@@ -265,8 +265,11 @@ def error_scales(graph, vals, reach):
     formula is used (torch); the difference then is a few ulps of the sum of the
     absolute values of the terms, not of the result, which may have cancelled.
     Values: |a| + |b| for a sum, |a||b| for a product, and for a nonlinear op its
-    |result| plus the excess of its inputs times |local derivative|. Gradients:
-    the reverse sweep run on absolute values. A nan or inf in a bound makes it inf.
+    |result| plus the error scale of its computed inputs (a leaf is exact) times
+    |local derivative|: the input's own rounding is amplified by the op's condition
+    (log(c/c), where torch's c * (1/c) is 1 - 1.1e-16, gives -1.1e-16 for 0).
+    Gradients: the reverse sweep run on absolute values. A nan or inf in a bound
+    makes it inf.
     """
     L = len(graph.leaves)
     vs = [_mag(v) for v in vals[:L]]
@@ -297,9 +300,9 @@ def error_scales(graph, vals, reach):
                 x = vals[ins[1]]
                 y = vals[ins[2]] if kind in BINARY else None
                 gx, gy = op.backward(1.0, x, y, c, out)
-                s = _mag(out) + _mag(gx) * (vs[ins[1]] - _mag(x))
+                s = _mag(out) + _mag(gx) * (vs[ins[1]] if ins[1] >= L else 0.0)
                 if kind in BINARY:
-                    s += _mag(gy) * (vs[ins[2]] - _mag(y))
+                    s += _mag(gy) * (vs[ins[2]] if ins[2] >= L else 0.0)
         vs.append(math.inf if s != s else max(s, _mag(out)))
     n = len(vals)
     gs = [0.0] * n

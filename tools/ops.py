@@ -418,7 +418,7 @@ TENSOR_OPS = (
          ctx=("self_sizes", "index"), kernel="TT_GATHER",
          derivatives={"self": "select_backward(grad, self_sizes, index)"}),
     dict(name="index", torch="IndexBackward0", inputs=("self",), saved=(),
-         ctx=("self_sizes", "indices"), kernel=None,
+         ctx=("self_sizes", "indices"), kernel="TT_GATHER", c_name=("NAME_INDEX", 21),
          derivatives={"self": "index_backward(grad, self_sizes, indices)"}),
     # -- compiled-only shape/linalg names -------------------------------------------
     # vector @ matrix: torch records it as unsqueeze, mm, squeeze (SqueezeBackward4)

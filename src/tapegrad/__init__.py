@@ -41,6 +41,7 @@ if TYPE_CHECKING:   # what the re-export below gives, for mypy and IDEs (== _api
         squeeze as squeeze, pow as pow, add as add, sub as sub, mul as mul, div as div,
         clone as clone, numel as numel, is_floating_point as is_floating_point,
         set_printoptions as set_printoptions, get_printoptions as get_printoptions,
+        set_flush_denormal as set_flush_denormal,
     )
 else:
     # A missing or broken extension is an ImportError here, never a silent fallback.

@@ -18,7 +18,7 @@ ENGINE_NAMES = (
     "clamp_min", "softmax", "log_softmax", "matmul", "mm", "mv", "bmm", "mean", "max", "min",
     "argmax", "argmin", "reshape", "flatten", "transpose", "t", "permute", "unsqueeze",
     "squeeze", "pow", "add", "sub", "mul", "div", "clone", "numel", "is_floating_point",
-    "set_printoptions", "get_printoptions",
+    "set_printoptions", "get_printoptions", "set_flush_denormal",
 )
 
 # Grad mode, written once (tapegrad.autograd.grad_mode); engines expose the same objects.

@@ -119,6 +119,7 @@ class Engine(Protocol):
     get_default_dtype: Callable[[], Any]
     set_printoptions: Callable[..., None]
     get_printoptions: Callable[[], dict]
+    set_flush_denormal: Callable[[bool], bool]
     # the free tensor functions (exp ... is_floating_point, see _api.ENGINE_NAMES)
     exp: Callable[..., Any]
     matmul: Callable[..., Any]

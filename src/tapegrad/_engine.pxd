@@ -62,6 +62,14 @@ cdef extern from "tg_tape.h" nogil:
     double tg_eval_unary(uint8_t op, double x, double c)
     double tg_eval_binary(uint8_t op, double x, double y)
     double tg_eval_nary(uint8_t op, const tg_arg *args, tg_index nargs, const double *value)
+    double tg_eval_unary_in_mode(uint8_t op, double x, double c)     # under the flush mode
+    double tg_eval_binary_in_mode(uint8_t op, double x, double y)
+    double tg_eval_nary_in_mode(uint8_t op, const tg_arg *args, tg_index nargs,
+                                const double *value)
+
+    # the flush-denormal mode (tg_fpmode.h): process-wide, applied by each entry point
+    int tg_flush_denormal        # 1 while it is on
+    int tg_set_flush_denormal(int on)    # 1, or 0 where the CPU has no such mode
 
 
 cdef extern from "tg_tensor.h" nogil:

@@ -11,6 +11,7 @@ import numbers
 import threading
 
 from ._ops import OPS
+from ._denormal import flush_mode_arg as _flush_mode_arg
 
 ENGINE = "c"
 
@@ -169,7 +170,8 @@ cdef inline Value _unop(uint8_t op, Value x, double c):
     cdef Value out = Value.__new__(Value)
     out.tape = x.tape
     out.t = t
-    out.index = tg_tape_push(t, op, a, -1, c, tg_eval_unary(op, t.value[a], c), &out.index)
+    out.index = tg_tape_push(t, op, a, -1, c, tg_eval_unary_in_mode(op, t.value[a], c),
+                             &out.index)
     return out
 
 
@@ -185,7 +187,7 @@ cdef inline Value _binop(uint8_t op, Value x, Value y):
     cdef Value out = Value.__new__(Value)
     out.tape = x.tape
     out.t = t
-    out.index = tg_tape_push(t, op, a, b, 0.0, tg_eval_binary(op, t.value[a], t.value[b]),
+    out.index = tg_tape_push(t, op, a, b, 0.0, tg_eval_binary_in_mode(op, t.value[a], t.value[b]),
                              &out.index)
     return out
 
@@ -223,7 +225,7 @@ cdef Value _nary(uint8_t op, list items, list partners, Py_ssize_t nargs):
             tg_tape_push_arg(&tape.t, i, 0.0)
         else:
             tg_tape_push_arg(&tape.t, -1, PyFloat_AS_DOUBLE(o))
-    cdef double acc = tg_eval_nary(op, tape.t.args + tape.t.arg_count - nargs, nargs,
+    cdef double acc = tg_eval_nary_in_mode(op, tape.t.args + tape.t.arg_count - nargs, nargs,
                                    tape.t.value)
     cdef Value out = Value.__new__(Value)
     out.tape = tape
@@ -274,6 +276,15 @@ def clear_tape():
     _check_idle(tape)
     _refuse_clear_while_recording(tape)
     tg_tape_clear(&tape.t)
+
+
+def set_flush_denormal(mode):
+    """Flush subnormal floats to zero (True) or keep them (False) in every later
+    C sweep and kernel of this engine, on every thread (torch.set_flush_denormal).
+    Returns True, or False where the CPU has no such mode. Each C entry point sets
+    the CPU bits on entry and restores them on return: Python's own float
+    arithmetic keeps subnormals (torch changes the calling thread's mode)."""
+    return bool(tg_set_flush_denormal(_flush_mode_arg(mode)))
 
 
 def tape_stats():

@@ -125,6 +125,7 @@ COMPILED = {
     'to_copy': 'Backward',
     'select': 'SelectBackward0',
     'slice': 'SliceBackward0',
+    'index': 'IndexBackward0',
     'vm': 'MvBackward0',
     'mse_loss': 'MseLossBackward0',
     'nll_loss': 'NllLossBackward0',

@@ -35,6 +35,7 @@ cdef enum:
     NAME_CLONE = 18
     NAME_RECIPROCAL = 19
     NAME_NLL_LOSS = 20
+    NAME_INDEX = 21
 
 OP_CODES = {
     'leaf': TG_LEAF,
@@ -123,4 +124,5 @@ _NAME_OVERRIDES = (
     'CloneBackward0',
     'ReciprocalBackward0',
     'NllLossBackward0',
+    'IndexBackward0',
 )

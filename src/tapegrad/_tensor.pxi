@@ -2,13 +2,14 @@
 # backward entry point and the factories (included by _engine.pyx). The ops that
 # record nodes are in _tensor_ops.pxi; kernels are in csrc/tg_tensor.c.
 
+from libc.math cimport copysign
 from libc.string cimport memcpy, memset
 from libc.stdint cimport int64_t
 
 import collections
 import numpy as np
 
-from ._dtype import Size, bool_, float32, float64, int64
+from ._dtype import Size, bool_, float32, float64, int64, scalar_dtype
 from cpython.ref cimport Py_INCREF, Py_DECREF
 
 cdef object _NO_DIM = object()      # softmax() called without dim (before Tensor: a default)
@@ -844,60 +845,107 @@ cdef class Tensor:
 
     def __getitem__(self, key):
         _check_live(self)
-        if not isinstance(key, tuple):
-            key = (key,)
-        cdef int n_real = len([k for k in key if k is not None and k is not Ellipsis])
-        if n_real > self.v.ndim:
-            raise IndexError(f"too many indices for tensor of dimension {self.v.ndim}")
-        if len([k for k in key if k is Ellipsis]) > 1:
-            raise IndexError("an index can only have a single ellipsis ('...')")
-        expanded = []
-        for k in key:
-            if k is Ellipsis:
-                expanded.extend([slice(None)] * (self.v.ndim - n_real))
-            else:
-                expanded.append(k)
-        cdef list strides = _contiguous_strides(&self.v)
-        cdef list out_shape = [], out_strides = []
-        cdef int64_t offset = 0, size, i
-        cdef int d = 0
-        cdef int name = 0                 # torch's name: that of the last index applied
-        for k in expanded:
-            if k is None:
-                out_shape.append(1)
-                out_strides.append(0)
-                name = NAME_UNSQUEEZE
-                continue
-            size = self.v.shape[d]
-            if isinstance(k, slice):
-                start, stop, step = k.indices(size)
-                if step <= 0:
-                    raise ValueError("step must be greater than zero")
-                length = len(range(start, stop, step))
-                out_shape.append(length)
-                out_strides.append(strides[d] * step)
-                if length > 0:
-                    offset += start * strides[d]
-                if length != size:        # a full slice records nothing in torch
-                    name = 0
-            else:
-                if isinstance(k, Tensor) and (<Tensor>k).v.dtype == TG_I64 and (<Tensor>k).v.numel == 1:
-                    k = (<Tensor>k).item()
-                try:
-                    i = k.__index__()
-                except (AttributeError, TypeError):
-                    raise TypeError(f"tensor indices must be ints, slices, None or Ellipsis, "
-                                    f"not '{type(k).__name__}'") from None
-                if i < -size or i >= size:
-                    raise IndexError(f"index {i} is out of bounds for dimension {d} with size {size}")
-                offset += (i + size if i < 0 else i) * strides[d]
-                name = NAME_SELECT
+        cdef list shape = [], strides = []
+        cdef int64_t offset = 0
+        cdef int name = _index_plan(self, key if isinstance(key, tuple) else (key,),
+                                    shape, strides, &offset)
+        return _gather(self, shape, offset, strides, name)
+
+# ----------------------------------------------------------------------------
+# Indexing: ints, slices, None, ..., and torch's advanced indices that read one
+# element per index (True / False, 1-element int64 tensors)
+
+cdef object _advanced_index(object k):
+    """k's index shape if k is an advanced index this engine reads (a bool: (1,) or
+    (0,), on a new dim; a 1-element int64 tensor: its shape), else None."""
+    if isinstance(k, (bool, np.bool_)):
+        return (1,) if k else (0,)
+    if isinstance(k, Tensor) and (<Tensor>k).v.ndim == 0 and (<Tensor>k).v.dtype == TG_BOOL:
+        return (1,) if k.item() else (0,)
+    if isinstance(k, Tensor) and (<Tensor>k).v.dtype == TG_I64 and (<Tensor>k).v.numel == 1 \
+            and (<Tensor>k).v.ndim > 0:
+        return tuple(k.shape)
+    return None
+
+
+cdef bint _is_long(object k):
+    return isinstance(k, Tensor) and (<Tensor>k).v.dtype == TG_I64
+
+
+cdef int64_t _int_index(object k, int64_t size, int d) except? -1:
+    if isinstance(k, Tensor) and (<Tensor>k).v.dtype == TG_I64 and (<Tensor>k).v.numel == 1:
+        k = (<Tensor>k).item()
+    cdef int64_t i
+    try:
+        i = k.__index__()
+    except (AttributeError, TypeError):
+        raise TypeError(f"tensor indices must be ints, slices, None or Ellipsis, "
+                        f"not '{type(k).__name__}'") from None
+    if i < -size or i >= size:
+        raise IndexError(f"index {i} is out of bounds for dimension {d} with size {size}")
+    return i + size if i < 0 else i
+
+
+cdef int _index_plan(Tensor x, tuple key, list out_shape, list out_strides,
+                     int64_t *offset) except -1:
+    """x[key] as a strided read: fills out_shape, out_strides and offset; returns the
+    grad_fn name id. Advanced indices (see _advanced_index) broadcast together; their
+    dims go where the first one stands when they are adjacent, else first (torch)."""
+    cdef list kinds = [_advanced_index(k) for k in key]
+    cdef list reads = [k is not None and k is not Ellipsis and (a is None or _is_long(k))
+                       for k, a in zip(key, kinds)]       # k consumes a dim of x
+    cdef int n_real = reads.count(True)
+    if n_real > x.v.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {x.v.ndim}")
+    if len([k for k in key if k is Ellipsis]) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    cdef list strides = _contiguous_strides(&x.v)
+    cdef list slots = []                 # (size, stride) per output dim, or an index shape
+    cdef list adv = []                   # positions of the advanced indices in slots
+    cdef int64_t size
+    cdef int d = 0
+    cdef int name = 0                    # torch's name: that of the last index applied
+    for k, a, read in zip(key, kinds, reads):
+        if k is Ellipsis:
+            slots.extend([(x.v.shape[d + j], strides[d + j]) for j in range(x.v.ndim - n_real)])
+            d += x.v.ndim - n_real
+        elif k is None:
+            slots.append((1, 0))
+            name = NAME_UNSQUEEZE
+        elif a is not None:
+            adv.append(len(slots))
+            slots.append(a)
+            if read:                     # a 1-element int64 tensor reads one element of d
+                offset[0] += _int_index(k, x.v.shape[d], d) * strides[d]
+                d += 1
+        elif isinstance(k, slice):
+            size = x.v.shape[d]
+            start, stop, step = k.indices(size)
+            if step <= 0:
+                raise ValueError("step must be greater than zero")
+            length = len(range(start, stop, step))
+            slots.append((length, strides[d] * step))
+            if length > 0:
+                offset[0] += start * strides[d]
+            if length != size:           # a full slice records nothing in torch
+                name = 0
             d += 1
-        while d < self.v.ndim:
-            out_shape.append(self.v.shape[d])
-            out_strides.append(strides[d])
+        else:
+            offset[0] += _int_index(k, x.v.shape[d], d) * strides[d]
+            name = NAME_SELECT
             d += 1
-        return _gather(self, out_shape, offset, out_strides, name)
+    slots.extend([(x.v.shape[j], strides[j]) for j in range(d, x.v.ndim)])
+    if adv:
+        together = [(n, 0) for n in np.broadcast_shapes(*[slots[j] for j in adv])]
+        first = adv[0] if adv[len(adv) - 1] - adv[0] == len(adv) - 1 else 0
+        slots = [s for j, s in enumerate(slots) if j not in adv]
+        slots[first:first] = together
+        name = NAME_INDEX
+    for size, stride in slots:
+        out_shape.append(size)
+        out_strides.append(stride)
+    return name
+
 
 # Tensor.__new__ for Python callers (T.Tensor(...), T.Tensor.__new__(cls), a subclass's
 # construction) runs torch's legacy constructor, as torch and the reference do, so a
@@ -1024,6 +1072,34 @@ cdef dict _graph_leaves(list roots):
     return out
 
 
+cdef list _mute_off_path(list roots, dict wanted):
+    """Clear retain_grad on the nodes of the roots' graphs that lead to no input
+    (torch runs only the nodes on a path to an input); returns [(tape, slot)] to set
+    back."""
+    cdef list muted = []
+    cdef Tensor r
+    cdef tg_tape *t
+    cdef tg_index i, p, lo
+    cdef set leads = set()               # (tape id, slot) of the nodes an input is reachable from
+    for obj in roots:
+        r = <Tensor>obj
+        t = r.tp
+        if t.op[r.index] == TT_LEAF:
+            continue
+        lo = t.low[r.index]
+        for i in range(lo, r.index + 1):                 # parents first
+            if t.tn[i] == NULL or (id(r.tape), i) in leads:
+                continue
+            if (id(r.tape), i) in wanted or any(
+                    p >= 0 and ((id(r.tape), p) in wanted or (id(r.tape), p) in leads)
+                    for p in (t.a[i], t.b[i])):
+                leads.add((id(r.tape), i))
+            elif t.tn[i].retain_grad:
+                t.tn[i].retain_grad = 0
+                muted.append((r.tape, i))
+    return muted
+
+
 cdef object _sweep_into(list roots, list grads, list inputs, bint collect):
     """The sweeps from roots (one each, seeded by grads) with only ``inputs``' .grad
     changed: collect=False accumulates into them (backward(inputs=)); collect=True
@@ -1069,7 +1145,8 @@ cdef object _sweep_into(list roots, list grads, list inputs, bint collect):
         n.retain_grad = 1
     cdef list result = []
     cdef tg_view g
-    cdef tg_buf *buf
+    cdef tg_buf *buf, *kept
+    cdef list muted = _mute_off_path(roots, wanted)
     try:
         for r, seed in zip(roots, grads):
             r.backward(seed)
@@ -1085,6 +1162,9 @@ cdef object _sweep_into(list roots, list grads, list inputs, bint collect):
                     g.buf = buf
                     result.append(_from_numpy(np.array(_as_numpy(&g)), g.dtype))
     finally:
+        for tape, i in muted:
+            if (<_Tape>tape).t.tn[<tg_index>i] != NULL:
+                (<_Tape>tape).t.tn[<tg_index>i].retain_grad = 1
         for tape, i, is_leaf, saved, flag in stash:
             n = (<_Tape>tape).t.tn[<tg_index>i]
             if n == NULL:
@@ -1093,9 +1173,15 @@ cdef object _sweep_into(list roots, list grads, list inputs, bint collect):
                 tg_buf_decref(n.grad)
                 n.grad = <tg_buf *><size_t>saved
             else:
-                if collect:
-                    tg_buf_decref(n.retained)
-                    n.retained = <tg_buf *><size_t>saved
+                if collect:      # a retain_grad() input's .grad takes its gradient, as torch
+                    kept = <tg_buf *><size_t>saved
+                    if flag and kept != NULL and n.retained != NULL:
+                        _as_numpy_buf(kept, &n.out)[...] += _as_numpy_buf(n.retained, &n.out)
+                    if flag and kept == NULL:
+                        kept = n.retained
+                    else:
+                        tg_buf_decref(n.retained)
+                    n.retained = kept
                 n.retain_grad = flag
     return tuple(result) if collect else None
 
@@ -1255,12 +1341,14 @@ cdef tuple _size_args(tuple size):
     return size
 
 
-cdef Tensor _filled(tuple size, object dtype, object requires_grad, double value):
+cdef Tensor _filled(tuple size, object dtype, object requires_grad, object value):
+    """A new tensor of value (a Python number: an int fills int64 exactly)."""
     cdef Tensor r = Tensor.__new__(Tensor)
     cdef int code = _dtype_code(dtype)
     _set_shape(&r.v, _size_args(size), code)
-    _alloc(&r.v, value == 0.0)
-    if value != 0.0:
+    cdef bint zero = value == 0 and not (isinstance(value, float) and copysign(1.0, value) < 0)
+    _alloc(&r.v, zero)
+    if not zero:
         _as_numpy(&r.v)[...] = value
     if requires_grad:
         r.requires_grad_(True)
@@ -1280,12 +1368,14 @@ def empty(*size, dtype=None, requires_grad=False, device=None):
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
-    if dtype is None and isinstance(fill_value, (int, np.integer)) and not isinstance(fill_value, bool):
-        dtype = int64
+    cdef bint integral = isinstance(fill_value, (int, np.integer, np.bool_))
+    if dtype is None and integral:
+        dtype = scalar_dtype(fill_value)           # int64 (kept exact) or bool, as torch
     if not isinstance(size, (tuple, list)):
         raise TypeError(f"full(): argument 'size' must be tuple of ints, not "
                         f"{type(size).__name__}")
-    return _filled(tuple(size), dtype, requires_grad, float(fill_value))
+    return _filled(tuple(size), dtype, requires_grad,
+                   fill_value if integral else float(fill_value))
 
 
 def zeros_like(t, dtype=None, requires_grad=False):

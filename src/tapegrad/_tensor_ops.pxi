@@ -235,7 +235,8 @@ cdef Tensor _reduce(uint8_t op, Tensor x, object dim, bint keepdim, str name, in
         n.grad_fn = grad_fn
         return _run(op, n, x, None)
     if isinstance(dim, (tuple, list)):
-        dims = {_norm_dim(k, x.v.ndim) for k in dim}
+        # torch reads an empty list as every dim
+        dims = {_norm_dim(k, x.v.ndim) for k in dim} if dim else set(range(x.v.ndim))
     else:
         dims = {_norm_dim(dim, x.v.ndim)}
     n = _node(x, None)

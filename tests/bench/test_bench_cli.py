@@ -51,7 +51,9 @@ def _rows(lines):
 
 def test_cli_prints_the_table(table):
     assert table[0].startswith("tapegrad %s benchmark: Python " % tapegrad.__version__)
-    assert table[1] == ("chain: 400 ops, median of 1 runs after 2 warm-up runs")
+    assert table[1] == ("chain: 400 ops, median of 1 runs after 2 warm-up runs; chain backward "
+                        "subnormal: from (x0, y) = (0.5, 0.7), gradients subnormal; c flush: "
+                        "set_flush_denormal(True), runs interleaved with c's")
     assert table[2] == ("chain-replay: 400 ops recorded once, forward and backward timed "
                         "apart, median of 1 after 2 warm-up")
     assert "clock: CPU time of the calling thread (time.thread_time; --clock cpu)" in table
@@ -65,16 +67,19 @@ def test_cli_prints_the_table(table):
     assert [c[:2] for c in cells] == [
         ["chain build", "c"], ["chain build", "reference"],
         ["chain backward", "c"], ["chain backward", "reference"],
+        ["chain backward subnormal", "c"], ["chain backward subnormal", "c flush"],
         ["chain-replay forward", "c replay"], ["chain-replay forward", "reference replay"],
         ["chain-replay backward", "c replay"], ["chain-replay backward", "reference replay"]]
-    assert [c[2].split()[1] for c in cells] == ["ns/op"] * 2 + ["ns/node"] * 6
+    assert [c[2].split()[1] for c in cells] == ["ns/op"] * 2 + ["ns/node"] * 8
     assert all(float(c[2].split()[0]) > 0 for c in cells)
     # time / c and time / ref: the compiled row is 1.00x of itself
     assert cells[0][3] == "1.00x" and cells[1][4] == "1.00x"
-    assert cells[0][4].endswith("x") and cells[4][3] == cells[5][3] == ""
-    assert cells[4][5].startswith("400 nodes; record ") and cells[5][5].startswith("400 nodes")
+    assert cells[0][4].endswith("x") and cells[6][3] == cells[7][3] == ""
+    assert cells[6][5].startswith("400 nodes; record ") and cells[7][5].startswith("400 nodes")
     assert cells[0][5] == cells[1][5] == ""
+    assert cells[4][3] == "1.00x" and cells[5][3].endswith("x")    # flushed / kept
     assert any(line.startswith("c vs reference: chain build ") for line in table)
+    assert any(line.startswith("c flush vs c: chain backward subnormal ") for line in table)
     assert "checks passed (relative differences):" in table
     assert not any("target" in line or "MISSED" in line for line in table)
 
@@ -95,6 +100,7 @@ def test_cli_json_has_the_config_keys():
     assert cfg["workloads"] == ["chain", "chain-replay"] and cfg["clock"] == "cpu"
     assert [(r["workload"], r["phase"], r["label"]) for r in out["results"]] == [
         ("chain", "build", "c"), ("chain", "backward", "c"),
+        ("chain", "backward subnormal", "c"), ("chain", "backward subnormal", "c flush"),
         ("chain", "build", "reference"), ("chain", "backward", "reference"),
         ("chain-replay", "forward", "c replay"), ("chain-replay", "backward", "c replay"),
         ("chain-replay", "forward", "reference replay"),

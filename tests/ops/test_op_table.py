@@ -283,6 +283,8 @@ CASES = [
      lambda a, o: (a[0].shape, (1,)), None),
     ("slice", "TT_GATHER", [(5, 4)], False, lambda E, x: x[1:4:2],
      lambda a, o: (a[0].shape, (slice(1, 4, 2),)), None),
+    ("index", "TT_GATHER", [(3, 4)], False, lambda E, x: x[E.tensor([1])],
+     lambda a, o: (a[0].shape, (np.array([1]),)), None),
     ("mse_loss", "TT_MSE", [(3, 4), (3, 4)], False,
      lambda E, x, t: _F(E).mse_loss(x, t), lambda a, o: "mean", None),
     ("mse_loss", "TT_MSE", [(3, 4), (3, 4)], False,

@@ -7,10 +7,10 @@ missing torch fails); see ``require_torch`` in conftest.py.
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 
 from _cases import EDGE_CASES, OP_CASES
-from _graphs import mismatches, oracle, run_engine, run_torch, tame_graphs
+from _graphs import Graph, mismatches, oracle, run_engine, run_torch, tame_graphs
 from _util import assert_same_float, same_float
 from test_backward import micrograd_readme
 
@@ -85,8 +85,14 @@ def test_sum_and_dot_against_torch(engine, torch):
         assert_same_float(v.grad, float(t.grad), rel=1e-12, abs_tol=1e-14)
 
 
+# log(49 / x) at x = 49: torch's 49 / x is x.reciprocal() * 49 = 1 - 1.1e-16, so its log is
+# -1.1e-16 where tapegrad's exact division gives 0 (issue 10, item 17)
+LOG_OF_A_RATIO_NEAR_ONE = Graph([49.0], [("rdiv_const", 0, 49.0), ("log", 1)])
+
+
 @settings(max_examples=150)
 @given(graph=tame_graphs(max_ops=20))
+@example(graph=LOG_OF_A_RATIO_NEAR_ONE)
 def test_random_graph_against_torch(engine, torch, graph):
     values, grads, _ = run_engine(engine, graph)
     tv, tg = run_torch(torch, graph)
@@ -95,6 +101,24 @@ def test_random_graph_against_torch(engine, torch, graph):
     # (x / y) / y for d(x/y)/dy: a few ulps apart, accumulated along the graph.
     bad = mismatches(graph, (values, grads), (tv, tg), reach, rel=1e-10, abs_scale=1e-12)
     assert not bad, f"engine {engine.ENGINE!r} vs torch on\n{graph!r}\n" + "\n".join(bad[:12])
+
+
+def test_graph_comparison_still_catches_small_errors(engine, torch):
+    """The tolerance near log(1) is a few ulps of the input, not more: a value or a
+    gradient off by 1e-9 relative is still reported."""
+    graph = LOG_OF_A_RATIO_NEAR_ONE
+    values, grads, _ = run_engine(engine, graph)
+    tv, tg = run_torch(torch, graph)
+    _, _, reach = oracle(graph)
+    assert tv[2] == -1.1102230246251565e-16 and values[2] == 0.0
+    assert not mismatches(graph, (values, grads), (tv, tg), reach, rel=1e-10, abs_scale=1e-12)
+    for k in (1, 2):
+        off = list(values)
+        off[k] = values[k] + 1e-9 * (1.0 if k == 2 else values[k])
+        assert mismatches(graph, (off, grads), (tv, tg), reach, rel=1e-10, abs_scale=1e-12)
+        wrong = list(grads)
+        wrong[k - 1] = grads[k - 1] * (1 + 1e-9)
+        assert mismatches(graph, (values, wrong), (tv, tg), reach, rel=1e-10, abs_scale=1e-12)
 
 
 def test_training_loop_against_torch(engine, torch):

@@ -91,6 +91,19 @@ def test_full_empty(engine):
     assert engine.empty((3,)).shape == (3,)
 
 
+def test_full_infers_torchs_dtype_and_keeps_ints_exact(engine, torch):
+    """An int fill is int64 and exact past 2**53, a bool fill is bool, -0.0 stays
+    -0.0 (issue 10, item 14)."""
+    for fill in (2 ** 53 + 1, -(2 ** 62) - 3, True, False, 3, np.int64(2 ** 60 + 1), -0.0,
+                 2.5):
+        t, tt = engine.full((2,), fill), torch.full((2,), fill)
+        assert str(t.dtype) == str(tt.dtype).replace("torch.", "tapegrad."), fill
+        assert t.tolist() == tt.tolist(), fill
+        assert [math.copysign(1, v) for v in t.tolist()] == \
+            [math.copysign(1, v) for v in tt.tolist()]
+    assert engine.full((1,), 2 ** 53 + 1, dtype=engine.float64).tolist() == [2.0 ** 53]
+
+
 def test_arange(engine):
     M = engine
     a = M.arange(5)

@@ -166,6 +166,44 @@ def test_retained_grad_accumulates_like_torch(engine):
     assert npy(y.grad).tolist() == [12.0, 24.0]
 
 
+def _retain_graph(M):
+    """b = a*2 and d = w*5 retain their grads; d is on no path to a."""
+    a = M.tensor([1.0, 2.0], dtype=M.float64, requires_grad=True)
+    w = M.tensor([3.0, 4.0], dtype=M.float64, requires_grad=True)
+    b, d = a * 2, w * 5
+    b.retain_grad()
+    d.retain_grad()
+    return a, w, b, d, (b * b).sum() + (d * d).sum()
+
+
+_RETAIN_SWEEPS = {
+    "grad [a]": lambda M, ag, a, w, b, d, c: ag.grad(c, [a]),
+    "grad [a, b]": lambda M, ag, a, w, b, d, c: ag.grad(c, [a, b]),
+    "grad [b]": lambda M, ag, a, w, b, d, c: ag.grad(c, [b]),
+    "grad [w]": lambda M, ag, a, w, b, d, c: ag.grad(c, [w]),
+    "grad twice": lambda M, ag, a, w, b, d, c: (ag.grad(c, [a], retain_graph=True),
+                                                 ag.grad(c, [a])),
+    "backward, then grad [b]": lambda M, ag, a, w, b, d, c: (
+        c.backward(retain_graph=True), ag.grad(c, [b])),
+    "backward(inputs=[a])": lambda M, ag, a, w, b, d, c: c.backward(inputs=[a]),
+    "backward(inputs=[b])": lambda M, ag, a, w, b, d, c: c.backward(inputs=[b]),
+    "backward()": lambda M, ag, a, w, b, d, c: c.backward(),
+}
+
+
+@pytest.mark.parametrize("sweep", list(_RETAIN_SWEEPS))
+def test_retain_grad_during_autograd_grad_like_torch(engine, libs, torch, sweep):
+    """retain_grad() tensors on a path to the inputs get their .grad during
+    autograd.grad and backward(inputs=) too, others none (issue 10, item 15)."""
+    got = _retain_graph(engine)
+    _RETAIN_SWEEPS[sweep](engine, libs.autograd, *got)
+    want = _retain_graph(torch)
+    _RETAIN_SWEEPS[sweep](torch, torch.autograd, *want)
+    for mine, theirs in zip(got[:4], want[:4]):
+        assert (None if mine.grad is None else npy(mine.grad).tolist()) == \
+            (None if theirs.grad is None else theirs.grad.tolist())
+
+
 # ---------------------------------------------------------------------------- backward(gradient)
 
 

@@ -495,6 +495,70 @@ def test_index_gradients_accumulate(engine):
     assert npy(m.grad).tolist() == want.tolist()
 
 
+def _one_element_keys(M):
+    """Keys mixing bools and 1-element int64 tensors (torch's advanced indices that
+    read one element each) with ints, slices, None and Ellipsis."""
+    t1, t11 = M.tensor([1]), M.tensor([[1]])
+    s = slice(None)
+    return [True, False, M.tensor([1]), t11, (0, True), (True, 0), (Ellipsis, True),
+            (t1, t1), (t1, True), (True, t1), (t1, s, t1), (0, s, t1), (t1, 0, t1),
+            (True, True), (False, t1), (s, True, s, t11), (t11, s, True), (None, t1),
+            (True, None, 0), (s, t1, False), (0, True, 0), M.tensor(1.0) > 0, M.tensor(1),
+            (M.tensor(1.0) < 0, 1)]
+
+
+def test_index_bool_and_one_element_tensors_like_torch(engine, torch):
+    """x[True] adds a dim of size 1 (x[False] of size 0), x[tensor([1])] keeps its dim,
+    as torch's advanced indexing does (issue 10, item 14); values, shapes, grad_fn
+    names and gradients."""
+    a = np.arange(24.0).reshape(2, 3, 4)
+    for k_engine, k_torch in zip(_one_element_keys(engine), _one_element_keys(torch)):
+        x = engine.tensor(a, dtype=engine.float64, requires_grad=True)
+        xt = torch.tensor(a, dtype=torch.float64, requires_grad=True)
+        y, yt = x[k_engine], xt[k_torch]
+        assert tuple(y.shape) == tuple(yt.shape), k_torch
+        assert npy(y).tolist() == yt.detach().numpy().tolist(), k_torch
+        assert y.grad_fn.name() == yt.grad_fn.name(), k_torch
+        g = np.arange(float(yt.numel())).reshape(tuple(yt.shape))
+        y.backward(engine.tensor(g, dtype=engine.float64))
+        yt.backward(torch.tensor(g, dtype=torch.float64))
+        assert npy(x.grad).tolist() == xt.grad.numpy().tolist(), k_torch
+
+
+def test_index_mask_with_an_int_selects_the_int_first(engine, torch):
+    """x[mask, 1]: torch selects dim 2 first, then applies the mask (numpy counts the
+    int among the advanced indices). Boolean masks: the reference engine only."""
+    if engine.ENGINE == "c":
+        pytest.skip("the compiled engine reads no boolean masks")
+    a = np.arange(24.0).reshape(2, 3, 4)
+    m = [[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]]
+    for key in (lambda M: (M.tensor(m) > 0, 1), lambda M: (1, M.tensor([2, 0]), slice(None)),
+                lambda M: (M.tensor(m) > 0, slice(None)),
+                lambda M: (0, slice(None), M.tensor([3, 1]))):
+        y = engine.tensor(a)[key(engine)]
+        yt = torch.tensor(a)[key(torch)]
+        assert npy(y).tolist() == yt.numpy().tolist()
+
+
+def test_sum_and_mean_over_no_dims_reduce_all_like_torch(engine, torch):
+    """sum(dim=[]) is torch's sum of everything, not the input (issue 10, item 14)."""
+    a = [[0.5, -1.25, 2.0], [1.5, 0.25, -0.75]]
+    for dim in ([], ()):
+        for keepdim in (False, True):
+            for name in ("sum", "mean"):
+                x = engine.tensor(a, dtype=engine.float64, requires_grad=True)
+                xt = torch.tensor(a, dtype=torch.float64, requires_grad=True)
+                y = getattr(x, name)(dim=dim, keepdim=keepdim)
+                yt = getattr(xt, name)(dim=dim, keepdim=keepdim)
+                assert tuple(y.shape) == tuple(yt.shape) and npy(y).tolist() == \
+                    yt.detach().numpy().tolist()
+                assert y.grad_fn.name() == yt.grad_fn.name()
+                y.sum().backward()
+                yt.sum().backward()
+                assert npy(x.grad).tolist() == xt.grad.numpy().tolist()
+    assert engine.sum(engine.tensor([1.0, 2.0]), []).item() == 3.0
+
+
 # ---------------------------------------------------------------------------- shape chains
 
 

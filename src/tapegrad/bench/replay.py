@@ -38,7 +38,7 @@ import gc
 
 from . import timing
 from .scalar import MLP, Neuron, OpsNeuron, chain, demo_data, demo_loss
-from .settings import ALPHA, FULL, MLP_LR, N_SAMPLES, SEED
+from .settings import ALPHA, CHAIN_START, FULL, MLP_LR, N_SAMPLES, SEED
 from .tensor import mlp_case, mlp_setup, mlp_summary
 from .timing import Case, gc_mode, interleave, median
 
@@ -301,7 +301,7 @@ def mlp_replay(api, replay, steps=FULL.mlp_steps, repeats=FULL.mlp_repeats, seed
 
 def chain_replay(engine, n_ops=FULL.chain_ops, repeats=FULL.chain_repeats, warmup=2,
                  gc_off=False):
-    """Record the chain once (``record(fn, 0.5, 0.7)``), then time ``tape.forward``
+    """Record the chain once (``record(fn, *CHAIN_START)``), then time ``tape.forward``
     and ``tape.backward`` apart, ``warmup + repeats`` times (a forward before
     every backward).
 
@@ -328,7 +328,7 @@ def chain_replay(engine, n_ops=FULL.chain_ops, repeats=FULL.chain_repeats, warmu
     gc.collect()
     with gc_mode(gc_off):
         t0 = now()
-        tape = replay.record(fn, 0.5, 0.7)
+        tape = replay.record(fn, *CHAIN_START)
         record_s = now() - t0
     nodes = tape.nodes or n   # the reference replays nothing: it runs fn again
     fwd, back = [], []
@@ -337,7 +337,7 @@ def chain_replay(engine, n_ops=FULL.chain_ops, repeats=FULL.chain_repeats, warmu
         gc.collect()
         with gc_mode(gc_off):
             t0 = now()
-            out = tape.forward(0.5, 0.7)
+            out = tape.forward(*CHAIN_START)
             t1 = now()
             tape.backward()
             t2 = now()

@@ -14,7 +14,7 @@ import math
 from typing import List, Optional
 
 from .replay import DEMO_REPLAY_PHASES, MLP_REPLAY_PHASES
-from .settings import ALL_WORKLOADS
+from .settings import ALL_WORKLOADS, CHAIN_SUBNORMAL_START
 from .tensor import MLP_PHASES
 
 
@@ -69,7 +69,8 @@ def _blas_line(env, cfg):
         "API): %s" % (head, req if req else "unset", env_var or "unset", counts or "none loaded")
 
 
-_PHASE_ORDER = {"build": 0, "forward": 0, "backward": 1, "step": 0, "call": 1,
+_PHASE_ORDER = {"build": 0, "forward": 0, "backward": 1, "backward subnormal": 2,
+                "step": 0, "call": 1,
                 "step ops": 0, "call ops": 1, "step dot": 2, "call dot": 3}
 
 
@@ -107,7 +108,7 @@ def _preamble(env, cfg, results):
     lines.append("tapegrad %s benchmark: Python %s (%s), %s, %s" % (
         env["tapegrad"], env["python"], env["implementation"], env["machine"],
         env.get("cpu") or "?"))
-    lines.extend(_size_lines(cfg, {r["workload"] for r in results}))
+    lines.extend(_size_lines(cfg, {r["workload"] for r in results}, results))
     blas = _blas_line(env, cfg)
     if blas:
         lines.append(blas)
@@ -135,13 +136,17 @@ def _preamble(env, cfg, results):
     return lines
 
 
-def _size_lines(cfg, present):
+def _size_lines(cfg, present, results):
     """The sizes of the workloads that ran, a line per family."""
     lines = []
     sizes = []
     if "chain" in present:
         sizes.append("chain: %d ops, median of %d runs after 2 warm-up runs" % (
             cfg["chain_ops"], cfg["chain_repeats"]))
+        if any(r["phase"] == "backward subnormal" for r in results):
+            sizes.append("chain backward subnormal: from (x0, y) = %s, gradients subnormal; "
+                         "c flush: set_flush_denormal(True), runs interleaved with c's"
+                         % (CHAIN_SUBNORMAL_START,))
     if "demo" in present:
         sizes.append("demo: %d steps, median of %d runs (%d for peers) after 2 warm-up steps "
                      "(%d for peers)" % (
@@ -222,7 +227,7 @@ def _table_lines(results, values, annotator):
 # Engine pairs whose ratios are spelled out in words, fast engine first.
 _RATIO_PAIRS = (
     ("c", "reference"), ("c", "micrograd"), ("c", "micrograd gc off"),
-    ("c", "torch"), ("c", "numpy"), ("reference", "micrograd"),
+    ("c flush", "c"), ("c", "torch"), ("c", "numpy"), ("reference", "micrograd"),
     ("reference", "micrograd gc off"), ("reference", "torch"), ("reference", "numpy"),
     ("c replay", "c"), ("c replay", "reference replay"), ("c replay", "micrograd gc off"),
     ("c replay", "torch"), ("c replay", "numpy"), ("reference replay", "reference"))

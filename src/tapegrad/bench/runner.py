@@ -4,6 +4,7 @@ available, into a JSON-able report (``run``)."""
 from __future__ import annotations
 
 import builtins
+import copy
 import traceback
 from typing import Callable, Optional
 
@@ -12,7 +13,7 @@ from .checks import run_checks
 from .peers import Row, load_rows, replay_row, torch_engine
 from .replay import (DEMO_STYLES, chain_replay, demo_replay, micrograd_demo_nodes,
                      mlp_replay, mlp_replay_summary, replay_api)
-from .scalar import chain, demo
+from .scalar import chain, chain_subnormal, demo
 from .settings import (ALL_WORKLOADS, BLAS_WORKLOADS, ENGINE_WORKLOADS, OVERHEAD_SIZES,
                        REPLAY_WORKLOADS, SCALAR_WORKLOADS, BenchConfig)
 from .tensor import matmul_case, matmul_summary, mlp_case, mlp_summary, overhead
@@ -172,6 +173,25 @@ def _do_chain(s, row):
     s.add("chain", "build", row, m["build_ns_per_op"], "ns/op", m, runs=m["build_ns"])
     s.add("chain", "backward", row, m["backward_ns_per_node"], "ns/node", m,
           runs=m["backward_ns"])
+    if row.key == "c" and hasattr(row.engine, "set_flush_denormal"):
+        _do_chain_subnormal(s, row)
+
+
+def _do_chain_subnormal(s, row):
+    """The underflowing chain's backward, subnormals kept (row ``c``) and flushed
+    (row ``c flush``)."""
+    s.say("chain subnormal: %s, subnormals kept and flushed ..." % row.label)
+    ms = chain_subnormal(row.engine, s.sizes.chain_ops, s.sizes.chain_repeats,
+                         gc_off=row.gc_off)
+    if ms is None:
+        s.missing["%s chain subnormal" % row.label] = "this CPU cannot flush subnormals"
+        return
+    flushed = copy.copy(row)
+    flushed.label = row.label + " flush"
+    for name, r in (("kept", row), ("flushed", flushed)):
+        m = ms[name]
+        s.add("chain", "backward subnormal", r, m["backward_ns_per_node"], "ns/node", m,
+              runs=m["backward_ns"])
 
 
 def _do_demo(s, row):

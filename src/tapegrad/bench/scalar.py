@@ -4,10 +4,15 @@ PyTorch), run from Python the way a user would.
 
 chain
     Build one expression of ``n_ops`` scalar operations from Python,
-    repeating ``x = x*y; x = x + y; x = x.tanh(); x = x**2`` (values stay in
-    [0.36, 0.8]), then call ``backward()`` on the result. Reports ns per op
-    for the build and ns per node for the backward sweep (median of repeats,
+    repeating ``x = x*y; x = x + y; x = x.tanh(); x = x**2`` from ``x = 0.5,
+    y = 0.4`` (``settings.CHAIN_START``: values stay in [0.19, 0.5], gradients are
+    normal or exactly 0), then call ``backward()`` on the result. Reports ns per
+    op for the build and ns per node for the backward sweep (median of repeats,
     after two untimed warm-up runs).
+chain subnormal (engines with ``set_flush_denormal``)
+    The same chain from ``y = 0.7`` (``CHAIN_SUBNORMAL_START``), whose gradients
+    stay subnormal along the sweep: its backward timed with subnormals kept and
+    flushed (``set_flush_denormal(False)`` / ``(True)``, runs interleaved).
 demo
     One training step of micrograd's ``demo.ipynb``: an MLP 2-16-16-1 of
     scalar Values (micrograd-style ``Neuron``/``Layer``/``MLP`` classes, a
@@ -26,13 +31,15 @@ import gc
 import random
 
 from . import timing
-from .settings import ALPHA, FULL, N_SAMPLES, NOISE, SEED
+from .settings import (ALPHA, CHAIN_START, CHAIN_SUBNORMAL_START, FULL, N_SAMPLES, NOISE,
+                       SEED)
 from .timing import gc_mode, median, run_with_deep_stack
 
 
 def chain(engine, n_ops=FULL.chain_ops, repeats=FULL.chain_repeats, warmup=2,
-          gc_off=False):
-    """Build ``n_ops`` ops (``* + tanh **2`` repeated) and backward through them.
+          gc_off=False, start=CHAIN_START):
+    """Build ``n_ops`` ops (``* + tanh **2`` repeated, from ``(x0, y) = start``) and
+    backward through them.
 
     Returns ``{"n_ops", "build_ns_per_op", "backward_ns_per_node", "build_ns",
     "backward_ns", "check"}``: the medians over ``repeats`` timed runs, every
@@ -50,8 +57,8 @@ def chain(engine, n_ops=FULL.chain_ops, repeats=FULL.chain_repeats, warmup=2,
     for r in range(warmup + repeats):
         gc.collect()
         with gc_mode(gc_off):
-            x0 = Value(0.5)
-            y = Value(0.7)
+            x0 = Value(start[0])
+            y = Value(start[1])
             x = x0
             t0 = now()
             for _ in range(iters):
@@ -78,6 +85,35 @@ def chain(engine, n_ops=FULL.chain_ops, repeats=FULL.chain_repeats, warmup=2,
         "backward_ns": back,
         "check": check,
     }
+
+
+def chain_subnormal(engine, n_ops=FULL.chain_ops, repeats=FULL.chain_repeats, warmup=2,
+                    gc_off=False):
+    """The chain from ``CHAIN_SUBNORMAL_START`` (gradients subnormal), its runs with
+    ``engine.set_flush_denormal(False)`` and ``(True)`` interleaved; the mode is off
+    afterwards. Returns ``{"kept": chain(...), "flushed": chain(...)}`` (their
+    ``backward_ns`` are the interleaved runs), or None where the CPU cannot flush."""
+    if not engine.set_flush_denormal(False):
+        return None
+    runs = {"kept": [], "flushed": []}
+    try:
+        for r in range(warmup + repeats):
+            for mode, name in ((False, "kept"), (True, "flushed")):
+                engine.set_flush_denormal(mode)
+                m = chain(engine, n_ops, 1, 0, gc_off, CHAIN_SUBNORMAL_START)
+                if r >= warmup:
+                    runs[name].append(m)
+    finally:
+        engine.set_flush_denormal(False)
+    out = {}
+    for name, ms in runs.items():
+        m = dict(ms[-1])
+        for k in ("build_ns", "backward_ns"):
+            m[k] = [x[k][0] for x in ms]
+        m["build_ns_per_op"] = median(m["build_ns"])
+        m["backward_ns_per_node"] = median(m["backward_ns"])
+        out[name] = m
+    return out
 
 
 def _timed_backward(root):

@@ -26,6 +26,16 @@ ENGINE_WORKLOADS = {
 # Workloads that multiply matrices (BLAS threads are set for them).
 BLAS_WORKLOADS = TENSOR_WORKLOADS + ("mlp-replay",)
 
+# The chain's (x0, y). Its gradients shrink about e-fold per 4 ops, so past ~700
+# ops they leave the normal range; with y < 0.5 every g*y rounds the smallest
+# subnormal to 0, so they reach exact zero within ~40 nodes (the true values, e^-n,
+# round to 0) and the sweep times normal arithmetic.
+CHAIN_START = (0.5, 0.4)
+# The underflowing chain (the old start): from y = 0.7 the gradients stick at the
+# smallest subnormals (0.7 * 5e-324 rounds back up) all along the sweep, which is
+# 10-15x slower on many x86 CPUs unless subnormals are flushed (set_flush_denormal).
+CHAIN_SUBNORMAL_START = (0.5, 0.7)
+
 SEED = 1337          # micrograd's demo.ipynb seeds numpy and random with 1337
 N_SAMPLES = 100
 NOISE = 0.1

@@ -53,7 +53,8 @@ from ._tensor_ops import (  # engine hooks for the layers
     _addmm, _binary_cross_entropy, _grad, _mse_loss, _nll_loss, _run_backward)
 from ._optim import _adam_update, _sgd_update  # engine hooks for optim
 from ._value import (
-    ENGINE as ENGINE, Value as Value, clear_tape as clear_tape, tape_stats as tape_stats,
+    ENGINE as ENGINE, Value as Value, clear_tape as clear_tape,
+    set_flush_denormal as set_flush_denormal, tape_stats as tape_stats,
 )
 from ._replay import _GuardFailed, _flatten_args, _rebuild, _trace
 

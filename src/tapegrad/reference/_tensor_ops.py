@@ -394,7 +394,7 @@ class _TensorOps:
             x = x.astype(np.int64)
         if dim is None:
             return _result(_fsum(x), "sum", (self,), x.shape)
-        dims = _dims(dim, x.ndim) if x.ndim else ()
+        dims = _reduce_dims(dim, x.ndim)
         return _result(_fsum(x, dims, keepdim), "sum_dim", (self,), (x.shape, dims, keepdim))
 
     def mean(self, dim=None, keepdim=False, dtype=None):
@@ -411,7 +411,7 @@ class _TensorOps:
             with np.errstate(all="ignore"):
                 out = _fsum(x) / x.dtype.type(n)
             return _result(out, "mean", (self,), (x.shape, n))
-        dims = _dims(dim, x.ndim) if x.ndim else ()
+        dims = _reduce_dims(dim, x.ndim)
         n = 1
         for d in dims:
             n *= x.shape[d]
@@ -740,6 +740,9 @@ class _TensorOps:
     def __getitem__(self, key):
         steps = _basic_steps(key, self._data.shape)
         if steps is None:                      # advanced indexing: lists, arrays, tensors
+            split = _ints_first(key)
+            if split is not None:
+                return self[split[0]][split[1]]
             nkey = _numpy_key(key, self._data.ndim)
             try:
                 data = self._data[nkey]
@@ -763,6 +766,15 @@ class _TensorOps:
                 index = (slice(None),) * dim + (arg,)
                 t = t._view_result(x[index], kind, (x.shape, index))
         return t
+
+
+def _reduce_dims(dim, ndim):
+    """The dims a sum or mean over ``dim`` reduces; torch reads an empty list as all."""
+    if not ndim:
+        return ()
+    if isinstance(dim, (tuple, list)) and not dim:
+        return tuple(range(ndim))
+    return _dims(dim, ndim)
 
 
 def _softmax_dim(dim, ndim):
@@ -836,6 +848,26 @@ def _basic_steps(key, shape):
             steps.append(("select", dim, i % size))
             src += 1
     return steps
+
+
+def _ints_first(key):
+    """(ints, rest) for an advanced key that has int indices too: torch selects those
+    first and places the advanced indices' dims by the rest alone (numpy counts the
+    ints among the advanced indices); None for other keys."""
+    if not isinstance(key, tuple) or not any(_is_int_index(k) for k in key):
+        return None
+    ints, rest = [], []
+    for k in key:
+        if _is_int_index(k):
+            ints.append(k)
+            continue
+        rest.append(k)
+        if k is Ellipsis:
+            ints.append(k)
+        elif k is not None:                    # the dims k consumes: a mask's ndim, else 1
+            a = np.asarray(k._data if isinstance(k, Tensor) else k)
+            ints.extend([slice(None)] * (a.ndim if a.dtype == np.bool_ else 1))
+    return tuple(ints), tuple(rest)
 
 
 def _numpy_key(key, ndim):
@@ -938,6 +970,23 @@ def _backward(roots, gradients, inputs=None, accumulate=True):
         return _sweep(roots, gradients, inputs, accumulate)
 
 
+def _retaining(nodes, wanted, accumulate):
+    """The seqs of the retain_grad() nodes whose .grad this sweep accumulates. Torch
+    runs only the nodes on a path to an input (all of them without inputs), and a
+    node's retain_grad hook with it; a non-leaf input of backward(inputs=) gets its
+    .grad as an input instead."""
+    if wanted is None:
+        return {s for s, n in nodes.items() if n._retains_grad}
+    leads = set()                       # seqs of the nodes an input is reachable from
+    for s in sorted(nodes):             # parents first
+        n = nodes[s]
+        if id(n) in wanted or any(p is not None and (id(p) in wanted or (
+                p._op is not None and p._seq in leads)) for p in n._parents):
+            leads.add(s)
+    return {s for s in leads if nodes[s]._retains_grad
+            and not (accumulate and id(nodes[s]) in wanted)}
+
+
 def _sweep(roots, gradients, inputs, accumulate):
     pending = {}            # seq -> gradient of a non-leaf node
     leaf_grads = {}         # id(leaf) -> [leaf, gradient]
@@ -981,6 +1030,7 @@ def _sweep(roots, gradients, inputs, accumulate):
 
     wanted = None if inputs is None else {id(t): t for t in inputs}
     captured = {}
+    retaining = _retaining(nodes, wanted, accumulate)
 
     # 2. Children before parents: decreasing creation numbers.
     for s in sorted(nodes, reverse=True):
@@ -990,7 +1040,7 @@ def _sweep(roots, gradients, inputs, accumulate):
         n = nodes[s]
         if wanted is not None and id(n) in wanted:
             captured[id(n)] = g
-        if accumulate and n._retains_grad and wanted is None:
+        if s in retaining:
             n._grad = _wrap(np.array(g, copy=True)) if n._grad is None \
                 else _wrap(n._grad._data + g)
         if n._checks:

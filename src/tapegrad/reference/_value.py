@@ -29,6 +29,8 @@ import numbers
 import sys
 import threading
 
+from .._denormal import cpu_has_flush_mode as _cpu_has_flush_mode
+from .._denormal import flush_mode_arg as _flush_mode_arg
 from .._ops import OP_BY_NAME
 
 ENGINE = "python"
@@ -507,3 +509,12 @@ def tape_stats():
     list, so it reports only what it knows cheaply."""
     tape = _local.tape
     return {"engine": ENGINE, "clears": tape.clears}
+
+
+def set_flush_denormal(mode):
+    """torch.set_flush_denormal's signature and return value (True where the compiled
+    engine can flush subnormals: x86-64, aarch64; else False). The reference engine
+    computes with Python floats and numpy in the caller's floating-point mode, which
+    it leaves alone, so it keeps subnormals either way."""
+    _flush_mode_arg(mode)
+    return _cpu_has_flush_mode()
