@@ -35,6 +35,9 @@ cdef int _dtype_code(object dt) except -1:
     if isinstance(dt, str):
         raise TypeError(f"dtype must be a tapegrad dtype (tapegrad.float32, ...), not the "
                         f"string {dt!r}")
+    if not isinstance(dt, (np.dtype, type)):    # an array or a tensor compares elementwise
+        raise TypeError(f"dtype must be a tapegrad dtype (tapegrad.float32, ...), not "
+                        f"'{type(dt).__name__}'")
     for k in range(4):
         if dt == _NP_DTYPES[k] or dt is _NP_DTYPES[k].type:
             return k
@@ -47,7 +50,7 @@ cdef int _set_shape(tg_view *v, object shape, int dtype) except -1:
     if len(dims) > TG_MAXDIM:
         raise ValueError(f"tapegrad tensors have at most {TG_MAXDIM} dimensions, not {len(dims)}")
     for d in range(len(dims)):
-        size = dims[d]
+        size = _int_arg(dims[d], "size")
         if size < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {size}: "
                                f"{list(dims)}")
@@ -133,6 +136,14 @@ cdef object _as_numpy(const tg_view *v):
     tg_buf_incref(v.buf)
     arr = np.frombuffer(s, dtype=_NP_DTYPES[v.dtype], count=v.numel)
     return arr.reshape(_shape_of(v))
+
+
+cdef object _one_element(Tensor x):
+    """x's only element, for float(x) / int(x) (torch's ValueError for more than one)."""
+    if x.v.numel != 1:
+        raise ValueError(f"only one element tensors can be converted to Python scalars "
+                         f"(this one has shape {_shape_str(&x.v)}); use .item() on one element")
+    return x.item()
 
 
 cdef int _check_float(Tensor x, str what) except -1:
@@ -269,10 +280,10 @@ cdef class Tensor:
         return _as_numpy(&self.v).tolist()
 
     def __float__(self):
-        return float(self.item())
+        return float(_one_element(self))
 
     def __int__(self):
-        return int(self.item())
+        return int(_one_element(self))
 
     def __index__(self):
         if self.v.dtype != TG_I64 or self.v.numel != 1:
@@ -868,7 +879,7 @@ cdef class Tensor:
                     raise ValueError("step must be greater than zero")
                 length = len(range(start, stop, step))
                 out_shape.append(length)
-                out_strides.append(strides[d] * step)
+                out_strides.append(strides[d] * step if length > 1 else 0)  # (a huge step)
                 if length > 0:
                     offset += start * strides[d]
                 if length != size:        # a full slice records nothing in torch
@@ -877,10 +888,11 @@ cdef class Tensor:
                 if isinstance(k, Tensor) and (<Tensor>k).v.dtype == TG_I64 and (<Tensor>k).v.numel == 1:
                     k = (<Tensor>k).item()
                 try:
-                    i = k.__index__()
-                except (AttributeError, TypeError):
-                    raise TypeError(f"tensor indices must be ints, slices, None or Ellipsis, "
-                                    f"not '{type(k).__name__}'") from None
+                    i = _int_arg(k, "index")
+                except TypeError:
+                    raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and "
+                                     "long or byte Variables are valid indices (got "
+                                     f"{type(k).__name__})") from None
                 if i < -size or i >= size:
                     raise IndexError(f"index {i} is out of bounds for dimension {d} with size {size}")
                 offset += (i + size if i < 0 else i) * strides[d]
