@@ -12,6 +12,20 @@ from typing import Any, Iterable, List, Optional, SupportsIndex, Tuple, Union, o
 import numpy as np
 
 
+class DtypeError(RuntimeError, TypeError):
+    """A wrong dtype: torch raises RuntimeError, tapegrad's design asks for a TypeError;
+    this is both. Raised by both engines (one class, so they raise the same type)."""
+
+
+class NoTensorError(RuntimeError, TypeError):
+    """Data that cannot become a tensor (torch: RuntimeError; also a TypeError)."""
+
+
+for _cls in (DtypeError, NoTensorError):   # tracebacks read "RuntimeError: ...", as torch's
+    _cls.__module__ = "builtins"
+    _cls.__qualname__ = "RuntimeError"
+
+
 class dtype:
     """A tensor element type, like torch.dtype."""
 

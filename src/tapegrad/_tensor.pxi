@@ -36,6 +36,9 @@ cdef int _dtype_code(object dt) except -1:
     if isinstance(dt, str):
         raise TypeError(f"dtype must be a tapegrad dtype (tapegrad.float32, ...), not the "
                         f"string {dt!r}")
+    if not isinstance(dt, (np.dtype, type)):    # an array or a tensor compares elementwise
+        raise TypeError(f"dtype must be a tapegrad dtype (tapegrad.float32, ...), not "
+                        f"'{type(dt).__name__}'")
     for k in range(4):
         if dt == _NP_DTYPES[k] or dt is _NP_DTYPES[k].type:
             return k
@@ -48,7 +51,7 @@ cdef int _set_shape(tg_view *v, object shape, int dtype) except -1:
     if len(dims) > TG_MAXDIM:
         raise ValueError(f"tapegrad tensors have at most {TG_MAXDIM} dimensions, not {len(dims)}")
     for d in range(len(dims)):
-        size = dims[d]
+        size = _int_arg(dims[d], "size")
         if size < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {size}: "
                                f"{list(dims)}")
@@ -134,6 +137,14 @@ cdef object _as_numpy(const tg_view *v):
     tg_buf_incref(v.buf)
     arr = np.frombuffer(s, dtype=_NP_DTYPES[v.dtype], count=v.numel)
     return arr.reshape(_shape_of(v))
+
+
+cdef object _one_element(Tensor x):
+    """x's only element, for float(x) / int(x) (torch's ValueError for more than one)."""
+    if x.v.numel != 1:
+        raise ValueError(f"only one element tensors can be converted to Python scalars "
+                         f"(this one has shape {_shape_str(&x.v)}); use .item() on one element")
+    return x.item()
 
 
 cdef int _check_float(Tensor x, str what) except -1:
@@ -270,10 +281,10 @@ cdef class Tensor:
         return _as_numpy(&self.v).tolist()
 
     def __float__(self):
-        return float(self.item())
+        return float(_one_element(self))
 
     def __int__(self):
-        return int(self.item())
+        return int(_one_element(self))
 
     def __index__(self):
         if self.v.dtype != TG_I64 or self.v.numel != 1:
@@ -877,10 +888,11 @@ cdef int64_t _int_index(object k, int64_t size, int d) except? -1:
         k = (<Tensor>k).item()
     cdef int64_t i
     try:
-        i = k.__index__()
-    except (AttributeError, TypeError):
-        raise TypeError(f"tensor indices must be ints, slices, None or Ellipsis, "
-                        f"not '{type(k).__name__}'") from None
+        i = _int_arg(k, "index")
+    except TypeError:
+        raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and "
+                         "long or byte Variables are valid indices (got "
+                         f"{type(k).__name__})") from None
     if i < -size or i >= size:
         raise IndexError(f"index {i} is out of bounds for dimension {d} with size {size}")
     return i + size if i < 0 else i
@@ -924,7 +936,7 @@ cdef int _index_plan(Tensor x, tuple key, list out_shape, list out_strides,
             if step <= 0:
                 raise ValueError("step must be greater than zero")
             length = len(range(start, stop, step))
-            slots.append((length, strides[d] * step))
+            slots.append((length, strides[d] * step if length > 1 else 0))  # (a huge step)
             if length > 0:
                 offset[0] += start * strides[d]
             if length != size:           # a full slice records nothing in torch

@@ -205,7 +205,22 @@ cdef object _scalar_or_tensor(object other, double *c):
     return NotImplemented
 
 
-cdef int _norm_dim(int64_t dim, int ndim) except -100:
+cdef int64_t _int_arg(object x, str what) except? -1:
+    """Argument ``what`` as a 64-bit int, as torch parses an int: a TypeError for what is
+    no integer (a float, a float tensor), a ValueError for an int beyond 64 bits."""
+    if type(x) is not int:
+        try:
+            x = _operator_index(x)
+        except TypeError:
+            raise TypeError(f"{what} must be an int, not '{type(x).__name__}'") from None
+    if not -_INT64_LIMIT <= x < _INT64_LIMIT:
+        raise ValueError(f"{what} {x} does not fit in a 64-bit integer (Overflow when "
+                         "unpacking long long)")
+    return <int64_t>x
+
+
+cdef int _norm_dim(object dim_arg, int ndim) except -100:
+    cdef int64_t dim = _int_arg(dim_arg, "dim")
     cdef int n = ndim if ndim > 0 else 1
     if dim < -n or dim >= n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
@@ -320,8 +335,9 @@ cdef Tensor _matmul(Tensor x, Tensor y):
     _check_float(x, "matmul")
     _check_float(y, "matmul")
     if x.v.dtype != y.v.dtype:
-        raise TypeError(f"matmul: tensors of different dtypes ({_DTYPES[x.v.dtype]} and "
-                        f"{_DTYPES[y.v.dtype]})")
+        raise DtypeError(f"expected m1 and m2 to have the same dtype, but got: "
+                         f"{_DTYPES[x.v.dtype]} != {_DTYPES[y.v.dtype]} (matmul of shapes "
+                         f"{_shape_str(&x.v)} and {_shape_str(&y.v)}); convert one with .to()")
     if (x.v.ndim >= 3 or y.v.ndim >= 3) and x.v.ndim > 0 and y.v.ndim > 0:
         return _batched_matmul(x, y)
     cdef int64_t m, k, k2, nn
@@ -409,8 +425,8 @@ cdef Tensor _bmm(Tensor x, object other):
     _check_float(x, "bmm")
     _check_float(y, "bmm")
     if x.v.dtype != y.v.dtype:
-        raise TypeError(f"expected m1 and m2 to have the same dtype, but got: "
-                        f"{_DTYPES[x.v.dtype]} != {_DTYPES[y.v.dtype]}")
+        raise DtypeError(f"expected m1 and m2 to have the same dtype, but got: "
+                         f"{_DTYPES[x.v.dtype]} != {_DTYPES[y.v.dtype]}")
     if x.v.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
     if y.v.ndim != 3:
@@ -750,8 +766,8 @@ def _addmm(bias, mat1, mat2):
     cdef Tensor x = _tensor_arg(mat1, "addmm"), y = <Tensor>mat2, b = <Tensor>bias
     for o in (b, y):
         if (<Tensor>o).v.dtype != x.v.dtype:
-            raise TypeError(f"expected m1 and m2 to have the same dtype, but got: "
-                            f"{_DTYPES[x.v.dtype]} != {_DTYPES[(<Tensor>o).v.dtype]}")
+            raise DtypeError(f"expected m1 and m2 to have the same dtype, but got: "
+                             f"{_DTYPES[x.v.dtype]} != {_DTYPES[(<Tensor>o).v.dtype]}")
     if x.v.ndim != 2 or y.v.ndim != 2:
         raise RuntimeError("mat1 and mat2 must be matrices")
     if x.v.shape[1] != y.v.shape[0]:

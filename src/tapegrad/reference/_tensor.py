@@ -55,6 +55,7 @@ import numpy as np
 
 from .. import _format, _random
 from .._dtype import (
+    DtypeError, NoTensorError,
     Size, bool_, dtype, float32, float64, int64, promote_types, scalar_dtype)
 from .._grad_mode import _state as _grad_state
 from ._grad_fn import _node_of
@@ -71,18 +72,9 @@ _BY_NUMPY = {np.dtype(d.numpy): d for d in (float32, float64, int64, bool_)}
 _NUMBER = (int, float, bool, np.number, np.bool_)
 
 
-class _DtypeError(RuntimeError, TypeError):
-    """A wrong dtype: torch raises RuntimeError, tapegrad's design asks for a
-    TypeError; this is both."""
-
-
-class _NoTensorError(RuntimeError, TypeError):
-    """Data that cannot become a tensor (torch: RuntimeError; also a TypeError)."""
-
-
-for _cls in (_DtypeError, _NoTensorError):   # tracebacks read "RuntimeError: ...", as torch's
-    _cls.__module__ = "builtins"
-    _cls.__qualname__ = "RuntimeError"
+_DtypeError = DtypeError          # one class for both engines (tapegrad._dtype)
+_NoTensorError = NoTensorError
+_INT64_LIMIT = 2 ** 63
 
 
 # ----------------------------------------------------------------------------
@@ -115,17 +107,27 @@ def _as_dtype(d):
                         f"string {d!r}")
     try:
         return _BY_NUMPY[np.dtype(d)]
-    except (TypeError, KeyError):
+    except (TypeError, KeyError, ValueError):
         raise TypeError(f"dtype must be tapegrad.float32, float64, int64 or bool, "
                         f"not {d!r}") from None
 
 
+def _int_arg(x, what):
+    """Argument ``what`` as an int, as torch parses an int: a TypeError for what is no
+    integer, a ValueError for an int beyond 64 bits."""
+    try:
+        x = operator.index(x)
+    except TypeError:
+        raise TypeError(f"{what} must be an int, not '{type(x).__name__}'") from None
+    if not -_INT64_LIMIT <= x < _INT64_LIMIT:
+        raise ValueError(f"{what} {x} does not fit in a 64-bit integer (Overflow when "
+                         "unpacking long long)")
+    return x
+
+
 def _wrap_dim(d, ndim):
     """dim d (possibly negative) as an index in [0, ndim); 0-d tensors accept -1 and 0."""
-    try:
-        d = operator.index(d)
-    except TypeError:
-        raise TypeError(f"dim must be an int, not '{type(d).__name__}'") from None
+    d = _int_arg(d, "dim")
     n = ndim if ndim > 0 else 1
     if not -n <= d < n:
         raise IndexError(f"Dimension out of range (expected to be in range of "
@@ -150,10 +152,11 @@ def _size_args(size, what="size"):
     out = []
     for s in size:
         try:
-            out.append(operator.index(s))
+            s = operator.index(s)
         except TypeError:
             raise TypeError(f"{what} must be a tuple of ints, but got an element of type "
                             f"'{type(s).__name__}'") from None
+        out.append(_int_arg(s, what))
     return tuple(out)
 
 

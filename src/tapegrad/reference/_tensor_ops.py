@@ -170,7 +170,7 @@ class _TensorOps:
             data = data.astype(bool)
         if b is None:
             return _result(data, op + "_scalar", (self, None), y)
-        return _result(data, op, (other, self) if reverse else (self, other))
+        return _result(data, op, (b, self) if reverse else (self, b))   # b: other as a Tensor
 
     def __add__(self, other):
         return self._arith(other, "add", np.add)
@@ -924,11 +924,8 @@ def _seed_grad(root, gradient, k):
         if root._data.size != 1:
             raise RuntimeError("grad can be implicitly created only for scalar outputs")
         return np.ones(root._data.shape, dtype=root._data.dtype)
-    if not isinstance(gradient, Tensor):
-        if isinstance(gradient, _NUMBER):
-            gradient = tensor(gradient, dtype=root.dtype)
-        else:
-            raise TypeError(f"gradient must be a Tensor, not '{type(gradient).__name__}'")
+    if not isinstance(gradient, Tensor):        # torch: a TypeError, numbers included
+        raise TypeError(f"gradient must be a Tensor, not '{type(gradient).__name__}'")
     if gradient._data.shape != root._data.shape:
         raise RuntimeError(f"Mismatch in shape: grad_output[{k}] has a shape of "
                            f"{Size(gradient._data.shape)!r} and output[{k}] has a shape of "

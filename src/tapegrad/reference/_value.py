@@ -255,6 +255,12 @@ class Value:
         # Like the compiled engine's final extension type.
         raise TypeError("type 'tapegrad.reference.Value' is not an acceptable base type")
 
+    def __getattr__(self, name):
+        # only reached when a slot is unset: a Value made by Value.__new__(Value)
+        if name in Value.__slots__:
+            raise RuntimeError("this Value is not initialised: create Values with Value(data)")
+        raise AttributeError(f"'Value' object has no attribute '{name}'")
+
     def __init__(self, data):
         if type(data) is not float:
             data = _as_real(data, "Value() data")
