@@ -226,3 +226,12 @@ def tensor_repr(array: Any, dtype_name: Optional[str] = None, grad_fn: Optional[
     elif requires_grad:
         suffixes.append("requires_grad=True")
     return _add_suffixes(prefix + text, suffixes, indent)
+
+
+def value_op_label(op: Any, c: float) -> str:
+    """micrograd's ``Value._op`` for a node made by ``op`` (an ``_ops.Op``) with constant
+    ``c``: the op's symbol, and for ``x ** c`` the exponent too (``'**2'``), as micrograd
+    writes ``f'**{other}'``."""
+    if op.name != "pow_const":
+        return op.symbol
+    return f"**{int(c)}" if c.is_integer() and abs(c) < 2 ** 53 else f"**{c!r}"
