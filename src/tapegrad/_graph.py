@@ -344,14 +344,14 @@ class _Simplify(ast.NodeTransformer):
 
 
 class _Juxtapose(ast.NodeTransformer):
-    """Numbers as the pictures write them, and ``2 * s`` as ``2s``."""
+    """Numbers as the pictures write them, and ``2 * s`` as ``2s`` (one-letter names)."""
 
     def visit_Constant(self, node: ast.Constant) -> Any:
         return ast.Name(number(node.value)) if type(node.value) in (int, float) else node
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
         if (isinstance(node.op, ast.Mult) and _num(node.left) is not None
-                and isinstance(node.right, ast.Name)):
+                and isinstance(node.right, ast.Name) and len(node.right.id) == 1):
             return ast.Name(number(_num(node.left)) + node.right.id)  # type: ignore[arg-type]
         return self.generic_visit(node)
 
