@@ -159,7 +159,8 @@ def _edge_label(n: Node, k: int) -> Optional[str]:
         return None
     value = preview(local)
     text = n.formula[k] if k < len(n.formula) else None
-    return value if text is None or text == value else f"{text} = {value}"
+    d = f"∂{n.name}/∂{n.parents[k].name} = "
+    return d + (value if text is None or text == value else f"{text} = {value}")
 
 
 def dot(data: GraphData, grads: bool, local_grads: bool, rankdir: str) -> str:

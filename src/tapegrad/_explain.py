@@ -102,7 +102,7 @@ def _edges(data: GraphData) -> Iterator[Tuple[Any, int, Any]]:
 
 def _scalar_steps(data: GraphData) -> List[Step]:
     grads: Dict[int, float] = {id(data.root): 1.0}
-    steps = []
+    steps: List[Step] = []
     for n, k, p in _edges(data):
         up = grads[id(n)]
         local = n.local[k]
@@ -117,7 +117,7 @@ def _scalar_steps(data: GraphData) -> List[Step]:
 def _tensor_steps(data: GraphData) -> List[Step]:
     root = data.root.obj
     grads: Dict[int, Any] = {id(data.root): _graph.ones_like(root)}
-    steps = []
+    steps: List[Step] = []
     for n, k, p in _edges(data):
         up = grads.get(id(n))
         sent = None if up is None else _graph.vjp(n.obj, p.obj, up)

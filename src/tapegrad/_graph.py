@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 import math
 from collections import deque
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import _backend
 
@@ -93,6 +93,7 @@ def _tensor_parents(t: Any) -> List[Any]:
 def read(root: Any, max_nodes: int, names: Dict[int, str], params: Dict[int, str],
          local_grads: bool = True) -> GraphData:
     """The graph under root, at most max_nodes of it (breadth first from the root)."""
+    parents_of: Callable[[Any], List[Any]]
     if _is_value(root):
         scalar, parents_of = True, _value_parents
     elif _is_tensor(root):
@@ -273,8 +274,10 @@ def formula(expr: str, env: Dict[str, Tuple[str, float]]) -> str:
 
 def _num(node: Any) -> Optional[float]:
     """The number a folded node holds, else None."""
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        return float(node.value)
+    if isinstance(node, ast.Constant):
+        v = node.value
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return float(v)
     return None
 
 
@@ -293,7 +296,7 @@ class _Simplify(ast.NodeTransformer):
 
     def _value(self, node: Any) -> Any:
         """node's value at this point (for where's condition)."""
-        scope = {k: v for k, (_, v) in self.env.items()}
+        scope: Dict[str, Any] = {k: v for k, (_, v) in self.env.items()}
         scope.update(pow=math.pow, log=math.log, exp=math.exp)
         return eval(compile(ast.Expression(node), "<rule>", "eval"), {}, scope)
 
@@ -347,7 +350,8 @@ class _Juxtapose(ast.NodeTransformer):
     """Numbers as the pictures write them, and ``2 * s`` as ``2s`` (one-letter names)."""
 
     def visit_Constant(self, node: ast.Constant) -> Any:
-        return ast.Name(number(node.value)) if type(node.value) in (int, float) else node
+        v = _num(node)
+        return node if v is None else ast.Name(number(v))
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
         if (isinstance(node.op, ast.Mult) and _num(node.left) is not None

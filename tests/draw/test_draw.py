@@ -29,14 +29,15 @@ def test_before_backward_values_show_zero_grads_and_tensors_none(engine):
     loss = s ** 2
     nodes, edges = parse_dot(tapegrad.draw(loss, names={"x": x, "w": w, "s": s}).source)
     assert nodes["out (root)"] == ["op **2", "data 1", "grad 0"]
-    assert set(edges.values()) == {"w = 1", "x = 1", "1", "2s = -2"}
-    assert parse_dot(tapegrad.draw(loss).source)[1][("v3", "out")] == "2 * v3 = -2"
+    assert set(edges.values()) == {"∂v2/∂x = w = 1", "∂v2/∂w = x = 1", "∂s/∂v2 = 1",
+                                   "∂out/∂s = 2s = -2"}
+    assert parse_dot(tapegrad.draw(loss).source)[1][("v3", "out")] == "∂out/∂v3 = 2 * v3 = -2"
     t = engine.tensor([1.0, 2.0], requires_grad=True)
     out = (t * 3).sum()
     nodes, edges = parse_dot(tapegrad.draw(out, {"t": t}).source)
     assert nodes["t (param)"] == ["shape (2,) float32", "data [1, 2]"]   # no grad yet
     assert nodes["out (root)"] == ["SumBackward0", "shape () float32", "data 9"]
-    assert edges[("t", "t1")] == "[3, 3]" and edges[("t1", "out")] == "[1, 1]"
+    assert edges[("t", "t1")] == "∂t1/∂t = [3, 3]" and edges[("t1", "out")] == "∂out/∂t1 = [1, 1]"
 
 
 def test_options(engine):
@@ -143,7 +144,7 @@ def test_jupyter_display(engine):
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
     bundle = g._repr_mimebundle_()
     assert bundle["image/svg+xml"] == svg and bundle["text/plain"] == repr(g)
-    assert "2s = &#45;2" in svg
+    assert "∂loss/∂s = 2s = &#45;2" in svg
 
 
 def test_rendering_without_graphviz_names_the_extra(engine, monkeypatch):
