@@ -410,16 +410,19 @@ def gen_scalar_ops(t):
            "class Op:",
            '    """One recorded operation: its code, names and rules."""', "",
            '    __slots__ = ("code", "name", "symbol", "torch_name", "arity", "forward",',
-           '                 "backward")',
+           '                 "backward", "derivatives")',
            "",
-           "    def __init__(self, code, name, symbol, torch_name, arity, forward, backward):",
+           "    def __init__(self, code, name, symbol, torch_name, arity, forward, backward,",
+           "                 derivatives):",
            "        self.code = code",
            '        self.name = name              # tapegrad\'s name, e.g. "mul"',
            '        self.symbol = symbol          # micrograd\'s ``_op`` string, e.g. "*"',
            '        self.torch_name = torch_name  # PyTorch grad_fn class, e.g. "MulBackward0"',
            "        self.arity = arity            # 0 leaf, 1 unary, 2 binary, -1 any number",
            "        self.forward = forward",
-           "        self.backward = backward", "",
+           "        self.backward = backward",
+           "        self.derivatives = derivatives  # input -> formula text, as in tools/ops.py",
+           "",
            "    def __repr__(self):",
            '        return f"<Op {self.code} {self.name}>"', "", "",
            "def _unused(*args):",
@@ -447,7 +450,7 @@ def gen_scalar_ops(t):
         else:
             fb = "None, None"
         entries.append(f"    Op({r['code']}, {n!r}, {r['symbol']!r}, {r['torch']!r}, "
-                       f"{r['arity']}, {fb}),")
+                       f"{r['arity']}, {fb},\n       {r['derivatives']!r}),")
     out.append("OPS = (")
     out += entries
     out.append(")")

@@ -7,7 +7,7 @@ before the import to get the pure-Python reference engine instead.
 
 The public names are listed once, in ``tapegrad._api``: the engine's own
 (``ENGINE_NAMES``, re-exported from the active engine) and the shared layers'
-(grad mode, dtypes, replay, save/load, ``nn``/``optim``/``autograd``).
+(grad mode, dtypes, replay, save/load, draw/explain, ``nn``/``optim``/``autograd``).
 """
 
 from typing import TYPE_CHECKING
@@ -63,5 +63,7 @@ from ._replay import (  # compile: torch.compile's name
     GuardFailure as GuardFailure, Tape as Tape, compile as compile, record as record,
 )
 from .serialization import load as load, save as save
+from ._draw import draw as draw
+from ._explain import explain as explain
 
 __all__ = list(_api.PUBLIC)

@@ -33,10 +33,13 @@ REPLAY = ("compile", "record", "Tape", "GuardFailure")
 # tapegrad.save / tapegrad.load (tapegrad.serialization).
 SERIALIZATION = ("save", "load")
 
+# Pictures of a graph (tapegrad._draw, tapegrad._explain), written once for both engines.
+PICTURES = ("draw", "explain")
+
 SUBMODULES = ("nn", "optim", "autograd")
 
 # tapegrad.__all__
-PUBLIC = (ENGINE_NAMES + GRAD_MODE + DTYPES + REPLAY + SERIALIZATION + SUBMODULES
+PUBLIC = (ENGINE_NAMES + GRAD_MODE + DTYPES + REPLAY + SERIALIZATION + PICTURES + SUBMODULES
           + ("reference", "__version__"))
 
 # The layers: tapegrad.nn, tapegrad.nn.functional, tapegrad.optim, tapegrad.autograd.

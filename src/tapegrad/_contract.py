@@ -33,6 +33,17 @@ Hooks (all arguments positional):
     ``backward(scalars, tensors) -> (scalar_grads, tensor_grads)``; ``_GuardFailed`` is
     raised when a guard fails.
 
+Graph reading (``tapegrad.draw`` / ``tapegrad.explain``, ``tapegrad._graph``), on
+the engine's objects rather than the module:
+
+    ``Value._inputs() -> (op, operands, c)``: the ``_ops.Op`` that made the Value,
+    its operands in recording order (dot: x0, w0, x1, w1, ... with constant operands
+    as floats; sum: the Value parents) and its constant; ``Value._prev`` (the set of
+    Value parents) and ``Value._op`` (the symbol, ``'**2'`` for ``x ** 2``), as in
+    micrograd. A parent whose own handle is gone is given a new one.
+    grad_fn objects: ``name()``, ``next_functions``, ``AccumulateGrad.variable`` (the
+    leaf) and ``_output()`` (the tensor the node computed).
+
 Optimizer hooks (``tapegrad.optim``):
 
     ``_sgd_update(params, lr, momentum, dampening, weight_decay, nesterov,

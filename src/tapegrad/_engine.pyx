@@ -10,13 +10,13 @@ from libc.stdint cimport uint8_t
 import numbers
 import threading
 
+from ._format import value_op_label
 from ._ops import OPS
 from ._denormal import flush_mode_arg as _flush_mode_arg
 
 ENGINE = "c"
 
 include "_ops_table.pxi"   # op codes and grad_fn names, generated from tools/ops.py
-_SYMBOLS = tuple(op.symbol for op in OPS)
 
 # Sweeps over fewer nodes than this keep the GIL: releasing it costs more.
 cdef tg_index NOGIL_MIN_NODES = 2048
@@ -410,9 +410,35 @@ cdef class Value:
 
     @property
     def _op(self):
-        """micrograd's op label ('' for a leaf)."""
+        """micrograd's op label ('' for a leaf, '**2' for x ** 2)."""
         _check(self)
-        return _SYMBOLS[self.t.op[self.index]]
+        return value_op_label(OPS[self.t.op[self.index]], self.t.c[self.index])
+
+    @property
+    def _prev(self):
+        """micrograd's set of parent Values (empty for a leaf)."""
+        return {p for p in self._inputs()[1] if type(p) is Value}
+
+    def _inputs(self):
+        """(op, operands, c): the ``_ops.Op`` that made this Value, its operands in
+        recording order (the Value parents; for dot, x0, w0, x1, w1, ... with constant
+        operands as floats) and the constant operand. Read by ``tapegrad.draw``."""
+        _check(self)
+        cdef tg_tape *t = self.t
+        cdef tg_index i = self.index, k
+        cdef uint8_t op = t.op[i]
+        cdef list operands = []
+        if op == TG_SUM or op == TG_DOT:
+            for k in range(t.a[i], t.a[i] + t.b[i]):
+                if t.args[k].index >= 0:
+                    operands.append(_node_handle(self.tape, t.args[k].index))
+                elif op == TG_DOT:
+                    operands.append(t.args[k].constant)
+        elif op != TG_LEAF:
+            operands.append(_node_handle(self.tape, t.a[i]))
+            if t.b[i] >= 0:
+                operands.append(_node_handle(self.tape, t.b[i]))
+        return OPS[op], tuple(operands), t.c[i]
 
     def backward(self):
         """Reverse sweep from this Value: leaf grads accumulate, intermediates are reset."""

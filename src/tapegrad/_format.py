@@ -243,3 +243,12 @@ def invalid_gradient(grad_fn: Optional[str], index: int, got: Any, want: Any) ->
     return (f"{head} at index {index} - {what} (.data of a tensor in the graph was "
             f"replaced by one of another shape or dtype after the graph was recorded; "
             f"compute the graph again from the new data)")
+
+
+def value_op_label(op: Any, c: float) -> str:
+    """micrograd's ``Value._op`` for a node made by ``op`` (an ``_ops.Op``) with constant
+    ``c``: the op's symbol, and for ``x ** c`` the exponent too (``'**2'``), as micrograd
+    writes ``f'**{other}'``."""
+    if op.name != "pow_const":
+        return op.symbol
+    return f"**{int(c)}" if c.is_integer() and abs(c) < 2 ** 53 else f"**{c!r}"

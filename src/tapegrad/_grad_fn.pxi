@@ -35,11 +35,20 @@ cdef class _GradFn:
     def __repr__(self):
         return f"<{self._name} object at {id(self):#x}>"
 
-    @property
-    def next_functions(self):
+    cdef int _check_epoch(self) except -1:
         if self.tape.t.epoch != self.epoch:
             raise RuntimeError("this grad_fn refers to a graph the tape has since compacted; "
                                "read tensor.grad_fn again")
+        return 0
+
+    def _output(self):
+        """The tensor this node computed (for ``tapegrad.draw`` / ``explain``)."""
+        self._check_epoch()
+        return _node_handle(self.tape, self.index)
+
+    @property
+    def next_functions(self):
+        self._check_epoch()
         cdef tg_tape *t = &self.tape.t
         cdef tg_index a = t.a[self.index], b = t.b[self.index]
         cdef uint8_t op = t.op[self.index]
@@ -88,10 +97,38 @@ cdef tuple _nll_next_functions(_Tape tape, tg_index i):
 _GRAD_FN_CLASSES = {}     # one class per torch name, so type(grad_fn).__name__ reads right
 
 
+cdef object _node_handle(_Tape tape, tg_index i):
+    """The Value or Tensor that owns slot i. When none does (an intermediate whose
+    handle is gone), a new one, made the slot's owner as the op's result was."""
+    cdef tg_tape *t = &tape.t
+    if t.owner[i] != NULL:
+        return _handle_of(t, i)
+    cdef Value v
+    cdef Tensor r
+    if t.tn[i] == NULL:
+        v = Value.__new__(Value)
+        v.tape = tape
+        v.t = t
+        v.index = i
+        t.owner[i] = &v.index
+        return v
+    r = Tensor.__new__(Tensor)
+    r.v = t.tn[i].out
+    tg_buf_incref(r.v.buf)
+    r.tape = tape
+    r.tp = t
+    r.index = i
+    t.owner[i] = &r.index
+    return r
+
+
 cdef object _grad_fn_of(_Tape tape, tg_index i):
     cdef tg_tape *t = &tape.t
+    cdef AccumulateGrad acc
     if t.op[i] == TT_LEAF:
-        return AccumulateGrad()
+        acc = AccumulateGrad()
+        acc.variable = _node_handle(tape, i)
+        return acc
     cdef int override = t.tn[i].grad_fn
     name = _NAME_OVERRIDES[override] if override else _TORCH_NAMES.get(t.op[i], "Backward")
     cls = _GRAD_FN_CLASSES.get(name)

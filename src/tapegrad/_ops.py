@@ -21,9 +21,10 @@ class Op:
     """One recorded operation: its code, names and rules."""
 
     __slots__ = ("code", "name", "symbol", "torch_name", "arity", "forward",
-                 "backward")
+                 "backward", "derivatives")
 
-    def __init__(self, code, name, symbol, torch_name, arity, forward, backward):
+    def __init__(self, code, name, symbol, torch_name, arity, forward, backward,
+                 derivatives):
         self.code = code
         self.name = name              # tapegrad's name, e.g. "mul"
         self.symbol = symbol          # micrograd's ``_op`` string, e.g. "*"
@@ -31,6 +32,7 @@ class Op:
         self.arity = arity            # 0 leaf, 1 unary, 2 binary, -1 any number
         self.forward = forward
         self.backward = backward
+        self.derivatives = derivatives  # input -> formula text, as in tools/ops.py
 
     def __repr__(self):
         return f"<Op {self.code} {self.name}>"
@@ -203,27 +205,48 @@ def _sigmoid_backward(g, x, y, c, out):
 
 
 OPS = (
-    Op(0, 'leaf', '', None, 0, None, None),
-    Op(1, 'add', '+', 'AddBackward0', 2, _add_forward, _add_backward),
-    Op(2, 'sub', '-', 'SubBackward0', 2, _sub_forward, _sub_backward),
-    Op(3, 'mul', '*', 'MulBackward0', 2, _mul_forward, _mul_backward),
-    Op(4, 'div', '/', 'DivBackward0', 2, _div_forward, _div_backward),
-    Op(5, 'pow', '**', 'PowBackward1', 2, _pow_forward, _pow_backward),
-    Op(6, 'add_const', '+', 'AddBackward1', 1, _add_const_forward, _add_const_backward),
-    Op(7, 'mul_const', '*', 'MulBackward1', 1, _mul_const_forward, _mul_const_backward),
-    Op(8, 'div_const', '/', 'DivBackward1', 1, _div_const_forward, _div_const_backward),
-    Op(9, 'rsub_const', '-', 'RsubBackward1', 1, _rsub_const_forward, _rsub_const_backward),
-    Op(10, 'rdiv_const', '/', 'DivBackward1', 1, _rdiv_const_forward, _rdiv_const_backward),
-    Op(11, 'pow_const', '**', 'PowBackward0', 1, _pow_const_forward, _pow_const_backward),
-    Op(12, 'rpow_const', '**', 'PowBackward1', 1, _rpow_const_forward, _rpow_const_backward),
-    Op(13, 'neg', '-', 'NegBackward0', 1, _neg_forward, _neg_backward),
-    Op(14, 'exp', 'exp', 'ExpBackward0', 1, _exp_forward, _exp_backward),
-    Op(15, 'log', 'log', 'LogBackward0', 1, _log_forward, _log_backward),
-    Op(16, 'tanh', 'tanh', 'TanhBackward0', 1, _tanh_forward, _tanh_backward),
-    Op(17, 'relu', 'ReLU', 'ReluBackward0', 1, _relu_forward, _relu_backward),
-    Op(18, 'sigmoid', 'sigmoid', 'SigmoidBackward0', 1, _sigmoid_forward, _sigmoid_backward),
-    Op(19, 'sum', 'sum', 'SumBackward0', -1, _unused, _unused),
-    Op(20, 'dot', 'dot', 'DotBackward0', -1, _unused, _unused),
+    Op(0, 'leaf', '', None, 0, None, None,
+       {}),
+    Op(1, 'add', '+', 'AddBackward0', 2, _add_forward, _add_backward,
+       {'self': 'grad', 'other': 'grad'}),
+    Op(2, 'sub', '-', 'SubBackward0', 2, _sub_forward, _sub_backward,
+       {'self': 'grad', 'other': '-grad'}),
+    Op(3, 'mul', '*', 'MulBackward0', 2, _mul_forward, _mul_backward,
+       {'self': 'grad * other', 'other': 'grad * self'}),
+    Op(4, 'div', '/', 'DivBackward0', 2, _div_forward, _div_backward,
+       {'self': 'grad / other', 'other': '-grad * self / (other * other)'}),
+    Op(5, 'pow', '**', 'PowBackward1', 2, _pow_forward, _pow_backward,
+       {'self': 'where(other == 0, 0, grad * other * pow(self, other - 1))', 'other': 'where((self == 0) & (other >= 0), 0, grad * (result * log(self)))'}),
+    Op(6, 'add_const', '+', 'AddBackward1', 1, _add_const_forward, _add_const_backward,
+       {'self': 'grad'}),
+    Op(7, 'mul_const', '*', 'MulBackward1', 1, _mul_const_forward, _mul_const_backward,
+       {'self': 'grad * c'}),
+    Op(8, 'div_const', '/', 'DivBackward1', 1, _div_const_forward, _div_const_backward,
+       {'self': 'grad / c'}),
+    Op(9, 'rsub_const', '-', 'RsubBackward1', 1, _rsub_const_forward, _rsub_const_backward,
+       {'self': '-grad'}),
+    Op(10, 'rdiv_const', '/', 'DivBackward1', 1, _rdiv_const_forward, _rdiv_const_backward,
+       {'self': '-grad * c / (self * self)'}),
+    Op(11, 'pow_const', '**', 'PowBackward0', 1, _pow_const_forward, _pow_const_backward,
+       {'self': 'where(c == 0, 0, grad * c * pow(self, c - 1))'}),
+    Op(12, 'rpow_const', '**', 'PowBackward1', 1, _rpow_const_forward, _rpow_const_backward,
+       {'self': 'where((c == 0) & (self >= 0), 0, grad * (result * log(c)))'}),
+    Op(13, 'neg', '-', 'NegBackward0', 1, _neg_forward, _neg_backward,
+       {'self': '-grad'}),
+    Op(14, 'exp', 'exp', 'ExpBackward0', 1, _exp_forward, _exp_backward,
+       {'self': 'grad * result'}),
+    Op(15, 'log', 'log', 'LogBackward0', 1, _log_forward, _log_backward,
+       {'self': 'grad / self'}),
+    Op(16, 'tanh', 'tanh', 'TanhBackward0', 1, _tanh_forward, _tanh_backward,
+       {'self': 'grad * (1 - result * result)'}),
+    Op(17, 'relu', 'ReLU', 'ReluBackward0', 1, _relu_forward, _relu_backward,
+       {'self': 'where(result <= 0, 0, grad)'}),
+    Op(18, 'sigmoid', 'sigmoid', 'SigmoidBackward0', 1, _sigmoid_forward, _sigmoid_backward,
+       {'self': 'grad * result * (1 - result)'}),
+    Op(19, 'sum', 'sum', 'SumBackward0', -1, _unused, _unused,
+       {'inputs[i]': 'grad'}),
+    Op(20, 'dot', 'dot', 'DotBackward0', -1, _unused, _unused,
+       {'xs[i]': 'grad * ws[i]', 'ws[i]': 'grad * xs[i]'}),
 )
 
 OP_BY_NAME = {op.name: op for op in OPS}

@@ -218,3 +218,35 @@ def test_benchmarks_targets_mark_met_and_missed():
     demo[("demo", "step", "reference")] = 2000.0
     assert targets.Targets().summary_lines(demo) == [
         "target: reference demo step no slower than micrograd: MISSED"]
+
+
+def test_plot_and_progress_with_time_left(tmp_path):
+    """--plot FILE draws the table (issue 14, item 4); progress on stderr says how many
+    runs have started and the time left, and stdout stays the table."""
+    import _pictures
+    try:
+        import matplotlib  # noqa: F401
+        have = True
+    except ImportError:
+        have = False
+    _pictures.require(have, 'matplotlib (pip install "tapegrad[plot]")')
+    path = tmp_path / "bench.svg"
+    args = [a for a in TINY if a != "-q"]
+    proc = _run_cli("-m", "tapegrad", "bench", *args, "--plot", str(path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    progress = proc.stderr.splitlines()
+    assert progress[0].endswith("] chain: c ...")           # nothing done yet: no estimate
+    assert progress[-1].startswith("[") and " chain-replay: reference ...  [4/4, about " \
+        in progress[-1] and progress[-1].endswith("s left]")
+    assert all("left]" in line for line in progress[1:])
+    assert proc.stdout.startswith("tapegrad ") and "left]" not in proc.stdout
+    svg = path.read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    for title in ("chain build", "chain backward", "chain-replay forward", "1.00x c"):
+        assert title in svg, title
+
+
+def test_plot_refuses_other_formats_before_running(tmp_path):
+    proc = _run_cli("-m", "tapegrad", "bench", *TINY, "--plot", str(tmp_path / "b.jpg"))
+    assert proc.returncode == 2
+    assert "the file must end in .svg or .png" in proc.stderr and proc.stdout == ""

@@ -131,7 +131,7 @@ def _close(a, b):
 
 
 ALL_NAMES = (set(_api.ENGINE_NAMES) | set(_api.GRAD_MODE) | set(_api.DTYPES)
-             | set(_api.REPLAY) | set(_api.SERIALIZATION)
+             | set(_api.REPLAY) | set(_api.SERIALIZATION) | set(_api.PICTURES)
              | {"nn." + n for n in _api.NN} | {"F." + n for n in _api.NN_FUNCTIONAL}
              | {"optim." + n for n in _api.OPTIM} | {"autograd." + n for n in _api.AUTOGRAD})
 
@@ -499,6 +499,28 @@ cases("load", lambda M, L: _saved(M, L, [M.Value(2.0), P(M) * 2]),
       lambda M, L: _saved(M, L, L.nn.ReLU()),
       lambda M, L: _saved(M, L, tapegrad.nn.ReLU(), weights_only=False),
       lambda M, L: tapegrad.load(io.BytesIO(pickle.dumps(print))))
+
+
+# ---------------------------------------------------------------------------- pictures
+# draw / explain are shared layers (like save / load): the same function on both
+# engines' graphs, which must give the same picture and the same steps.
+
+def _seed_values(M):
+    x, w = M.Value(1.0), M.Value(1.0)
+    loss = (x * w - 2.0) ** 2
+    loss.backward()
+    return loss, {"w": w}, {"x": x}
+
+
+cases("draw",
+      lambda M, L: tapegrad.draw(*_seed_values(M)).source,
+      lambda M, L: tapegrad.draw((X(M) * P(M)).tanh().sum(), {"x": _LEAVES[0]}).source,
+      lambda M, L: tapegrad.draw(M.Value(1.0), rankdir="RL"),
+      lambda M, L: tapegrad.draw([1.0]))
+cases("explain",
+      lambda M, L: str(tapegrad.explain(*_seed_values(M), quiet=True)),
+      lambda M, L: str(tapegrad.explain((V(M) * 2.0).exp().sum(), quiet=True)),
+      lambda M, L: tapegrad.explain("x"))
 
 
 # ---------------------------------------------------------------------------- the tests

@@ -10,6 +10,7 @@ import sys
 import time
 from typing import List, Optional, Sequence, Union
 
+from . import plot
 from .report import Annotator, format_table
 from .runner import run
 from .settings import ALL_ENGINES, ALL_WORKLOADS, FULL, QUICK, BenchConfig
@@ -76,7 +77,12 @@ def add_arguments(parser: argparse.ArgumentParser,
     parser.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
                         help="write the results as JSON to PATH (or to stdout instead of "
                              "the table when no PATH is given)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument("--plot", default=None, metavar="FILE",
+                        help="also draw the table to FILE (.svg or .png): per workload, the "
+                             "time of each engine and peer on a log scale with its ratio to "
+                             "the compiled engine (needs matplotlib: tapegrad[plot])")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress (with the time left) on stderr")
     return parser
 
 
@@ -125,6 +131,11 @@ def main_from_args(args: argparse.Namespace, command: Optional[str] = None,
     if isinstance(config, str):
         sys.stderr.write(config)
         return 2
+    if args.plot:
+        bad = plot.check(args.plot)
+        if bad:
+            sys.stderr.write(bad)
+            return 2
     t0 = time.time()
     progress = None if args.quiet else (lambda m: (sys.stderr.write(
         "[%6.1fs] %s\n" % (time.time() - t0, m)), sys.stderr.flush()))
@@ -139,6 +150,8 @@ def main_from_args(args: argparse.Namespace, command: Optional[str] = None,
         sys.stdout.write("\n")
     else:
         print(format_table(report, annotator))
+    if args.plot:
+        plot.write_plot(report, args.plot)
     if "c" in config.engines and "c" in report["missing"]:
         return 1
     if any(why.startswith("failed") for why in report["missing"].values()):

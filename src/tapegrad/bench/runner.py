@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import copy
+import time
 import traceback
 from typing import Callable, Optional
 
@@ -25,7 +26,8 @@ def run(config: Optional[BenchConfig] = None,
     """Run the workloads of ``config`` (a ``BenchConfig``; default: everything,
     full sizes) on every available engine. Returns a JSON-able dict
     ``{"env", "config", "results", "missing", "checks"}``. ``progress``: a
-    function called with a line of text as each workload starts."""
+    function called with a line of text as each workload starts (with how many
+    runs are started of how many, and an estimate of the time left)."""
     config = config or BenchConfig()
     old_clock = timing.now
     timing.set_clock(config.clock)
@@ -45,10 +47,29 @@ class _Session(object):
         self.progress = progress
         self.results = []
         self.missing = missing
+        self.total = 0          # (workload, engine) runs planned
+        self.started = 0        # of them started
+        self.t0 = 0.0           # when the first started
+
+    def begin(self, n=1):
+        """n (workload, engine) runs start now."""
+        if self.started == 0:
+            self.t0 = time.perf_counter()
+        self.started += n
 
     def say(self, msg):
         if self.progress is not None:
-            self.progress(msg)
+            self.progress(msg + self.eta())
+
+    def eta(self):
+        """``  [3/12, about 1m05s left]``: the mean time of the runs done so far
+        times the runs not done; empty before any run ends."""
+        done = self.started - 1
+        if self.total <= 0 or done <= 0:
+            return ""
+        left = (time.perf_counter() - self.t0) / done * builtins.max(0, self.total - done)
+        return "  [%d/%d, about %dm%02ds left]" % (builtins.min(self.started, self.total),
+                                                   self.total, left // 60, left % 60)
 
     def add(self, workload, phase, row, value, unit, m, runs, **extra):
         self.results.append(_record(workload, phase, row, value, unit, m, runs, **extra))
@@ -70,6 +91,10 @@ def _run(config, progress):
         except ImportError:
             missing["numpy"] = "not installed (pip install numpy): only the chain runs"
             have_numpy = False
+    torch_runs = builtins.sum(w in ENGINE_WORKLOADS["torch"] for w in workloads) \
+        if "torch" in config.engines else 0
+    s.total = builtins.sum(len(_todo(s, w, rows, have_numpy)) for w in ALL_WORKLOADS) \
+        + torch_runs
     _run_rows(s, rows, have_numpy)
     if "torch" in config.engines and builtins.any(w in ENGINE_WORKLOADS["torch"]
                                                   for w in workloads):
@@ -99,16 +124,18 @@ def _run_rows(s, rows, have_numpy):
     """Every workload of the run, in order, on the rows that run it. A workload
     that fails on an engine is reported in ``s.missing`` and the others go on."""
     for w in ALL_WORKLOADS:
-        if w not in s.config.workloads or (_needs_numpy(w) and not have_numpy):
+        todo = _todo(s, w, rows, have_numpy)
+        if not todo:
             continue
-        todo = [row for row in rows if w in row.workloads]
         doer = _DOERS[w]
         if w in SCALAR_WORKLOADS:
             for row in todo:
+                s.begin()
                 doer(s, row)
             continue
         if w in REPLAY_WORKLOADS:
             for row in todo:
+                s.begin()
                 try:
                     doer(s, row)
                 except Exception as exc:  # report it (a failure: exit status 1), run the others
@@ -118,6 +145,7 @@ def _run_rows(s, rows, have_numpy):
             continue
         groups = [todo] if w in _INTERLEAVED else [[row] for row in todo]
         for group in groups:
+            s.begin(len(group))
             while group:
                 try:
                     doer(s, group if w in _INTERLEAVED else group[0])
@@ -127,6 +155,13 @@ def _run_rows(s, rows, have_numpy):
                     s.missing["%s %s" % (bad.label, w)] = "failed: %s: %s" % (
                         type(exc).__name__, exc)
                     group = [row for row in group if row is not bad]
+
+
+def _todo(s, w, rows, have_numpy):
+    """The rows that run workload w in this session."""
+    if w not in s.config.workloads or (_needs_numpy(w) and not have_numpy):
+        return []
+    return [row for row in rows if w in row.workloads]
 
 
 def _failing_row(workload, rows):

@@ -65,6 +65,8 @@ _backend._register(_sys.modules[__name__])
 
 from .. import autograd as autograd, optim as optim, _replay  # noqa: E402
 from ..serialization import load as load, save as save  # noqa: E402
+from .._draw import draw as draw  # noqa: E402
+from .._explain import explain as explain  # noqa: E402
 from . import nn as nn  # noqa: E402 - the shared nn bound to this engine
 
 _sys.modules[__name__ + ".optim"] = optim          # the shared modules

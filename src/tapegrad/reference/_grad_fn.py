@@ -21,6 +21,10 @@ class Node:
     def next_functions(self):
         return tuple((_node_of(p), 0) for p in self._t._parents)
 
+    def _output(self):
+        """The tensor this node computed (for ``tapegrad.draw`` / ``explain``)."""
+        return self._t
+
     def __eq__(self, other):
         return type(other) is type(self) and other._t is self._t
 

@@ -31,6 +31,7 @@ import threading
 
 from .._denormal import cpu_has_flush_mode as _cpu_has_flush_mode
 from .._denormal import flush_mode_arg as _flush_mode_arg
+from .._format import value_op_label
 from .._ops import OP_BY_NAME
 
 ENGINE = "python"
@@ -40,6 +41,7 @@ _new = object.__new__
 _next = itertools.count().__next__   # atomic under the GIL
 _LEAF_SEQ = sys.maxsize              # leaves are never stale
 
+_LEAF = OP_BY_NAME["leaf"]
 _ADD = OP_BY_NAME["add"]
 _SUB = OP_BY_NAME["sub"]
 _MUL = OP_BY_NAME["mul"]
@@ -303,11 +305,34 @@ class Value:
 
     @property
     def _op(self):
-        """micrograd's op label ('' for a leaf)."""
+        """micrograd's op label ('' for a leaf, '**2' for x ** 2)."""
         if self._seq < self._tape.cutoff:
             _raise_freed()
-        fn = self._fn
-        return "" if fn is None else fn.symbol
+        return value_op_label(self._fn or _LEAF, self._c)
+
+    @property
+    def _prev(self):
+        """micrograd's set of parent Values (empty for a leaf)."""
+        return {p for p in self._inputs()[1] if type(p) is Value}
+
+    def _inputs(self):
+        """(op, operands, c): the ``_ops.Op`` that made this Value, its operands in
+        recording order (the Value parents; for dot, x0, w0, x1, w1, ... with constant
+        operands as floats) and the constant operand. Read by ``tapegrad.draw``."""
+        if self._seq < self._tape.cutoff:
+            _raise_freed()
+        fn, a, b = self._fn, self._a, self._b
+        if fn is None:
+            return _LEAF, (), self._c
+        if b is None:
+            operands = (a,)
+        elif type(b) is Value:
+            operands = (a, b)
+        elif fn is _SUM:
+            operands = a
+        else:
+            operands = tuple(itertools.chain.from_iterable(zip(a, b)))
+        return fn, operands, self._c
 
     # -- the reverse sweep ----------------------------------------------------
 
