@@ -149,7 +149,7 @@ cdef object _one_element(Tensor x):
 
 cdef int _check_float(Tensor x, str what) except -1:
     if x.v.dtype == TG_I64 or x.v.dtype == TG_BOOL:
-        raise TypeError(f"{what}: integer tensor arithmetic is not supported by tapegrad; "
+        raise DtypeError(f"{what}: integer tensor arithmetic is not supported by tapegrad; "
                         "convert with .float() or create them with dtype=tapegrad.float32")
     return 0
 
@@ -377,7 +377,7 @@ cdef class Tensor:
                                "require differentiation use var_no_grad = var.detach().")
         if requires_grad:
             if self.v.dtype != TG_F32 and self.v.dtype != TG_F64:
-                raise RuntimeError("only Tensors of floating point dtype can require gradients")
+                raise DtypeError("only Tensors of floating point dtype can require gradients")
             _attach_leaf(self, _current_tape())
         else:
             tg_tape_release(self.tp, self.index)
@@ -716,7 +716,7 @@ cdef class Tensor:
 
     def mean(self, dim=None, keepdim=False):
         if self.v.dtype == TG_I64 or self.v.dtype == TG_BOOL:
-            raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
+            raise DtypeError(f"mean(): could not infer output dtype. Input dtype must be "
                                f"either a floating point or complex dtype. Got: "
                                f"{'Long' if self.v.dtype == TG_I64 else 'Bool'}")
         return _reduce(TT_MEAN, self, dim, keepdim, "mean")
@@ -1287,8 +1287,8 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
         except ValueError as exc:
             raise ValueError(f"tensor(): {exc}") from None
         if arr.dtype == object or arr.dtype.kind not in "biuf":
-            raise TypeError(f"tensor(): could not infer a numeric dtype from "
-                            f"'{_first_bad_item(data)}' data")
+            raise NoTensorError(f"Could not infer dtype of {_first_bad_item(data)} "
+                                f"(tensor() takes numbers, sequences of numbers or arrays)")
         if dtype is not None:
             code = _dtype_code(dtype)
         elif arr.dtype.kind == "f":

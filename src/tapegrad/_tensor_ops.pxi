@@ -125,7 +125,7 @@ cdef int _check_kernel(int rc, uint8_t op, const tg_tnode *n) except -1:
         return 0
     cdef str name = _TORCH_NAMES.get(op, str(op))
     if rc == TG_EDTYPE:
-        raise TypeError(f"{name}: no tapegrad kernel for dtype {_DTYPES[n.in_[0].dtype]} "
+        raise DtypeError(f"{name}: no tapegrad kernel for dtype {_DTYPES[n.in_[0].dtype]} "
                         f"(operands {_DTYPES[n.in_[0].dtype]}, {_DTYPES[n.in_[1].dtype]}; result "
                         f"{_DTYPES[n.out.dtype]}); convert with .float() or .double()")
     raise RuntimeError(f"tapegrad: tensor kernel {name} failed")
@@ -332,6 +332,9 @@ cdef list _contiguous_strides(const tg_view *v):
 cdef Tensor _matmul(Tensor x, Tensor y):
     _check_live(x)
     _check_live(y)
+    if x.v.ndim == 0 or y.v.ndim == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they "
+                           f"are {x.v.ndim}D and {y.v.ndim}D")
     _check_float(x, "matmul")
     _check_float(y, "matmul")
     if x.v.dtype != y.v.dtype:
@@ -726,7 +729,7 @@ def _mse_loss(Tensor input, Tensor target, reduction):
 def _binary_cross_entropy(Tensor input, Tensor target, weight, reduction):
     """torch's binary_cross_entropy (logs clamped at -100) as one
     BinaryCrossEntropyBackward0 node (TT_BCE). With weight= (a third operand, which a
-    node cannot hold) it is composed from the ops above, as tapegrad._backend does."""
+    node cannot hold) it is composed from the ops above."""
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"{reduction} is not a valid value for reduction")
     if _shape_of(&input.v) != _shape_of(&target.v):
@@ -741,8 +744,9 @@ def _binary_cross_entropy(Tensor input, Tensor target, weight, reduction):
     if ((a < 0) | (a > 1)).any():
         raise RuntimeError("all elements of input should be between 0 and 1")
     if weight is not None:
-        from ._backend import _binary_cross_entropy as composed
-        return composed(None, input, target, weight, reduction)
+        loss = -(target * input.log().clamp(min=-100)
+                 + (1 - target) * (1 - input).log().clamp(min=-100)) * weight
+        return loss if reduction == "none" else loss.sum() if reduction == "sum" else loss.mean()
     target = _cast(target, input.v.dtype)
     cdef tg_tnode *n = _node(input, target)
     if reduction == "none":
@@ -798,7 +802,7 @@ def _nll_loss(input, target, weight, ignore_index, reduction):
     if input.dim() != 2:
         raise NotImplementedError("nll_loss: tapegrad supports (N, C) inputs")
     if target.dtype is not int64:
-        raise RuntimeError(f"expected scalar type Long but found {target.dtype}")
+        raise DtypeError(f"expected scalar type Long but found {target.dtype}")
     if (target.numpy() == ignore_index).any():
         raise NotImplementedError("nll_loss: ignore_index among the targets is not supported")
     if reduction not in ("mean", "sum", "none"):

@@ -98,3 +98,36 @@ def test_number_as_backward_gradient_is_type_error(engine):
     x = engine.ones(2, requires_grad=True)
     with pytest.raises(TypeError, match="gradient must be a Tensor"):
         (x * 2).backward(1.0)
+
+
+def test_dtype_errors_have_one_type_on_both_engines(engine):
+    """The compiled engine raised plain RuntimeError or TypeError where the reference raised
+    the shared DtypeError (torch's RuntimeError, also a TypeError)."""
+    from tapegrad._dtype import DtypeError, NoTensorError
+
+    ints = engine.tensor([1, 2])
+    for call in (lambda: ints.requires_grad_(), lambda: ints.mean()):
+        with pytest.raises(DtypeError):
+            call()
+    with pytest.raises(NoTensorError, match="Could not infer dtype"):
+        engine.tensor([object()])
+
+
+def test_matmul_of_a_0d_operand_is_runtime_error(engine):
+    """The compiled engine raised NotImplementedError; torch raises RuntimeError."""
+    for a, b in ((engine.tensor(2.0), engine.ones(3)), (engine.ones(3), engine.tensor(2.0))):
+        with pytest.raises(RuntimeError, match="at least 1D"):
+            a @ b
+
+
+def test_binary_cross_entropy_with_weight(engine, libs, torch):
+    """The compiled engine raised ImportError (a composed fallback that had gone)."""
+    F = libs[3]
+    x, t, w = [0.2, 0.9, 0.5], [0.0, 1.0, 1.0], [1.0, 2.0, 0.5]
+    want = torch.nn.functional.binary_cross_entropy(
+        torch.tensor(x, dtype=torch.float64), torch.tensor(t, dtype=torch.float64),
+        weight=torch.tensor(w, dtype=torch.float64), reduction="sum").item()
+    got = F.binary_cross_entropy(engine.tensor(x, dtype=engine.float64),
+                                 engine.tensor(t, dtype=engine.float64),
+                                 weight=engine.tensor(w, dtype=engine.float64), reduction="sum")
+    assert abs(got.item() - want) <= 1e-12 * abs(want)
