@@ -485,19 +485,26 @@ static void tg_reduce_iter(const struct tg_tnode *n, tg_iter *it)
     }
 }
 
-/* A strided read of elements of type T (the gather kernel of every dtype: float
- * kernels never run on 1-byte bool or int64 elements). */
-#define TG_GATHER(T)                                                             \
+/* BODY once per element of a TT_GATHER node's output: k is the output element,
+ * it.oa + j * SA the input element it reads (offset ip[0], strides ip[1..]). */
+#define TG_GATHER_LOOP(BODY)                                                    \
     do {                                                                        \
-        const T *x = n->in[0].buf->data;                                        \
-        T *o = n->out.buf->data;                                                \
         tg_iter it;                                                             \
         tg_iter_init(&it, n->out.ndim, n->out.shape);                           \
         for (int d = 0; d < n->out.ndim; d++) it.sa[d] = n->ip[1 + d];          \
         it.oa = n->ip[0];                                                       \
         TG_ROW(it, L, SA, SB);                                                  \
         (void)SB;                                                               \
-        TG_ROW_LOOP(it, L, n->out.numel, o[k] = x[it.oa + j * SA]);             \
+        TG_ROW_LOOP(it, L, n->out.numel, BODY);                                 \
+    } while (0)
+
+/* A strided read of elements of type T (the gather kernel of every dtype: float
+ * kernels never run on 1-byte bool or int64 elements). */
+#define TG_GATHER(T)                                                             \
+    do {                                                                        \
+        const T *x = n->in[0].buf->data;                                        \
+        T *o = n->out.buf->data;                                                \
+        TG_GATHER_LOOP(o[k] = x[it.oa + j * SA]);                               \
     } while (0)
 
 #define TG_DEFINE_REDUCE(T, SFX)                                                         \
@@ -672,13 +679,7 @@ static void tg_gather_fwd_##SFX(struct tg_tnode *n)                             
 }                                                                                       \
 static void tg_gather_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx)                  \
 {                                                                                        \
-    tg_iter it;                                                                          \
-    tg_iter_init(&it, n->out.ndim, n->out.shape);                                        \
-    for (int d = 0; d < n->out.ndim; d++) it.sa[d] = n->ip[1 + d];                       \
-    it.oa = n->ip[0];                                                                    \
-    TG_ROW(it, L, SA, SB);                                                               \
-    (void)SB;                                                                            \
-    TG_ROW_LOOP(it, L, n->out.numel, gx[it.oa + j * SA] += g[k]);                        \
+    TG_GATHER_LOOP(gx[it.oa + j * SA] += g[k]);                                          \
 }                                                                                        \
 static void tg_pick_fwd_##SFX(struct tg_tnode *n)                                       \
 {                                                                                        \
