@@ -308,7 +308,7 @@ cdef object _handle_of(tg_tape *t, tg_index i):
     """The Value or Tensor whose index field owns slot i (a borrowed pointer made strong)."""
     cdef char *field = <char *>t.owner[i]
     if t.tn[i] == NULL:
-        return <object><PyObject *>(field - tg_value_index_offset)
+        return <object>tg_value_of_index(t.owner[i])
     return <object><PyObject *>(field - tg_tensor_index_offset)
 
 
