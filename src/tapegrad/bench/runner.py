@@ -223,7 +223,7 @@ def _do_relu_chain(s, row):
     floats.key = floats.label = "plain floats"
     floats.version = floats.path = ""
     s.add("chain", "build relu", row, m["build_ns_per_op"], "ns/op", m, runs=m["build_ns"],
-          note="%.2fx plain floats (median of %d interleaved pairs)" % (
+          ratios=m["ratios"], note="%.2fx plain floats (median of %d interleaved pairs)" % (
               m["ratio"], len(m["ratios"])))
     s.add("chain", "build relu", floats, m["floats_ns_per_op"], "ns/op", m,
           runs=m["floats_ns"])
