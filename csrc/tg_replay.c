@@ -617,7 +617,8 @@ tg_index tg_program_map_threads(tg_program *p, const double *inputs, tg_index nr
                                 double *losses, double *input_grads, int nthreads)
 {
     if (nthreads > nrows) nthreads = (int)nrows;
-    if (nthreads <= 1 || p->tape.tensor != NULL)
+    /* (a leaf root's gradient comes from no use: only tg_program_map adds it) */
+    if (nthreads <= 1 || p->tape.tensor != NULL || p->root < p->tape.leaf_cap)
         return tg_program_map(p, inputs, nrows, ninputs, slots, backward, losses,
                               input_grads);
     tg_index result = -1;

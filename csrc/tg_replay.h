@@ -103,7 +103,8 @@ tg_index tg_program_map(tg_program *p, const double *inputs, tg_index nrows, tg_
  * own copy of the program: the same losses, input gradients and return value,
  * and the same parameter gradients bit for bit (each use's contribution is kept
  * apart, then added in the one-thread order: row by row, in sweep order).
- * Programs with tensor nodes, and nthreads <= 1, run tg_program_map itself.
+ * Programs with tensor nodes or a leaf for root, and nthreads <= 1, run
+ * tg_program_map itself.
  * Rows after a failing guard's may have been computed (their losses and input
  * gradients written); only the rows before it reach the parameters. No Python:
  * callers release the GIL. */

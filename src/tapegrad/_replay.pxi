@@ -513,7 +513,7 @@ cdef class _Program:
         gradients with respect to the flat scalar and tensor arguments."""
         return self._exclusively(RUN_BACKWARD, scalars, tensors)
 
-    def map(self, inputs, bint backward, int threads=1):
+    def map(self, inputs, bint backward, threads=1):
         """Replay over the rows of inputs (a float64 array, one row of flat scalar
         arguments per call) in one C loop, split across `threads` threads (the
         same results, bit for bit). Returns (losses, input gradients or None, rows
@@ -648,7 +648,7 @@ cdef class _Program:
         tensor kernel outweighs releasing and taking it back)."""
         return self.p.tape.node_count >= NOGIL_MIN_NODES or self.p.tape.tensor != NULL
 
-    cdef object _map(self, inputs, bint backward, int threads):
+    cdef object _map(self, inputs, bint backward, object threads):
         if self.ntensors or self.p.tape.tensor != NULL:
             raise NotImplementedError("batched replay runs scalar programs only")
         cdef const double[:, ::1] rows = np.ascontiguousarray(inputs, dtype=np.float64)
@@ -656,6 +656,7 @@ cdef class _Program:
         if rows.shape[1] != self.nscalars:
             raise ValueError(f"each row must hold {self.nscalars} scalar arguments, not "
                              f"{rows.shape[1]}")
+        cdef int nthreads = threads if threads < n else (n if n > 0 else 1)   # <= rows
         losses = np.empty(n)
         grads = np.zeros((n, self.nscalars)) if backward else np.empty((0, 1))
         cdef double[::1] loss_view = losses
@@ -669,7 +670,7 @@ cdef class _Program:
         self.forwarded = False
         with nogil:
             done = tg_program_map_threads(&self.p, row0, n, self.nscalars, self.scalar_slot,
-                                          backward, loss0, grad0, threads)
+                                          backward, loss0, grad0, nthreads)
         if backward:
             self._params_grads_out()
         if done < 0:

@@ -101,3 +101,13 @@ def test_bad_thread_counts(engine, bad, error):
     with pytest.raises(error, match="threads"):
         tape.vmap(*batch, threads=bad)
     assert tape.vmap(*batch, threads=np.int64(2)).shape == (257,)   # an integral numpy int
+
+
+def test_a_parameter_returned_as_the_loss(engine):
+    """fn returns a parameter itself (the root is a leaf): each row adds 1 to it."""
+    w = engine.Value(2.0)
+    tape = _replay.api_for(engine).record(lambda x: w, 1.0)
+    for threads in (1, 2):
+        w.grad = 0.0
+        assert tape.vmap([1.0, 2.0, 3.0], backward=True, threads=threads).tolist() == [2.0] * 3
+        assert w.grad == 3.0
