@@ -21,6 +21,7 @@ from ._dtype import (
     Size as Size, double as double, dtype as dtype, float as float, float32 as float32,
     float64 as float64, int64 as int64, long as long,
 )
+from ._dtype import bool_ as bool  # noqa: F401 - tapegrad.bool (listed in _api.DTYPES)
 from . import reference as reference
 
 if TYPE_CHECKING:   # what the re-export below gives, for mypy and IDEs (== _api.ENGINE_NAMES)

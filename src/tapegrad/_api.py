@@ -25,7 +25,7 @@ ENGINE_NAMES = (
 GRAD_MODE = ("no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled")
 
 # dtypes and Size (tapegrad._dtype), shared by the engines.
-DTYPES = ("Size", "dtype", "float32", "float64", "int64", "float", "double", "long")
+DTYPES = ("Size", "dtype", "float32", "float64", "int64", "bool", "float", "double", "long")
 
 # Replay (tapegrad._replay), written once.
 REPLAY = ("compile", "record", "Tape", "GuardFailure")
