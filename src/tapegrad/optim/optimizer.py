@@ -80,9 +80,10 @@ def _by_step(state: Dict[Any, Dict[str, Any]], params: List[Any],
 def _cast_state(param: Any, key: str, value: Any) -> Any:
     """A loaded state tensor in its parameter's dtype ("step" stays as saved), as
     torch's load_state_dict casts it."""
-    if key != "step" and _is_tensor(value) and param.is_floating_point() \
-            and value.is_floating_point() and value.dtype != param.dtype:
-        return value.to(param.dtype)
+    if key != "step" and _is_tensor(value) and value.dtype != param.dtype:
+        floating = _backend.engine_of(param).is_floating_point
+        if floating(param) and floating(value):
+            return value.to(param.dtype)
     return value
 
 
