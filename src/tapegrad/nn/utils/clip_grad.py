@@ -83,4 +83,4 @@ def clip_grad_value_(parameters: _Params, clip_value: float,
     clip_value = float(clip_value)
     with no_grad():
         for g in _grads(parameters):
-            g.clamp_(min=-clip_value, max=clip_value)
+            g.copy_(g.clamp(min=-clip_value, max=clip_value))
