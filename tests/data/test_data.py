@@ -184,7 +184,7 @@ def test_random_split_lengths_as_torch(torch, n, lengths):
     assert [len(s) for s in ours] == [len(s) for s in theirs]
     assert sorted(i for s in ours for i in s) == list(range(n))
     assert all(isinstance(s, D.Subset) for s in ours)
-    for M, DL in ((None, D), (None, torch.utils.data)):
+    for DL in (D, torch.utils.data):
         with pytest.raises(ValueError, match="Sum of input lengths does not equal"):
             DL.random_split(range(n), [n, 1])
         with pytest.raises(ValueError, match="Fraction at index 0 is not between 0 and 1"):

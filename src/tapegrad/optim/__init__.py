@@ -2,8 +2,8 @@
 ``lr_scheduler``, one source for both engines.
 
 Each optimizer finds its engine through the parameters it updates; the
-per-parameter arithmetic runs in the engine's ``_*_update`` hooks (see ``tapegrad._contract.Engine`` for their contract),
-so the compiled engine does it in C.
+per-parameter arithmetic runs in the engine's ``_*_update`` hooks (see
+``tapegrad._contract.Engine`` for their contract), so the compiled engine does it in C.
 """
 
 # `name as name`: an explicit re-export (mypy --no-implicit-reexport); the list is

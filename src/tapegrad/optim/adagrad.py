@@ -3,11 +3,11 @@ maximize), run by the engine's ``_adagrad_update`` hook (see ``tapegrad._contrac
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Dict, Iterable, Optional
 
 from .. import _backend
 from ..autograd.grad_mode import no_grad
-from .optimizer import Optimizer, _by_step, _refuse_unsupported, _with_grads
+from .optimizer import Optimizer, _by_step, _refuse_unsupported
 
 __all__ = ["Adagrad"]
 
@@ -41,9 +41,9 @@ class Adagrad(Optimizer):
         with no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
-                    self._init_state(p, self.state[p], _backend.engine_of(p))
+                    self._init_state(p, self.state[p], _backend.engine_of(p), group)
 
-    def _init_state(self, p: Any, st: dict, eng: Any) -> None:
+    def _init_state(self, p: Any, st: Dict[str, Any], eng: Any, group: Dict[str, Any]) -> None:
         st["step"] = eng.tensor(0.0)
         st["sum"] = eng.full_like(p, self.defaults["initial_accumulator_value"])
 
@@ -51,7 +51,7 @@ class Adagrad(Optimizer):
         """Update every parameter that has a gradient."""
         loss = self._closure(closure)
         for group in self.param_groups:
-            by_step = _by_step(self.state, _with_grads(group), self._init_state)
+            by_step = _by_step(self.state, group, self._init_state)
             for step, params in by_step.items():
                 clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
                 _backend.engine_of(params[0])._adagrad_update(

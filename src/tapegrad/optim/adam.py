@@ -4,10 +4,10 @@ amsgrad and maximize included), run by the engine's ``_adam_update`` hook (see
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Optional, Tuple
 
 from .. import _backend
-from .optimizer import Optimizer, _by_step, _refuse_unsupported, _with_grads
+from .optimizer import Optimizer, _by_step, _refuse_unsupported
 
 __all__ = ["Adam"]
 
@@ -45,15 +45,8 @@ class Adam(Optimizer):
         loss = self._closure(closure)
         for group in self.param_groups:
             amsgrad = group["amsgrad"]
-
-            def init(p: Any, st: dict, eng: Any) -> None:
-                st["exp_avg"] = eng.zeros_like(p)
-                st["exp_avg_sq"] = eng.zeros_like(p)
-                if amsgrad:
-                    st["max_exp_avg_sq"] = eng.zeros_like(p)
-
             beta1, beta2 = group["betas"]
-            for step, params in _by_step(self.state, _with_grads(group), init).items():
+            for step, params in _by_step(self.state, group, _init_state).items():
                 states = [self.state[p] for p in params]
                 _backend.engine_of(params[0])._adam_update(
                     params, group["lr"], beta1, beta2, group["eps"], group["weight_decay"],
@@ -61,6 +54,13 @@ class Adam(Optimizer):
                     [s.get("max_exp_avg_sq") for s in states] if amsgrad else None,
                     group["maximize"], group["decoupled_weight_decay"])
         return loss
+
+
+def _init_state(p: Any, st: Dict[str, Any], eng: Any, group: Dict[str, Any]) -> None:
+    st["exp_avg"] = eng.zeros_like(p)
+    st["exp_avg_sq"] = eng.zeros_like(p)
+    if group["amsgrad"]:
+        st["max_exp_avg_sq"] = eng.zeros_like(p)
 
 
 class AdamW(Adam):

@@ -169,8 +169,9 @@ class LambdaLR(LRScheduler):
                  lr_lambda: Union[Callable[[int], float], Sequence[Callable[[int], float]]],
                  last_epoch: int = -1) -> None:
         self.optimizer = optimizer
+        self.lr_lambdas: List[Callable[[int], float]]
         if not isinstance(lr_lambda, (list, tuple)):
-            self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
+            self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)  # type: ignore[list-item]
         else:
             if len(lr_lambda) != len(optimizer.param_groups):
                 raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but "

@@ -59,19 +59,20 @@ def _refuse_unsupported(optimizer: str, **flags: Any) -> None:
                                   f"(a CPU engine; leave them at their defaults)")
 
 
-def _by_step(state: Dict[Any, Dict[str, Any]], params: List[Any],
-             init: Callable[[Any, Dict[str, Any], Any], None]) -> Dict[int, List[Any]]:
-    """Count one more step for each parameter (its state made by init(p, state, engine)
-    with "step" = tensor(0.) first, as torch does) and group the parameters by their
-    new step count, in order."""
+def _by_step(state: Dict[Any, Dict[str, Any]], group: Dict[str, Any],
+             init: Callable[[Any, Dict[str, Any], Any, Dict[str, Any]], None]
+             ) -> Dict[int, List[Any]]:
+    """Count one more step for each parameter of the group that has a gradient (its
+    state made by init(p, state, engine, group) after "step" = tensor(0.), as torch
+    does) and group those parameters by their new step count, in order."""
     by_step: Dict[int, List[Any]] = collections.OrderedDict()
     with no_grad():                      # the step counters count outside autograd
-        for p in params:
+        for p in _with_grads(group):
             st = state[p]
             if not st:
                 eng = _backend.engine_of(p)
                 st["step"] = eng.tensor(0.0)
-                init(p, st, eng)
+                init(p, st, eng, group)
             st["step"] += 1
             by_step.setdefault(int(st["step"].item()), []).append(p)
     return by_step

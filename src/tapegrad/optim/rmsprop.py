@@ -3,12 +3,20 @@ the engine's ``_rmsprop_update`` hook (see ``tapegrad._contract``)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Dict, Iterable, Optional
 
 from .. import _backend
-from .optimizer import Optimizer, _by_step, _refuse_unsupported, _with_grads
+from .optimizer import Optimizer, _by_step, _refuse_unsupported
 
 __all__ = ["RMSprop"]
+
+
+def _init_state(p: Any, st: Dict[str, Any], eng: Any, group: Dict[str, Any]) -> None:
+    st["square_avg"] = eng.zeros_like(p)
+    if group["momentum"] > 0:
+        st["momentum_buffer"] = eng.zeros_like(p)
+    if group["centered"]:
+        st["grad_avg"] = eng.zeros_like(p)
 
 
 class RMSprop(Optimizer):
@@ -40,15 +48,7 @@ class RMSprop(Optimizer):
         loss = self._closure(closure)
         for group in self.param_groups:
             momentum, centered = group["momentum"], group["centered"]
-
-            def init(p: Any, st: dict, eng: Any) -> None:
-                st["square_avg"] = eng.zeros_like(p)
-                if momentum > 0:
-                    st["momentum_buffer"] = eng.zeros_like(p)
-                if centered:
-                    st["grad_avg"] = eng.zeros_like(p)
-
-            params = [p for ps in _by_step(self.state, _with_grads(group), init).values()
+            params = [p for ps in _by_step(self.state, group, _init_state).values()
                       for p in ps]
             if not params:
                 continue

@@ -20,7 +20,7 @@ class _StandInGenerator:
     """A stand-in for ``tapegrad.Generator`` (manual_seed, initial_seed)."""
 
     def __init__(self, device: str = "cpu") -> None:
-        self._seed = int(np.random.SeedSequence().entropy) % _INT64_SPAN
+        self._seed = int(np.random.default_rng().integers(0, _INT64_SPAN))
         self._rng = np.random.default_rng(self._seed)
 
     def manual_seed(self, seed: int) -> "_StandInGenerator":
