@@ -22,4 +22,4 @@ from .modules import (
 from .parameter import Parameter as Parameter
 from . import utils as utils
 
-__all__ = list(_api.NN) + ["functional", "utils"]
+__all__ = list(_api.NN) + ["functional"]   # and utils (nn.utils), a subpackage

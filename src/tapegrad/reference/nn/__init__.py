@@ -16,7 +16,7 @@ from ... import nn as _nn
 from ... import reference as _engine
 from ...nn import functional, utils
 
-__all__ = list(_api.NN) + ["functional", "utils"]
+__all__ = list(_api.NN) + ["functional"]   # and utils (nn.utils), a subpackage
 sys.modules[__name__ + ".functional"] = functional
 sys.modules[__name__ + ".utils"] = utils
 
