@@ -24,12 +24,35 @@ static inline float tg_fma_f32(float a, float b, float c)
 }
 static inline double tg_fma_f64(double a, double b, double c) { return fma(a, b, c); }
 
+/* fma() is a library call unless the compiler may use the FMA instruction: on x86-64
+ * with GCC or clang, a second copy of each float64 kernel is compiled for CPUs with
+ * FMA (target attribute) and chosen at run time; the results are the same. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(TG_NO_FMA_CLONES)
+#define TG_FMA_CLONES 1
+#define TG_FMA_TARGET __attribute__((target("fma")))
+TG_FMA_TARGET static inline double tg_fma_f64hw(double a, double b, double c)
+{
+    return fma(a, b, c);
+}
+static int tg_cpu_has_fma(void)
+{
+    static int has = -1;
+    if (has < 0) {
+        __builtin_cpu_init();
+        has = __builtin_cpu_supports("fma") ? 1 : 0;
+    }
+    return has;
+}
+#else
+#define TG_FMA_CLONES 0
+#endif
+
 /* SGD over a parameter of type T whose momentum buffer has type B, computing in C:
  * T when B is T, else double (torch's type promotion: a momentum buffer made before
  * module.double() or .float() stays in its dtype, and torch's in-place ops compute
  * in the promoted type and round to the buffer's / the parameter's type). */
-#define TG_DEFINE_SGD(T, B, C, SFX, FMA_T, FMA_C)                                        \
-static void tg_sgd_##SFX(T *p, const T *g, B *buf, int64_t n, double lr, double mom,     \
+#define TG_DEFINE_SGD(T, B, C, SFX, FMA_T, FMA_C, ATTR)                                  \
+ATTR static void tg_sgd_##SFX(T *p, const T *g, B *buf, int64_t n, double lr, double mom,     \
                          double damp, double wd, int nesterov, int first, int maximize)  \
 {                                                                                        \
     T twd = (T)wd;                                                                       \
@@ -55,8 +78,8 @@ static void tg_sgd_##SFX(T *p, const T *g, B *buf, int64_t n, double lr, double 
 /* torch.maximum: NaN wins. */
 #define TG_MAXIMUM(a, b) (isnan(a) ? (a) : isnan(b) ? (b) : (a) > (b) ? (a) : (b))
 
-#define TG_DEFINE_ADAM(T, SFX, SQRT)                                                     \
-static void tg_adam_##SFX(T *p, const T *g, T *m, T *v, T *vmax, int64_t n,              \
+#define TG_DEFINE_ADAM(T, SFX, SQRT, ATTR)                                               \
+ATTR static void tg_adam_##SFX(T *p, const T *g, T *m, T *v, T *vmax, int64_t n,              \
                           const tg_adam_opts *o)                                         \
 {                                                                                        \
     double bc1 = 1.0 - pow(o->beta1, (double)o->step);                                   \
@@ -80,8 +103,8 @@ static void tg_adam_##SFX(T *p, const T *g, T *m, T *v, T *vmax, int64_t n,     
     }                                                                                    \
 }
 
-#define TG_DEFINE_RMSPROP(T, SFX, SQRT)                                                  \
-static void tg_rmsprop_##SFX(T *p, const T *g, T *sq, T *ga, T *buf, int64_t n,          \
+#define TG_DEFINE_RMSPROP(T, SFX, SQRT, ATTR)                                            \
+ATTR static void tg_rmsprop_##SFX(T *p, const T *g, T *sq, T *ga, T *buf, int64_t n,          \
                              const tg_rmsprop_opts *o)                                   \
 {                                                                                        \
     T ta = (T)o->alpha, tac = (T)(1.0 - o->alpha), tac1 = tac - (T)1;                    \
@@ -108,8 +131,8 @@ static void tg_rmsprop_##SFX(T *p, const T *g, T *sq, T *ga, T *buf, int64_t n, 
     }                                                                                    \
 }
 
-#define TG_DEFINE_ADAGRAD(T, SFX, SQRT)                                                  \
-static void tg_adagrad_##SFX(T *p, const T *g, T *sum, int64_t n, double clr,            \
+#define TG_DEFINE_ADAGRAD(T, SFX, SQRT, ATTR)                                            \
+ATTR static void tg_adagrad_##SFX(T *p, const T *g, T *sum, int64_t n, double clr,            \
                              double eps, double wd, int maximize)                        \
 {                                                                                        \
     T neg_clr = (T)(-clr), teps = (T)eps, twd = (T)wd;                                   \
@@ -121,16 +144,27 @@ static void tg_adagrad_##SFX(T *p, const T *g, T *sum, int64_t n, double clr,   
     }                                                                                    \
 }
 
-TG_DEFINE_SGD(float, float, float, f32, tg_fma_f32, tg_fma_f32)
-TG_DEFINE_SGD(double, double, double, f64, tg_fma_f64, tg_fma_f64)
-TG_DEFINE_SGD(float, double, double, f32_f64, tg_fma_f32, tg_fma_f64)
-TG_DEFINE_SGD(double, float, double, f64_f32, tg_fma_f64, tg_fma_f64)
-TG_DEFINE_ADAM(float, f32, sqrtf)
-TG_DEFINE_ADAM(double, f64, sqrt)
-TG_DEFINE_RMSPROP(float, f32, sqrtf)
-TG_DEFINE_RMSPROP(double, f64, sqrt)
-TG_DEFINE_ADAGRAD(float, f32, sqrtf)
-TG_DEFINE_ADAGRAD(double, f64, sqrt)
+#define TG_NO_ATTR
+TG_DEFINE_SGD(float, float, float, f32, tg_fma_f32, tg_fma_f32, TG_NO_ATTR)
+TG_DEFINE_SGD(double, double, double, f64, tg_fma_f64, tg_fma_f64, TG_NO_ATTR)
+TG_DEFINE_SGD(float, double, double, f32_f64, tg_fma_f32, tg_fma_f64, TG_NO_ATTR)
+TG_DEFINE_SGD(double, float, double, f64_f32, tg_fma_f64, tg_fma_f64, TG_NO_ATTR)
+TG_DEFINE_ADAM(float, f32, sqrtf, TG_NO_ATTR)
+TG_DEFINE_ADAM(double, f64, sqrt, TG_NO_ATTR)
+TG_DEFINE_RMSPROP(float, f32, sqrtf, TG_NO_ATTR)
+TG_DEFINE_RMSPROP(double, f64, sqrt, TG_NO_ATTR)
+TG_DEFINE_ADAGRAD(float, f32, sqrtf, TG_NO_ATTR)
+TG_DEFINE_ADAGRAD(double, f64, sqrt, TG_NO_ATTR)
+#if TG_FMA_CLONES
+TG_DEFINE_SGD(double, double, double, f64hw, tg_fma_f64hw, tg_fma_f64hw, TG_FMA_TARGET)
+TG_DEFINE_ADAM(double, f64hw, sqrt, TG_FMA_TARGET)
+TG_DEFINE_RMSPROP(double, f64hw, sqrt, TG_FMA_TARGET)
+TG_DEFINE_ADAGRAD(double, f64hw, sqrt, TG_FMA_TARGET)
+/* the float64 kernel: the FMA copy when the CPU has the instruction */
+#define TG_F64(name) (tg_cpu_has_fma() ? name##_f64hw : name##_f64)
+#else
+#define TG_F64(name) name##_f64
+#endif
 
 void tg_sgd_update(int dtype, int buf_dtype, void *param, const void *grad,
                    void *momentum_buf, int64_t n, double lr, double momentum,
@@ -148,8 +182,8 @@ void tg_sgd_update(int dtype, int buf_dtype, void *param, const void *grad,
         tg_sgd_f64_f32(param, grad, momentum_buf, n, lr, momentum, dampening, weight_decay,
                        nesterov, first_step, maximize);
     else
-        tg_sgd_f64(param, grad, momentum_buf, n, lr, momentum, dampening, weight_decay,
-                   nesterov, first_step, maximize);
+        TG_F64(tg_sgd)(param, grad, momentum_buf, n, lr, momentum, dampening, weight_decay,
+                       nesterov, first_step, maximize);
 }
 
 void tg_adam_update(int dtype, void *param, const void *grad, void *exp_avg,
@@ -159,7 +193,7 @@ void tg_adam_update(int dtype, void *param, const void *grad, void *exp_avg,
     if (dtype == TG_F32)
         tg_adam_f32(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, n, opts);
     else
-        tg_adam_f64(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, n, opts);
+        TG_F64(tg_adam)(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, n, opts);
 }
 
 void tg_rmsprop_update(int dtype, void *param, const void *grad, void *square_avg,
@@ -169,7 +203,7 @@ void tg_rmsprop_update(int dtype, void *param, const void *grad, void *square_av
     if (dtype == TG_F32)
         tg_rmsprop_f32(param, grad, square_avg, grad_avg, momentum_buf, n, opts);
     else
-        tg_rmsprop_f64(param, grad, square_avg, grad_avg, momentum_buf, n, opts);
+        TG_F64(tg_rmsprop)(param, grad, square_avg, grad_avg, momentum_buf, n, opts);
 }
 
 void tg_adagrad_update(int dtype, void *param, const void *grad, void *state_sum,
@@ -178,5 +212,5 @@ void tg_adagrad_update(int dtype, void *param, const void *grad, void *state_sum
     if (dtype == TG_F32)
         tg_adagrad_f32(param, grad, state_sum, n, clr, eps, weight_decay, maximize);
     else
-        tg_adagrad_f64(param, grad, state_sum, n, clr, eps, weight_decay, maximize);
+        TG_F64(tg_adagrad)(param, grad, state_sum, n, clr, eps, weight_decay, maximize);
 }

@@ -39,9 +39,11 @@ cdef tg_tnode *_param_record(Tensor p) except? NULL:
     return n
 
 
-cdef Tensor _state(str optimizer, Tensor p, str name, object states, Py_ssize_t k):
-    """states[k] checked to fit p in shape and dtype (None when states is None)."""
-    if states is None:
+cdef Tensor _state(str optimizer, Tensor p, str name, object states, Py_ssize_t k,
+                   bint optional=False):
+    """states[k] checked to fit p in shape and dtype (None when an optional states
+    list is None: its kernel pointer is then NULL, which the kernel tests)."""
+    if states is None and optional:
         return None
     _check_state(optimizer, p, name, states[k], True)
     return <Tensor>states[k]
@@ -89,7 +91,7 @@ def _adam_update(params, lr, beta1, beta2, eps, weight_decay, exp_avgs, exp_avg_
             continue
         m = _state(name, p, "exp_avg", exp_avgs, k)
         v = _state(name, p, "exp_avg_sq", exp_avg_sqs, k)
-        vmax = _state(name, p, "max_exp_avg_sq", max_exp_avg_sqs, k)
+        vmax = _state(name, p, "max_exp_avg_sq", max_exp_avg_sqs, k, True)
         tg_adam_update(p.v.dtype, p.v.buf.data, n.grad.data, _data(m), _data(v), _data(vmax),
                        p.v.numel, &o)
         p.v.buf.version += 1
@@ -111,8 +113,8 @@ def _rmsprop_update(params, lr, alpha, eps, weight_decay, momentum, maximize, sq
         if n == NULL:
             continue
         sq = _state("RMSprop", p, "square_avg", square_avgs, k)
-        ga = _state("RMSprop", p, "grad_avg", grad_avgs, k)
-        buf = _state("RMSprop", p, "momentum_buffer", momentum_buffers, k)
+        ga = _state("RMSprop", p, "grad_avg", grad_avgs, k, True)
+        buf = _state("RMSprop", p, "momentum_buffer", momentum_buffers, k, True)
         tg_rmsprop_update(p.v.dtype, p.v.buf.data, n.grad.data, _data(sq), _data(ga),
                           _data(buf), p.v.numel, &o)
         p.v.buf.version += 1

@@ -235,8 +235,10 @@ def test_torch_import_line_under_the_alias():
         print("ok")
     """)
     import os
-    src = os.path.join(os.path.dirname(__file__), "..", "..", "src")
-    env = dict(os.environ, PYTHONPATH=os.path.abspath(src))
+
+    import tapegrad
+    where = os.path.dirname(os.path.dirname(os.path.abspath(tapegrad.__file__)))
+    env = dict(os.environ, PYTHONPATH=where + os.pathsep + os.environ.get("PYTHONPATH", ""))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=env, timeout=120)
     assert out.returncode == 0, out.stderr

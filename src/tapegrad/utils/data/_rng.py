@@ -11,7 +11,7 @@ from typing import Any, List, Optional
 
 import numpy as np
 
-from ... import _backend, _random
+from ... import _random
 
 _INT64_SPAN = 1 << 63
 
@@ -33,7 +33,9 @@ class _StandInGenerator:
 
 
 def _engine() -> Any:
-    return _backend.default_engine()
+    """The ``tapegrad`` package (its names: the active engine's and the shared ones)."""
+    import tapegrad
+    return tapegrad
 
 
 def Generator() -> Any:
