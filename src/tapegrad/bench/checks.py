@@ -22,7 +22,7 @@ CHECK_RTOL = {
     "overhead": 1e-6,   # float32 values that are exact
     "mlp": 1e-4,        # float32, different BLAS and summation orders over the run
     "matmul": 1e-4,     # the float32 sum s; the gradients must be exact
-    "adamw": 1e-5,      # float32 parameter sums; torch's gradients come from its BLAS
+    "adamw": 1e-5,      # float32 parameters' norms; torch's gradients come from its BLAS
     # replay workloads, eager rows and peers against the reference's eager row
     "demo-replay": 1e-6,
     "mlp-replay": 1e-4,
