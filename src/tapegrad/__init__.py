@@ -59,7 +59,7 @@ from .autograd.grad_mode import (
     enable_grad as enable_grad, is_grad_enabled as is_grad_enabled, no_grad as no_grad,
     set_grad_enabled as set_grad_enabled,
 )
-from . import autograd as autograd, nn as nn, optim as optim
+from . import autograd as autograd, nn as nn, optim as optim, utils as utils
 from ._replay import (  # compile: torch.compile's name
     GuardFailure as GuardFailure, Tape as Tape, compile as compile, record as record,
 )
