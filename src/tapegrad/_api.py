@@ -54,4 +54,5 @@ AUTOGRAD = ("Variable", "grad", "backward") + GRAD_MODE
 # The engines' private hooks the layers call (see _contract.Engine).
 HOOKS = ("_addmm", "_mse_loss", "_nll_loss", "_binary_cross_entropy", "_grad",
          "_run_backward", "_sgd_update", "_adam_update", "_set_grad_off", "_grad_off",
-         "_trace", "_flatten_args", "_rebuild", "_GuardFailed")
+         "_trace", "_flatten_args", "_rebuild", "_GuardFailed",
+         "_graph_handle", "_graph_nodes", "_set_graph_grad")

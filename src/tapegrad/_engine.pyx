@@ -330,6 +330,7 @@ include "_tensor_ops.pxi"
 include "_grad_fn.pxi"
 include "_optim.pxi"
 include "_replay.pxi"
+include "_higher.pxi"
 
 from operator import index as _operator_index
 from ._dtype import DtypeError, NoTensorError

@@ -52,6 +52,7 @@ from ._grad_fn import AccumulateGrad as AccumulateGrad, Node as Node
 from ._tensor_ops import (  # engine hooks for the layers
     _addmm, _binary_cross_entropy, _grad, _mse_loss, _nll_loss, _run_backward)
 from ._optim import _adam_update, _sgd_update  # engine hooks for optim
+from ._higher import _graph_handle, _graph_nodes, _set_graph_grad  # create_graph=True
 from ._value import (
     ENGINE as ENGINE, Value as Value, clear_tape as clear_tape,
     set_flush_denormal as set_flush_denormal, tape_stats as tape_stats,
