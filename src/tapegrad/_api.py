@@ -49,7 +49,7 @@ NN = ("Parameter", "Module", "Linear", "ReLU", "Tanh", "Sigmoid", "Softmax", "Lo
 NN_FUNCTIONAL = ("relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "mse_loss",
                  "nll_loss", "cross_entropy", "binary_cross_entropy")
 OPTIM = ("Optimizer", "SGD", "Adam")
-AUTOGRAD = ("Variable", "grad", "backward") + GRAD_MODE
+AUTOGRAD = ("Variable", "grad", "backward", "gradcheck", "gradgradcheck", "functional") + GRAD_MODE
 
 # The engines' private hooks the layers call (see _contract.Engine).
 HOOKS = ("_addmm", "_mse_loss", "_nll_loss", "_binary_cross_entropy", "_grad",

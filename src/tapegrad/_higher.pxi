@@ -71,7 +71,7 @@ cdef tuple _row_of(_Tape tape, tg_index i):
         return "sum_dim", (sizes, _reduced_dims(n), n.out.ndim == n.in_[0].ndim)
     if op == TT_MEAN:
         return "mean_dim", (sizes, _reduced_dims(n), n.out.ndim == n.in_[0].ndim,
-                            n.in_[0].numel // max(n.out.numel, 1))
+                            n.in_[0].numel // (n.out.numel if n.out.numel > 0 else 1))
     if op == TT_MAX_ALL or op == TT_MIN_ALL:
         return ("max" if op == TT_MAX_ALL else "min"), None
     if op == TT_MAX_DIM or op == TT_MIN_DIM:

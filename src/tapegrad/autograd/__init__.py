@@ -15,8 +15,8 @@ from .. import _backend
 from . import _higher
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
-__all__ = ["Variable", "grad", "backward", "no_grad", "enable_grad", "set_grad_enabled",
-           "is_grad_enabled", "grad_mode"]
+__all__ = ["Variable", "grad", "backward", "gradcheck", "gradgradcheck", "functional",
+           "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "grad_mode"]
 
 _Tensors = Union[Any, Sequence[Any]]
 
@@ -82,3 +82,7 @@ def backward(tensors: _Tensors, grad_tensors: Optional[_Tensors] = None,
         _higher.backward(eng, tensors, grads, inputs)
     else:
         eng._run_backward(tensors, grads, inputs)
+
+
+from . import functional as functional  # noqa: E402
+from .gradcheck import gradcheck as gradcheck, gradgradcheck as gradgradcheck  # noqa: E402
