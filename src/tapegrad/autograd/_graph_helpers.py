@@ -202,7 +202,16 @@ def clamp_mask(x: Any, lo: Any, hi: Any) -> Any:
 
 
 def sgn(x: Any) -> Any:
-    return _const(x, _npd.sgn(npv(x)))
+    """torch's x.sgn(): recorded, with a zero derivative."""
+    s = _const(x, _npd.sgn(npv(x)))
+    return s + zero_link(x, s) if x.requires_grad else s
+
+
+def zero_link(saved: Any, like: Any) -> Any:
+    """0, recorded from saved with a zero derivative: what torch's piecewise-constant
+    ops (sgn, threshold_backward's mask) give, so that a gradient through them has a
+    history and its derivative is 0, not an error."""
+    return (saved.clamp(0.0, 0.0) * 0.0).sum().to(like.dtype)
 
 
 def invert_permutation(dims: Sequence[int]) -> Any:

@@ -41,7 +41,16 @@ def _apply(name: str, g: Any, parents: Sequence[Any], operands: Sequence[Any], r
         raise NotImplementedError(f"create_graph=True: the op {name!r} has no derivative "
                                   "in the op table") from None
     saved = tuple(result if s == OUT else operands[s] for s in save)
-    return rule(g, saved, ctx, list(parents) + [None] * (len(operands) - len(parents)))
+    grads = rule(g, saved, ctx, list(parents) + [None] * (len(operands) - len(parents)))
+    if name in _RECORDS_ITS_MASK and not grads[0].requires_grad and saved[0].requires_grad:
+        grads = (grads[0] + _graph_helpers.zero_link(saved[0], grads[0]),) + grads[1:]
+    return grads
+
+
+# Rows whose torch backward is a recorded op of the saved tensor it masks with
+# (relu: threshold_backward(grad, result)), so the gradient has a history whose own
+# derivative is 0; the table writes them with where(), which records nothing.
+_RECORDS_ITS_MASK = {"relu"}
 
 
 def _fit(gp: Any, parent: Any) -> Any:
