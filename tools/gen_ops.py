@@ -15,6 +15,8 @@ Generated (each starts with a "GENERATED ... do not edit" line):
     src/tapegrad/autograd/_graph_rules.py
                                        the same rules on tensors, with the engine's own
                                        differentiable ops (create_graph=True, both engines)
+    src/tapegrad/autograd/_scalar_graph_rules.py
+                                       the scalar rules on Values (create_graph=True)
 
 The derivative expressions are compiled to Python with ``ast``: the structure of
 each expression (and so the order of every floating-point operation) is kept
@@ -386,6 +388,73 @@ def gen_graph_rules(t):
     return "\n".join(out) + "\n"
 
 
+class _ScalarGraphCompiler(_ScalarCompiler):
+    """A scalar row's expression on Values (create_graph=True): arithmetic and the
+    functions are the Value's own; a condition reads the numbers (``dv``)."""
+
+    def __init__(self, row):
+        super().__init__(row)
+        self.in_mask = False
+
+    def visit_Name(self, node):
+        name = super().visit_Name(node)
+        return ast.Call(ast.Name("dv"), [name], []) if self.in_mask else name
+
+    def visit_Constant(self, node):
+        return ast.Constant(float(node.value))
+
+    def visit_BinOp(self, node):
+        if isinstance(node.op, ast.BitAnd):
+            return ast.BoolOp(ast.And(), [self.visit(node.left), self.visit(node.right)])
+        return ast.BinOp(self.visit(node.left), node.op, self.visit(node.right))
+
+    def visit_Call(self, node):
+        f = node.func.id
+        if f not in SCALAR_FUNCS:
+            raise ValueError(f"scalar {self.row['name']}: unknown function {f!r}")
+        if f == "where":
+            outer, self.in_mask = self.in_mask, True
+            cond = self.visit(node.args[0])
+            self.in_mask = outer
+            return ast.IfExp(cond, self.visit(node.args[1]), self.visit(node.args[2]))
+        return ast.Call(ast.Name("v_" + f), [self.visit(a) for a in node.args], [])
+
+
+def gen_scalar_graph_rules(t):
+    out = ["# ruff: noqa: E501", f'"""{HEADER}.', "",
+           "The scalar (Value) backward rules on Values, one function per row of the table:",
+           "what a create_graph=True sweep over Values evaluates (both engines). Each is",
+           "``(g, x, y, c, out) -> (gx, gy)`` as in _ops.py, with g, x, y and out Values",
+           "(or numbers), so the gradients have a history. ``sum`` and ``dot`` are",
+           "evaluated by the sweep (autograd/_higher_scalar.py).",
+           '"""', "",
+           "from ._scalar_graph_helpers import dv, v_exp, v_log, v_pow, v_relu, v_sigmoid, v_tanh",
+           "", ""]
+    table = []
+    for r in t.SCALAR_OPS:
+        if r["arity"] not in (1, 2):
+            continue
+        d = r["derivatives"]
+        parts = []
+        for key in ("self", "other") if r["arity"] == 2 else ("self",):
+            tree = _ScalarGraphCompiler(r).visit(ast.parse(d[key], mode="eval").body)
+            code = ast.unparse(tree)
+            parts.append(f"({code})" if isinstance(tree, ast.IfExp) else code)
+        if r["arity"] == 1:
+            parts.append("None")
+        out += [f"def _{r['name']}(g, x, y, c, out):",
+                f"    return {parts[0]}, {parts[1]}", "", ""]
+        table.append(f"    {r['name']!r}: _{r['name']},")
+    out += ["SCALAR_GRAPH_RULES = {"] + table + ["}"]
+    text = "\n".join(out) + "\n"
+    used = {n.id for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)}
+    names = sorted(n for n in ("dv", "v_exp", "v_log", "v_pow", "v_relu", "v_sigmoid",
+                               "v_tanh") if n in used)
+    return text.replace("from ._scalar_graph_helpers import dv, v_exp, v_log, v_pow, v_relu, "
+                        "v_sigmoid, v_tanh",
+                        "from ._scalar_graph_helpers import " + ", ".join(names))
+
+
 # ----------------------------------------------------------------------------
 # Outputs
 
@@ -602,6 +671,7 @@ def outputs():
         "src/tapegrad/_ops.py": gen_scalar_ops(t),
         "src/tapegrad/reference/_rules.py": gen_rules(t),
         "src/tapegrad/autograd/_graph_rules.py": gen_graph_rules(t),
+        "src/tapegrad/autograd/_scalar_graph_rules.py": gen_scalar_graph_rules(t),
     }
 
 

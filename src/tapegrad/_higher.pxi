@@ -181,3 +181,35 @@ def _set_graph_grad(x, g):
 cdef object _graph_grad_of(tg_buf *buf):
     """The grad with history whose buffer a leaf holds, or None."""
     return _graph_grads.get(<size_t>buf) if _graph_grads else None
+
+
+# Value.backward(create_graph=True): slot key -> (leaf, its numeric grad then, the Value)
+cdef dict _value_graph_grads = {}
+
+
+cdef object _value_graph_grad(Value v):
+    """v's .grad: the Value with history a create_graph backward gave it, while its
+    numeric gradient is still the one that backward left; else the number."""
+    cdef double num = v.t.grad[v.index]
+    entry = _value_graph_grads.get(<size_t>v.t + <size_t>v.index)
+    if entry is not None and entry[0] is v and entry[1] == num:
+        return entry[2]
+    return num
+
+
+def _value_backward_recorded(Value root):
+    """root.backward(create_graph=True) (tapegrad/autograd/_higher_scalar.py): the
+    numbers accumulate into the leaves' .grad; .grad hands out the Values."""
+    from .autograd import _higher_scalar
+    cdef Value leaf
+    for leaf, g in _higher_scalar.backward(_engine_module(), root).values():
+        old = _value_graph_grad(leaf)
+        total = g if not isinstance(old, Value) and old == 0.0 else old + g
+        leaf.t.grad[leaf.index] = (<Value>total).t.value[(<Value>total).index]
+        _value_graph_grads[<size_t>leaf.t + <size_t>leaf.index] = (
+            leaf, leaf.t.grad[leaf.index], total)
+
+
+cdef object _engine_module():
+    import sys
+    return sys.modules[__name__]

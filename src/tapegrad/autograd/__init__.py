@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from .. import _backend
-from . import _higher
+from . import _higher, _higher_scalar
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
 __all__ = ["Variable", "grad", "backward", "gradcheck", "gradgradcheck", "functional",
@@ -60,6 +60,11 @@ def grad(outputs: _Tensors, inputs: _Tensors, grad_outputs: Optional[_Tensors] =
                            f"{len(grad_outputs)} for {len(outputs)} outputs")
     eng = _engine(outputs + inputs, "grad")
     allow = bool(allow_unused) or materialize_grads
+    if any(isinstance(t, eng.Value) for t in outputs + inputs):      # micrograd scalars
+        result = _higher_scalar.grad(eng, outputs, inputs, grad_outputs, create_graph, allow)
+        if materialize_grads:
+            result = tuple(eng.Value(0.0) if g is None else g for g in result)
+        return tuple(result)
     if create_graph:
         result = _higher.grad(eng, outputs, inputs, grad_outputs, allow)
     else:
