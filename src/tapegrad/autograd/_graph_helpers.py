@@ -133,10 +133,10 @@ def zeros_like(x: Any) -> Any:
 
 def sum_to(g: Any, parent: Any) -> Any:
     """g summed over the dims broadcasting added to parent's shape."""
+    if g.shape == parent.shape:
+        return g
     shape = tuple(parent.shape)
     gshape = tuple(g.shape)
-    if gshape == shape:
-        return g
     lead = len(gshape) - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + k for k, s in enumerate(shape) if s == 1 and gshape[lead + k] != 1)
@@ -279,6 +279,9 @@ def gather_backward(g: Any, in_sizes: Sequence[int], offset: int,
     in_sizes = tuple(int(s) for s in in_sizes)
     out_sizes = tuple(int(s) for s in g.shape)
     strides = [int(s) for s in strides]
+    if len(in_sizes) == 2 and offset == 0 and out_sizes == in_sizes[::-1] and \
+            strides == [1, in_sizes[1]]:
+        return g.t()                                # a matrix transposed (t(), .T)
     bcast = tuple(d for d, (s, st) in enumerate(zip(out_sizes, strides)) if st == 0 and s > 1)
     if bcast:
         g = g.sum(bcast, True)

@@ -55,7 +55,7 @@ _RECORDS_ITS_MASK = {"relu"}
 
 def _fit(gp: Any, parent: Any) -> Any:
     """A parent's gradient in its shape and dtype (the engines' cast after a rule)."""
-    if tuple(gp.shape) != tuple(parent.shape):
+    if gp.shape != parent.shape:
         gp = _graph_helpers.sum_to(gp, parent)
     if gp.dtype != parent.dtype:
         gp = gp.to(parent.dtype)
@@ -89,6 +89,9 @@ def sweep(eng: Any, roots: List[Any], seeds: List[Any],
                 done[id(h)] = g
             if id(h) not in needed:
                 continue
+            if wanted is not None:      # no gradient for a parent no input is under
+                parents = tuple(p if p is not None and (id(p) in wanted or id(p) in needed)
+                                else None for p in parents)
             grads = _apply(name, g, parents, operands, result, ctx)
             for p, gp in zip(parents, grads):
                 if p is None or gp is None:
