@@ -11,7 +11,7 @@ numpy from the tensors' values and enter the graph as constants.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence, Tuple
+from typing import Any, List, Sequence, Tuple
 
 import numpy as np
 
@@ -148,8 +148,8 @@ def sum_to(g: Any, parent: Any) -> Any:
 def sum_backward(g: Any, sizes: Sequence[int], dim: Any, keepdim: bool) -> Any:
     sizes = tuple(sizes)
     if not keepdim:
-        dims = (dim,) if isinstance(dim, int) else tuple(dim)
-        dims = sorted(d % len(sizes) for d in dims) if sizes else []
+        given = (dim,) if isinstance(dim, int) else tuple(dim)
+        dims = sorted(d % len(sizes) for d in given) if sizes else []
         shape = list(g.shape)
         for d in dims:
             shape.insert(d, 1)
@@ -288,7 +288,8 @@ def gather_backward(g: Any, in_sizes: Sequence[int], offset: int,
     live = [d for d in range(len(out_sizes)) if out_sizes[d] > 1 and strides[d] != 0]
     order = sorted(live, key=lambda d: -strides[d])
     compact = [s for s in in_sizes if s > 1]
-    expected, acc = [], 1
+    expected: List[int] = []
+    acc = 1
     for s in reversed(compact):
         expected.insert(0, acc)
         acc *= s

@@ -125,7 +125,7 @@ def grad(eng: Any, outputs: List[Any], inputs: List[Any], grad_outputs: List[Any
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     found = sweep(eng, outputs, grad_outputs, inputs)
-    result = []
+    result: List[Any] = []
     for t in inputs:
         entry = found.get(id(eng._graph_handle(t)))
         if entry is None:

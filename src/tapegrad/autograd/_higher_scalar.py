@@ -91,7 +91,7 @@ def grad(eng: Any, outputs: List[Any], inputs: List[Any], grad_outputs: List[Any
     """autograd.grad for Values: a Value per input (with history when create_graph)."""
     seeds = [1.0 if s is None else s for s in grad_outputs]
     found = sweep(outputs, seeds)
-    result = []
+    result: List[Any] = []
     for x in inputs:
         entry = found.get(id(x))
         if entry is None:

@@ -559,7 +559,7 @@ def set_flush_denormal(mode):
 
 
 # Value.backward(create_graph=True): id(leaf) -> (leaf, its numeric grad then, the Value)
-_graph_grads = {}
+_graph_grads: dict = {}
 
 
 def _graph_grad(v):
