@@ -326,3 +326,20 @@ def test_replayed_second_order_step_equals_eager(engine, libs):
     assert step.recordings == 1
     if engine.ENGINE == "c":
         assert step.tape.nodes > 40      # the double-backward nodes are in the program
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_nll_loss_second_order_with_ignored_targets(torch, reduction):
+    """The reference records weights and ignore_index (the compiled engine refuses them)."""
+    import tapegrad.reference as ref
+    A = np.random.RandomState(0).randn(3, 4)
+    out = []
+    for M, F in ((ref, tapegrad.nn.functional), (torch, torch.nn.functional)):
+        a = f64(M, A)
+        w = M.tensor([1.0, 2.0, 0.5, 1.5], dtype=M.float64)
+        loss = F.nll_loss(a.log_softmax(1), M.tensor([1, 3, 0]), weight=w,
+                          reduction=reduction, ignore_index=3)
+        (g,) = ag(M).grad((loss * loss).sum(), [a], create_graph=True)
+        (h,) = ag(M).grad((g * g).sum(), [a])
+        out.append(npy(h))
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-12, atol=1e-14)

@@ -229,13 +229,12 @@ def mse_loss_backward(g: Any, a: Any, b: Any, reduction: str) -> Any:
 
 def nll_loss_backward(g: Any, sizes: Sequence[int], key: Any, rows: Any, weight: Any,
                       total_weight: Any, reduction: str) -> Any:
-    if reduction == "none":
-        gr = g.reshape(-1) if g.ndim else g.reshape(1)
-        pos_rows = np.asarray(rows)
-        gr = scatter(gr, (int(gr.shape[0]),), np.arange(int(gr.shape[0])))   # (a copy)
-        if pos_rows.size != gr.shape[0]:
-            raise NotImplementedError("nll_loss's create_graph rule with reduction='none' "
-                                      "and ignored targets")
+    if reduction == "none":         # g[rows]: the rows whose targets are not ignored
+        flat = g.reshape(-1)
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        pick = np.zeros((rows.size, int(flat.shape[0])), dtype=npv(g).dtype)
+        pick[np.arange(rows.size), rows] = 1
+        gr = _const(g, pick).mv(flat)
     else:
         gr = g / float(total_weight) if reduction == "mean" else g
         n_picked = int(np.asarray(np.zeros(tuple(sizes))[key]).size)
