@@ -70,6 +70,9 @@ HELPERS = {
                        "at the basic index (int/slice/tuple) that was read",
     "index_backward": "index_backward(g, sizes, indices): zeros of sizes with g "
                       "accumulated at an advanced index (repeats add up)",
+    "embedding_backward": "embedding_backward(g, sizes, indices, padding_idx): zeros of "
+                          "sizes with g's rows accumulated at the rows indices name, except "
+                          "padding_idx's (-1: none)",
     "clamp_mask": "clamp_mask(x, min, max): x >= min and x <= max (a None bound is open)",
     "sgn": "sgn(x): -1, 0 or +1 in x's dtype (sgn(nan) is 0, as torch's abs backward)",
     "invert_permutation": "invert_permutation(dims): the permutation undoing dims",
@@ -133,6 +136,9 @@ KERNELS = (
     ("TT_MIN_DIM", 102, "ip[0] dim; in[1] holds int64 argmin indices"),
     ("TT_BCE", 103, "binary cross entropy of probabilities in[0], targets in[1]; ip[0] 0 sum, "
                     "1 mean, 2 none"),
+    ("TT_INDEX", 104, "read through an int64 offset table in[1] (csrc/tg_index.h); backward "
+                      "a scatter-add"),
+    ("TT_WHERE", 105, "mask (aux) ? in[0] : in[1], broadcast (csrc/tg_index.h)"),
 )
 
 # ----------------------------------------------------------------------------
@@ -420,6 +426,33 @@ TENSOR_OPS = (
     dict(name="index", torch="IndexBackward0", inputs=("self",), saved=(),
          ctx=("self_sizes", "indices"), kernel="TT_GATHER", c_name=("NAME_INDEX", 21),
          derivatives={"self": "index_backward(grad, self_sizes, indices)"}),
+    # -- indexing functions (compiled: TT_INDEX / TT_WHERE, csrc/tg_index.c) ------------
+    dict(name="index_select", torch="IndexSelectBackward0", inputs=("self",), saved=(),
+         ctx=("self_sizes", "indices"), kernel="TT_INDEX",
+         derivatives={"self": "index_backward(grad, self_sizes, indices)"}),
+    # gather and take_along_dim (torch records take_along_dim as a gather)
+    dict(name="gather", torch="GatherBackward0", inputs=("self",), saved=(),
+         ctx=("self_sizes", "indices"), kernel="TT_INDEX", c_name=("NAME_GATHER", 22),
+         derivatives={"self": "index_backward(grad, self_sizes, indices)"}),
+    dict(name="masked_select", torch="MaskedSelectBackward0", inputs=("self",), saved=(),
+         ctx=("self_sizes", "indices"), kernel="TT_INDEX", c_name=("NAME_MASKED_SELECT", 23),
+         derivatives={"self": "index_backward(grad, self_sizes, indices)"}),
+    dict(name="embedding", torch="EmbeddingBackward0", inputs=("weight",), saved=(),
+         ctx=("weight_sizes", "indices", "padding_idx"), kernel="TT_INDEX",
+         c_name=("NAME_EMBEDDING", 24),
+         derivatives={"weight": "embedding_backward(grad, weight_sizes, indices, "
+                                "padding_idx)"}),
+    dict(name="where", torch="WhereBackward0", inputs=("self", "other"), saved=(),
+         ctx="condition", kernel="TT_WHERE",
+         derivatives={"self": "sum_to(where(condition, grad, 0), self)",
+                      "other": "sum_to(where(condition, 0, grad), other)"}),
+    dict(name="masked_fill", torch="MaskedFillBackward0", inputs=("self",), saved=(),
+         ctx="mask", kernel="TT_WHERE", c_name=("NAME_MASKED_FILL", 25),
+         derivatives={"self": "where(mask, 0, grad)"}),
+    dict(name="masked_fill_tensor", torch="MaskedFillBackward1", inputs=("self", "value"),
+         saved=(), ctx="mask", kernel="TT_WHERE", c_name=("NAME_MASKED_FILL_TENSOR", 26),
+         derivatives={"self": "where(mask, 0, grad)",
+                      "value": "sum_to(where(mask, grad, 0), value)"}),
     # -- compiled-only shape/linalg names -------------------------------------------
     # vector @ matrix: torch records it as unsqueeze, mm, squeeze (SqueezeBackward4)
     dict(name="vm", torch="SqueezeBackward4", c_torch="MvBackward0", inputs=("self", "mat2"),

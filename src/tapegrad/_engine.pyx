@@ -327,6 +327,7 @@ cdef object _value_compare(Value v, object other, int how):
 include "_grad_mode.pxi"
 include "_tensor.pxi"
 include "_tensor_ops.pxi"
+include "_tensor_index.pxi"
 include "_grad_fn.pxi"
 include "_optim.pxi"
 include "_replay.pxi"

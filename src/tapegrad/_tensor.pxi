@@ -856,11 +856,26 @@ cdef class Tensor:
 
     def __getitem__(self, key):
         _check_live(self)
+        if not _is_basic_key(key):
+            return _index_read(self, key)
         cdef list shape = [], strides = []
         cdef int64_t offset = 0
         cdef int name = _index_plan(self, key if isinstance(key, tuple) else (key,),
                                     shape, strides, &offset)
         return _gather(self, shape, offset, strides, name)
+
+    # indexing functions (_tensor_index.pxi)
+    def index_select(self, dim, index): return index_select(self, dim, index)
+    def gather(self, dim, index, *, sparse_grad=False): return gather(self, dim, index)
+    def take_along_dim(self, indices, dim=None): return take_along_dim(self, indices, dim)
+    def masked_select(self, mask): return masked_select(self, mask)
+    def masked_fill(self, mask, value): return _masked_fill(self, mask, value)
+    def masked_fill_(self, mask, value): return _masked_fill_inplace(self, mask, value)
+    def nonzero(self, *, as_tuple=False): return nonzero(self, as_tuple=as_tuple)
+    def where(self, condition, other): return where(condition, self, other)
+
+    def __setitem__(self, key, value):
+        _setitem(self, key, value)
 
 # ----------------------------------------------------------------------------
 # Indexing: ints, slices, None, ..., and torch's advanced indices that read one

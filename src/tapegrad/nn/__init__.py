@@ -20,5 +20,6 @@ from .modules import (
     Sigmoid as Sigmoid, Softmax as Softmax, Tanh as Tanh,
 )
 from .parameter import Parameter as Parameter
+from .sparse import Embedding as Embedding
 
 __all__ = list(_api.NN) + ["functional"]

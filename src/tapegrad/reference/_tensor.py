@@ -732,17 +732,7 @@ class Tensor:
         dt = self._data.dtype.type
         return self._overwrite(z * dt(std) + dt(mean), "normal_")
 
-    def __setitem__(self, key, value):
-        if not _grad_state.off and (self._requires_grad or (
-                isinstance(value, Tensor) and value._requires_grad)):
-            self._check_inplace()
-            raise NotImplementedError("tapegrad: assigning into a tensor with [] while "
-                                      "recording gradients is not supported; do it under "
-                                      "no_grad() or build the tensor from operations")
-        if isinstance(value, Tensor):
-            value = value._data
-        self._data[_numpy_key(key, self._data.ndim)] = value
-        self._vbox[0] += 1
+    # x[key] = value: reference/_tensor_index.py
 
 
 _TORCH_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}

@@ -740,15 +740,8 @@ class _TensorOps:
     def __getitem__(self, key):
         steps = _basic_steps(key, self._data.shape)
         if steps is None:                      # advanced indexing: lists, arrays, tensors
-            split = _ints_first(key)
-            if split is not None:
-                return self[split[0]][split[1]]
-            nkey = _numpy_key(key, self._data.ndim)
-            try:
-                data = self._data[nkey]
-            except IndexError as e:
-                raise IndexError(str(e).replace("axis", "dimension")) from None
-            return _result(data, "index", (self,), (self._data.shape, nkey))
+            from ._tensor_index import getitem_advanced
+            return getitem_advanced(self, key)
         if not steps:                          # x[:], x[...]: an alias
             return self._view_result(self._data.view(), "alias", None)
         if _grad_state.off or not self._requires_grad:
