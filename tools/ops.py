@@ -224,6 +224,7 @@ SCALAR_OPS = (
 #   inputs     tensor inputs, in recording order (None: a Python number in that slot)
 #   saved      what backward reads: input names and/or "result"
 #   ctx        the recorded constants: one name, or a tuple of names
+#   ctx_arrays the ctx names that are arrays (a mask), not scalars
 #   kernel     the compiled engine's TT_* code(s) recording this op; None: reference only
 #   c_name     (NAME_*, id): the compiled engine's grad_fn name id, for a row whose name is
 #              not its kernel's default one (the first row naming a kernel without c_name);
@@ -443,15 +444,16 @@ TENSOR_OPS = (
          derivatives={"weight": "embedding_backward(grad, weight_sizes, indices, "
                                 "padding_idx)"}),
     dict(name="where", torch="WhereBackward0", inputs=("self", "other"), saved=(),
-         ctx="condition", kernel="TT_WHERE",
+         ctx="condition", ctx_arrays=("condition",), kernel="TT_WHERE",
          derivatives={"self": "sum_to(where(condition, grad, 0), self)",
                       "other": "sum_to(where(condition, 0, grad), other)"}),
     dict(name="masked_fill", torch="MaskedFillBackward0", inputs=("self",), saved=(),
-         ctx="mask", kernel="TT_WHERE", c_name=("NAME_MASKED_FILL", 25),
-         derivatives={"self": "where(mask, 0, grad)"}),
+         ctx="mask", ctx_arrays=("mask",), kernel="TT_WHERE", c_name=("NAME_MASKED_FILL", 25),
+         derivatives={"self": "sum_to(where(mask, 0, grad), self)"}),
     dict(name="masked_fill_tensor", torch="MaskedFillBackward1", inputs=("self", "value"),
-         saved=(), ctx="mask", kernel="TT_WHERE", c_name=("NAME_MASKED_FILL_TENSOR", 26),
-         derivatives={"self": "where(mask, 0, grad)",
+         saved=(), ctx="mask", ctx_arrays=("mask",), kernel="TT_WHERE",
+         c_name=("NAME_MASKED_FILL_TENSOR", 26),
+         derivatives={"self": "sum_to(where(mask, 0, grad), self)",
                       "value": "sum_to(where(mask, grad, 0), value)"}),
     # -- compiled-only shape/linalg names -------------------------------------------
     # vector @ matrix: torch records it as unsqueeze, mm, squeeze (SqueezeBackward4)

@@ -73,7 +73,8 @@ cdef Tensor _take_plan(Tensor x, object pl, int name):
                  pl.strides, name)
 
 
-cdef Tensor _rows(Tensor x, Tensor idx, int name, int64_t skip=-1, str oob=None):
+cdef Tensor _rows(Tensor x, Tensor idx, int name, int64_t skip=-1, str oob=None,
+                  bint negative=True):
     """x[idx] for an int64 idx (x with >= 1 dim): idx is the table itself, its entries
     scaled by x's row size in C; an entry out of range raises torch's IndexError."""
     cdef int64_t row = 1
@@ -85,7 +86,8 @@ cdef Tensor _rows(Tensor x, Tensor idx, int name, int64_t skip=-1, str oob=None)
     strides = [0] * idx.v.ndim + _contiguous_strides(&x.v)[1:]
     _note_arg_use(idx)
     try:
-        return _take(x, idx, shape, 0, 0, idx.v.ndim, strides, name, row, x.v.shape[0], skip)
+        return _take(x, idx, shape, 0, 0, idx.v.ndim, strides, name, row,
+                     x.v.shape[0] if negative else 0, skip)
     except RuntimeError:
         if oob is not None:
             raise IndexError(oob) from None
@@ -168,7 +170,7 @@ def gather(input, dim, index, *, sparse_grad=False):
                                f"from dimension {d}")
     a = _as_numpy(&idx.v)
     size = xs[d] if xs else 1
-    bad = (a < -size) | (a >= size)
+    bad = (a < 0) | (a >= size)
     if bad.any():
         raise RuntimeError(f"index {int(a[bad].flat[0])} is out of bounds for dimension {d} "
                            f"with size {size}")
@@ -200,7 +202,7 @@ def take_along_dim(input, indices, dim=None):
         raise RuntimeError(f"The size of tensor a must match the size of tensor b at "
                            f"non-singleton dimensions: {xs} and {ixs}") from None
     a = _as_numpy(&idx.v)
-    bad = (a < -xs[d]) | (a >= xs[d])
+    bad = (a < 0) | (a >= xs[d])
     if bad.any():
         raise RuntimeError(f"index {int(a[bad].flat[0])} is out of bounds for dimension {d} "
                            f"with size {xs[d]}")
@@ -378,7 +380,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if pad < 0 and padding_idx is not None:
         pad += w.v.shape[0]
     _check_live(idx)
-    return _rows(w, idx, NAME_EMBEDDING, pad, "index out of range in self")
+    return _rows(w, idx, NAME_EMBEDDING, pad, "index out of range in self", False)
 
 
 def one_hot(tensor, num_classes=-1):

@@ -430,23 +430,23 @@ def _where(grad, saved, ctx, parents):
     # self: sum_to(where(condition, grad, 0), self); other: sum_to(where(condition, 0, grad), other)
     condition = ctx
     return (
-        sum_to(grad if condition else 0, parents[0]) if parents[0] is not None else None,
-        sum_to(0 if condition else grad, parents[1]) if parents[1] is not None else None,
+        sum_to(np.where(condition, grad, grad.dtype.type(0)), parents[0]) if parents[0] is not None else None,
+        sum_to(np.where(condition, grad.dtype.type(0), grad), parents[1]) if parents[1] is not None else None,
     )
 
 
 def _masked_fill(grad, saved, ctx, parents):
-    # self: where(mask, 0, grad)
+    # self: sum_to(where(mask, 0, grad), self)
     mask = ctx
-    return (0 if mask else grad,)
+    return (sum_to(np.where(mask, grad.dtype.type(0), grad), parents[0]),)
 
 
 def _masked_fill_tensor(grad, saved, ctx, parents):
-    # self: where(mask, 0, grad); value: sum_to(where(mask, grad, 0), value)
+    # self: sum_to(where(mask, 0, grad), self); value: sum_to(where(mask, grad, 0), value)
     mask = ctx
     return (
-        0 if mask else grad if parents[0] is not None else None,
-        sum_to(grad if mask else 0, parents[1]) if parents[1] is not None else None,
+        sum_to(np.where(mask, grad.dtype.type(0), grad), parents[0]) if parents[0] is not None else None,
+        sum_to(np.where(mask, grad, grad.dtype.type(0)), parents[1]) if parents[1] is not None else None,
     )
 
 

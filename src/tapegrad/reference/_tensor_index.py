@@ -82,7 +82,7 @@ def index_select(input, dim, index):
 
 
 def _check_gather_index(a, d, size):
-    bad = (a < -size) | (a >= size)
+    bad = (a < 0) | (a >= size)
     if bad.any():
         raise RuntimeError(f"index {int(a[bad].flat[0])} is out of bounds for dimension {d} "
                            f"with size {size}")
@@ -280,11 +280,10 @@ def _embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if w._data.ndim != 2:
         raise RuntimeError("'weight' must be 2-D")
     n = w._data.shape[0]
-    if ((a < -n) | (a >= n)).any():
+    if ((a < 0) | (a >= n)).any():
         raise IndexError("index out of range in self")
     pad = -1 if padding_idx is None else (padding_idx + n if padding_idx < 0 else padding_idx)
-    rows = np.where(a < 0, a + n, a)
-    return _result(w._data[rows], "embedding", (w,), (w._data.shape, rows, pad))
+    return _result(w._data[a], "embedding", (w,), (w._data.shape, a, pad))
 
 
 def _one_hot(tensor, num_classes=-1):
