@@ -29,14 +29,29 @@ static int tg_index_plan_of(const struct tg_tnode *n, tg_index_plan *pl)
     return 0;
 }
 
-/* Offset in in[0] of the basic part of out's multi-index idx (the block's dims skipped). */
-static int64_t tg_basic_offset(const struct tg_tnode *n, const tg_index_plan *pl,
-                               const int64_t *idx)
+/* 1 when out's inner dims read in[0] contiguously (row-major strides): a row of
+ * `inner` consecutive elements per block element. */
+static int tg_inner_contiguous(const struct tg_tnode *n, const tg_index_plan *pl)
 {
-    int64_t off = n->ip[0];
-    for (int d = 0; d < pl->nd; d++)
-        if (d < pl->p || d >= pl->p + pl->q) off += idx[d] * n->ip[3 + d];
-    return off;
+    int64_t s = 1;
+    for (int d = pl->nd - 1; d >= pl->p + pl->q; d--) {
+        if (n->out.shape[d] != 1 && n->ip[3 + d] != s) return 0;
+        s *= n->out.shape[d];
+    }
+    return 1;
+}
+
+/* Advance the odometer idx over out dims [lo, hi), keeping *off (the offset its
+ * position reads) in step with the strides ip[3 + d]. */
+static inline void tg_odometer_next(const struct tg_tnode *n, int64_t *idx, int lo, int hi,
+                                    int64_t *off)
+{
+    for (int d = hi - 1; d >= lo; d--) {
+        *off += n->ip[3 + d];
+        if (++idx[d] < n->out.shape[d]) return;
+        *off -= n->ip[3 + d] * n->out.shape[d];
+        idx[d] = 0;
+    }
 }
 
 /* The offset a table entry e reads (see tg_index.h). */
@@ -72,28 +87,32 @@ static int tg_index_in_bounds(const struct tg_tnode *n, const tg_index_plan *pl)
 }
 
 /* BODY once per out element k, with src its element of in[0]: the outer and inner
- * basic dims by an odometer, the block through the table. */
+ * basic dims by odometers, the block through the table, a contiguous inner row
+ * without one. */
 #define TG_INDEX_LOOP(BODY)                                                       \
     do {                                                                          \
         const int64_t *tab_ = n->in[1].buf->data;                                 \
-        int64_t idx_[TG_MAXDIM] = {0};                                            \
-        int64_t k = 0;                                                            \
+        int64_t oidx_[TG_MAXDIM] = {0}, iidx_[TG_MAXDIM] = {0};                   \
+        int64_t ooff_ = n->ip[0], k = 0;                                          \
+        int contig_ = tg_inner_contiguous(n, &pl), lo_ = pl.p + pl.q;             \
         for (int64_t o_ = 0; o_ < pl.outer; o_++) {                               \
             for (int64_t a_ = 0; a_ < pl.block; a_++) {                           \
-                for (int d_ = pl.p + pl.q; d_ < pl.nd; d_++) idx_[d_] = 0;         \
-                for (int64_t i_ = 0; i_ < pl.inner; i_++, k++) {                  \
-                    int64_t src = tg_basic_offset(n, &pl, idx_) + tg_entry(n, tab_[a_]); \
-                    BODY;                                                         \
-                    for (int d_ = pl.nd - 1; d_ >= pl.p + pl.q; d_--) {            \
-                        if (++idx_[d_] < n->out.shape[d_]) break;                 \
-                        idx_[d_] = 0;                                             \
+                int64_t base_ = ooff_ + tg_entry(n, tab_[a_]);                    \
+                if (contig_) {                                                    \
+                    for (int64_t i_ = 0; i_ < pl.inner; i_++, k++) {              \
+                        int64_t src = base_ + i_;                                 \
+                        BODY;                                                     \
+                    }                                                             \
+                } else {                                                          \
+                    int64_t ioff_ = 0;                                            \
+                    for (int64_t i_ = 0; i_ < pl.inner; i_++, k++) {              \
+                        int64_t src = base_ + ioff_;                              \
+                        BODY;                                                     \
+                        tg_odometer_next(n, iidx_, lo_, pl.nd, &ioff_);           \
                     }                                                             \
                 }                                                                 \
             }                                                                     \
-            for (int d_ = pl.p - 1; d_ >= 0; d_--) {                              \
-                if (++idx_[d_] < n->out.shape[d_]) break;                         \
-                idx_[d_] = 0;                                                     \
-            }                                                                     \
+            tg_odometer_next(n, oidx_, 0, pl.p, &ooff_);                          \
         }                                                                         \
     } while (0)
 

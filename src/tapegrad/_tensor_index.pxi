@@ -75,19 +75,33 @@ cdef Tensor _take_plan(Tensor x, object pl, int name):
 
 cdef Tensor _rows(Tensor x, Tensor idx, int name, int64_t skip=-1, str oob=None,
                   bint negative=True):
-    """x[idx] for an int64 idx (x with >= 1 dim): idx is the table itself, its entries
-    scaled by x's row size in C; an entry out of range raises torch's IndexError."""
+    """x[idx] for an int64 idx and x with >= 1 dim: idx is the table itself, its entries
+    scaled by x's row size in C (no Python lists: the embedding lookup's fast path); an
+    entry out of range raises torch's IndexError (or `oob`)."""
+    cdef int nd = idx.v.ndim + x.v.ndim - 1, q = idx.v.ndim, d
+    if nd > TG_MAXDIM:
+        raise ValueError(f"tapegrad tensors have at most {TG_MAXDIM} dimensions, not {nd}")
     cdef int64_t row = 1
-    for d in range(1, x.v.ndim):
+    cdef tg_tnode *n = _node(x, idx)
+    for d in range(x.v.ndim - 1, 0, -1):
+        n.out.shape[q + d - 1] = x.v.shape[d]
+        n.ip[3 + q + d - 1] = row
         row *= x.v.shape[d]
-    shape = _shape_of(&idx.v) + _shape_of(&x.v)[1:]
-    if idx.v.ndim + x.v.ndim - 1 > TG_MAXDIM:
-        raise ValueError(f"tapegrad tensors have at most {TG_MAXDIM} dimensions")
-    strides = [0] * idx.v.ndim + _contiguous_strides(&x.v)[1:]
-    _note_arg_use(idx)
+    for d in range(q):
+        n.out.shape[d] = idx.v.shape[d]
+    n.out.ndim = nd
+    n.out.dtype = x.v.dtype
+    n.out.numel = idx.v.numel * row
+    n.ip[2] = q
+    n.ip[TG_IX_SCALE] = row
+    n.ip[TG_IX_WRAP] = x.v.shape[0] if negative else 0
+    n.ip[TG_IX_HAS_SKIP] = skip >= 0
+    n.ip[TG_IX_SKIP] = skip
+    n.grad_fn = name
+    if _recordings_active:
+        _note_arg_use(idx)
     try:
-        return _take(x, idx, shape, 0, 0, idx.v.ndim, strides, name, row,
-                     x.v.shape[0] if negative else 0, skip)
+        return _run(TT_INDEX, n, x, None)
     except RuntimeError:
         if oob is not None:
             raise IndexError(oob) from None
