@@ -455,6 +455,24 @@ TENSOR_OPS = (
          c_name=("NAME_MASKED_FILL_TENSOR", 26),
          derivatives={"self": "sum_to(where(mask, 0, grad), self)",
                       "value": "sum_to(where(mask, grad, 0), value)"}),
+    # -- in-place writes on graph tensors: the result of a where(mask, src, self) --------
+    # x[key] = src: CopySlices for a basic key, IndexPutBackward0 for an advanced one
+    dict(name="copy_slices", torch="CopySlices", inputs=("src", "self"), saved=(), ctx="mask",
+         ctx_arrays=("mask",), kernel="TT_WHERE", c_name=("NAME_COPY_SLICES", 27),
+         derivatives={"src": "where(mask, grad, 0)", "self": "where(mask, 0, grad)"}),
+    dict(name="index_put", torch="IndexPutBackward0", inputs=("src", "self"), saved=(),
+         ctx="mask", ctx_arrays=("mask",), kernel="TT_WHERE", c_name=("NAME_INDEX_PUT", 28),
+         derivatives={"src": "where(mask, grad, 0)", "self": "where(mask, 0, grad)"}),
+    dict(name="copy_", torch="CopyBackwards", inputs=("src", "self"), saved=(), ctx="mask",
+         ctx_arrays=("mask",), kernel="TT_WHERE", c_name=("NAME_COPY", 29),
+         derivatives={"src": "sum_to(where(mask, grad, 0), src)",
+                      "self": "where(mask, 0, grad)"}),
+    dict(name="fill_", torch="FillBackward2", inputs=(None, "self"), saved=(), ctx="mask",
+         ctx_arrays=("mask",), kernel="TT_WHERE", c_name=("NAME_FILL", 30),
+         derivatives={"self": "where(mask, 0, grad)"}),
+    dict(name="zero_", torch="ZeroBackward0", inputs=(None, "self"), saved=(), ctx="mask",
+         ctx_arrays=("mask",), kernel="TT_WHERE", c_name=("NAME_ZERO", 31),
+         derivatives={"self": "where(mask, 0, grad)"}),
     # -- compiled-only shape/linalg names -------------------------------------------
     # vector @ matrix: torch records it as unsqueeze, mm, squeeze (SqueezeBackward4)
     dict(name="vm", torch="SqueezeBackward4", c_torch="MvBackward0", inputs=("self", "mat2"),

@@ -42,6 +42,11 @@ cdef enum:
     NAME_EMBEDDING = 24
     NAME_MASKED_FILL = 25
     NAME_MASKED_FILL_TENSOR = 26
+    NAME_COPY_SLICES = 27
+    NAME_INDEX_PUT = 28
+    NAME_COPY = 29
+    NAME_FILL = 30
+    NAME_ZERO = 31
 
 OP_CODES = {
     'leaf': TG_LEAF,
@@ -138,4 +143,9 @@ _NAME_OVERRIDES = (
     'EmbeddingBackward0',
     'MaskedFillBackward0',
     'MaskedFillBackward1',
+    'CopySlices',
+    'IndexPutBackward0',
+    'CopyBackwards',
+    'FillBackward2',
+    'ZeroBackward0',
 )

@@ -649,18 +649,24 @@ cdef class Tensor:
         return _inplace(self, TT_DIV, other, "div_")
 
     def zero_(self):
+        if _recording_write(self, None):
+            return _overwrite_recorded(self, 0, NAME_ZERO, "zero_")
         _check_inplace(self, "zero_")
         memset(self.v.buf.data, 0, self.v.buf.nbytes)
         self.v.buf.version += 1
         return self
 
     def fill_(self, value):
+        if _recording_write(self, value):
+            return _overwrite_recorded(self, value, NAME_FILL, "fill_")
         _check_inplace(self, "fill_")
         _as_numpy(&self.v)[...] = value
         self.v.buf.version += 1
         return self
 
     def copy_(self, src):
+        if _recording_write(self, src):
+            return _overwrite_recorded(self, src, NAME_COPY, "copy_")
         _check_inplace(self, "copy_")
         _as_numpy(&self.v)[...] = np.asarray(src.detach().numpy() if isinstance(src, Tensor) else src)
         self.v.buf.version += 1
@@ -863,6 +869,8 @@ cdef class Tensor:
         cdef int name = _index_plan(self, key if isinstance(key, tuple) else (key,),
                                     shape, strides, &offset)
         return _gather(self, shape, offset, strides, name)
+
+    def clamp_(self, min=None, max=None): return _clamp_inplace(self, min, max)
 
     # indexing functions (_tensor_index.pxi)
     def index_select(self, dim, index): return index_select(self, dim, index)

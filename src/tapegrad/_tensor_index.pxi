@@ -431,14 +431,12 @@ cdef object _value_array(object value, int code):
 cdef int _setitem(Tensor x, object key, object value) except -1:
     """x[key] = value written into x's buffer (torch's index rules, values broadcast to
     the indexed shape and converted to x's dtype)."""
-    _check_inplace(x, "__setitem__" if not _records_write(x, value) or x.index < 0 or
-                   x.tp.op[x.index] != TT_LEAF else "index_put_")
-    if _records_write(x, value):
-        raise NotImplementedError("tapegrad: assigning into a tensor with [] while "
-                                  "recording gradients is not supported; do it under "
-                                  "no_grad() or build the tensor from operations")
     items = key if isinstance(key, tuple) else (key,)
     pl = _ixp.plan(_shape_of(&x.v), tuple([_plan_key_item(k) for k in items]))
+    if _records_write(x, value):
+        _setitem_recorded(x, pl, value, pl.advanced)
+        return 0
+    _check_inplace(x, "__setitem__")
     src = _value_array(value, x.v.dtype)
     try:
         src = np.broadcast_to(src, pl.shape)
@@ -460,9 +458,10 @@ cdef Tensor _masked_fill_inplace(Tensor x, object mask, object value):
         raise RuntimeError(f"masked_fill_: mask of shape {list(_shape_of(&(<Tensor>mask).v))} "
                            f"cannot be broadcast to the in-place target's shape "
                            f"{list(_shape_of(&x.v))}")
-    _check_inplace(x, "masked_fill_")
     if _records_write(x, value):
-        raise NotImplementedError("tapegrad: masked_fill_ while recording gradients")
+        return _rebind(x, _masked_fill(_write_clone(x, "masked_fill_"), mask, value),
+                       "masked_fill_")
+    _check_inplace(x, "masked_fill_")
     memcpy(x.v.buf.data, r.v.buf.data, r.v.buf.nbytes)
     x.v.buf.version += 1
     return x
@@ -470,3 +469,108 @@ cdef Tensor _masked_fill_inplace(Tensor x, object mask, object value):
 
 _embedding = embedding
 _one_hot = one_hot
+
+
+# ----------------------------------------------------------------------------
+# In-place writes that record: x becomes the result r of an out-of-place op on a
+# clone of x, its values written into x's buffer (torch's version bump: nodes that
+# saved x's old values refuse backward), the handle moved to r's node.
+
+cdef bint _recording_write(Tensor x, object other):
+    return tg_grad_enabled() and (x.index >= 0 or (isinstance(other, Tensor) and
+                                                   (<Tensor>other).index >= 0))
+
+
+cdef int _check_write_target(Tensor x) except -1:
+    if x.index >= 0 and x.tp.op[x.index] == TT_VIEW:
+        raise NotImplementedError("tapegrad: in-place operations that record gradients are "
+                                  "not supported on views; use the out-of-place op")
+    return 0
+
+
+cdef Tensor _rebind(Tensor x, Tensor r, str name):
+    """x := r (see above); r has x's shape."""
+    if _shape_of(&r.v) != _shape_of(&x.v):
+        raise RuntimeError(f"output with shape {list(_shape_of(&x.v))} doesn't match the "
+                           f"broadcast shape {list(_shape_of(&r.v))}")
+    if r.v.dtype != x.v.dtype:
+        r = _cast(r, x.v.dtype)
+    if r.v.numel:
+        memcpy(x.v.buf.data, r.v.buf.data, <size_t>r.v.numel * tg_dtype_size(r.v.dtype))
+    x.v.buf.version += 1
+    if r.index < 0:
+        return x
+    # (r's node keeps its own copy of the values: later writes into x do not touch
+    # what it may have saved)
+    if x.index >= 0:
+        tg_tape_release(x.tp, x.index)
+    x.tape = r.tape
+    x.tp = r.tp
+    x.index = r.index
+    r.tp.owner[r.index] = &x.index
+    r.index = -1
+    return x
+
+
+cdef Tensor _write_clone(Tensor x, str name):
+    """The clone of x an in-place op records on (after torch's checks)."""
+    _check_inplace(x, name, True)
+    _check_write_target(x)
+    return x.clone()
+
+
+cdef Tensor _inplace_recorded(Tensor x, uint8_t op, object other, str name):
+    cdef Tensor old = _write_clone(x, name)
+    r = (old + other if op == TT_ADD else old - other if op == TT_SUB else
+         old * other if op == TT_MUL else old / other)
+    return _rebind(x, r, name)
+
+
+cdef Tensor _all_true(Tensor x):
+    return _from_numpy(np.ones(_shape_of(&x.v), dtype=np.bool_), TG_BOOL)
+
+
+cdef Tensor _overwrite_recorded(Tensor x, object src, int name, str what):
+    """x.copy_(src) / x.fill_(v) / x.zero_() while recording: where(True, src, clone)."""
+    cdef Tensor old = _write_clone(x, what)
+    cdef Tensor s = _where_operand(src, x.v.dtype, "src")
+    try:
+        np.broadcast_shapes(_shape_of(&s.v), _shape_of(&x.v))
+    except ValueError:
+        raise RuntimeError(f"output with shape {list(_shape_of(&x.v))} doesn't match the "
+                           f"broadcast shape {list(_shape_of(&s.v))}") from None
+    return _rebind(x, _select(_all_true(x), s, old, _shape_of(&x.v), name), what)
+
+
+cdef Tensor _clamp_inplace(Tensor x, object lo, object hi):
+    if _recording_write(x, None):
+        return _rebind(x, _write_clone(x, "clamp_").clamp(lo, hi), "clamp_")
+    _check_inplace(x, "clamp_")
+    cdef Tensor r = x.detach().clamp(lo, hi)
+    memcpy(x.v.buf.data, r.v.buf.data, <size_t>r.v.numel * tg_dtype_size(r.v.dtype))
+    x.v.buf.version += 1
+    return x
+
+
+cdef Tensor _setitem_recorded(Tensor x, object pl, object value, bint advanced):
+    """x[key] = value while recording: where(written, value read at each written
+    position, clone of x), named CopySlices (basic key) or IndexPutBackward0."""
+    cdef Tensor old = _write_clone(x, "index_put_" if advanced else "copy_")
+    cdef Tensor v = _where_operand(value, x.v.dtype, "value")
+    vs = _shape_of(&v.v)
+    try:
+        voffs = np.broadcast_to(np.arange(v.v.numel, dtype=np.int64).reshape(vs), pl.shape)
+    except ValueError:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(vs)} cannot be "
+                           f"broadcast to indexing result of shape {list(pl.shape)}") from None
+    written = np.zeros(x.v.numel, dtype=np.bool_)
+    table = np.zeros(x.v.numel, dtype=np.int64)
+    offs = pl.offsets().reshape(-1)
+    written[offs] = True
+    table[offs] = voffs.reshape(-1)
+    shape = _shape_of(&x.v)
+    cdef Tensor spread = _take(v, _from_numpy(table, TG_I64), shape, 0, 0, len(shape),
+                               [0] * len(shape), NAME_INDEX)
+    cdef Tensor mask = _from_numpy(written.reshape(shape), TG_BOOL)
+    return _rebind(x, _select(mask, spread, old, shape,
+                              NAME_INDEX_PUT if advanced else NAME_COPY_SLICES), "setitem")

@@ -450,6 +450,51 @@ def _masked_fill_tensor(grad, saved, ctx, parents):
     )
 
 
+def _copy_slices(grad, saved, ctx, parents):
+    # src: where(mask, grad, 0); self: where(mask, 0, grad)
+    mask = ctx
+    return (
+        np.where(mask, grad, grad.dtype.type(0)) if parents[0] is not None else None,
+        np.where(mask, grad.dtype.type(0), grad) if parents[1] is not None else None,
+    )
+
+
+def _index_put(grad, saved, ctx, parents):
+    # src: where(mask, grad, 0); self: where(mask, 0, grad)
+    mask = ctx
+    return (
+        np.where(mask, grad, grad.dtype.type(0)) if parents[0] is not None else None,
+        np.where(mask, grad.dtype.type(0), grad) if parents[1] is not None else None,
+    )
+
+
+def _copy_(grad, saved, ctx, parents):
+    # src: sum_to(where(mask, grad, 0), src); self: where(mask, 0, grad)
+    mask = ctx
+    return (
+        sum_to(np.where(mask, grad, grad.dtype.type(0)), parents[0]) if parents[0] is not None else None,
+        np.where(mask, grad.dtype.type(0), grad) if parents[1] is not None else None,
+    )
+
+
+def _fill_(grad, saved, ctx, parents):
+    # self: where(mask, 0, grad)
+    mask = ctx
+    return (
+        None,
+        np.where(mask, grad.dtype.type(0), grad),
+    )
+
+
+def _zero_(grad, saved, ctx, parents):
+    # self: where(mask, 0, grad)
+    mask = ctx
+    return (
+        None,
+        np.where(mask, grad.dtype.type(0), grad),
+    )
+
+
 def _vm(grad, saved, ctx, parents):
     # self: mv(mat2, grad); mat2: outer(self, grad)
     self, mat2 = saved
@@ -556,6 +601,11 @@ RULES = {
     'where': Rule('WhereBackward0', (), _where),
     'masked_fill': Rule('MaskedFillBackward0', (), _masked_fill),
     'masked_fill_tensor': Rule('MaskedFillBackward1', (), _masked_fill_tensor),
+    'copy_slices': Rule('CopySlices', (), _copy_slices),
+    'index_put': Rule('IndexPutBackward0', (), _index_put),
+    'copy_': Rule('CopyBackwards', (), _copy_),
+    'fill_': Rule('FillBackward2', (), _fill_),
+    'zero_': Rule('ZeroBackward0', (), _zero_),
     'vm': Rule('SqueezeBackward4', (0, 1), _vm),
     'mse_loss': Rule('MseLossBackward0', (0, 1), _mse_loss),
     'nll_loss': Rule('NllLossBackward0', (), _nll_loss),

@@ -254,9 +254,9 @@ def masked_fill_(x, mask, value):
     if r._data.shape != x._data.shape:
         raise RuntimeError(f"masked_fill_: mask of shape {list(mask._data.shape)} cannot be "
                            f"broadcast to the in-place target's shape {list(x._data.shape)}")
-    x._check_inplace()
     if _records_write(x, value):
-        raise NotImplementedError("tapegrad: masked_fill_ while recording gradients")
+        return _become(x, masked_fill(_snapshot(x), mask, value))
+    x._check_inplace()
     x._data[...] = r._data
     x._vbox[0] += 1
     return x
@@ -303,15 +303,75 @@ def _records_write(x, value):
         isinstance(value, Tensor) and value._requires_grad))
 
 
+_NODE_FIELDS = ("_requires_grad", "_op", "_parents", "_saved", "_ctx", "_checks", "_seq",
+                "_layouts")
+
+
+def _snapshot(x):
+    """x's current value and node as a tensor of its own: what an in-place op that
+    records reads (after torch's checks: a leaf that requires grad refuses)."""
+    x._check_inplace()
+    old = _wrap(x._data.copy(), x._requires_grad)
+    for k in _NODE_FIELDS:
+        setattr(old, k, getattr(x, k))
+    return old
+
+
+def _become(x, res):
+    """x := res: res's values written into x's memory (its version bumped: nodes that
+    saved the old values refuse backward), x takes res's node."""
+    if res._data.shape != x._data.shape:
+        raise RuntimeError(f"output with shape {list(x._data.shape)} doesn't match the "
+                           f"broadcast shape {list(res._data.shape)}")
+    x._data[...] = res._data
+    x._vbox[0] += 1
+    for k in _NODE_FIELDS:
+        setattr(x, k, getattr(res, k))
+    return x
+
+
+def _overwrite_recorded(x, src, op):
+    """copy_ / fill_ / zero_ while recording: where(True, src, old) named op."""
+    old = _snapshot(x)
+    s = _operand(src, _dtype_of(x._data), "src")
+    _broadcast(s._data, x._data)
+    mask = np.ones(x._data.shape, dtype=np.bool_)
+    data = np.broadcast_to(s._data, x._data.shape).copy()
+    parents = (s if op == "copy_" else None, old)
+    return _become(x, _result(data, op, parents, mask))
+
+
+def _setitem_recorded(x, pl, value):
+    """x[key] = value while recording: where(written, value spread to x's shape, old),
+    named CopySlices (basic key) or IndexPutBackward0."""
+    old = _snapshot(x)
+    v = _operand(value, _dtype_of(x._data), "value")
+    try:
+        voffs = np.broadcast_to(np.arange(v._data.size).reshape(v._data.shape), pl.shape)
+    except ValueError:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(v._data.shape)} "
+                           f"cannot be broadcast to indexing result of shape "
+                           f"{list(pl.shape)}") from None
+    written = np.zeros(x._data.size, dtype=np.bool_)
+    table = np.zeros(x._data.size, dtype=np.int64)
+    offs = pl.offsets().reshape(-1)
+    written[offs] = True
+    table[offs] = voffs.reshape(-1)
+    shape = x._data.shape
+    spread = v.expand(shape) if v._data.ndim == 0 else _take(v, table.reshape(shape), "index")
+    mask = written.reshape(shape)
+    res = _result(np.where(mask, spread._data, old._data),
+                  "index_put" if pl.advanced else "copy_slices", (spread, old), mask)
+    return _become(x, res)
+
+
 def setitem(x, key, value):
     """x[key] = value in x's memory (torch's index rules; values broadcast to the
     indexed shape, converted to x's dtype)."""
-    if _records_write(x, value):
-        x._check_inplace()
-        raise NotImplementedError("tapegrad: assigning into a tensor with [] while "
-                                  "recording gradients is not supported; do it under "
-                                  "no_grad() or build the tensor from operations")
     pl = _plan(x._data.shape, key)
+    if _records_write(x, value):
+        _setitem_recorded(x, pl, value)
+        return
     if isinstance(value, Tensor):
         src = value._data
     elif isinstance(value, _NUMBER) and not isinstance(value, complex):
@@ -345,6 +405,25 @@ def _attach():
     Tensor.nonzero = lambda self, *, as_tuple=False: nonzero(self, as_tuple=as_tuple)
     Tensor.where = lambda self, condition, other: where(condition, self, other)
     Tensor.__setitem__ = setitem
+    _record_when_needed("zero_", lambda x: _overwrite_recorded(x, 0, "zero_"))
+    _record_when_needed("fill_", lambda x, value: _overwrite_recorded(
+        x, value.item() if isinstance(value, Tensor) else value, "fill_"))
+    _record_when_needed("copy_", lambda x, src: _overwrite_recorded(x, src, "copy_"))
+    _record_when_needed("clamp_", lambda x, min=None, max=None: _become(
+        x, _snapshot(x).clamp(min, max)))
+
+
+def _record_when_needed(name, recorded):
+    """Tensor.name, recorded by `recorded` when the write records gradients."""
+    plain = getattr(Tensor, name)
+
+    def method(self, *args, **kwargs):
+        if _records_write(self, args[0] if args else None):
+            return recorded(self, *args, **kwargs)
+        return plain(self, *args, **kwargs)
+    method.__name__ = name
+    method.__doc__ = plain.__doc__
+    setattr(Tensor, name, method)
 
 
 _attach()
