@@ -425,7 +425,8 @@ TENSOR_OPS = (
          ctx=("self_sizes", "index"), kernel="TT_GATHER",
          derivatives={"self": "select_backward(grad, self_sizes, index)"}),
     dict(name="index", torch="IndexBackward0", inputs=("self",), saved=(),
-         ctx=("self_sizes", "indices"), kernel="TT_GATHER", c_name=("NAME_INDEX", 21),
+         ctx=("self_sizes", "indices"), kernel=("TT_GATHER", "TT_INDEX"),
+         c_name=("NAME_INDEX", 21),
          derivatives={"self": "index_backward(grad, self_sizes, indices)"}),
     # -- indexing functions (compiled: TT_INDEX / TT_WHERE, csrc/tg_index.c) ------------
     dict(name="index_select", torch="IndexSelectBackward0", inputs=("self",), saved=(),
@@ -456,6 +457,8 @@ TENSOR_OPS = (
          derivatives={"self": "sum_to(where(mask, 0, grad), self)",
                       "value": "sum_to(where(mask, grad, 0), value)"}),
     # -- in-place writes on graph tensors: the result of a where(mask, src, self) --------
+    # (fill_ and zero_ list self first: a number's slot comes last; the compiled node's
+    # parents are (constant, self), its backward the C kernel's)
     # x[key] = src: CopySlices for a basic key, IndexPutBackward0 for an advanced one
     dict(name="copy_slices", torch="CopySlices", inputs=("src", "self"), saved=(), ctx="mask",
          ctx_arrays=("mask",), kernel="TT_WHERE", c_name=("NAME_COPY_SLICES", 27),
@@ -467,10 +470,10 @@ TENSOR_OPS = (
          ctx_arrays=("mask",), kernel="TT_WHERE", c_name=("NAME_COPY", 29),
          derivatives={"src": "sum_to(where(mask, grad, 0), src)",
                       "self": "where(mask, 0, grad)"}),
-    dict(name="fill_", torch="FillBackward2", inputs=(None, "self"), saved=(), ctx="mask",
+    dict(name="fill_", torch="FillBackward2", inputs=("self", None), saved=(), ctx="mask",
          ctx_arrays=("mask",), kernel="TT_WHERE", c_name=("NAME_FILL", 30),
          derivatives={"self": "where(mask, 0, grad)"}),
-    dict(name="zero_", torch="ZeroBackward0", inputs=(None, "self"), saved=(), ctx="mask",
+    dict(name="zero_", torch="ZeroBackward0", inputs=("self", None), saved=(), ctx="mask",
          ctx_arrays=("mask",), kernel="TT_WHERE", c_name=("NAME_ZERO", 31),
          derivatives={"self": "where(mask, 0, grad)"}),
     # -- compiled-only shape/linalg names -------------------------------------------

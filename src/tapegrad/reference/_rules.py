@@ -481,8 +481,8 @@ def _fill_(grad, saved, ctx, parents):
     # self: where(mask, 0, grad)
     mask = ctx
     return (
-        None,
         np.where(mask, grad.dtype.type(0), grad),
+        None,
     )
 
 
@@ -490,8 +490,8 @@ def _zero_(grad, saved, ctx, parents):
     # self: where(mask, 0, grad)
     mask = ctx
     return (
-        None,
         np.where(mask, grad.dtype.type(0), grad),
+        None,
     )
 
 

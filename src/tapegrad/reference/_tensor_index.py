@@ -337,7 +337,7 @@ def _overwrite_recorded(x, src, op):
     _broadcast(s._data, x._data)
     mask = np.ones(x._data.shape, dtype=np.bool_)
     data = np.broadcast_to(s._data, x._data.shape).copy()
-    parents = (s if op == "copy_" else None, old)
+    parents = (s, old) if op == "copy_" else (old, None)
     return _become(x, _result(data, op, parents, mask))
 
 
