@@ -15,7 +15,7 @@ from .. import _backend
 from ._reduction import legacy_reduction as _reduction
 
 __all__ = ["relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "mse_loss",
-           "nll_loss", "cross_entropy", "binary_cross_entropy"]
+           "nll_loss", "cross_entropy", "binary_cross_entropy", "embedding", "one_hot"]
 
 
 _TENSOR_TYPES = _backend.TENSOR_TYPES

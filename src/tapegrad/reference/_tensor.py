@@ -1000,7 +1000,7 @@ def manual_seed(seed: int) -> None:
 # The op methods (arithmetic, math, reductions, products, shapes, indexing)
 
 from ._tensor_ops import (  # noqa: E402 - _tensor_ops needs the names above
-    _backward, _broadcast_error, _common, _numpy_key, _result, _TensorOps)
+    _backward, _broadcast_error, _common, _result, _TensorOps)
 
 # (not __hash__: _TensorOps defines __eq__, which leaves it None; Tensor keeps its own)
 for _name, _member in list(vars(_TensorOps).items()):

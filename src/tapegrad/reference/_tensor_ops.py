@@ -843,48 +843,6 @@ def _basic_steps(key, shape):
     return steps
 
 
-def _ints_first(key):
-    """(ints, rest) for an advanced key that has int indices too: torch selects those
-    first and places the advanced indices' dims by the rest alone (numpy counts the
-    ints among the advanced indices); None for other keys."""
-    if not isinstance(key, tuple) or not any(_is_int_index(k) for k in key):
-        return None
-    ints, rest = [], []
-    for k in key:
-        if _is_int_index(k):
-            ints.append(k)
-            continue
-        rest.append(k)
-        if k is Ellipsis:
-            ints.append(k)
-        elif k is not None:                    # the dims k consumes: a mask's ndim, else 1
-            a = np.asarray(k._data if isinstance(k, Tensor) else k)
-            ints.extend([slice(None)] * (a.ndim if a.dtype == np.bool_ else 1))
-    return tuple(ints), tuple(rest)
-
-
-def _numpy_key(key, ndim):
-    """A key with tensors replaced by numpy arrays (bool or int64), for numpy."""
-    if not isinstance(key, tuple):
-        key = (key,)
-    out = []
-    for k in key:
-        if isinstance(k, Tensor):
-            if k._data.dtype.kind == "f":
-                raise IndexError("tensors used as indices must be long, int, byte or bool "
-                                 "tensors")
-            out.append(k._data)
-        elif isinstance(k, list):
-            a = np.asarray(k)
-            if a.dtype.kind == "f":
-                raise IndexError("tensors used as indices must be long, int, byte or bool "
-                                 "tensors")
-            out.append(a)
-        else:
-            out.append(k)
-    return tuple(out)
-
-
 # ----------------------------------------------------------------------------
 # Backward
 
