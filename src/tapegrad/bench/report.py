@@ -343,7 +343,8 @@ def _check_lines(checks):
 def _passed_groups(ok):
     """One line per group of passed checks: the largest difference and the engines."""
     words = {"chain": "chain result and gradients", "demo": "demo final loss",
-             "overhead": "overhead result and gradients", "mlp": "mlp final loss"}
+             "overhead": "overhead result and gradients", "mlp": "mlp final loss",
+             "makemore": "makemore final loss"}
     by_group = {}
     for w in ALL_WORKLOADS:
         for c in ok:

@@ -9,7 +9,7 @@ from typing import Optional, Tuple
 
 ALL_ENGINES = ("c", "reference", "micrograd", "torch", "numpy")
 SCALAR_WORKLOADS = ("chain", "demo")
-TENSOR_WORKLOADS = ("overhead", "mlp", "matmul")
+TENSOR_WORKLOADS = ("overhead", "mlp", "matmul", "makemore")
 REPLAY_WORKLOADS = ("demo-replay", "mlp-replay", "chain-replay")
 ALL_WORKLOADS = SCALAR_WORKLOADS + TENSOR_WORKLOADS + REPLAY_WORKLOADS
 # Which workloads each engine runs (numpy is only a peer of the tensor ones it
