@@ -118,6 +118,7 @@ def plan(shape, key):
     arrays = []         # (index array, stride) of the advanced indices
     base = 0
     d = 0
+    pending = None      # an index out of bounds (raised when the result has elements)
     for k in key:
         if k is Ellipsis:
             for _ in range(ndim - used):
@@ -157,9 +158,11 @@ def plan(shape, key):
             d += k.ndim
         else:
             bad = (k < -shape[d]) | (k >= shape[d])
-            if bad.any():
-                raise IndexError(f"index {int(k[bad].flat[0])} is out of bounds for dimension "
-                                 f"{d} with size {shape[d]}")
+            if bad.any():     # torch's kernel checks while it reads: not for an empty result
+                if pending is None:
+                    pending = IndexError(f"index {int(k[bad].flat[0])} is out of bounds for "
+                                         f"dimension {d} with size {shape[d]}")
+                k = np.where(bad, 0, k)
             arrays.append((np.where(k < 0, k + shape[d], k), strides[d]))
             slots.append("A")
             d += 1
@@ -176,6 +179,8 @@ def plan(shape, key):
     table = np.zeros(block, dtype=np.int64)
     for a, stride in arrays:
         table = table + a * stride
+    if pending is not None and 0 not in block and all(s == "A" or s[0] for s in slots):
+        raise pending
     marks = [j for j, s in enumerate(slots) if s == "A"]
     p = marks[0] if marks[-1] - marks[0] == len(marks) - 1 else 0
     basic = [s for s in slots if s != "A"]
