@@ -1,7 +1,6 @@
 """Random index keys (hypothesis) against torch: values, gradients and errors."""
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -74,7 +73,3 @@ def test_random_keys_as_torch(engine, torch, case):
     shape, items = case
     assert _outcome(engine, shape, items) == _outcome(torch, shape, items)
 
-
-def test_generator_reaches_advanced_keys():
-    """(the strategy draws the kinds under test)"""
-    pytest.importorskip("hypothesis")
