@@ -43,8 +43,15 @@ def _take(x, offsets, op, ctx_extra=()):
 
 
 def getitem_advanced(x, key):
-    """x[key] for a key with advanced indices (IndexBackward0)."""
-    return _take(x, _plan(x._data.shape, key).offsets(), "index")
+    """x[key] for a key with advanced indices (IndexBackward0). Like torch, the node
+    keeps its index tensors: changing one in place before backward is refused."""
+    out = _take(x, _plan(x._data.shape, key).offsets(), "index")
+    if out._op is not None:
+        idx = [k for k in (key if isinstance(key, tuple) else (key,))
+               if isinstance(k, Tensor) and k._data.ndim > 0]
+        out._saved = tuple(out._saved) + tuple(k._data for k in idx)
+        out._checks = tuple(out._checks) + tuple((k._vbox, k._vbox[0], k) for k in idx)
+    return out
 
 
 def _long(index, fn):
