@@ -327,10 +327,12 @@ cdef object _value_compare(Value v, object other, int how):
 include "_grad_mode.pxi"
 include "_tensor.pxi"
 include "_tensor_ops.pxi"
+include "_tensor_int.pxi"
 include "_tensor_index.pxi"
 include "_grad_fn.pxi"
 include "_optim.pxi"
 include "_replay.pxi"
+include "_higher.pxi"
 
 from operator import index as _operator_index
 from ._dtype import DtypeError, NoTensorError, check_fill_value, unsupported_array
@@ -399,6 +401,8 @@ cdef class Value:
     @property
     def grad(self):
         _check(self)
+        if _value_graph_grads:          # after backward(create_graph=True)
+            return _value_graph_grad(self)
         return self.t.grad[self.index]
 
     @grad.setter
@@ -408,6 +412,8 @@ cdef class Value:
             _refuse_while_recording("setting Value.grad")
         _check(self)
         self.t.grad[self.index] = v
+        if _value_graph_grads:
+            _value_graph_grads.pop(<size_t>self.t + <size_t>self.index, None)
 
     @property
     def _op(self):
@@ -441,9 +447,12 @@ cdef class Value:
                 operands.append(_node_handle(self.tape, t.b[i]))
         return OPS[op], tuple(operands), t.c[i]
 
-    def backward(self):
-        """Reverse sweep from this Value: leaf grads accumulate, intermediates are reset."""
+    def backward(self, create_graph=False):
+        """Reverse sweep from this Value: leaf grads accumulate, intermediates are reset.
+        create_graph=True: each leaf's .grad becomes a Value with history."""
         _check(self)
+        if create_graph:
+            return _value_backward_recorded(self)
         cdef _Tape tape = self.tape
         _check_idle(tape)
         _refuse_backward_while_recording(tape)

@@ -21,5 +21,6 @@ from .modules import (
 )
 from .parameter import Parameter as Parameter
 from .sparse import Embedding as Embedding
+from . import utils as utils
 
-__all__ = list(_api.NN) + ["functional"]
+__all__ = list(_api.NN) + ["functional"]   # and utils (nn.utils), a subpackage
