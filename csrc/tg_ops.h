@@ -74,7 +74,9 @@ enum {
     TT_MIN_ALL = 101,       /* global min; ties share the gradient */
     TT_MIN_DIM = 102,       /* ip[0] dim; in[1] holds int64 argmin indices */
     TT_BCE = 103,           /* binary cross entropy of probabilities in[0], targets in[1]; ip[0] 0 sum, 1 mean, 2 none */
-    TT_LAST = 104
+    TT_INDEX = 104,         /* read through an int64 offset table in[1] (csrc/tg_index.h); backward a scatter-add */
+    TT_WHERE = 105,         /* mask (aux) ? in[0] : in[1], broadcast (csrc/tg_index.h) */
+    TT_LAST = 106
 };
 
 #endif

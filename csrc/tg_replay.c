@@ -61,6 +61,7 @@ static struct tg_tnode *tg_tnode_share(const struct tg_tnode *src)
     tg_buf_incref(n->out.buf);
     tg_buf_incref(n->in[0].buf);
     tg_buf_incref(n->in[1].buf);
+    tg_buf_incref(n->aux);
     return n;
 }
 

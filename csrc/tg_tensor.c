@@ -2,6 +2,7 @@
  * See tg_tensor.h. The derivative formulas are PyTorch's (derivatives.yaml),
  * computed in the tensor's own precision like torch on the CPU. */
 #include "tg_tensor.h"
+#include "tg_index.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -71,6 +72,7 @@ void tg_tnode_free(struct tg_tnode *n)
     tg_buf_decref(n->in[0].buf);
     tg_buf_decref(n->in[1].buf);
     tg_buf_decref(n->retained);
+    tg_buf_decref(n->aux);
     free(n);
 }
 
@@ -1048,7 +1050,7 @@ int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch)
 {
     (void)scratch;
     unsigned saved = tg_fpmode_enter();
-    int status = tg_tensor_kernel(n, op);
+    int status = tg_index_op(op) ? tg_index_forward(n, op) : tg_tensor_kernel(n, op);
     tg_fpmode_leave(saved);
     return status;
 }
@@ -1142,9 +1144,13 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
                          op == TT_NEG || op == TT_SUM || op == TT_MEAN || op == TT_VIEW ||
                          op == TT_GATHER || op == TT_MUL_C || op == TT_DIV_C ||
                          op == TT_MAX_DIM || op == TT_PICK || op == TT_CAST ||
-                         op == TT_ADDMM || op == TT_MIN_DIM);
+                         op == TT_ADDMM || op == TT_MIN_DIM || tg_index_op(op));
     if (reads_inputs && (tg_saved_changed(n, 0) || tg_saved_changed(n, 1) ||
                          n->out.buf->version != n->out_version)) {
+        t->error_node = i;
+        return -2;
+    }
+    if (tg_index_op(op) && tg_saved_changed(n, 1)) {   /* the indices, as torch saves them */
         t->error_node = i;
         return -2;
     }
@@ -1209,6 +1215,9 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
         return 0;
     case TT_BCE:
         if (f32) tg_bce_bwd_f32(n, g, ga, gb); else tg_bce_bwd_f64(n, g, ga, gb);
+        return 0;
+    case TT_INDEX: case TT_WHERE:
+        tg_index_backward(n, op, g, ga, gb);
         return 0;
     case TT_CAST:
         if (ga != NULL) tg_convert(ga, n->in[0].dtype, g, n->out.dtype, n->out.numel, 1);

@@ -44,6 +44,7 @@ struct tg_tnode {
     double dp[2];                    /* float parameters (constants, clamp bounds) */
     uint8_t retain_grad;             /* a non-leaf whose .grad is kept (retain_grad()) */
     tg_buf *retained;                /* its .grad: accumulated across sweeps, or NULL */
+    tg_buf *aux;                     /* a third operand without gradient (TT_WHERE's mask) */
 };
 
 /* Tensor op codes (TT_*) continue the scalar ones: csrc/tg_ops.h, generated. */

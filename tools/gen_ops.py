@@ -65,7 +65,7 @@ class _Compiler:
         self.row = row
         self.helpers = helpers
         self.inputs = [i for i in row["inputs"] if i is not None]
-        self.arrays = set(self.inputs) | {"grad", "result"}
+        self.arrays = set(self.inputs) | {"grad", "result"} | set(row.get("ctx_arrays", ()))
         ctx = row["ctx"]
         self.ctx = () if ctx is None else ((ctx,) if isinstance(ctx, str) else tuple(ctx))
         self.used = set()

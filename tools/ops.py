@@ -70,6 +70,9 @@ HELPERS = {
                        "at the basic index (int/slice/tuple) that was read",
     "index_backward": "index_backward(g, sizes, indices): zeros of sizes with g "
                       "accumulated at an advanced index (repeats add up)",
+    "embedding_backward": "embedding_backward(g, sizes, indices, padding_idx): zeros of "
+                          "sizes with g's rows accumulated at the rows indices name, except "
+                          "padding_idx's (-1: none)",
     "clamp_mask": "clamp_mask(x, min, max): x >= min and x <= max (a None bound is open)",
     "sgn": "sgn(x): -1, 0 or +1 in x's dtype (sgn(nan) is 0, as torch's abs backward)",
     "invert_permutation": "invert_permutation(dims): the permutation undoing dims",
@@ -133,6 +136,9 @@ KERNELS = (
     ("TT_MIN_DIM", 102, "ip[0] dim; in[1] holds int64 argmin indices"),
     ("TT_BCE", 103, "binary cross entropy of probabilities in[0], targets in[1]; ip[0] 0 sum, "
                     "1 mean, 2 none"),
+    ("TT_INDEX", 104, "read through an int64 offset table in[1] (csrc/tg_index.h); backward "
+                      "a scatter-add"),
+    ("TT_WHERE", 105, "mask (aux) ? in[0] : in[1], broadcast (csrc/tg_index.h)"),
 )
 
 # ----------------------------------------------------------------------------
@@ -218,6 +224,7 @@ SCALAR_OPS = (
 #   inputs     tensor inputs, in recording order (None: a Python number in that slot)
 #   saved      what backward reads: input names and/or "result"
 #   ctx        the recorded constants: one name, or a tuple of names
+#   ctx_arrays the ctx names that are arrays (a mask), not scalars
 #   kernel     the compiled engine's TT_* code(s) recording this op; None: reference only
 #   c_name     (NAME_*, id): the compiled engine's grad_fn name id, for a row whose name is
 #              not its kernel's default one (the first row naming a kernel without c_name);
@@ -418,8 +425,57 @@ TENSOR_OPS = (
          ctx=("self_sizes", "index"), kernel="TT_GATHER",
          derivatives={"self": "select_backward(grad, self_sizes, index)"}),
     dict(name="index", torch="IndexBackward0", inputs=("self",), saved=(),
-         ctx=("self_sizes", "indices"), kernel="TT_GATHER", c_name=("NAME_INDEX", 21),
+         ctx=("self_sizes", "indices"), kernel=("TT_GATHER", "TT_INDEX"),
+         c_name=("NAME_INDEX", 21),
          derivatives={"self": "index_backward(grad, self_sizes, indices)"}),
+    # -- indexing functions (compiled: TT_INDEX / TT_WHERE, csrc/tg_index.c) ------------
+    dict(name="index_select", torch="IndexSelectBackward0", inputs=("self",), saved=(),
+         ctx=("self_sizes", "indices"), kernel="TT_INDEX",
+         derivatives={"self": "index_backward(grad, self_sizes, indices)"}),
+    # gather and take_along_dim (torch records take_along_dim as a gather)
+    dict(name="gather", torch="GatherBackward0", inputs=("self",), saved=(),
+         ctx=("self_sizes", "indices"), kernel="TT_INDEX", c_name=("NAME_GATHER", 22),
+         derivatives={"self": "index_backward(grad, self_sizes, indices)"}),
+    dict(name="masked_select", torch="MaskedSelectBackward0", inputs=("self",), saved=(),
+         ctx=("self_sizes", "indices"), kernel="TT_INDEX", c_name=("NAME_MASKED_SELECT", 23),
+         derivatives={"self": "index_backward(grad, self_sizes, indices)"}),
+    dict(name="embedding", torch="EmbeddingBackward0", inputs=("weight",), saved=(),
+         ctx=("weight_sizes", "indices", "padding_idx"), kernel="TT_INDEX",
+         c_name=("NAME_EMBEDDING", 24),
+         derivatives={"weight": "embedding_backward(grad, weight_sizes, indices, "
+                                "padding_idx)"}),
+    dict(name="where", torch="WhereBackward0", inputs=("self", "other"), saved=(),
+         ctx="condition", ctx_arrays=("condition",), kernel="TT_WHERE",
+         derivatives={"self": "sum_to(where(condition, grad, 0), self)",
+                      "other": "sum_to(where(condition, 0, grad), other)"}),
+    dict(name="masked_fill", torch="MaskedFillBackward0", inputs=("self",), saved=(),
+         ctx="mask", ctx_arrays=("mask",), kernel="TT_WHERE", c_name=("NAME_MASKED_FILL", 25),
+         derivatives={"self": "sum_to(where(mask, 0, grad), self)"}),
+    dict(name="masked_fill_tensor", torch="MaskedFillBackward1", inputs=("self", "value"),
+         saved=(), ctx="mask", ctx_arrays=("mask",), kernel="TT_WHERE",
+         c_name=("NAME_MASKED_FILL_TENSOR", 26),
+         derivatives={"self": "sum_to(where(mask, 0, grad), self)",
+                      "value": "sum_to(where(mask, grad, 0), value)"}),
+    # -- in-place writes on graph tensors: the result of a where(mask, src, self) --------
+    # (fill_ and zero_ list self first: a number's slot comes last; the compiled node's
+    # parents are (constant, self), its backward the C kernel's)
+    # x[key] = src: CopySlices for a basic key, IndexPutBackward0 for an advanced one
+    dict(name="copy_slices", torch="CopySlices", inputs=("src", "self"), saved=(), ctx="mask",
+         ctx_arrays=("mask",), kernel="TT_WHERE", c_name=("NAME_COPY_SLICES", 27),
+         derivatives={"src": "where(mask, grad, 0)", "self": "where(mask, 0, grad)"}),
+    dict(name="index_put", torch="IndexPutBackward0", inputs=("src", "self"), saved=(),
+         ctx="mask", ctx_arrays=("mask",), kernel="TT_WHERE", c_name=("NAME_INDEX_PUT", 28),
+         derivatives={"src": "where(mask, grad, 0)", "self": "where(mask, 0, grad)"}),
+    dict(name="copy_", torch="CopyBackwards", inputs=("src", "self"), saved=(), ctx="mask",
+         ctx_arrays=("mask",), kernel="TT_WHERE", c_name=("NAME_COPY", 29),
+         derivatives={"src": "sum_to(where(mask, grad, 0), src)",
+                      "self": "where(mask, 0, grad)"}),
+    dict(name="fill_", torch="FillBackward2", inputs=("self", None), saved=(), ctx="mask",
+         ctx_arrays=("mask",), kernel="TT_WHERE", c_name=("NAME_FILL", 30),
+         derivatives={"self": "where(mask, 0, grad)"}),
+    dict(name="zero_", torch="ZeroBackward0", inputs=("self", None), saved=(), ctx="mask",
+         ctx_arrays=("mask",), kernel="TT_WHERE", c_name=("NAME_ZERO", 31),
+         derivatives={"self": "where(mask, 0, grad)"}),
     # -- compiled-only shape/linalg names -------------------------------------------
     # vector @ matrix: torch records it as unsqueeze, mm, squeeze (SqueezeBackward4)
     dict(name="vm", torch="SqueezeBackward4", c_torch="MvBackward0", inputs=("self", "mat2"),

@@ -42,7 +42,9 @@ if TYPE_CHECKING:   # what the re-export below gives, for mypy and IDEs (== _api
         squeeze as squeeze, pow as pow, add as add, sub as sub, mul as mul, div as div,
         clone as clone, numel as numel, is_floating_point as is_floating_point,
         set_printoptions as set_printoptions, get_printoptions as get_printoptions,
-        set_flush_denormal as set_flush_denormal,
+        set_flush_denormal as set_flush_denormal, index_select as index_select,
+        gather as gather, take_along_dim as take_along_dim, masked_select as masked_select,
+        masked_fill as masked_fill, where as where, nonzero as nonzero,
     )
 else:
     # A missing or broken extension is an ImportError here, never a silent fallback.

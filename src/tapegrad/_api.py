@@ -19,6 +19,9 @@ ENGINE_NAMES = (
     "argmax", "argmin", "reshape", "flatten", "transpose", "t", "permute", "unsqueeze",
     "squeeze", "pow", "add", "sub", "mul", "div", "clone", "numel", "is_floating_point",
     "set_printoptions", "get_printoptions", "set_flush_denormal",
+    # indexing functions (issue 11)
+    "index_select", "gather", "take_along_dim", "masked_select", "masked_fill", "where",
+    "nonzero",
 )
 
 # Grad mode, written once (tapegrad.autograd.grad_mode); engines expose the same objects.
@@ -45,9 +48,9 @@ PUBLIC = (ENGINE_NAMES + GRAD_MODE + DTYPES + REPLAY + SERIALIZATION + PICTURES 
 # The layers: tapegrad.nn, tapegrad.nn.functional, tapegrad.optim, tapegrad.autograd.
 NN = ("Parameter", "Module", "Linear", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
       "Identity", "Flatten", "Sequential", "ModuleList", "MSELoss", "CrossEntropyLoss",
-      "NLLLoss", "BCELoss")
+      "NLLLoss", "BCELoss", "Embedding")
 NN_FUNCTIONAL = ("relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "mse_loss",
-                 "nll_loss", "cross_entropy", "binary_cross_entropy")
+                 "nll_loss", "cross_entropy", "binary_cross_entropy", "embedding", "one_hot")
 OPTIM = ("Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler")
 AUTOGRAD = ("Variable", "grad", "backward", "gradcheck", "gradgradcheck", "functional") + GRAD_MODE
 
@@ -56,4 +59,4 @@ HOOKS = ("_addmm", "_mse_loss", "_nll_loss", "_binary_cross_entropy", "_grad",
          "_run_backward", "_sgd_update", "_adam_update", "_rmsprop_update",
          "_adagrad_update", "_set_grad_off", "_grad_off",
          "_trace", "_flatten_args", "_rebuild", "_GuardFailed",
-         "_graph_handle", "_graph_nodes", "_set_graph_grad")
+         "_graph_handle", "_graph_nodes", "_set_graph_grad", "_embedding", "_one_hot")

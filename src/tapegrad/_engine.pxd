@@ -102,6 +102,7 @@ cdef extern from "tg_tensor.h" nogil:
         double dp[2]             # float parameters
         uint8_t retain_grad      # a non-leaf that keeps .grad
         tg_buf *retained         # that .grad, accumulated across sweeps
+        tg_buf *aux              # a third operand without gradient (TT_WHERE mask)
 
 
     tg_buf *tg_buf_new(size_t nbytes)

@@ -95,6 +95,11 @@ cdef tuple _row_of(_Tape tape, tg_index i):
         return "binary_cross_entropy", (_REDUCTIONS[n.ip[0]], None)
     if op == TT_CAST:
         return "to_copy", None
+    if op == TT_INDEX:
+        return _index_rule(n, sizes, name)
+    if op == TT_WHERE and name == 0:
+        return "where", np.frombuffer(_aux_bytes(n), dtype=np.bool_).reshape(
+            _shape_of(&n.out))
     raise NotImplementedError(
         f"create_graph=True: no graph rule for the compiled engine's kernel "
         f"{_TORCH_NAMES.get(op, op)} (code {op})")
@@ -213,3 +218,29 @@ def _value_backward_recorded(Value root):
 cdef object _engine_module():
     import sys
     return sys.modules[__name__]
+
+
+cdef bytes _aux_bytes(tg_tnode *n):
+    """The TT_WHERE node's mask (n.aux, one byte per element of out)."""
+    return (<char *>n.aux.data)[:n.out.numel]
+
+
+cdef tuple _index_rule(tg_tnode *n, tuple sizes, int name):
+    """The row and ctx of a TT_INDEX node (csrc/tg_index.h): the offsets it read."""
+    cdef int p = <int>n.ip[1], q = <int>n.ip[2], nd = n.out.ndim
+    shape = _shape_of(&n.out)
+    tab = _as_numpy(&n.in_[1]).reshape(-1)
+    rows = np.where(tab < 0, tab + n.ip[TG_IX_WRAP], tab)
+    if name == NAME_EMBEDDING:
+        return "embedding", (sizes, rows.reshape(shape[:q]),
+                             n.ip[TG_IX_SKIP] if n.ip[TG_IX_HAS_SKIP] else -1)
+    off = np.full(shape, n.ip[0], dtype=np.int64)
+    for d in range(nd):
+        if p <= d < p + q:
+            continue
+        view = [1] * nd
+        view[d] = shape[d]
+        off = off + (np.arange(shape[d], dtype=np.int64) * n.ip[3 + d]).reshape(view)
+    block = (rows * n.ip[TG_IX_SCALE]).reshape(shape[p:p + q])
+    off = off + block.reshape((1,) * p + block.shape + (1,) * (nd - p - q))
+    return "index", (sizes, np.unravel_index(off, sizes) if sizes else ())

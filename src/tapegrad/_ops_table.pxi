@@ -12,7 +12,8 @@ cdef extern from "tg_ops.h" nogil:
         TT_MUL_C, TT_RSUB_C, TT_DIV_C, TT_RDIV_C, TT_POW_C, TT_RPOW_C, TT_NEG, TT_EXP,
         TT_LOG, TT_TANH, TT_RELU, TT_SIGMOID, TT_ABS, TT_SQRT, TT_CLAMP, TT_SUM, TT_MEAN,
         TT_MAX_ALL, TT_MAX_DIM, TT_MM, TT_VIEW, TT_GATHER, TT_SOFTMAX, TT_LOG_SOFTMAX,
-        TT_PICK, TT_MSE, TT_CAST, TT_ADDMM, TT_BMM, TT_MIN_ALL, TT_MIN_DIM, TT_BCE, TT_LAST
+        TT_PICK, TT_MSE, TT_CAST, TT_ADDMM, TT_BMM, TT_MIN_ALL, TT_MIN_DIM, TT_BCE,
+        TT_INDEX, TT_WHERE, TT_LAST
 
 # a tensor node's grad_fn name id: 0 is its kernel's default name (_TORCH_NAMES)
 cdef enum:
@@ -36,6 +37,16 @@ cdef enum:
     NAME_RECIPROCAL = 19
     NAME_NLL_LOSS = 20
     NAME_INDEX = 21
+    NAME_GATHER = 22
+    NAME_MASKED_SELECT = 23
+    NAME_EMBEDDING = 24
+    NAME_MASKED_FILL = 25
+    NAME_MASKED_FILL_TENSOR = 26
+    NAME_COPY_SLICES = 27
+    NAME_INDEX_PUT = 28
+    NAME_COPY = 29
+    NAME_FILL = 30
+    NAME_ZERO = 31
 
 OP_CODES = {
     'leaf': TG_LEAF,
@@ -101,6 +112,8 @@ _TORCH_NAMES = {
     TT_MIN_ALL: 'MinBackward1',
     TT_MIN_DIM: 'MinBackward0',
     TT_BCE: 'BinaryCrossEntropyBackward0',
+    TT_INDEX: 'IndexSelectBackward0',
+    TT_WHERE: 'WhereBackward0',
 }
 _NAME_OVERRIDES = (
     None,
@@ -125,4 +138,14 @@ _NAME_OVERRIDES = (
     'ReciprocalBackward0',
     'NllLossBackward0',
     'IndexBackward0',
+    'GatherBackward0',
+    'MaskedSelectBackward0',
+    'EmbeddingBackward0',
+    'MaskedFillBackward0',
+    'MaskedFillBackward1',
+    'CopySlices',
+    'IndexPutBackward0',
+    'CopyBackwards',
+    'FillBackward2',
+    'ZeroBackward0',
 )

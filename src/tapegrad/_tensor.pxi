@@ -680,18 +680,24 @@ cdef class Tensor:
         return _inplace(self, TT_DIV, other, "div_")
 
     def zero_(self):
+        if _recording_write(self, None):
+            return _overwrite_recorded(self, 0, NAME_ZERO, "zero_")
         _check_inplace(self, "zero_")
         memset(self.v.buf.data, 0, self.v.buf.nbytes)
         self.v.buf.version += 1
         return self
 
     def fill_(self, value):
+        if _recording_write(self, value):
+            return _overwrite_recorded(self, value, NAME_FILL, "fill_")
         _check_inplace(self, "fill_")
         _as_numpy(&self.v)[...] = value
         self.v.buf.version += 1
         return self
 
     def copy_(self, src):
+        if _recording_write(self, src):
+            return _overwrite_recorded(self, src, NAME_COPY, "copy_")
         _check_inplace(self, "copy_")
         _as_numpy(&self.v)[...] = np.asarray(src.detach().numpy() if isinstance(src, Tensor) else src)
         self.v.buf.version += 1
@@ -897,11 +903,28 @@ cdef class Tensor:
 
     def __getitem__(self, key):
         _check_live(self)
+        if not _is_basic_key(key):
+            return _index_read(self, key)
         cdef list shape = [], strides = []
         cdef int64_t offset = 0
         cdef int name = _index_plan(self, key if isinstance(key, tuple) else (key,),
                                     shape, strides, &offset)
         return _gather(self, shape, offset, strides, name)
+
+    def clamp_(self, min=None, max=None): return _clamp_inplace(self, min, max)
+
+    # indexing functions (_tensor_index.pxi)
+    def index_select(self, dim, index): return index_select(self, dim, index)
+    def gather(self, dim, index, *, sparse_grad=False): return gather(self, dim, index)
+    def take_along_dim(self, indices, dim=None): return take_along_dim(self, indices, dim)
+    def masked_select(self, mask): return masked_select(self, mask)
+    def masked_fill(self, mask, value): return _masked_fill(self, mask, value)
+    def masked_fill_(self, mask, value): return _masked_fill_inplace(self, mask, value)
+    def nonzero(self, *, as_tuple=False): return nonzero(self, as_tuple=as_tuple)
+    def where(self, condition, other): return where(condition, self, other)
+
+    def __setitem__(self, key, value):
+        _setitem(self, key, value)
 
 # ----------------------------------------------------------------------------
 # Indexing: ints, slices, None, ..., and torch's advanced indices that read one

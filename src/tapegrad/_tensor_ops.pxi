@@ -553,7 +553,7 @@ cdef object _compare(Tensor x, object other, int how):
     return result
 
 
-cdef int _check_inplace(Tensor x, str name) except -1:
+cdef int _check_inplace(Tensor x, str name, bint record=False) except -1:
     _check_live(x)
     if _recordings_active:
         _refuse_inplace_while_recording(x, name)
@@ -561,6 +561,8 @@ cdef int _check_inplace(Tensor x, str name) except -1:
         if x.tp.op[x.index] == TT_LEAF:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                                f"operation ({name}).")
+        if record:            # recorded by the caller (_tensor_index.pxi)
+            return 0
         raise NotImplementedError(
             f"{name}: in-place operations on tensors that require grad are not recorded by "
             "tapegrad; use the out-of-place form")
@@ -579,6 +581,8 @@ cdef Tensor _inplace(Tensor x, uint8_t op, object other, str name):
                         f"'{type(other).__name__}'")
     if _integral_code(x.v.dtype):
         return _integral_inplace(x, other, _INPLACE_OPS[op], name)
+    if _recording_write(x, other):
+        return _inplace_recorded(x, op, other, name)
     _check_inplace(x, name)
     if isinstance(other, np.ndarray):
         other = tensor(other)

@@ -323,6 +323,18 @@ cases("nn.Linear",
 cases("nn.Linear", lambda M, L: _linear(M, L, 3, 2).double()(X(M)))
 
 
+def _embedding(M, L, *args, **kwargs):
+    M.manual_seed(0)
+    return L.nn.Embedding(*args, **kwargs)
+
+
+cases("nn.Embedding",
+      lambda M, L: [_embedding(M, L, 5, 2), list(_embedding(M, L, 5, 2).parameters())],
+      lambda M, L: _embedding(M, L, 5, 2, padding_idx=-2)(M.tensor([[3, 1], [4, 3]])),
+      lambda M, L: _embedding(M, L, 5, 2)(M.tensor([5])),
+      lambda M, L: _embedding(M, L, 5, 2, padding_idx=7))
+
+
 class _Net:
     @staticmethod
     def make(L):
@@ -391,6 +403,37 @@ cases("F.binary_cross_entropy",
       lambda M, L: L.F.binary_cross_entropy(M.sigmoid(X(M)), M.ones(2, 3, dtype=M.float64),
                                             weight=M.tensor([1.0, 2.0, 3.0],
                                                             dtype=M.float64)))
+
+# ---------------------------------------------------------------------------- indexing
+
+
+def _mask(M):
+    from tapegrad._dtype import bool_
+    return M.tensor([[True, False, True], [False, False, True]],
+                    dtype=getattr(M, "bool", bool_))
+
+
+cases("index_select", lambda M, L: M.index_select(X(M), 1, M.tensor([2, 0, 2])),
+      lambda M, L: M.index_select(X(M), 0, M.tensor([5])))
+cases("gather", lambda M, L: M.gather(X(M), 1, M.tensor([[2, 2], [0, 1]])),
+      lambda M, L: M.gather(X(M), 1, M.tensor([0])))
+cases("take_along_dim", lambda M, L: M.take_along_dim(X(M), M.tensor([[1], [2]]), 1),
+      lambda M, L: M.take_along_dim(X(M), M.tensor([5, 0])))
+cases("masked_select", lambda M, L: M.masked_select(X(M), _mask(M)),
+      lambda M, L: M.masked_select(X(M), M.tensor([1, 0, 1])))
+cases("masked_fill", lambda M, L: M.masked_fill(X(M), _mask(M), -1.0),
+      lambda M, L: M.masked_fill(X(M), _mask(M), X(M)[0, 0]),
+      lambda M, L: M.masked_fill(X(M), M.tensor([1, 0, 1]), 0.0))
+cases("where", lambda M, L: M.where(_mask(M), X(M), P(M)),
+      lambda M, L: M.where(_mask(M), X(M), 0.0), lambda M, L: M.where(X(M) > 0),
+      lambda M, L: M.where(M.tensor([1, 0, 1]), 1.0, 2.0))
+cases("nonzero", lambda M, L: M.nonzero(X(M) > 0),
+      lambda M, L: M.nonzero(X(M) > 0, as_tuple=True))
+cases("F.embedding", lambda M, L: L.F.embedding(M.tensor([[1, 0], [1, 1]]), X(M)),
+      lambda M, L: L.F.embedding(M.tensor([2]), X(M)),
+      lambda M, L: L.F.embedding(M.tensor([1, 0]), X(M), padding_idx=0))
+cases("F.one_hot", lambda M, L: L.F.one_hot(M.tensor([2, 0, 1])),
+      lambda M, L: L.F.one_hot(M.tensor([2, 0, 1]), 2))
 
 # ---------------------------------------------------------------------------- optim
 

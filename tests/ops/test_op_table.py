@@ -196,6 +196,21 @@ def _scalar(c):
 
 
 _TGT = np.array([2, 0, 1, 1], dtype=np.int64)
+_GIX = np.array([[0, 0], [2, 1], [1, 1]], dtype=np.int64)
+_MASK = np.array([[True, False, True, True], [False] * 4, [True, True, False, True]])
+
+
+def _bool(E):
+    from tapegrad._dtype import bool_
+    return bool_
+
+
+def _write(x, write):
+    """An in-place write into a graph tensor made from x; returns it."""
+    h = x * 1
+    write(h)
+    return h
+
 CASES = [
     ("add", "TT_ADD", [(3, 4), (4,)], False, lambda E, x, y: x + y, None, None),
     ("add", "TT_ADD", [(3, 1), (1, 4)], False, lambda E, x, y: x + y, None, None),
@@ -307,6 +322,42 @@ CASES = [
      lambda a, o: ("none", None), None),
     ("pick", "TT_PICK", [(4, 3)], False, lambda E, x: E._pick(x, E.tensor(_TGT)),
      lambda a, o: (a[0].shape, (np.arange(4), _TGT)), lambda E: hasattr(E, "_pick")),
+    # indexing (csrc/tg_index.c)
+    ("index", "TT_INDEX", [(4, 5)], False, lambda E, x: x[E.tensor([0, 2, 2])],
+     lambda a, o: (a[0].shape, (np.array([0, 2, 2]),)), None),
+    ("index_select", "TT_INDEX", [(3, 4)], False,
+     lambda E, x: x.index_select(1, E.tensor([3, 0, 3])),
+     lambda a, o: (a[0].shape, (slice(None), np.array([3, 0, 3]))), None),
+    ("gather", "TT_INDEX", [(3, 4)], False, lambda E, x: x.gather(1, E.tensor(_GIX)),
+     lambda a, o: (a[0].shape, (np.arange(3)[:, None], _GIX)), None),
+    ("masked_select", "TT_INDEX", [(3, 4)], False,
+     lambda E, x: x.masked_select(E.tensor(_MASK.tolist(), dtype=_bool(E))),
+     lambda a, o: (a[0].shape, np.nonzero(_MASK)), None),
+    ("embedding", "TT_INDEX", [(4, 3)], False,
+     lambda E, w: _F(E).embedding(E.tensor([[1, 0], [3, 3]]), w, padding_idx=3),
+     lambda a, o: (a[0].shape, np.array([[1, 0], [3, 3]]), 3), None),
+    ("where", "TT_WHERE", [(3, 4), (4,)], False,
+     lambda E, x, y: E.where(E.tensor(_MASK.tolist(), dtype=_bool(E)), x, y),
+     lambda a, o: _MASK, None),
+    ("masked_fill", "TT_WHERE", [(3, 4)], False,
+     lambda E, x: x.masked_fill(E.tensor(_MASK.tolist(), dtype=_bool(E)), 2.0),
+     lambda a, o: _MASK, None),
+    ("masked_fill_tensor", "TT_WHERE", [(3, 4), ()], False,
+     lambda E, x, v: E.masked_fill(x, E.tensor(_MASK.tolist(), dtype=_bool(E)), v),
+     lambda a, o: _MASK, None),
+    ("copy_slices", "TT_WHERE", [(3, 4), (3, 4)], False,
+     lambda E, s, x: _write(x, lambda h: h.__setitem__(slice(None), s)),
+     lambda a, o: np.ones((3, 4), bool), None),
+    ("index_put", "TT_WHERE", [(3, 4), (3, 4)], False,
+     lambda E, s, x: _write(x, lambda h: h.__setitem__(E.tensor([0, 1, 2]), s)),
+     lambda a, o: np.ones((3, 4), bool), None),
+    ("copy_", "TT_WHERE", [(4,), (3, 4)], False,
+     lambda E, s, x: _write(x, lambda h: h.copy_(s)), lambda a, o: np.ones((3, 4), bool),
+     None),
+    ("fill_", "TT_WHERE", [(3, 4)], False, lambda E, x: _write(x, lambda h: h.fill_(2.0)),
+     lambda a, o: np.ones((3, 4), bool), None),
+    ("zero_", "TT_WHERE", [(3, 4)], False, lambda E, x: _write(x, lambda h: h.zero_()),
+     lambda a, o: np.ones((3, 4), bool), None),
 ]
 
 

@@ -527,9 +527,7 @@ def test_index_bool_and_one_element_tensors_like_torch(engine, torch):
 
 def test_index_mask_with_an_int_selects_the_int_first(engine, torch):
     """x[mask, 1]: torch selects dim 2 first, then applies the mask (numpy counts the
-    int among the advanced indices). Boolean masks: the reference engine only."""
-    if engine.ENGINE == "c":
-        pytest.skip("the compiled engine reads no boolean masks")
+    int among the advanced indices)."""
     a = np.arange(24.0).reshape(2, 3, 4)
     m = [[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]]
     for key in (lambda M: (M.tensor(m) > 0, 1), lambda M: (1, M.tensor([2, 0]), slice(None)),

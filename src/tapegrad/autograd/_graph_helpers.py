@@ -197,6 +197,15 @@ def index_backward(g: Any, sizes: Sequence[int], indices: Any) -> Any:
     return select_backward(g, sizes, indices)
 
 
+def embedding_backward(g: Any, sizes: Sequence[int], indices: Any, padding_idx: int) -> Any:
+    """index_backward of weight[indices], the row padding_idx (>= 0) left at zero."""
+    pos = np.arange(int(np.prod(sizes, dtype=np.int64))).reshape(tuple(sizes))[indices]
+    if padding_idx >= 0:
+        pad = np.broadcast_to(np.asarray(indices)[..., None] == padding_idx, pos.shape)
+        g = where(pad, 0, g)
+    return scatter(g, sizes, pos)
+
+
 def clamp_mask(x: Any, lo: Any, hi: Any) -> Any:
     return _npd.clamp_mask(npv(x), lo, hi)
 

@@ -10,10 +10,10 @@ GRAPH_RULES: op name -> (rule, what the row saves: input index or OUT).
 
 from ._graph_helpers import (
     OUT, binary_cross_entropy_backward, binary_cross_entropy_target_backward, bmm,
-    clamp_mask, evenly_distribute_backward, exp, expand, index_backward,
-    invert_permutation, log, mm, mse_loss_backward, mv, nll_loss_backward, npv, outer,
-    permute, pow_, reshape, select_backward, sgn, sum_, sum_backward, sum_to, t, transpose,
-    value_selecting_reduction_backward, where, zeros_like)
+    clamp_mask, embedding_backward, evenly_distribute_backward, exp, expand,
+    index_backward, invert_permutation, log, mm, mse_loss_backward, mv, nll_loss_backward,
+    npv, outer, permute, pow_, reshape, select_backward, sgn, sum_, sum_backward, sum_to,
+    t, transpose, value_selecting_reduction_backward, where, zeros_like)
 
 
 def _add(grad, saved, ctx, parents):
@@ -427,6 +427,97 @@ def _index(grad, saved, ctx, parents):
     )
 
 
+def _index_select(grad, saved, ctx, parents):
+    self_sizes, indices = ctx
+    return (
+        index_backward(grad, self_sizes, indices) if parents[0] is not None else None,
+    )
+
+
+def _gather(grad, saved, ctx, parents):
+    self_sizes, indices = ctx
+    return (
+        index_backward(grad, self_sizes, indices) if parents[0] is not None else None,
+    )
+
+
+def _masked_select(grad, saved, ctx, parents):
+    self_sizes, indices = ctx
+    return (
+        index_backward(grad, self_sizes, indices) if parents[0] is not None else None,
+    )
+
+
+def _embedding(grad, saved, ctx, parents):
+    weight_sizes, indices, padding_idx = ctx
+    return (
+        embedding_backward(grad, weight_sizes, indices, padding_idx) if parents[0] is not None else None,
+    )
+
+
+def _where(grad, saved, ctx, parents):
+    condition = ctx
+    return (
+        sum_to(where(npv(condition), grad, 0), parents[0]) if parents[0] is not None else None,
+        sum_to(where(npv(condition), 0, grad), parents[1]) if parents[1] is not None else None,
+    )
+
+
+def _masked_fill(grad, saved, ctx, parents):
+    mask = ctx
+    return (
+        sum_to(where(npv(mask), 0, grad), parents[0]) if parents[0] is not None else None,
+    )
+
+
+def _masked_fill_tensor(grad, saved, ctx, parents):
+    mask = ctx
+    return (
+        sum_to(where(npv(mask), 0, grad), parents[0]) if parents[0] is not None else None,
+        sum_to(where(npv(mask), grad, 0), parents[1]) if parents[1] is not None else None,
+    )
+
+
+def _copy_slices(grad, saved, ctx, parents):
+    mask = ctx
+    return (
+        where(npv(mask), grad, 0) if parents[0] is not None else None,
+        where(npv(mask), 0, grad) if parents[1] is not None else None,
+    )
+
+
+def _index_put(grad, saved, ctx, parents):
+    mask = ctx
+    return (
+        where(npv(mask), grad, 0) if parents[0] is not None else None,
+        where(npv(mask), 0, grad) if parents[1] is not None else None,
+    )
+
+
+def _copy_(grad, saved, ctx, parents):
+    mask = ctx
+    return (
+        sum_to(where(npv(mask), grad, 0), parents[0]) if parents[0] is not None else None,
+        where(npv(mask), 0, grad) if parents[1] is not None else None,
+    )
+
+
+def _fill_(grad, saved, ctx, parents):
+    mask = ctx
+    return (
+        where(npv(mask), 0, grad) if parents[0] is not None else None,
+        None,
+    )
+
+
+def _zero_(grad, saved, ctx, parents):
+    mask = ctx
+    return (
+        where(npv(mask), 0, grad) if parents[0] is not None else None,
+        None,
+    )
+
+
 def _vm(grad, saved, ctx, parents):
     self, mat2 = saved
     return (
@@ -525,6 +616,18 @@ GRAPH_RULES = {
     'unbind': (_unbind, ()),
     'slice': (_slice, ()),
     'index': (_index, ()),
+    'index_select': (_index_select, ()),
+    'gather': (_gather, ()),
+    'masked_select': (_masked_select, ()),
+    'embedding': (_embedding, ()),
+    'where': (_where, ()),
+    'masked_fill': (_masked_fill, ()),
+    'masked_fill_tensor': (_masked_fill_tensor, ()),
+    'copy_slices': (_copy_slices, ()),
+    'index_put': (_index_put, ()),
+    'copy_': (_copy_, ()),
+    'fill_': (_fill_, ()),
+    'zero_': (_zero_, ()),
     'vm': (_vm, (0, 1)),
     'mse_loss': (_mse_loss, (0, 1)),
     'nll_loss': (_nll_loss, ()),

@@ -350,7 +350,8 @@ def _passed_groups(ok):
     """One line per group of passed checks: the largest difference and the engines."""
     words = {"chain": "chain result and gradients", "demo": "demo final loss",
              "overhead": "overhead result and gradients", "mlp": "mlp final loss",
-             "adamw": "adamw parameters"}
+             "adamw": "adamw parameters",
+             "makemore": "makemore final loss"}
     by_group = {}
     for w in ALL_WORKLOADS:
         for c in ok:

@@ -17,6 +17,7 @@ from .replay import (DEMO_STYLES, chain_replay, demo_replay, micrograd_demo_node
 from .scalar import chain, chain_subnormal, demo, relu_chain
 from .settings import (ALL_WORKLOADS, BLAS_WORKLOADS, ENGINE_WORKLOADS, HIGHER_WORKLOADS,
                        OVERHEAD_SIZES, REPLAY_WORKLOADS, SCALAR_WORKLOADS, BenchConfig)
+from .makemore import makemore_case, makemore_summary
 from .optim import adamw_case, adamw_summary
 from .tensor import matmul_case, matmul_summary, mlp_case, mlp_summary, overhead
 from .timing import interleave
@@ -118,7 +119,7 @@ def _needs_numpy(w):
 
 
 # mlp and matmul run their engines interleaved (one run of each in turn)
-_INTERLEAVED = ("mlp", "matmul", "adamw")
+_INTERLEAVED = ("mlp", "matmul", "adamw", "makemore")
 
 
 def _run_rows(s, rows, have_numpy):
@@ -179,6 +180,8 @@ def _failing_row(workload, rows):
                 overhead(api, 1, 0.0, 1)
             elif workload == "adamw":
                 adamw_case(api, 1, warmup_steps=0).run()
+            elif workload == "makemore":
+                makemore_case(api, 1, warmup_steps=0).run()
         except Exception:
             return row
     return rows[0]
@@ -282,6 +285,19 @@ def _do_mlp(s, rows):
         recs.append(_record("mlp", "step", row, m["us_per_step"], "us/step", m,
                             runs=m["runs_us"], loss=m["loss"], losses=m["losses"],
                             phases_us=m["phases_us"], steps=m["steps"]))
+    s.results.extend(recs)
+
+
+def _do_makemore(s, rows):
+    s.say("makemore: %s ..." % ", ".join(r.label for r in rows))
+    steps = s.sizes.mlp_steps
+    cases = [makemore_case(r.tensor, steps, gc_off=r.gc_off) for r in rows]
+    recs = []
+    for row, runs in zip(rows, interleave(cases, s.sizes.mlp_repeats)):
+        m = makemore_summary(runs, steps)
+        recs.append(_record("makemore", "step", row, m["us_per_step"], "us/step", m,
+                            runs=m["runs_us"], loss=m["loss"], losses=m["losses"],
+                            steps=m["steps"]))
     s.results.extend(recs)
 
 
@@ -426,4 +442,5 @@ _DOERS = {"pinn": lambda s, row: _do_higher(s, row, "pinn"),
           "hvp": lambda s, row: _do_higher(s, row, "hvp"),
           "chain": _do_chain, "demo": _do_demo, "overhead": _do_overhead, "mlp": _do_mlp,
           "matmul": _do_matmul, "demo-replay": _do_demo_replay, "mlp-replay": _do_mlp_replay,
-          "chain-replay": _do_chain_replay, "adamw": _do_adamw}
+          "chain-replay": _do_chain_replay, "adamw": _do_adamw,
+          "makemore": _do_makemore}

@@ -9,7 +9,7 @@ from typing import Optional, Tuple
 
 ALL_ENGINES = ("c", "reference", "micrograd", "torch", "numpy")
 SCALAR_WORKLOADS = ("chain", "demo")
-TENSOR_WORKLOADS = ("overhead", "mlp", "matmul", "adamw")
+TENSOR_WORKLOADS = ("overhead", "mlp", "matmul", "adamw", "makemore")
 REPLAY_WORKLOADS = ("demo-replay", "mlp-replay", "chain-replay")
 HIGHER_WORKLOADS = ("pinn", "hvp")      # gradients of gradients, eager and replayed
 ALL_WORKLOADS = SCALAR_WORKLOADS + TENSOR_WORKLOADS + REPLAY_WORKLOADS + HIGHER_WORKLOADS

@@ -20,6 +20,7 @@ from .modules import (
     Sigmoid as Sigmoid, Softmax as Softmax, Tanh as Tanh,
 )
 from .parameter import Parameter as Parameter
+from .sparse import Embedding as Embedding
 from . import utils as utils
 
 __all__ = list(_api.NN) + ["functional"]   # and utils (nn.utils), a subpackage

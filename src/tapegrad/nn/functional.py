@@ -16,7 +16,7 @@ from .._dtype import DtypeError, scalar_type_name
 from ._reduction import legacy_reduction as _reduction
 
 __all__ = ["relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "mse_loss",
-           "nll_loss", "cross_entropy", "binary_cross_entropy"]
+           "nll_loss", "cross_entropy", "binary_cross_entropy", "embedding", "one_hot"]
 
 
 _TENSOR_TYPES = _backend.TENSOR_TYPES
@@ -170,3 +170,19 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None,
     reduction = _reduction(size_average, reduce, reduction)
     return eng._binary_cross_entropy(input, target, weight, reduction)
 
+
+
+def embedding(input: Any, weight: Any, padding_idx: Optional[int] = None,
+              max_norm: Optional[float] = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Any:
+    """weight's rows at the int64 indices input (EmbeddingBackward0); the row padding_idx
+    gets no gradient. max_norm is not supported (NotImplementedError)."""
+    eng = _check(weight, "weight", "embedding")
+    return eng._embedding(input, weight, padding_idx, max_norm, norm_type,
+                          scale_grad_by_freq, sparse)
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Any:
+    """int64 one-hot rows of the class indices in tensor (num_classes=-1: max + 1)."""
+    eng = _check(tensor, "input", "one_hot")
+    return eng._one_hot(tensor, num_classes)

@@ -49,6 +49,10 @@ from ._tensor import (
     zeros as zeros, zeros_like as zeros_like,
 )
 from ._grad_fn import AccumulateGrad as AccumulateGrad, Node as Node
+from ._tensor_index import (  # indexing functions (and the engine hooks of nn)
+    _embedding, _one_hot, gather as gather, index_select as index_select,
+    masked_fill as masked_fill, masked_select as masked_select, nonzero as nonzero,
+    take_along_dim as take_along_dim, where as where)
 from ._tensor_ops import (  # engine hooks for the layers
     _addmm, _binary_cross_entropy, _grad, _mse_loss, _nll_loss, _run_backward)
 from ._optim import (  # engine hooks for optim

@@ -84,6 +84,14 @@ def index_backward(g, sizes, indices):
     return z
 
 
+def embedding_backward(g, sizes, indices, padding_idx):
+    z = np.zeros(sizes, dtype=g.dtype)
+    np.add.at(z, indices, g)
+    if padding_idx >= 0:
+        z[padding_idx] = 0
+    return z
+
+
 def clamp_mask(x, lo, hi):
     mask = np.ones(x.shape, dtype=bool)
     if lo is not None:

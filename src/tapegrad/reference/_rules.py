@@ -11,9 +11,9 @@ import numpy as np
 
 from ._derivatives import (
     OUT, Rule, binary_cross_entropy_backward, binary_cross_entropy_target_backward,
-    clamp_mask, evenly_distribute_backward, exp_array, fsum, index_backward,
-    invert_permutation, log_scalar, mse_loss_backward, nll_loss_backward, pow_scalar,
-    select_backward, sgn, sum_backward, sum_to, transpose,
+    clamp_mask, embedding_backward, evenly_distribute_backward, exp_array, fsum,
+    index_backward, invert_permutation, log_scalar, mse_loss_backward, nll_loss_backward,
+    pow_scalar, select_backward, sgn, sum_backward, sum_to, transpose,
     value_selecting_reduction_backward)
 
 
@@ -402,6 +402,99 @@ def _index(grad, saved, ctx, parents):
     return (index_backward(grad, self_sizes, indices),)
 
 
+def _index_select(grad, saved, ctx, parents):
+    # self: index_backward(grad, self_sizes, indices)
+    self_sizes, indices = ctx
+    return (index_backward(grad, self_sizes, indices),)
+
+
+def _gather(grad, saved, ctx, parents):
+    # self: index_backward(grad, self_sizes, indices)
+    self_sizes, indices = ctx
+    return (index_backward(grad, self_sizes, indices),)
+
+
+def _masked_select(grad, saved, ctx, parents):
+    # self: index_backward(grad, self_sizes, indices)
+    self_sizes, indices = ctx
+    return (index_backward(grad, self_sizes, indices),)
+
+
+def _embedding(grad, saved, ctx, parents):
+    # weight: embedding_backward(grad, weight_sizes, indices, padding_idx)
+    weight_sizes, indices, padding_idx = ctx
+    return (embedding_backward(grad, weight_sizes, indices, padding_idx),)
+
+
+def _where(grad, saved, ctx, parents):
+    # self: sum_to(where(condition, grad, 0), self); other: sum_to(where(condition, 0, grad), other)
+    condition = ctx
+    return (
+        sum_to(np.where(condition, grad, grad.dtype.type(0)), parents[0]) if parents[0] is not None else None,
+        sum_to(np.where(condition, grad.dtype.type(0), grad), parents[1]) if parents[1] is not None else None,
+    )
+
+
+def _masked_fill(grad, saved, ctx, parents):
+    # self: sum_to(where(mask, 0, grad), self)
+    mask = ctx
+    return (sum_to(np.where(mask, grad.dtype.type(0), grad), parents[0]),)
+
+
+def _masked_fill_tensor(grad, saved, ctx, parents):
+    # self: sum_to(where(mask, 0, grad), self); value: sum_to(where(mask, grad, 0), value)
+    mask = ctx
+    return (
+        sum_to(np.where(mask, grad.dtype.type(0), grad), parents[0]) if parents[0] is not None else None,
+        sum_to(np.where(mask, grad, grad.dtype.type(0)), parents[1]) if parents[1] is not None else None,
+    )
+
+
+def _copy_slices(grad, saved, ctx, parents):
+    # src: where(mask, grad, 0); self: where(mask, 0, grad)
+    mask = ctx
+    return (
+        np.where(mask, grad, grad.dtype.type(0)) if parents[0] is not None else None,
+        np.where(mask, grad.dtype.type(0), grad) if parents[1] is not None else None,
+    )
+
+
+def _index_put(grad, saved, ctx, parents):
+    # src: where(mask, grad, 0); self: where(mask, 0, grad)
+    mask = ctx
+    return (
+        np.where(mask, grad, grad.dtype.type(0)) if parents[0] is not None else None,
+        np.where(mask, grad.dtype.type(0), grad) if parents[1] is not None else None,
+    )
+
+
+def _copy_(grad, saved, ctx, parents):
+    # src: sum_to(where(mask, grad, 0), src); self: where(mask, 0, grad)
+    mask = ctx
+    return (
+        sum_to(np.where(mask, grad, grad.dtype.type(0)), parents[0]) if parents[0] is not None else None,
+        np.where(mask, grad.dtype.type(0), grad) if parents[1] is not None else None,
+    )
+
+
+def _fill_(grad, saved, ctx, parents):
+    # self: where(mask, 0, grad)
+    mask = ctx
+    return (
+        np.where(mask, grad.dtype.type(0), grad),
+        None,
+    )
+
+
+def _zero_(grad, saved, ctx, parents):
+    # self: where(mask, 0, grad)
+    mask = ctx
+    return (
+        np.where(mask, grad.dtype.type(0), grad),
+        None,
+    )
+
+
 def _vm(grad, saved, ctx, parents):
     # self: mv(mat2, grad); mat2: outer(self, grad)
     self, mat2 = saved
@@ -501,6 +594,18 @@ RULES = {
     'unbind': Rule('UnbindBackward0', (), _unbind),
     'slice': Rule('SliceBackward0', (), _slice),
     'index': Rule('IndexBackward0', (), _index),
+    'index_select': Rule('IndexSelectBackward0', (), _index_select),
+    'gather': Rule('GatherBackward0', (), _gather),
+    'masked_select': Rule('MaskedSelectBackward0', (), _masked_select),
+    'embedding': Rule('EmbeddingBackward0', (), _embedding),
+    'where': Rule('WhereBackward0', (), _where),
+    'masked_fill': Rule('MaskedFillBackward0', (), _masked_fill),
+    'masked_fill_tensor': Rule('MaskedFillBackward1', (), _masked_fill_tensor),
+    'copy_slices': Rule('CopySlices', (), _copy_slices),
+    'index_put': Rule('IndexPutBackward0', (), _index_put),
+    'copy_': Rule('CopyBackwards', (), _copy_),
+    'fill_': Rule('FillBackward2', (), _fill_),
+    'zero_': Rule('ZeroBackward0', (), _zero_),
     'vm': Rule('SqueezeBackward4', (0, 1), _vm),
     'mse_loss': Rule('MseLossBackward0', (0, 1), _mse_loss),
     'nll_loss': Rule('NllLossBackward0', (), _nll_loss),

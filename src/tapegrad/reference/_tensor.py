@@ -752,17 +752,7 @@ class Tensor:
         dt = self._data.dtype.type
         return self._overwrite(z * dt(std) + dt(mean), "normal_")
 
-    def __setitem__(self, key, value):
-        if not _grad_state.off and (self._requires_grad or (
-                isinstance(value, Tensor) and value._requires_grad)):
-            self._check_inplace()
-            raise NotImplementedError("tapegrad: assigning into a tensor with [] while "
-                                      "recording gradients is not supported; do it under "
-                                      "no_grad() or build the tensor from operations")
-        if isinstance(value, Tensor):
-            value = value._data
-        self._data[_numpy_key(key, self._data.ndim)] = value
-        self._vbox[0] += 1
+    # x[key] = value: reference/_tensor_index.py
 
 
 _TORCH_NAMES = SCALAR_TYPE_NAMES
@@ -1030,7 +1020,7 @@ def manual_seed(seed: int) -> None:
 # The op methods (arithmetic, math, reductions, products, shapes, indexing)
 
 from ._tensor_ops import (  # noqa: E402 - _tensor_ops needs the names above
-    _backward, _broadcast_error, _common, _numpy_key, _result, _TensorOps)
+    _backward, _broadcast_error, _common, _result, _TensorOps)
 
 # (not __hash__: _TensorOps defines __eq__, which leaves it None; Tensor keeps its own)
 for _name, _member in list(vars(_TensorOps).items()):

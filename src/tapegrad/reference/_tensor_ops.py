@@ -787,15 +787,8 @@ class _TensorOps:
     def __getitem__(self, key):
         steps = _basic_steps(key, self._data.shape)
         if steps is None:                      # advanced indexing: lists, arrays, tensors
-            split = _ints_first(key)
-            if split is not None:
-                return self[split[0]][split[1]]
-            nkey = _numpy_key(key, self._data.ndim)
-            try:
-                data = self._data[nkey]
-            except IndexError as e:
-                raise IndexError(str(e).replace("axis", "dimension")) from None
-            return _result(data, "index", (self,), (self._data.shape, nkey))
+            from ._tensor_index import getitem_advanced
+            return getitem_advanced(self, key)
         if not steps:                          # x[:], x[...]: an alias
             return self._view_result(self._data.view(), "alias", None)
         if _grad_state.off or not self._requires_grad:
@@ -894,48 +887,6 @@ def _basic_steps(key, shape):
             steps.append(("select", dim, i % size))
             src += 1
     return steps
-
-
-def _ints_first(key):
-    """(ints, rest) for an advanced key that has int indices too: torch selects those
-    first and places the advanced indices' dims by the rest alone (numpy counts the
-    ints among the advanced indices); None for other keys."""
-    if not isinstance(key, tuple) or not any(_is_int_index(k) for k in key):
-        return None
-    ints, rest = [], []
-    for k in key:
-        if _is_int_index(k):
-            ints.append(k)
-            continue
-        rest.append(k)
-        if k is Ellipsis:
-            ints.append(k)
-        elif k is not None:                    # the dims k consumes: a mask's ndim, else 1
-            a = np.asarray(k._data if isinstance(k, Tensor) else k)
-            ints.extend([slice(None)] * (a.ndim if a.dtype == np.bool_ else 1))
-    return tuple(ints), tuple(rest)
-
-
-def _numpy_key(key, ndim):
-    """A key with tensors replaced by numpy arrays (bool or int64), for numpy."""
-    if not isinstance(key, tuple):
-        key = (key,)
-    out = []
-    for k in key:
-        if isinstance(k, Tensor):
-            if k._data.dtype.kind == "f":
-                raise IndexError("tensors used as indices must be long, int, byte or bool "
-                                 "tensors")
-            out.append(k._data)
-        elif isinstance(k, list):
-            a = np.asarray(k)
-            if a.dtype.kind == "f":
-                raise IndexError("tensors used as indices must be long, int, byte or bool "
-                                 "tensors")
-            out.append(a)
-        else:
-            out.append(k)
-    return tuple(out)
 
 
 # ----------------------------------------------------------------------------
