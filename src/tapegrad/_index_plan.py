@@ -48,6 +48,16 @@ class Plan:
         return out
 
 
+def int_index(k):
+    """An int index as torch parses it: beyond 64 bits is a ValueError, as for any int
+    argument, before the bounds are checked."""
+    i = operator.index(k)
+    if not -2 ** 63 <= i < 2 ** 63:
+        raise ValueError(f"index {i} does not fit in a 64-bit integer (Overflow when "
+                         "unpacking long long)")
+    return i
+
+
 def is_int(k):
     if isinstance(k, (bool, np.bool_)):
         return False
@@ -140,7 +150,7 @@ def plan(shape, key):
                 base += start * strides[d]
             d += 1
         elif is_int(k):
-            i = operator.index(k)
+            i = int_index(k)
             if not -shape[d] <= i < shape[d]:
                 raise IndexError(f"index {i} is out of bounds for dimension {d} with size "
                                  f"{shape[d]}")

@@ -492,15 +492,15 @@ def size_args():
 
 
 def keys():
-    """Index keys: ints, slices, None, Ellipsis and tuples of them. Not x[True], nor
-    advanced indexing (x[tensor([1])], x[[0, 1]], x[ndarray]): issue 10 item 14, another
-    helper's."""
+    """Index keys: ints, slices, None, Ellipsis, bools, lists of ints, tensors and arrays
+    (advanced indexing), and tuples of them."""
     ints = st.one_of(DIMS, st.sampled_from(HUGE_INTS + (2 ** 31, -2 ** 31 - 1))).map(
         lambda v: ("py", v))
     parts = st.one_of(ints, py((None, -2 ** 63)))
     slices = st.tuples(parts, parts, st.one_of(parts, py((0, -1, 2)))).map(
         lambda t: ("slice",) + t)
-    one = st.one_of(ints, slices, py((None, 1.5, "a")), st.just(("ellipsis",)))
+    advanced = st.one_of(py((True, False)), seqs(ints, max_size=3), tensors(), arrays())
+    one = st.one_of(ints, slices, py((None, 1.5, "a")), st.just(("ellipsis",)), advanced)
     return st.one_of(one, seqs(one, max_size=4).map(lambda s: ("seq", "tuple", s[2])))
 
 
@@ -593,9 +593,8 @@ def factory_case(draw):
     if kind == "manual_seed_randn":
         return ("manual_seed_randn", draw(good_or(py((0, 1, 42)))))
     if kind == "from_numpy":
-        # not misaligned arrays: issue 10 item 10 (misaligned from_numpy), another helper's
-        return ("from_numpy", draw(good_or(arrays().filter(lambda a: a[3] != "mis"))))
-    data = draw(st.one_of(arrays().filter(lambda a: a[3] != "mis"), hostile(), seqs(
+        return ("from_numpy", draw(good_or(arrays())))
+    data = draw(st.one_of(arrays(), hostile(), seqs(
         st.one_of(py((1, 2.5, -3)), PY_HOSTILE, seqs(py((1, 2.5)), max_size=3)), max_size=3)))
     if kind == "as_tensor":
         return ("as_tensor", data, dt)

@@ -222,3 +222,14 @@ def test_nll_loss_weight_checked_as_torch(engine, torch):
             F.cross_entropy(x, lib.tensor([0, 1]), [1.0, 2.0, 3.0])
         with pytest.raises(TypeError):
             F.binary_cross_entropy(lib.full((2,), 0.5), lib.ones(2), np.float32)
+
+
+def test_index_beyond_int64_is_value_error_as_torch(engine, torch):
+    """x[2**64]: the reference raised IndexError (out of bounds) where torch and the
+    compiled engine raise ValueError (Overflow when unpacking long long)."""
+    for lib in (engine, torch):
+        for call in (lambda: lib.ones(4, 4)[2 ** 64], lambda: lib.ones(5, 3, 2)[2, -3, 2 ** 64]):
+            with pytest.raises(ValueError, match="Overflow when unpacking long long"):
+                call()
+        with pytest.raises(IndexError, match="out of bounds"):
+            lib.ones(4)[-5]

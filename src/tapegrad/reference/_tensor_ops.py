@@ -9,7 +9,6 @@ reverse pass that applies each node's rule and accumulates into the leaves.
 """
 
 import builtins
-import operator
 
 import numpy as np
 
@@ -20,6 +19,7 @@ from .._grad_mode import _state as _grad_state
 from .._format import invalid_gradient
 from ._derivatives import OUT as _OUT, exp_array
 from .. import _integral
+from .._index_plan import int_index
 from ._rules import RULES
 from ._value import _local as _tapes
 from ._tensor import (
@@ -879,7 +879,7 @@ def _basic_steps(key, shape):
             dim += 1
             src += 1
         else:
-            i = operator.index(k)
+            i = int_index(k)
             size = shape[src]
             if not -size <= i < size:
                 raise IndexError(f"index {i} is out of bounds for dimension {src} with "
