@@ -74,7 +74,30 @@ enum {
     TT_MIN_ALL = 101,       /* global min; ties share the gradient */
     TT_MIN_DIM = 102,       /* ip[0] dim; in[1] holds int64 argmin indices */
     TT_BCE = 103,           /* binary cross entropy of probabilities in[0], targets in[1]; ip[0] 0 sum, 1 mean, 2 none */
-    TT_LAST = 104
+    TT_SIN = 104,           /* unary */
+    TT_COS = 105,           /* unary */
+    TT_TAN = 106,           /* unary */
+    TT_LOG10 = 107,         /* unary */
+    TT_LOG2 = 108,          /* unary */
+    TT_LOG1P = 109,         /* unary */
+    TT_EXPM1 = 110,         /* unary */
+    TT_RSQRT = 111,         /* unary */
+    TT_SIGN = 112,          /* unary, zero gradient */
+    TT_FLOOR = 113,         /* unary, zero gradient */
+    TT_CEIL = 114,          /* unary, zero gradient */
+    TT_ROUND = 115,         /* unary (half to even), zero gradient */
+    TT_MAXIMUM = 116,       /* broadcasting binary; ties share the gradient */
+    TT_MINIMUM = 117,       /* broadcasting binary; ties share the gradient */
+    TT_LOGSUMEXP = 118,     /* along one dim */
+    TT_VAR = 119,           /* along one dim: dp[0] correction; ip[3] 1 for the std */
+    TT_NORM = 120,          /* along one dim: dp[0] p (inf, -inf, 0, 1, 2 or any) */
+    TT_PROD = 121,          /* along one dim */
+    TT_CUMSUM = 122,        /* along one dim, same shape out */
+    TT_CAT = 123,           /* in[0] then in[1] along one dim: ip[1] and ip[3] their sizes there */
+    TT_TAKE = 124,          /* along one dim: out[o, j, i] = in[o, idx[o, j, i], i]; in[1] int64 idx of ip[3] rows */
+    TT_ROLL = 125,          /* along one dim: element j moves to (j + ip[3]) mod n */
+    TT_TILE = 126,          /* repeat: out coordinate c reads in coordinate c mod size (trailing dims aligned) */
+    TT_LAST = 127
 };
 
 #endif

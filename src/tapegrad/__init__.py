@@ -56,7 +56,8 @@ else:
 
 from .autograd.grad_mode import (
     enable_grad as enable_grad, is_grad_enabled as is_grad_enabled, no_grad as no_grad,
-    set_grad_enabled as set_grad_enabled,
+    set_grad_enabled as set_grad_enabled, inference_mode as inference_mode,
+    is_inference_mode_enabled as is_inference_mode_enabled,
 )
 from . import autograd as autograd, nn as nn, optim as optim
 from ._replay import (  # compile: torch.compile's name

@@ -342,10 +342,11 @@ cdef class Tensor:
     def long(self):
         return self.to(int64)
 
-    def to(self, dtype):
-        """A copy converted to dtype (self when it already has it). Not differentiable
-        across dtypes."""
-        return _cast(self, _dtype_code(dtype))
+    def to(self, *args, **kwargs):
+        """A copy converted to dtype (self when it already has it; device "cpu" only).
+        Not differentiable across dtypes."""
+        dtype = _FM.to_args(args, kwargs, Tensor)
+        return self if dtype is None else _cast(self, _dtype_code(dtype))
 
     def clone(self):
         if self.v.dtype == TG_I64:
@@ -722,13 +723,13 @@ cdef class Tensor:
         return _reduce(TT_MEAN, self, dim, keepdim, "mean")
 
     def max(self, dim=None, keepdim=False):
-        if isinstance(dim, Tensor):
-            raise NotImplementedError("tapegrad: max(tensor, tensor) is not supported")
+        if isinstance(dim, Tensor):          # torch.max(a, b): elementwise
+            return _tm_binary(self, dim, "maximum")
         return _extreme(self, dim, keepdim, False)
 
     def min(self, dim=None, keepdim=False):
-        if isinstance(dim, Tensor):
-            raise NotImplementedError("tapegrad: min(tensor, tensor) is not supported")
+        if isinstance(dim, Tensor):          # torch.min(a, b): elementwise
+            return _tm_binary(self, dim, "minimum")
         return _extreme(self, dim, keepdim, True)
 
     def softmax(self, dim=_NO_DIM, dtype=None):
@@ -861,6 +862,20 @@ cdef class Tensor:
         cdef int name = _index_plan(self, key if isinstance(key, tuple) else (key,),
                                     shape, strides, &offset)
         return _gather(self, shape, offset, strides, name)
+
+    # -- issue 11 item 5: the primitives (_tensor_more.pxi) and the shared methods
+    # (tapegrad/_functions_more.py) built on them
+    _more_unary, _more_binary, _more_along, _more_cat2 = _tm_unary, _tm_binary, _tm_along, _tm_cat2
+    _more_take, _more_roll1, _more_tile, _more_flip = _tm_take, _tm_roll1, _tm_tile, _tm_flip
+    _more_part, _more_expand = _tm_part, _tm_expand
+    (sin, cos, tan, log10, log2, log1p, expm1, rsqrt, sign, floor, ceil, square, round, maximum,
+     minimum, var, std, norm, logsumexp, prod, cumsum, all, any, isclose, allclose, argmax,
+     argmin, sort, argsort, topk, split, chunk, unbind, flip, roll, repeat, expand, expand_as,
+     view_as, reshape_as, nelement, cpu, cuda, new_tensor, new_zeros, new_ones, new_empty,
+     new_full) = [_FM.METHODS[_k] for _k in _FM.COMPILED_METHODS]
+    add, sub, mul, div, pow, neg, eq, ne, lt, le, gt, ge = [
+        _FM.ARITH[_k] for _k in ("add", "sub", "mul", "div", "pow", "neg", "eq", "ne", "lt",
+                                 "le", "gt", "ge")]
 
 # ----------------------------------------------------------------------------
 # Indexing: ints, slices, None, ..., and torch's advanced indices that read one
