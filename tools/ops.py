@@ -29,8 +29,9 @@ recorded on the tape (higher-order gradients). Names an expression may use:
 
 and these functions. Engine ops (differentiable themselves):
 
-    exp(x) log(x) sin(x) cos(x) pow(x, y)     elementwise; ``pow(x, c)`` with a number c uses torch's
+    exp(x) log(x) pow(x, y)     elementwise; ``pow(x, c)`` with a number c uses torch's
                                 special cases (c == 2 is x * x, ...)
+    sin(x) cos(x)               elementwise
     where(mask, a, b)           a where mask else b; a scalar mask picks a branch
     sum(x, dim, keepdim)        sum over dim in torch's summation order
     expand(x, sizes)            broadcast to sizes

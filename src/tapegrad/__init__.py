@@ -42,6 +42,18 @@ if TYPE_CHECKING:   # what the re-export below gives, for mypy and IDEs (== _api
         clone as clone, numel as numel, is_floating_point as is_floating_point,
         set_printoptions as set_printoptions, get_printoptions as get_printoptions,
         set_flush_denormal as set_flush_denormal,
+        sin as sin, cos as cos, tan as tan, log10 as log10, log2 as log2, log1p as log1p,
+        expm1 as expm1, rsqrt as rsqrt, sign as sign, floor as floor, ceil as ceil,
+        square as square, round as round, maximum as maximum, minimum as minimum, var as var,
+        std as std, norm as norm, logsumexp as logsumexp, prod as prod, cumsum as cumsum,
+        all as all, any as any, isclose as isclose, allclose as allclose, sort as sort,
+        argsort as argsort, topk as topk, split as split, chunk as chunk, unbind as unbind,
+        flip as flip, roll as roll, cat as cat, concat as concat, concatenate as concatenate,
+        stack as stack, einsum as einsum, linspace as linspace, logspace as logspace, eye as eye,
+        device as device, cuda as cuda, set_default_device as set_default_device,
+        set_default_dtype as set_default_dtype, FloatTensor as FloatTensor,
+        DoubleTensor as DoubleTensor, LongTensor as LongTensor, BoolTensor as BoolTensor,
+        IntTensor as IntTensor, ByteTensor as ByteTensor,
     )
 else:
     # A missing or broken extension is an ImportError here, never a silent fallback.

@@ -588,7 +588,7 @@ def cpu(self):
     return self
 
 
-def cuda(self, device=None, non_blocking=False):
+def _cuda_method(self, device=None, non_blocking=False):
     raise RuntimeError("Torch not compiled with CUDA enabled (tapegrad tensors live on the CPU)")
 
 
@@ -766,7 +766,7 @@ METHODS.update(
     allclose=allclose, argmax=argmax, argmin=argmin, sort=sort, argsort=argsort, topk=topk,
     split=split, chunk=chunk, unbind=unbind, flip=flip, roll=roll, repeat=repeat,
     expand=expand, expand_as=expand_as, view_as=view_as, reshape_as=reshape_as,
-    nelement=nelement, cpu=cpu, cuda=cuda, new_tensor=new_tensor, new_zeros=new_zeros,
+    nelement=nelement, cpu=cpu, cuda=_cuda_method, new_tensor=new_tensor, new_zeros=new_zeros,
     new_ones=new_ones, new_empty=new_empty, new_full=new_full,
 )
 
@@ -837,12 +837,10 @@ def legacy_constructors(engine):
                 data = args[0]
                 if hasattr(data, "_more_binary"):
                     return data.to(dt)
-                if isinstance(data, (tuple, list, np.ndarray)) or np.isscalar(data):
-                    if isinstance(data, (float, bool)) or (np.isscalar(data) and not isinstance(
-                            data, (int, np.integer))):
-                        raise TypeError(f"new(): data must be a sequence (got {type(data).__name__})")
-                    return engine.tensor(data, dtype=dt)
-                raise TypeError(f"new(): data must be a sequence (got {type(data).__name__})")
+                if not isinstance(data, (tuple, list, np.ndarray)):
+                    raise TypeError(f"new(): data must be a sequence (got "
+                                    f"{type(data).__name__})")
+                return engine.tensor(data, dtype=dt)
             sizes = _sizes(args, name)
             if builtins.any(s < 0 for s in sizes):
                 raise RuntimeError(f"Trying to create tensor with negative dimension "

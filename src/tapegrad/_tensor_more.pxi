@@ -121,7 +121,7 @@ def _tm_roll1(Tensor self, int64_t shift, int dim):
     n.out = self.v
     n.out.buf = NULL
     n.ip[0], n.ip[1], n.ip[2] = outer, size, inner
-    n.ip[3] = shift % size if size > 0 else 0
+    n.ip[3] = ((shift % size) + size) % size if size > 0 else 0     # (C remainder)
     return _run(TT_ROLL, n, self, None)
 
 

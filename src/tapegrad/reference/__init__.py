@@ -58,7 +58,7 @@ from ._value import (
     set_flush_denormal as set_flush_denormal, tape_stats as tape_stats,
 )
 from ._replay import _GuardFailed, _flatten_args, _rebuild, _trace
-from . import _tensor_more  # noqa: E402 - binds issue 11 item 5's Tensor methods
+from . import _tensor_more  # binds issue 11 item 5's Tensor methods
 from .. import _functions_more as _FM
 
 globals().update(_FM.functions(_sys.modules[__name__]))     # issue 11 item 5's functions
