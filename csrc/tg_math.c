@@ -254,7 +254,7 @@ static void tg_red_bwd_##SFX(uint8_t op, struct tg_tnode *n, const T *g, T *gx) 
                 for (int64_t j = 0; j < len; j++) mean += r[j * inner];                  \
                 mean /= (double)len;                                                     \
                 T scale = (T)2 / (T)((double)len - p);                                   \
-                if (n->ip[3]) gy = gy / (y * (T)2);           /* std: var's, at g / 2y */ \
+                if (n->ip[3]) gy = y == (T)0 ? (T)0 : gy / (y * (T)2);  /* std: at g / 2y */\
                 for (int64_t j = 0; j < len; j++)                                        \
                     gr[j * inner] += scale * gy * (r[j * inner] - (T)mean);              \
                 break;                                                                   \

@@ -539,8 +539,8 @@ TENSOR_OPS = (
          derivatives={"self": "var_backward(grad, self, dim, correction, keepdim)"}),
     dict(name="std", torch="StdBackward0", inputs=("self",), saved=("self", "result"),
          ctx=("dim", "correction", "keepdim"), kernel="TT_VAR", c_name=("NAME_STD", 40),
-         derivatives={"self": "var_backward(grad / (2 * result), self, dim, correction, "
-                              "keepdim)"}),
+         derivatives={"self": "var_backward(where(result == 0, 0, grad / (2 * result)), self, "
+                              "dim, correction, keepdim)"}),
     dict(name="norm", torch="LinalgVectorNormBackward0", inputs=("self",),
          saved=("self", "result"), ctx=("p", "dim", "keepdim"), kernel="TT_NORM",
          derivatives={"self": "norm_backward(grad, self, p, result, dim, keepdim)"}),

@@ -85,6 +85,15 @@ class _Cuda:
 cuda = _Cuda()
 
 
+def size_kwarg(sizes, size, what):
+    """zeros(2, 3) or zeros(size=(2, 3)): the sizes as the factories' *size tuple."""
+    if size is None:
+        return sizes
+    if sizes:
+        raise TypeError(f"{what}() got multiple values for argument 'size'")
+    return (tuple(size) if isinstance(size, (tuple, list)) else size,)
+
+
 def set_default_device(dev):
     check_device(dev, "set_default_device")
 
@@ -112,7 +121,10 @@ def _array(x):
 
 
 def _from(x, arr):
-    return _engine(x).from_numpy(np.ascontiguousarray(arr))
+    a = np.asarray(arr)
+    if not a.flags.c_contiguous:
+        a = a.copy(order="C")        # (np.ascontiguousarray would make 0-d arrays 1-d)
+    return _engine(x).from_numpy(a)
 
 
 def _dim(d, ndim):
@@ -199,7 +211,8 @@ def minimum(self, other):
 
 def _correction(unbiased, correction, what):
     if unbiased is not None and correction is not None:
-        raise RuntimeError(f"{what}: cannot pass both unbiased and correction")
+        raise TypeError(f"{what}() received an invalid combination of arguments: unbiased "
+                        "and correction cannot both be given")
     if correction is not None:
         return float(correction)
     return 1.0 if unbiased is None or unbiased else 0.0
@@ -370,14 +383,14 @@ def _take(self, idx_arr, d, name):
     return self._more_take(idx, d, name), idx
 
 
-def sort(self, dim=-1, descending=False, stable=False):
+def sort(self, dim=-1, descending=False, *, stable=False):
     d = _dim(dim, self.ndim)
     order = _order(_array(self), d, descending)
     values, idx = _take(self, order, d, "sort")
     return sort_return(values, idx)
 
 
-def argsort(self, dim=-1, descending=False, stable=False):
+def argsort(self, dim=-1, descending=False, *, stable=False):
     d = _dim(dim, self.ndim)
     return _from(self, _order(_array(self), d, descending))
 
@@ -408,7 +421,9 @@ def _check_cat(tensors, what):
         raise TypeError(f"{what}(): argument 'tensors' must be tuple of Tensors, not "
                         f"{type(tensors).__name__}")
     if not tensors:
-        raise RuntimeError(f"{what}(): expected a non-empty list of Tensors")
+        if what == "stack":
+            raise RuntimeError("stack expects a non-empty TensorList")
+        raise ValueError(f"torch.{what}(): expected a non-empty list of Tensors")
 
 
 def _promote_all(tensors):
@@ -589,7 +604,8 @@ def cpu(self):
 
 
 def _cuda_method(self, device=None, non_blocking=False):
-    raise RuntimeError("Torch not compiled with CUDA enabled (tapegrad tensors live on the CPU)")
+    raise RuntimeError("cuda(): tapegrad tensors live on the CPU only; device 'cuda' is not "
+                       "available (Torch not compiled with CUDA enabled)")
 
 
 def to_args(args, kwargs, tensor_type):

@@ -1290,6 +1290,7 @@ cdef object _as_numpy_buf(tg_buf *buf, const tg_view *like):
 def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new tensor copying data (numbers, nested lists, numpy arrays, tensors)."""
     cdef int code
+    _FM.check_device(device, "tensor")
     if isinstance(data, Tensor):
         arr = _as_numpy(&(<Tensor>data).v)
         code = (<Tensor>data).v.dtype if dtype is None else _dtype_code(dtype)
@@ -1382,19 +1383,23 @@ cdef Tensor _filled(tuple size, object dtype, object requires_grad, object value
     return r
 
 
-def zeros(*size, dtype=None, requires_grad=False, device=None):
-    return _filled(size, dtype, requires_grad, 0.0)
+def zeros(*sizes, size=None, dtype=None, requires_grad=False, device=None):
+    _FM.check_device(device, "zeros")
+    return _filled(_FM.size_kwarg(sizes, size, "zeros"), dtype, requires_grad, 0.0)
 
 
-def ones(*size, dtype=None, requires_grad=False, device=None):
-    return _filled(size, dtype, requires_grad, 1.0)
+def ones(*sizes, size=None, dtype=None, requires_grad=False, device=None):
+    _FM.check_device(device, "ones")
+    return _filled(_FM.size_kwarg(sizes, size, "ones"), dtype, requires_grad, 1.0)
 
 
-def empty(*size, dtype=None, requires_grad=False, device=None):
-    return _filled(size, dtype, requires_grad, 0.0)
+def empty(*sizes, size=None, dtype=None, requires_grad=False, device=None):
+    _FM.check_device(device, "empty")
+    return _filled(_FM.size_kwarg(sizes, size, "empty"), dtype, requires_grad, 0.0)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+    _FM.check_device(device, "full")
     cdef bint integral = isinstance(fill_value, (int, np.integer, np.bool_))
     if dtype is None and integral:
         dtype = scalar_dtype(fill_value)           # int64 (kept exact) or bool, as torch
@@ -1416,6 +1421,7 @@ def ones_like(t, dtype=None, requires_grad=False):
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
+    _FM.check_device(device, "arange")
     if end is None:
         start, end = 0, start
     if step == 0:

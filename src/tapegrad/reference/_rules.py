@@ -545,10 +545,10 @@ def _var(grad, saved, ctx, parents):
 
 
 def _std(grad, saved, ctx, parents):
-    # self: var_backward(grad / (2 * result), self, dim, correction, keepdim)
+    # self: var_backward(where(result == 0, 0, grad / (2 * result)), self, dim, correction, keepdim)
     self, result = saved
     dim, correction, keepdim = ctx
-    return (var_backward(grad / (result.dtype.type(2) * result), self, dim, correction, keepdim),)
+    return (var_backward(np.where(result == 0, grad.dtype.type(0), grad / (result.dtype.type(2) * result)), self, dim, correction, keepdim),)
 
 
 def _norm(grad, saved, ctx, parents):
