@@ -455,11 +455,15 @@ class _TensorOps:
         return self._extreme("min", dim, keepdim, np.min, np.argmin)
 
     def argmax(self, dim=None, keepdim=False):
+        if dim is not None:
+            dim = operator.index(dim)       # torch: a TypeError for a tensor dim
         if dim is None:
             return _wrap(np.asarray(np.argmax(self._data), dtype=np.int64))
         return self.max(dim, keepdim).indices
 
     def argmin(self, dim=None, keepdim=False):
+        if dim is not None:
+            dim = operator.index(dim)
         if dim is None:
             return _wrap(np.asarray(np.argmin(self._data), dtype=np.int64))
         return self.min(dim, keepdim).indices
