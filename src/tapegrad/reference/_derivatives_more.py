@@ -57,7 +57,7 @@ def norm_backward(g, x, p, result, dim, keepdim):
             a = np.abs(x)
             mask = (a == r) | np.isnan(a)
             count = np.sum(mask, axis=_dims(dim, x.ndim), keepdims=True) if x.ndim else 1
-            return np.sign(x) * ((g / t(1) / count.astype(x.dtype)) * mask)
+            return np.sign(x) * ((g / np.asarray(count, dtype=x.dtype)) * mask)
         if p == 2:
             return x * np.where(r == 0, t(0), g / r)
         return x * np.abs(x) ** t(p - 2) * np.where(r == 0, t(0), g / r ** t(p - 1))
