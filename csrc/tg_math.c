@@ -92,7 +92,7 @@ static void tg_un_fwd_##SFX(uint8_t op, struct tg_tnode *n)                     
     case TT_RSQRT: for (int64_t k = 0; k < N; k++) o[k] = (T)1 / SQRT(x[k]); break;      \
     case TT_SIGN:                                                                        \
         for (int64_t k = 0; k < N; k++)                                                  \
-            o[k] = x[k] > (T)0 ? (T)1 : (x[k] < (T)0 ? (T)-1 : (x[k] == x[k] ? (T)0 : x[k])); \
+            o[k] = x[k] > (T)0 ? (T)1 : (x[k] < (T)0 ? (T)-1 : (T)0);  /* torch: nan -> 0 */ \
         break;                                                                           \
     case TT_FLOOR: for (int64_t k = 0; k < N; k++) o[k] = FLOOR(x[k]); break;            \
     case TT_CEIL: for (int64_t k = 0; k < N; k++) o[k] = CEIL(x[k]); break;              \

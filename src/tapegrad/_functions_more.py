@@ -198,12 +198,20 @@ def _as_operand(self, other, what):
     raise TypeError(f"{what}(): argument 'other' must be Tensor, not {type(other).__name__}")
 
 
+def _extremum(self, other, name):
+    other = _as_operand(self, other, name)
+    if not (_is_float(self) or _is_float(other)):     # integers and bools stay exact
+        fn = np.maximum if name == "maximum" else np.minimum
+        return _from(self, fn(_array(self), _array(other)))
+    return self._more_binary(other, name)
+
+
 def maximum(self, other):
-    return self._more_binary(_as_operand(self, other, "maximum"), "maximum")
+    return _extremum(self, other, "maximum")
 
 
 def minimum(self, other):
-    return self._more_binary(_as_operand(self, other, "minimum"), "minimum")
+    return _extremum(self, other, "minimum")
 
 
 # ----------------------------------------------------------------------------

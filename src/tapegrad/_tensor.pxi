@@ -724,12 +724,12 @@ cdef class Tensor:
 
     def max(self, dim=None, keepdim=False):
         if isinstance(dim, Tensor):          # torch.max(a, b): elementwise
-            return _tm_binary(self, dim, "maximum")
+            return self.maximum(dim)
         return _extreme(self, dim, keepdim, False)
 
     def min(self, dim=None, keepdim=False):
         if isinstance(dim, Tensor):          # torch.min(a, b): elementwise
-            return _tm_binary(self, dim, "minimum")
+            return self.minimum(dim)
         return _extreme(self, dim, keepdim, True)
 
     def softmax(self, dim=_NO_DIM, dtype=None):

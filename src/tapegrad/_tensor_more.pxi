@@ -144,6 +144,8 @@ def _tm_flip(Tensor self, tuple dims):
     """self reversed along dims (normalised, distinct): a strided read backwards."""
     strides = _contiguous_strides(&self.v)
     cdef int64_t offset = 0
+    if self.v.ndim == 0:
+        dims = ()
     for d in dims:
         offset += (self.v.shape[d] - 1) * strides[d]
         strides[d] = -strides[d]

@@ -179,3 +179,39 @@ def test_set_default_device_and_dtype(engine):
         engine.set_default_device("cuda")
     with pytest.raises(NotImplementedError, match="float32"):
         engine.set_default_dtype(engine.float64)
+
+
+EDGES = [
+    lambda L: L.cat([L.tensor([[1, 2]]), L.tensor([[3, 4]])]), lambda L: L.cat([L.tensor([1.0])]),
+    lambda L: L.cat([L.zeros(0), L.tensor([[1.0, 2.0]])]), lambda L: L.stack([L.tensor([1.0])], 1),
+    lambda L: L.zeros(0, 2).roll(1, 0), lambda L: L.tensor([1.0, 2.0]).repeat(0, 2),
+    lambda L: L.tensor(3.0).sort().values, lambda L: L.tensor([1.0, 2.0]).topk(0).values,
+    lambda L: L.tensor([[1, 2], [3, 4]]).flip(0), lambda L: L.tensor([[1, 2], [3, 4]]).roll(1, 1),
+    lambda L: L.tensor([[1, 2], [3, 4]]).repeat(2, 1), lambda L: L.tensor([3, 1, 2]).sort().values,
+    lambda L: L.tensor([1.0, float("nan"), 0.5]).sort().indices,
+    lambda L: L.tensor([1.0, float("nan"), 0.5]).sort(descending=True).indices,
+    lambda L: L.tensor([1.0, float("nan"), 0.5]).logsumexp(0),
+    lambda L: L.tensor([float("-inf"), float("-inf")]).logsumexp(0),
+    lambda L: L.zeros(0).prod(), lambda L: L.zeros(0, 3).logsumexp(0),
+    lambda L: L.tensor([-1.5, 0.5, 1.5, 2.5]).round(),
+    lambda L: L.tensor([-0.0, 0.0, float("nan")]).sign(), lambda L: L.tensor([1, 2, 3]).sin(),
+    lambda L: L.maximum(L.tensor([1, 5]), L.tensor([3, 2])), lambda L: L.min(L.tensor([1, 5]),
+                                                                             L.tensor([3, 2])),
+    lambda L: L.tensor([[1.0, 2.0], [3.0, 0.0]]).norm(p=0),
+    lambda L: L.tensor([[1.0, -2.0], [3.0, 4.0]]).norm(p=float("-inf"), dim=1),
+    lambda L: L.tensor([1, 2, 3]).cumsum(0), lambda L: L.tensor([[1, 2], [3, 4]]).prod(1),
+    lambda L: L.tensor(2.0).cumsum(0), lambda L: L.tensor(2.0).flip(0),
+    lambda L: L.tensor([1.0, 2.0]).expand(2, -1), lambda L: L.eye(0), lambda L: L.linspace(0, 1, 0),
+    lambda L: L.tensor([1.0, 2.0, 3.0]).chunk(5), lambda L: L.tensor([[1.0, 2.0]]).unbind(),
+]
+
+
+@pytest.mark.parametrize("call", EDGES)
+def test_edge_cases_against_torch(engine, torch, call):
+    got, want = call(engine), call(torch)
+    if isinstance(want, tuple):
+        assert [g.tolist() for g in got] == [w.tolist() for w in want]
+        return
+    assert tuple(got.shape) == tuple(want.shape)
+    assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+    np.testing.assert_array_equal(np.asarray(got.tolist(), float), np.asarray(want.tolist(), float))

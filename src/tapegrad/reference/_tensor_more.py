@@ -18,10 +18,20 @@ def _rint(a):
     return np.rint(a)
 
 
+def _rounded(fn):
+    """fn in float64, rounded once to float32 for float32 input (numpy's own float32
+    transcendental functions can be 1 ulp off the C library's, which torch matches)."""
+    def f(a):
+        return fn(a.astype(np.float64)).astype(a.dtype) if a.dtype == np.float32 else fn(a)
+    return f
+
+
 _UNARY = {
-    "sin": np.sin, "cos": np.cos, "tan": np.tan, "log10": np.log10, "log2": np.log2,
-    "log1p": np.log1p, "expm1": np.expm1, "rsqrt": lambda a: a.dtype.type(1) / np.sqrt(a),
-    "sign": np.sign, "floor": np.floor, "ceil": np.ceil, "round": _rint,
+    "sin": _rounded(np.sin), "cos": _rounded(np.cos), "tan": _rounded(np.tan),
+    "log10": _rounded(np.log10), "log2": _rounded(np.log2), "log1p": _rounded(np.log1p),
+    "expm1": _rounded(np.expm1), "rsqrt": _rounded(lambda a: 1.0 / np.sqrt(a)),
+    "sign": lambda a: np.where(np.isnan(a), a.dtype.type(0), np.sign(a)), "floor": np.floor,
+    "ceil": np.ceil, "round": _rint,
 }
 
 

@@ -437,7 +437,7 @@ class _TensorOps:
     def _extreme(self, name, dim, keepdim, reduce, arg):
         x = self._data
         if isinstance(dim, Tensor):        # torch.max(a, b): elementwise
-            return self._more_binary(dim, "maximum" if name == "max" else "minimum")
+            return self.maximum(dim) if name == "max" else self.minimum(dim)
         if dim is None:
             if x.size == 0:
                 raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
