@@ -349,8 +349,8 @@ cdef class Tensor:
         return self if dtype is None else _cast(self, _dtype_code(dtype))
 
     def clone(self):
-        if self.v.dtype == TG_I64:
-            return _from_numpy(_as_numpy(&self.v), TG_I64)
+        if _integral_code(self.v.dtype):
+            return _from_numpy(_as_numpy(&self.v), self.v.dtype)
         return _unary(TT_MUL_C, self, "clone", 1.0, 0.0, 0, 0, NAME_CLONE)   # exact: x * 1.0
 
     def contiguous(self):
@@ -546,6 +546,8 @@ cdef class Tensor:
 
     def __add__(self, other):
         cdef double c
+        if _integral_code(self.v.dtype):
+            return _integral_arith(self, other, "add", False)
         o = _scalar_or_tensor(other, &c)
         if o is NotImplemented:
             return NotImplemented
@@ -553,12 +555,16 @@ cdef class Tensor:
 
     def __radd__(self, other):
         cdef double c
+        if _integral_code(self.v.dtype):
+            return _integral_arith(self, other, "add", True)
         if _real(other, &c):
             return _unary(TT_ADD_C, self, "add", c)
         return NotImplemented
 
     def __sub__(self, other):
         cdef double c
+        if _integral_code(self.v.dtype):
+            return _integral_arith(self, other, "sub", False)
         o = _scalar_or_tensor(other, &c)
         if o is NotImplemented:
             return NotImplemented
@@ -566,12 +572,16 @@ cdef class Tensor:
 
     def __rsub__(self, other):
         cdef double c
+        if _integral_code(self.v.dtype):
+            return _integral_arith(self, other, "sub", True)
         if _real(other, &c):
             return _unary(TT_RSUB_C, self, "rsub", c)
         return NotImplemented
 
     def __mul__(self, other):
         cdef double c
+        if _integral_code(self.v.dtype):
+            return _integral_arith(self, other, "mul", False)
         o = _scalar_or_tensor(other, &c)
         if o is NotImplemented:
             return NotImplemented
@@ -579,12 +589,16 @@ cdef class Tensor:
 
     def __rmul__(self, other):
         cdef double c
+        if _integral_code(self.v.dtype):
+            return _integral_arith(self, other, "mul", True)
         if _real(other, &c):
             return _unary(TT_MUL_C, self, "mul", c)
         return NotImplemented
 
     def __truediv__(self, other):
         cdef double c
+        if _integral_code(self.v.dtype):
+            return _integral_arith(self, other, "div", False)
         o = _scalar_or_tensor(other, &c)
         if o is NotImplemented:
             return NotImplemented
@@ -592,6 +606,8 @@ cdef class Tensor:
 
     def __rtruediv__(self, other):
         cdef double c
+        if _integral_code(self.v.dtype):
+            return _integral_arith(self, other, "div", True)
         if _real(other, &c):
             return _unary(TT_RDIV_C, self, "div", c)
         return NotImplemented
@@ -600,6 +616,8 @@ cdef class Tensor:
         cdef double c
         if mod is not None:
             raise TypeError("pow() with a modulus is not supported for tensors")
+        if _integral_code(self.v.dtype):
+            return _integral_arith(self, other, "pow", False)
         o = _scalar_or_tensor(other, &c)
         if o is NotImplemented:
             return NotImplemented
@@ -607,12 +625,19 @@ cdef class Tensor:
 
     def __rpow__(self, other, mod):
         cdef double c
+        if mod is None and _integral_code(self.v.dtype):
+            return _integral_arith(self, other, "pow", True)
         if mod is None and _real(other, &c):
             return _unary(TT_RPOW_C, self, "pow", c)
         return NotImplemented
 
     def __neg__(self):
+        if _integral_code(self.v.dtype):
+            return _integral_unary(self, "neg")
         return _unary(TT_NEG, self, "neg")
+
+    def __abs__(self):
+        return self.abs()
 
     def __pos__(self):
         return self
@@ -679,12 +704,16 @@ cdef class Tensor:
         return _unary(TT_TANH, self, "tanh")
 
     def relu(self):
+        if _integral_code(self.v.dtype):
+            return _integral_unary(self, "relu")
         return _unary(TT_RELU, self, "relu")
 
     def sigmoid(self):
         return _unary(TT_SIGMOID, self, "sigmoid")
 
     def abs(self):
+        if _integral_code(self.v.dtype):
+            return _integral_unary(self, "abs")
         return _unary(TT_ABS, self, "abs")
 
     def sqrt(self):
@@ -693,6 +722,8 @@ cdef class Tensor:
     def clamp(self, min=None, max=None):
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        if _integral_code(self.v.dtype):
+            return _integral_clamp(self, min, max)
         return _unary(TT_CLAMP, self, "clamp", 0.0 if min is None else float(min),
                       0.0 if max is None else float(max), min is not None, max is not None)
 
@@ -713,6 +744,8 @@ cdef class Tensor:
     # -- reductions ----------------------------------------------------------------
 
     def sum(self, dim=None, keepdim=False):
+        if _integral_code(self.v.dtype):
+            return _integral_sum(self, dim, keepdim)
         return _reduce(TT_SUM, self, dim, keepdim, "sum")
 
     def mean(self, dim=None, keepdim=False):
@@ -725,11 +758,15 @@ cdef class Tensor:
     def max(self, dim=None, keepdim=False):
         if isinstance(dim, Tensor):          # torch.max(a, b): elementwise
             return self.maximum(dim)
+        if _integral_code(self.v.dtype):
+            return _integral_extreme(self, dim, keepdim, False)
         return _extreme(self, dim, keepdim, False)
 
     def min(self, dim=None, keepdim=False):
         if isinstance(dim, Tensor):          # torch.min(a, b): elementwise
             return self.minimum(dim)
+        if _integral_code(self.v.dtype):
+            return _integral_extreme(self, dim, keepdim, True)
         return _extreme(self, dim, keepdim, True)
 
     def softmax(self, dim=_NO_DIM, dtype=None):
@@ -1310,7 +1347,7 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
         elif arr.dtype.kind == "f":
             code = TG_F64 if (isinstance(data, np.ndarray) and arr.dtype == np.float64) else TG_F32
         else:
-            code = TG_I64
+            code = TG_BOOL if arr.dtype.kind == "b" else TG_I64
     cdef Tensor r = _from_numpy(arr, code)
     if requires_grad:
         r.requires_grad_(True)

@@ -414,6 +414,30 @@ cases("optim.SGD", lambda M, L: _train(M, L, "SGD", lr=0.1),
 cases("optim.Adam", lambda M, L: _train(M, L, "Adam", lr=0.05),
       lambda M, L: _train(M, L, "Adam", lr=0.05, weight_decay=0.1),
       lambda M, L: _train(M, L, "Adam", betas=(1.5, 0.9)))
+cases("optim.AdamW", lambda M, L: _train(M, L, "AdamW", lr=0.05),
+      lambda M, L: _train(M, L, "AdamW", lr=0.05, amsgrad=True, maximize=True),
+      lambda M, L: _train(M, L, "AdamW", eps=-1.0))
+cases("optim.RMSprop", lambda M, L: _train(M, L, "RMSprop", lr=0.05),
+      lambda M, L: _train(M, L, "RMSprop", momentum=0.9, centered=True, weight_decay=0.1),
+      lambda M, L: _train(M, L, "RMSprop", alpha=-1.0))
+cases("optim.Adagrad", lambda M, L: _train(M, L, "Adagrad", lr=0.05, lr_decay=0.1),
+      lambda M, L: _train(M, L, "Adagrad", initial_accumulator_value=0.5, maximize=True),
+      lambda M, L: _train(M, L, "Adagrad", lr_decay=-1.0))
+
+
+def _schedule(M, L):
+    opt = L.optim.SGD([X(M)], lr=0.1, momentum=0.9)
+    sched = L.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=5)
+    lrs = []
+    for _ in range(4):
+        opt.step()
+        sched.step()
+        lrs.append(sched.get_last_lr())
+    return lrs
+
+
+cases("optim.lr_scheduler", _schedule,
+      lambda M, L: L.optim.lr_scheduler.StepLR(object(), 2))
 cases("optim.Optimizer", lambda M, L: L.optim.Optimizer([], {}),
       lambda M, L: L.optim.Optimizer([X(M)], {}).step())
 

@@ -22,6 +22,7 @@ CHECK_RTOL = {
     "overhead": 1e-6,   # float32 values that are exact
     "mlp": 1e-4,        # float32, different BLAS and summation orders over the run
     "matmul": 1e-4,     # the float32 sum s; the gradients must be exact
+    "adamw": 1e-5,      # float32 parameters' norms; torch's gradients come from its BLAS
     # replay workloads, eager rows and peers against the reference's eager row
     "demo-replay": 1e-6,
     "mlp-replay": 1e-4,
@@ -72,6 +73,11 @@ def run_checks(results):
             d = builtins.max(rel(a, b) for a, b in zip(r["check"], ref["check"]))
             out.append({"what": "overhead %s y, w.grad, b.grad" % r["phase"], "vs": base_label,
                         "engine": r["label"], "max_rel_diff": d, "ok": d <= CHECK_RTOL[w]})
+        elif w == "adamw":
+            d = builtins.max(rel(a, b) for a, b in zip(r["check"], ref["check"]))
+            out.append({"what": "adamw parameters after %d steps" % r["steps"],
+                        "vs": base_label, "engine": r["label"], "max_rel_diff": d,
+                        "ok": d <= CHECK_RTOL[w]})
         elif w == "mlp":
             d = rel(r["loss"], ref["loss"])
             out.append({"what": "mlp loss after %d steps" % r["steps"], "vs": base_label,

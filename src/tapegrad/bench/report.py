@@ -164,6 +164,10 @@ def _size_lines(cfg, present, results):
         sizes.append("mlp: batch %d, Linear %d->%d, tanh, Linear %d->%d, MSE, SGD lr %g, "
                      "float32; %d steps, median of %d runs" % (
                          b, i, h, h, o, cfg["mlp_lr"], cfg["mlp_steps"], cfg["mlp_repeats"]))
+    if "adamw" in present:
+        sizes.append("adamw: AdamW(lr %g).step() over the mlp's parameters, gradients "
+                     "fixed; %d steps, median of %d runs" % (
+                         cfg["mlp_lr"], cfg["mlp_steps"], cfg["mlp_repeats"]))
     if sizes:
         lines.append("; ".join(sizes))
     sizes = []
@@ -343,7 +347,8 @@ def _check_lines(checks):
 def _passed_groups(ok):
     """One line per group of passed checks: the largest difference and the engines."""
     words = {"chain": "chain result and gradients", "demo": "demo final loss",
-             "overhead": "overhead result and gradients", "mlp": "mlp final loss"}
+             "overhead": "overhead result and gradients", "mlp": "mlp final loss",
+             "adamw": "adamw parameters"}
     by_group = {}
     for w in ALL_WORKLOADS:
         for c in ok:

@@ -17,6 +17,7 @@ from .replay import (DEMO_STYLES, chain_replay, demo_replay, micrograd_demo_node
 from .scalar import chain, chain_subnormal, demo
 from .settings import (ALL_WORKLOADS, BLAS_WORKLOADS, ENGINE_WORKLOADS, OVERHEAD_SIZES,
                        REPLAY_WORKLOADS, SCALAR_WORKLOADS, BenchConfig)
+from .optim import adamw_case, adamw_summary
 from .tensor import matmul_case, matmul_summary, mlp_case, mlp_summary, overhead
 from .timing import interleave
 
@@ -117,7 +118,7 @@ def _needs_numpy(w):
 
 
 # mlp and matmul run their engines interleaved (one run of each in turn)
-_INTERLEAVED = ("mlp", "matmul")
+_INTERLEAVED = ("mlp", "matmul", "adamw")
 
 
 def _run_rows(s, rows, have_numpy):
@@ -176,6 +177,8 @@ def _failing_row(workload, rows):
                 matmul_case(api, 8, 1, warmup_steps=0).run()
             elif workload == "overhead":
                 overhead(api, 1, 0.0, 1)
+            elif workload == "adamw":
+                adamw_case(api, 1, warmup_steps=0).run()
         except Exception:
             return row
     return rows[0]
@@ -278,6 +281,16 @@ def _do_matmul(s, rows):
     s.results.extend(recs)
 
 
+def _do_adamw(s, rows):
+    s.say("adamw: %s ..." % ", ".join(r.label for r in rows))
+    steps = s.sizes.mlp_steps
+    cases = [adamw_case(r.tensor, steps, gc_off=r.gc_off) for r in rows]
+    for row, runs in zip(rows, interleave(cases, s.sizes.mlp_repeats)):
+        m = adamw_summary(runs, steps)
+        s.add("adamw", "step", row, m["us_per_step"], "us/step", m, runs=m["runs_us"],
+              check=m["check"], steps=m["steps"])
+
+
 # ----------------------------------------------------------------------------
 # Replay workloads: each engine eager and replayed (labels "c" and "c replay")
 
@@ -377,4 +390,4 @@ def _do_chain_replay(s, row):
 
 _DOERS = {"chain": _do_chain, "demo": _do_demo, "overhead": _do_overhead, "mlp": _do_mlp,
           "matmul": _do_matmul, "demo-replay": _do_demo_replay, "mlp-replay": _do_mlp_replay,
-          "chain-replay": _do_chain_replay}
+          "chain-replay": _do_chain_replay, "adamw": _do_adamw}

@@ -9,7 +9,7 @@ from typing import Optional, Tuple
 
 ALL_ENGINES = ("c", "reference", "micrograd", "torch", "numpy")
 SCALAR_WORKLOADS = ("chain", "demo")
-TENSOR_WORKLOADS = ("overhead", "mlp", "matmul")
+TENSOR_WORKLOADS = ("overhead", "mlp", "matmul", "adamw")
 REPLAY_WORKLOADS = ("demo-replay", "mlp-replay", "chain-replay")
 ALL_WORKLOADS = SCALAR_WORKLOADS + TENSOR_WORKLOADS + REPLAY_WORKLOADS
 # Which workloads each engine runs (numpy is only a peer of the tensor ones it
@@ -21,7 +21,7 @@ ENGINE_WORKLOADS = {
     "micrograd": SCALAR_WORKLOADS,
     "micrograd-gcoff": SCALAR_WORKLOADS + ("demo-replay",),
     "torch": ("chain",) + TENSOR_WORKLOADS + ("mlp-replay",),
-    "numpy": ("mlp", "matmul", "mlp-replay"),
+    "numpy": ("mlp", "matmul", "mlp-replay"),   # adamw: no numpy twin
 }
 # Workloads that multiply matrices (BLAS threads are set for them).
 BLAS_WORKLOADS = TENSOR_WORKLOADS + ("mlp-replay",)

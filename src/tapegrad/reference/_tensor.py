@@ -829,9 +829,9 @@ def _to_array(data, dt=None):
         if dt is None:
             if a.dtype.kind == "f" and a.dtype not in (np.float32, np.float64):
                 a = a.astype(np.float32)
-            elif a.dtype.kind in "iub":
+            elif a.dtype.kind in "iu":
                 a = a.astype(np.int64)
-            elif a.dtype.kind != "f":
+            elif a.dtype.kind not in "fb":
                 raise unsupported_array(a.dtype)
     elif isinstance(data, (str, bytes)) or data is None:
         _nested_error(data)
@@ -855,7 +855,7 @@ def _to_array(data, dt=None):
                     pass                                   # numpy scalars keep their dtype
                 else:
                     a = a.astype(np.float32)
-            elif a.dtype.kind in "iub":
+            elif a.dtype.kind in "iu":
                 a = a.astype(np.int64)
     if dt is not None:
         a = a.astype(dt.numpy, copy=False)
