@@ -166,11 +166,14 @@ TG_DEFINE_ADAGRAD(double, f64hw, sqrt, TG_FMA_TARGET)
 #define TG_F64(name) name##_f64
 #endif
 
+/* The updates run under the flush-denormal mode (tg_fpmode.h), as torch's kernels do
+ * after torch.set_flush_denormal(True); every result is stored before it is left. */
 void tg_sgd_update(int dtype, int buf_dtype, void *param, const void *grad,
                    void *momentum_buf, int64_t n, double lr, double momentum,
                    double dampening, double weight_decay, int nesterov, int first_step,
                    int maximize)
 {
+    unsigned saved = tg_fpmode_enter();
     if (momentum == 0.0 || momentum_buf == NULL) buf_dtype = dtype;   /* no buffer read */
     if (dtype == TG_F32 && buf_dtype == TG_F32)
         tg_sgd_f32(param, grad, momentum_buf, n, lr, momentum, dampening, weight_decay,
@@ -184,33 +187,40 @@ void tg_sgd_update(int dtype, int buf_dtype, void *param, const void *grad,
     else
         TG_F64(tg_sgd)(param, grad, momentum_buf, n, lr, momentum, dampening, weight_decay,
                        nesterov, first_step, maximize);
+    tg_fpmode_leave(saved);
 }
 
 void tg_adam_update(int dtype, void *param, const void *grad, void *exp_avg,
                     void *exp_avg_sq, void *max_exp_avg_sq, int64_t n,
                     const tg_adam_opts *opts)
 {
+    unsigned saved = tg_fpmode_enter();
     if (dtype == TG_F32)
         tg_adam_f32(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, n, opts);
     else
         TG_F64(tg_adam)(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, n, opts);
+    tg_fpmode_leave(saved);
 }
 
 void tg_rmsprop_update(int dtype, void *param, const void *grad, void *square_avg,
                        void *grad_avg, void *momentum_buf, int64_t n,
                        const tg_rmsprop_opts *opts)
 {
+    unsigned saved = tg_fpmode_enter();
     if (dtype == TG_F32)
         tg_rmsprop_f32(param, grad, square_avg, grad_avg, momentum_buf, n, opts);
     else
         TG_F64(tg_rmsprop)(param, grad, square_avg, grad_avg, momentum_buf, n, opts);
+    tg_fpmode_leave(saved);
 }
 
 void tg_adagrad_update(int dtype, void *param, const void *grad, void *state_sum,
                        int64_t n, double clr, double eps, double weight_decay, int maximize)
 {
+    unsigned saved = tg_fpmode_enter();
     if (dtype == TG_F32)
         tg_adagrad_f32(param, grad, state_sum, n, clr, eps, weight_decay, maximize);
     else
         TG_F64(tg_adagrad)(param, grad, state_sum, n, clr, eps, weight_decay, maximize);
+    tg_fpmode_leave(saved);
 }

@@ -33,6 +33,12 @@ Hooks (all arguments positional):
     ``backward(scalars, tensors) -> (scalar_grads, tensor_grads)``; ``_GuardFailed`` is
     raised when a guard fails.
 
+``_graph_handle(tensor)``, ``_graph_nodes(roots)``, ``_set_graph_grad(leaf, grad)``
+    create_graph=True (``tapegrad.autograd._higher``): the one handle of a tensor's
+    node (None off the graph); the nodes the roots depend on, children first, as
+    ``(handle, table row name, parents, operands, result, ctx)``; a leaf's .grad made
+    a tensor with history.
+
 Graph reading (``tapegrad.draw`` / ``tapegrad.explain``, ``tapegrad._graph``), on
 the engine's objects rather than the module:
 
@@ -197,6 +203,9 @@ class Engine(Protocol):
     def _flatten_args(self, args: Sequence[Any]) -> Tuple[list, list, list]: ...
     def _rebuild(self, sig: list, scalars: list, tensors: list, nargs: int) -> list: ...
     _GuardFailed: type
+    def _graph_handle(self, x: Any) -> Any: ...
+    def _graph_nodes(self, roots: List[Any]) -> List[Tuple[Any, ...]]: ...
+    def _set_graph_grad(self, leaf: Any, grad: Any) -> None: ...
 
 
 def missing(engine: Any) -> Tuple[str, ...]:

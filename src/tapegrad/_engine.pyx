@@ -334,6 +334,7 @@ include "_tensor_int.pxi"
 include "_grad_fn.pxi"
 include "_optim.pxi"
 include "_replay.pxi"
+include "_higher.pxi"
 
 from operator import index as _operator_index
 from ._dtype import DtypeError, NoTensorError, check_fill_value, unsupported_array
@@ -402,6 +403,8 @@ cdef class Value:
     @property
     def grad(self):
         _check(self)
+        if _value_graph_grads:          # after backward(create_graph=True)
+            return _value_graph_grad(self)
         return self.t.grad[self.index]
 
     @grad.setter
@@ -411,6 +414,8 @@ cdef class Value:
             _refuse_while_recording("setting Value.grad")
         _check(self)
         self.t.grad[self.index] = v
+        if _value_graph_grads:
+            _value_graph_grads.pop(<size_t>self.t + <size_t>self.index, None)
 
     @property
     def _op(self):
@@ -444,9 +449,12 @@ cdef class Value:
                 operands.append(_node_handle(self.tape, t.b[i]))
         return OPS[op], tuple(operands), t.c[i]
 
-    def backward(self):
-        """Reverse sweep from this Value: leaf grads accumulate, intermediates are reset."""
+    def backward(self, create_graph=False):
+        """Reverse sweep from this Value: leaf grads accumulate, intermediates are reset.
+        create_graph=True: each leaf's .grad becomes a Value with history."""
         _check(self)
+        if create_graph:
+            return _value_backward_recorded(self)
         cdef _Tape tape = self.tape
         _check_idle(tape)
         _refuse_backward_while_recording(tape)

@@ -410,6 +410,9 @@ cdef class Tensor:
         cdef tg_buf *buf = n.grad if self.tp.op[self.index] == TT_LEAF else n.retained
         if buf == NULL:
             return None
+        graph_grad = _graph_grad_of(buf)       # set by backward(create_graph=True)
+        if graph_grad is not None:
+            return graph_grad
         if _recordings_active:
             _note_grad_handed_out(buf)
         cdef tg_view g = n.out
@@ -518,6 +521,9 @@ cdef class Tensor:
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Reverse sweep from this tensor: leaves' .grad accumulate."""
         _check_live(self)
+        if create_graph:                # the recording sweep (tapegrad/autograd/_higher.py)
+            from .autograd import backward as _backward_recorded
+            return _backward_recorded(self, gradient, retain_graph, True, inputs)
         if self.index < 0:
             raise RuntimeError("element 0 of tensors does not require grad and does not have "
                                "a grad_fn")

@@ -457,6 +457,21 @@ cases("autograd.grad", lambda M, L: L.autograd.grad(*reversed(_graph(M))),
 cases("autograd.backward", lambda M, L: L.autograd.backward([_graph(M)[1], M.sum(P(M))]),
       lambda M, L: L.autograd.backward(X(M) * 2),
       lambda M, L: L.autograd.backward(X(M) * 2, [M.ones(2, 3, dtype=M.float64)]))
+cases("autograd.grad",
+      lambda M, L: L.autograd.grad(_graph(M)[1], [_graph(M)[0]], create_graph=True),
+      lambda M, L: [L.autograd.grad(g.sum(), [x]) for x, y in [_graph(M)]
+                    for g in L.autograd.grad(y.exp(), [x], create_graph=True)],
+      lambda M, L: L.autograd.grad(_graph(M)[1], [P(M)], create_graph=True),
+      lambda M, L: L.autograd.grad(_graph(M)[1], [P(M)], create_graph=True, allow_unused=True))
+cases("autograd.gradcheck",
+      lambda M, L: L.autograd.gradcheck(lambda x: (x * x).tanh(), (X(M),)),
+      lambda M, L: L.autograd.gradcheck(lambda x: x.relu(), (X(M),), raise_exception=False))
+cases("autograd.gradgradcheck",
+      lambda M, L: L.autograd.gradgradcheck(lambda x: (x * x).sigmoid(), (X(M),)))
+cases("autograd.functional",
+      lambda M, L: L.autograd.functional.hessian(lambda x: (x ** 3).sum(), X(M)),
+      lambda M, L: L.autograd.functional.jvp(lambda x: x.exp(), X(M), X(M)),
+      lambda M, L: L.autograd.functional.vhp(lambda x: (x.tanh() * x).sum(), X(M), X(M)))
 cases("autograd.Variable", lambda M, L: L.autograd.Variable(M.tensor([1.0]), requires_grad=True),
       lambda M, L: L.autograd.Variable([1.0]))
 for _name in _api.GRAD_MODE:

@@ -15,8 +15,8 @@ from .peers import Row, load_rows, replay_row, torch_engine
 from .replay import (DEMO_STYLES, chain_replay, demo_replay, micrograd_demo_nodes,
                      mlp_replay, mlp_replay_summary, replay_api)
 from .scalar import chain, chain_subnormal, demo
-from .settings import (ALL_WORKLOADS, BLAS_WORKLOADS, ENGINE_WORKLOADS, OVERHEAD_SIZES,
-                       REPLAY_WORKLOADS, SCALAR_WORKLOADS, BenchConfig)
+from .settings import (ALL_WORKLOADS, BLAS_WORKLOADS, ENGINE_WORKLOADS, HIGHER_WORKLOADS,
+                       OVERHEAD_SIZES, REPLAY_WORKLOADS, SCALAR_WORKLOADS, BenchConfig)
 from .optim import adamw_case, adamw_summary
 from .tensor import matmul_case, matmul_summary, mlp_case, mlp_summary, overhead
 from .timing import interleave
@@ -134,7 +134,7 @@ def _run_rows(s, rows, have_numpy):
                 s.begin()
                 doer(s, row)
             continue
-        if w in REPLAY_WORKLOADS:
+        if w in REPLAY_WORKLOADS or w in HIGHER_WORKLOADS:
             for row in todo:
                 s.begin()
                 try:
@@ -388,6 +388,25 @@ def _do_chain_replay(s, row):
           runs=m["backward_ns"], **extra)
 
 
-_DOERS = {"chain": _do_chain, "demo": _do_demo, "overhead": _do_overhead, "mlp": _do_mlp,
+def _do_higher(s, row, workload):
+    """pinn / hvp (bench/higher.py): eager and replayed for tapegrad's engines, eager
+    for torch; the replay is checked against the same engine eager."""
+    from . import higher
+    make = higher.pinn_case if workload == "pinn" else higher.hvp_case
+    steps, repeats = s.sizes.higher_steps, s.sizes.higher_repeats
+    s.say("%s: %s ..." % (workload, row.label))
+    api = replay_api(row.engine) if row.key in ("c", "reference") else None
+    m = higher.run_pair(lambda a, r=None: make(a, r, steps), row.tensor, api, repeats)
+    unit = "us/step" if workload == "pinn" else "us/product"
+    for name, mm in m.items():
+        r = row if name == "eager" else replay_row(row)
+        s.add(workload, "step", r, mm["us_per_step"], unit, mm, runs=mm["runs_us"],
+              loss=mm["loss"], steps=steps, replay=name == "replay", eager_label=row.label,
+              recordings=1)
+
+
+_DOERS = {"pinn": lambda s, row: _do_higher(s, row, "pinn"),
+          "hvp": lambda s, row: _do_higher(s, row, "hvp"),
+          "chain": _do_chain, "demo": _do_demo, "overhead": _do_overhead, "mlp": _do_mlp,
           "matmul": _do_matmul, "demo-replay": _do_demo_replay, "mlp-replay": _do_mlp_replay,
           "chain-replay": _do_chain_replay, "adamw": _do_adamw}

@@ -599,9 +599,9 @@ class Tensor:
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's .grad (times ``gradient``)."""
         _check_live(self)
-        if create_graph:
-            raise NotImplementedError("tapegrad does not support create_graph=True "
-                                      "(higher-order gradients)")
+        if create_graph:            # the recording sweep (tapegrad/autograd/_higher.py)
+            from ..autograd import backward as _backward_recorded
+            return _backward_recorded(self, gradient, retain_graph, True, inputs)
         _backward([self], [gradient], inputs=inputs)
 
     def register_hook(self, hook):
