@@ -49,7 +49,7 @@ def load_table():
 
 ARITH = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 ENGINE_FUNCS = {"exp", "log", "pow", "where", "sum", "expand", "reshape", "transpose", "t",
-                "permute", "mm", "mv", "bmm", "outer", "zeros_like"}
+                "permute", "mm", "mv", "bmm", "outer", "zeros_like", "sin", "cos"}
 SCALAR_FUNCS = {"exp", "log", "pow", "where", "tanh", "sigmoid", "relu"}
 RESERVED = {"min", "max", "sum", "abs", "pow", "np", "math", "len", "range", "type"}
 

@@ -100,6 +100,8 @@ HELPERS = {
     "flip": "flip(g, dims): g reversed along dims",
     "roll_backward": "roll_backward(g, shifts, dims): g rolled back by shifts",
     "repeat_backward": "repeat_backward(g, repeats, sizes): g summed over the repeated tiles",
+    "take_along_backward": "take_along_backward(g, sizes, dim, indices): zeros of sizes with g "
+                           "added at the indices along dim it was read from (sort, topk)",
 }
 
 # ----------------------------------------------------------------------------
@@ -577,10 +579,8 @@ TENSOR_OPS = (
          derivatives={"self": "repeat_backward(grad, repeats, self_sizes)"}),
     dict(name="sort", torch="SortBackward0", inputs=("self",), saved=(),
          ctx=("self_sizes", "dim", "indices"), kernel="TT_TAKE",
-         derivatives={"self": "value_selecting_reduction_backward(grad, dim, indices, "
-                              "self_sizes, True)"}),
+         derivatives={"self": "take_along_backward(grad, self_sizes, dim, indices)"}),
     dict(name="topk", torch="TopkBackward0", inputs=("self",), saved=(),
          ctx=("self_sizes", "dim", "indices"), kernel="TT_TAKE", c_name=("NAME_TOPK", 47),
-         derivatives={"self": "value_selecting_reduction_backward(grad, dim, indices, "
-                              "self_sizes, True)"}),
+         derivatives={"self": "take_along_backward(grad, self_sizes, dim, indices)"}),
 )

@@ -95,6 +95,9 @@ cdef tuple _row_of(_Tape tape, tg_index i):
         return "binary_cross_entropy", (_REDUCTIONS[n.ip[0]], None)
     if op == TT_CAST:
         return "to_copy", None
+    row = _tm_row_of(n, op, sizes)             # issue 11 item 5's kernels
+    if row is not None:
+        return row
     raise NotImplementedError(
         f"create_graph=True: no graph rule for the compiled engine's kernel "
         f"{_TORCH_NAMES.get(op, op)} (code {op})")

@@ -78,6 +78,7 @@ def _tm_along(Tensor self, str name, object dim, bint keepdim, double param):
         raise
     n.ip[0], n.ip[1], n.ip[2] = outer, size, inner
     n.ip[3] = 1 if name == "std" else 0
+    n.ip[4], n.ip[5] = d, keepdim           # for create_graph (_tm_row_of)
     n.dp[0] = param
     n.grad_fn = name_all if d < 0 else name_dim
     return _run(op, n, self, None)
@@ -93,6 +94,7 @@ def _tm_cat2(Tensor self, Tensor other, int dim, str name):
     cdef tg_tnode *n = _node(self, other)
     _set_shape(&n.out, shape, self.v.dtype)
     n.ip[0], n.ip[1], n.ip[2], n.ip[3] = outer, self.v.shape[dim], inner, other.v.shape[dim]
+    n.ip[4] = dim
     n.grad_fn = NAME_STACK if name == "stack" else 0
     return _run(TT_CAT, n, self, other)
 
@@ -106,6 +108,7 @@ def _tm_take(Tensor self, Tensor indices, int dim, str name):
     n.ip[0], n.ip[2] = outer, inner
     n.ip[1] = self.v.shape[dim] if self.v.ndim else 1
     n.ip[3] = indices.v.shape[dim] if indices.v.ndim else 1
+    n.ip[4] = dim
     n.grad_fn = NAME_TOPK if name == "topk" else 0
     return _run(TT_TAKE, n, self, indices)
 
@@ -122,6 +125,7 @@ def _tm_roll1(Tensor self, int64_t shift, int dim):
     n.out.buf = NULL
     n.ip[0], n.ip[1], n.ip[2] = outer, size, inner
     n.ip[3] = ((shift % size) + size) % size if size > 0 else 0     # (C remainder)
+    n.ip[4], n.ip[5] = dim, shift
     return _run(TT_ROLL, n, self, None)
 
 
@@ -174,3 +178,38 @@ def _tm_part(Tensor self, int dim, int64_t start, int64_t length, bint drop, str
 def _tm_expand(Tensor self, list shape):
     _check_live(self)
     return _expand(self, shape)
+
+
+cdef dict _TM_UNARY_ROWS = {code: name for name, code in _MORE_UNARY.items()}
+
+
+cdef object _tm_row_of(const tg_tnode *n, uint8_t op, tuple sizes):
+    """(row, ctx) of a tg_math.c slot for create_graph=True (_higher.pxi), or None."""
+    cdef int64_t d = n.ip[4]
+    dim = None if d < 0 else d
+    if op in _TM_UNARY_ROWS:
+        return _TM_UNARY_ROWS[op], None
+    if op == TT_MAXIMUM or op == TT_MINIMUM:
+        return ("maximum" if op == TT_MAXIMUM else "minimum"), None
+    if op == TT_LOGSUMEXP:
+        return "logsumexp", (dim, bool(n.ip[5]))
+    if op == TT_VAR:
+        return ("std" if n.ip[3] else "var"), (dim, n.dp[0], bool(n.ip[5]))
+    if op == TT_NORM:
+        return "norm", (n.dp[0], dim, bool(n.ip[5]))
+    if op == TT_PROD:
+        return ("prod" if dim is None else "prod_dim"), (dim, bool(n.ip[5]))
+    if op == TT_CUMSUM:
+        return "cumsum", (0 if dim is None else dim)
+    if op == TT_CAT:
+        return ("stack" if n.grad_fn == NAME_STACK else "cat"), (d, n.ip[1], n.ip[3])
+    if op == TT_TAKE:
+        return ("topk" if n.grad_fn == NAME_TOPK else "sort"), (sizes, d, _as_numpy(&n.in_[1]))
+    if op == TT_ROLL:
+        return "roll", ((n.ip[5], None) if d < 0 else ((n.ip[5],), (d,)))
+    if op == TT_TILE:
+        lead = n.out.ndim - n.in_[0].ndim
+        reps = tuple(n.out.shape[k] // (n.in_[0].shape[k - lead] if k >= lead else 1)
+                     if n.out.shape[k] else 0 for k in range(n.out.ndim))
+        return "repeat", (reps, sizes)
+    return None

@@ -103,3 +103,19 @@ def repeat_backward(g, repeats, sizes):
         split += [r, s]
     g = g.reshape(split).sum(axis=tuple(range(0, 2 * len(repeats), 2)), dtype=g.dtype)
     return g.reshape(sizes)
+
+
+def _take_positions(sizes, dim, indices):
+    """The flat input position each element of a take-along-dim output was read from."""
+    idx = np.asarray(indices)
+    if idx.ndim == 0:
+        return np.zeros((), dtype=np.int64)
+    coords = list(np.indices(idx.shape, sparse=True))
+    coords[dim] = idx
+    return np.ravel_multi_index(tuple(np.broadcast_arrays(*coords)), tuple(sizes))
+
+
+def take_along_backward(g, sizes, dim, indices):
+    z = np.zeros(int(np.prod(sizes, dtype=np.int64)), dtype=g.dtype)
+    np.add.at(z, _take_positions(sizes, dim, indices).reshape(-1), g.reshape(-1))
+    return z.reshape(sizes)

@@ -14,8 +14,8 @@ from ._derivatives import (
     clamp_mask, cumsum_backward, evenly_distribute_backward, exp_array, flip, fsum,
     index_backward, invert_permutation, log_scalar, logsumexp_backward, mse_loss_backward,
     nll_loss_backward, norm_backward, pow_scalar, prod_backward, repeat_backward,
-    roll_backward, select_backward, sgn, slice_along, sum_backward, sum_to, transpose,
-    value_selecting_reduction_backward, var_backward)
+    roll_backward, select_backward, sgn, slice_along, sum_backward, sum_to,
+    take_along_backward, transpose, value_selecting_reduction_backward, var_backward)
 
 
 def _add(grad, saved, ctx, parents):
@@ -627,15 +627,15 @@ def _repeat(grad, saved, ctx, parents):
 
 
 def _sort(grad, saved, ctx, parents):
-    # self: value_selecting_reduction_backward(grad, dim, indices, self_sizes, True)
+    # self: take_along_backward(grad, self_sizes, dim, indices)
     self_sizes, dim, indices = ctx
-    return (value_selecting_reduction_backward(grad, dim, indices, self_sizes, True),)
+    return (take_along_backward(grad, self_sizes, dim, indices),)
 
 
 def _topk(grad, saved, ctx, parents):
-    # self: value_selecting_reduction_backward(grad, dim, indices, self_sizes, True)
+    # self: take_along_backward(grad, self_sizes, dim, indices)
     self_sizes, dim, indices = ctx
-    return (value_selecting_reduction_backward(grad, dim, indices, self_sizes, True),)
+    return (take_along_backward(grad, self_sizes, dim, indices),)
 
 
 RULES = {
