@@ -69,7 +69,7 @@ def _blas_line(env, cfg):
         "API): %s" % (head, req if req else "unset", env_var or "unset", counts or "none loaded")
 
 
-_PHASE_ORDER = {"build": 0, "forward": 0, "backward": 1, "backward subnormal": 2,
+_PHASE_ORDER = {"build": 0, "forward": 0, "backward": 1, "backward subnormal": 2, "build relu": 3,
                 "step": 0, "call": 1,
                 "step ops": 0, "call ops": 1, "step dot": 2, "call dot": 3}
 
@@ -211,6 +211,8 @@ def _table_lines(results, values, annotator):
         if r["workload"] == "mlp":
             notes.append("loss %.7g" % r["loss"])
         notes.extend(_replay_notes(r))
+        if r.get("note"):
+            notes.append(r["note"])
         table.append((
             "%s %s" % (r["workload"], r["phase"]), r["label"], _fmt_value(r["value"], r["unit"]))
             + tuple(ratio(r["value"] / b) if b else "" for b in bases)

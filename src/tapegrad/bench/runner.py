@@ -14,7 +14,7 @@ from .checks import run_checks
 from .peers import Row, load_rows, replay_row, torch_engine
 from .replay import (DEMO_STYLES, chain_replay, demo_replay, micrograd_demo_nodes,
                      mlp_replay, mlp_replay_summary, replay_api)
-from .scalar import chain, chain_subnormal, demo
+from .scalar import chain, chain_subnormal, demo, relu_chain
 from .settings import (ALL_WORKLOADS, BLAS_WORKLOADS, ENGINE_WORKLOADS, HIGHER_WORKLOADS,
                        OVERHEAD_SIZES, REPLAY_WORKLOADS, SCALAR_WORKLOADS, BenchConfig)
 from .optim import adamw_case, adamw_summary
@@ -211,8 +211,25 @@ def _do_chain(s, row):
     s.add("chain", "build", row, m["build_ns_per_op"], "ns/op", m, runs=m["build_ns"])
     s.add("chain", "backward", row, m["backward_ns_per_node"], "ns/node", m,
           runs=m["backward_ns"])
+    if row.key == "c":
+        _do_relu_chain(s, row)
     if row.key == "c" and hasattr(row.engine, "set_flush_denormal"):
         _do_chain_subnormal(s, row)
+
+
+def _do_relu_chain(s, row):
+    """The floor: the relu chain with Values (row ``c``) and on plain Python floats
+    (row ``plain floats``), interleaved; the median ratio of the pairs in a note."""
+    s.say("chain relu: %s and plain floats ..." % row.label)
+    m = relu_chain(row.engine, s.sizes.chain_ops, s.sizes.chain_repeats, gc_off=row.gc_off)
+    floats = copy.copy(row)
+    floats.key = floats.label = "plain floats"
+    floats.version = floats.path = ""
+    s.add("chain", "build relu", row, m["build_ns_per_op"], "ns/op", m, runs=m["build_ns"],
+          ratios=m["ratios"], note="%.2fx plain floats (median of %d interleaved pairs)" % (
+              m["ratio"], len(m["ratios"])))
+    s.add("chain", "build relu", floats, m["floats_ns_per_op"], "ns/op", m,
+          runs=m["floats_ns"])
 
 
 def _do_chain_subnormal(s, row):
