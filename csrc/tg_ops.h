@@ -76,7 +76,30 @@ enum {
     TT_BCE = 103,           /* binary cross entropy of probabilities in[0], targets in[1]; ip[0] 0 sum, 1 mean, 2 none */
     TT_INDEX = 104,         /* read through an int64 offset table in[1] (csrc/tg_index.h); backward a scatter-add */
     TT_WHERE = 105,         /* mask (aux) ? in[0] : in[1], broadcast (csrc/tg_index.h) */
-    TT_LAST = 106
+    TT_SIN = 106,           /* unary */
+    TT_COS = 107,           /* unary */
+    TT_TAN = 108,           /* unary */
+    TT_LOG10 = 109,         /* unary */
+    TT_LOG2 = 110,          /* unary */
+    TT_LOG1P = 111,         /* unary */
+    TT_EXPM1 = 112,         /* unary */
+    TT_RSQRT = 113,         /* unary */
+    TT_SIGN = 114,          /* unary, zero gradient */
+    TT_FLOOR = 115,         /* unary, zero gradient */
+    TT_CEIL = 116,          /* unary, zero gradient */
+    TT_ROUND = 117,         /* unary (half to even), zero gradient */
+    TT_MAXIMUM = 118,       /* broadcasting binary; ties share the gradient */
+    TT_MINIMUM = 119,       /* broadcasting binary; ties share the gradient */
+    TT_LOGSUMEXP = 120,     /* along one dim */
+    TT_VAR = 121,           /* along one dim: dp[0] correction; ip[3] 1 for the std */
+    TT_NORM = 122,          /* along one dim: dp[0] p (inf, -inf, 0, 1, 2 or any) */
+    TT_PROD = 123,          /* along one dim */
+    TT_CUMSUM = 124,        /* along one dim, same shape out */
+    TT_CAT = 125,           /* in[0] then in[1] along one dim: ip[1] and ip[3] their sizes there */
+    TT_TAKE = 126,          /* along one dim: out[o, j, i] = in[o, idx[o, j, i], i]; in[1] int64 idx of ip[3] rows */
+    TT_ROLL = 127,          /* along one dim: element j moves to (j + ip[3]) mod n */
+    TT_TILE = 128,          /* repeat: out coordinate c reads in coordinate c mod size (trailing dims aligned) */
+    TT_LAST = 129
 };
 
 #endif

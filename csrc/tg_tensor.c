@@ -3,6 +3,7 @@
  * computed in the tensor's own precision like torch on the CPU. */
 #include "tg_tensor.h"
 #include "tg_index.h"
+#include "tg_math.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -933,6 +934,7 @@ static int tg_dtypes_ok(const struct tg_tnode *n, uint8_t op)
     case TT_CAST:
         return dt >= TG_F32 && dt <= TG_BOOL && d0 >= TG_F32 && d0 <= TG_BOOL;
     default:
+        if (tg_math_owns(op)) return tg_math_dtypes_ok(n, op);
         break;
     }
     if ((dt != TG_F32 && dt != TG_F64) || d0 != dt) return 0;
@@ -1041,7 +1043,7 @@ static int tg_tensor_kernel(struct tg_tnode *n, uint8_t op)
                    n->out.numel, 0);
         return 0;
     default:
-        return -1;
+        return tg_math_owns(op) ? tg_math_forward(n, op) : -1;
     }
 }
 
@@ -1144,7 +1146,8 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
                          op == TT_NEG || op == TT_SUM || op == TT_MEAN || op == TT_VIEW ||
                          op == TT_GATHER || op == TT_MUL_C || op == TT_DIV_C ||
                          op == TT_MAX_DIM || op == TT_PICK || op == TT_CAST ||
-                         op == TT_ADDMM || op == TT_MIN_DIM || tg_index_op(op));
+                         op == TT_ADDMM || op == TT_MIN_DIM || tg_index_op(op) ||
+                         (tg_math_owns(op) && !tg_math_reads_inputs(op)));
     if (reads_inputs && (tg_saved_changed(n, 0) || tg_saved_changed(n, 1) ||
                          n->out.buf->version != n->out_version)) {
         t->error_node = i;
@@ -1223,6 +1226,10 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
         if (ga != NULL) tg_convert(ga, n->in[0].dtype, g, n->out.dtype, n->out.numel, 1);
         return 0;
     default:   /* unary */
+        if (tg_math_owns(op)) {
+            tg_math_backward(n, op, g, ga, gb);
+            return 0;
+        }
         if (ga == NULL) return 0;
         if (f32) tg_unary_bwd_f32(op, n, g, ga); else tg_unary_bwd_f64(op, n, g, ga);
         return 0;

@@ -49,9 +49,13 @@ def load_table():
 
 ARITH = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 ENGINE_FUNCS = {"exp", "log", "pow", "where", "sum", "expand", "reshape", "transpose", "t",
-                "permute", "mm", "mv", "bmm", "outer", "zeros_like"}
+                "permute", "mm", "mv", "bmm", "outer", "zeros_like", "sin", "cos"}
 SCALAR_FUNCS = {"exp", "log", "pow", "where", "tanh", "sigmoid", "relu"}
 RESERVED = {"min", "max", "sum", "abs", "pow", "np", "math", "len", "range", "type"}
+
+
+# engine elementwise functions a derivative may call, evaluated as numpy's of that name
+ELEMENTWISE = ("sin", "cos")
 
 
 def _name(n):
@@ -86,7 +90,7 @@ class _Compiler:
             f = node.func.id
             if f == "invert_permutation":
                 return False
-            if f in ("log", "exp", "pow", "where"):
+            if f in ("log", "exp", "pow", "where") + ELEMENTWISE:
                 return any(self.is_array(a) for a in node.args)
             return True
         raise ValueError(f"{self.row['name']}: unsupported syntax {ast.dump(node)}")
@@ -158,6 +162,8 @@ class _Compiler:
             va = self.typed(a, b) if (ba and not aa) else self.visit(a)
             vb = self.typed(b, a) if (aa and not ba) else self.visit(b)
             return ast.Call(np_("where"), [self.visit(cond), va, vb], [])
+        if f in ELEMENTWISE:
+            return ast.Call(np_(f), [self.visit(args[0])], [])
         if f in ("log", "exp", "pow"):
             self.uses_errstate = self.uses_errstate or f in ("log", "pow")
             if f == "pow":

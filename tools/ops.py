@@ -31,6 +31,7 @@ and these functions. Engine ops (differentiable themselves):
 
     exp(x) log(x) pow(x, y)     elementwise; ``pow(x, c)`` with a number c uses torch's
                                 special cases (c == 2 is x * x, ...)
+    sin(x) cos(x)               elementwise
     where(mask, a, b)           a where mask else b; a scalar mask picks a branch
     sum(x, dim, keepdim)        sum over dim in torch's summation order
     expand(x, sizes)            broadcast to sizes
@@ -87,6 +88,23 @@ HELPERS = {
     "binary_cross_entropy_target_backward": "binary_cross_entropy_target_backward(g, x, t, "
                                             "weight, reduction): -log(x / (1 - x)) * g, "
                                             "times weight, over numel for 'mean'",
+    # issue 11 item 5 (reference/_derivatives_more.py)
+    "slice_along": "slice_along(g, dim, start, length): g[start:start + length] along dim",
+    "unsqueeze_reduced": "unsqueeze_reduced(g, dim, keepdim): g with the reduced dims (an int, "
+                         "a tuple, None for all) restored as size 1 unless keepdim",
+    "logsumexp_backward": "logsumexp_backward(g, x, result, dim, keepdim): g * exp(x - result)",
+    "var_backward": "var_backward(g, x, dim, correction, keepdim): g * 2 (x - mean) / "
+                    "(n - correction)",
+    "norm_backward": "norm_backward(g, x, p, result, dim, keepdim): torch's "
+                     "linalg_vector_norm_backward",
+    "prod_backward": "prod_backward(g, x, result, dim, keepdim): g * result / x, with "
+                     "torch's rule for zeros (one zero: the product of the others)",
+    "cumsum_backward": "cumsum_backward(g, dim): the reversed cumulative sum of g along dim",
+    "flip": "flip(g, dims): g reversed along dims",
+    "roll_backward": "roll_backward(g, shifts, dims): g rolled back by shifts",
+    "repeat_backward": "repeat_backward(g, repeats, sizes): g summed over the repeated tiles",
+    "take_along_backward": "take_along_backward(g, sizes, dim, indices): zeros of sizes with g "
+                           "added at the indices along dim it was read from (sort, topk)",
 }
 
 # ----------------------------------------------------------------------------
@@ -139,6 +157,32 @@ KERNELS = (
     ("TT_INDEX", 104, "read through an int64 offset table in[1] (csrc/tg_index.h); backward "
                       "a scatter-add"),
     ("TT_WHERE", 105, "mask (aux) ? in[0] : in[1], broadcast (csrc/tg_index.h)"),
+    # issue 11 item 5 (csrc/tg_math.c); "along one dim": in[0] as (ip[0], ip[1], ip[2])
+    ("TT_SIN", 106, "unary"),
+    ("TT_COS", 107, "unary"),
+    ("TT_TAN", 108, "unary"),
+    ("TT_LOG10", 109, "unary"),
+    ("TT_LOG2", 110, "unary"),
+    ("TT_LOG1P", 111, "unary"),
+    ("TT_EXPM1", 112, "unary"),
+    ("TT_RSQRT", 113, "unary"),
+    ("TT_SIGN", 114, "unary, zero gradient"),
+    ("TT_FLOOR", 115, "unary, zero gradient"),
+    ("TT_CEIL", 116, "unary, zero gradient"),
+    ("TT_ROUND", 117, "unary (half to even), zero gradient"),
+    ("TT_MAXIMUM", 118, "broadcasting binary; ties share the gradient"),
+    ("TT_MINIMUM", 119, "broadcasting binary; ties share the gradient"),
+    ("TT_LOGSUMEXP", 120, "along one dim"),
+    ("TT_VAR", 121, "along one dim: dp[0] correction; ip[3] 1 for the std"),
+    ("TT_NORM", 122, "along one dim: dp[0] p (inf, -inf, 0, 1, 2 or any)"),
+    ("TT_PROD", 123, "along one dim"),
+    ("TT_CUMSUM", 124, "along one dim, same shape out"),
+    ("TT_CAT", 125, "in[0] then in[1] along one dim: ip[1] and ip[3] their sizes there"),
+    ("TT_TAKE", 126, "along one dim: out[o, j, i] = in[o, idx[o, j, i], i]; in[1] int64 "
+                     "idx of ip[3] rows"),
+    ("TT_ROLL", 127, "along one dim: element j moves to (j + ip[3]) mod n"),
+    ("TT_TILE", 128, "repeat: out coordinate c reads in coordinate c mod size (trailing dims "
+                     "aligned)"),
 )
 
 # ----------------------------------------------------------------------------
@@ -419,7 +463,7 @@ TENSOR_OPS = (
          ctx=("self_sizes", "index"), kernel="TT_GATHER", c_name=("NAME_SELECT", 7),
          derivatives={"self": "select_backward(grad, self_sizes, index)"}),
     dict(name="unbind", torch="UnbindBackward0", inputs=("self",), saved=(),
-         ctx=("self_sizes", "index"), kernel=None,
+         ctx=("self_sizes", "index"), kernel="TT_GATHER", c_name=("NAME_UNBIND", 45),
          derivatives={"self": "select_backward(grad, self_sizes, index)"}),
     dict(name="slice", torch="SliceBackward0", inputs=("self",), saved=(),
          ctx=("self_sizes", "index"), kernel="TT_GATHER",
@@ -507,4 +551,92 @@ TENSOR_OPS = (
              "self": "binary_cross_entropy_backward(grad, self, target, weight, reduction)",
              "target": "binary_cross_entropy_target_backward(grad, self, target, weight, "
                        "reduction)"}),
+    # -- issue 11 item 5: elementwise functions (csrc/tg_math.c) -------------------
+    dict(name="sin", torch="SinBackward0", inputs=("self",), saved=("self",), ctx=None,
+         kernel="TT_SIN", derivatives={"self": "grad * cos(self)"}),
+    dict(name="cos", torch="CosBackward0", inputs=("self",), saved=("self",), ctx=None,
+         kernel="TT_COS", derivatives={"self": "grad * -sin(self)"}),
+    dict(name="tan", torch="TanBackward0", inputs=("self",), saved=("result",), ctx=None,
+         kernel="TT_TAN", derivatives={"self": "grad * (1 + result * result)"}),
+    dict(name="log10", torch="Log10Backward0", inputs=("self",), saved=("self",), ctx=None,
+         kernel="TT_LOG10", derivatives={"self": "grad / (self * 2.302585092994045684)"}),
+    dict(name="log2", torch="Log2Backward0", inputs=("self",), saved=("self",), ctx=None,
+         kernel="TT_LOG2", derivatives={"self": "grad / (self * 0.693147180559945309)"}),
+    dict(name="log1p", torch="Log1PBackward0", inputs=("self",), saved=("self",), ctx=None,
+         kernel="TT_LOG1P", derivatives={"self": "grad / (self + 1)"}),
+    dict(name="expm1", torch="Expm1Backward0", inputs=("self",), saved=("result",), ctx=None,
+         kernel="TT_EXPM1", derivatives={"self": "grad * (result + 1)"}),
+    dict(name="rsqrt", torch="RsqrtBackward0", inputs=("self",), saved=("result",), ctx=None,
+         kernel="TT_RSQRT", derivatives={"self": "-0.5 * grad * (result * result * result)"}),
+    dict(name="sign", torch="SignBackward0", inputs=("self",), saved=(), ctx=None,
+         kernel="TT_SIGN", derivatives={"self": "zeros_like(grad)"}),
+    dict(name="floor", torch="FloorBackward0", inputs=("self",), saved=(), ctx=None,
+         kernel="TT_FLOOR", derivatives={"self": "zeros_like(grad)"}),
+    dict(name="ceil", torch="CeilBackward0", inputs=("self",), saved=(), ctx=None,
+         kernel="TT_CEIL", derivatives={"self": "zeros_like(grad)"}),
+    dict(name="round", torch="RoundBackward0", inputs=("self",), saved=(), ctx=None,
+         kernel="TT_ROUND", derivatives={"self": "zeros_like(grad)"}),
+    dict(name="maximum", torch="MaximumBackward0", inputs=("self", "other"),
+         saved=("self", "other"), ctx=None, kernel="TT_MAXIMUM",
+         derivatives={
+             "self": "sum_to(where(self == other, grad / 2, where(self < other, 0, grad)), self)",
+             "other": "sum_to(where(self == other, grad / 2, where(self > other, 0, grad)), "
+                      "other)"}),
+    dict(name="minimum", torch="MinimumBackward0", inputs=("self", "other"),
+         saved=("self", "other"), ctx=None, kernel="TT_MINIMUM",
+         derivatives={
+             "self": "sum_to(where(self == other, grad / 2, where(self > other, 0, grad)), self)",
+             "other": "sum_to(where(self == other, grad / 2, where(self < other, 0, grad)), "
+                      "other)"}),
+    # -- reductions along a dim (dim None: all elements) -----------------------------
+    dict(name="logsumexp", torch="LogsumexpBackward0", inputs=("self",),
+         saved=("self", "result"), ctx=("dim", "keepdim"), kernel="TT_LOGSUMEXP",
+         derivatives={"self": "logsumexp_backward(grad, self, result, dim, keepdim)"}),
+    dict(name="var", torch="VarBackward0", inputs=("self",), saved=("self",),
+         ctx=("dim", "correction", "keepdim"), kernel="TT_VAR",
+         derivatives={"self": "var_backward(grad, self, dim, correction, keepdim)"}),
+    dict(name="std", torch="StdBackward0", inputs=("self",), saved=("self", "result"),
+         ctx=("dim", "correction", "keepdim"), kernel="TT_VAR", c_name=("NAME_STD", 40),
+         derivatives={"self": "var_backward(where(result == 0, 0, grad / (2 * result)), self, "
+                              "dim, correction, keepdim)"}),
+    dict(name="norm", torch="LinalgVectorNormBackward0", inputs=("self",),
+         saved=("self", "result"), ctx=("p", "dim", "keepdim"), kernel="TT_NORM",
+         derivatives={"self": "norm_backward(grad, self, p, result, dim, keepdim)"}),
+    dict(name="prod", torch="ProdBackward0", inputs=("self",), saved=("self", "result"),
+         ctx=("dim", "keepdim"), kernel="TT_PROD",
+         derivatives={"self": "prod_backward(grad, self, result, dim, keepdim)"}),
+    dict(name="prod_dim", torch="ProdBackward1", inputs=("self",), saved=("self", "result"),
+         ctx=("dim", "keepdim"), kernel="TT_PROD", c_name=("NAME_PROD_DIM", 41),
+         derivatives={"self": "prod_backward(grad, self, result, dim, keepdim)"}),
+    dict(name="cumsum", torch="CumsumBackward0", inputs=("self",), saved=(), ctx="dim",
+         kernel="TT_CUMSUM", derivatives={"self": "cumsum_backward(grad, dim)"}),
+    # -- shapes: a k-tensor cat / stack is a tree of two-operand nodes ---------------
+    dict(name="cat", torch="CatBackward0", inputs=("self", "other"), saved=(),
+         ctx=("dim", "self_size", "other_size"), kernel="TT_CAT",
+         derivatives={"self": "slice_along(grad, dim, 0, self_size)",
+                      "other": "slice_along(grad, dim, self_size, other_size)"}),
+    dict(name="stack", torch="StackBackward0", inputs=("self", "other"), saved=(),
+         ctx=("dim", "self_size", "other_size"), kernel="TT_CAT", c_name=("NAME_STACK", 42),
+         derivatives={"self": "slice_along(grad, dim, 0, self_size)",
+                      "other": "slice_along(grad, dim, self_size, other_size)"}),
+    dict(name="split", torch="SplitBackward0", inputs=("self",), saved=(),
+         ctx=("self_sizes", "index"), kernel="TT_GATHER", c_name=("NAME_SPLIT", 43),
+         derivatives={"self": "select_backward(grad, self_sizes, index)"}),
+    dict(name="split_with_sizes", torch="SplitWithSizesBackward0", inputs=("self",), saved=(),
+         ctx=("self_sizes", "index"), kernel="TT_GATHER", c_name=("NAME_SPLIT_WITH_SIZES", 44),
+         derivatives={"self": "select_backward(grad, self_sizes, index)"}),
+    dict(name="flip", torch="FlipBackward0", inputs=("self",), saved=(), ctx="dims",
+         kernel="TT_GATHER", c_name=("NAME_FLIP", 46),
+         derivatives={"self": "flip(grad, dims)"}),
+    dict(name="roll", torch="RollBackward0", inputs=("self",), saved=(), ctx=("shifts", "dims"),
+         kernel="TT_ROLL", derivatives={"self": "roll_backward(grad, shifts, dims)"}),
+    dict(name="repeat", torch="RepeatBackward0", inputs=("self",), saved=(),
+         ctx=("repeats", "self_sizes"), kernel="TT_TILE",
+         derivatives={"self": "repeat_backward(grad, repeats, self_sizes)"}),
+    dict(name="sort", torch="SortBackward0", inputs=("self",), saved=(),
+         ctx=("self_sizes", "dim", "indices"), kernel="TT_TAKE",
+         derivatives={"self": "take_along_backward(grad, self_sizes, dim, indices)"}),
+    dict(name="topk", torch="TopkBackward0", inputs=("self",), saved=(),
+         ctx=("self_sizes", "dim", "indices"), kernel="TT_TAKE", c_name=("NAME_TOPK", 47),
+         derivatives={"self": "take_along_backward(grad, self_sizes, dim, indices)"}),
 )

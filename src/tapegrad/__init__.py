@@ -45,6 +45,18 @@ if TYPE_CHECKING:   # what the re-export below gives, for mypy and IDEs (== _api
         set_flush_denormal as set_flush_denormal, index_select as index_select,
         gather as gather, take_along_dim as take_along_dim, masked_select as masked_select,
         masked_fill as masked_fill, where as where, nonzero as nonzero,
+        sin as sin, cos as cos, tan as tan, log10 as log10, log2 as log2, log1p as log1p,
+        expm1 as expm1, rsqrt as rsqrt, sign as sign, floor as floor, ceil as ceil,
+        square as square, round as round, maximum as maximum, minimum as minimum, var as var,
+        std as std, norm as norm, logsumexp as logsumexp, prod as prod, cumsum as cumsum,
+        all as all, any as any, isclose as isclose, allclose as allclose, sort as sort,
+        argsort as argsort, topk as topk, split as split, chunk as chunk, unbind as unbind,
+        flip as flip, roll as roll, cat as cat, concat as concat, concatenate as concatenate,
+        stack as stack, einsum as einsum, linspace as linspace, logspace as logspace, eye as eye,
+        device as device, cuda as cuda, set_default_device as set_default_device,
+        set_default_dtype as set_default_dtype, FloatTensor as FloatTensor,
+        DoubleTensor as DoubleTensor, LongTensor as LongTensor, BoolTensor as BoolTensor,
+        IntTensor as IntTensor, ByteTensor as ByteTensor,
     )
 else:
     # A missing or broken extension is an ImportError here, never a silent fallback.
@@ -59,7 +71,8 @@ else:
 
 from .autograd.grad_mode import (
     enable_grad as enable_grad, is_grad_enabled as is_grad_enabled, no_grad as no_grad,
-    set_grad_enabled as set_grad_enabled,
+    set_grad_enabled as set_grad_enabled, inference_mode as inference_mode,
+    is_inference_mode_enabled as is_inference_mode_enabled,
 )
 from . import autograd as autograd, nn as nn, optim as optim, utils as utils
 from ._replay import (  # compile: torch.compile's name

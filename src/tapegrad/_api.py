@@ -22,10 +22,18 @@ ENGINE_NAMES = (
     # indexing functions (issue 11)
     "index_select", "gather", "take_along_dim", "masked_select", "masked_fill", "where",
     "nonzero",
+    # issue 11 item 5 / issue 16 item 3 (tapegrad._functions_more, bound to each engine)
+    "sin", "cos", "tan", "log10", "log2", "log1p", "expm1", "rsqrt", "sign", "floor", "ceil",
+    "square", "round", "maximum", "minimum", "var", "std", "norm", "logsumexp", "prod",
+    "cumsum", "all", "any", "isclose", "allclose", "sort", "argsort", "topk", "split", "chunk",
+    "unbind", "flip", "roll", "cat", "concat", "concatenate", "stack", "einsum", "linspace",
+    "logspace", "eye", "device", "cuda", "set_default_device", "set_default_dtype",
+    "FloatTensor", "DoubleTensor", "LongTensor", "BoolTensor", "IntTensor", "ByteTensor",
 )
 
 # Grad mode, written once (tapegrad.autograd.grad_mode); engines expose the same objects.
-GRAD_MODE = ("no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled")
+GRAD_MODE = ("no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
+             "is_inference_mode_enabled")
 
 # dtypes and Size (tapegrad._dtype), shared by the engines.
 DTYPES = ("Size", "dtype", "float32", "float64", "int64", "bool", "float", "double", "long")

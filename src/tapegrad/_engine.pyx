@@ -13,6 +13,8 @@ import threading
 from ._format import value_op_label
 from ._ops import OPS
 from ._denormal import flush_mode_arg as _flush_mode_arg
+from . import _functions_more as _FM
+import sys as _sys_more
 
 ENGINE = "c"
 
@@ -311,6 +313,7 @@ cdef object _value_compare(Value v, object other, int how):
 
 
 include "_grad_mode.pxi"
+include "_tensor_more.pxi"
 include "_tensor.pxi"
 include "_tensor_ops.pxi"
 include "_tensor_int.pxi"
@@ -603,7 +606,11 @@ globals().update(float=_dtype_float, double=_dtype_double, long=_dtype_long)
 # The user-facing grad mode, shared with the reference (it drives _set_grad_off /
 # _grad_off above in every loaded engine). Imported last: tapegrad.autograd imports
 # tapegrad._backend, which must not see a half-built engine.
-from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd.grad_mode import (
+    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+    set_grad_enabled)
 from . import _backend as _backend_module
 _backend_module.engine_imported()     # grad mode switches this engine too from now on
 del _backend_module
+
+globals().update(_FM.functions(_sys_more.modules[__name__]))   # issue 11 item 5

@@ -100,6 +100,9 @@ cdef tuple _row_of(_Tape tape, tg_index i):
     if op == TT_WHERE and name == 0:
         return "where", np.frombuffer(_aux_bytes(n), dtype=np.bool_).reshape(
             _shape_of(&n.out))
+    row = _tm_row_of(n, op, sizes)             # issue 11 item 5's kernels
+    if row is not None:
+        return row
     raise NotImplementedError(
         f"create_graph=True: no graph rule for the compiled engine's kernel "
         f"{_TORCH_NAMES.get(op, op)} (code {op})")

@@ -13,7 +13,10 @@ cdef extern from "tg_ops.h" nogil:
         TT_LOG, TT_TANH, TT_RELU, TT_SIGMOID, TT_ABS, TT_SQRT, TT_CLAMP, TT_SUM, TT_MEAN,
         TT_MAX_ALL, TT_MAX_DIM, TT_MM, TT_VIEW, TT_GATHER, TT_SOFTMAX, TT_LOG_SOFTMAX,
         TT_PICK, TT_MSE, TT_CAST, TT_ADDMM, TT_BMM, TT_MIN_ALL, TT_MIN_DIM, TT_BCE,
-        TT_INDEX, TT_WHERE, TT_LAST
+        TT_INDEX, TT_WHERE, TT_SIN, TT_COS, TT_TAN, TT_LOG10, TT_LOG2, TT_LOG1P, TT_EXPM1,
+        TT_RSQRT, TT_SIGN, TT_FLOOR, TT_CEIL, TT_ROUND, TT_MAXIMUM, TT_MINIMUM,
+        TT_LOGSUMEXP, TT_VAR, TT_NORM, TT_PROD, TT_CUMSUM, TT_CAT, TT_TAKE, TT_ROLL,
+        TT_TILE, TT_LAST
 
 # a tensor node's grad_fn name id: 0 is its kernel's default name (_TORCH_NAMES)
 cdef enum:
@@ -47,6 +50,14 @@ cdef enum:
     NAME_COPY = 29
     NAME_FILL = 30
     NAME_ZERO = 31
+    NAME_STD = 40
+    NAME_PROD_DIM = 41
+    NAME_STACK = 42
+    NAME_SPLIT = 43
+    NAME_SPLIT_WITH_SIZES = 44
+    NAME_UNBIND = 45
+    NAME_FLIP = 46
+    NAME_TOPK = 47
 
 OP_CODES = {
     'leaf': TG_LEAF,
@@ -114,6 +125,29 @@ _TORCH_NAMES = {
     TT_BCE: 'BinaryCrossEntropyBackward0',
     TT_INDEX: 'IndexSelectBackward0',
     TT_WHERE: 'WhereBackward0',
+    TT_SIN: 'SinBackward0',
+    TT_COS: 'CosBackward0',
+    TT_TAN: 'TanBackward0',
+    TT_LOG10: 'Log10Backward0',
+    TT_LOG2: 'Log2Backward0',
+    TT_LOG1P: 'Log1PBackward0',
+    TT_EXPM1: 'Expm1Backward0',
+    TT_RSQRT: 'RsqrtBackward0',
+    TT_SIGN: 'SignBackward0',
+    TT_FLOOR: 'FloorBackward0',
+    TT_CEIL: 'CeilBackward0',
+    TT_ROUND: 'RoundBackward0',
+    TT_MAXIMUM: 'MaximumBackward0',
+    TT_MINIMUM: 'MinimumBackward0',
+    TT_LOGSUMEXP: 'LogsumexpBackward0',
+    TT_VAR: 'VarBackward0',
+    TT_NORM: 'LinalgVectorNormBackward0',
+    TT_PROD: 'ProdBackward0',
+    TT_CUMSUM: 'CumsumBackward0',
+    TT_CAT: 'CatBackward0',
+    TT_TAKE: 'SortBackward0',
+    TT_ROLL: 'RollBackward0',
+    TT_TILE: 'RepeatBackward0',
 }
 _NAME_OVERRIDES = (
     None,
@@ -148,4 +182,20 @@ _NAME_OVERRIDES = (
     'CopyBackwards',
     'FillBackward2',
     'ZeroBackward0',
+    None,
+    None,
+    None,
+    None,
+    None,
+    None,
+    None,
+    None,
+    'StdBackward0',
+    'ProdBackward1',
+    'StackBackward0',
+    'SplitBackward0',
+    'SplitWithSizesBackward0',
+    'UnbindBackward0',
+    'FlipBackward0',
+    'TopkBackward0',
 )

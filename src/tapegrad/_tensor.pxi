@@ -342,10 +342,11 @@ cdef class Tensor:
     def long(self):
         return self.to(int64)
 
-    def to(self, dtype):
-        """A copy converted to dtype (self when it already has it). Not differentiable
-        across dtypes."""
-        return _cast(self, _dtype_code(dtype))
+    def to(self, *args, **kwargs):
+        """A copy converted to dtype (self when it already has it; device "cpu" only).
+        Not differentiable across dtypes."""
+        dtype = _FM.to_args(args, kwargs, Tensor)
+        return self if dtype is None else _cast(self, _dtype_code(dtype))
 
     def clone(self):
         if _integral_code(self.v.dtype):
@@ -767,15 +768,15 @@ cdef class Tensor:
         return _reduce(TT_MEAN, self, dim, keepdim, "mean")
 
     def max(self, dim=None, keepdim=False):
-        if isinstance(dim, Tensor):
-            raise NotImplementedError("tapegrad: max(tensor, tensor) is not supported")
+        if isinstance(dim, Tensor):          # torch.max(a, b): elementwise
+            return self.maximum(dim)
         if _integral_code(self.v.dtype):
             return _integral_extreme(self, dim, keepdim, False)
         return _extreme(self, dim, keepdim, False)
 
     def min(self, dim=None, keepdim=False):
-        if isinstance(dim, Tensor):
-            raise NotImplementedError("tapegrad: min(tensor, tensor) is not supported")
+        if isinstance(dim, Tensor):          # torch.min(a, b): elementwise
+            return self.minimum(dim)
         if _integral_code(self.v.dtype):
             return _integral_extreme(self, dim, keepdim, True)
         return _extreme(self, dim, keepdim, True)
@@ -925,6 +926,20 @@ cdef class Tensor:
 
     def __setitem__(self, key, value):
         _setitem(self, key, value)
+
+    # -- issue 11 item 5: the primitives (_tensor_more.pxi) and the shared methods
+    # (tapegrad/_functions_more.py) built on them
+    _more_unary, _more_binary, _more_along, _more_cat2 = _tm_unary, _tm_binary, _tm_along, _tm_cat2
+    _more_take, _more_roll1, _more_tile, _more_flip = _tm_take, _tm_roll1, _tm_tile, _tm_flip
+    _more_part, _more_expand = _tm_part, _tm_expand
+    (sin, cos, tan, log10, log2, log1p, expm1, rsqrt, sign, floor, ceil, square, round, maximum,
+     minimum, var, std, norm, logsumexp, prod, cumsum, all, any, isclose, allclose, argmax,
+     argmin, sort, argsort, topk, split, chunk, unbind, flip, roll, repeat, expand, expand_as,
+     view_as, reshape_as, nelement, cpu, cuda, new_tensor, new_zeros, new_ones, new_empty,
+     new_full) = [_FM.METHODS[_k] for _k in _FM.COMPILED_METHODS]
+    add, sub, mul, div, pow, neg, eq, ne, lt, le, gt, ge = [
+        _FM.ARITH[_k] for _k in ("add", "sub", "mul", "div", "pow", "neg", "eq", "ne", "lt",
+                                 "le", "gt", "ge")]
 
 # ----------------------------------------------------------------------------
 # Indexing: ints, slices, None, ..., and torch's advanced indices that read one
@@ -1339,6 +1354,7 @@ cdef object _as_numpy_buf(tg_buf *buf, const tg_view *like):
 def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new tensor copying data (numbers, nested lists, numpy arrays, tensors)."""
     cdef int code
+    _FM.check_device(device, "tensor")
     if isinstance(data, Tensor):
         arr = _as_numpy(&(<Tensor>data).v)
         code = (<Tensor>data).v.dtype if dtype is None else _dtype_code(dtype)
@@ -1445,19 +1461,23 @@ cdef Tensor _filled(tuple size, object dtype, object requires_grad, object value
     return r
 
 
-def zeros(*size, dtype=None, requires_grad=False, device=None):
-    return _filled(size, dtype, requires_grad, 0.0)
+def zeros(*sizes, size=None, dtype=None, requires_grad=False, device=None):
+    _FM.check_device(device, "zeros")
+    return _filled(_FM.size_kwarg(sizes, size, "zeros"), dtype, requires_grad, 0.0)
 
 
-def ones(*size, dtype=None, requires_grad=False, device=None):
-    return _filled(size, dtype, requires_grad, 1.0)
+def ones(*sizes, size=None, dtype=None, requires_grad=False, device=None):
+    _FM.check_device(device, "ones")
+    return _filled(_FM.size_kwarg(sizes, size, "ones"), dtype, requires_grad, 1.0)
 
 
-def empty(*size, dtype=None, requires_grad=False, device=None):
-    return _filled(size, dtype, requires_grad, 0.0)
+def empty(*sizes, size=None, dtype=None, requires_grad=False, device=None):
+    _FM.check_device(device, "empty")
+    return _filled(_FM.size_kwarg(sizes, size, "empty"), dtype, requires_grad, 0.0)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+    _FM.check_device(device, "full")
     check_fill_value(fill_value, "full")
     cdef bint integral = isinstance(fill_value, (int, np.integer, np.bool_))
     if dtype is None and integral:
@@ -1480,6 +1500,7 @@ def ones_like(t, dtype=None, requires_grad=False):
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
+    _FM.check_device(device, "arange")
     if end is None:
         start, end = 0, start
     if step == 0:

@@ -521,6 +521,109 @@ for _name in _api.GRAD_MODE:
     cases("autograd." + _name, (lambda n: lambda M, L: getattr(L.autograd, n) is getattr(
         tapegrad, n))(_name))
 
+# ---------------------------------------------------------------------------- issue 11 item 5
+
+def Y(M):
+    return leaf(M, [[1.5, -1.25, 0.0], [1.0, 2.25, -0.5]])
+
+
+for _name in ("sin", "cos", "tan", "expm1", "sign", "floor", "ceil", "round", "square"):
+    cases(_name, (lambda n: lambda M, L: getattr(M, n)(X(M)))(_name),
+          (lambda n: lambda M, L: getattr(X(M), n)())(_name),
+          (lambda n: lambda M, L: getattr(M, n)([1.0]))(_name))
+for _name in ("log10", "log2", "log1p", "rsqrt"):
+    cases(_name, (lambda n: lambda M, L: getattr(M, n)(P(M)))(_name),
+          (lambda n: lambda M, L: getattr(M, n)(M.tensor([0.0, -1.0, 4.0])))(_name),
+          (lambda n: lambda M, L: getattr(M, n)(3.0))(_name))
+cases("maximum", lambda M, L: M.maximum(X(M), Y(M)), lambda M, L: M.maximum(X(M), V(M)),
+      lambda M, L: M.maximum(X(M), M.ones(3, 2, dtype=M.float64)))
+cases("minimum", lambda M, L: M.minimum(X(M), Y(M)), lambda M, L: X(M).minimum(P(M)[0]),
+      lambda M, L: M.minimum(X(M), "a"))
+cases("var", lambda M, L: M.var(X(M)), lambda M, L: X(M).var(1, keepdim=True),
+      lambda M, L: X(M).var(0, correction=0), lambda M, L: X(M).var(unbiased=False),
+      lambda M, L: X(M).var(axis=1, keepdims=True), lambda M, L: X(M).var(3))
+cases("std", lambda M, L: M.std(X(M)), lambda M, L: X(M).std(1), lambda M, L: X(M).std((0, 1)),
+      lambda M, L: X(M).std(dim=0, unbiased=True, correction=1))
+cases("norm", lambda M, L: M.norm(X(M)), lambda M, L: X(M).norm(dim=1),
+      lambda M, L: X(M).norm(p=1, dim=0, keepdim=True), lambda M, L: X(M).norm(p=float("inf")),
+      lambda M, L: X(M).norm(p="fro"), lambda M, L: X(M).norm(p=3), lambda M, L: X(M).norm(p="nuc"))
+cases("logsumexp", lambda M, L: M.logsumexp(X(M), 1), lambda M, L: X(M).logsumexp(0, True),
+      lambda M, L: X(M).logsumexp((0, 1)), lambda M, L: X(M).logsumexp(2))
+cases("prod", lambda M, L: M.prod(X(M)), lambda M, L: X(M).prod(1),
+      lambda M, L: M.prod(M.tensor([[2, 3], [4, 5]])), lambda M, L: X(M).prod(5))
+cases("cumsum", lambda M, L: M.cumsum(X(M), 1), lambda M, L: X(M).cumsum(dim=0),
+      lambda M, L: M.cumsum(M.tensor([1, 2, 3]), 0), lambda M, L: X(M).cumsum(4))
+cases("all", lambda M, L: M.all(X(M)), lambda M, L: X(M).all(1),
+      lambda M, L: (X(M) > 0).all(dim=0, keepdim=True), lambda M, L: X(M).all(axis=5))
+cases("any", lambda M, L: M.any(X(M) > 1), lambda M, L: (X(M) > 1).any(1),
+      lambda M, L: X(M).any(keepdims=True, dim=0), lambda M, L: X(M).any(7))
+cases("isclose", lambda M, L: M.isclose(X(M), X(M) + 1e-9),
+      lambda M, L: X(M).isclose(Y(M), atol=0.6),
+      lambda M, L: M.isclose(X(M), M.tensor([1.0])))
+cases("allclose", lambda M, L: M.allclose(X(M), X(M) + 1e-9), lambda M, L: X(M).allclose(Y(M)),
+      lambda M, L: M.allclose(X(M), M.ones(4, dtype=M.float64)))
+cases("sort", lambda M, L: M.sort(Y(M)), lambda M, L: Y(M).sort(0, descending=True),
+      lambda M, L: M.sort(M.tensor([3, 1, 2, 1])), lambda M, L: Y(M).sort(2))
+cases("argsort", lambda M, L: M.argsort(Y(M)), lambda M, L: Y(M).argsort(0, descending=True),
+      lambda M, L: M.argsort(Y(M), 3))
+cases("topk", lambda M, L: M.topk(X(M), 2), lambda M, L: X(M).topk(1, dim=0, largest=False),
+      lambda M, L: X(M).topk(4))
+cases("split", lambda M, L: M.split(X(M), 2, 1), lambda M, L: X(M).split([1, 2], dim=1),
+      lambda M, L: X(M).split([1, 1], 1))
+cases("chunk", lambda M, L: M.chunk(X(M), 2, 1), lambda M, L: X(M).chunk(3),
+      lambda M, L: X(M).chunk(0))
+cases("unbind", lambda M, L: M.unbind(X(M)), lambda M, L: X(M).unbind(1),
+      lambda M, L: X(M).unbind(2))
+cases("flip", lambda M, L: M.flip(X(M), (0,)), lambda M, L: X(M).flip(0, 1),
+      lambda M, L: X(M).flip(0, 0))
+cases("roll", lambda M, L: M.roll(X(M), 1, 1), lambda M, L: X(M).roll(-2),
+      lambda M, L: X(M).roll((1, 1), (0, 1)), lambda M, L: X(M).roll((1, 2), (0,)))
+for _name in ("cat", "concat", "concatenate"):
+    cases(_name, (lambda n: lambda M, L: getattr(M, n)([X(M), Y(M)]))(_name),
+          (lambda n: lambda M, L: getattr(M, n)([X(M), Y(M), P(M)], dim=1))(_name),
+          (lambda n: lambda M, L: getattr(M, n)([X(M), M.tensor([[1, 2, 3]])], 0))(_name),
+          (lambda n: lambda M, L: getattr(M, n)([X(M), V(M)]))(_name),
+          (lambda n: lambda M, L: getattr(M, n)(X(M)))(_name))
+cases("stack", lambda M, L: M.stack([X(M), Y(M)]), lambda M, L: M.stack([X(M), Y(M), P(M)], 2),
+      lambda M, L: M.stack([X(M), V(M)]), lambda M, L: M.stack([]))
+cases("einsum", lambda M, L: M.einsum("ij,kj->ik", X(M), Y(M)),
+      lambda M, L: M.einsum("ij,jk", X(M), Y(M).t()), lambda M, L: M.einsum("ii", X(M)[:, :2]),
+      lambda M, L: M.einsum("ij->ji", X(M)), lambda M, L: M.einsum("bij,bjk->bik",
+                                                                   M.stack([X(M), Y(M)]),
+                                                                   M.stack([P(M).t(), X(M).t()])),
+      lambda M, L: M.einsum("ij,jk->ik", X(M), X(M)))
+cases("linspace", lambda M, L: M.linspace(0, 1, 5), lambda M, L: M.linspace(-1, 1, 3,
+                                                                            dtype=M.float64),
+      lambda M, L: M.linspace(0, 1, 3, device="cuda"))
+cases("logspace", lambda M, L: M.logspace(0, 2, 3), lambda M, L: M.logspace(0, 3, 4, base=2.0))
+cases("eye", lambda M, L: M.eye(3), lambda M, L: M.eye(2, 3, dtype=M.float64),
+      lambda M, L: M.eye(2, device="cpu"), lambda M, L: M.eye(2, device="mps"))
+cases("device", lambda M, L: str(M.device("cpu")), lambda M, L: repr(M.device("cuda:0")),
+      lambda M, L: M.device("cpu") == "cpu", lambda M, L: M.device("tpu"))
+cases("cuda", lambda M, L: M.cuda.is_available(), lambda M, L: M.cuda.device_count())
+cases("set_default_device", lambda M, L: M.set_default_device("cpu"),
+      lambda M, L: M.set_default_device("cuda"))
+cases("set_default_dtype", lambda M, L: M.set_default_dtype(M.float32),
+      lambda M, L: M.set_default_dtype(M.float64))
+cases("FloatTensor", lambda M, L: M.FloatTensor([1, 2]), lambda M, L: M.FloatTensor(2, 3),
+      lambda M, L: M.FloatTensor((2,)), lambda M, L: M.FloatTensor(1.5))
+cases("DoubleTensor", lambda M, L: M.DoubleTensor([[1.5, 2]]), lambda M, L: M.DoubleTensor(3))
+cases("LongTensor", lambda M, L: M.LongTensor([1, 2]), lambda M, L: M.LongTensor(2, 2),
+      lambda M, L: M.LongTensor(-1))
+cases("BoolTensor", lambda M, L: M.BoolTensor([True, False]), lambda M, L: M.BoolTensor(2))
+cases("IntTensor", lambda M, L: M.IntTensor([1, 2]))
+cases("ByteTensor", lambda M, L: M.ByteTensor([1, 2]))
+cases("inference_mode", lambda M, L: _in_mode(M, L.autograd.inference_mode()),
+      lambda M, L: _in_mode(M, tapegrad.inference_mode(False)),
+      lambda M, L: tapegrad.inference_mode()(lambda: X(M) * 2)())
+cases("is_inference_mode_enabled", lambda M, L: tapegrad.is_inference_mode_enabled())
+
+
+def _in_mode(M, mode):
+    with mode:
+        return X(M) * 2, tapegrad.is_inference_mode_enabled()
+
+
 # ---------------------------------------------------------------------------- replay
 
 

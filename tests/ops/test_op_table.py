@@ -358,13 +358,69 @@ CASES = [
      lambda a, o: np.ones((3, 4), bool), None),
     ("zero_", "TT_WHERE", [(3, 4)], False, lambda E, x: _write(x, lambda h: h.zero_()),
      lambda a, o: np.ones((3, 4), bool), None),
+    # issue 11 item 5 (csrc/tg_math.c)
+    ("sin", "TT_SIN", [(3, 5)], False, lambda E, x: x.sin(), None, None),
+    ("cos", "TT_COS", [(3, 5)], False, lambda E, x: E.cos(x), None, None),
+    ("tan", "TT_TAN", [(3, 5)], False, lambda E, x: x.tan(), None, None),
+    ("log10", "TT_LOG10", [(3, 5)], True, lambda E, x: x.log10(), None, None),
+    ("log2", "TT_LOG2", [(3, 5)], True, lambda E, x: E.log2(x), None, None),
+    ("log1p", "TT_LOG1P", [(3, 5)], True, lambda E, x: x.log1p(), None, None),
+    ("expm1", "TT_EXPM1", [(3, 5)], False, lambda E, x: x.expm1(), None, None),
+    ("rsqrt", "TT_RSQRT", [(3, 5)], True, lambda E, x: x.rsqrt(), None, None),
+    ("sign", "TT_SIGN", [(3, 5)], False, lambda E, x: x.sign(), None, None),
+    ("floor", "TT_FLOOR", [(3, 5)], False, lambda E, x: x.floor(), None, None),
+    ("ceil", "TT_CEIL", [(3, 5)], False, lambda E, x: E.ceil(x), None, None),
+    ("round", "TT_ROUND", [(3, 5)], False, lambda E, x: x.round(), None, None),
+    ("maximum", "TT_MAXIMUM", [(3, 4), (4,)], False, lambda E, x, y: E.maximum(x, y), None,
+     None),
+    ("minimum", "TT_MINIMUM", [(3, 1), (1, 4)], False, lambda E, x, y: E.minimum(x, y), None,
+     None),
+    ("logsumexp", "TT_LOGSUMEXP", [(3, 4, 5)], False, lambda E, x: x.logsumexp(1),
+     lambda a, o: (1, False), None),
+    ("var", "TT_VAR", [(3, 6)], False, lambda E, x: x.var(1, keepdim=True),
+     lambda a, o: (1, 1.0, True), None),
+    ("var", "TT_VAR", [(4, 3)], False, lambda E, x: x.var(correction=0),
+     lambda a, o: (None, 0.0, False), None),
+    ("std", "TT_VAR", [(3, 6)], False, lambda E, x: x.std(0), lambda a, o: (0, 1.0, False),
+     None),
+    ("norm", "TT_NORM", [(3, 6)], False, lambda E, x: x.norm(dim=1),
+     lambda a, o: (2.0, 1, False), None),
+    ("norm", "TT_NORM", [(3, 6)], False, lambda E, x: x.norm(p=1),
+     lambda a, o: (1.0, None, False), None),
+    ("norm", "TT_NORM", [(3, 6)], False, lambda E, x: x.norm(p=3, dim=0, keepdim=True),
+     lambda a, o: (3.0, 0, True), None),
+    ("prod", "TT_PROD", [(3, 4)], False, lambda E, x: x.prod(), lambda a, o: (None, False),
+     None),
+    ("prod_dim", "TT_PROD", [(3, 4)], False, lambda E, x: x.prod(1), lambda a, o: (1, False),
+     None),
+    ("cumsum", "TT_CUMSUM", [(3, 4)], False, lambda E, x: x.cumsum(1), lambda a, o: 1, None),
+    ("cat", "TT_CAT", [(2, 3), (4, 3)], False, lambda E, x, y: E.cat([x, y]),
+     lambda a, o: (0, 2, 4), None),
+    ("split", "TT_GATHER", [(3, 5)], False, lambda E, x: x.split(2, 1)[1],
+     lambda a, o: (a[0].shape, (slice(None), slice(2, 4))), None),
+    ("split_with_sizes", "TT_GATHER", [(5, 3)], False, lambda E, x: x.split([1, 4])[1],
+     lambda a, o: (a[0].shape, (slice(1, 5),)), None),
+    ("unbind", "TT_GATHER", [(3, 4)], False, lambda E, x: x.unbind(1)[2],
+     lambda a, o: (a[0].shape, (slice(None), 2)), None),
+    ("flip", "TT_GATHER", [(3, 4, 2)], False, lambda E, x: x.flip(0, 2),
+     lambda a, o: (0, 2), None),
+    ("roll", "TT_ROLL", [(3, 5)], False, lambda E, x: x.roll(2, 1),
+     lambda a, o: ((2,), (1,)), None),
+    ("repeat", "TT_TILE", [(2, 3)], False, lambda E, x: x.repeat(2, 1, 3),
+     lambda a, o: ((2, 1, 3), a[0].shape), None),
+    ("sort", "TT_TAKE", [(3, 5)], False, lambda E, x: x.sort(1).values,
+     lambda a, o: (a[0].shape, 1, np.argsort(a[0], axis=1, kind="stable")), None),
+    ("topk", "TT_TAKE", [(4, 3)], False, lambda E, x: x.topk(2, 0).values,
+     lambda a, o: (a[0].shape, 0, np.argsort(-a[0], axis=0, kind="stable")[:2]), None),
 ]
 
 
 # Recorded only inside a composite (batched matmul's view back to the batch shape), so no
 # public call puts a leaf right under it; tests/tensor/test_drift_compiled.py checks those
 # chains' values, gradients and grad_fn names against the reference and torch.
-INTERNAL_ONLY = {("unsafe_view", "TT_VIEW")}
+INTERNAL_ONLY = {("unsafe_view", "TT_VIEW"),
+                 # stack: a cat of unsqueezed operands (tests/functions checks it against torch)
+                 ("stack", "TT_CAT")}
 
 
 def _case_id(case):

@@ -13,10 +13,13 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from .. import _backend
 from . import _higher, _higher_scalar
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (
+    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+    set_grad_enabled)
 
 __all__ = ["Variable", "grad", "backward", "gradcheck", "gradgradcheck", "functional",
-           "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "grad_mode"]
+           "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
+           "is_inference_mode_enabled", "grad_mode"]
 
 _Tensors = Union[Any, Sequence[Any]]
 

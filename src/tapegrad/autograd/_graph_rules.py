@@ -10,10 +10,12 @@ GRAPH_RULES: op name -> (rule, what the row saves: input index or OUT).
 
 from ._graph_helpers import (
     OUT, binary_cross_entropy_backward, binary_cross_entropy_target_backward, bmm,
-    clamp_mask, embedding_backward, evenly_distribute_backward, exp, expand,
-    index_backward, invert_permutation, log, mm, mse_loss_backward, mv, nll_loss_backward,
-    npv, outer, permute, pow_, reshape, select_backward, sgn, sum_, sum_backward, sum_to,
-    t, transpose, value_selecting_reduction_backward, where, zeros_like)
+    clamp_mask, cos, cumsum_backward, embedding_backward, evenly_distribute_backward, exp,
+    expand, flip, index_backward, invert_permutation, log, logsumexp_backward, mm,
+    mse_loss_backward, mv, nll_loss_backward, norm_backward, npv, outer, permute, pow_,
+    prod_backward, repeat_backward, reshape, roll_backward, select_backward, sgn, sin,
+    slice_along, sum_, sum_backward, sum_to, t, take_along_backward, transpose,
+    value_selecting_reduction_backward, var_backward, where, zeros_like)
 
 
 def _add(grad, saved, ctx, parents):
@@ -558,6 +560,222 @@ def _binary_cross_entropy(grad, saved, ctx, parents):
     )
 
 
+def _sin(grad, saved, ctx, parents):
+    self, = saved
+    return (
+        grad * cos(self) if parents[0] is not None else None,
+    )
+
+
+def _cos(grad, saved, ctx, parents):
+    self, = saved
+    return (
+        grad * -sin(self) if parents[0] is not None else None,
+    )
+
+
+def _tan(grad, saved, ctx, parents):
+    result, = saved
+    return (
+        grad * (1 + result * result) if parents[0] is not None else None,
+    )
+
+
+def _log10(grad, saved, ctx, parents):
+    self, = saved
+    return (
+        grad / (self * 2.302585092994046) if parents[0] is not None else None,
+    )
+
+
+def _log2(grad, saved, ctx, parents):
+    self, = saved
+    return (
+        grad / (self * 0.6931471805599453) if parents[0] is not None else None,
+    )
+
+
+def _log1p(grad, saved, ctx, parents):
+    self, = saved
+    return (
+        grad / (self + 1) if parents[0] is not None else None,
+    )
+
+
+def _expm1(grad, saved, ctx, parents):
+    result, = saved
+    return (
+        grad * (result + 1) if parents[0] is not None else None,
+    )
+
+
+def _rsqrt(grad, saved, ctx, parents):
+    result, = saved
+    return (
+        -0.5 * grad * (result * result * result) if parents[0] is not None else None,
+    )
+
+
+def _sign(grad, saved, ctx, parents):
+    return (
+        zeros_like(grad) if parents[0] is not None else None,
+    )
+
+
+def _floor(grad, saved, ctx, parents):
+    return (
+        zeros_like(grad) if parents[0] is not None else None,
+    )
+
+
+def _ceil(grad, saved, ctx, parents):
+    return (
+        zeros_like(grad) if parents[0] is not None else None,
+    )
+
+
+def _round(grad, saved, ctx, parents):
+    return (
+        zeros_like(grad) if parents[0] is not None else None,
+    )
+
+
+def _maximum(grad, saved, ctx, parents):
+    self, other = saved
+    return (
+        sum_to(where(npv(self) == npv(other), grad / 2, where(npv(self) < npv(other), 0, grad)), parents[0]) if parents[0] is not None else None,
+        sum_to(where(npv(self) == npv(other), grad / 2, where(npv(self) > npv(other), 0, grad)), parents[1]) if parents[1] is not None else None,
+    )
+
+
+def _minimum(grad, saved, ctx, parents):
+    self, other = saved
+    return (
+        sum_to(where(npv(self) == npv(other), grad / 2, where(npv(self) > npv(other), 0, grad)), parents[0]) if parents[0] is not None else None,
+        sum_to(where(npv(self) == npv(other), grad / 2, where(npv(self) < npv(other), 0, grad)), parents[1]) if parents[1] is not None else None,
+    )
+
+
+def _logsumexp(grad, saved, ctx, parents):
+    self, result = saved
+    dim, keepdim = ctx
+    return (
+        logsumexp_backward(grad, self, result, dim, keepdim) if parents[0] is not None else None,
+    )
+
+
+def _var(grad, saved, ctx, parents):
+    self, = saved
+    dim, correction, keepdim = ctx
+    return (
+        var_backward(grad, self, dim, correction, keepdim) if parents[0] is not None else None,
+    )
+
+
+def _std(grad, saved, ctx, parents):
+    self, result = saved
+    dim, correction, keepdim = ctx
+    return (
+        var_backward(where(npv(result) == 0, 0, grad / (2 * result)), self, dim, correction, keepdim) if parents[0] is not None else None,
+    )
+
+
+def _norm(grad, saved, ctx, parents):
+    self, result = saved
+    p, dim, keepdim = ctx
+    return (
+        norm_backward(grad, self, p, result, dim, keepdim) if parents[0] is not None else None,
+    )
+
+
+def _prod(grad, saved, ctx, parents):
+    self, result = saved
+    dim, keepdim = ctx
+    return (
+        prod_backward(grad, self, result, dim, keepdim) if parents[0] is not None else None,
+    )
+
+
+def _prod_dim(grad, saved, ctx, parents):
+    self, result = saved
+    dim, keepdim = ctx
+    return (
+        prod_backward(grad, self, result, dim, keepdim) if parents[0] is not None else None,
+    )
+
+
+def _cumsum(grad, saved, ctx, parents):
+    dim = ctx
+    return (
+        cumsum_backward(grad, dim) if parents[0] is not None else None,
+    )
+
+
+def _cat(grad, saved, ctx, parents):
+    dim, self_size, other_size = ctx
+    return (
+        slice_along(grad, dim, 0, self_size) if parents[0] is not None else None,
+        slice_along(grad, dim, self_size, other_size) if parents[1] is not None else None,
+    )
+
+
+def _stack(grad, saved, ctx, parents):
+    dim, self_size, other_size = ctx
+    return (
+        slice_along(grad, dim, 0, self_size) if parents[0] is not None else None,
+        slice_along(grad, dim, self_size, other_size) if parents[1] is not None else None,
+    )
+
+
+def _split(grad, saved, ctx, parents):
+    self_sizes, index = ctx
+    return (
+        select_backward(grad, self_sizes, index) if parents[0] is not None else None,
+    )
+
+
+def _split_with_sizes(grad, saved, ctx, parents):
+    self_sizes, index = ctx
+    return (
+        select_backward(grad, self_sizes, index) if parents[0] is not None else None,
+    )
+
+
+def _flip(grad, saved, ctx, parents):
+    dims = ctx
+    return (
+        flip(grad, dims) if parents[0] is not None else None,
+    )
+
+
+def _roll(grad, saved, ctx, parents):
+    shifts, dims = ctx
+    return (
+        roll_backward(grad, shifts, dims) if parents[0] is not None else None,
+    )
+
+
+def _repeat(grad, saved, ctx, parents):
+    repeats, self_sizes = ctx
+    return (
+        repeat_backward(grad, repeats, self_sizes) if parents[0] is not None else None,
+    )
+
+
+def _sort(grad, saved, ctx, parents):
+    self_sizes, dim, indices = ctx
+    return (
+        take_along_backward(grad, self_sizes, dim, indices) if parents[0] is not None else None,
+    )
+
+
+def _topk(grad, saved, ctx, parents):
+    self_sizes, dim, indices = ctx
+    return (
+        take_along_backward(grad, self_sizes, dim, indices) if parents[0] is not None else None,
+    )
+
+
 GRAPH_RULES = {
     'add': (_add, ()),
     'add_scalar': (_add_scalar, ()),
@@ -633,4 +851,34 @@ GRAPH_RULES = {
     'nll_loss': (_nll_loss, ()),
     'pick': (_pick, ()),
     'binary_cross_entropy': (_binary_cross_entropy, (0, 1)),
+    'sin': (_sin, (0,)),
+    'cos': (_cos, (0,)),
+    'tan': (_tan, (OUT,)),
+    'log10': (_log10, (0,)),
+    'log2': (_log2, (0,)),
+    'log1p': (_log1p, (0,)),
+    'expm1': (_expm1, (OUT,)),
+    'rsqrt': (_rsqrt, (OUT,)),
+    'sign': (_sign, ()),
+    'floor': (_floor, ()),
+    'ceil': (_ceil, ()),
+    'round': (_round, ()),
+    'maximum': (_maximum, (0, 1)),
+    'minimum': (_minimum, (0, 1)),
+    'logsumexp': (_logsumexp, (0, OUT)),
+    'var': (_var, (0,)),
+    'std': (_std, (0, OUT)),
+    'norm': (_norm, (0, OUT)),
+    'prod': (_prod, (0, OUT)),
+    'prod_dim': (_prod_dim, (0, OUT)),
+    'cumsum': (_cumsum, ()),
+    'cat': (_cat, ()),
+    'stack': (_stack, ()),
+    'split': (_split, ()),
+    'split_with_sizes': (_split_with_sizes, ()),
+    'flip': (_flip, ()),
+    'roll': (_roll, ()),
+    'repeat': (_repeat, ()),
+    'sort': (_sort, ()),
+    'topk': (_topk, ()),
 }

@@ -16,7 +16,8 @@ from typing import Any, Callable, List, Tuple, TypeVar
 
 from .. import _backend
 
-__all__ = ["enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled"]
+__all__ = ["enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled", "inference_mode",
+           "is_inference_mode_enabled"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -147,3 +148,44 @@ class set_grad_enabled(_GradMode):
 
     def _fresh(self) -> _GradMode:
         return set_grad_enabled(self._mode)
+
+
+_inference = __import__("threading").local()
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside an ``inference_mode()`` block (this thread)."""
+    return getattr(_inference, "depth", 0) > 0
+
+
+class inference_mode(_GradMode):
+    """torch.inference_mode: ``no_grad`` for inference (``mode=False``: no change), as a
+    context manager or a decorator (with or without parentheses). Tensors made inside
+    are not marked as inference tensors yet: torch's later errors for them are not
+    raised."""
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if callable(mode) and not isinstance(mode, bool):
+            return cls()(mode)
+        return object.__new__(cls)
+
+    def __init__(self, mode: Any = True) -> None:
+        if callable(mode) and not isinstance(mode, bool):
+            return
+        super().__init__()
+        self._mode = not mode
+        self._off = 1 if mode else 0
+        self._enabled = bool(mode)
+
+    def __enter__(self) -> None:
+        if self._enabled:
+            super().__enter__()
+            _inference.depth = getattr(_inference, "depth", 0) + 1
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._enabled:
+            _inference.depth -= 1
+            super().__exit__(*exc)
+
+    def _fresh(self) -> _GradMode:
+        return inference_mode(self._enabled)

@@ -29,7 +29,8 @@ from .._format import get_printoptions as get_printoptions, set_printoptions as 
 from .._grad_mode import _grad_off, _set_grad_off
 from ..autograd.grad_mode import (
     enable_grad as enable_grad, is_grad_enabled as is_grad_enabled, no_grad as no_grad,
-    set_grad_enabled as set_grad_enabled,
+    set_grad_enabled as set_grad_enabled, inference_mode as inference_mode,
+    is_inference_mode_enabled as is_inference_mode_enabled,
 )
 from ._functions import (
     abs as abs, add as add, argmax as argmax, argmin as argmin, bmm as bmm, clamp as clamp,
@@ -63,6 +64,10 @@ from ._value import (
     set_flush_denormal as set_flush_denormal, tape_stats as tape_stats,
 )
 from ._replay import _GuardFailed, _flatten_args, _rebuild, _trace
+from . import _tensor_more  # binds issue 11 item 5's Tensor methods
+from .. import _functions_more as _FM
+
+globals().update(_FM.functions(_sys.modules[__name__]))     # issue 11 item 5's functions
 
 __all__ = list(_api.PUBLIC) + ["bool", "Node", "AccumulateGrad"]
 __all__.remove("reference")

@@ -11,10 +11,12 @@ import numpy as np
 
 from ._derivatives import (
     OUT, Rule, binary_cross_entropy_backward, binary_cross_entropy_target_backward,
-    clamp_mask, embedding_backward, evenly_distribute_backward, exp_array, fsum,
-    index_backward, invert_permutation, log_scalar, mse_loss_backward, nll_loss_backward,
-    pow_scalar, select_backward, sgn, sum_backward, sum_to, transpose,
-    value_selecting_reduction_backward)
+    clamp_mask, cumsum_backward, embedding_backward, evenly_distribute_backward, exp_array,
+    flip, fsum, index_backward, invert_permutation, log_scalar, logsumexp_backward,
+    mse_loss_backward, nll_loss_backward, norm_backward, pow_scalar, prod_backward,
+    repeat_backward, roll_backward, select_backward, sgn, slice_along, sum_backward,
+    sum_to, take_along_backward, transpose, value_selecting_reduction_backward,
+    var_backward)
 
 
 def _add(grad, saved, ctx, parents):
@@ -536,6 +538,200 @@ def _binary_cross_entropy(grad, saved, ctx, parents):
     )
 
 
+def _sin(grad, saved, ctx, parents):
+    # self: grad * cos(self)
+    self, = saved
+    return (grad * np.cos(self),)
+
+
+def _cos(grad, saved, ctx, parents):
+    # self: grad * -sin(self)
+    self, = saved
+    return (grad * -np.sin(self),)
+
+
+def _tan(grad, saved, ctx, parents):
+    # self: grad * (1 + result * result)
+    result, = saved
+    return (grad * (result.dtype.type(1) + result * result),)
+
+
+def _log10(grad, saved, ctx, parents):
+    # self: grad / (self * 2.302585092994045684)
+    self, = saved
+    return (grad / (self * self.dtype.type(2.302585092994046)),)
+
+
+def _log2(grad, saved, ctx, parents):
+    # self: grad / (self * 0.693147180559945309)
+    self, = saved
+    return (grad / (self * self.dtype.type(0.6931471805599453)),)
+
+
+def _log1p(grad, saved, ctx, parents):
+    # self: grad / (self + 1)
+    self, = saved
+    return (grad / (self + self.dtype.type(1)),)
+
+
+def _expm1(grad, saved, ctx, parents):
+    # self: grad * (result + 1)
+    result, = saved
+    return (grad * (result + result.dtype.type(1)),)
+
+
+def _rsqrt(grad, saved, ctx, parents):
+    # self: -0.5 * grad * (result * result * result)
+    result, = saved
+    return (grad.dtype.type(-0.5) * grad * (result * result * result),)
+
+
+def _sign(grad, saved, ctx, parents):
+    # self: zeros_like(grad)
+    return (np.zeros_like(grad),)
+
+
+def _floor(grad, saved, ctx, parents):
+    # self: zeros_like(grad)
+    return (np.zeros_like(grad),)
+
+
+def _ceil(grad, saved, ctx, parents):
+    # self: zeros_like(grad)
+    return (np.zeros_like(grad),)
+
+
+def _round(grad, saved, ctx, parents):
+    # self: zeros_like(grad)
+    return (np.zeros_like(grad),)
+
+
+def _maximum(grad, saved, ctx, parents):
+    # self: sum_to(where(self == other, grad / 2, where(self < other, 0, grad)), self); other: sum_to(where(self == other, grad / 2, where(self > other, 0, grad)), other)
+    self, other = saved
+    return (
+        sum_to(np.where(self == other, grad / grad.dtype.type(2), np.where(self < other, grad.dtype.type(0), grad)), parents[0]) if parents[0] is not None else None,
+        sum_to(np.where(self == other, grad / grad.dtype.type(2), np.where(self > other, grad.dtype.type(0), grad)), parents[1]) if parents[1] is not None else None,
+    )
+
+
+def _minimum(grad, saved, ctx, parents):
+    # self: sum_to(where(self == other, grad / 2, where(self > other, 0, grad)), self); other: sum_to(where(self == other, grad / 2, where(self < other, 0, grad)), other)
+    self, other = saved
+    return (
+        sum_to(np.where(self == other, grad / grad.dtype.type(2), np.where(self > other, grad.dtype.type(0), grad)), parents[0]) if parents[0] is not None else None,
+        sum_to(np.where(self == other, grad / grad.dtype.type(2), np.where(self < other, grad.dtype.type(0), grad)), parents[1]) if parents[1] is not None else None,
+    )
+
+
+def _logsumexp(grad, saved, ctx, parents):
+    # self: logsumexp_backward(grad, self, result, dim, keepdim)
+    self, result = saved
+    dim, keepdim = ctx
+    return (logsumexp_backward(grad, self, result, dim, keepdim),)
+
+
+def _var(grad, saved, ctx, parents):
+    # self: var_backward(grad, self, dim, correction, keepdim)
+    self, = saved
+    dim, correction, keepdim = ctx
+    return (var_backward(grad, self, dim, correction, keepdim),)
+
+
+def _std(grad, saved, ctx, parents):
+    # self: var_backward(where(result == 0, 0, grad / (2 * result)), self, dim, correction, keepdim)
+    self, result = saved
+    dim, correction, keepdim = ctx
+    return (var_backward(np.where(result == 0, grad.dtype.type(0), grad / (result.dtype.type(2) * result)), self, dim, correction, keepdim),)
+
+
+def _norm(grad, saved, ctx, parents):
+    # self: norm_backward(grad, self, p, result, dim, keepdim)
+    self, result = saved
+    p, dim, keepdim = ctx
+    return (norm_backward(grad, self, p, result, dim, keepdim),)
+
+
+def _prod(grad, saved, ctx, parents):
+    # self: prod_backward(grad, self, result, dim, keepdim)
+    self, result = saved
+    dim, keepdim = ctx
+    return (prod_backward(grad, self, result, dim, keepdim),)
+
+
+def _prod_dim(grad, saved, ctx, parents):
+    # self: prod_backward(grad, self, result, dim, keepdim)
+    self, result = saved
+    dim, keepdim = ctx
+    return (prod_backward(grad, self, result, dim, keepdim),)
+
+
+def _cumsum(grad, saved, ctx, parents):
+    # self: cumsum_backward(grad, dim)
+    dim = ctx
+    return (cumsum_backward(grad, dim),)
+
+
+def _cat(grad, saved, ctx, parents):
+    # self: slice_along(grad, dim, 0, self_size); other: slice_along(grad, dim, self_size, other_size)
+    dim, self_size, other_size = ctx
+    return (
+        slice_along(grad, dim, 0, self_size) if parents[0] is not None else None,
+        slice_along(grad, dim, self_size, other_size) if parents[1] is not None else None,
+    )
+
+
+def _stack(grad, saved, ctx, parents):
+    # self: slice_along(grad, dim, 0, self_size); other: slice_along(grad, dim, self_size, other_size)
+    dim, self_size, other_size = ctx
+    return (
+        slice_along(grad, dim, 0, self_size) if parents[0] is not None else None,
+        slice_along(grad, dim, self_size, other_size) if parents[1] is not None else None,
+    )
+
+
+def _split(grad, saved, ctx, parents):
+    # self: select_backward(grad, self_sizes, index)
+    self_sizes, index = ctx
+    return (select_backward(grad, self_sizes, index),)
+
+
+def _split_with_sizes(grad, saved, ctx, parents):
+    # self: select_backward(grad, self_sizes, index)
+    self_sizes, index = ctx
+    return (select_backward(grad, self_sizes, index),)
+
+
+def _flip(grad, saved, ctx, parents):
+    # self: flip(grad, dims)
+    dims = ctx
+    return (flip(grad, dims),)
+
+
+def _roll(grad, saved, ctx, parents):
+    # self: roll_backward(grad, shifts, dims)
+    shifts, dims = ctx
+    return (roll_backward(grad, shifts, dims),)
+
+
+def _repeat(grad, saved, ctx, parents):
+    # self: repeat_backward(grad, repeats, self_sizes)
+    repeats, self_sizes = ctx
+    return (repeat_backward(grad, repeats, self_sizes),)
+
+
+def _sort(grad, saved, ctx, parents):
+    # self: take_along_backward(grad, self_sizes, dim, indices)
+    self_sizes, dim, indices = ctx
+    return (take_along_backward(grad, self_sizes, dim, indices),)
+
+
+def _topk(grad, saved, ctx, parents):
+    # self: take_along_backward(grad, self_sizes, dim, indices)
+    self_sizes, dim, indices = ctx
+    return (take_along_backward(grad, self_sizes, dim, indices),)
+
+
 RULES = {
     'add': Rule('AddBackward0', (), _add),
     'add_scalar': Rule('AddBackward0', (), _add_scalar),
@@ -611,4 +807,34 @@ RULES = {
     'nll_loss': Rule('NllLossBackward0', (), _nll_loss),
     'pick': Rule('GatherBackward0', (), _pick),
     'binary_cross_entropy': Rule('BinaryCrossEntropyBackward0', (0, 1), _binary_cross_entropy),
+    'sin': Rule('SinBackward0', (0,), _sin),
+    'cos': Rule('CosBackward0', (0,), _cos),
+    'tan': Rule('TanBackward0', (OUT,), _tan),
+    'log10': Rule('Log10Backward0', (0,), _log10),
+    'log2': Rule('Log2Backward0', (0,), _log2),
+    'log1p': Rule('Log1PBackward0', (0,), _log1p),
+    'expm1': Rule('Expm1Backward0', (OUT,), _expm1),
+    'rsqrt': Rule('RsqrtBackward0', (OUT,), _rsqrt),
+    'sign': Rule('SignBackward0', (), _sign),
+    'floor': Rule('FloorBackward0', (), _floor),
+    'ceil': Rule('CeilBackward0', (), _ceil),
+    'round': Rule('RoundBackward0', (), _round),
+    'maximum': Rule('MaximumBackward0', (0, 1), _maximum),
+    'minimum': Rule('MinimumBackward0', (0, 1), _minimum),
+    'logsumexp': Rule('LogsumexpBackward0', (0, OUT), _logsumexp),
+    'var': Rule('VarBackward0', (0,), _var),
+    'std': Rule('StdBackward0', (0, OUT), _std),
+    'norm': Rule('LinalgVectorNormBackward0', (0, OUT), _norm),
+    'prod': Rule('ProdBackward0', (0, OUT), _prod),
+    'prod_dim': Rule('ProdBackward1', (0, OUT), _prod_dim),
+    'cumsum': Rule('CumsumBackward0', (), _cumsum),
+    'cat': Rule('CatBackward0', (), _cat),
+    'stack': Rule('StackBackward0', (), _stack),
+    'split': Rule('SplitBackward0', (), _split),
+    'split_with_sizes': Rule('SplitWithSizesBackward0', (), _split_with_sizes),
+    'flip': Rule('FlipBackward0', (), _flip),
+    'roll': Rule('RollBackward0', (), _roll),
+    'repeat': Rule('RepeatBackward0', (), _repeat),
+    'sort': Rule('SortBackward0', (), _sort),
+    'topk': Rule('TopkBackward0', (), _topk),
 }

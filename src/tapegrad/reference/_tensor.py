@@ -53,7 +53,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .. import _format, _random
+from .. import _format, _functions_more as _FM, _random
 from .._dtype import (
     SCALAR_TYPE_NAMES, DtypeError, NoTensorError, check_fill_value, unsupported_array,
     Size, bool_, dtype, float32, float64, int64, promote_types, scalar_dtype)
@@ -904,19 +904,19 @@ def _factory(size, dt, requires_grad, device, fill):
     return t
 
 
-def zeros(*size: Any, dtype: _DType = None, requires_grad: bool = False,
+def zeros(*sizes: Any, size: Any = None, dtype: _DType = None, requires_grad: bool = False,
           device: Any = None) -> Tensor:
-    return _factory(size, dtype, requires_grad, device, np.zeros)
+    return _factory(_FM.size_kwarg(sizes, size, "zeros"), dtype, requires_grad, device, np.zeros)
 
 
-def ones(*size: Any, dtype: _DType = None, requires_grad: bool = False,
+def ones(*sizes: Any, size: Any = None, dtype: _DType = None, requires_grad: bool = False,
          device: Any = None) -> Tensor:
-    return _factory(size, dtype, requires_grad, device, np.ones)
+    return _factory(_FM.size_kwarg(sizes, size, "ones"), dtype, requires_grad, device, np.ones)
 
 
-def empty(*size: Any, dtype: _DType = None, requires_grad: bool = False,
+def empty(*sizes: Any, size: Any = None, dtype: _DType = None, requires_grad: bool = False,
           device: Any = None) -> Tensor:
-    return _factory(size, dtype, requires_grad, device, np.zeros)
+    return _factory(_FM.size_kwarg(sizes, size, "empty"), dtype, requires_grad, device, np.zeros)
 
 
 def full(size: Any, fill_value: Any, dtype: _DType = None, requires_grad: bool = False,

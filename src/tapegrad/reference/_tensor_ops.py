@@ -9,6 +9,7 @@ reverse pass that applies each node's rule and accumulates into the leaves.
 """
 
 import builtins
+import operator
 
 import numpy as np
 
@@ -468,8 +469,8 @@ class _TensorOps:
 
     def _extreme(self, name, dim, keepdim, reduce, arg):
         x = self._data
-        if isinstance(dim, Tensor):
-            raise NotImplementedError(f"tapegrad: {name}(tensor, tensor) is not supported")
+        if isinstance(dim, Tensor):        # torch.max(a, b): elementwise
+            return self.maximum(dim) if name == "max" else self.minimum(dim)
         if dim is None:
             if x.size == 0:
                 raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
@@ -502,11 +503,15 @@ class _TensorOps:
         return self._extreme("min", dim, keepdim, np.min, np.argmin)
 
     def argmax(self, dim=None, keepdim=False):
+        if dim is not None:
+            dim = operator.index(dim)       # torch: a TypeError for a tensor dim
         if dim is None:
             return _wrap(np.asarray(np.argmax(self._data), dtype=np.int64))
         return self.max(dim, keepdim).indices
 
     def argmin(self, dim=None, keepdim=False):
+        if dim is not None:
+            dim = operator.index(dim)
         if dim is None:
             return _wrap(np.asarray(np.argmin(self._data), dtype=np.int64))
         return self.min(dim, keepdim).indices
