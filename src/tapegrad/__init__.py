@@ -42,6 +42,11 @@ if TYPE_CHECKING:   # what the re-export below gives, for mypy and IDEs (== _api
         clone as clone, numel as numel, is_floating_point as is_floating_point,
         set_printoptions as set_printoptions, get_printoptions as get_printoptions,
         set_flush_denormal as set_flush_denormal,
+        Generator as Generator, default_generator as default_generator, seed as seed,
+        initial_seed as initial_seed, get_rng_state as get_rng_state,
+        set_rng_state as set_rng_state, randint as randint, randperm as randperm,
+        multinomial as multinomial, normal as normal, bernoulli as bernoulli,
+        randint_like as randint_like,
     )
 else:
     # A missing or broken extension is an ImportError here, never a silent fallback.

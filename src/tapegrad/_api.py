@@ -19,6 +19,10 @@ ENGINE_NAMES = (
     "argmax", "argmin", "reshape", "flatten", "transpose", "t", "permute", "unsqueeze",
     "squeeze", "pow", "add", "sub", "mul", "div", "clone", "numel", "is_floating_point",
     "set_printoptions", "get_printoptions", "set_flush_denormal",
+    # random numbers, torch's CPU streams (tapegrad._random)
+    "Generator", "default_generator", "seed", "initial_seed", "get_rng_state",
+    "set_rng_state", "randint", "randperm", "multinomial", "normal", "bernoulli",
+    "randint_like",
 )
 
 # Grad mode, written once (tapegrad.autograd.grad_mode); engines expose the same objects.
@@ -45,9 +49,9 @@ PUBLIC = (ENGINE_NAMES + GRAD_MODE + DTYPES + REPLAY + SERIALIZATION + PICTURES 
 # The layers: tapegrad.nn, tapegrad.nn.functional, tapegrad.optim, tapegrad.autograd.
 NN = ("Parameter", "Module", "Linear", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
       "Identity", "Flatten", "Sequential", "ModuleList", "MSELoss", "CrossEntropyLoss",
-      "NLLLoss", "BCELoss")
+      "NLLLoss", "BCELoss", "Dropout")
 NN_FUNCTIONAL = ("relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "mse_loss",
-                 "nll_loss", "cross_entropy", "binary_cross_entropy")
+                 "nll_loss", "cross_entropy", "binary_cross_entropy", "dropout")
 OPTIM = ("Optimizer", "SGD", "Adam")
 AUTOGRAD = ("Variable", "grad", "backward") + GRAD_MODE
 

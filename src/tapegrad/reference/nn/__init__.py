@@ -14,10 +14,11 @@ from typing import Any, List
 from ... import _api, _backend
 from ... import nn as _nn
 from ... import reference as _engine
-from ...nn import functional
+from ...nn import functional, init
 
 __all__ = list(_api.NN) + ["functional"]
 sys.modules[__name__ + ".functional"] = functional
+sys.modules[__name__ + ".init"] = init
 
 
 def __getattr__(name: str) -> Any:
