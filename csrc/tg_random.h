@@ -4,6 +4,9 @@
 
 #include <stdint.h>
 
+/* 0: the float32 Box-Muller runs lane by lane even where AVX2 is there (for tests). */
+extern int tg_random_vector_loops;
+
 /* Box-Muller over blocks of 16 uniforms in place: data[0:8] radii, data[8:16] angles. */
 void tg_box_muller_avx2_f32(float *data, int64_t nblocks, float mean, float std);
 void tg_box_muller_libm_f32(float *data, int64_t nblocks, float mean, float std);

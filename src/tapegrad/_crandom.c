@@ -3390,6 +3390,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_4fma_f32(CYTHON_UNUSED PyObject *_
 static PyObject *__pyx_pf_8tapegrad_8_crandom_6fma_f64(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_a, double __pyx_v_b, double __pyx_v_c, __Pyx_memviewslice __pyx_v_out); /* proto */
 static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_x, __Pyx_memviewslice __pyx_v_out, int __pyx_v_log1p_neg); /* proto */
 static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_r, __Pyx_memviewslice __pyx_v_perm, int __pyx_v_inside_out); /* proto */
+static PyObject *__pyx_pf_8tapegrad_8_crandom_12set_vector_loops(CYTHON_UNUSED PyObject *__pyx_self, int __pyx_v_on); /* proto */
 static PyObject *__pyx_tp_new__initialisation_array(PyObject *o, 
 #if CYTHON_VECTORCALL_TPNEW
     PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames
@@ -3524,8 +3525,8 @@ namespace {
     __Pyx_CachedCFunction __pyx_umethod_PyDict_Type_values;
     PyObject *__pyx_slice[1];
     PyObject *__pyx_tuple[2];
-    PyObject *__pyx_codeobj_tab[6];
-    PyObject *__pyx_string_tab[124];
+    PyObject *__pyx_codeobj_tab[7];
+    PyObject *__pyx_string_tab[128];
     PyObject *__pyx_number_tab[3];
 /* #### Code section: module_state_contents ### */
 /* PyFrozenDict.module_state_decls */
@@ -3673,32 +3674,36 @@ static __pyx_mstatetype * const __pyx_mstate_global = &__pyx_mstate_global_stati
 #define __pyx_n_u_name __pyx_string_tab[95]
 #define __pyx_n_u_ndim __pyx_string_tab[96]
 #define __pyx_n_u_obj __pyx_string_tab[97]
-#define __pyx_n_u_out __pyx_string_tab[98]
-#define __pyx_n_u_pack __pyx_string_tab[99]
-#define __pyx_n_u_perm __pyx_string_tab[100]
-#define __pyx_n_u_pop __pyx_string_tab[101]
-#define __pyx_n_u_r __pyx_string_tab[102]
-#define __pyx_n_u_randperm __pyx_string_tab[103]
-#define __pyx_n_u_register __pyx_string_tab[104]
-#define __pyx_n_u_setdefault __pyx_string_tab[105]
-#define __pyx_n_u_shape __pyx_string_tab[106]
-#define __pyx_n_u_size __pyx_string_tab[107]
-#define __pyx_n_u_start __pyx_string_tab[108]
-#define __pyx_n_u_std __pyx_string_tab[109]
-#define __pyx_n_u_step __pyx_string_tab[110]
-#define __pyx_n_u_stop __pyx_string_tab[111]
-#define __pyx_n_u_struct __pyx_string_tab[112]
-#define __pyx_n_u_tapegrad__crandom __pyx_string_tab[113]
-#define __pyx_n_u_unpack __pyx_string_tab[114]
-#define __pyx_n_u_update __pyx_string_tab[115]
-#define __pyx_n_u_values __pyx_string_tab[116]
-#define __pyx_n_u_x __pyx_string_tab[117]
-#define __pyx_n_b_O __pyx_string_tab[118]
-#define __pyx_kp_b_iso88591_s_Cq_aq_j_q_aq_1_AQaq_AS_QfAQ_a __pyx_string_tab[119]
-#define __pyx_kp_b_iso88591_s_Cq_aq_j_q_aq_1AQd_S_AT __pyx_string_tab[120]
-#define __pyx_kp_b_iso88591_t6_Rq_j_t6_1_1D_T_q_3d_1D_T_q_3 __pyx_string_tab[121]
-#define __pyx_kp_b_iso88591_t6_Rq_j_t6_4q_D_as_T_q __pyx_string_tab[122]
-#define __pyx_kp_b_iso88591_T_q_q_as_U_Ba_j_r_A_AU_2Q_1_1AQ __pyx_string_tab[123]
+#define __pyx_n_u_on __pyx_string_tab[98]
+#define __pyx_n_u_out __pyx_string_tab[99]
+#define __pyx_n_u_pack __pyx_string_tab[100]
+#define __pyx_n_u_perm __pyx_string_tab[101]
+#define __pyx_n_u_pop __pyx_string_tab[102]
+#define __pyx_n_u_previous __pyx_string_tab[103]
+#define __pyx_n_u_r __pyx_string_tab[104]
+#define __pyx_n_u_randperm __pyx_string_tab[105]
+#define __pyx_n_u_register __pyx_string_tab[106]
+#define __pyx_n_u_set_vector_loops __pyx_string_tab[107]
+#define __pyx_n_u_setdefault __pyx_string_tab[108]
+#define __pyx_n_u_shape __pyx_string_tab[109]
+#define __pyx_n_u_size __pyx_string_tab[110]
+#define __pyx_n_u_start __pyx_string_tab[111]
+#define __pyx_n_u_std __pyx_string_tab[112]
+#define __pyx_n_u_step __pyx_string_tab[113]
+#define __pyx_n_u_stop __pyx_string_tab[114]
+#define __pyx_n_u_struct __pyx_string_tab[115]
+#define __pyx_n_u_tapegrad__crandom __pyx_string_tab[116]
+#define __pyx_n_u_unpack __pyx_string_tab[117]
+#define __pyx_n_u_update __pyx_string_tab[118]
+#define __pyx_n_u_values __pyx_string_tab[119]
+#define __pyx_n_u_x __pyx_string_tab[120]
+#define __pyx_n_b_O __pyx_string_tab[121]
+#define __pyx_kp_b_iso88591_s_Cq_aq_j_q_aq_1_AQaq_AS_QfAQ_a __pyx_string_tab[122]
+#define __pyx_kp_b_iso88591_s_Cq_aq_j_q_aq_1AQd_S_AT __pyx_string_tab[123]
+#define __pyx_kp_b_iso88591_t6_Rq_j_t6_1_1D_T_q_3d_1D_T_q_3 __pyx_string_tab[124]
+#define __pyx_kp_b_iso88591_t6_Rq_j_t6_4q_D_as_T_q __pyx_string_tab[125]
+#define __pyx_kp_b_iso88591_T_q_q_as_U_Ba_j_r_A_AU_2Q_1_1AQ __pyx_string_tab[126]
+#define __pyx_kp_b_iso88591_Q_1 __pyx_string_tab[127]
 #define __pyx_int_0 __pyx_number_tab[0]
 #define __pyx_int_neg_1 __pyx_number_tab[1]
 #define __pyx_int_136983863 __pyx_number_tab[2]
@@ -3729,8 +3734,8 @@ static CYTHON_SMALL_CODE int __pyx_m_clear(PyObject *m) {
   Py_CLEAR(clear_module_state->__pyx_umethod_PyDict_Type_values.method);
   for (int i=0; i<1; ++i) { Py_CLEAR(clear_module_state->__pyx_slice[i]); }
   for (int i=0; i<2; ++i) { Py_CLEAR(clear_module_state->__pyx_tuple[i]); }
-  for (int i=0; i<6; ++i) { Py_CLEAR(clear_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<124; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<7; ++i) { Py_CLEAR(clear_module_state->__pyx_codeobj_tab[i]); }
+  for (int i=0; i<128; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
   for (int i=0; i<3; ++i) { Py_CLEAR(clear_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_clear_contents ### */
 /* CommonTypesMetaclass.module_state_clear */
@@ -3767,8 +3772,8 @@ static CYTHON_SMALL_CODE int __pyx_m_traverse(PyObject *m, visitproc visit, void
   Py_VISIT(traverse_module_state->__pyx_umethod_PyDict_Type_values.method);
   for (int i=0; i<1; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_slice[i]); }
   for (int i=0; i<2; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_tuple[i]); }
-  for (int i=0; i<6; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<124; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<7; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_codeobj_tab[i]); }
+  for (int i=0; i<128; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
   for (int i=0; i<3; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_traverse_contents ### */
 /* CommonTypesMetaclass.module_state_traverse */
@@ -17955,7 +17960,7 @@ static PyObject *__pyx_unpickle_Enum__set_state(struct __pyx_MemviewEnum_obj *__
   return __pyx_r;
 }
 
-/* "tapegrad/_crandom.pyx":19
+/* "tapegrad/_crandom.pyx":20
  * 
  * 
  * def box_muller_f32(float[::1] data, float mean, float std, bint avx2):             # <<<<<<<<<<<<<<
@@ -18006,53 +18011,53 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_data,&__pyx_mstate_global->__pyx_n_u_mean,&__pyx_mstate_global->__pyx_n_u_std,&__pyx_mstate_global->__pyx_n_u_avx2,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 19, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 20, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  4:
         values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 19, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 20, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  3:
         values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 19, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 20, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 19, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 20, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 19, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 20, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "box_muller_f32", 0) < (0)) __PYX_ERR(0, 19, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "box_muller_f32", 0) < (0)) __PYX_ERR(0, 20, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 4; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("box_muller_f32", 1, 4, 4, i); __PYX_ERR(0, 19, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("box_muller_f32", 1, 4, 4, i); __PYX_ERR(0, 20, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 4)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 19, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 20, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 19, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 20, __pyx_L3_error)
       values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 19, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 20, __pyx_L3_error)
       values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 19, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 20, __pyx_L3_error)
     }
-    __pyx_v_data = __Pyx_PyObject_to_MemoryviewSlice_dc_float(values[0], PyBUF_WRITABLE); if (unlikely(!__pyx_v_data.memview)) __PYX_ERR(0, 19, __pyx_L3_error)
-    __pyx_v_mean = __Pyx_PyFloat_AsFloat(values[1]); if (unlikely((__pyx_v_mean == (float)-1) && PyErr_Occurred())) __PYX_ERR(0, 19, __pyx_L3_error)
-    __pyx_v_std = __Pyx_PyFloat_AsFloat(values[2]); if (unlikely((__pyx_v_std == (float)-1) && PyErr_Occurred())) __PYX_ERR(0, 19, __pyx_L3_error)
-    __pyx_v_avx2 = __Pyx_PyObject_IsTrue(values[3]); if (unlikely((__pyx_v_avx2 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 19, __pyx_L3_error)
+    __pyx_v_data = __Pyx_PyObject_to_MemoryviewSlice_dc_float(values[0], PyBUF_WRITABLE); if (unlikely(!__pyx_v_data.memview)) __PYX_ERR(0, 20, __pyx_L3_error)
+    __pyx_v_mean = __Pyx_PyFloat_AsFloat(values[1]); if (unlikely((__pyx_v_mean == (float)-1) && PyErr_Occurred())) __PYX_ERR(0, 20, __pyx_L3_error)
+    __pyx_v_std = __Pyx_PyFloat_AsFloat(values[2]); if (unlikely((__pyx_v_std == (float)-1) && PyErr_Occurred())) __PYX_ERR(0, 20, __pyx_L3_error)
+    __pyx_v_avx2 = __Pyx_PyObject_IsTrue(values[3]); if (unlikely((__pyx_v_avx2 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 20, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("box_muller_f32", 1, 4, 4, __pyx_nargs); __PYX_ERR(0, 19, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("box_muller_f32", 1, 4, 4, __pyx_nargs); __PYX_ERR(0, 20, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -18091,7 +18096,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("box_muller_f32", 0);
 
-  /* "tapegrad/_crandom.pyx":20
+  /* "tapegrad/_crandom.pyx":21
  * 
  * def box_muller_f32(float[::1] data, float mean, float std, bint avx2):
  *     if data.shape[0] % 16:             # <<<<<<<<<<<<<<
@@ -18103,7 +18108,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
   if (unlikely(__pyx_t_1)) {
 
 
-    /* "tapegrad/_crandom.pyx":21
+    /* "tapegrad/_crandom.pyx":22
  * def box_muller_f32(float[::1] data, float mean, float std, bint avx2):
  *     if data.shape[0] % 16:
  *         raise ValueError("box_muller_f32: a whole number of 16-value blocks")             # <<<<<<<<<<<<<<
@@ -18116,14 +18121,14 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
       PyObject *__pyx_callargs[2] = {__pyx_t_3, __pyx_mstate_global->__pyx_kp_u_box_muller_f32_a_whole_number_of};
       __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ValueError)), __pyx_callargs+__pyx_t_4, (2-__pyx_t_4) | (__pyx_t_4*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 21, __pyx_L1_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 22, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
     }
     __Pyx_Raise(__pyx_t_2, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __PYX_ERR(0, 21, __pyx_L1_error)
+    __PYX_ERR(0, 22, __pyx_L1_error)
 
-    /* "tapegrad/_crandom.pyx":20
+    /* "tapegrad/_crandom.pyx":21
  * 
  * def box_muller_f32(float[::1] data, float mean, float std, bint avx2):
  *     if data.shape[0] % 16:             # <<<<<<<<<<<<<<
@@ -18132,7 +18137,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
 */
   }
 
-  /* "tapegrad/_crandom.pyx":22
+  /* "tapegrad/_crandom.pyx":23
  *     if data.shape[0] % 16:
  *         raise ValueError("box_muller_f32: a whole number of 16-value blocks")
  *     if data.shape[0]:             # <<<<<<<<<<<<<<
@@ -18144,7 +18149,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
   if (__pyx_t_1) {
 
 
-    /* "tapegrad/_crandom.pyx":23
+    /* "tapegrad/_crandom.pyx":24
  *         raise ValueError("box_muller_f32: a whole number of 16-value blocks")
  *     if data.shape[0]:
  *         if avx2:             # <<<<<<<<<<<<<<
@@ -18153,7 +18158,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
 */
     if (__pyx_v_avx2) {
 
-      /* "tapegrad/_crandom.pyx":24
+      /* "tapegrad/_crandom.pyx":25
  *     if data.shape[0]:
  *         if avx2:
  *             tg_box_muller_avx2_f32(&data[0], data.shape[0] // 16, mean, std)             # <<<<<<<<<<<<<<
@@ -18163,7 +18168,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
       __pyx_t_5 = 0;
       tg_box_muller_avx2_f32((&(*((float *) ( /* dim=0 */ ((char *) (((float *) __pyx_v_data.data) + __pyx_t_5)) )))), ((__pyx_v_data.shape[0]) / 16), __pyx_v_mean, __pyx_v_std);
 
-      /* "tapegrad/_crandom.pyx":23
+      /* "tapegrad/_crandom.pyx":24
  *         raise ValueError("box_muller_f32: a whole number of 16-value blocks")
  *     if data.shape[0]:
  *         if avx2:             # <<<<<<<<<<<<<<
@@ -18173,7 +18178,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
       goto __pyx_L5;
     }
 
-    /* "tapegrad/_crandom.pyx":26
+    /* "tapegrad/_crandom.pyx":27
  *             tg_box_muller_avx2_f32(&data[0], data.shape[0] // 16, mean, std)
  *         else:
  *             tg_box_muller_libm_f32(&data[0], data.shape[0] // 16, mean, std)             # <<<<<<<<<<<<<<
@@ -18186,7 +18191,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
     }
     __pyx_L5:;
 
-    /* "tapegrad/_crandom.pyx":22
+    /* "tapegrad/_crandom.pyx":23
  *     if data.shape[0] % 16:
  *         raise ValueError("box_muller_f32: a whole number of 16-value blocks")
  *     if data.shape[0]:             # <<<<<<<<<<<<<<
@@ -18195,7 +18200,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
 */
   }
 
-  /* "tapegrad/_crandom.pyx":19
+  /* "tapegrad/_crandom.pyx":20
  * 
  * 
  * def box_muller_f32(float[::1] data, float mean, float std, bint avx2):             # <<<<<<<<<<<<<<
@@ -18217,7 +18222,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
   return __pyx_r;
 }
 
-/* "tapegrad/_crandom.pyx":29
+/* "tapegrad/_crandom.pyx":30
  * 
  * 
  * def box_muller_f64(double[::1] data, double mean, double std):             # <<<<<<<<<<<<<<
@@ -18267,46 +18272,46 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_data,&__pyx_mstate_global->__pyx_n_u_mean,&__pyx_mstate_global->__pyx_n_u_std,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 29, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 30, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  3:
         values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 29, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 30, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 29, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 30, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 29, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 30, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "box_muller_f64", 0) < (0)) __PYX_ERR(0, 29, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "box_muller_f64", 0) < (0)) __PYX_ERR(0, 30, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 3; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("box_muller_f64", 1, 3, 3, i); __PYX_ERR(0, 29, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("box_muller_f64", 1, 3, 3, i); __PYX_ERR(0, 30, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 3)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 29, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 30, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 29, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 30, __pyx_L3_error)
       values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 29, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 30, __pyx_L3_error)
     }
-    __pyx_v_data = __Pyx_PyObject_to_MemoryviewSlice_dc_double(values[0], PyBUF_WRITABLE); if (unlikely(!__pyx_v_data.memview)) __PYX_ERR(0, 29, __pyx_L3_error)
-    __pyx_v_mean = __Pyx_PyFloat_AsDouble(values[1]); if (unlikely((__pyx_v_mean == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 29, __pyx_L3_error)
-    __pyx_v_std = __Pyx_PyFloat_AsDouble(values[2]); if (unlikely((__pyx_v_std == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 29, __pyx_L3_error)
+    __pyx_v_data = __Pyx_PyObject_to_MemoryviewSlice_dc_double(values[0], PyBUF_WRITABLE); if (unlikely(!__pyx_v_data.memview)) __PYX_ERR(0, 30, __pyx_L3_error)
+    __pyx_v_mean = __Pyx_PyFloat_AsDouble(values[1]); if (unlikely((__pyx_v_mean == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 30, __pyx_L3_error)
+    __pyx_v_std = __Pyx_PyFloat_AsDouble(values[2]); if (unlikely((__pyx_v_std == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 30, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("box_muller_f64", 1, 3, 3, __pyx_nargs); __PYX_ERR(0, 29, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("box_muller_f64", 1, 3, 3, __pyx_nargs); __PYX_ERR(0, 30, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -18344,7 +18349,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_2box_muller_f64(CYTHON_UNUSED PyOb
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("box_muller_f64", 0);
 
-  /* "tapegrad/_crandom.pyx":30
+  /* "tapegrad/_crandom.pyx":31
  * 
  * def box_muller_f64(double[::1] data, double mean, double std):
  *     if data.shape[0] % 16:             # <<<<<<<<<<<<<<
@@ -18356,7 +18361,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_2box_muller_f64(CYTHON_UNUSED PyOb
   if (unlikely(__pyx_t_1)) {
 
 
-    /* "tapegrad/_crandom.pyx":31
+    /* "tapegrad/_crandom.pyx":32
  * def box_muller_f64(double[::1] data, double mean, double std):
  *     if data.shape[0] % 16:
  *         raise ValueError("box_muller_f64: a whole number of 16-value blocks")             # <<<<<<<<<<<<<<
@@ -18369,14 +18374,14 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_2box_muller_f64(CYTHON_UNUSED PyOb
       PyObject *__pyx_callargs[2] = {__pyx_t_3, __pyx_mstate_global->__pyx_kp_u_box_muller_f64_a_whole_number_of};
       __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ValueError)), __pyx_callargs+__pyx_t_4, (2-__pyx_t_4) | (__pyx_t_4*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 31, __pyx_L1_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 32, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
     }
     __Pyx_Raise(__pyx_t_2, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __PYX_ERR(0, 31, __pyx_L1_error)
+    __PYX_ERR(0, 32, __pyx_L1_error)
 
-    /* "tapegrad/_crandom.pyx":30
+    /* "tapegrad/_crandom.pyx":31
  * 
  * def box_muller_f64(double[::1] data, double mean, double std):
  *     if data.shape[0] % 16:             # <<<<<<<<<<<<<<
@@ -18385,7 +18390,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_2box_muller_f64(CYTHON_UNUSED PyOb
 */
   }
 
-  /* "tapegrad/_crandom.pyx":32
+  /* "tapegrad/_crandom.pyx":33
  *     if data.shape[0] % 16:
  *         raise ValueError("box_muller_f64: a whole number of 16-value blocks")
  *     if data.shape[0]:             # <<<<<<<<<<<<<<
@@ -18397,7 +18402,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_2box_muller_f64(CYTHON_UNUSED PyOb
   if (__pyx_t_1) {
 
 
-    /* "tapegrad/_crandom.pyx":33
+    /* "tapegrad/_crandom.pyx":34
  *         raise ValueError("box_muller_f64: a whole number of 16-value blocks")
  *     if data.shape[0]:
  *         tg_box_muller_f64(&data[0], data.shape[0] // 16, mean, std)             # <<<<<<<<<<<<<<
@@ -18407,7 +18412,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_2box_muller_f64(CYTHON_UNUSED PyOb
     __pyx_t_5 = 0;
     tg_box_muller_f64((&(*((double *) ( /* dim=0 */ ((char *) (((double *) __pyx_v_data.data) + __pyx_t_5)) )))), ((__pyx_v_data.shape[0]) / 16), __pyx_v_mean, __pyx_v_std);
 
-    /* "tapegrad/_crandom.pyx":32
+    /* "tapegrad/_crandom.pyx":33
  *     if data.shape[0] % 16:
  *         raise ValueError("box_muller_f64: a whole number of 16-value blocks")
  *     if data.shape[0]:             # <<<<<<<<<<<<<<
@@ -18416,7 +18421,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_2box_muller_f64(CYTHON_UNUSED PyOb
 */
   }
 
-  /* "tapegrad/_crandom.pyx":29
+  /* "tapegrad/_crandom.pyx":30
  * 
  * 
  * def box_muller_f64(double[::1] data, double mean, double std):             # <<<<<<<<<<<<<<
@@ -18438,7 +18443,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_2box_muller_f64(CYTHON_UNUSED PyOb
   return __pyx_r;
 }
 
-/* "tapegrad/_crandom.pyx":36
+/* "tapegrad/_crandom.pyx":37
  * 
  * 
  * def fma_f32(const float[::1] a, float b, float c, float[::1] out):             # <<<<<<<<<<<<<<
@@ -18489,53 +18494,53 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_a,&__pyx_mstate_global->__pyx_n_u_b,&__pyx_mstate_global->__pyx_n_u_c,&__pyx_mstate_global->__pyx_n_u_out,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 36, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 37, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  4:
         values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 36, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 37, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  3:
         values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 36, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 37, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 36, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 37, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 36, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 37, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "fma_f32", 0) < (0)) __PYX_ERR(0, 36, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "fma_f32", 0) < (0)) __PYX_ERR(0, 37, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 4; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("fma_f32", 1, 4, 4, i); __PYX_ERR(0, 36, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("fma_f32", 1, 4, 4, i); __PYX_ERR(0, 37, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 4)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 36, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 37, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 36, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 37, __pyx_L3_error)
       values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 36, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 37, __pyx_L3_error)
       values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 36, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 37, __pyx_L3_error)
     }
-    __pyx_v_a = __Pyx_PyObject_to_MemoryviewSlice_dc_float__const__(values[0], 0); if (unlikely(!__pyx_v_a.memview)) __PYX_ERR(0, 36, __pyx_L3_error)
-    __pyx_v_b = __Pyx_PyFloat_AsFloat(values[1]); if (unlikely((__pyx_v_b == (float)-1) && PyErr_Occurred())) __PYX_ERR(0, 36, __pyx_L3_error)
-    __pyx_v_c = __Pyx_PyFloat_AsFloat(values[2]); if (unlikely((__pyx_v_c == (float)-1) && PyErr_Occurred())) __PYX_ERR(0, 36, __pyx_L3_error)
-    __pyx_v_out = __Pyx_PyObject_to_MemoryviewSlice_dc_float(values[3], PyBUF_WRITABLE); if (unlikely(!__pyx_v_out.memview)) __PYX_ERR(0, 36, __pyx_L3_error)
+    __pyx_v_a = __Pyx_PyObject_to_MemoryviewSlice_dc_float__const__(values[0], 0); if (unlikely(!__pyx_v_a.memview)) __PYX_ERR(0, 37, __pyx_L3_error)
+    __pyx_v_b = __Pyx_PyFloat_AsFloat(values[1]); if (unlikely((__pyx_v_b == (float)-1) && PyErr_Occurred())) __PYX_ERR(0, 37, __pyx_L3_error)
+    __pyx_v_c = __Pyx_PyFloat_AsFloat(values[2]); if (unlikely((__pyx_v_c == (float)-1) && PyErr_Occurred())) __PYX_ERR(0, 37, __pyx_L3_error)
+    __pyx_v_out = __Pyx_PyObject_to_MemoryviewSlice_dc_float(values[3], PyBUF_WRITABLE); if (unlikely(!__pyx_v_out.memview)) __PYX_ERR(0, 37, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("fma_f32", 1, 4, 4, __pyx_nargs); __PYX_ERR(0, 36, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("fma_f32", 1, 4, 4, __pyx_nargs); __PYX_ERR(0, 37, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -18576,7 +18581,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_4fma_f32(CYTHON_UNUSED PyObject *_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("fma_f32", 0);
 
-  /* "tapegrad/_crandom.pyx":37
+  /* "tapegrad/_crandom.pyx":38
  * 
  * def fma_f32(const float[::1] a, float b, float c, float[::1] out):
  *     if out.shape[0] != a.shape[0]:             # <<<<<<<<<<<<<<
@@ -18588,7 +18593,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_4fma_f32(CYTHON_UNUSED PyObject *_
   if (unlikely(__pyx_t_1)) {
 
 
-    /* "tapegrad/_crandom.pyx":38
+    /* "tapegrad/_crandom.pyx":39
  * def fma_f32(const float[::1] a, float b, float c, float[::1] out):
  *     if out.shape[0] != a.shape[0]:
  *         raise ValueError("fma_f32: out and a differ in length")             # <<<<<<<<<<<<<<
@@ -18601,14 +18606,14 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_4fma_f32(CYTHON_UNUSED PyObject *_
       PyObject *__pyx_callargs[2] = {__pyx_t_3, __pyx_mstate_global->__pyx_kp_u_fma_f32_out_and_a_differ_in_leng};
       __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ValueError)), __pyx_callargs+__pyx_t_4, (2-__pyx_t_4) | (__pyx_t_4*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 38, __pyx_L1_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 39, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
     }
     __Pyx_Raise(__pyx_t_2, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __PYX_ERR(0, 38, __pyx_L1_error)
+    __PYX_ERR(0, 39, __pyx_L1_error)
 
-    /* "tapegrad/_crandom.pyx":37
+    /* "tapegrad/_crandom.pyx":38
  * 
  * def fma_f32(const float[::1] a, float b, float c, float[::1] out):
  *     if out.shape[0] != a.shape[0]:             # <<<<<<<<<<<<<<
@@ -18617,7 +18622,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_4fma_f32(CYTHON_UNUSED PyObject *_
 */
   }
 
-  /* "tapegrad/_crandom.pyx":39
+  /* "tapegrad/_crandom.pyx":40
  *     if out.shape[0] != a.shape[0]:
  *         raise ValueError("fma_f32: out and a differ in length")
  *     if a.shape[0]:             # <<<<<<<<<<<<<<
@@ -18629,7 +18634,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_4fma_f32(CYTHON_UNUSED PyObject *_
   if (__pyx_t_1) {
 
 
-    /* "tapegrad/_crandom.pyx":40
+    /* "tapegrad/_crandom.pyx":41
  *         raise ValueError("fma_f32: out and a differ in length")
  *     if a.shape[0]:
  *         tg_fma_f32(&a[0], b, c, &out[0], a.shape[0])             # <<<<<<<<<<<<<<
@@ -18640,7 +18645,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_4fma_f32(CYTHON_UNUSED PyObject *_
     __pyx_t_6 = 0;
     tg_fma_f32((&(*((float const  *) ( /* dim=0 */ ((char *) (((float const  *) __pyx_v_a.data) + __pyx_t_5)) )))), __pyx_v_b, __pyx_v_c, (&(*((float *) ( /* dim=0 */ ((char *) (((float *) __pyx_v_out.data) + __pyx_t_6)) )))), (__pyx_v_a.shape[0]));
 
-    /* "tapegrad/_crandom.pyx":39
+    /* "tapegrad/_crandom.pyx":40
  *     if out.shape[0] != a.shape[0]:
  *         raise ValueError("fma_f32: out and a differ in length")
  *     if a.shape[0]:             # <<<<<<<<<<<<<<
@@ -18649,7 +18654,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_4fma_f32(CYTHON_UNUSED PyObject *_
 */
   }
 
-  /* "tapegrad/_crandom.pyx":36
+  /* "tapegrad/_crandom.pyx":37
  * 
  * 
  * def fma_f32(const float[::1] a, float b, float c, float[::1] out):             # <<<<<<<<<<<<<<
@@ -18671,7 +18676,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_4fma_f32(CYTHON_UNUSED PyObject *_
   return __pyx_r;
 }
 
-/* "tapegrad/_crandom.pyx":43
+/* "tapegrad/_crandom.pyx":44
  * 
  * 
  * def fma_f64(const double[::1] a, double b, double c, double[::1] out):             # <<<<<<<<<<<<<<
@@ -18722,53 +18727,53 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_a,&__pyx_mstate_global->__pyx_n_u_b,&__pyx_mstate_global->__pyx_n_u_c,&__pyx_mstate_global->__pyx_n_u_out,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 43, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 44, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  4:
         values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 43, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 44, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  3:
         values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 43, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 44, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 43, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 44, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 43, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 44, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "fma_f64", 0) < (0)) __PYX_ERR(0, 43, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "fma_f64", 0) < (0)) __PYX_ERR(0, 44, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 4; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("fma_f64", 1, 4, 4, i); __PYX_ERR(0, 43, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("fma_f64", 1, 4, 4, i); __PYX_ERR(0, 44, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 4)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 43, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 44, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 43, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 44, __pyx_L3_error)
       values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 43, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 44, __pyx_L3_error)
       values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 43, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 44, __pyx_L3_error)
     }
-    __pyx_v_a = __Pyx_PyObject_to_MemoryviewSlice_dc_double__const__(values[0], 0); if (unlikely(!__pyx_v_a.memview)) __PYX_ERR(0, 43, __pyx_L3_error)
-    __pyx_v_b = __Pyx_PyFloat_AsDouble(values[1]); if (unlikely((__pyx_v_b == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 43, __pyx_L3_error)
-    __pyx_v_c = __Pyx_PyFloat_AsDouble(values[2]); if (unlikely((__pyx_v_c == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 43, __pyx_L3_error)
-    __pyx_v_out = __Pyx_PyObject_to_MemoryviewSlice_dc_double(values[3], PyBUF_WRITABLE); if (unlikely(!__pyx_v_out.memview)) __PYX_ERR(0, 43, __pyx_L3_error)
+    __pyx_v_a = __Pyx_PyObject_to_MemoryviewSlice_dc_double__const__(values[0], 0); if (unlikely(!__pyx_v_a.memview)) __PYX_ERR(0, 44, __pyx_L3_error)
+    __pyx_v_b = __Pyx_PyFloat_AsDouble(values[1]); if (unlikely((__pyx_v_b == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 44, __pyx_L3_error)
+    __pyx_v_c = __Pyx_PyFloat_AsDouble(values[2]); if (unlikely((__pyx_v_c == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 44, __pyx_L3_error)
+    __pyx_v_out = __Pyx_PyObject_to_MemoryviewSlice_dc_double(values[3], PyBUF_WRITABLE); if (unlikely(!__pyx_v_out.memview)) __PYX_ERR(0, 44, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("fma_f64", 1, 4, 4, __pyx_nargs); __PYX_ERR(0, 43, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("fma_f64", 1, 4, 4, __pyx_nargs); __PYX_ERR(0, 44, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -18809,7 +18814,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_6fma_f64(CYTHON_UNUSED PyObject *_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("fma_f64", 0);
 
-  /* "tapegrad/_crandom.pyx":44
+  /* "tapegrad/_crandom.pyx":45
  * 
  * def fma_f64(const double[::1] a, double b, double c, double[::1] out):
  *     if out.shape[0] != a.shape[0]:             # <<<<<<<<<<<<<<
@@ -18821,7 +18826,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_6fma_f64(CYTHON_UNUSED PyObject *_
   if (unlikely(__pyx_t_1)) {
 
 
-    /* "tapegrad/_crandom.pyx":45
+    /* "tapegrad/_crandom.pyx":46
  * def fma_f64(const double[::1] a, double b, double c, double[::1] out):
  *     if out.shape[0] != a.shape[0]:
  *         raise ValueError("fma_f64: out and a differ in length")             # <<<<<<<<<<<<<<
@@ -18834,14 +18839,14 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_6fma_f64(CYTHON_UNUSED PyObject *_
       PyObject *__pyx_callargs[2] = {__pyx_t_3, __pyx_mstate_global->__pyx_kp_u_fma_f64_out_and_a_differ_in_leng};
       __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ValueError)), __pyx_callargs+__pyx_t_4, (2-__pyx_t_4) | (__pyx_t_4*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 45, __pyx_L1_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 46, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
     }
     __Pyx_Raise(__pyx_t_2, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __PYX_ERR(0, 45, __pyx_L1_error)
+    __PYX_ERR(0, 46, __pyx_L1_error)
 
-    /* "tapegrad/_crandom.pyx":44
+    /* "tapegrad/_crandom.pyx":45
  * 
  * def fma_f64(const double[::1] a, double b, double c, double[::1] out):
  *     if out.shape[0] != a.shape[0]:             # <<<<<<<<<<<<<<
@@ -18850,7 +18855,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_6fma_f64(CYTHON_UNUSED PyObject *_
 */
   }
 
-  /* "tapegrad/_crandom.pyx":46
+  /* "tapegrad/_crandom.pyx":47
  *     if out.shape[0] != a.shape[0]:
  *         raise ValueError("fma_f64: out and a differ in length")
  *     if a.shape[0]:             # <<<<<<<<<<<<<<
@@ -18862,7 +18867,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_6fma_f64(CYTHON_UNUSED PyObject *_
   if (__pyx_t_1) {
 
 
-    /* "tapegrad/_crandom.pyx":47
+    /* "tapegrad/_crandom.pyx":48
  *         raise ValueError("fma_f64: out and a differ in length")
  *     if a.shape[0]:
  *         tg_fma_f64(&a[0], b, c, &out[0], a.shape[0])             # <<<<<<<<<<<<<<
@@ -18873,7 +18878,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_6fma_f64(CYTHON_UNUSED PyObject *_
     __pyx_t_6 = 0;
     tg_fma_f64((&(*((double const  *) ( /* dim=0 */ ((char *) (((double const  *) __pyx_v_a.data) + __pyx_t_5)) )))), __pyx_v_b, __pyx_v_c, (&(*((double *) ( /* dim=0 */ ((char *) (((double *) __pyx_v_out.data) + __pyx_t_6)) )))), (__pyx_v_a.shape[0]));
 
-    /* "tapegrad/_crandom.pyx":46
+    /* "tapegrad/_crandom.pyx":47
  *     if out.shape[0] != a.shape[0]:
  *         raise ValueError("fma_f64: out and a differ in length")
  *     if a.shape[0]:             # <<<<<<<<<<<<<<
@@ -18882,7 +18887,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_6fma_f64(CYTHON_UNUSED PyObject *_
 */
   }
 
-  /* "tapegrad/_crandom.pyx":43
+  /* "tapegrad/_crandom.pyx":44
  * 
  * 
  * def fma_f64(const double[::1] a, double b, double c, double[::1] out):             # <<<<<<<<<<<<<<
@@ -18904,7 +18909,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_6fma_f64(CYTHON_UNUSED PyObject *_
   return __pyx_r;
 }
 
-/* "tapegrad/_crandom.pyx":50
+/* "tapegrad/_crandom.pyx":51
  * 
  * 
  * def log_f64(const double[::1] x, double[::1] out, bint log1p_neg):             # <<<<<<<<<<<<<<
@@ -18954,46 +18959,46 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_x,&__pyx_mstate_global->__pyx_n_u_out,&__pyx_mstate_global->__pyx_n_u_log1p_neg,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 50, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 51, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  3:
         values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 50, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 51, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 50, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 51, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 50, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 51, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "log_f64", 0) < (0)) __PYX_ERR(0, 50, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "log_f64", 0) < (0)) __PYX_ERR(0, 51, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 3; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("log_f64", 1, 3, 3, i); __PYX_ERR(0, 50, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("log_f64", 1, 3, 3, i); __PYX_ERR(0, 51, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 3)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 50, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 51, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 50, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 51, __pyx_L3_error)
       values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 50, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 51, __pyx_L3_error)
     }
-    __pyx_v_x = __Pyx_PyObject_to_MemoryviewSlice_dc_double__const__(values[0], 0); if (unlikely(!__pyx_v_x.memview)) __PYX_ERR(0, 50, __pyx_L3_error)
-    __pyx_v_out = __Pyx_PyObject_to_MemoryviewSlice_dc_double(values[1], PyBUF_WRITABLE); if (unlikely(!__pyx_v_out.memview)) __PYX_ERR(0, 50, __pyx_L3_error)
-    __pyx_v_log1p_neg = __Pyx_PyObject_IsTrue(values[2]); if (unlikely((__pyx_v_log1p_neg == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 50, __pyx_L3_error)
+    __pyx_v_x = __Pyx_PyObject_to_MemoryviewSlice_dc_double__const__(values[0], 0); if (unlikely(!__pyx_v_x.memview)) __PYX_ERR(0, 51, __pyx_L3_error)
+    __pyx_v_out = __Pyx_PyObject_to_MemoryviewSlice_dc_double(values[1], PyBUF_WRITABLE); if (unlikely(!__pyx_v_out.memview)) __PYX_ERR(0, 51, __pyx_L3_error)
+    __pyx_v_log1p_neg = __Pyx_PyObject_IsTrue(values[2]); if (unlikely((__pyx_v_log1p_neg == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 51, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("log_f64", 1, 3, 3, __pyx_nargs); __PYX_ERR(0, 50, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("log_f64", 1, 3, 3, __pyx_nargs); __PYX_ERR(0, 51, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -19033,7 +19038,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("log_f64", 0);
 
-  /* "tapegrad/_crandom.pyx":51
+  /* "tapegrad/_crandom.pyx":52
  * 
  * def log_f64(const double[::1] x, double[::1] out, bint log1p_neg):
  *     if out.shape[0] != x.shape[0]:             # <<<<<<<<<<<<<<
@@ -19045,7 +19050,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
   if (unlikely(__pyx_t_1)) {
 
 
-    /* "tapegrad/_crandom.pyx":52
+    /* "tapegrad/_crandom.pyx":53
  * def log_f64(const double[::1] x, double[::1] out, bint log1p_neg):
  *     if out.shape[0] != x.shape[0]:
  *         raise ValueError("log_f64: out and x differ in length")             # <<<<<<<<<<<<<<
@@ -19058,14 +19063,14 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
       PyObject *__pyx_callargs[2] = {__pyx_t_3, __pyx_mstate_global->__pyx_kp_u_log_f64_out_and_x_differ_in_leng};
       __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ValueError)), __pyx_callargs+__pyx_t_4, (2-__pyx_t_4) | (__pyx_t_4*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 52, __pyx_L1_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 53, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
     }
     __Pyx_Raise(__pyx_t_2, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __PYX_ERR(0, 52, __pyx_L1_error)
+    __PYX_ERR(0, 53, __pyx_L1_error)
 
-    /* "tapegrad/_crandom.pyx":51
+    /* "tapegrad/_crandom.pyx":52
  * 
  * def log_f64(const double[::1] x, double[::1] out, bint log1p_neg):
  *     if out.shape[0] != x.shape[0]:             # <<<<<<<<<<<<<<
@@ -19074,7 +19079,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
 */
   }
 
-  /* "tapegrad/_crandom.pyx":53
+  /* "tapegrad/_crandom.pyx":54
  *     if out.shape[0] != x.shape[0]:
  *         raise ValueError("log_f64: out and x differ in length")
  *     if x.shape[0]:             # <<<<<<<<<<<<<<
@@ -19086,7 +19091,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
   if (__pyx_t_1) {
 
 
-    /* "tapegrad/_crandom.pyx":54
+    /* "tapegrad/_crandom.pyx":55
  *         raise ValueError("log_f64: out and x differ in length")
  *     if x.shape[0]:
  *         if log1p_neg:             # <<<<<<<<<<<<<<
@@ -19095,7 +19100,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
 */
     if (__pyx_v_log1p_neg) {
 
-      /* "tapegrad/_crandom.pyx":55
+      /* "tapegrad/_crandom.pyx":56
  *     if x.shape[0]:
  *         if log1p_neg:
  *             tg_log1p_neg_f64(&x[0], &out[0], x.shape[0])             # <<<<<<<<<<<<<<
@@ -19106,7 +19111,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
       __pyx_t_6 = 0;
       tg_log1p_neg_f64((&(*((double const  *) ( /* dim=0 */ ((char *) (((double const  *) __pyx_v_x.data) + __pyx_t_5)) )))), (&(*((double *) ( /* dim=0 */ ((char *) (((double *) __pyx_v_out.data) + __pyx_t_6)) )))), (__pyx_v_x.shape[0]));
 
-      /* "tapegrad/_crandom.pyx":54
+      /* "tapegrad/_crandom.pyx":55
  *         raise ValueError("log_f64: out and x differ in length")
  *     if x.shape[0]:
  *         if log1p_neg:             # <<<<<<<<<<<<<<
@@ -19116,7 +19121,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
       goto __pyx_L5;
     }
 
-    /* "tapegrad/_crandom.pyx":57
+    /* "tapegrad/_crandom.pyx":58
  *             tg_log1p_neg_f64(&x[0], &out[0], x.shape[0])
  *         else:
  *             tg_log_f64(&x[0], &out[0], x.shape[0])             # <<<<<<<<<<<<<<
@@ -19130,7 +19135,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
     }
     __pyx_L5:;
 
-    /* "tapegrad/_crandom.pyx":53
+    /* "tapegrad/_crandom.pyx":54
  *     if out.shape[0] != x.shape[0]:
  *         raise ValueError("log_f64: out and x differ in length")
  *     if x.shape[0]:             # <<<<<<<<<<<<<<
@@ -19139,7 +19144,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
 */
   }
 
-  /* "tapegrad/_crandom.pyx":50
+  /* "tapegrad/_crandom.pyx":51
  * 
  * 
  * def log_f64(const double[::1] x, double[::1] out, bint log1p_neg):             # <<<<<<<<<<<<<<
@@ -19161,7 +19166,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
   return __pyx_r;
 }
 
-/* "tapegrad/_crandom.pyx":60
+/* "tapegrad/_crandom.pyx":61
  * 
  * 
  * def randperm(const uint64_t[::1] r, int64_t[::1] perm, bint inside_out):             # <<<<<<<<<<<<<<
@@ -19211,46 +19216,46 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_r,&__pyx_mstate_global->__pyx_n_u_perm,&__pyx_mstate_global->__pyx_n_u_inside_out,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 60, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 61, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  3:
         values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 60, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 61, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 60, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 61, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 60, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 61, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "randperm", 0) < (0)) __PYX_ERR(0, 60, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "randperm", 0) < (0)) __PYX_ERR(0, 61, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 3; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("randperm", 1, 3, 3, i); __PYX_ERR(0, 60, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("randperm", 1, 3, 3, i); __PYX_ERR(0, 61, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 3)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 60, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 61, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 60, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 61, __pyx_L3_error)
       values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 60, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 61, __pyx_L3_error)
     }
-    __pyx_v_r = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t__const__(values[0], 0); if (unlikely(!__pyx_v_r.memview)) __PYX_ERR(0, 60, __pyx_L3_error)
-    __pyx_v_perm = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(values[1], PyBUF_WRITABLE); if (unlikely(!__pyx_v_perm.memview)) __PYX_ERR(0, 60, __pyx_L3_error)
-    __pyx_v_inside_out = __Pyx_PyObject_IsTrue(values[2]); if (unlikely((__pyx_v_inside_out == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 60, __pyx_L3_error)
+    __pyx_v_r = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t__const__(values[0], 0); if (unlikely(!__pyx_v_r.memview)) __PYX_ERR(0, 61, __pyx_L3_error)
+    __pyx_v_perm = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(values[1], PyBUF_WRITABLE); if (unlikely(!__pyx_v_perm.memview)) __PYX_ERR(0, 61, __pyx_L3_error)
+    __pyx_v_inside_out = __Pyx_PyObject_IsTrue(values[2]); if (unlikely((__pyx_v_inside_out == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 61, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("randperm", 1, 3, 3, __pyx_nargs); __PYX_ERR(0, 60, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("randperm", 1, 3, 3, __pyx_nargs); __PYX_ERR(0, 61, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -19292,7 +19297,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("randperm", 0);
 
-  /* "tapegrad/_crandom.pyx":61
+  /* "tapegrad/_crandom.pyx":62
  * 
  * def randperm(const uint64_t[::1] r, int64_t[::1] perm, bint inside_out):
  *     cdef int64_t n = perm.shape[0]             # <<<<<<<<<<<<<<
@@ -19301,7 +19306,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
 */
   __pyx_v_n = (__pyx_v_perm.shape[0]);
 
-  /* "tapegrad/_crandom.pyx":62
+  /* "tapegrad/_crandom.pyx":63
  * def randperm(const uint64_t[::1] r, int64_t[::1] perm, bint inside_out):
  *     cdef int64_t n = perm.shape[0]
  *     if r.shape[0] < (n if inside_out else n - 1):             # <<<<<<<<<<<<<<
@@ -19321,7 +19326,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
   if (unlikely(__pyx_t_2)) {
 
 
-    /* "tapegrad/_crandom.pyx":63
+    /* "tapegrad/_crandom.pyx":64
  *     cdef int64_t n = perm.shape[0]
  *     if r.shape[0] < (n if inside_out else n - 1):
  *         raise ValueError("randperm: too few draws")             # <<<<<<<<<<<<<<
@@ -19334,14 +19339,14 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
       PyObject *__pyx_callargs[2] = {__pyx_t_4, __pyx_mstate_global->__pyx_kp_u_randperm_too_few_draws};
       __pyx_t_3 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ValueError)), __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
-      if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 63, __pyx_L1_error)
+      if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 64, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_3);
     }
     __Pyx_Raise(__pyx_t_3, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-    __PYX_ERR(0, 63, __pyx_L1_error)
+    __PYX_ERR(0, 64, __pyx_L1_error)
 
-    /* "tapegrad/_crandom.pyx":62
+    /* "tapegrad/_crandom.pyx":63
  * def randperm(const uint64_t[::1] r, int64_t[::1] perm, bint inside_out):
  *     cdef int64_t n = perm.shape[0]
  *     if r.shape[0] < (n if inside_out else n - 1):             # <<<<<<<<<<<<<<
@@ -19350,7 +19355,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
 */
   }
 
-  /* "tapegrad/_crandom.pyx":64
+  /* "tapegrad/_crandom.pyx":65
  *     if r.shape[0] < (n if inside_out else n - 1):
  *         raise ValueError("randperm: too few draws")
  *     if n == 1:             # <<<<<<<<<<<<<<
@@ -19362,7 +19367,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
   if (__pyx_t_2) {
 
 
-    /* "tapegrad/_crandom.pyx":65
+    /* "tapegrad/_crandom.pyx":66
  *         raise ValueError("randperm: too few draws")
  *     if n == 1:
  *         perm[0] = 0             # <<<<<<<<<<<<<<
@@ -19372,7 +19377,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
     __pyx_t_6 = 0;
     *((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_perm.data) + __pyx_t_6)) )) = 0;
 
-    /* "tapegrad/_crandom.pyx":64
+    /* "tapegrad/_crandom.pyx":65
  *     if r.shape[0] < (n if inside_out else n - 1):
  *         raise ValueError("randperm: too few draws")
  *     if n == 1:             # <<<<<<<<<<<<<<
@@ -19382,7 +19387,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
     goto __pyx_L4;
   }
 
-  /* "tapegrad/_crandom.pyx":66
+  /* "tapegrad/_crandom.pyx":67
  *     if n == 1:
  *         perm[0] = 0
  *     elif n > 1:             # <<<<<<<<<<<<<<
@@ -19394,7 +19399,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
   if (__pyx_t_2) {
 
 
-    /* "tapegrad/_crandom.pyx":67
+    /* "tapegrad/_crandom.pyx":68
  *         perm[0] = 0
  *     elif n > 1:
  *         if inside_out:             # <<<<<<<<<<<<<<
@@ -19403,7 +19408,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
 */
     if (__pyx_v_inside_out) {
 
-      /* "tapegrad/_crandom.pyx":68
+      /* "tapegrad/_crandom.pyx":69
  *     elif n > 1:
  *         if inside_out:
  *             tg_randperm_inside_out(&r[0], n, &perm[0])             # <<<<<<<<<<<<<<
@@ -19414,7 +19419,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
       __pyx_t_7 = 0;
       tg_randperm_inside_out((&(*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_r.data) + __pyx_t_6)) )))), __pyx_v_n, (&(*((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_perm.data) + __pyx_t_7)) )))));
 
-      /* "tapegrad/_crandom.pyx":67
+      /* "tapegrad/_crandom.pyx":68
  *         perm[0] = 0
  *     elif n > 1:
  *         if inside_out:             # <<<<<<<<<<<<<<
@@ -19424,10 +19429,12 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
       goto __pyx_L5;
     }
 
-    /* "tapegrad/_crandom.pyx":70
+    /* "tapegrad/_crandom.pyx":71
  *             tg_randperm_inside_out(&r[0], n, &perm[0])
  *         else:
  *             tg_randperm_swaps(&r[0], n, &perm[0])             # <<<<<<<<<<<<<<
+ * 
+ * 
 */
     /*else*/ {
       __pyx_t_7 = 0;
@@ -19436,7 +19443,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
     }
     __pyx_L5:;
 
-    /* "tapegrad/_crandom.pyx":66
+    /* "tapegrad/_crandom.pyx":67
  *     if n == 1:
  *         perm[0] = 0
  *     elif n > 1:             # <<<<<<<<<<<<<<
@@ -19446,7 +19453,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
   }
   __pyx_L4:;
 
-  /* "tapegrad/_crandom.pyx":60
+  /* "tapegrad/_crandom.pyx":61
  * 
  * 
  * def randperm(const uint64_t[::1] r, int64_t[::1] perm, bint inside_out):             # <<<<<<<<<<<<<<
@@ -19461,6 +19468,166 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
   __Pyx_XDECREF(__pyx_t_3);
   __Pyx_XDECREF(__pyx_t_4);
   __Pyx_AddTraceback("tapegrad._crandom.randperm", __pyx_clineno, __pyx_lineno, __pyx_filename);
+  __pyx_r = NULL;
+  __pyx_L0:;
+
+  __Pyx_XGIVEREF(__pyx_r);
+  __Pyx_RefNannyFinishContext();
+  return __pyx_r;
+}
+
+/* "tapegrad/_crandom.pyx":74
+ * 
+ * 
+ * def set_vector_loops(bint on):             # <<<<<<<<<<<<<<
+ *     """Whether the float32 Box-Muller may use AVX2 (tests switch it off to check the
+ *     lane-by-lane loop); returns the previous setting."""
+*/
+
+/* Python wrapper */
+static PyObject *__pyx_pw_8tapegrad_8_crandom_13set_vector_loops(PyObject *__pyx_self, 
+#if CYTHON_VECTORCALL
+PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
+#else
+PyObject *__pyx_args, PyObject *__pyx_kwds
+#endif
+); /*proto*/
+PyDoc_STRVAR(__pyx_doc_8tapegrad_8_crandom_12set_vector_loops, "set_vector_loops(bool on)\n\nWhether the float32 Box-Muller may use AVX2 (tests switch it off to check the\nlane-by-lane loop); returns the previous setting.");
+static PyMethodDef __pyx_mdef_8tapegrad_8_crandom_13set_vector_loops = {"set_vector_loops", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_8tapegrad_8_crandom_13set_vector_loops, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_8tapegrad_8_crandom_12set_vector_loops};
+static PyObject *__pyx_pw_8tapegrad_8_crandom_13set_vector_loops(PyObject *__pyx_self, 
+#if CYTHON_VECTORCALL
+PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
+#else
+PyObject *__pyx_args, PyObject *__pyx_kwds
+#endif
+) {
+  int __pyx_v_on;
+  #if !CYTHON_VECTORCALL
+  CYTHON_UNUSED Py_ssize_t __pyx_nargs;
+  #endif
+  CYTHON_UNUSED PyObject *const *__pyx_kwvalues;
+  PyObject* values[1] = {0};
+  int __pyx_lineno = 0;
+  const char *__pyx_filename = NULL;
+  int __pyx_clineno = 0;
+  PyObject *__pyx_r = 0;
+  __Pyx_RefNannyDeclarations
+  __Pyx_RefNannySetupContext("set_vector_loops (wrapper)", 0);
+  #if !CYTHON_VECTORCALL
+  #if CYTHON_ASSUME_SAFE_SIZE
+  __pyx_nargs = PyTuple_GET_SIZE(__pyx_args);
+  #else
+  __pyx_nargs = PyTuple_Size(__pyx_args); if (unlikely(__pyx_nargs < 0)) return NULL;
+  #endif
+  #endif
+  __pyx_kwvalues = __Pyx_KwValues_FASTCALL(__pyx_args, __pyx_nargs);
+  {
+    PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_on,0};
+    const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 74, __pyx_L3_error)
+    if (__pyx_kwds_len > 0) {
+      switch (__pyx_nargs) {
+        case  1:
+        values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 74, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
+        case  0: break;
+        default: goto __pyx_L5_argtuple_error;
+      }
+      const Py_ssize_t kwd_pos_args = __pyx_nargs;
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "set_vector_loops", 0) < (0)) __PYX_ERR(0, 74, __pyx_L3_error)
+      for (Py_ssize_t i = __pyx_nargs; i < 1; i++) {
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("set_vector_loops", 1, 1, 1, i); __PYX_ERR(0, 74, __pyx_L3_error) }
+      }
+    } else if (unlikely(__pyx_nargs != 1)) {
+      goto __pyx_L5_argtuple_error;
+    } else {
+      values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 74, __pyx_L3_error)
+    }
+    __pyx_v_on = __Pyx_PyObject_IsTrue(values[0]); if (unlikely((__pyx_v_on == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 74, __pyx_L3_error)
+  }
+  goto __pyx_L6_skip;
+  __pyx_L5_argtuple_error:;
+  __Pyx_RaiseArgtupleInvalid("set_vector_loops", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 74, __pyx_L3_error)
+  __pyx_L6_skip:;
+  goto __pyx_L4_argument_unpacking_done;
+  __pyx_L3_error:;
+  for (Py_ssize_t __pyx_temp=0; __pyx_temp < (Py_ssize_t)(sizeof(values)/sizeof(values[0])); ++__pyx_temp) {
+    Py_XDECREF(values[__pyx_temp]);
+  }
+  __Pyx_AddTraceback("tapegrad._crandom.set_vector_loops", __pyx_clineno, __pyx_lineno, __pyx_filename);
+  __Pyx_RefNannyFinishContext();
+  return NULL;
+  __pyx_L4_argument_unpacking_done:;
+  __pyx_r = __pyx_pf_8tapegrad_8_crandom_12set_vector_loops(__pyx_self, __pyx_v_on);
+
+  /* function exit code */
+  for (Py_ssize_t __pyx_temp=0; __pyx_temp < (Py_ssize_t)(sizeof(values)/sizeof(values[0])); ++__pyx_temp) {
+    Py_XDECREF(values[__pyx_temp]);
+  }
+
+  __Pyx_RefNannyFinishContext();
+  return __pyx_r;
+}
+
+static PyObject *__pyx_pf_8tapegrad_8_crandom_12set_vector_loops(CYTHON_UNUSED PyObject *__pyx_self, int __pyx_v_on) {
+  int __pyx_v_previous;
+  PyObject *__pyx_r = NULL;
+  __Pyx_RefNannyDeclarations
+  PyObject *__pyx_t_1 = NULL;
+  int __pyx_lineno = 0;
+  const char *__pyx_filename = NULL;
+  int __pyx_clineno = 0;
+  __Pyx_RefNannySetupContext("set_vector_loops", 0);
+
+  /* "tapegrad/_crandom.pyx":78
+ *     lane-by-lane loop); returns the previous setting."""
+ *     global tg_random_vector_loops
+ *     cdef bint previous = tg_random_vector_loops             # <<<<<<<<<<<<<<
+ *     tg_random_vector_loops = on
+ *     return previous
+*/
+  __pyx_v_previous = tg_random_vector_loops;
+
+  /* "tapegrad/_crandom.pyx":79
+ *     global tg_random_vector_loops
+ *     cdef bint previous = tg_random_vector_loops
+ *     tg_random_vector_loops = on             # <<<<<<<<<<<<<<
+ *     return previous
+*/
+  tg_random_vector_loops = __pyx_v_on;
+
+  /* "tapegrad/_crandom.pyx":80
+ *     cdef bint previous = tg_random_vector_loops
+ *     tg_random_vector_loops = on
+ *     return previous             # <<<<<<<<<<<<<<
+*/
+  __pyx_t_1 = __Pyx_PyBool_FromLong(__pyx_v_previous); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 80, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_1);
+  {
+    PyObject *__pyx_temp;
+    {
+      __pyx_temp = __pyx_r;
+      __pyx_r = __pyx_t_1;
+    }
+    __Pyx_XDECREF(__pyx_temp);
+  }
+  __pyx_t_1 = 0;
+  goto __pyx_L0;
+
+  /* "tapegrad/_crandom.pyx":74
+ * 
+ * 
+ * def set_vector_loops(bint on):             # <<<<<<<<<<<<<<
+ *     """Whether the float32 Box-Muller may use AVX2 (tests switch it off to check the
+ *     lane-by-lane loop); returns the previous setting."""
+*/
+
+  /* function exit code */
+  __pyx_L1_error:;
+  __Pyx_XDECREF(__pyx_t_1);
+  __Pyx_AddTraceback("tapegrad._crandom.set_vector_loops", __pyx_clineno, __pyx_lineno, __pyx_filename);
   __pyx_r = NULL;
   __pyx_L0:;
 
@@ -21616,94 +21783,109 @@ __Pyx_RefNannySetupContext("PyInit__crandom", 0);
   if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_pyx_unpickle_Enum, __pyx_t_4) < (0)) __PYX_ERR(1, 4, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "tapegrad/_crandom.pyx":19
+  /* "tapegrad/_crandom.pyx":20
  * 
  * 
  * def box_muller_f32(float[::1] data, float mean, float std, bint avx2):             # <<<<<<<<<<<<<<
  *     if data.shape[0] % 16:
  *         raise ValueError("box_muller_f32: a whole number of 16-value blocks")
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_1box_muller_f32, 0, __pyx_mstate_global->__pyx_n_u_box_muller_f32, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[0])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 19, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_1box_muller_f32, 0, __pyx_mstate_global->__pyx_n_u_box_muller_f32, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[0])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 20, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_box_muller_f32, __pyx_t_4) < (0)) __PYX_ERR(0, 19, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_box_muller_f32, __pyx_t_4) < (0)) __PYX_ERR(0, 20, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "tapegrad/_crandom.pyx":29
+  /* "tapegrad/_crandom.pyx":30
  * 
  * 
  * def box_muller_f64(double[::1] data, double mean, double std):             # <<<<<<<<<<<<<<
  *     if data.shape[0] % 16:
  *         raise ValueError("box_muller_f64: a whole number of 16-value blocks")
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_3box_muller_f64, 0, __pyx_mstate_global->__pyx_n_u_box_muller_f64, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[1])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 29, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_3box_muller_f64, 0, __pyx_mstate_global->__pyx_n_u_box_muller_f64, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[1])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 30, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_box_muller_f64, __pyx_t_4) < (0)) __PYX_ERR(0, 29, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_box_muller_f64, __pyx_t_4) < (0)) __PYX_ERR(0, 30, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "tapegrad/_crandom.pyx":36
+  /* "tapegrad/_crandom.pyx":37
  * 
  * 
  * def fma_f32(const float[::1] a, float b, float c, float[::1] out):             # <<<<<<<<<<<<<<
  *     if out.shape[0] != a.shape[0]:
  *         raise ValueError("fma_f32: out and a differ in length")
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_5fma_f32, 0, __pyx_mstate_global->__pyx_n_u_fma_f32, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[2])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 36, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_5fma_f32, 0, __pyx_mstate_global->__pyx_n_u_fma_f32, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[2])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 37, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_fma_f32, __pyx_t_4) < (0)) __PYX_ERR(0, 36, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_fma_f32, __pyx_t_4) < (0)) __PYX_ERR(0, 37, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "tapegrad/_crandom.pyx":43
+  /* "tapegrad/_crandom.pyx":44
  * 
  * 
  * def fma_f64(const double[::1] a, double b, double c, double[::1] out):             # <<<<<<<<<<<<<<
  *     if out.shape[0] != a.shape[0]:
  *         raise ValueError("fma_f64: out and a differ in length")
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_7fma_f64, 0, __pyx_mstate_global->__pyx_n_u_fma_f64, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[3])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 43, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_7fma_f64, 0, __pyx_mstate_global->__pyx_n_u_fma_f64, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[3])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 44, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_fma_f64, __pyx_t_4) < (0)) __PYX_ERR(0, 43, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_fma_f64, __pyx_t_4) < (0)) __PYX_ERR(0, 44, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "tapegrad/_crandom.pyx":50
+  /* "tapegrad/_crandom.pyx":51
  * 
  * 
  * def log_f64(const double[::1] x, double[::1] out, bint log1p_neg):             # <<<<<<<<<<<<<<
  *     if out.shape[0] != x.shape[0]:
  *         raise ValueError("log_f64: out and x differ in length")
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_9log_f64, 0, __pyx_mstate_global->__pyx_n_u_log_f64, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[4])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 50, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_9log_f64, 0, __pyx_mstate_global->__pyx_n_u_log_f64, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[4])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 51, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_log_f64, __pyx_t_4) < (0)) __PYX_ERR(0, 50, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_log_f64, __pyx_t_4) < (0)) __PYX_ERR(0, 51, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "tapegrad/_crandom.pyx":60
+  /* "tapegrad/_crandom.pyx":61
  * 
  * 
  * def randperm(const uint64_t[::1] r, int64_t[::1] perm, bint inside_out):             # <<<<<<<<<<<<<<
  *     cdef int64_t n = perm.shape[0]
  *     if r.shape[0] < (n if inside_out else n - 1):
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_11randperm, 0, __pyx_mstate_global->__pyx_n_u_randperm, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[5])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 60, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_11randperm, 0, __pyx_mstate_global->__pyx_n_u_randperm, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[5])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 61, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_randperm, __pyx_t_4) < (0)) __PYX_ERR(0, 60, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_randperm, __pyx_t_4) < (0)) __PYX_ERR(0, 61, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+
+  /* "tapegrad/_crandom.pyx":74
+ * 
+ * 
+ * def set_vector_loops(bint on):             # <<<<<<<<<<<<<<
+ *     """Whether the float32 Box-Muller may use AVX2 (tests switch it off to check the
+ *     lane-by-lane loop); returns the previous setting."""
+*/
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_13set_vector_loops, 0, __pyx_mstate_global->__pyx_n_u_set_vector_loops, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[6])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 74, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
+  #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
+  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
+  #endif
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_set_vector_loops, __pyx_t_4) < (0)) __PYX_ERR(0, 74, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
   /* "tapegrad/_crandom.pyx":1
@@ -21880,38 +22062,38 @@ static int __Pyx_InitConstants(__pyx_mstatetype *__pyx_mstate) {
   int __pyx_clineno = 0;
   CYTHON_UNUSED_VAR(__pyx_mstate);
   {
-    const struct { const unsigned int length: 8; } str_length_index[] = {{6},{8},{1},{2},{15},{23},{25},{32},{20},{22},{1},{1},{37},{45},{22},{179},{8},{49},{49},{15},{7},{6},{35},{35},{2},{9},{35},{50},{23},{25},{30},{37},{5},{8},{8},{15},{20},{12},{9},{17},{8},{8},{12},{10},{8},{10},{8},{7},{14},{11},{10},{19},{14},{12},{10},{17},{13},{12},{12},{19},{8},{13},{1},{3},{15},{18},{4},{1},{4},{14},{14},{1},{18},{5},{4},{15},{6},{9},{5},{5},{7},{7},{6},{7},{2},{5},{10},{5},{8},{9},{7},{4},{7},{4},{1},{4},{4},{3},{3},{4},{4},{3},{1},{8},{8},{10},{5},{4},{5},{3},{4},{4},{6},{17},{6},{6},{6},{1}};
-    const struct { const unsigned int length: 7; } bytes_length_index[] = {{1},{106},{76},{100},{66},{122}};
+    const struct { const unsigned int length: 8; } str_length_index[] = {{6},{8},{1},{2},{15},{23},{25},{32},{20},{22},{1},{1},{37},{45},{22},{179},{8},{49},{49},{15},{7},{6},{35},{35},{2},{9},{35},{50},{23},{25},{30},{37},{5},{8},{8},{15},{20},{12},{9},{17},{8},{8},{12},{10},{8},{10},{8},{7},{14},{11},{10},{19},{14},{12},{10},{17},{13},{12},{12},{19},{8},{13},{1},{3},{15},{18},{4},{1},{4},{14},{14},{1},{18},{5},{4},{15},{6},{9},{5},{5},{7},{7},{6},{7},{2},{5},{10},{5},{8},{9},{7},{4},{7},{4},{1},{4},{4},{3},{2},{3},{4},{4},{3},{8},{1},{8},{8},{16},{10},{5},{4},{5},{3},{4},{4},{6},{17},{6},{6},{6},{1}};
+    const struct { const unsigned int length: 7; } bytes_length_index[] = {{1},{106},{76},{100},{66},{122},{22}};
     #ifndef CYTHON_COMPRESS_STRINGS
       #define CYTHON_COMPRESS_STRINGS 90
     #endif
-    #if (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (1088 bytes) */
-static const char cstring[] = "x\332\225T\277o\3346\024\306\241\201\233\"F\001\327\251\201\026)@\307\205\017(\342K\3161\214\300\010R\\m\027\360\320\324\027;]\005\212|\3221\226H\035I\235u\2352j\324\250Q\243\306\033=v\354\330\321\243\377\224>\352~\330\227\266Az\200N\024\371\275\367\276\367\336\307G\250%\3172\242\374w\300\354\253\316\001y\371\013\304J\217\177\023pIT@^2%\255\010S\225\032B%\047\\h\007\374p[\310\371\201\261Zp\340w\300D\351\217\236/\357-\220\257~<\244R*K\2501\"\224\304*\242\201\362\035%\2431\211\033\222#$y\"G4\022\234\304\212\303\023\002Y\202\266\350\252\315\332.n;P\332j*\333OH\210\256\346`3\240\t`(B3a\310ke\201\330\001V\342pl\007J\022\334\343\020\t\0374\265\200\321\034?\364\252\035H\222\323\343\323\235\275\027{\r[\r\256n\206\230\324g\021\022\005\343\212\346\247\"\262\350\335\216\0230\035r\022\220\261J\211\004\344\205Y$\210\273k`\007 \211\001\353\026\244\335\344L\255P\322Cs!\303\366\254Lb\004\316\372g\032\031\350P\316=\304\201\2572/N\243\010\264\027<\337= \224\\\016T\004D\2461\262w\\\272\373;\230s\n\304\217\024\2730w\r\366\367>\301\200)\0043\307\307t\250\317\2700\324\217\000\244\373\017b:\r\253R\333\224\203\"\327 \000\327o\022\201\014\355\240\201\270@\377\r\t\2310S\177<R\3412:\373\007Z*\354M@\323\310\022\317\323\300S\006\236Gx\332\024G*\271\203\275\032\t\032\341)\023RX\004\241\243\004t|\200\010E\002\3245\327\364\322\030\315\236Z\224A\250)\177\3521\207Rq\047\031gi\303\305\271\243\021\226\000%@\250\326tL8\265\264\363/\247S59\272S!\233N\357\354\360\344\3448\212Db\2049\203a\n\222\201\273R\235\333\333\345y\247\343\014\237#\224\226\367\0322\373\006\002\317\233\265\037sB\376N \267\213\020\254\260\020\273\r\356l\360\027\244\222\2717\036\231\271\225\210\023\324\274[\305T\310\346\255x\0325g\222\306\323\267\013\357y\230\254\307\006\200]N\343\351\327\314\213[:\361NW\251L\004\273@\017\307r\216\033YW\005\347c\230\322h\356v\336\216\305\2125\367\351\316\006d\356\003\305\276\240b\356P_\254o\355,\030\227\2130\036S\032U!$P\224\341\274\366\236\237:yP3\226L\250\316\002c\350(\333\365}j>\270!\313\362g,B\254""\207U\302\031\301\300\247\354\202\251TZ\327h\336\344\217q\247\243\021\033\210\003\006\260\000\315P\000\255\225\016\"\032\232\331\035\230\351\034\307ML\355l\350\010\216\303\0142!\r\212\302s\304\260}f\372\367;\240\326\273\tv\"\234\211>\006*q\254\271\231\346f\231t\005\302Y\030c|4M\220\233\023q\242\022=\027\264\206P\030\034KX\266\331\225h\224\350\234c\0315\326\222\343qb\254\302G\247\314\316\345\336\231\313\035;\213~\323\004\023\206\346\322\233\354\327\367\255\353{\237\2777\371v\321*\326\213\303bX\256\224\264\034^\337\3772\177W\266\3125w:\314Wr\232\343\336\203\274{\275\372\250\354\225}\207\251\356U\275\352\254n\325\017\353~\035Lz\223\376\315\352FA\321\005\332\225\337#\304T\233\325^5\254WjZ\017\377W\244\257\212\315\242[\364\212~\301\313\255\362\254jU\353\030\354\274^\253\267\047\255\311\332\324\227\315\367\213\265b\253xS,{\231\356o\316\370>F\022\335\352\250\341y>\331\230\014\257>\273z~\305\377\330\376\263u\363\261\303O\214\361\r\346\272Y\3565\3458j25\223\255\311\371\325\306U\223\361\327\305y\271\201\207\255\333\364\014\272{\373\327\267?\324\217\353\237j\272\344U\347\353y\357\372\376j\336\313\337\242\363/\036\344\273y\177)\217^\325\257x\275\205\025\347\223\315I\367f\365\273Y3Z\325\303E3\350\337i\373\n\343";
-    PyObject *data = __Pyx_DecompressString(cstring, 1088, 1);
+    #if (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (1126 bytes) */
+static const char cstring[] = "x\332\225TMo\333F\020\255P\327M\021\243\200\233\324@\212\026X\307\205\005\024\261\0229\206Q\030A\n\325v\001\037\232Z\261\323+\261\334\035J\033\223\273\324\356R\246z\362\221G\036y\344\221G\035}\354\261\307\036u\364O\350O\350,\365a+m\203T\200\310\345\356\233\23173o\207PK\236\245D\371o\201\331\227\255\003\362\342g\210\224\036\375*\340\222\250\200\274`JZ\321KTb\010\225\234p\241\035\360\335m!\347\007\306j\301\201\337\001\023\245\337{\276\274\267@\276\374\341\220J\251,\241\306\210\236$V\021\r\224\357(\031\216HT\223\034\"\311\0239\244\241\340$R\034\236\020Hc\264EWM\326tq\233\201\322VS\331|Bz\350j\0166}\032\003\206\"4\025\206\274R\026\210\355c%\016G\266\257$\301=\016\241\360AS\013\030\315\361C\257\332\201$9=>\335\331\373~\257f\253\301\325\315\020\223\370,D\242`\\\321\374D\204\026\275\333Q\014\246EN\0022R\t\221\200\2740\213\030qw\rl\037$1`\335\2024\353\234\251\025Jzh.d\2579+\223\030\202\263\376\211\206\006Z\224s\017q\340\253\324\213\2220\004\355\005\317w\017\010%\227}\025\002\221I\204\354\035\227\366\376\016\346\234\000\361C\305.\314]\203\375\275\0170`\n\301\314\3611-\3523.\014\365C\000\351\236AD\247aUb\353rP\344\032\004\340\372MB\220=\333\257!.\320\177CzL\230\251?\036\252\3362:\375\007Z*\354M@\223\320\022\317\323\300\023\006\236GxR\027G*\271\203\275\032\n\032\342)\023RX\004\241\243\030tt\200\010E\002\3245\327\364\322\030\315\236Z\224AOS\376\324c\016\245\242V<J\223\232\213sGC,\001J\200P\255\351\210pji\353_N\247jrt\247B6\255\316\331\341\311\311q\030\212\330\010s\006\203\004$\003w\245Z\267\267\313\363NG)\376\217PZ\336+H\355k\010<o\326~\314\t\371;\201\334.z`\205\205\310mpg\203\277 \221\314\275\361\310\314\255D\024\243\346\335*\242B\326o\305\223\260>\2234\232\276]x\317\303d=\326\007\354r\022M\277f^\334\322\211w\272Jd,\330\005z8\226s\334\320\272*8\037\203\204\206s\267\363v,V\254\276Ow6 u\037(\366\005\025s\207\372b}kg\301\270\\\204\361\230\322\250\n!\201\242\014\347\265\367\374\304\311\203\232\221dB\265\026\030C\207\351\256\357S\363\316\rY\226?c!b=\254\022\316\010\006>e\027L%\322""\272F\363:\177\214;\035\215\330@\0340\200\005\250\207\002h\255t\020\322\236\231\335\201\231\316q\334D\324\316\206\216\3408\314 \025\322\240(<G\014\333g\246\217\337\000\265\336\216\261\023\275\231\350#\240\022\307\232\233in\226IW \234\205\021\306W\022\215cd\347d\034\2538\3260\0248z\365\\\332\032z\302\340\200r\205\035\"[\245\275P\251\030\307\213\235]\226Z\243.,\026Xc\2259\302cc\021cu\302\354\374\"\264\346\027\001{\216\361\222\030K\001\36580\351/W\215\311\312\247W&\333\316\033\371\203\3740\037\024\253\005-\006\223{\237go\213F\261\356N\007\331jF3\334\273\237\265\047k_\027\235\242\3530\345J\331)\317\252F\365\260\352V\301\2703\356\336\254m\344\024]\240]\361-BL\271Y\356\225\203j\265\242\325\340\177E\372\"\337\314\333y\047\357\346\274\330*\316\312F\371\000\203\235W\353\325\366\2701^\237\372\262\331~\276\236o\345\257\363e/\323\375\315\031\337\307H\242]\036\325<\317\307\033\343\301\365\307\327\317\257\371\357\333\1774n\336w\370\2011\036a\256\233\305^]\216\243:S3\336\032\237_o\\\327\031\177\231\237\027\033x\330\270M\317\240\2737\177~\365]\365\270\372\261\242K^u\366 \353L\356\255e\235\354\r:\377\354~\266\233u\227\362\350\224\335\222W[Xq>\336\034\267o\326\276\2315\243Q>\\4\203^5\376Z\375\350\223\325\311\312#\347\027!\223\025\364\3617\031\036\034\251";
+    PyObject *data = __Pyx_DecompressString(cstring, 1126, 1);
     #define __Pyx_DecompressString_LZSS_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (1434 bytes) */
-static const char cstring[] = "\377 at 0x o\377bject>.:\377 <Memory\377View of \377<contigu\377ous and gdir%\001\007\rin\021\005\177strided\"\010o or \004\031><(\t\376A\006>?Canno\377t assign\377 to read\177-only m\240\002\375v\242\000Invali\377d mode, \347exp\305\000|\000\047c\047\376t\001\047fortra\237n\047, gH\000%\005s\357hape\222\000 ax\377is Note \373th\207 Cytho\373n \021\000delib\237eratek\000\320\001c\367ter!\001n PE\337P-484\212\"re\376\264!s subcl\366\246\000es\261!buil\373ti\260\000ypes.\377 If you \223ne\224 \303\000p\316\000%\tt\177hen set\200\000\367e \047\357\002atio\377n_typing\355\047\355$iv\242\000o F\377alse.add\375_\231 ebox_m\377uller_f3\3772: a who?le num\273\000\275A\36716-\236 ue b\337locks%\t64\326\016 co[\000c\214\001s.\377abcdisab\357leen\002\001fma\256q\003out\231ba\235`f\371f\246 \372\000lengt\361h\036\002e\001\t\027gcis~J\003dlog_f\"\t\375x@\016no def\377ault __r\377educe__ {du\230\"non-\375`\357vial\033\000cin\373it\"\000andpe\367rm:\300`o fe\377w drawss\357rc/t\204`gra\357d/_c\242`dom\237.pyxu\327\002\354aa\371l\261 \200` arra\177y data.\013\020\370\310c\232\205\001\367\204\003s.ASC\377IIEllips\377isSequen\353ce\317\205\001.\324\205\007__P\373yx\001\000Dict_\377NextRef_\331_\370D\321\000__\315b__\376\001\005getitem\362\r\001d0\001\027\000func\274\035\001\030\000stat1\002i\357mpor\364\000__m\367ain;\001modu\335lM\002nam\002\003ew\274T\001\352\000_che\224`u\200T\000\n\001?\004\025\001\373`\327 \037\001u\337npick?\000En\346 \005vt\202a\230\001qua\021lO\005\207E\220Fc\313\205\002\277\001\243D{ex\314\001set_\203\005\307set\262\006\003\006.\007te\375s\310\001is_cor\376\344`ineaabc\356\222E_bu\354aasy\337ncio.\033\006sa\177vx2bbas\223\205\014\256\361\204\013cclM\000_\243 t\377raceback_count\345Ad\373\002\370u\000\225\211\003\276@odeen\373um\220\207\002error\237flags\375\204\004\341\204\004f\337ormat\356\207\004id\377indexinsOide_\271\001\274@s\300A\377sizelog1\337p_neg\356\204\004me\237anmem\320\210\001\310\210\001n\376\250Andimobj\317outp\231\000\301\204\001po\367prr""\312\204\004regi\177sterset\214\205\004\250\323\210\002Y\001\213`r\325 d\034\000p\367sto\001\000ruct\342\347\204\005.\347\204\005\327@\361\000upd\367ate\241\207\002sxO\200\377\001\330\004\007\200s\210&\377\220\001\220\023\220C\220q\377\230\006\230a\230q\330\010\177\016\210j\230\001\230\021\032\001\277q\210\006\210a\210\021\000\013\377\2101\330\014\034\230A\230\375Q \001\240\004\240A\240S\377\250\001\250\024\250Q\250f\377\260A\260Q\340\014\026\220\331a@\0005\000\230$D\000s\240\377!\2404\240q\250\006\250\367a\250q=*\022\220!\220\3771\220A\220Q\220d\230\177#\230S\240\001\240\023j\000\377T\250\021\250&\260\001\260\375\021\260\003t\2106\220\021\220\317#\220R\220\242\013\022\003!\330u\010\253\002\"\202\0001\240D\243\002\377T\260\026\260q\270\003\270\3773\270d\300&\310\001\340\371\014\002\030=$\031\230\021\230!\257\2304\230q\214 D\345\002s\177\260#\260T\270\026\270\355\002_\025\220T\230\026\032\000\001\277\047\375s\260\000U\320\032*\250\"\357\250B\250a\335*r\210\023\377\210A\330\010\014\210A\210\377U\220!\330\t\013\2102\373\210Q\273\nA\240Q\240d\373\250#\357 d\260!\2601w\340\014\035\206D\001\240\024\204F\001a";
-    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 1434, 2024);
+    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (1481 bytes) */
+static const char cstring[] = "\377 at 0x o\377bject>.:\377 <Memory\377View of \377<contigu\377ous and gdir%\001\007\rin\021\005\177strided\"\010o or \004\031><(\t\376A\006>?Canno\377t assign\377 to read\177-only m\240\002\375v\242\000Invali\377d mode, \347exp\305\000|\000\047c\047\376t\001\047fortra\237n\047, gH\000%\005s\357hape\222\000 ax\377is Note \373th\207 Cytho\373n \021\000delib\237eratek\000\320\001c\367ter!\001n PE\337P-484\212\"re\376\264!s subcl\366\246\000es\261!buil\373ti\260\000ypes.\377 If you \223ne\224 \303\000p\316\000%\tt\177hen set\200\000\367e \047\357\002atio\377n_typing\355\047\355$iv\242\000o F\377alse.add\375_\231 ebox_m\377uller_f3\3772: a who?le num\273\000\275A\36716-\236 ue b\337locks%\t64\326\016 co[\000c\214\001s.\377abcdisab\357leen\002\001fma\256q\003out\231ba\235`f\371f\246 \372\000lengt\361h\036\002e\001\t\027gcis~J\003dlog_f\"\t\375x@\016no def\377ault __r\377educe__ {du\230\"non-\375`\357vial\033\000cin\373it\"\000andpe\367rm:\300`o fe\377w drawss\357rc/t\204`gra\357d/_c\242`dom\237.pyxu\327\002\354aa\371l\261 \200` arra\177y data.\013\020\370\310c\232\205\001\367\204\003s.ASC\377IIEllips\377isSequen\353ce\317\205\001.\324\205\007__P\373yx\001\000Dict_\377NextRef_\331_\370D\321\000__\315b__\376\001\005getitem\362\r\001d0\001\027\000func\274\035\001\030\000stat1\002i\357mpor\364\000__m\367ain;\001modu\335lM\002nam\002\003ew\274T\001\352\000_che\224`u\200T\000\n\001?\004\025\001\373`\327 \037\001u\337npick?\000En\346 \005vt\202a\230\001qua\021lO\005\207E\220Fc\313\205\002\277\001\243D{ex\314\001set_\203\005\307set\262\006\003\006.\007te\375s\310\001is_cor\376\344`ineaabc\356\222E_bu\354aasy\337ncio.\033\006sa\177vx2bbas\223\205\014\256\361\204\013cclM\000_\243 t\377raceback_count\345Ad\373\002\370u\000\225\211\003\276@odeen\373um\220\207\002error\237flags\375\204\004\341\204\004f\337ormat\356\207\004id\377indexinsOide_\271\001\274@s\300A\377sizelog1\337p_neg\356\204\004me\237anmem\320\210\001\310\210\001n\376\250Andimobj?onoutp\233\000\303\204\001\377popprevi""\337ousrr\324\204\004re\277gister\325!v\377ector_lo?opsset\246\205\004\355\210\002\324s\001\245`r\357 d,\000ps}t!\000truct\201\205\005\361.\201\205\005\361@\213 upda\373te\273\207\002sxO\200\001\377\330\004\007\200s\210&\220\377\001\220\023\220C\220q\230\377\006\230a\230q\330\010\016\277\210j\230\001\230\021\032\001q\337\210\006\210a\210\021\000\013\210\3771\330\014\034\230A\230Q\376 \001\240\004\240A\240S\250\377\001\250\024\250Q\250f\260\377A\260Q\340\014\026\220a\354@\0005\000\230$D\000s\240!\377\2404\240q\250\006\250a\373\250q=*\022\220!\2201\377\220A\220Q\220d\230#\277\230S\240\001\240\023j\000T\377\250\021\250&\260\001\260\021\376\260\003t\2106\220\021\220#\347\220R\220\242\013\022\003!\330\010\272\253\002\"\202\0001\240D\243\002T\377\260\026\260q\270\003\2703\377\270d\300&\310\001\340\014\374\002\030=$\031\230\021\230!\230\3274\230q\214 D\345\002s\260\277#\260T\270\026\270\355\002\025\257\220T\230\026\032\000\001\277\047s\376\260\000U\320\032*\250\"\250\367B\250a\335*r\210\023\210\377A\330\010\014\210A\210U\377\220!\330\t\013\2102\210\375Q\273\nA\240Q\240d\250\375#\357 d\260!\2601\340\273\014\035\206D\001\240\024\204Fa\377\200\001\360\006\000\005\006\330m\004\233\000\330\004 \000\330\004\271@";
+    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 1481, 2072);
     #define __Pyx_DecompressString_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #else /* compression: none (2024 bytes) */
-static const char bytes[] = " at 0x object>.: <MemoryView of <contiguous and direct><contiguous and indirect><strided and direct or indirect><strided and direct><strided and indirect>>?Cannot assign to read-only memoryviewInvalid mode, expected \047c\047 or \047fortran\047, got Invalid shape in axis Note that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_notebox_muller_f32: a whole number of 16-value blocksbox_muller_f64: a whole number of 16-value blockscollections.abcdisableenablefma_f32: out and a differ in lengthfma_f64: out and a differ in lengthgcisenabledlog_f64: out and x differ in lengthno default __reduce__ due to non-trivial __cinit__randperm: too few drawssrc/tapegrad/_crandom.pyxunable to allocate array data.unable to allocate shape and strides.ASCIIEllipsisSequenceView.MemoryView__Pyx_PyDict_NextRef__annotate____class____class_getitem____dict____func____getstate____import____main____module____name____new____pyx_checksum__pyx_state__pyx_type__pyx_unpickle_Enum__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___is_coroutineaabcallocate_bufferasyncio.coroutinesavx2bbasebox_muller_f32box_muller_f64ccline_in_tracebackcountdatadtype_is_objectencodeenumerateerrorflagsfma_f32fma_f64formatfortranidindexinside_outitemsitemsizelog1p_neglog_f64meanmemviewmodennamendimobjoutpackpermpoprrandpermregistersetdefaultshapesizestartstdstepstopstructtapegrad._crandomunpackupdatevaluesxO\200\001\330\004\007\200s\210&\220\001\220\023\220C\220q\230\006\230a\230q\330\010\016\210j\230\001\230\021\330\004\007\200q\210\006\210a\210q\330\010\013\2101\330\014\034\230A\230Q\230a\230q\240\004\240A\240S\250\001\250\024\250Q\250f\260A\260Q\340\014\026\220a\220q\230\001\230\021\230$\230a\230s\240!\2404\240q\250\006\250a\250q\200\001\330\004\007\200s\210&\220\001\220\023\220C\220q\230\006\230a\230q\330\010\016\210j\230""\001\230\021\330\004\007\200q\210\006\210a\210q\330\010\022\220!\2201\220A\220Q\220d\230#\230S\240\001\240\023\240A\240T\250\021\250&\260\001\260\021\200\001\330\004\007\200t\2106\220\021\220#\220R\220q\330\010\016\210j\230\001\230\021\330\004\007\200t\2106\220\021\220!\330\010\013\2101\330\014\"\240!\2401\240D\250\001\250\024\250T\260\026\260q\270\003\2703\270d\300&\310\001\340\014\"\240!\2401\240D\250\001\250\024\250T\260\026\260q\270\003\2703\270d\300&\310\001\200\001\330\004\007\200t\2106\220\021\220#\220R\220q\330\010\016\210j\230\001\230\021\330\004\007\200t\2106\220\021\220!\330\010\031\230\021\230!\2304\230q\240\004\240D\250\006\250a\250s\260#\260T\270\026\270q\200\001\330\004\025\220T\230\026\230q\240\001\330\004\007\200q\210\006\210a\210s\220#\220U\320\032*\250\"\250B\250a\330\010\016\210j\230\001\230\021\330\004\007\200r\210\023\210A\330\010\014\210A\210U\220!\330\t\013\2102\210Q\330\010\013\2101\330\014\"\240!\2401\240A\240Q\240d\250#\250Q\250d\260!\2601\340\014\035\230Q\230a\230q\240\001\240\024\240S\250\001\250\024\250Q\250a";
+    #else /* compression: none (2072 bytes) */
+static const char bytes[] = " at 0x object>.: <MemoryView of <contiguous and direct><contiguous and indirect><strided and direct or indirect><strided and direct><strided and indirect>>?Cannot assign to read-only memoryviewInvalid mode, expected \047c\047 or \047fortran\047, got Invalid shape in axis Note that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_notebox_muller_f32: a whole number of 16-value blocksbox_muller_f64: a whole number of 16-value blockscollections.abcdisableenablefma_f32: out and a differ in lengthfma_f64: out and a differ in lengthgcisenabledlog_f64: out and x differ in lengthno default __reduce__ due to non-trivial __cinit__randperm: too few drawssrc/tapegrad/_crandom.pyxunable to allocate array data.unable to allocate shape and strides.ASCIIEllipsisSequenceView.MemoryView__Pyx_PyDict_NextRef__annotate____class____class_getitem____dict____func____getstate____import____main____module____name____new____pyx_checksum__pyx_state__pyx_type__pyx_unpickle_Enum__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___is_coroutineaabcallocate_bufferasyncio.coroutinesavx2bbasebox_muller_f32box_muller_f64ccline_in_tracebackcountdatadtype_is_objectencodeenumerateerrorflagsfma_f32fma_f64formatfortranidindexinside_outitemsitemsizelog1p_neglog_f64meanmemviewmodennamendimobjonoutpackpermpoppreviousrrandpermregisterset_vector_loopssetdefaultshapesizestartstdstepstopstructtapegrad._crandomunpackupdatevaluesxO\200\001\330\004\007\200s\210&\220\001\220\023\220C\220q\230\006\230a\230q\330\010\016\210j\230\001\230\021\330\004\007\200q\210\006\210a\210q\330\010\013\2101\330\014\034\230A\230Q\230a\230q\240\004\240A\240S\250\001\250\024\250Q\250f\260A\260Q\340\014\026\220a\220q\230\001\230\021\230$\230a\230s\240!\2404\240q\250\006\250a\250q\200\001\330\004\007\200s\210&\220\001\220\023\220C\220q\230\006\230a""\230q\330\010\016\210j\230\001\230\021\330\004\007\200q\210\006\210a\210q\330\010\022\220!\2201\220A\220Q\220d\230#\230S\240\001\240\023\240A\240T\250\021\250&\260\001\260\021\200\001\330\004\007\200t\2106\220\021\220#\220R\220q\330\010\016\210j\230\001\230\021\330\004\007\200t\2106\220\021\220!\330\010\013\2101\330\014\"\240!\2401\240D\250\001\250\024\250T\260\026\260q\270\003\2703\270d\300&\310\001\340\014\"\240!\2401\240D\250\001\250\024\250T\260\026\260q\270\003\2703\270d\300&\310\001\200\001\330\004\007\200t\2106\220\021\220#\220R\220q\330\010\016\210j\230\001\230\021\330\004\007\200t\2106\220\021\220!\330\010\031\230\021\230!\2304\230q\240\004\240D\250\006\250a\250s\260#\260T\270\026\270q\200\001\330\004\025\220T\230\026\230q\240\001\330\004\007\200q\210\006\210a\210s\220#\220U\320\032*\250\"\250B\250a\330\010\016\210j\230\001\230\021\330\004\007\200r\210\023\210A\330\010\014\210A\210U\220!\330\t\013\2102\210Q\330\010\013\2101\330\014\"\240!\2401\240A\240Q\240d\250#\250Q\250d\260!\2601\340\014\035\230Q\230a\230q\240\001\240\024\240S\250\001\250\024\250Q\250a\200\001\360\006\000\005\006\330\004\031\230\021\330\004\035\230Q\330\004\013\2101";
     PyObject *data = NULL;
     #define __Pyx_DecompressString_UNUSED
     #define __Pyx_DecompressString_LZSS_UNUSED
     #endif
     PyObject **stringtab = __pyx_mstate->__pyx_string_tab;
     Py_ssize_t pos = 0;
-    for (int i = 0; i < 118; i++) {
+    for (int i = 0; i < 121; i++) {
       Py_ssize_t bytes_length = str_length_index[i].length;
       PyObject *string = PyUnicode_DecodeUTF8(bytes + pos, bytes_length, NULL);
       if (likely(string) && i >= 32) PyUnicode_InternInPlace(&string);
@@ -21922,8 +22104,8 @@ static const char bytes[] = " at 0x object>.: <MemoryView of <contiguous and dir
       stringtab[i] = string;
       pos += bytes_length;
     }
-    for (int i = 118; i < 124; i++) {
-      Py_ssize_t bytes_length = bytes_length_index[i-118].length;
+    for (int i = 121; i < 128; i++) {
+      Py_ssize_t bytes_length = bytes_length_index[i-121].length;
       PyObject *string = PyBytes_FromStringAndSize(bytes + pos, bytes_length);
       stringtab[i] = string;
       pos += bytes_length;
@@ -21933,15 +22115,15 @@ static const char bytes[] = " at 0x object>.: <MemoryView of <contiguous and dir
       }
     }
     Py_XDECREF(data);
-    for (Py_ssize_t i = 0; i < 124; i++) {
+    for (Py_ssize_t i = 0; i < 128; i++) {
       if (unlikely(PyObject_Hash(stringtab[i]) == -1)) {
         __PYX_ERR(0, 1, __pyx_L1_error)
       }
     }
     #if CYTHON_IMMORTAL_CONSTANTS
     {
-      PyObject **table = stringtab + 118;
-      for (Py_ssize_t i=0; i<6; ++i) {
+      PyObject **table = stringtab + 121;
+      for (Py_ssize_t i=0; i<7; ++i) {
         #if PY_VERSION_HEX >= 0x030F0000
         PyUnstable_SetImmortal(table[i]);
         #elif CYTHON_COMPILING_IN_CPYTHON_FREETHREADING
@@ -22008,7 +22190,7 @@ typedef struct {
     unsigned int num_kwonly_args : 1;
     unsigned int nlocals : 3;
     unsigned int flags : 10;
-    unsigned int first_line : 6;
+    unsigned int first_line : 7;
 } __Pyx_PyCode_New_function_description;
 #ifdef __cplusplus
 } /* anonymous namespace */
@@ -22028,34 +22210,39 @@ static int __Pyx_CreateCodeObjects(__pyx_mstatetype *__pyx_mstate) {
   PyObject* tuple_dedup_map = PyDict_New();
   if (unlikely(!tuple_dedup_map)) return -1;
   {
-    const __Pyx_PyCode_New_function_description descr = {4, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 19};
+    const __Pyx_PyCode_New_function_description descr = {4, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 20};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_data, __pyx_mstate->__pyx_n_u_mean, __pyx_mstate->__pyx_n_u_std, __pyx_mstate->__pyx_n_u_avx2};
     __pyx_mstate_global->__pyx_codeobj_tab[0] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_tapegrad__crandom_pyx, __pyx_mstate->__pyx_n_u_box_muller_f32, __pyx_mstate->__pyx_kp_b_iso88591_t6_Rq_j_t6_1_1D_T_q_3d_1D_T_q_3, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[0])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {3, 0, 0, 3, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 29};
+    const __Pyx_PyCode_New_function_description descr = {3, 0, 0, 3, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 30};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_data, __pyx_mstate->__pyx_n_u_mean, __pyx_mstate->__pyx_n_u_std};
     __pyx_mstate_global->__pyx_codeobj_tab[1] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_tapegrad__crandom_pyx, __pyx_mstate->__pyx_n_u_box_muller_f64, __pyx_mstate->__pyx_kp_b_iso88591_t6_Rq_j_t6_4q_D_as_T_q, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[1])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {4, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 36};
+    const __Pyx_PyCode_New_function_description descr = {4, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 37};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_a, __pyx_mstate->__pyx_n_u_b, __pyx_mstate->__pyx_n_u_c, __pyx_mstate->__pyx_n_u_out};
     __pyx_mstate_global->__pyx_codeobj_tab[2] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_tapegrad__crandom_pyx, __pyx_mstate->__pyx_n_u_fma_f32, __pyx_mstate->__pyx_kp_b_iso88591_s_Cq_aq_j_q_aq_1AQd_S_AT, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[2])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {4, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 43};
+    const __Pyx_PyCode_New_function_description descr = {4, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 44};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_a, __pyx_mstate->__pyx_n_u_b, __pyx_mstate->__pyx_n_u_c, __pyx_mstate->__pyx_n_u_out};
     __pyx_mstate_global->__pyx_codeobj_tab[3] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_tapegrad__crandom_pyx, __pyx_mstate->__pyx_n_u_fma_f64, __pyx_mstate->__pyx_kp_b_iso88591_s_Cq_aq_j_q_aq_1AQd_S_AT, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[3])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {3, 0, 0, 3, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 50};
+    const __Pyx_PyCode_New_function_description descr = {3, 0, 0, 3, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 51};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_x, __pyx_mstate->__pyx_n_u_out, __pyx_mstate->__pyx_n_u_log1p_neg};
     __pyx_mstate_global->__pyx_codeobj_tab[4] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_tapegrad__crandom_pyx, __pyx_mstate->__pyx_n_u_log_f64, __pyx_mstate->__pyx_kp_b_iso88591_s_Cq_aq_j_q_aq_1_AQaq_AS_QfAQ_a, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[4])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {3, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 60};
+    const __Pyx_PyCode_New_function_description descr = {3, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 61};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_r, __pyx_mstate->__pyx_n_u_perm, __pyx_mstate->__pyx_n_u_inside_out, __pyx_mstate->__pyx_n_u_n};
     __pyx_mstate_global->__pyx_codeobj_tab[5] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_tapegrad__crandom_pyx, __pyx_mstate->__pyx_n_u_randperm, __pyx_mstate->__pyx_kp_b_iso88591_T_q_q_as_U_Ba_j_r_A_AU_2Q_1_1AQ, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[5])) goto bad;
+  }
+  {
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 74};
+    PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_on, __pyx_mstate->__pyx_n_u_previous};
+    __pyx_mstate_global->__pyx_codeobj_tab[6] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_tapegrad__crandom_pyx, __pyx_mstate->__pyx_n_u_set_vector_loops, __pyx_mstate->__pyx_kp_b_iso88591_Q_1, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[6])) goto bad;
   }
   Py_DECREF(tuple_dedup_map);
   return 0;

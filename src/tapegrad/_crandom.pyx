@@ -5,6 +5,7 @@ contiguous numpy buffers; _random.py checks dtypes and sizes before calling."""
 from libc.stdint cimport int64_t, uint64_t
 
 cdef extern from "tg_random.h":
+    int tg_random_vector_loops
     void tg_box_muller_avx2_f32(float *data, int64_t nblocks, float mean, float std)
     void tg_box_muller_libm_f32(float *data, int64_t nblocks, float mean, float std)
     void tg_box_muller_f64(double *data, int64_t nblocks, double mean, double std)
@@ -68,3 +69,12 @@ def randperm(const uint64_t[::1] r, int64_t[::1] perm, bint inside_out):
             tg_randperm_inside_out(&r[0], n, &perm[0])
         else:
             tg_randperm_swaps(&r[0], n, &perm[0])
+
+
+def set_vector_loops(bint on):
+    """Whether the float32 Box-Muller may use AVX2 (tests switch it off to check the
+    lane-by-lane loop); returns the previous setting."""
+    global tg_random_vector_loops
+    cdef bint previous = tg_random_vector_loops
+    tg_random_vector_loops = on
+    return previous

@@ -30,6 +30,7 @@ _N = 624                                # mt19937's state words
 STATE_BYTES = 5056                      # sizeof(at::detail::CPUGeneratorImplState)
 DEFAULT_SEED = 67280421310721           # c10::default_rng_seed_val: torch.Generator()'s
 _RANDPERM_SMALL = 0xFFFFFFFF // 20      # randperm: below this n, the 32-bit swap loop
+_WIDE_RANGE = 1 << 28                   # randint: 64-bit draws from this range up
 _F32_TIE_BITS = np.uint64((1 << 29) - 1)
 
 
@@ -47,12 +48,14 @@ def _nondeterministic_seed() -> int:
     return int.from_bytes(os.urandom(8), "little") & 0x1FFFFFFFFFFFFF
 
 
-def _as_seed(seed: Any) -> int:
-    """torch.manual_seed's argument check: an int in [-2**63, 2**64); negatives wrap."""
+def _as_seed(seed: Any, strict: bool = True) -> int:
+    """A seed as torch takes it: an int in [-2**63, 2**64), negatives wrapping; a float is
+    truncated by torch.manual_seed (strict=False) and refused by Generator.manual_seed."""
+    if strict and not isinstance(seed, (int, np.integer)):
+        raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}")
     seed = int(seed)
     if not -0x8000_0000_0000_0000 <= seed <= 0xFFFF_FFFF_FFFF_FFFF:
-        raise RuntimeError(f"Overflow when unpacking long long: seed {seed} must be within "
-                           "[-0x8000_0000_0000_0000, 0xffff_ffff_ffff_ffff]")
+        raise ValueError("Overflow when unpacking long long")
     return seed & 0xFFFF_FFFF_FFFF_FFFF
 
 
@@ -464,11 +467,11 @@ def _fill_blocks(fill: Any, u: np.ndarray, mean: float, std: float) -> np.ndarra
 # ----------------------------------------------------------------------------- integers
 
 def random_from_to(gen: Generator, n: int, low: int, high: int, np_dtype: Any) -> np.ndarray:
-    """random_(low, high) / randint: (draw % range) + low, the draw 64-bit when the range
-    needs it (and the type holds it), else 32-bit."""
+    """random_(low, high) / randint: (draw % range) + low, the draw 64-bit from a range of
+    2**28 up (torch 2.13's threshold, measured: the sources we read said 2**32), else
+    32-bit."""
     span = high - low
-    wide = span >= 1 << 32 and np.dtype(np_dtype) in (np.int64, np.float64, np.float32)
-    r = gen.random64(n) if wide else gen.random32(n)
+    r = gen.random64(n) if span >= _WIDE_RANGE else gen.random32(n)
     vals = (r % np.uint64(span) + np.uint64(low & 0xFFFFFFFFFFFFFFFF)).view(np.int64)
     return vals.astype(np_dtype)
 

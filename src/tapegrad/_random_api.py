@@ -211,7 +211,7 @@ def make(tensor: Callable[..., Any], note: Callable[[str], Any] = lambda name: N
 
     def manual_seed(seed: Any) -> Generator:
         """Seed the default generator, as torch.manual_seed (returns it)."""
-        return default_generator.manual_seed(seed)
+        return default_generator.manual_seed(_random._as_seed(seed, strict=False))
 
     def seed() -> int:
         return default_generator.seed()
@@ -237,7 +237,15 @@ def _engine_of(tensor: Callable[..., Any]) -> Any:
 def _randint_args(args: Tuple[Any, ...], kw: dict) -> Tuple[int, int, Tuple[int, ...]]:
     """randint(high, size) / randint(low, high, size), any of them as keywords."""
     names = ("low", "high", "size")
-    given = dict(zip(names[3 - len(args):] if len(args) < 3 else names, args))
+    if len(args) > 3:
+        raise TypeError(f"randint() takes at most 3 positional arguments ({len(args)} given)")
+    if "high" in kw:                        # randint(low, high=, size=)
+        slots = names[:len(args)]
+    elif "size" in kw:                      # randint(high, size=) / randint(low, high, size=)
+        slots = ("high",) if len(args) == 1 else names[:len(args)]
+    else:
+        slots = names[3 - len(args):]
+    given = dict(zip(slots, args))
     for k in list(kw):
         if k not in names:
             raise TypeError(f"randint() got an unexpected keyword argument '{k}'")
