@@ -189,6 +189,20 @@ void tg_box_muller_f64(double *data, int64_t nblocks, double mean, double std)
     }
 }
 
+void tg_uniform24(const uint64_t *raw, float *out, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        out[i] = (float)(raw[i] & 0xFFFFFFu) * (1.0f / 16777216.0f);
+}
+
+void tg_uniform53(const uint64_t *raw, double *out, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t r = (raw[2 * i] << 32) | (raw[2 * i + 1] & 0xFFFFFFFFu);
+        out[i] = (double)(r & ((1ull << 53) - 1)) * (1.0 / 9007199254740992.0);
+    }
+}
+
 void tg_fma_f32(const float *a, float b, float c, float *out, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)

@@ -12,6 +12,11 @@ void tg_box_muller_avx2_f32(float *data, int64_t nblocks, float mean, float std)
 void tg_box_muller_libm_f32(float *data, int64_t nblocks, float mean, float std);
 void tg_box_muller_f64(double *data, int64_t nblocks, double mean, double std);
 
+/* torch's uniform_real_distribution(0, 1): 24 bits of each 32-bit draw (float) or 53 bits
+ * of random64() made of two draws, the first high (double); raw holds the draws. */
+void tg_uniform24(const uint64_t *raw, float *out, int64_t n);
+void tg_uniform53(const uint64_t *raw, double *out, int64_t n);
+
 /* out[i] = fma(a[i], b, c): one rounding, as torch's fused kernels. */
 void tg_fma_f32(const float *a, float b, float c, float *out, int64_t n);
 void tg_fma_f64(const double *a, double b, double c, double *out, int64_t n);

@@ -3093,13 +3093,13 @@ static CYTHON_INLINE __Pyx_memviewslice __Pyx_PyObject_to_MemoryviewSlice_dc_flo
 static CYTHON_INLINE __Pyx_memviewslice __Pyx_PyObject_to_MemoryviewSlice_dc_double(PyObject *, int writable_flag);
 
 /* ObjectToMemviewSlice.proto */
+static CYTHON_INLINE __Pyx_memviewslice __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t__const__(PyObject *, int writable_flag);
+
+/* ObjectToMemviewSlice.proto */
 static CYTHON_INLINE __Pyx_memviewslice __Pyx_PyObject_to_MemoryviewSlice_dc_float__const__(PyObject *, int writable_flag);
 
 /* ObjectToMemviewSlice.proto */
 static CYTHON_INLINE __Pyx_memviewslice __Pyx_PyObject_to_MemoryviewSlice_dc_double__const__(PyObject *, int writable_flag);
-
-/* ObjectToMemviewSlice.proto */
-static CYTHON_INLINE __Pyx_memviewslice __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t__const__(PyObject *, int writable_flag);
 
 /* ObjectToMemviewSlice.proto */
 static CYTHON_INLINE __Pyx_memviewslice __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(PyObject *, int writable_flag);
@@ -3310,9 +3310,9 @@ static PyObject *__pyx_unpickle_Enum__set_state(struct __pyx_MemviewEnum_obj *, 
 /* #### Code section: typeinfo ### */
 static const __Pyx_TypeInfo __Pyx_TypeInfo_float = { "float", NULL, sizeof(float), { 0 }, 0, 'R', 0, 0 };
 static const __Pyx_TypeInfo __Pyx_TypeInfo_double = { "double", NULL, sizeof(double), { 0 }, 0, 'R', 0, 0 };
+static const __Pyx_TypeInfo __Pyx_TypeInfo_nn_uint64_t__const__ = { "const uint64_t", NULL, sizeof(uint64_t const ), { 0 }, 0, __PYX_IS_UNSIGNED(uint64_t const ) ? 'U' : 'I', __PYX_IS_UNSIGNED(uint64_t const ), 0 };
 static const __Pyx_TypeInfo __Pyx_TypeInfo_float__const__ = { "const float", NULL, sizeof(float const ), { 0 }, 0, 'R', 0, 0 };
 static const __Pyx_TypeInfo __Pyx_TypeInfo_double__const__ = { "const double", NULL, sizeof(double const ), { 0 }, 0, 'R', 0, 0 };
-static const __Pyx_TypeInfo __Pyx_TypeInfo_nn_uint64_t__const__ = { "const uint64_t", NULL, sizeof(uint64_t const ), { 0 }, 0, __PYX_IS_UNSIGNED(uint64_t const ) ? 'U' : 'I', __PYX_IS_UNSIGNED(uint64_t const ), 0 };
 static const __Pyx_TypeInfo __Pyx_TypeInfo_nn_int64_t = { "int64_t", NULL, sizeof(int64_t), { 0 }, 0, __PYX_IS_UNSIGNED(int64_t) ? 'U' : 'I', __PYX_IS_UNSIGNED(int64_t), 0 };
 /* #### Code section: before_global_var ### */
 #define __Pyx_MODULE_NAME "tapegrad._crandom"
@@ -3386,11 +3386,13 @@ static PyObject *__pyx_pf___pyx_memoryviewslice_2__setstate_cython__(CYTHON_UNUS
 static PyObject *__pyx_pf_15View_dot_MemoryView___pyx_unpickle_Enum(CYTHON_UNUSED PyObject *__pyx_self, PyObject *__pyx_v___pyx_type, long __pyx_v___pyx_checksum, PyObject *__pyx_v___pyx_state); /* proto */
 static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_data, float __pyx_v_mean, float __pyx_v_std, int __pyx_v_avx2); /* proto */
 static PyObject *__pyx_pf_8tapegrad_8_crandom_2box_muller_f64(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_data, double __pyx_v_mean, double __pyx_v_std); /* proto */
-static PyObject *__pyx_pf_8tapegrad_8_crandom_4fma_f32(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_a, float __pyx_v_b, float __pyx_v_c, __Pyx_memviewslice __pyx_v_out); /* proto */
-static PyObject *__pyx_pf_8tapegrad_8_crandom_6fma_f64(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_a, double __pyx_v_b, double __pyx_v_c, __Pyx_memviewslice __pyx_v_out); /* proto */
-static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_x, __Pyx_memviewslice __pyx_v_out, int __pyx_v_log1p_neg); /* proto */
-static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_r, __Pyx_memviewslice __pyx_v_perm, int __pyx_v_inside_out); /* proto */
-static PyObject *__pyx_pf_8tapegrad_8_crandom_12set_vector_loops(CYTHON_UNUSED PyObject *__pyx_self, int __pyx_v_on); /* proto */
+static PyObject *__pyx_pf_8tapegrad_8_crandom_4uniform24(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_raw, __Pyx_memviewslice __pyx_v_out); /* proto */
+static PyObject *__pyx_pf_8tapegrad_8_crandom_6uniform53(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_raw, __Pyx_memviewslice __pyx_v_out); /* proto */
+static PyObject *__pyx_pf_8tapegrad_8_crandom_8fma_f32(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_a, float __pyx_v_b, float __pyx_v_c, __Pyx_memviewslice __pyx_v_out); /* proto */
+static PyObject *__pyx_pf_8tapegrad_8_crandom_10fma_f64(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_a, double __pyx_v_b, double __pyx_v_c, __Pyx_memviewslice __pyx_v_out); /* proto */
+static PyObject *__pyx_pf_8tapegrad_8_crandom_12log_f64(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_x, __Pyx_memviewslice __pyx_v_out, int __pyx_v_log1p_neg); /* proto */
+static PyObject *__pyx_pf_8tapegrad_8_crandom_14randperm(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_r, __Pyx_memviewslice __pyx_v_perm, int __pyx_v_inside_out); /* proto */
+static PyObject *__pyx_pf_8tapegrad_8_crandom_16set_vector_loops(CYTHON_UNUSED PyObject *__pyx_self, int __pyx_v_on); /* proto */
 static PyObject *__pyx_tp_new__initialisation_array(PyObject *o, 
 #if CYTHON_VECTORCALL_TPNEW
     PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames
@@ -3525,8 +3527,8 @@ namespace {
     __Pyx_CachedCFunction __pyx_umethod_PyDict_Type_values;
     PyObject *__pyx_slice[1];
     PyObject *__pyx_tuple[2];
-    PyObject *__pyx_codeobj_tab[7];
-    PyObject *__pyx_string_tab[128];
+    PyObject *__pyx_codeobj_tab[9];
+    PyObject *__pyx_string_tab[135];
     PyObject *__pyx_number_tab[3];
 /* #### Code section: module_state_contents ### */
 /* PyFrozenDict.module_state_decls */
@@ -3608,102 +3610,109 @@ static __pyx_mstatetype * const __pyx_mstate_global = &__pyx_mstate_global_stati
 #define __pyx_kp_u_src_tapegrad__crandom_pyx __pyx_string_tab[29]
 #define __pyx_kp_u_unable_to_allocate_array_data __pyx_string_tab[30]
 #define __pyx_kp_u_unable_to_allocate_shape_and_str __pyx_string_tab[31]
-#define __pyx_n_u_ASCII __pyx_string_tab[32]
-#define __pyx_n_u_Ellipsis __pyx_string_tab[33]
-#define __pyx_n_u_Sequence __pyx_string_tab[34]
-#define __pyx_n_u_View_MemoryView __pyx_string_tab[35]
-#define __pyx_n_u_Pyx_PyDict_NextRef __pyx_string_tab[36]
-#define __pyx_n_u_annotate __pyx_string_tab[37]
-#define __pyx_n_u_class __pyx_string_tab[38]
-#define __pyx_n_u_class_getitem __pyx_string_tab[39]
-#define __pyx_n_u_dict __pyx_string_tab[40]
-#define __pyx_n_u_func __pyx_string_tab[41]
-#define __pyx_n_u_getstate __pyx_string_tab[42]
-#define __pyx_n_u_import __pyx_string_tab[43]
-#define __pyx_n_u_main __pyx_string_tab[44]
-#define __pyx_n_u_module __pyx_string_tab[45]
-#define __pyx_n_u_name_2 __pyx_string_tab[46]
-#define __pyx_n_u_new __pyx_string_tab[47]
-#define __pyx_n_u_pyx_checksum __pyx_string_tab[48]
-#define __pyx_n_u_pyx_state __pyx_string_tab[49]
-#define __pyx_n_u_pyx_type __pyx_string_tab[50]
-#define __pyx_n_u_pyx_unpickle_Enum __pyx_string_tab[51]
-#define __pyx_n_u_pyx_vtable __pyx_string_tab[52]
-#define __pyx_n_u_qualname __pyx_string_tab[53]
-#define __pyx_n_u_reduce __pyx_string_tab[54]
-#define __pyx_n_u_reduce_cython __pyx_string_tab[55]
-#define __pyx_n_u_reduce_ex __pyx_string_tab[56]
-#define __pyx_n_u_set_name __pyx_string_tab[57]
-#define __pyx_n_u_setstate __pyx_string_tab[58]
-#define __pyx_n_u_setstate_cython __pyx_string_tab[59]
-#define __pyx_n_u_test __pyx_string_tab[60]
-#define __pyx_n_u_is_coroutine __pyx_string_tab[61]
-#define __pyx_n_u_a __pyx_string_tab[62]
-#define __pyx_n_u_abc __pyx_string_tab[63]
-#define __pyx_n_u_allocate_buffer __pyx_string_tab[64]
-#define __pyx_n_u_asyncio_coroutines __pyx_string_tab[65]
-#define __pyx_n_u_avx2 __pyx_string_tab[66]
-#define __pyx_n_u_b __pyx_string_tab[67]
-#define __pyx_n_u_base __pyx_string_tab[68]
-#define __pyx_n_u_box_muller_f32 __pyx_string_tab[69]
-#define __pyx_n_u_box_muller_f64 __pyx_string_tab[70]
-#define __pyx_n_u_c __pyx_string_tab[71]
-#define __pyx_n_u_cline_in_traceback __pyx_string_tab[72]
-#define __pyx_n_u_count __pyx_string_tab[73]
-#define __pyx_n_u_data __pyx_string_tab[74]
-#define __pyx_n_u_dtype_is_object __pyx_string_tab[75]
-#define __pyx_n_u_encode __pyx_string_tab[76]
-#define __pyx_n_u_enumerate __pyx_string_tab[77]
-#define __pyx_n_u_error __pyx_string_tab[78]
-#define __pyx_n_u_flags __pyx_string_tab[79]
-#define __pyx_n_u_fma_f32 __pyx_string_tab[80]
-#define __pyx_n_u_fma_f64 __pyx_string_tab[81]
-#define __pyx_n_u_format __pyx_string_tab[82]
-#define __pyx_n_u_fortran __pyx_string_tab[83]
-#define __pyx_n_u_id __pyx_string_tab[84]
-#define __pyx_n_u_index __pyx_string_tab[85]
-#define __pyx_n_u_inside_out __pyx_string_tab[86]
-#define __pyx_n_u_items __pyx_string_tab[87]
-#define __pyx_n_u_itemsize __pyx_string_tab[88]
-#define __pyx_n_u_log1p_neg __pyx_string_tab[89]
-#define __pyx_n_u_log_f64 __pyx_string_tab[90]
-#define __pyx_n_u_mean __pyx_string_tab[91]
-#define __pyx_n_u_memview __pyx_string_tab[92]
-#define __pyx_n_u_mode __pyx_string_tab[93]
-#define __pyx_n_u_n __pyx_string_tab[94]
-#define __pyx_n_u_name __pyx_string_tab[95]
-#define __pyx_n_u_ndim __pyx_string_tab[96]
-#define __pyx_n_u_obj __pyx_string_tab[97]
-#define __pyx_n_u_on __pyx_string_tab[98]
-#define __pyx_n_u_out __pyx_string_tab[99]
-#define __pyx_n_u_pack __pyx_string_tab[100]
-#define __pyx_n_u_perm __pyx_string_tab[101]
-#define __pyx_n_u_pop __pyx_string_tab[102]
-#define __pyx_n_u_previous __pyx_string_tab[103]
-#define __pyx_n_u_r __pyx_string_tab[104]
-#define __pyx_n_u_randperm __pyx_string_tab[105]
-#define __pyx_n_u_register __pyx_string_tab[106]
-#define __pyx_n_u_set_vector_loops __pyx_string_tab[107]
-#define __pyx_n_u_setdefault __pyx_string_tab[108]
-#define __pyx_n_u_shape __pyx_string_tab[109]
-#define __pyx_n_u_size __pyx_string_tab[110]
-#define __pyx_n_u_start __pyx_string_tab[111]
-#define __pyx_n_u_std __pyx_string_tab[112]
-#define __pyx_n_u_step __pyx_string_tab[113]
-#define __pyx_n_u_stop __pyx_string_tab[114]
-#define __pyx_n_u_struct __pyx_string_tab[115]
-#define __pyx_n_u_tapegrad__crandom __pyx_string_tab[116]
-#define __pyx_n_u_unpack __pyx_string_tab[117]
-#define __pyx_n_u_update __pyx_string_tab[118]
-#define __pyx_n_u_values __pyx_string_tab[119]
-#define __pyx_n_u_x __pyx_string_tab[120]
-#define __pyx_n_b_O __pyx_string_tab[121]
-#define __pyx_kp_b_iso88591_s_Cq_aq_j_q_aq_1_AQaq_AS_QfAQ_a __pyx_string_tab[122]
-#define __pyx_kp_b_iso88591_s_Cq_aq_j_q_aq_1AQd_S_AT __pyx_string_tab[123]
-#define __pyx_kp_b_iso88591_t6_Rq_j_t6_1_1D_T_q_3d_1D_T_q_3 __pyx_string_tab[124]
-#define __pyx_kp_b_iso88591_t6_Rq_j_t6_4q_D_as_T_q __pyx_string_tab[125]
-#define __pyx_kp_b_iso88591_T_q_q_as_U_Ba_j_r_A_AU_2Q_1_1AQ __pyx_string_tab[126]
-#define __pyx_kp_b_iso88591_Q_1 __pyx_string_tab[127]
+#define __pyx_kp_u_uniform24_one_draw_per_value __pyx_string_tab[32]
+#define __pyx_kp_u_uniform53_two_draws_per_value __pyx_string_tab[33]
+#define __pyx_n_u_ASCII __pyx_string_tab[34]
+#define __pyx_n_u_Ellipsis __pyx_string_tab[35]
+#define __pyx_n_u_Sequence __pyx_string_tab[36]
+#define __pyx_n_u_View_MemoryView __pyx_string_tab[37]
+#define __pyx_n_u_Pyx_PyDict_NextRef __pyx_string_tab[38]
+#define __pyx_n_u_annotate __pyx_string_tab[39]
+#define __pyx_n_u_class __pyx_string_tab[40]
+#define __pyx_n_u_class_getitem __pyx_string_tab[41]
+#define __pyx_n_u_dict __pyx_string_tab[42]
+#define __pyx_n_u_func __pyx_string_tab[43]
+#define __pyx_n_u_getstate __pyx_string_tab[44]
+#define __pyx_n_u_import __pyx_string_tab[45]
+#define __pyx_n_u_main __pyx_string_tab[46]
+#define __pyx_n_u_module __pyx_string_tab[47]
+#define __pyx_n_u_name_2 __pyx_string_tab[48]
+#define __pyx_n_u_new __pyx_string_tab[49]
+#define __pyx_n_u_pyx_checksum __pyx_string_tab[50]
+#define __pyx_n_u_pyx_state __pyx_string_tab[51]
+#define __pyx_n_u_pyx_type __pyx_string_tab[52]
+#define __pyx_n_u_pyx_unpickle_Enum __pyx_string_tab[53]
+#define __pyx_n_u_pyx_vtable __pyx_string_tab[54]
+#define __pyx_n_u_qualname __pyx_string_tab[55]
+#define __pyx_n_u_reduce __pyx_string_tab[56]
+#define __pyx_n_u_reduce_cython __pyx_string_tab[57]
+#define __pyx_n_u_reduce_ex __pyx_string_tab[58]
+#define __pyx_n_u_set_name __pyx_string_tab[59]
+#define __pyx_n_u_setstate __pyx_string_tab[60]
+#define __pyx_n_u_setstate_cython __pyx_string_tab[61]
+#define __pyx_n_u_test __pyx_string_tab[62]
+#define __pyx_n_u_is_coroutine __pyx_string_tab[63]
+#define __pyx_n_u_a __pyx_string_tab[64]
+#define __pyx_n_u_abc __pyx_string_tab[65]
+#define __pyx_n_u_allocate_buffer __pyx_string_tab[66]
+#define __pyx_n_u_asyncio_coroutines __pyx_string_tab[67]
+#define __pyx_n_u_avx2 __pyx_string_tab[68]
+#define __pyx_n_u_b __pyx_string_tab[69]
+#define __pyx_n_u_base __pyx_string_tab[70]
+#define __pyx_n_u_box_muller_f32 __pyx_string_tab[71]
+#define __pyx_n_u_box_muller_f64 __pyx_string_tab[72]
+#define __pyx_n_u_c __pyx_string_tab[73]
+#define __pyx_n_u_cline_in_traceback __pyx_string_tab[74]
+#define __pyx_n_u_count __pyx_string_tab[75]
+#define __pyx_n_u_data __pyx_string_tab[76]
+#define __pyx_n_u_dtype_is_object __pyx_string_tab[77]
+#define __pyx_n_u_encode __pyx_string_tab[78]
+#define __pyx_n_u_enumerate __pyx_string_tab[79]
+#define __pyx_n_u_error __pyx_string_tab[80]
+#define __pyx_n_u_flags __pyx_string_tab[81]
+#define __pyx_n_u_fma_f32 __pyx_string_tab[82]
+#define __pyx_n_u_fma_f64 __pyx_string_tab[83]
+#define __pyx_n_u_format __pyx_string_tab[84]
+#define __pyx_n_u_fortran __pyx_string_tab[85]
+#define __pyx_n_u_id __pyx_string_tab[86]
+#define __pyx_n_u_index __pyx_string_tab[87]
+#define __pyx_n_u_inside_out __pyx_string_tab[88]
+#define __pyx_n_u_items __pyx_string_tab[89]
+#define __pyx_n_u_itemsize __pyx_string_tab[90]
+#define __pyx_n_u_log1p_neg __pyx_string_tab[91]
+#define __pyx_n_u_log_f64 __pyx_string_tab[92]
+#define __pyx_n_u_mean __pyx_string_tab[93]
+#define __pyx_n_u_memview __pyx_string_tab[94]
+#define __pyx_n_u_mode __pyx_string_tab[95]
+#define __pyx_n_u_n __pyx_string_tab[96]
+#define __pyx_n_u_name __pyx_string_tab[97]
+#define __pyx_n_u_ndim __pyx_string_tab[98]
+#define __pyx_n_u_obj __pyx_string_tab[99]
+#define __pyx_n_u_on __pyx_string_tab[100]
+#define __pyx_n_u_out __pyx_string_tab[101]
+#define __pyx_n_u_pack __pyx_string_tab[102]
+#define __pyx_n_u_perm __pyx_string_tab[103]
+#define __pyx_n_u_pop __pyx_string_tab[104]
+#define __pyx_n_u_previous __pyx_string_tab[105]
+#define __pyx_n_u_r __pyx_string_tab[106]
+#define __pyx_n_u_randperm __pyx_string_tab[107]
+#define __pyx_n_u_raw __pyx_string_tab[108]
+#define __pyx_n_u_register __pyx_string_tab[109]
+#define __pyx_n_u_set_vector_loops __pyx_string_tab[110]
+#define __pyx_n_u_setdefault __pyx_string_tab[111]
+#define __pyx_n_u_shape __pyx_string_tab[112]
+#define __pyx_n_u_size __pyx_string_tab[113]
+#define __pyx_n_u_start __pyx_string_tab[114]
+#define __pyx_n_u_std __pyx_string_tab[115]
+#define __pyx_n_u_step __pyx_string_tab[116]
+#define __pyx_n_u_stop __pyx_string_tab[117]
+#define __pyx_n_u_struct __pyx_string_tab[118]
+#define __pyx_n_u_tapegrad__crandom __pyx_string_tab[119]
+#define __pyx_n_u_uniform24 __pyx_string_tab[120]
+#define __pyx_n_u_uniform53 __pyx_string_tab[121]
+#define __pyx_n_u_unpack __pyx_string_tab[122]
+#define __pyx_n_u_update __pyx_string_tab[123]
+#define __pyx_n_u_values __pyx_string_tab[124]
+#define __pyx_n_u_x __pyx_string_tab[125]
+#define __pyx_n_b_O __pyx_string_tab[126]
+#define __pyx_kp_b_iso88591_s_Cq_aq_j_q_aq_1_AQaq_AS_QfAQ_a __pyx_string_tab[127]
+#define __pyx_kp_b_iso88591_s_Cq_aq_j_q_aq_1AQd_S_AT __pyx_string_tab[128]
+#define __pyx_kp_b_iso88591_s_Cr_3fAQ_j_s_AQc_as_4s __pyx_string_tab[129]
+#define __pyx_kp_b_iso88591_s_Cs_j_s_AQc_as_4s __pyx_string_tab[130]
+#define __pyx_kp_b_iso88591_t6_Rq_j_t6_1_1D_T_q_3d_1D_T_q_3 __pyx_string_tab[131]
+#define __pyx_kp_b_iso88591_t6_Rq_j_t6_4q_D_as_T_q __pyx_string_tab[132]
+#define __pyx_kp_b_iso88591_T_q_q_as_U_Ba_j_r_A_AU_2Q_1_1AQ __pyx_string_tab[133]
+#define __pyx_kp_b_iso88591_Q_1 __pyx_string_tab[134]
 #define __pyx_int_0 __pyx_number_tab[0]
 #define __pyx_int_neg_1 __pyx_number_tab[1]
 #define __pyx_int_136983863 __pyx_number_tab[2]
@@ -3734,8 +3743,8 @@ static CYTHON_SMALL_CODE int __pyx_m_clear(PyObject *m) {
   Py_CLEAR(clear_module_state->__pyx_umethod_PyDict_Type_values.method);
   for (int i=0; i<1; ++i) { Py_CLEAR(clear_module_state->__pyx_slice[i]); }
   for (int i=0; i<2; ++i) { Py_CLEAR(clear_module_state->__pyx_tuple[i]); }
-  for (int i=0; i<7; ++i) { Py_CLEAR(clear_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<128; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<9; ++i) { Py_CLEAR(clear_module_state->__pyx_codeobj_tab[i]); }
+  for (int i=0; i<135; ++i) { Py_CLEAR(clear_module_state->__pyx_string_tab[i]); }
   for (int i=0; i<3; ++i) { Py_CLEAR(clear_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_clear_contents ### */
 /* CommonTypesMetaclass.module_state_clear */
@@ -3772,8 +3781,8 @@ static CYTHON_SMALL_CODE int __pyx_m_traverse(PyObject *m, visitproc visit, void
   Py_VISIT(traverse_module_state->__pyx_umethod_PyDict_Type_values.method);
   for (int i=0; i<1; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_slice[i]); }
   for (int i=0; i<2; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_tuple[i]); }
-  for (int i=0; i<7; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_codeobj_tab[i]); }
-  for (int i=0; i<128; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
+  for (int i=0; i<9; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_codeobj_tab[i]); }
+  for (int i=0; i<135; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_string_tab[i]); }
   for (int i=0; i<3; ++i) { __Pyx_VISIT_CONST(traverse_module_state->__pyx_number_tab[i]); }
 /* #### Code section: module_state_traverse_contents ### */
 /* CommonTypesMetaclass.module_state_traverse */
@@ -17960,7 +17969,7 @@ static PyObject *__pyx_unpickle_Enum__set_state(struct __pyx_MemviewEnum_obj *__
   return __pyx_r;
 }
 
-/* "tapegrad/_crandom.pyx":20
+/* "tapegrad/_crandom.pyx":22
  * 
  * 
  * def box_muller_f32(float[::1] data, float mean, float std, bint avx2):             # <<<<<<<<<<<<<<
@@ -18011,53 +18020,53 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_data,&__pyx_mstate_global->__pyx_n_u_mean,&__pyx_mstate_global->__pyx_n_u_std,&__pyx_mstate_global->__pyx_n_u_avx2,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 20, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 22, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  4:
         values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 20, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 22, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  3:
         values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 20, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 22, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 20, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 22, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 20, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 22, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "box_muller_f32", 0) < (0)) __PYX_ERR(0, 20, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "box_muller_f32", 0) < (0)) __PYX_ERR(0, 22, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 4; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("box_muller_f32", 1, 4, 4, i); __PYX_ERR(0, 20, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("box_muller_f32", 1, 4, 4, i); __PYX_ERR(0, 22, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 4)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 20, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 22, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 20, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 22, __pyx_L3_error)
       values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 20, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 22, __pyx_L3_error)
       values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 20, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 22, __pyx_L3_error)
     }
-    __pyx_v_data = __Pyx_PyObject_to_MemoryviewSlice_dc_float(values[0], PyBUF_WRITABLE); if (unlikely(!__pyx_v_data.memview)) __PYX_ERR(0, 20, __pyx_L3_error)
-    __pyx_v_mean = __Pyx_PyFloat_AsFloat(values[1]); if (unlikely((__pyx_v_mean == (float)-1) && PyErr_Occurred())) __PYX_ERR(0, 20, __pyx_L3_error)
-    __pyx_v_std = __Pyx_PyFloat_AsFloat(values[2]); if (unlikely((__pyx_v_std == (float)-1) && PyErr_Occurred())) __PYX_ERR(0, 20, __pyx_L3_error)
-    __pyx_v_avx2 = __Pyx_PyObject_IsTrue(values[3]); if (unlikely((__pyx_v_avx2 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 20, __pyx_L3_error)
+    __pyx_v_data = __Pyx_PyObject_to_MemoryviewSlice_dc_float(values[0], PyBUF_WRITABLE); if (unlikely(!__pyx_v_data.memview)) __PYX_ERR(0, 22, __pyx_L3_error)
+    __pyx_v_mean = __Pyx_PyFloat_AsFloat(values[1]); if (unlikely((__pyx_v_mean == (float)-1) && PyErr_Occurred())) __PYX_ERR(0, 22, __pyx_L3_error)
+    __pyx_v_std = __Pyx_PyFloat_AsFloat(values[2]); if (unlikely((__pyx_v_std == (float)-1) && PyErr_Occurred())) __PYX_ERR(0, 22, __pyx_L3_error)
+    __pyx_v_avx2 = __Pyx_PyObject_IsTrue(values[3]); if (unlikely((__pyx_v_avx2 == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 22, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("box_muller_f32", 1, 4, 4, __pyx_nargs); __PYX_ERR(0, 20, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("box_muller_f32", 1, 4, 4, __pyx_nargs); __PYX_ERR(0, 22, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -18096,7 +18105,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("box_muller_f32", 0);
 
-  /* "tapegrad/_crandom.pyx":21
+  /* "tapegrad/_crandom.pyx":23
  * 
  * def box_muller_f32(float[::1] data, float mean, float std, bint avx2):
  *     if data.shape[0] % 16:             # <<<<<<<<<<<<<<
@@ -18108,7 +18117,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
   if (unlikely(__pyx_t_1)) {
 
 
-    /* "tapegrad/_crandom.pyx":22
+    /* "tapegrad/_crandom.pyx":24
  * def box_muller_f32(float[::1] data, float mean, float std, bint avx2):
  *     if data.shape[0] % 16:
  *         raise ValueError("box_muller_f32: a whole number of 16-value blocks")             # <<<<<<<<<<<<<<
@@ -18121,14 +18130,14 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
       PyObject *__pyx_callargs[2] = {__pyx_t_3, __pyx_mstate_global->__pyx_kp_u_box_muller_f32_a_whole_number_of};
       __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ValueError)), __pyx_callargs+__pyx_t_4, (2-__pyx_t_4) | (__pyx_t_4*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 22, __pyx_L1_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 24, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
     }
     __Pyx_Raise(__pyx_t_2, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __PYX_ERR(0, 22, __pyx_L1_error)
+    __PYX_ERR(0, 24, __pyx_L1_error)
 
-    /* "tapegrad/_crandom.pyx":21
+    /* "tapegrad/_crandom.pyx":23
  * 
  * def box_muller_f32(float[::1] data, float mean, float std, bint avx2):
  *     if data.shape[0] % 16:             # <<<<<<<<<<<<<<
@@ -18137,7 +18146,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
 */
   }
 
-  /* "tapegrad/_crandom.pyx":23
+  /* "tapegrad/_crandom.pyx":25
  *     if data.shape[0] % 16:
  *         raise ValueError("box_muller_f32: a whole number of 16-value blocks")
  *     if data.shape[0]:             # <<<<<<<<<<<<<<
@@ -18149,7 +18158,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
   if (__pyx_t_1) {
 
 
-    /* "tapegrad/_crandom.pyx":24
+    /* "tapegrad/_crandom.pyx":26
  *         raise ValueError("box_muller_f32: a whole number of 16-value blocks")
  *     if data.shape[0]:
  *         if avx2:             # <<<<<<<<<<<<<<
@@ -18158,7 +18167,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
 */
     if (__pyx_v_avx2) {
 
-      /* "tapegrad/_crandom.pyx":25
+      /* "tapegrad/_crandom.pyx":27
  *     if data.shape[0]:
  *         if avx2:
  *             tg_box_muller_avx2_f32(&data[0], data.shape[0] // 16, mean, std)             # <<<<<<<<<<<<<<
@@ -18168,7 +18177,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
       __pyx_t_5 = 0;
       tg_box_muller_avx2_f32((&(*((float *) ( /* dim=0 */ ((char *) (((float *) __pyx_v_data.data) + __pyx_t_5)) )))), ((__pyx_v_data.shape[0]) / 16), __pyx_v_mean, __pyx_v_std);
 
-      /* "tapegrad/_crandom.pyx":24
+      /* "tapegrad/_crandom.pyx":26
  *         raise ValueError("box_muller_f32: a whole number of 16-value blocks")
  *     if data.shape[0]:
  *         if avx2:             # <<<<<<<<<<<<<<
@@ -18178,7 +18187,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
       goto __pyx_L5;
     }
 
-    /* "tapegrad/_crandom.pyx":27
+    /* "tapegrad/_crandom.pyx":29
  *             tg_box_muller_avx2_f32(&data[0], data.shape[0] // 16, mean, std)
  *         else:
  *             tg_box_muller_libm_f32(&data[0], data.shape[0] // 16, mean, std)             # <<<<<<<<<<<<<<
@@ -18191,7 +18200,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
     }
     __pyx_L5:;
 
-    /* "tapegrad/_crandom.pyx":23
+    /* "tapegrad/_crandom.pyx":25
  *     if data.shape[0] % 16:
  *         raise ValueError("box_muller_f32: a whole number of 16-value blocks")
  *     if data.shape[0]:             # <<<<<<<<<<<<<<
@@ -18200,7 +18209,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
 */
   }
 
-  /* "tapegrad/_crandom.pyx":20
+  /* "tapegrad/_crandom.pyx":22
  * 
  * 
  * def box_muller_f32(float[::1] data, float mean, float std, bint avx2):             # <<<<<<<<<<<<<<
@@ -18222,7 +18231,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_box_muller_f32(CYTHON_UNUSED PyObj
   return __pyx_r;
 }
 
-/* "tapegrad/_crandom.pyx":30
+/* "tapegrad/_crandom.pyx":32
  * 
  * 
  * def box_muller_f64(double[::1] data, double mean, double std):             # <<<<<<<<<<<<<<
@@ -18272,46 +18281,46 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_data,&__pyx_mstate_global->__pyx_n_u_mean,&__pyx_mstate_global->__pyx_n_u_std,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 30, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 32, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  3:
         values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 30, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 32, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 30, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 32, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 30, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 32, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "box_muller_f64", 0) < (0)) __PYX_ERR(0, 30, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "box_muller_f64", 0) < (0)) __PYX_ERR(0, 32, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 3; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("box_muller_f64", 1, 3, 3, i); __PYX_ERR(0, 30, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("box_muller_f64", 1, 3, 3, i); __PYX_ERR(0, 32, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 3)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 30, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 32, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 30, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 32, __pyx_L3_error)
       values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 30, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 32, __pyx_L3_error)
     }
-    __pyx_v_data = __Pyx_PyObject_to_MemoryviewSlice_dc_double(values[0], PyBUF_WRITABLE); if (unlikely(!__pyx_v_data.memview)) __PYX_ERR(0, 30, __pyx_L3_error)
-    __pyx_v_mean = __Pyx_PyFloat_AsDouble(values[1]); if (unlikely((__pyx_v_mean == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 30, __pyx_L3_error)
-    __pyx_v_std = __Pyx_PyFloat_AsDouble(values[2]); if (unlikely((__pyx_v_std == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 30, __pyx_L3_error)
+    __pyx_v_data = __Pyx_PyObject_to_MemoryviewSlice_dc_double(values[0], PyBUF_WRITABLE); if (unlikely(!__pyx_v_data.memview)) __PYX_ERR(0, 32, __pyx_L3_error)
+    __pyx_v_mean = __Pyx_PyFloat_AsDouble(values[1]); if (unlikely((__pyx_v_mean == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 32, __pyx_L3_error)
+    __pyx_v_std = __Pyx_PyFloat_AsDouble(values[2]); if (unlikely((__pyx_v_std == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 32, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("box_muller_f64", 1, 3, 3, __pyx_nargs); __PYX_ERR(0, 30, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("box_muller_f64", 1, 3, 3, __pyx_nargs); __PYX_ERR(0, 32, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -18349,7 +18358,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_2box_muller_f64(CYTHON_UNUSED PyOb
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("box_muller_f64", 0);
 
-  /* "tapegrad/_crandom.pyx":31
+  /* "tapegrad/_crandom.pyx":33
  * 
  * def box_muller_f64(double[::1] data, double mean, double std):
  *     if data.shape[0] % 16:             # <<<<<<<<<<<<<<
@@ -18361,7 +18370,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_2box_muller_f64(CYTHON_UNUSED PyOb
   if (unlikely(__pyx_t_1)) {
 
 
-    /* "tapegrad/_crandom.pyx":32
+    /* "tapegrad/_crandom.pyx":34
  * def box_muller_f64(double[::1] data, double mean, double std):
  *     if data.shape[0] % 16:
  *         raise ValueError("box_muller_f64: a whole number of 16-value blocks")             # <<<<<<<<<<<<<<
@@ -18374,14 +18383,14 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_2box_muller_f64(CYTHON_UNUSED PyOb
       PyObject *__pyx_callargs[2] = {__pyx_t_3, __pyx_mstate_global->__pyx_kp_u_box_muller_f64_a_whole_number_of};
       __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ValueError)), __pyx_callargs+__pyx_t_4, (2-__pyx_t_4) | (__pyx_t_4*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 32, __pyx_L1_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 34, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
     }
     __Pyx_Raise(__pyx_t_2, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __PYX_ERR(0, 32, __pyx_L1_error)
+    __PYX_ERR(0, 34, __pyx_L1_error)
 
-    /* "tapegrad/_crandom.pyx":31
+    /* "tapegrad/_crandom.pyx":33
  * 
  * def box_muller_f64(double[::1] data, double mean, double std):
  *     if data.shape[0] % 16:             # <<<<<<<<<<<<<<
@@ -18390,7 +18399,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_2box_muller_f64(CYTHON_UNUSED PyOb
 */
   }
 
-  /* "tapegrad/_crandom.pyx":33
+  /* "tapegrad/_crandom.pyx":35
  *     if data.shape[0] % 16:
  *         raise ValueError("box_muller_f64: a whole number of 16-value blocks")
  *     if data.shape[0]:             # <<<<<<<<<<<<<<
@@ -18402,7 +18411,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_2box_muller_f64(CYTHON_UNUSED PyOb
   if (__pyx_t_1) {
 
 
-    /* "tapegrad/_crandom.pyx":34
+    /* "tapegrad/_crandom.pyx":36
  *         raise ValueError("box_muller_f64: a whole number of 16-value blocks")
  *     if data.shape[0]:
  *         tg_box_muller_f64(&data[0], data.shape[0] // 16, mean, std)             # <<<<<<<<<<<<<<
@@ -18412,7 +18421,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_2box_muller_f64(CYTHON_UNUSED PyOb
     __pyx_t_5 = 0;
     tg_box_muller_f64((&(*((double *) ( /* dim=0 */ ((char *) (((double *) __pyx_v_data.data) + __pyx_t_5)) )))), ((__pyx_v_data.shape[0]) / 16), __pyx_v_mean, __pyx_v_std);
 
-    /* "tapegrad/_crandom.pyx":33
+    /* "tapegrad/_crandom.pyx":35
  *     if data.shape[0] % 16:
  *         raise ValueError("box_muller_f64: a whole number of 16-value blocks")
  *     if data.shape[0]:             # <<<<<<<<<<<<<<
@@ -18421,7 +18430,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_2box_muller_f64(CYTHON_UNUSED PyOb
 */
   }
 
-  /* "tapegrad/_crandom.pyx":30
+  /* "tapegrad/_crandom.pyx":32
  * 
  * 
  * def box_muller_f64(double[::1] data, double mean, double std):             # <<<<<<<<<<<<<<
@@ -18443,7 +18452,437 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_2box_muller_f64(CYTHON_UNUSED PyOb
   return __pyx_r;
 }
 
-/* "tapegrad/_crandom.pyx":37
+/* "tapegrad/_crandom.pyx":39
+ * 
+ * 
+ * def uniform24(const uint64_t[::1] raw, float[::1] out):             # <<<<<<<<<<<<<<
+ *     if raw.shape[0] != out.shape[0]:
+ *         raise ValueError("uniform24: one draw per value")
+*/
+
+/* Python wrapper */
+static PyObject *__pyx_pw_8tapegrad_8_crandom_5uniform24(PyObject *__pyx_self, 
+#if CYTHON_VECTORCALL
+PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
+#else
+PyObject *__pyx_args, PyObject *__pyx_kwds
+#endif
+); /*proto*/
+PyDoc_STRVAR(__pyx_doc_8tapegrad_8_crandom_4uniform24, "uniform24(const uint64_t[::1] raw, float[::1] out)");
+static PyMethodDef __pyx_mdef_8tapegrad_8_crandom_5uniform24 = {"uniform24", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_8tapegrad_8_crandom_5uniform24, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_8tapegrad_8_crandom_4uniform24};
+static PyObject *__pyx_pw_8tapegrad_8_crandom_5uniform24(PyObject *__pyx_self, 
+#if CYTHON_VECTORCALL
+PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
+#else
+PyObject *__pyx_args, PyObject *__pyx_kwds
+#endif
+) {
+  __Pyx_memviewslice __pyx_v_raw = { 0, 0, { 0 }, { 0 }, { 0 } };
+  __Pyx_memviewslice __pyx_v_out = { 0, 0, { 0 }, { 0 }, { 0 } };
+  #if !CYTHON_VECTORCALL
+  CYTHON_UNUSED Py_ssize_t __pyx_nargs;
+  #endif
+  CYTHON_UNUSED PyObject *const *__pyx_kwvalues;
+  PyObject* values[2] = {0,0};
+  int __pyx_lineno = 0;
+  const char *__pyx_filename = NULL;
+  int __pyx_clineno = 0;
+  PyObject *__pyx_r = 0;
+  __Pyx_RefNannyDeclarations
+  __Pyx_RefNannySetupContext("uniform24 (wrapper)", 0);
+  #if !CYTHON_VECTORCALL
+  #if CYTHON_ASSUME_SAFE_SIZE
+  __pyx_nargs = PyTuple_GET_SIZE(__pyx_args);
+  #else
+  __pyx_nargs = PyTuple_Size(__pyx_args); if (unlikely(__pyx_nargs < 0)) return NULL;
+  #endif
+  #endif
+  __pyx_kwvalues = __Pyx_KwValues_FASTCALL(__pyx_args, __pyx_nargs);
+  {
+    PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_raw,&__pyx_mstate_global->__pyx_n_u_out,0};
+    const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 39, __pyx_L3_error)
+    if (__pyx_kwds_len > 0) {
+      switch (__pyx_nargs) {
+        case  2:
+        values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 39, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
+        case  1:
+        values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 39, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
+        case  0: break;
+        default: goto __pyx_L5_argtuple_error;
+      }
+      const Py_ssize_t kwd_pos_args = __pyx_nargs;
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "uniform24", 0) < (0)) __PYX_ERR(0, 39, __pyx_L3_error)
+      for (Py_ssize_t i = __pyx_nargs; i < 2; i++) {
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("uniform24", 1, 2, 2, i); __PYX_ERR(0, 39, __pyx_L3_error) }
+      }
+    } else if (unlikely(__pyx_nargs != 2)) {
+      goto __pyx_L5_argtuple_error;
+    } else {
+      values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 39, __pyx_L3_error)
+      values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 39, __pyx_L3_error)
+    }
+    __pyx_v_raw = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t__const__(values[0], 0); if (unlikely(!__pyx_v_raw.memview)) __PYX_ERR(0, 39, __pyx_L3_error)
+    __pyx_v_out = __Pyx_PyObject_to_MemoryviewSlice_dc_float(values[1], PyBUF_WRITABLE); if (unlikely(!__pyx_v_out.memview)) __PYX_ERR(0, 39, __pyx_L3_error)
+  }
+  goto __pyx_L6_skip;
+  __pyx_L5_argtuple_error:;
+  __Pyx_RaiseArgtupleInvalid("uniform24", 1, 2, 2, __pyx_nargs); __PYX_ERR(0, 39, __pyx_L3_error)
+  __pyx_L6_skip:;
+  goto __pyx_L4_argument_unpacking_done;
+  __pyx_L3_error:;
+  for (Py_ssize_t __pyx_temp=0; __pyx_temp < (Py_ssize_t)(sizeof(values)/sizeof(values[0])); ++__pyx_temp) {
+    Py_XDECREF(values[__pyx_temp]);
+  }
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_raw, 1);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_out, 1);
+  __Pyx_AddTraceback("tapegrad._crandom.uniform24", __pyx_clineno, __pyx_lineno, __pyx_filename);
+  __Pyx_RefNannyFinishContext();
+  return NULL;
+  __pyx_L4_argument_unpacking_done:;
+  __pyx_r = __pyx_pf_8tapegrad_8_crandom_4uniform24(__pyx_self, __pyx_v_raw, __pyx_v_out);
+
+  /* function exit code */
+  for (Py_ssize_t __pyx_temp=0; __pyx_temp < (Py_ssize_t)(sizeof(values)/sizeof(values[0])); ++__pyx_temp) {
+    Py_XDECREF(values[__pyx_temp]);
+  }
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_raw, 1);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_out, 1);
+  __Pyx_RefNannyFinishContext();
+  return __pyx_r;
+}
+
+static PyObject *__pyx_pf_8tapegrad_8_crandom_4uniform24(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_raw, __Pyx_memviewslice __pyx_v_out) {
+  PyObject *__pyx_r = NULL;
+  __Pyx_RefNannyDeclarations
+  int __pyx_t_1;
+  PyObject *__pyx_t_2 = NULL;
+  PyObject *__pyx_t_3 = NULL;
+  size_t __pyx_t_4;
+  Py_ssize_t __pyx_t_5;
+  Py_ssize_t __pyx_t_6;
+  int __pyx_lineno = 0;
+  const char *__pyx_filename = NULL;
+  int __pyx_clineno = 0;
+  __Pyx_RefNannySetupContext("uniform24", 0);
+
+  /* "tapegrad/_crandom.pyx":40
+ * 
+ * def uniform24(const uint64_t[::1] raw, float[::1] out):
+ *     if raw.shape[0] != out.shape[0]:             # <<<<<<<<<<<<<<
+ *         raise ValueError("uniform24: one draw per value")
+ *     if out.shape[0]:
+*/
+  __pyx_t_1 = ((__pyx_v_raw.shape[0]) != (__pyx_v_out.shape[0]));
+
+  if (unlikely(__pyx_t_1)) {
+
+
+    /* "tapegrad/_crandom.pyx":41
+ * def uniform24(const uint64_t[::1] raw, float[::1] out):
+ *     if raw.shape[0] != out.shape[0]:
+ *         raise ValueError("uniform24: one draw per value")             # <<<<<<<<<<<<<<
+ *     if out.shape[0]:
+ *         tg_uniform24(&raw[0], &out[0], out.shape[0])
+*/
+    __pyx_t_3 = NULL;
+    __pyx_t_4 = 1;
+    {
+      PyObject *__pyx_callargs[2] = {__pyx_t_3, __pyx_mstate_global->__pyx_kp_u_uniform24_one_draw_per_value};
+      __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ValueError)), __pyx_callargs+__pyx_t_4, (2-__pyx_t_4) | (__pyx_t_4*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+      __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 41, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_2);
+    }
+    __Pyx_Raise(__pyx_t_2, 0, 0, 0);
+    __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+    __PYX_ERR(0, 41, __pyx_L1_error)
+
+    /* "tapegrad/_crandom.pyx":40
+ * 
+ * def uniform24(const uint64_t[::1] raw, float[::1] out):
+ *     if raw.shape[0] != out.shape[0]:             # <<<<<<<<<<<<<<
+ *         raise ValueError("uniform24: one draw per value")
+ *     if out.shape[0]:
+*/
+  }
+
+  /* "tapegrad/_crandom.pyx":42
+ *     if raw.shape[0] != out.shape[0]:
+ *         raise ValueError("uniform24: one draw per value")
+ *     if out.shape[0]:             # <<<<<<<<<<<<<<
+ *         tg_uniform24(&raw[0], &out[0], out.shape[0])
+ * 
+*/
+  __pyx_t_1 = ((__pyx_v_out.shape[0]) != 0);
+
+  if (__pyx_t_1) {
+
+
+    /* "tapegrad/_crandom.pyx":43
+ *         raise ValueError("uniform24: one draw per value")
+ *     if out.shape[0]:
+ *         tg_uniform24(&raw[0], &out[0], out.shape[0])             # <<<<<<<<<<<<<<
+ * 
+ * 
+*/
+    __pyx_t_5 = 0;
+    __pyx_t_6 = 0;
+    tg_uniform24((&(*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_raw.data) + __pyx_t_5)) )))), (&(*((float *) ( /* dim=0 */ ((char *) (((float *) __pyx_v_out.data) + __pyx_t_6)) )))), (__pyx_v_out.shape[0]));
+
+    /* "tapegrad/_crandom.pyx":42
+ *     if raw.shape[0] != out.shape[0]:
+ *         raise ValueError("uniform24: one draw per value")
+ *     if out.shape[0]:             # <<<<<<<<<<<<<<
+ *         tg_uniform24(&raw[0], &out[0], out.shape[0])
+ * 
+*/
+  }
+
+  /* "tapegrad/_crandom.pyx":39
+ * 
+ * 
+ * def uniform24(const uint64_t[::1] raw, float[::1] out):             # <<<<<<<<<<<<<<
+ *     if raw.shape[0] != out.shape[0]:
+ *         raise ValueError("uniform24: one draw per value")
+*/
+
+  /* function exit code */
+  __pyx_r = Py_None; __Pyx_INCREF(Py_None);
+  goto __pyx_L0;
+  __pyx_L1_error:;
+  __Pyx_XDECREF(__pyx_t_2);
+  __Pyx_XDECREF(__pyx_t_3);
+  __Pyx_AddTraceback("tapegrad._crandom.uniform24", __pyx_clineno, __pyx_lineno, __pyx_filename);
+  __pyx_r = NULL;
+  __pyx_L0:;
+  __Pyx_XGIVEREF(__pyx_r);
+  __Pyx_RefNannyFinishContext();
+  return __pyx_r;
+}
+
+/* "tapegrad/_crandom.pyx":46
+ * 
+ * 
+ * def uniform53(const uint64_t[::1] raw, double[::1] out):             # <<<<<<<<<<<<<<
+ *     if raw.shape[0] != 2 * out.shape[0]:
+ *         raise ValueError("uniform53: two draws per value")
+*/
+
+/* Python wrapper */
+static PyObject *__pyx_pw_8tapegrad_8_crandom_7uniform53(PyObject *__pyx_self, 
+#if CYTHON_VECTORCALL
+PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
+#else
+PyObject *__pyx_args, PyObject *__pyx_kwds
+#endif
+); /*proto*/
+PyDoc_STRVAR(__pyx_doc_8tapegrad_8_crandom_6uniform53, "uniform53(const uint64_t[::1] raw, double[::1] out)");
+static PyMethodDef __pyx_mdef_8tapegrad_8_crandom_7uniform53 = {"uniform53", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_8tapegrad_8_crandom_7uniform53, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_8tapegrad_8_crandom_6uniform53};
+static PyObject *__pyx_pw_8tapegrad_8_crandom_7uniform53(PyObject *__pyx_self, 
+#if CYTHON_VECTORCALL
+PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
+#else
+PyObject *__pyx_args, PyObject *__pyx_kwds
+#endif
+) {
+  __Pyx_memviewslice __pyx_v_raw = { 0, 0, { 0 }, { 0 }, { 0 } };
+  __Pyx_memviewslice __pyx_v_out = { 0, 0, { 0 }, { 0 }, { 0 } };
+  #if !CYTHON_VECTORCALL
+  CYTHON_UNUSED Py_ssize_t __pyx_nargs;
+  #endif
+  CYTHON_UNUSED PyObject *const *__pyx_kwvalues;
+  PyObject* values[2] = {0,0};
+  int __pyx_lineno = 0;
+  const char *__pyx_filename = NULL;
+  int __pyx_clineno = 0;
+  PyObject *__pyx_r = 0;
+  __Pyx_RefNannyDeclarations
+  __Pyx_RefNannySetupContext("uniform53 (wrapper)", 0);
+  #if !CYTHON_VECTORCALL
+  #if CYTHON_ASSUME_SAFE_SIZE
+  __pyx_nargs = PyTuple_GET_SIZE(__pyx_args);
+  #else
+  __pyx_nargs = PyTuple_Size(__pyx_args); if (unlikely(__pyx_nargs < 0)) return NULL;
+  #endif
+  #endif
+  __pyx_kwvalues = __Pyx_KwValues_FASTCALL(__pyx_args, __pyx_nargs);
+  {
+    PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_raw,&__pyx_mstate_global->__pyx_n_u_out,0};
+    const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 46, __pyx_L3_error)
+    if (__pyx_kwds_len > 0) {
+      switch (__pyx_nargs) {
+        case  2:
+        values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 46, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
+        case  1:
+        values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 46, __pyx_L3_error)
+        CYTHON_FALLTHROUGH;
+        case  0: break;
+        default: goto __pyx_L5_argtuple_error;
+      }
+      const Py_ssize_t kwd_pos_args = __pyx_nargs;
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "uniform53", 0) < (0)) __PYX_ERR(0, 46, __pyx_L3_error)
+      for (Py_ssize_t i = __pyx_nargs; i < 2; i++) {
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("uniform53", 1, 2, 2, i); __PYX_ERR(0, 46, __pyx_L3_error) }
+      }
+    } else if (unlikely(__pyx_nargs != 2)) {
+      goto __pyx_L5_argtuple_error;
+    } else {
+      values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 46, __pyx_L3_error)
+      values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 46, __pyx_L3_error)
+    }
+    __pyx_v_raw = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t__const__(values[0], 0); if (unlikely(!__pyx_v_raw.memview)) __PYX_ERR(0, 46, __pyx_L3_error)
+    __pyx_v_out = __Pyx_PyObject_to_MemoryviewSlice_dc_double(values[1], PyBUF_WRITABLE); if (unlikely(!__pyx_v_out.memview)) __PYX_ERR(0, 46, __pyx_L3_error)
+  }
+  goto __pyx_L6_skip;
+  __pyx_L5_argtuple_error:;
+  __Pyx_RaiseArgtupleInvalid("uniform53", 1, 2, 2, __pyx_nargs); __PYX_ERR(0, 46, __pyx_L3_error)
+  __pyx_L6_skip:;
+  goto __pyx_L4_argument_unpacking_done;
+  __pyx_L3_error:;
+  for (Py_ssize_t __pyx_temp=0; __pyx_temp < (Py_ssize_t)(sizeof(values)/sizeof(values[0])); ++__pyx_temp) {
+    Py_XDECREF(values[__pyx_temp]);
+  }
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_raw, 1);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_out, 1);
+  __Pyx_AddTraceback("tapegrad._crandom.uniform53", __pyx_clineno, __pyx_lineno, __pyx_filename);
+  __Pyx_RefNannyFinishContext();
+  return NULL;
+  __pyx_L4_argument_unpacking_done:;
+  __pyx_r = __pyx_pf_8tapegrad_8_crandom_6uniform53(__pyx_self, __pyx_v_raw, __pyx_v_out);
+
+  /* function exit code */
+  for (Py_ssize_t __pyx_temp=0; __pyx_temp < (Py_ssize_t)(sizeof(values)/sizeof(values[0])); ++__pyx_temp) {
+    Py_XDECREF(values[__pyx_temp]);
+  }
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_raw, 1);
+  __PYX_XCLEAR_MEMVIEW(&__pyx_v_out, 1);
+  __Pyx_RefNannyFinishContext();
+  return __pyx_r;
+}
+
+static PyObject *__pyx_pf_8tapegrad_8_crandom_6uniform53(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_raw, __Pyx_memviewslice __pyx_v_out) {
+  PyObject *__pyx_r = NULL;
+  __Pyx_RefNannyDeclarations
+  int __pyx_t_1;
+  PyObject *__pyx_t_2 = NULL;
+  PyObject *__pyx_t_3 = NULL;
+  size_t __pyx_t_4;
+  Py_ssize_t __pyx_t_5;
+  Py_ssize_t __pyx_t_6;
+  int __pyx_lineno = 0;
+  const char *__pyx_filename = NULL;
+  int __pyx_clineno = 0;
+  __Pyx_RefNannySetupContext("uniform53", 0);
+
+  /* "tapegrad/_crandom.pyx":47
+ * 
+ * def uniform53(const uint64_t[::1] raw, double[::1] out):
+ *     if raw.shape[0] != 2 * out.shape[0]:             # <<<<<<<<<<<<<<
+ *         raise ValueError("uniform53: two draws per value")
+ *     if out.shape[0]:
+*/
+  __pyx_t_1 = ((__pyx_v_raw.shape[0]) != (2 * (__pyx_v_out.shape[0])));
+
+  if (unlikely(__pyx_t_1)) {
+
+
+    /* "tapegrad/_crandom.pyx":48
+ * def uniform53(const uint64_t[::1] raw, double[::1] out):
+ *     if raw.shape[0] != 2 * out.shape[0]:
+ *         raise ValueError("uniform53: two draws per value")             # <<<<<<<<<<<<<<
+ *     if out.shape[0]:
+ *         tg_uniform53(&raw[0], &out[0], out.shape[0])
+*/
+    __pyx_t_3 = NULL;
+    __pyx_t_4 = 1;
+    {
+      PyObject *__pyx_callargs[2] = {__pyx_t_3, __pyx_mstate_global->__pyx_kp_u_uniform53_two_draws_per_value};
+      __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ValueError)), __pyx_callargs+__pyx_t_4, (2-__pyx_t_4) | (__pyx_t_4*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
+      __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 48, __pyx_L1_error)
+      __Pyx_GOTREF(__pyx_t_2);
+    }
+    __Pyx_Raise(__pyx_t_2, 0, 0, 0);
+    __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
+    __PYX_ERR(0, 48, __pyx_L1_error)
+
+    /* "tapegrad/_crandom.pyx":47
+ * 
+ * def uniform53(const uint64_t[::1] raw, double[::1] out):
+ *     if raw.shape[0] != 2 * out.shape[0]:             # <<<<<<<<<<<<<<
+ *         raise ValueError("uniform53: two draws per value")
+ *     if out.shape[0]:
+*/
+  }
+
+  /* "tapegrad/_crandom.pyx":49
+ *     if raw.shape[0] != 2 * out.shape[0]:
+ *         raise ValueError("uniform53: two draws per value")
+ *     if out.shape[0]:             # <<<<<<<<<<<<<<
+ *         tg_uniform53(&raw[0], &out[0], out.shape[0])
+ * 
+*/
+  __pyx_t_1 = ((__pyx_v_out.shape[0]) != 0);
+
+  if (__pyx_t_1) {
+
+
+    /* "tapegrad/_crandom.pyx":50
+ *         raise ValueError("uniform53: two draws per value")
+ *     if out.shape[0]:
+ *         tg_uniform53(&raw[0], &out[0], out.shape[0])             # <<<<<<<<<<<<<<
+ * 
+ * 
+*/
+    __pyx_t_5 = 0;
+    __pyx_t_6 = 0;
+    tg_uniform53((&(*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_raw.data) + __pyx_t_5)) )))), (&(*((double *) ( /* dim=0 */ ((char *) (((double *) __pyx_v_out.data) + __pyx_t_6)) )))), (__pyx_v_out.shape[0]));
+
+    /* "tapegrad/_crandom.pyx":49
+ *     if raw.shape[0] != 2 * out.shape[0]:
+ *         raise ValueError("uniform53: two draws per value")
+ *     if out.shape[0]:             # <<<<<<<<<<<<<<
+ *         tg_uniform53(&raw[0], &out[0], out.shape[0])
+ * 
+*/
+  }
+
+  /* "tapegrad/_crandom.pyx":46
+ * 
+ * 
+ * def uniform53(const uint64_t[::1] raw, double[::1] out):             # <<<<<<<<<<<<<<
+ *     if raw.shape[0] != 2 * out.shape[0]:
+ *         raise ValueError("uniform53: two draws per value")
+*/
+
+  /* function exit code */
+  __pyx_r = Py_None; __Pyx_INCREF(Py_None);
+  goto __pyx_L0;
+  __pyx_L1_error:;
+  __Pyx_XDECREF(__pyx_t_2);
+  __Pyx_XDECREF(__pyx_t_3);
+  __Pyx_AddTraceback("tapegrad._crandom.uniform53", __pyx_clineno, __pyx_lineno, __pyx_filename);
+  __pyx_r = NULL;
+  __pyx_L0:;
+  __Pyx_XGIVEREF(__pyx_r);
+  __Pyx_RefNannyFinishContext();
+  return __pyx_r;
+}
+
+/* "tapegrad/_crandom.pyx":53
  * 
  * 
  * def fma_f32(const float[::1] a, float b, float c, float[::1] out):             # <<<<<<<<<<<<<<
@@ -18452,16 +18891,16 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_2box_muller_f64(CYTHON_UNUSED PyOb
 */
 
 /* Python wrapper */
-static PyObject *__pyx_pw_8tapegrad_8_crandom_5fma_f32(PyObject *__pyx_self, 
+static PyObject *__pyx_pw_8tapegrad_8_crandom_9fma_f32(PyObject *__pyx_self, 
 #if CYTHON_VECTORCALL
 PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
 #else
 PyObject *__pyx_args, PyObject *__pyx_kwds
 #endif
 ); /*proto*/
-PyDoc_STRVAR(__pyx_doc_8tapegrad_8_crandom_4fma_f32, "fma_f32(const float[::1] a, float b, float c, float[::1] out)");
-static PyMethodDef __pyx_mdef_8tapegrad_8_crandom_5fma_f32 = {"fma_f32", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_8tapegrad_8_crandom_5fma_f32, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_8tapegrad_8_crandom_4fma_f32};
-static PyObject *__pyx_pw_8tapegrad_8_crandom_5fma_f32(PyObject *__pyx_self, 
+PyDoc_STRVAR(__pyx_doc_8tapegrad_8_crandom_8fma_f32, "fma_f32(const float[::1] a, float b, float c, float[::1] out)");
+static PyMethodDef __pyx_mdef_8tapegrad_8_crandom_9fma_f32 = {"fma_f32", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_8tapegrad_8_crandom_9fma_f32, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_8tapegrad_8_crandom_8fma_f32};
+static PyObject *__pyx_pw_8tapegrad_8_crandom_9fma_f32(PyObject *__pyx_self, 
 #if CYTHON_VECTORCALL
 PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
 #else
@@ -18494,53 +18933,53 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_a,&__pyx_mstate_global->__pyx_n_u_b,&__pyx_mstate_global->__pyx_n_u_c,&__pyx_mstate_global->__pyx_n_u_out,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 37, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 53, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  4:
         values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 37, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 53, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  3:
         values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 37, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 53, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 37, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 53, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 37, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 53, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "fma_f32", 0) < (0)) __PYX_ERR(0, 37, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "fma_f32", 0) < (0)) __PYX_ERR(0, 53, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 4; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("fma_f32", 1, 4, 4, i); __PYX_ERR(0, 37, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("fma_f32", 1, 4, 4, i); __PYX_ERR(0, 53, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 4)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 37, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 53, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 37, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 53, __pyx_L3_error)
       values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 37, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 53, __pyx_L3_error)
       values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 37, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 53, __pyx_L3_error)
     }
-    __pyx_v_a = __Pyx_PyObject_to_MemoryviewSlice_dc_float__const__(values[0], 0); if (unlikely(!__pyx_v_a.memview)) __PYX_ERR(0, 37, __pyx_L3_error)
-    __pyx_v_b = __Pyx_PyFloat_AsFloat(values[1]); if (unlikely((__pyx_v_b == (float)-1) && PyErr_Occurred())) __PYX_ERR(0, 37, __pyx_L3_error)
-    __pyx_v_c = __Pyx_PyFloat_AsFloat(values[2]); if (unlikely((__pyx_v_c == (float)-1) && PyErr_Occurred())) __PYX_ERR(0, 37, __pyx_L3_error)
-    __pyx_v_out = __Pyx_PyObject_to_MemoryviewSlice_dc_float(values[3], PyBUF_WRITABLE); if (unlikely(!__pyx_v_out.memview)) __PYX_ERR(0, 37, __pyx_L3_error)
+    __pyx_v_a = __Pyx_PyObject_to_MemoryviewSlice_dc_float__const__(values[0], 0); if (unlikely(!__pyx_v_a.memview)) __PYX_ERR(0, 53, __pyx_L3_error)
+    __pyx_v_b = __Pyx_PyFloat_AsFloat(values[1]); if (unlikely((__pyx_v_b == (float)-1) && PyErr_Occurred())) __PYX_ERR(0, 53, __pyx_L3_error)
+    __pyx_v_c = __Pyx_PyFloat_AsFloat(values[2]); if (unlikely((__pyx_v_c == (float)-1) && PyErr_Occurred())) __PYX_ERR(0, 53, __pyx_L3_error)
+    __pyx_v_out = __Pyx_PyObject_to_MemoryviewSlice_dc_float(values[3], PyBUF_WRITABLE); if (unlikely(!__pyx_v_out.memview)) __PYX_ERR(0, 53, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("fma_f32", 1, 4, 4, __pyx_nargs); __PYX_ERR(0, 37, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("fma_f32", 1, 4, 4, __pyx_nargs); __PYX_ERR(0, 53, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -18553,7 +18992,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   __Pyx_RefNannyFinishContext();
   return NULL;
   __pyx_L4_argument_unpacking_done:;
-  __pyx_r = __pyx_pf_8tapegrad_8_crandom_4fma_f32(__pyx_self, __pyx_v_a, __pyx_v_b, __pyx_v_c, __pyx_v_out);
+  __pyx_r = __pyx_pf_8tapegrad_8_crandom_8fma_f32(__pyx_self, __pyx_v_a, __pyx_v_b, __pyx_v_c, __pyx_v_out);
 
   /* function exit code */
   for (Py_ssize_t __pyx_temp=0; __pyx_temp < (Py_ssize_t)(sizeof(values)/sizeof(values[0])); ++__pyx_temp) {
@@ -18567,7 +19006,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   return __pyx_r;
 }
 
-static PyObject *__pyx_pf_8tapegrad_8_crandom_4fma_f32(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_a, float __pyx_v_b, float __pyx_v_c, __Pyx_memviewslice __pyx_v_out) {
+static PyObject *__pyx_pf_8tapegrad_8_crandom_8fma_f32(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_a, float __pyx_v_b, float __pyx_v_c, __Pyx_memviewslice __pyx_v_out) {
   PyObject *__pyx_r = NULL;
   __Pyx_RefNannyDeclarations
   int __pyx_t_1;
@@ -18581,7 +19020,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_4fma_f32(CYTHON_UNUSED PyObject *_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("fma_f32", 0);
 
-  /* "tapegrad/_crandom.pyx":38
+  /* "tapegrad/_crandom.pyx":54
  * 
  * def fma_f32(const float[::1] a, float b, float c, float[::1] out):
  *     if out.shape[0] != a.shape[0]:             # <<<<<<<<<<<<<<
@@ -18593,7 +19032,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_4fma_f32(CYTHON_UNUSED PyObject *_
   if (unlikely(__pyx_t_1)) {
 
 
-    /* "tapegrad/_crandom.pyx":39
+    /* "tapegrad/_crandom.pyx":55
  * def fma_f32(const float[::1] a, float b, float c, float[::1] out):
  *     if out.shape[0] != a.shape[0]:
  *         raise ValueError("fma_f32: out and a differ in length")             # <<<<<<<<<<<<<<
@@ -18606,14 +19045,14 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_4fma_f32(CYTHON_UNUSED PyObject *_
       PyObject *__pyx_callargs[2] = {__pyx_t_3, __pyx_mstate_global->__pyx_kp_u_fma_f32_out_and_a_differ_in_leng};
       __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ValueError)), __pyx_callargs+__pyx_t_4, (2-__pyx_t_4) | (__pyx_t_4*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 39, __pyx_L1_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 55, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
     }
     __Pyx_Raise(__pyx_t_2, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __PYX_ERR(0, 39, __pyx_L1_error)
+    __PYX_ERR(0, 55, __pyx_L1_error)
 
-    /* "tapegrad/_crandom.pyx":38
+    /* "tapegrad/_crandom.pyx":54
  * 
  * def fma_f32(const float[::1] a, float b, float c, float[::1] out):
  *     if out.shape[0] != a.shape[0]:             # <<<<<<<<<<<<<<
@@ -18622,7 +19061,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_4fma_f32(CYTHON_UNUSED PyObject *_
 */
   }
 
-  /* "tapegrad/_crandom.pyx":40
+  /* "tapegrad/_crandom.pyx":56
  *     if out.shape[0] != a.shape[0]:
  *         raise ValueError("fma_f32: out and a differ in length")
  *     if a.shape[0]:             # <<<<<<<<<<<<<<
@@ -18634,7 +19073,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_4fma_f32(CYTHON_UNUSED PyObject *_
   if (__pyx_t_1) {
 
 
-    /* "tapegrad/_crandom.pyx":41
+    /* "tapegrad/_crandom.pyx":57
  *         raise ValueError("fma_f32: out and a differ in length")
  *     if a.shape[0]:
  *         tg_fma_f32(&a[0], b, c, &out[0], a.shape[0])             # <<<<<<<<<<<<<<
@@ -18645,7 +19084,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_4fma_f32(CYTHON_UNUSED PyObject *_
     __pyx_t_6 = 0;
     tg_fma_f32((&(*((float const  *) ( /* dim=0 */ ((char *) (((float const  *) __pyx_v_a.data) + __pyx_t_5)) )))), __pyx_v_b, __pyx_v_c, (&(*((float *) ( /* dim=0 */ ((char *) (((float *) __pyx_v_out.data) + __pyx_t_6)) )))), (__pyx_v_a.shape[0]));
 
-    /* "tapegrad/_crandom.pyx":40
+    /* "tapegrad/_crandom.pyx":56
  *     if out.shape[0] != a.shape[0]:
  *         raise ValueError("fma_f32: out and a differ in length")
  *     if a.shape[0]:             # <<<<<<<<<<<<<<
@@ -18654,7 +19093,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_4fma_f32(CYTHON_UNUSED PyObject *_
 */
   }
 
-  /* "tapegrad/_crandom.pyx":37
+  /* "tapegrad/_crandom.pyx":53
  * 
  * 
  * def fma_f32(const float[::1] a, float b, float c, float[::1] out):             # <<<<<<<<<<<<<<
@@ -18676,7 +19115,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_4fma_f32(CYTHON_UNUSED PyObject *_
   return __pyx_r;
 }
 
-/* "tapegrad/_crandom.pyx":44
+/* "tapegrad/_crandom.pyx":60
  * 
  * 
  * def fma_f64(const double[::1] a, double b, double c, double[::1] out):             # <<<<<<<<<<<<<<
@@ -18685,16 +19124,16 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_4fma_f32(CYTHON_UNUSED PyObject *_
 */
 
 /* Python wrapper */
-static PyObject *__pyx_pw_8tapegrad_8_crandom_7fma_f64(PyObject *__pyx_self, 
+static PyObject *__pyx_pw_8tapegrad_8_crandom_11fma_f64(PyObject *__pyx_self, 
 #if CYTHON_VECTORCALL
 PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
 #else
 PyObject *__pyx_args, PyObject *__pyx_kwds
 #endif
 ); /*proto*/
-PyDoc_STRVAR(__pyx_doc_8tapegrad_8_crandom_6fma_f64, "fma_f64(const double[::1] a, double b, double c, double[::1] out)");
-static PyMethodDef __pyx_mdef_8tapegrad_8_crandom_7fma_f64 = {"fma_f64", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_8tapegrad_8_crandom_7fma_f64, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_8tapegrad_8_crandom_6fma_f64};
-static PyObject *__pyx_pw_8tapegrad_8_crandom_7fma_f64(PyObject *__pyx_self, 
+PyDoc_STRVAR(__pyx_doc_8tapegrad_8_crandom_10fma_f64, "fma_f64(const double[::1] a, double b, double c, double[::1] out)");
+static PyMethodDef __pyx_mdef_8tapegrad_8_crandom_11fma_f64 = {"fma_f64", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_8tapegrad_8_crandom_11fma_f64, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_8tapegrad_8_crandom_10fma_f64};
+static PyObject *__pyx_pw_8tapegrad_8_crandom_11fma_f64(PyObject *__pyx_self, 
 #if CYTHON_VECTORCALL
 PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
 #else
@@ -18727,53 +19166,53 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_a,&__pyx_mstate_global->__pyx_n_u_b,&__pyx_mstate_global->__pyx_n_u_c,&__pyx_mstate_global->__pyx_n_u_out,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 44, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 60, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  4:
         values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 44, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 60, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  3:
         values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 44, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 60, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 44, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 60, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 44, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 60, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "fma_f64", 0) < (0)) __PYX_ERR(0, 44, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "fma_f64", 0) < (0)) __PYX_ERR(0, 60, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 4; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("fma_f64", 1, 4, 4, i); __PYX_ERR(0, 44, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("fma_f64", 1, 4, 4, i); __PYX_ERR(0, 60, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 4)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 44, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 60, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 44, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 60, __pyx_L3_error)
       values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 44, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 60, __pyx_L3_error)
       values[3] = __Pyx_ArgRef_FASTCALL(__pyx_args, 3);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 44, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[3])) __PYX_ERR(0, 60, __pyx_L3_error)
     }
-    __pyx_v_a = __Pyx_PyObject_to_MemoryviewSlice_dc_double__const__(values[0], 0); if (unlikely(!__pyx_v_a.memview)) __PYX_ERR(0, 44, __pyx_L3_error)
-    __pyx_v_b = __Pyx_PyFloat_AsDouble(values[1]); if (unlikely((__pyx_v_b == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 44, __pyx_L3_error)
-    __pyx_v_c = __Pyx_PyFloat_AsDouble(values[2]); if (unlikely((__pyx_v_c == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 44, __pyx_L3_error)
-    __pyx_v_out = __Pyx_PyObject_to_MemoryviewSlice_dc_double(values[3], PyBUF_WRITABLE); if (unlikely(!__pyx_v_out.memview)) __PYX_ERR(0, 44, __pyx_L3_error)
+    __pyx_v_a = __Pyx_PyObject_to_MemoryviewSlice_dc_double__const__(values[0], 0); if (unlikely(!__pyx_v_a.memview)) __PYX_ERR(0, 60, __pyx_L3_error)
+    __pyx_v_b = __Pyx_PyFloat_AsDouble(values[1]); if (unlikely((__pyx_v_b == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 60, __pyx_L3_error)
+    __pyx_v_c = __Pyx_PyFloat_AsDouble(values[2]); if (unlikely((__pyx_v_c == (double)-1) && PyErr_Occurred())) __PYX_ERR(0, 60, __pyx_L3_error)
+    __pyx_v_out = __Pyx_PyObject_to_MemoryviewSlice_dc_double(values[3], PyBUF_WRITABLE); if (unlikely(!__pyx_v_out.memview)) __PYX_ERR(0, 60, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("fma_f64", 1, 4, 4, __pyx_nargs); __PYX_ERR(0, 44, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("fma_f64", 1, 4, 4, __pyx_nargs); __PYX_ERR(0, 60, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -18786,7 +19225,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   __Pyx_RefNannyFinishContext();
   return NULL;
   __pyx_L4_argument_unpacking_done:;
-  __pyx_r = __pyx_pf_8tapegrad_8_crandom_6fma_f64(__pyx_self, __pyx_v_a, __pyx_v_b, __pyx_v_c, __pyx_v_out);
+  __pyx_r = __pyx_pf_8tapegrad_8_crandom_10fma_f64(__pyx_self, __pyx_v_a, __pyx_v_b, __pyx_v_c, __pyx_v_out);
 
   /* function exit code */
   for (Py_ssize_t __pyx_temp=0; __pyx_temp < (Py_ssize_t)(sizeof(values)/sizeof(values[0])); ++__pyx_temp) {
@@ -18800,7 +19239,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   return __pyx_r;
 }
 
-static PyObject *__pyx_pf_8tapegrad_8_crandom_6fma_f64(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_a, double __pyx_v_b, double __pyx_v_c, __Pyx_memviewslice __pyx_v_out) {
+static PyObject *__pyx_pf_8tapegrad_8_crandom_10fma_f64(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_a, double __pyx_v_b, double __pyx_v_c, __Pyx_memviewslice __pyx_v_out) {
   PyObject *__pyx_r = NULL;
   __Pyx_RefNannyDeclarations
   int __pyx_t_1;
@@ -18814,7 +19253,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_6fma_f64(CYTHON_UNUSED PyObject *_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("fma_f64", 0);
 
-  /* "tapegrad/_crandom.pyx":45
+  /* "tapegrad/_crandom.pyx":61
  * 
  * def fma_f64(const double[::1] a, double b, double c, double[::1] out):
  *     if out.shape[0] != a.shape[0]:             # <<<<<<<<<<<<<<
@@ -18826,7 +19265,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_6fma_f64(CYTHON_UNUSED PyObject *_
   if (unlikely(__pyx_t_1)) {
 
 
-    /* "tapegrad/_crandom.pyx":46
+    /* "tapegrad/_crandom.pyx":62
  * def fma_f64(const double[::1] a, double b, double c, double[::1] out):
  *     if out.shape[0] != a.shape[0]:
  *         raise ValueError("fma_f64: out and a differ in length")             # <<<<<<<<<<<<<<
@@ -18839,14 +19278,14 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_6fma_f64(CYTHON_UNUSED PyObject *_
       PyObject *__pyx_callargs[2] = {__pyx_t_3, __pyx_mstate_global->__pyx_kp_u_fma_f64_out_and_a_differ_in_leng};
       __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ValueError)), __pyx_callargs+__pyx_t_4, (2-__pyx_t_4) | (__pyx_t_4*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 46, __pyx_L1_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 62, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
     }
     __Pyx_Raise(__pyx_t_2, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __PYX_ERR(0, 46, __pyx_L1_error)
+    __PYX_ERR(0, 62, __pyx_L1_error)
 
-    /* "tapegrad/_crandom.pyx":45
+    /* "tapegrad/_crandom.pyx":61
  * 
  * def fma_f64(const double[::1] a, double b, double c, double[::1] out):
  *     if out.shape[0] != a.shape[0]:             # <<<<<<<<<<<<<<
@@ -18855,7 +19294,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_6fma_f64(CYTHON_UNUSED PyObject *_
 */
   }
 
-  /* "tapegrad/_crandom.pyx":47
+  /* "tapegrad/_crandom.pyx":63
  *     if out.shape[0] != a.shape[0]:
  *         raise ValueError("fma_f64: out and a differ in length")
  *     if a.shape[0]:             # <<<<<<<<<<<<<<
@@ -18867,7 +19306,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_6fma_f64(CYTHON_UNUSED PyObject *_
   if (__pyx_t_1) {
 
 
-    /* "tapegrad/_crandom.pyx":48
+    /* "tapegrad/_crandom.pyx":64
  *         raise ValueError("fma_f64: out and a differ in length")
  *     if a.shape[0]:
  *         tg_fma_f64(&a[0], b, c, &out[0], a.shape[0])             # <<<<<<<<<<<<<<
@@ -18878,7 +19317,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_6fma_f64(CYTHON_UNUSED PyObject *_
     __pyx_t_6 = 0;
     tg_fma_f64((&(*((double const  *) ( /* dim=0 */ ((char *) (((double const  *) __pyx_v_a.data) + __pyx_t_5)) )))), __pyx_v_b, __pyx_v_c, (&(*((double *) ( /* dim=0 */ ((char *) (((double *) __pyx_v_out.data) + __pyx_t_6)) )))), (__pyx_v_a.shape[0]));
 
-    /* "tapegrad/_crandom.pyx":47
+    /* "tapegrad/_crandom.pyx":63
  *     if out.shape[0] != a.shape[0]:
  *         raise ValueError("fma_f64: out and a differ in length")
  *     if a.shape[0]:             # <<<<<<<<<<<<<<
@@ -18887,7 +19326,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_6fma_f64(CYTHON_UNUSED PyObject *_
 */
   }
 
-  /* "tapegrad/_crandom.pyx":44
+  /* "tapegrad/_crandom.pyx":60
  * 
  * 
  * def fma_f64(const double[::1] a, double b, double c, double[::1] out):             # <<<<<<<<<<<<<<
@@ -18909,7 +19348,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_6fma_f64(CYTHON_UNUSED PyObject *_
   return __pyx_r;
 }
 
-/* "tapegrad/_crandom.pyx":51
+/* "tapegrad/_crandom.pyx":67
  * 
  * 
  * def log_f64(const double[::1] x, double[::1] out, bint log1p_neg):             # <<<<<<<<<<<<<<
@@ -18918,16 +19357,16 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_6fma_f64(CYTHON_UNUSED PyObject *_
 */
 
 /* Python wrapper */
-static PyObject *__pyx_pw_8tapegrad_8_crandom_9log_f64(PyObject *__pyx_self, 
+static PyObject *__pyx_pw_8tapegrad_8_crandom_13log_f64(PyObject *__pyx_self, 
 #if CYTHON_VECTORCALL
 PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
 #else
 PyObject *__pyx_args, PyObject *__pyx_kwds
 #endif
 ); /*proto*/
-PyDoc_STRVAR(__pyx_doc_8tapegrad_8_crandom_8log_f64, "log_f64(const double[::1] x, double[::1] out, bool log1p_neg)");
-static PyMethodDef __pyx_mdef_8tapegrad_8_crandom_9log_f64 = {"log_f64", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_8tapegrad_8_crandom_9log_f64, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_8tapegrad_8_crandom_8log_f64};
-static PyObject *__pyx_pw_8tapegrad_8_crandom_9log_f64(PyObject *__pyx_self, 
+PyDoc_STRVAR(__pyx_doc_8tapegrad_8_crandom_12log_f64, "log_f64(const double[::1] x, double[::1] out, bool log1p_neg)");
+static PyMethodDef __pyx_mdef_8tapegrad_8_crandom_13log_f64 = {"log_f64", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_8tapegrad_8_crandom_13log_f64, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_8tapegrad_8_crandom_12log_f64};
+static PyObject *__pyx_pw_8tapegrad_8_crandom_13log_f64(PyObject *__pyx_self, 
 #if CYTHON_VECTORCALL
 PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
 #else
@@ -18959,46 +19398,46 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_x,&__pyx_mstate_global->__pyx_n_u_out,&__pyx_mstate_global->__pyx_n_u_log1p_neg,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 51, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 67, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  3:
         values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 51, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 67, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 51, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 67, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 51, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 67, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "log_f64", 0) < (0)) __PYX_ERR(0, 51, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "log_f64", 0) < (0)) __PYX_ERR(0, 67, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 3; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("log_f64", 1, 3, 3, i); __PYX_ERR(0, 51, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("log_f64", 1, 3, 3, i); __PYX_ERR(0, 67, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 3)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 51, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 67, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 51, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 67, __pyx_L3_error)
       values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 51, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 67, __pyx_L3_error)
     }
-    __pyx_v_x = __Pyx_PyObject_to_MemoryviewSlice_dc_double__const__(values[0], 0); if (unlikely(!__pyx_v_x.memview)) __PYX_ERR(0, 51, __pyx_L3_error)
-    __pyx_v_out = __Pyx_PyObject_to_MemoryviewSlice_dc_double(values[1], PyBUF_WRITABLE); if (unlikely(!__pyx_v_out.memview)) __PYX_ERR(0, 51, __pyx_L3_error)
-    __pyx_v_log1p_neg = __Pyx_PyObject_IsTrue(values[2]); if (unlikely((__pyx_v_log1p_neg == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 51, __pyx_L3_error)
+    __pyx_v_x = __Pyx_PyObject_to_MemoryviewSlice_dc_double__const__(values[0], 0); if (unlikely(!__pyx_v_x.memview)) __PYX_ERR(0, 67, __pyx_L3_error)
+    __pyx_v_out = __Pyx_PyObject_to_MemoryviewSlice_dc_double(values[1], PyBUF_WRITABLE); if (unlikely(!__pyx_v_out.memview)) __PYX_ERR(0, 67, __pyx_L3_error)
+    __pyx_v_log1p_neg = __Pyx_PyObject_IsTrue(values[2]); if (unlikely((__pyx_v_log1p_neg == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 67, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("log_f64", 1, 3, 3, __pyx_nargs); __PYX_ERR(0, 51, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("log_f64", 1, 3, 3, __pyx_nargs); __PYX_ERR(0, 67, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -19011,7 +19450,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   __Pyx_RefNannyFinishContext();
   return NULL;
   __pyx_L4_argument_unpacking_done:;
-  __pyx_r = __pyx_pf_8tapegrad_8_crandom_8log_f64(__pyx_self, __pyx_v_x, __pyx_v_out, __pyx_v_log1p_neg);
+  __pyx_r = __pyx_pf_8tapegrad_8_crandom_12log_f64(__pyx_self, __pyx_v_x, __pyx_v_out, __pyx_v_log1p_neg);
 
   /* function exit code */
   for (Py_ssize_t __pyx_temp=0; __pyx_temp < (Py_ssize_t)(sizeof(values)/sizeof(values[0])); ++__pyx_temp) {
@@ -19024,7 +19463,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   return __pyx_r;
 }
 
-static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_x, __Pyx_memviewslice __pyx_v_out, int __pyx_v_log1p_neg) {
+static PyObject *__pyx_pf_8tapegrad_8_crandom_12log_f64(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_x, __Pyx_memviewslice __pyx_v_out, int __pyx_v_log1p_neg) {
   PyObject *__pyx_r = NULL;
   __Pyx_RefNannyDeclarations
   int __pyx_t_1;
@@ -19038,7 +19477,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("log_f64", 0);
 
-  /* "tapegrad/_crandom.pyx":52
+  /* "tapegrad/_crandom.pyx":68
  * 
  * def log_f64(const double[::1] x, double[::1] out, bint log1p_neg):
  *     if out.shape[0] != x.shape[0]:             # <<<<<<<<<<<<<<
@@ -19050,7 +19489,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
   if (unlikely(__pyx_t_1)) {
 
 
-    /* "tapegrad/_crandom.pyx":53
+    /* "tapegrad/_crandom.pyx":69
  * def log_f64(const double[::1] x, double[::1] out, bint log1p_neg):
  *     if out.shape[0] != x.shape[0]:
  *         raise ValueError("log_f64: out and x differ in length")             # <<<<<<<<<<<<<<
@@ -19063,14 +19502,14 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
       PyObject *__pyx_callargs[2] = {__pyx_t_3, __pyx_mstate_global->__pyx_kp_u_log_f64_out_and_x_differ_in_leng};
       __pyx_t_2 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ValueError)), __pyx_callargs+__pyx_t_4, (2-__pyx_t_4) | (__pyx_t_4*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_3); __pyx_t_3 = 0;
-      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 53, __pyx_L1_error)
+      if (unlikely(!__pyx_t_2)) __PYX_ERR(0, 69, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_2);
     }
     __Pyx_Raise(__pyx_t_2, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_2); __pyx_t_2 = 0;
-    __PYX_ERR(0, 53, __pyx_L1_error)
+    __PYX_ERR(0, 69, __pyx_L1_error)
 
-    /* "tapegrad/_crandom.pyx":52
+    /* "tapegrad/_crandom.pyx":68
  * 
  * def log_f64(const double[::1] x, double[::1] out, bint log1p_neg):
  *     if out.shape[0] != x.shape[0]:             # <<<<<<<<<<<<<<
@@ -19079,7 +19518,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
 */
   }
 
-  /* "tapegrad/_crandom.pyx":54
+  /* "tapegrad/_crandom.pyx":70
  *     if out.shape[0] != x.shape[0]:
  *         raise ValueError("log_f64: out and x differ in length")
  *     if x.shape[0]:             # <<<<<<<<<<<<<<
@@ -19091,7 +19530,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
   if (__pyx_t_1) {
 
 
-    /* "tapegrad/_crandom.pyx":55
+    /* "tapegrad/_crandom.pyx":71
  *         raise ValueError("log_f64: out and x differ in length")
  *     if x.shape[0]:
  *         if log1p_neg:             # <<<<<<<<<<<<<<
@@ -19100,7 +19539,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
 */
     if (__pyx_v_log1p_neg) {
 
-      /* "tapegrad/_crandom.pyx":56
+      /* "tapegrad/_crandom.pyx":72
  *     if x.shape[0]:
  *         if log1p_neg:
  *             tg_log1p_neg_f64(&x[0], &out[0], x.shape[0])             # <<<<<<<<<<<<<<
@@ -19111,7 +19550,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
       __pyx_t_6 = 0;
       tg_log1p_neg_f64((&(*((double const  *) ( /* dim=0 */ ((char *) (((double const  *) __pyx_v_x.data) + __pyx_t_5)) )))), (&(*((double *) ( /* dim=0 */ ((char *) (((double *) __pyx_v_out.data) + __pyx_t_6)) )))), (__pyx_v_x.shape[0]));
 
-      /* "tapegrad/_crandom.pyx":55
+      /* "tapegrad/_crandom.pyx":71
  *         raise ValueError("log_f64: out and x differ in length")
  *     if x.shape[0]:
  *         if log1p_neg:             # <<<<<<<<<<<<<<
@@ -19121,7 +19560,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
       goto __pyx_L5;
     }
 
-    /* "tapegrad/_crandom.pyx":58
+    /* "tapegrad/_crandom.pyx":74
  *             tg_log1p_neg_f64(&x[0], &out[0], x.shape[0])
  *         else:
  *             tg_log_f64(&x[0], &out[0], x.shape[0])             # <<<<<<<<<<<<<<
@@ -19135,7 +19574,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
     }
     __pyx_L5:;
 
-    /* "tapegrad/_crandom.pyx":54
+    /* "tapegrad/_crandom.pyx":70
  *     if out.shape[0] != x.shape[0]:
  *         raise ValueError("log_f64: out and x differ in length")
  *     if x.shape[0]:             # <<<<<<<<<<<<<<
@@ -19144,7 +19583,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
 */
   }
 
-  /* "tapegrad/_crandom.pyx":51
+  /* "tapegrad/_crandom.pyx":67
  * 
  * 
  * def log_f64(const double[::1] x, double[::1] out, bint log1p_neg):             # <<<<<<<<<<<<<<
@@ -19166,7 +19605,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
   return __pyx_r;
 }
 
-/* "tapegrad/_crandom.pyx":61
+/* "tapegrad/_crandom.pyx":77
  * 
  * 
  * def randperm(const uint64_t[::1] r, int64_t[::1] perm, bint inside_out):             # <<<<<<<<<<<<<<
@@ -19175,16 +19614,16 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_8log_f64(CYTHON_UNUSED PyObject *_
 */
 
 /* Python wrapper */
-static PyObject *__pyx_pw_8tapegrad_8_crandom_11randperm(PyObject *__pyx_self, 
+static PyObject *__pyx_pw_8tapegrad_8_crandom_15randperm(PyObject *__pyx_self, 
 #if CYTHON_VECTORCALL
 PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
 #else
 PyObject *__pyx_args, PyObject *__pyx_kwds
 #endif
 ); /*proto*/
-PyDoc_STRVAR(__pyx_doc_8tapegrad_8_crandom_10randperm, "randperm(const uint64_t[::1] r, int64_t[::1] perm, bool inside_out)");
-static PyMethodDef __pyx_mdef_8tapegrad_8_crandom_11randperm = {"randperm", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_8tapegrad_8_crandom_11randperm, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_8tapegrad_8_crandom_10randperm};
-static PyObject *__pyx_pw_8tapegrad_8_crandom_11randperm(PyObject *__pyx_self, 
+PyDoc_STRVAR(__pyx_doc_8tapegrad_8_crandom_14randperm, "randperm(const uint64_t[::1] r, int64_t[::1] perm, bool inside_out)");
+static PyMethodDef __pyx_mdef_8tapegrad_8_crandom_15randperm = {"randperm", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_8tapegrad_8_crandom_15randperm, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_8tapegrad_8_crandom_14randperm};
+static PyObject *__pyx_pw_8tapegrad_8_crandom_15randperm(PyObject *__pyx_self, 
 #if CYTHON_VECTORCALL
 PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
 #else
@@ -19216,46 +19655,46 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_r,&__pyx_mstate_global->__pyx_n_u_perm,&__pyx_mstate_global->__pyx_n_u_inside_out,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 61, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 77, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  3:
         values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 61, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 77, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  2:
         values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 61, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 77, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 61, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 77, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "randperm", 0) < (0)) __PYX_ERR(0, 61, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "randperm", 0) < (0)) __PYX_ERR(0, 77, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 3; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("randperm", 1, 3, 3, i); __PYX_ERR(0, 61, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("randperm", 1, 3, 3, i); __PYX_ERR(0, 77, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 3)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 61, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 77, __pyx_L3_error)
       values[1] = __Pyx_ArgRef_FASTCALL(__pyx_args, 1);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 61, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[1])) __PYX_ERR(0, 77, __pyx_L3_error)
       values[2] = __Pyx_ArgRef_FASTCALL(__pyx_args, 2);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 61, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[2])) __PYX_ERR(0, 77, __pyx_L3_error)
     }
-    __pyx_v_r = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t__const__(values[0], 0); if (unlikely(!__pyx_v_r.memview)) __PYX_ERR(0, 61, __pyx_L3_error)
-    __pyx_v_perm = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(values[1], PyBUF_WRITABLE); if (unlikely(!__pyx_v_perm.memview)) __PYX_ERR(0, 61, __pyx_L3_error)
-    __pyx_v_inside_out = __Pyx_PyObject_IsTrue(values[2]); if (unlikely((__pyx_v_inside_out == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 61, __pyx_L3_error)
+    __pyx_v_r = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t__const__(values[0], 0); if (unlikely(!__pyx_v_r.memview)) __PYX_ERR(0, 77, __pyx_L3_error)
+    __pyx_v_perm = __Pyx_PyObject_to_MemoryviewSlice_dc_nn_int64_t(values[1], PyBUF_WRITABLE); if (unlikely(!__pyx_v_perm.memview)) __PYX_ERR(0, 77, __pyx_L3_error)
+    __pyx_v_inside_out = __Pyx_PyObject_IsTrue(values[2]); if (unlikely((__pyx_v_inside_out == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 77, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("randperm", 1, 3, 3, __pyx_nargs); __PYX_ERR(0, 61, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("randperm", 1, 3, 3, __pyx_nargs); __PYX_ERR(0, 77, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -19268,7 +19707,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   __Pyx_RefNannyFinishContext();
   return NULL;
   __pyx_L4_argument_unpacking_done:;
-  __pyx_r = __pyx_pf_8tapegrad_8_crandom_10randperm(__pyx_self, __pyx_v_r, __pyx_v_perm, __pyx_v_inside_out);
+  __pyx_r = __pyx_pf_8tapegrad_8_crandom_14randperm(__pyx_self, __pyx_v_r, __pyx_v_perm, __pyx_v_inside_out);
 
   /* function exit code */
   for (Py_ssize_t __pyx_temp=0; __pyx_temp < (Py_ssize_t)(sizeof(values)/sizeof(values[0])); ++__pyx_temp) {
@@ -19281,7 +19720,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   return __pyx_r;
 }
 
-static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_r, __Pyx_memviewslice __pyx_v_perm, int __pyx_v_inside_out) {
+static PyObject *__pyx_pf_8tapegrad_8_crandom_14randperm(CYTHON_UNUSED PyObject *__pyx_self, __Pyx_memviewslice __pyx_v_r, __Pyx_memviewslice __pyx_v_perm, int __pyx_v_inside_out) {
   int64_t __pyx_v_n;
   PyObject *__pyx_r = NULL;
   __Pyx_RefNannyDeclarations
@@ -19297,7 +19736,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("randperm", 0);
 
-  /* "tapegrad/_crandom.pyx":62
+  /* "tapegrad/_crandom.pyx":78
  * 
  * def randperm(const uint64_t[::1] r, int64_t[::1] perm, bint inside_out):
  *     cdef int64_t n = perm.shape[0]             # <<<<<<<<<<<<<<
@@ -19306,7 +19745,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
 */
   __pyx_v_n = (__pyx_v_perm.shape[0]);
 
-  /* "tapegrad/_crandom.pyx":63
+  /* "tapegrad/_crandom.pyx":79
  * def randperm(const uint64_t[::1] r, int64_t[::1] perm, bint inside_out):
  *     cdef int64_t n = perm.shape[0]
  *     if r.shape[0] < (n if inside_out else n - 1):             # <<<<<<<<<<<<<<
@@ -19326,7 +19765,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
   if (unlikely(__pyx_t_2)) {
 
 
-    /* "tapegrad/_crandom.pyx":64
+    /* "tapegrad/_crandom.pyx":80
  *     cdef int64_t n = perm.shape[0]
  *     if r.shape[0] < (n if inside_out else n - 1):
  *         raise ValueError("randperm: too few draws")             # <<<<<<<<<<<<<<
@@ -19339,14 +19778,14 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
       PyObject *__pyx_callargs[2] = {__pyx_t_4, __pyx_mstate_global->__pyx_kp_u_randperm_too_few_draws};
       __pyx_t_3 = __Pyx_PyObject_FastCall((PyObject*)(((PyTypeObject*)PyExc_ValueError)), __pyx_callargs+__pyx_t_5, (2-__pyx_t_5) | (__pyx_t_5*__Pyx_PY_VECTORCALL_ARGUMENTS_OFFSET));
       __Pyx_XDECREF(__pyx_t_4); __pyx_t_4 = 0;
-      if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 64, __pyx_L1_error)
+      if (unlikely(!__pyx_t_3)) __PYX_ERR(0, 80, __pyx_L1_error)
       __Pyx_GOTREF(__pyx_t_3);
     }
     __Pyx_Raise(__pyx_t_3, 0, 0, 0);
     __Pyx_DECREF(__pyx_t_3); __pyx_t_3 = 0;
-    __PYX_ERR(0, 64, __pyx_L1_error)
+    __PYX_ERR(0, 80, __pyx_L1_error)
 
-    /* "tapegrad/_crandom.pyx":63
+    /* "tapegrad/_crandom.pyx":79
  * def randperm(const uint64_t[::1] r, int64_t[::1] perm, bint inside_out):
  *     cdef int64_t n = perm.shape[0]
  *     if r.shape[0] < (n if inside_out else n - 1):             # <<<<<<<<<<<<<<
@@ -19355,7 +19794,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
 */
   }
 
-  /* "tapegrad/_crandom.pyx":65
+  /* "tapegrad/_crandom.pyx":81
  *     if r.shape[0] < (n if inside_out else n - 1):
  *         raise ValueError("randperm: too few draws")
  *     if n == 1:             # <<<<<<<<<<<<<<
@@ -19367,7 +19806,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
   if (__pyx_t_2) {
 
 
-    /* "tapegrad/_crandom.pyx":66
+    /* "tapegrad/_crandom.pyx":82
  *         raise ValueError("randperm: too few draws")
  *     if n == 1:
  *         perm[0] = 0             # <<<<<<<<<<<<<<
@@ -19377,7 +19816,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
     __pyx_t_6 = 0;
     *((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_perm.data) + __pyx_t_6)) )) = 0;
 
-    /* "tapegrad/_crandom.pyx":65
+    /* "tapegrad/_crandom.pyx":81
  *     if r.shape[0] < (n if inside_out else n - 1):
  *         raise ValueError("randperm: too few draws")
  *     if n == 1:             # <<<<<<<<<<<<<<
@@ -19387,7 +19826,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
     goto __pyx_L4;
   }
 
-  /* "tapegrad/_crandom.pyx":67
+  /* "tapegrad/_crandom.pyx":83
  *     if n == 1:
  *         perm[0] = 0
  *     elif n > 1:             # <<<<<<<<<<<<<<
@@ -19399,7 +19838,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
   if (__pyx_t_2) {
 
 
-    /* "tapegrad/_crandom.pyx":68
+    /* "tapegrad/_crandom.pyx":84
  *         perm[0] = 0
  *     elif n > 1:
  *         if inside_out:             # <<<<<<<<<<<<<<
@@ -19408,7 +19847,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
 */
     if (__pyx_v_inside_out) {
 
-      /* "tapegrad/_crandom.pyx":69
+      /* "tapegrad/_crandom.pyx":85
  *     elif n > 1:
  *         if inside_out:
  *             tg_randperm_inside_out(&r[0], n, &perm[0])             # <<<<<<<<<<<<<<
@@ -19419,7 +19858,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
       __pyx_t_7 = 0;
       tg_randperm_inside_out((&(*((uint64_t const  *) ( /* dim=0 */ ((char *) (((uint64_t const  *) __pyx_v_r.data) + __pyx_t_6)) )))), __pyx_v_n, (&(*((int64_t *) ( /* dim=0 */ ((char *) (((int64_t *) __pyx_v_perm.data) + __pyx_t_7)) )))));
 
-      /* "tapegrad/_crandom.pyx":68
+      /* "tapegrad/_crandom.pyx":84
  *         perm[0] = 0
  *     elif n > 1:
  *         if inside_out:             # <<<<<<<<<<<<<<
@@ -19429,7 +19868,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
       goto __pyx_L5;
     }
 
-    /* "tapegrad/_crandom.pyx":71
+    /* "tapegrad/_crandom.pyx":87
  *             tg_randperm_inside_out(&r[0], n, &perm[0])
  *         else:
  *             tg_randperm_swaps(&r[0], n, &perm[0])             # <<<<<<<<<<<<<<
@@ -19443,7 +19882,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
     }
     __pyx_L5:;
 
-    /* "tapegrad/_crandom.pyx":67
+    /* "tapegrad/_crandom.pyx":83
  *     if n == 1:
  *         perm[0] = 0
  *     elif n > 1:             # <<<<<<<<<<<<<<
@@ -19453,7 +19892,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
   }
   __pyx_L4:;
 
-  /* "tapegrad/_crandom.pyx":61
+  /* "tapegrad/_crandom.pyx":77
  * 
  * 
  * def randperm(const uint64_t[::1] r, int64_t[::1] perm, bint inside_out):             # <<<<<<<<<<<<<<
@@ -19476,7 +19915,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
   return __pyx_r;
 }
 
-/* "tapegrad/_crandom.pyx":74
+/* "tapegrad/_crandom.pyx":90
  * 
  * 
  * def set_vector_loops(bint on):             # <<<<<<<<<<<<<<
@@ -19485,16 +19924,16 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_10randperm(CYTHON_UNUSED PyObject 
 */
 
 /* Python wrapper */
-static PyObject *__pyx_pw_8tapegrad_8_crandom_13set_vector_loops(PyObject *__pyx_self, 
+static PyObject *__pyx_pw_8tapegrad_8_crandom_17set_vector_loops(PyObject *__pyx_self, 
 #if CYTHON_VECTORCALL
 PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
 #else
 PyObject *__pyx_args, PyObject *__pyx_kwds
 #endif
 ); /*proto*/
-PyDoc_STRVAR(__pyx_doc_8tapegrad_8_crandom_12set_vector_loops, "set_vector_loops(bool on)\n\nWhether the float32 Box-Muller may use AVX2 (tests switch it off to check the\nlane-by-lane loop); returns the previous setting.");
-static PyMethodDef __pyx_mdef_8tapegrad_8_crandom_13set_vector_loops = {"set_vector_loops", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_8tapegrad_8_crandom_13set_vector_loops, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_8tapegrad_8_crandom_12set_vector_loops};
-static PyObject *__pyx_pw_8tapegrad_8_crandom_13set_vector_loops(PyObject *__pyx_self, 
+PyDoc_STRVAR(__pyx_doc_8tapegrad_8_crandom_16set_vector_loops, "set_vector_loops(bool on)\n\nWhether the float32 Box-Muller may use AVX2 (tests switch it off to check the\nlane-by-lane loop); returns the previous setting.");
+static PyMethodDef __pyx_mdef_8tapegrad_8_crandom_17set_vector_loops = {"set_vector_loops", (PyCFunction)(void(*)(void))(__Pyx_PyCFunction_FastCallWithKeywords)__pyx_pw_8tapegrad_8_crandom_17set_vector_loops, __Pyx_METH_FASTCALL|METH_KEYWORDS, __pyx_doc_8tapegrad_8_crandom_16set_vector_loops};
+static PyObject *__pyx_pw_8tapegrad_8_crandom_17set_vector_loops(PyObject *__pyx_self, 
 #if CYTHON_VECTORCALL
 PyObject *const *__pyx_args, Py_ssize_t __pyx_nargs, PyObject *__pyx_kwds
 #else
@@ -19524,32 +19963,32 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   {
     PyObject ** const __pyx_pyargnames[] = {&__pyx_mstate_global->__pyx_n_u_on,0};
     const Py_ssize_t __pyx_kwds_len = (__pyx_kwds) ? __Pyx_NumKwargs_FASTCALL(__pyx_kwds) : 0;
-    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 74, __pyx_L3_error)
+    if (unlikely(__pyx_kwds_len < 0)) __PYX_ERR(0, 90, __pyx_L3_error)
     if (__pyx_kwds_len > 0) {
       switch (__pyx_nargs) {
         case  1:
         values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 74, __pyx_L3_error)
+        if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 90, __pyx_L3_error)
         CYTHON_FALLTHROUGH;
         case  0: break;
         default: goto __pyx_L5_argtuple_error;
       }
       const Py_ssize_t kwd_pos_args = __pyx_nargs;
-      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "set_vector_loops", 0) < (0)) __PYX_ERR(0, 74, __pyx_L3_error)
+      if (__Pyx_ParseKeywords(__pyx_kwds, __pyx_kwvalues, __pyx_pyargnames, 0, values, kwd_pos_args, __pyx_kwds_len, "set_vector_loops", 0) < (0)) __PYX_ERR(0, 90, __pyx_L3_error)
       for (Py_ssize_t i = __pyx_nargs; i < 1; i++) {
-        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("set_vector_loops", 1, 1, 1, i); __PYX_ERR(0, 74, __pyx_L3_error) }
+        if (unlikely(!values[i])) { __Pyx_RaiseArgtupleInvalid("set_vector_loops", 1, 1, 1, i); __PYX_ERR(0, 90, __pyx_L3_error) }
       }
     } else if (unlikely(__pyx_nargs != 1)) {
       goto __pyx_L5_argtuple_error;
     } else {
       values[0] = __Pyx_ArgRef_FASTCALL(__pyx_args, 0);
-      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 74, __pyx_L3_error)
+      if (!CYTHON_ASSUME_SAFE_MACROS && unlikely(!values[0])) __PYX_ERR(0, 90, __pyx_L3_error)
     }
-    __pyx_v_on = __Pyx_PyObject_IsTrue(values[0]); if (unlikely((__pyx_v_on == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 74, __pyx_L3_error)
+    __pyx_v_on = __Pyx_PyObject_IsTrue(values[0]); if (unlikely((__pyx_v_on == (int)-1) && PyErr_Occurred())) __PYX_ERR(0, 90, __pyx_L3_error)
   }
   goto __pyx_L6_skip;
   __pyx_L5_argtuple_error:;
-  __Pyx_RaiseArgtupleInvalid("set_vector_loops", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 74, __pyx_L3_error)
+  __Pyx_RaiseArgtupleInvalid("set_vector_loops", 1, 1, 1, __pyx_nargs); __PYX_ERR(0, 90, __pyx_L3_error)
   __pyx_L6_skip:;
   goto __pyx_L4_argument_unpacking_done;
   __pyx_L3_error:;
@@ -19560,7 +19999,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   __Pyx_RefNannyFinishContext();
   return NULL;
   __pyx_L4_argument_unpacking_done:;
-  __pyx_r = __pyx_pf_8tapegrad_8_crandom_12set_vector_loops(__pyx_self, __pyx_v_on);
+  __pyx_r = __pyx_pf_8tapegrad_8_crandom_16set_vector_loops(__pyx_self, __pyx_v_on);
 
   /* function exit code */
   for (Py_ssize_t __pyx_temp=0; __pyx_temp < (Py_ssize_t)(sizeof(values)/sizeof(values[0])); ++__pyx_temp) {
@@ -19571,7 +20010,7 @@ PyObject *__pyx_args, PyObject *__pyx_kwds
   return __pyx_r;
 }
 
-static PyObject *__pyx_pf_8tapegrad_8_crandom_12set_vector_loops(CYTHON_UNUSED PyObject *__pyx_self, int __pyx_v_on) {
+static PyObject *__pyx_pf_8tapegrad_8_crandom_16set_vector_loops(CYTHON_UNUSED PyObject *__pyx_self, int __pyx_v_on) {
   int __pyx_v_previous;
   PyObject *__pyx_r = NULL;
   __Pyx_RefNannyDeclarations
@@ -19581,7 +20020,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_12set_vector_loops(CYTHON_UNUSED P
   int __pyx_clineno = 0;
   __Pyx_RefNannySetupContext("set_vector_loops", 0);
 
-  /* "tapegrad/_crandom.pyx":78
+  /* "tapegrad/_crandom.pyx":94
  *     lane-by-lane loop); returns the previous setting."""
  *     global tg_random_vector_loops
  *     cdef bint previous = tg_random_vector_loops             # <<<<<<<<<<<<<<
@@ -19590,7 +20029,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_12set_vector_loops(CYTHON_UNUSED P
 */
   __pyx_v_previous = tg_random_vector_loops;
 
-  /* "tapegrad/_crandom.pyx":79
+  /* "tapegrad/_crandom.pyx":95
  *     global tg_random_vector_loops
  *     cdef bint previous = tg_random_vector_loops
  *     tg_random_vector_loops = on             # <<<<<<<<<<<<<<
@@ -19598,12 +20037,12 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_12set_vector_loops(CYTHON_UNUSED P
 */
   tg_random_vector_loops = __pyx_v_on;
 
-  /* "tapegrad/_crandom.pyx":80
+  /* "tapegrad/_crandom.pyx":96
  *     cdef bint previous = tg_random_vector_loops
  *     tg_random_vector_loops = on
  *     return previous             # <<<<<<<<<<<<<<
 */
-  __pyx_t_1 = __Pyx_PyBool_FromLong(__pyx_v_previous); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 80, __pyx_L1_error)
+  __pyx_t_1 = __Pyx_PyBool_FromLong(__pyx_v_previous); if (unlikely(!__pyx_t_1)) __PYX_ERR(0, 96, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_1);
   {
     PyObject *__pyx_temp;
@@ -19616,7 +20055,7 @@ static PyObject *__pyx_pf_8tapegrad_8_crandom_12set_vector_loops(CYTHON_UNUSED P
   __pyx_t_1 = 0;
   goto __pyx_L0;
 
-  /* "tapegrad/_crandom.pyx":74
+  /* "tapegrad/_crandom.pyx":90
  * 
  * 
  * def set_vector_loops(bint on):             # <<<<<<<<<<<<<<
@@ -21783,109 +22222,139 @@ __Pyx_RefNannySetupContext("PyInit__crandom", 0);
   if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_pyx_unpickle_Enum, __pyx_t_4) < (0)) __PYX_ERR(1, 4, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "tapegrad/_crandom.pyx":20
+  /* "tapegrad/_crandom.pyx":22
  * 
  * 
  * def box_muller_f32(float[::1] data, float mean, float std, bint avx2):             # <<<<<<<<<<<<<<
  *     if data.shape[0] % 16:
  *         raise ValueError("box_muller_f32: a whole number of 16-value blocks")
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_1box_muller_f32, 0, __pyx_mstate_global->__pyx_n_u_box_muller_f32, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[0])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 20, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_1box_muller_f32, 0, __pyx_mstate_global->__pyx_n_u_box_muller_f32, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[0])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 22, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_box_muller_f32, __pyx_t_4) < (0)) __PYX_ERR(0, 20, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_box_muller_f32, __pyx_t_4) < (0)) __PYX_ERR(0, 22, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "tapegrad/_crandom.pyx":30
+  /* "tapegrad/_crandom.pyx":32
  * 
  * 
  * def box_muller_f64(double[::1] data, double mean, double std):             # <<<<<<<<<<<<<<
  *     if data.shape[0] % 16:
  *         raise ValueError("box_muller_f64: a whole number of 16-value blocks")
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_3box_muller_f64, 0, __pyx_mstate_global->__pyx_n_u_box_muller_f64, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[1])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 30, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_3box_muller_f64, 0, __pyx_mstate_global->__pyx_n_u_box_muller_f64, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[1])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 32, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_box_muller_f64, __pyx_t_4) < (0)) __PYX_ERR(0, 30, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_box_muller_f64, __pyx_t_4) < (0)) __PYX_ERR(0, 32, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "tapegrad/_crandom.pyx":37
+  /* "tapegrad/_crandom.pyx":39
+ * 
+ * 
+ * def uniform24(const uint64_t[::1] raw, float[::1] out):             # <<<<<<<<<<<<<<
+ *     if raw.shape[0] != out.shape[0]:
+ *         raise ValueError("uniform24: one draw per value")
+*/
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_5uniform24, 0, __pyx_mstate_global->__pyx_n_u_uniform24, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[2])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 39, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
+  #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
+  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
+  #endif
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_uniform24, __pyx_t_4) < (0)) __PYX_ERR(0, 39, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+
+  /* "tapegrad/_crandom.pyx":46
+ * 
+ * 
+ * def uniform53(const uint64_t[::1] raw, double[::1] out):             # <<<<<<<<<<<<<<
+ *     if raw.shape[0] != 2 * out.shape[0]:
+ *         raise ValueError("uniform53: two draws per value")
+*/
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_7uniform53, 0, __pyx_mstate_global->__pyx_n_u_uniform53, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[3])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 46, __pyx_L1_error)
+  __Pyx_GOTREF(__pyx_t_4);
+  #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
+  PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
+  #endif
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_uniform53, __pyx_t_4) < (0)) __PYX_ERR(0, 46, __pyx_L1_error)
+  __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
+
+  /* "tapegrad/_crandom.pyx":53
  * 
  * 
  * def fma_f32(const float[::1] a, float b, float c, float[::1] out):             # <<<<<<<<<<<<<<
  *     if out.shape[0] != a.shape[0]:
  *         raise ValueError("fma_f32: out and a differ in length")
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_5fma_f32, 0, __pyx_mstate_global->__pyx_n_u_fma_f32, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[2])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 37, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_9fma_f32, 0, __pyx_mstate_global->__pyx_n_u_fma_f32, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[4])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 53, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_fma_f32, __pyx_t_4) < (0)) __PYX_ERR(0, 37, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_fma_f32, __pyx_t_4) < (0)) __PYX_ERR(0, 53, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "tapegrad/_crandom.pyx":44
+  /* "tapegrad/_crandom.pyx":60
  * 
  * 
  * def fma_f64(const double[::1] a, double b, double c, double[::1] out):             # <<<<<<<<<<<<<<
  *     if out.shape[0] != a.shape[0]:
  *         raise ValueError("fma_f64: out and a differ in length")
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_7fma_f64, 0, __pyx_mstate_global->__pyx_n_u_fma_f64, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[3])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 44, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_11fma_f64, 0, __pyx_mstate_global->__pyx_n_u_fma_f64, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[5])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 60, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_fma_f64, __pyx_t_4) < (0)) __PYX_ERR(0, 44, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_fma_f64, __pyx_t_4) < (0)) __PYX_ERR(0, 60, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "tapegrad/_crandom.pyx":51
+  /* "tapegrad/_crandom.pyx":67
  * 
  * 
  * def log_f64(const double[::1] x, double[::1] out, bint log1p_neg):             # <<<<<<<<<<<<<<
  *     if out.shape[0] != x.shape[0]:
  *         raise ValueError("log_f64: out and x differ in length")
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_9log_f64, 0, __pyx_mstate_global->__pyx_n_u_log_f64, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[4])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 51, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_13log_f64, 0, __pyx_mstate_global->__pyx_n_u_log_f64, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[6])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 67, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_log_f64, __pyx_t_4) < (0)) __PYX_ERR(0, 51, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_log_f64, __pyx_t_4) < (0)) __PYX_ERR(0, 67, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "tapegrad/_crandom.pyx":61
+  /* "tapegrad/_crandom.pyx":77
  * 
  * 
  * def randperm(const uint64_t[::1] r, int64_t[::1] perm, bint inside_out):             # <<<<<<<<<<<<<<
  *     cdef int64_t n = perm.shape[0]
  *     if r.shape[0] < (n if inside_out else n - 1):
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_11randperm, 0, __pyx_mstate_global->__pyx_n_u_randperm, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[5])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 61, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_15randperm, 0, __pyx_mstate_global->__pyx_n_u_randperm, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[7])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 77, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_randperm, __pyx_t_4) < (0)) __PYX_ERR(0, 61, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_randperm, __pyx_t_4) < (0)) __PYX_ERR(0, 77, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
-  /* "tapegrad/_crandom.pyx":74
+  /* "tapegrad/_crandom.pyx":90
  * 
  * 
  * def set_vector_loops(bint on):             # <<<<<<<<<<<<<<
  *     """Whether the float32 Box-Muller may use AVX2 (tests switch it off to check the
  *     lane-by-lane loop); returns the previous setting."""
 */
-  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_13set_vector_loops, 0, __pyx_mstate_global->__pyx_n_u_set_vector_loops, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[6])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 74, __pyx_L1_error)
+  __pyx_t_4 = __Pyx_CyFunction_New(&__pyx_mdef_8tapegrad_8_crandom_17set_vector_loops, 0, __pyx_mstate_global->__pyx_n_u_set_vector_loops, NULL, __pyx_mstate_global->__pyx_n_u_tapegrad__crandom, __pyx_mstate_global->__pyx_d, ((PyObject *)__pyx_mstate_global->__pyx_codeobj_tab[8])); if (unlikely(!__pyx_t_4)) __PYX_ERR(0, 90, __pyx_L1_error)
   __Pyx_GOTREF(__pyx_t_4);
   #if CYTHON_COMPILING_IN_CPYTHON && PY_VERSION_HEX >= 0x030E0000
   PyUnstable_Object_EnableDeferredRefcount(__pyx_t_4);
   #endif
-  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_set_vector_loops, __pyx_t_4) < (0)) __PYX_ERR(0, 74, __pyx_L1_error)
+  if (PyDict_SetItem(__pyx_mstate_global->__pyx_d, __pyx_mstate_global->__pyx_n_u_set_vector_loops, __pyx_t_4) < (0)) __PYX_ERR(0, 90, __pyx_L1_error)
   __Pyx_DECREF(__pyx_t_4); __pyx_t_4 = 0;
 
   /* "tapegrad/_crandom.pyx":1
@@ -22062,41 +22531,41 @@ static int __Pyx_InitConstants(__pyx_mstatetype *__pyx_mstate) {
   int __pyx_clineno = 0;
   CYTHON_UNUSED_VAR(__pyx_mstate);
   {
-    const struct { const unsigned int length: 8; } str_length_index[] = {{6},{8},{1},{2},{15},{23},{25},{32},{20},{22},{1},{1},{37},{45},{22},{179},{8},{49},{49},{15},{7},{6},{35},{35},{2},{9},{35},{50},{23},{25},{30},{37},{5},{8},{8},{15},{20},{12},{9},{17},{8},{8},{12},{10},{8},{10},{8},{7},{14},{11},{10},{19},{14},{12},{10},{17},{13},{12},{12},{19},{8},{13},{1},{3},{15},{18},{4},{1},{4},{14},{14},{1},{18},{5},{4},{15},{6},{9},{5},{5},{7},{7},{6},{7},{2},{5},{10},{5},{8},{9},{7},{4},{7},{4},{1},{4},{4},{3},{2},{3},{4},{4},{3},{8},{1},{8},{8},{16},{10},{5},{4},{5},{3},{4},{4},{6},{17},{6},{6},{6},{1}};
-    const struct { const unsigned int length: 7; } bytes_length_index[] = {{1},{106},{76},{100},{66},{122},{22}};
+    const struct { const unsigned int length: 8; } str_length_index[] = {{6},{8},{1},{2},{15},{23},{25},{32},{20},{22},{1},{1},{37},{45},{22},{179},{8},{49},{49},{15},{7},{6},{35},{35},{2},{9},{35},{50},{23},{25},{30},{37},{29},{30},{5},{8},{8},{15},{20},{12},{9},{17},{8},{8},{12},{10},{8},{10},{8},{7},{14},{11},{10},{19},{14},{12},{10},{17},{13},{12},{12},{19},{8},{13},{1},{3},{15},{18},{4},{1},{4},{14},{14},{1},{18},{5},{4},{15},{6},{9},{5},{5},{7},{7},{6},{7},{2},{5},{10},{5},{8},{9},{7},{4},{7},{4},{1},{4},{4},{3},{2},{3},{4},{4},{3},{8},{1},{8},{3},{8},{16},{10},{5},{4},{5},{3},{4},{4},{6},{17},{9},{9},{6},{6},{6},{1}};
+    const struct { const unsigned int length: 7; } bytes_length_index[] = {{1},{106},{76},{76},{72},{100},{66},{122},{22}};
     #ifndef CYTHON_COMPRESS_STRINGS
       #define CYTHON_COMPRESS_STRINGS 90
     #endif
-    #if (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (1126 bytes) */
-static const char cstring[] = "x\332\225TMo\333F\020\255P\327M\021\243\200\233\324@\212\026X\307\205\005\024\261\0229\206Q\030A\n\325v\001\037\232Z\261\323+\261\334\035J\033\223\273\324\356R\246z\362\221G\036y\344\221G\035}\354\261\307\036u\364O\350O\350,\365a+m\203T\200\310\345\356\233\23173o\207PK\236\245D\371o\201\331\227\255\003\362\342g\210\224\036\375*\340\222\250\200\274`JZ\321KTb\010\225\234p\241\035\360\335m!\347\007\306j\301\201\337\001\023\245\337{\276\274\267@\276\374\341\220J\251,\241\306\210\236$V\021\r\224\357(\031\216HT\223\034\"\311\0239\244\241\340$R\034\236\020Hc\264EWM\326tq\233\201\322VS\331|Bz\350j\0166}\032\003\206\"4\025\206\274R\026\210\355c%\016G\266\257$\301=\016\241\360AS\013\030\315\361C\257\332\201$9=>\335\331\373~\257f\253\301\325\315\020\223\370,D\242`\\\321\374D\204\026\275\333Q\014\246EN\0022R\t\221\200\2740\213\030qw\rl\037$1`\335\2024\353\234\251\025Jzh.d\2579+\223\030\202\263\376\211\206\006Z\224s\017q\340\253\324\213\2220\004\355\005\317w\017\010%\227}\025\002\221I\204\354\035\227\366\376\016\346\234\000\361C\305.\314]\203\375\275\0170`\n\301\314\3611-\3523.\014\365C\000\351\236AD\247aUb\353rP\344\032\004\340\372MB\220=\333\257!.\320\177CzL\230\251?\036\252\3362:\375\007Z*\354M@\223\320\022\317\323\300\023\006\236GxR\027G*\271\203\275\032\n\032\342)\023RX\004\241\243\030tt\200\010E\002\3245\327\364\322\030\315\236Z\224AOS\376\324c\016\245\242V<J\223\232\213sGC,\001J\200P\255\351\210pji\353_N\247jrt\247B6\255\316\331\341\311\311q\030\212\330\010s\006\203\004$\003w\245Z\267\267\313\363NG)\376\217PZ\336+H\355k\010<o\326~\314\t\371;\201\334.z`\205\205\310mpg\203\277 \221\314\275\361\310\314\255D\024\243\346\335*\242B\326o\305\223\260>\2234\232\276]x\317\303d=\326\007\354r\022M\277f^\334\322\211w\272Jd,\330\005z8\226s\334\320\272*8\037\203\204\206s\267\363v,V\254\276Ow6 u\037(\366\005\025s\207\372b}kg\301\270\\\204\361\230\322\250\n!\201\242\014\347\265\367\374\304\311\203\232\221dB\265\026\030C\207\351\256\357S\363\316\rY\226?c!b=\254\022\316\010\006>e\027L%\322""\272F\363:\177\214;\035\215\330@\0340\200\005\250\207\002h\255t\020\322\236\231\335\201\231\316q\334D\324\316\206\216\3408\314 \025\322\240(<G\014\333g\246\217\337\000\265\336\216\261\023\275\231\350#\240\022\307\232\233in\226IW \234\205\021\306W\022\215cd\347d\034\2538\3260\0248z\365\\\332\032z\302\340\200r\205\035\"[\245\275P\251\030\307\213\235]\226Z\243.,\026Xc\2259\302cc\021cu\302\354\374\"\264\346\027\001{\216\361\222\030K\001\36580\351/W\215\311\312\247W&\333\316\033\371\203\3740\037\024\253\005-\006\223{\237go\213F\261\356N\007\331jF3\334\273\237\265\047k_\027\235\242\3530\345J\331)\317\252F\365\260\352V\301\2703\356\336\254m\344\024]\240]\361-BL\271Y\356\225\203j\265\242\325\340\177E\372\"\337\314\333y\047\357\346\274\330*\316\312F\371\000\203\235W\353\325\366\2701^\237\372\262\331~\276\236o\345\257\363e/\323\375\315\031\337\307H\242]\036\325<\317\307\033\343\301\365\307\327\317\257\371\357\333\1774n\336w\370\2011\036a\256\233\305^]\216\243:S3\336\032\237_o\\\327\031\177\231\237\027\033x\330\270M\317\240\2737\177~\365]\365\270\372\261\242K^u\366 \353L\356\255e\235\354\r:\377\354~\266\233u\227\362\350\224\335\222W[Xq>\336\034\267o\326\276\2315\243Q>\\4\203^5\376Z\375\350\223\325\311\312#\347\027!\223\025\364\3617\031\036\034\251";
-    PyObject *data = __Pyx_DecompressString(cstring, 1126, 1);
+    #if (CYTHON_COMPRESS_STRINGS) == 1 /* compression: zlib (1191 bytes) */
+static const char cstring[] = "x\332\235T\317O\033G\024\256UJ\251\202*9\241H\251Zi\010\025\226\252\340\304@Q\205\242T.P\211CS\034H\257\253\331\231\267\366\204\335\231\365\314\254\261{\342\270\307=\356\321\307=\372\310\261\307\036{\364\221?\241\177B\337\254\177\200i\032\245E\302\036\317|\357\275o\276\371\336#\324\222\347}\242\374\267\300\354\313\372\001y\3613DJ\017~\025pIT@^0%\255h\047*1\204JN\270\320\016x\177[\310\331\201\261Zp\340w\300D\351\367\236/\356\315\221/\1778\244R*K\2501\242-\211UD\003\345\333J\206\003\022\225${H\362D\366h(8\211\024\207\247\004\3721\306b\252\032\253\271\272\265@i\253\251\254=%mL5\003\233\016\215\001K\021\332\027\206\274R\026\210\355\240\022\207\003\333Q\222\340\036\207P\370\240\251\005\254\346\370aV\355@\222\234\036\237n\357}\277W\262\325\340t3\304$>\013\221(\030\047\232\237\210\320bv;\210\301\324\311I@\006*!\022\220\027\336\"F\334\335\000\333\001I\014X\267 \265\362\316\324\n%=\014\027\262]\233\312$z\340\242\177\242\241\201:\345\334C\034\370\252\357EI\030\202\366\202\335\235\003B\311eG\205@d\022!{\307\245\261\277\215wN\200\370\241b\027\346n\300\376\336\007\0040\205`\346\370\230:\365\031\027\206\372!\200t\237AD\047eUbK9(r\r\002p\357MB\220m\333)!\256\320\277C\332L\230I>\036\252\366\"\272\377\017\264T\3706\001MBK<O\003O\030x\036\341I)\216Tr\033\337\252\047h\210\247LHa\021\204\211b\320\321\001\"\024\t\320\327\\\323Kc4{f\321\006mM\3713\2179\224\212\352\361\240\237\224\\\\:\032\242\004h\001B\265\246\003\302\251\245\365w\234N\334\344\350N\214l\020$\320x\321\216\273\211\204\262\036A\n\244\024vz\370\335.\022\272T\0232\267\247\315\263\303\223\223\3430\024\261\021\346\014\272\tH\006\256\033\353\267\215\351y\247\203>\376\037\241+\275W\320\267\257!\360\274\251sP\016\274\272\363\326\355\242\rVX\210\334\006w1\370\027$\222\271o<2\263(\021\305\330.n\025Q!\313o\305\223\260<\2234\232|\273\362\236\207:y\254\003h\220$\232\374\232fqK\347\373\311*\221\261`\027\230\341X\316p=\353\004t9\272\t\rgig/9_\261\262\025\357l@\337\375\300>\231S1w\250\317\327\267q\026\214\273\2130\036S\032\r%$Pt\360\354""\331<?q\316\242f \231P\3659\306\320^\177\307\367\251\271\327\\\213\235\303X\210X\017U\302\361\302\300\247\354\202\251DZ\347\021^\336\037\353N\246*> \316&@\001\312y\002Z+\035\204\264m\246\3553m\021\347\tj\247\363Jp\234\203\320\027\322\240\237<G\014\237\317L>~\003l\223F\214/\321\236\366K\004T\342Dt\343\320\215A\351\004\3021\032a}%18Fv\256\003b\025\307\032z\002\247\266\236u\005\272OC[\030\034oN\333\036\022V\332\013\225\212q8\331i\253\225\016w\225Qc\215Bs\204\307\306\"\306\352\204\331Y\033\325gm4\367\377\334\353h\004$\221\304\250\017\224>7\375_\256*\343\245O\257L\272\225U\262G\331a\326\315\227s\232w\307+\237\247o\363J^u\247\335t9\245)\356=H\033\343\325\257\362f\336r\230\341\322\2609<+*\305Z\321*\202Qs\324\272Y]\317(\246\300\270\374\033\204\230\341\306po\330-\226\013Zt\377S\245\207\331F\326\310\232Y+\343\371f~6\254\014\037a\261\363\242Zl\215*\243\352\375\\:\177\230\357\346\001BZ\013\371&\210\352xe\255\314\305\026x\231w\3472\371\026\226\253\376\317<6\335\317\252\331f\366:[\274\331d\177c\252\341\023\014l\014\217J\355\316G\353\243\356\365\307\327\273\327\374\367\255?*7\357;\374\300\032\217\221\337F\276W>\321Q\251\276\031m\216\316\257\327\257\313W\370\";\317\327\361\260r+\271\301to\376\374\362\333\342I\361cA\027\262\352\364Q\332\034\257\254\246\315\364\r&\377\354A\272\223\266\026\356\201\252\017y\261\211.\340\243\215Q\343f\365\353\251A*\303\265\271A\350U\345\257\345\217>Y\036/=vy\0212^\302\034\177\003-\006r,";
+    PyObject *data = __Pyx_DecompressString(cstring, 1191, 1);
     #define __Pyx_DecompressString_LZSS_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (1481 bytes) */
-static const char cstring[] = "\377 at 0x o\377bject>.:\377 <Memory\377View of \377<contigu\377ous and gdir%\001\007\rin\021\005\177strided\"\010o or \004\031><(\t\376A\006>?Canno\377t assign\377 to read\177-only m\240\002\375v\242\000Invali\377d mode, \347exp\305\000|\000\047c\047\376t\001\047fortra\237n\047, gH\000%\005s\357hape\222\000 ax\377is Note \373th\207 Cytho\373n \021\000delib\237eratek\000\320\001c\367ter!\001n PE\337P-484\212\"re\376\264!s subcl\366\246\000es\261!buil\373ti\260\000ypes.\377 If you \223ne\224 \303\000p\316\000%\tt\177hen set\200\000\367e \047\357\002atio\377n_typing\355\047\355$iv\242\000o F\377alse.add\375_\231 ebox_m\377uller_f3\3772: a who?le num\273\000\275A\36716-\236 ue b\337locks%\t64\326\016 co[\000c\214\001s.\377abcdisab\357leen\002\001fma\256q\003out\231ba\235`f\371f\246 \372\000lengt\361h\036\002e\001\t\027gcis~J\003dlog_f\"\t\375x@\016no def\377ault __r\377educe__ {du\230\"non-\375`\357vial\033\000cin\373it\"\000andpe\367rm:\300`o fe\377w drawss\357rc/t\204`gra\357d/_c\242`dom\237.pyxu\327\002\354aa\371l\261 \200` arra\177y data.\013\020\370\310c\232\205\001\367\204\003s.ASC\377IIEllips\377isSequen\353ce\317\205\001.\324\205\007__P\373yx\001\000Dict_\377NextRef_\331_\370D\321\000__\315b__\376\001\005getitem\362\r\001d0\001\027\000func\274\035\001\030\000stat1\002i\357mpor\364\000__m\367ain;\001modu\335lM\002nam\002\003ew\274T\001\352\000_che\224`u\200T\000\n\001?\004\025\001\373`\327 \037\001u\337npick?\000En\346 \005vt\202a\230\001qua\021lO\005\207E\220Fc\313\205\002\277\001\243D{ex\314\001set_\203\005\307set\262\006\003\006.\007te\375s\310\001is_cor\376\344`ineaabc\356\222E_bu\354aasy\337ncio.\033\006sa\177vx2bbas\223\205\014\256\361\204\013cclM\000_\243 t\377raceback_count\345Ad\373\002\370u\000\225\211\003\276@odeen\373um\220\207\002error\237flags\375\204\004\341\204\004f\337ormat\356\207\004id\377indexinsOide_\271\001\274@s\300A\377sizelog1\337p_neg\356\204\004me\237anmem\320\210\001\310\210\001n\376\250Andimobj?onoutp\233\000\303\204\001\377popprevi""\337ousrr\324\204\004re\277gister\325!v\377ector_lo?opsset\246\205\004\355\210\002\324s\001\245`r\357 d,\000ps}t!\000truct\201\205\005\361.\201\205\005\361@\213 upda\373te\273\207\002sxO\200\001\377\330\004\007\200s\210&\220\377\001\220\023\220C\220q\230\377\006\230a\230q\330\010\016\277\210j\230\001\230\021\032\001q\337\210\006\210a\210\021\000\013\210\3771\330\014\034\230A\230Q\376 \001\240\004\240A\240S\250\377\001\250\024\250Q\250f\260\377A\260Q\340\014\026\220a\354@\0005\000\230$D\000s\240!\377\2404\240q\250\006\250a\373\250q=*\022\220!\2201\377\220A\220Q\220d\230#\277\230S\240\001\240\023j\000T\377\250\021\250&\260\001\260\021\376\260\003t\2106\220\021\220#\347\220R\220\242\013\022\003!\330\010\272\253\002\"\202\0001\240D\243\002T\377\260\026\260q\270\003\2703\377\270d\300&\310\001\340\014\374\002\030=$\031\230\021\230!\230\3274\230q\214 D\345\002s\260\277#\260T\270\026\270\355\002\025\257\220T\230\026\032\000\001\277\047s\376\260\000U\320\032*\250\"\250\367B\250a\335*r\210\023\210\377A\330\010\014\210A\210U\377\220!\330\t\013\2102\210\375Q\273\nA\240Q\240d\250\375#\357 d\260!\2601\340\273\014\035\206D\001\240\024\204Fa\377\200\001\360\006\000\005\006\330m\004\233\000\330\004 \000\330\004\271@";
-    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 1481, 2072);
+    #elif (CYTHON_COMPRESS_STRINGS) > 0 && (CYTHON_COMPRESS_STRINGS) <= 90 /* compression: lzss (1572 bytes) */
+static const char cstring[] = "\377 at 0x o\377bject>.:\377 <Memory\377View of \377<contigu\377ous and gdir%\001\007\rin\021\005\177strided\"\010o or \004\031><(\t\376A\006>?Canno\377t assign\377 to read\177-only m\240\002\375v\242\000Invali\377d mode, \347exp\305\000|\000\047c\047\376t\001\047fortra\237n\047, gH\000%\005s\357hape\222\000 ax\377is Note \373th\207 Cytho\373n \021\000delib\237eratek\000\320\001c\367ter!\001n PE\337P-484\212\"re\376\264!s subcl\366\246\000es\261!buil\373ti\260\000ypes.\377 If you \223ne\224 \303\000p\316\000%\tt\177hen set\200\000\367e \047\357\002atio\377n_typing\355\047\355$iv\242\000o F\377alse.add\375_\231 ebox_m\377uller_f3\3772: a who?le num\273\000\275A\36716-\236 ue b\337locks%\t64\326\016 co[\000c\214\001s.\377abcdisab\357leen\002\001fma\256q\003out\231ba\235`f\371f\246 \372\000lengt\361h\036\002e\001\t\027gcis~J\003dlog_f\"\t\375x@\016no def\377ault __r\377educe__ {du\230\"non-\375`\357vial\033\000cin\373it\"\000andpe\367rm:\300`o fe\377w drawss\357rc/t\204`gra\357d/_c\242`dom\237.pyxu\327\002\354aa\371l\261 \200` arra\177y data.\013\020\250\310c\232\205\001\367\204\003s\"\000i\366`m]2\336 onek\002 \200\000m \205Bun\030\00253\216\000\363wo\207\003\024\007ASCI\377IEllipsi\377sSequenc\365e\212\206\001.\217\206\007__Py\375x\001\000Dict_N\377extRef__l\263d\214 __\210\204\002__\001\005\177getitem\r\001yd0\001\027\000func\035\001\336\030\000stat1\002im\367por\257 __ma\373in;\001modulnM\002nam\002\003ewT\001^\245 _che\317`uT\0008\n\001?\004\025\001typ\222@\037\001\277unpick?\000E\315n \005vt\275a\230\001qu#alO\005\302E\313Fc\206\206\002\277\001\366\336Dex\314\001set_\216\203\005set\262\006\003\006.\007t\373es\310\001is_co\377routineawabc\315E_bu\247\204\001\377asyncio.\376\033\006savx2bbsas\316\205\014\254\205\013cclM\000\375_\243 traceb\377ackcount\302\240ad\373\002u\000\320\211\003\276@od\337eenum\313\207\002er\377rorflags\330\270\205\004\234\205\004\255aat\251\210\004id\377indexinsOide_\271\001\274@s\300A\377sizelog1\337p_neg\251\205\004me\237anmem\213\211""\001\203\211\001n\376\250Andimobj?onoutp\233\000\376\204\001\377popprevi\337ousrr\217\205\004ra\377wregiste\375r\330!vector\377_loopsse\241t\344\205\004\253\211\002v\001\250`r\362 d\356,\000pst!\000tru\313ct\277\205\005.\277\205\005\334\204\00424\370\343\204\006\206`\240 updat\375e\213\210\002sxO\200\001\330\377\004\007\200s\210&\220\001\377\220\023\220C\220q\230\006\377\230a\230q\330\010\016\210\337j\230\001\230\021\032\001q\210\357\006\210a\210\021\000\013\2101\177\330\014\034\230A\230Q \001\377\240\004\240A\240S\250\001\377\250\024\250Q\250f\260A\177\260Q\340\014\026\220a@\000\3665\000\230$D\000s\240!\240\3774\240q\250\006\250a\250\375q=*\022\220!\2201\220\377A\220Q\220d\230#\230\337S\240\001\240\023j\000T\250\177\021\250&\260\001\260\021\246\r\177r\230\022\2303\230f\215\000yQ\255\n\322\003\021\330\010\024G\002\327c\230\021\215\010s6\023s\230\365&l\000\021\0214t\2106\220?\021\220#\220R\220\266+\022\003\327!\330\010\277\"\"\226 1\240\375D\267\"T\260\026\260q\270\377\003\2703\270d\300&\310G\001\340\014\002\030\250CC\036\031\345\000_!\2304\230q\240@D\371\"\377s\260#\260T\270\026\270\276\201B\025\220T\230\026\032\000\001\372\323Gs\260\000U\320\032*\250\337\"\250B\250a\361Jr\210\377\023\210A\330\010\014\210A\377\210U\220!\330\t\013\210\3672\210Q\273\nA\240Q\240\367d\250#\203`d\260!\260\3571\340\014\035\232d\001\240\024\376\230fa\200\001\360\006\000\005\267\006\330\004\233\000\330\004 \000\330\001\004\315`";
+    PyObject *data = __Pyx_DecompressString_LZSS(cstring, 1572, 2300);
     #define __Pyx_DecompressString_UNUSED
     if (unlikely(!data)) __PYX_ERR(0, 1, __pyx_L1_error)
     const char* const bytes = __Pyx_PyBytes_AsString(data);
     #if !CYTHON_ASSUME_SAFE_MACROS
     if (likely(bytes)); else { Py_DECREF(data); __PYX_ERR(0, 1, __pyx_L1_error) }
     #endif
-    #else /* compression: none (2072 bytes) */
-static const char bytes[] = " at 0x object>.: <MemoryView of <contiguous and direct><contiguous and indirect><strided and direct or indirect><strided and direct><strided and indirect>>?Cannot assign to read-only memoryviewInvalid mode, expected \047c\047 or \047fortran\047, got Invalid shape in axis Note that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_notebox_muller_f32: a whole number of 16-value blocksbox_muller_f64: a whole number of 16-value blockscollections.abcdisableenablefma_f32: out and a differ in lengthfma_f64: out and a differ in lengthgcisenabledlog_f64: out and x differ in lengthno default __reduce__ due to non-trivial __cinit__randperm: too few drawssrc/tapegrad/_crandom.pyxunable to allocate array data.unable to allocate shape and strides.ASCIIEllipsisSequenceView.MemoryView__Pyx_PyDict_NextRef__annotate____class____class_getitem____dict____func____getstate____import____main____module____name____new____pyx_checksum__pyx_state__pyx_type__pyx_unpickle_Enum__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___is_coroutineaabcallocate_bufferasyncio.coroutinesavx2bbasebox_muller_f32box_muller_f64ccline_in_tracebackcountdatadtype_is_objectencodeenumerateerrorflagsfma_f32fma_f64formatfortranidindexinside_outitemsitemsizelog1p_neglog_f64meanmemviewmodennamendimobjonoutpackpermpoppreviousrrandpermregisterset_vector_loopssetdefaultshapesizestartstdstepstopstructtapegrad._crandomunpackupdatevaluesxO\200\001\330\004\007\200s\210&\220\001\220\023\220C\220q\230\006\230a\230q\330\010\016\210j\230\001\230\021\330\004\007\200q\210\006\210a\210q\330\010\013\2101\330\014\034\230A\230Q\230a\230q\240\004\240A\240S\250\001\250\024\250Q\250f\260A\260Q\340\014\026\220a\220q\230\001\230\021\230$\230a\230s\240!\2404\240q\250\006\250a\250q\200\001\330\004\007\200s\210&\220\001\220\023\220C\220q\230\006\230a""\230q\330\010\016\210j\230\001\230\021\330\004\007\200q\210\006\210a\210q\330\010\022\220!\2201\220A\220Q\220d\230#\230S\240\001\240\023\240A\240T\250\021\250&\260\001\260\021\200\001\330\004\007\200t\2106\220\021\220#\220R\220q\330\010\016\210j\230\001\230\021\330\004\007\200t\2106\220\021\220!\330\010\013\2101\330\014\"\240!\2401\240D\250\001\250\024\250T\260\026\260q\270\003\2703\270d\300&\310\001\340\014\"\240!\2401\240D\250\001\250\024\250T\260\026\260q\270\003\2703\270d\300&\310\001\200\001\330\004\007\200t\2106\220\021\220#\220R\220q\330\010\016\210j\230\001\230\021\330\004\007\200t\2106\220\021\220!\330\010\031\230\021\230!\2304\230q\240\004\240D\250\006\250a\250s\260#\260T\270\026\270q\200\001\330\004\025\220T\230\026\230q\240\001\330\004\007\200q\210\006\210a\210s\220#\220U\320\032*\250\"\250B\250a\330\010\016\210j\230\001\230\021\330\004\007\200r\210\023\210A\330\010\014\210A\210U\220!\330\t\013\2102\210Q\330\010\013\2101\330\014\"\240!\2401\240A\240Q\240d\250#\250Q\250d\260!\2601\340\014\035\230Q\230a\230q\240\001\240\024\240S\250\001\250\024\250Q\250a\200\001\360\006\000\005\006\330\004\031\230\021\330\004\035\230Q\330\004\013\2101";
+    #else /* compression: none (2300 bytes) */
+static const char bytes[] = " at 0x object>.: <MemoryView of <contiguous and direct><contiguous and indirect><strided and direct or indirect><strided and direct><strided and indirect>>?Cannot assign to read-only memoryviewInvalid mode, expected \047c\047 or \047fortran\047, got Invalid shape in axis Note that Cython is deliberately stricter than PEP-484 and rejects subclasses of builtin types. If you need to pass subclasses then set the \047annotation_typing\047 directive to False.add_notebox_muller_f32: a whole number of 16-value blocksbox_muller_f64: a whole number of 16-value blockscollections.abcdisableenablefma_f32: out and a differ in lengthfma_f64: out and a differ in lengthgcisenabledlog_f64: out and x differ in lengthno default __reduce__ due to non-trivial __cinit__randperm: too few drawssrc/tapegrad/_crandom.pyxunable to allocate array data.unable to allocate shape and strides.uniform24: one draw per valueuniform53: two draws per valueASCIIEllipsisSequenceView.MemoryView__Pyx_PyDict_NextRef__annotate____class____class_getitem____dict____func____getstate____import____main____module____name____new____pyx_checksum__pyx_state__pyx_type__pyx_unpickle_Enum__pyx_vtable____qualname____reduce____reduce_cython____reduce_ex____set_name____setstate____setstate_cython____test___is_coroutineaabcallocate_bufferasyncio.coroutinesavx2bbasebox_muller_f32box_muller_f64ccline_in_tracebackcountdatadtype_is_objectencodeenumerateerrorflagsfma_f32fma_f64formatfortranidindexinside_outitemsitemsizelog1p_neglog_f64meanmemviewmodennamendimobjonoutpackpermpoppreviousrrandpermrawregisterset_vector_loopssetdefaultshapesizestartstdstepstopstructtapegrad._crandomuniform24uniform53unpackupdatevaluesxO\200\001\330\004\007\200s\210&\220\001\220\023\220C\220q\230\006\230a\230q\330\010\016\210j\230\001\230\021\330\004\007\200q\210\006\210a\210q\330\010\013\2101\330\014\034\230A\230Q\230a\230q\240\004\240A\240S\250\001\250\024\250Q\250f\260A\260Q\340\014\026\220a\220q\230\001\230\021\230$\230a\230s\240!\2404\240q\250\006""\250a\250q\200\001\330\004\007\200s\210&\220\001\220\023\220C\220q\230\006\230a\230q\330\010\016\210j\230\001\230\021\330\004\007\200q\210\006\210a\210q\330\010\022\220!\2201\220A\220Q\220d\230#\230S\240\001\240\023\240A\240T\250\021\250&\260\001\260\021\200\001\330\004\007\200s\210&\220\001\220\023\220C\220r\230\022\2303\230f\240A\240Q\330\010\016\210j\230\001\230\021\330\004\007\200s\210&\220\001\220\021\330\010\024\220A\220Q\220c\230\021\230$\230a\230s\240!\2404\240s\250&\260\001\260\021\200\001\330\004\007\200s\210&\220\001\220\023\220C\220s\230&\240\001\240\021\330\010\016\210j\230\001\230\021\330\004\007\200s\210&\220\001\220\021\330\010\024\220A\220Q\220c\230\021\230$\230a\230s\240!\2404\240s\250&\260\001\260\021\200\001\330\004\007\200t\2106\220\021\220#\220R\220q\330\010\016\210j\230\001\230\021\330\004\007\200t\2106\220\021\220!\330\010\013\2101\330\014\"\240!\2401\240D\250\001\250\024\250T\260\026\260q\270\003\2703\270d\300&\310\001\340\014\"\240!\2401\240D\250\001\250\024\250T\260\026\260q\270\003\2703\270d\300&\310\001\200\001\330\004\007\200t\2106\220\021\220#\220R\220q\330\010\016\210j\230\001\230\021\330\004\007\200t\2106\220\021\220!\330\010\031\230\021\230!\2304\230q\240\004\240D\250\006\250a\250s\260#\260T\270\026\270q\200\001\330\004\025\220T\230\026\230q\240\001\330\004\007\200q\210\006\210a\210s\220#\220U\320\032*\250\"\250B\250a\330\010\016\210j\230\001\230\021\330\004\007\200r\210\023\210A\330\010\014\210A\210U\220!\330\t\013\2102\210Q\330\010\013\2101\330\014\"\240!\2401\240A\240Q\240d\250#\250Q\250d\260!\2601\340\014\035\230Q\230a\230q\240\001\240\024\240S\250\001\250\024\250Q\250a\200\001\360\006\000\005\006\330\004\031\230\021\330\004\035\230Q\330\004\013\2101";
     PyObject *data = NULL;
     #define __Pyx_DecompressString_UNUSED
     #define __Pyx_DecompressString_LZSS_UNUSED
     #endif
     PyObject **stringtab = __pyx_mstate->__pyx_string_tab;
     Py_ssize_t pos = 0;
-    for (int i = 0; i < 121; i++) {
+    for (int i = 0; i < 126; i++) {
       Py_ssize_t bytes_length = str_length_index[i].length;
       PyObject *string = PyUnicode_DecodeUTF8(bytes + pos, bytes_length, NULL);
-      if (likely(string) && i >= 32) PyUnicode_InternInPlace(&string);
+      if (likely(string) && i >= 34) PyUnicode_InternInPlace(&string);
       if (unlikely(!string)) {
         Py_XDECREF(data);
         __PYX_ERR(0, 1, __pyx_L1_error)
@@ -22104,8 +22573,8 @@ static const char bytes[] = " at 0x object>.: <MemoryView of <contiguous and dir
       stringtab[i] = string;
       pos += bytes_length;
     }
-    for (int i = 121; i < 128; i++) {
-      Py_ssize_t bytes_length = bytes_length_index[i-121].length;
+    for (int i = 126; i < 135; i++) {
+      Py_ssize_t bytes_length = bytes_length_index[i-126].length;
       PyObject *string = PyBytes_FromStringAndSize(bytes + pos, bytes_length);
       stringtab[i] = string;
       pos += bytes_length;
@@ -22115,15 +22584,15 @@ static const char bytes[] = " at 0x object>.: <MemoryView of <contiguous and dir
       }
     }
     Py_XDECREF(data);
-    for (Py_ssize_t i = 0; i < 128; i++) {
+    for (Py_ssize_t i = 0; i < 135; i++) {
       if (unlikely(PyObject_Hash(stringtab[i]) == -1)) {
         __PYX_ERR(0, 1, __pyx_L1_error)
       }
     }
     #if CYTHON_IMMORTAL_CONSTANTS
     {
-      PyObject **table = stringtab + 121;
-      for (Py_ssize_t i=0; i<7; ++i) {
+      PyObject **table = stringtab + 126;
+      for (Py_ssize_t i=0; i<9; ++i) {
         #if PY_VERSION_HEX >= 0x030F0000
         PyUnstable_SetImmortal(table[i]);
         #elif CYTHON_COMPILING_IN_CPYTHON_FREETHREADING
@@ -22210,39 +22679,49 @@ static int __Pyx_CreateCodeObjects(__pyx_mstatetype *__pyx_mstate) {
   PyObject* tuple_dedup_map = PyDict_New();
   if (unlikely(!tuple_dedup_map)) return -1;
   {
-    const __Pyx_PyCode_New_function_description descr = {4, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 20};
+    const __Pyx_PyCode_New_function_description descr = {4, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 22};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_data, __pyx_mstate->__pyx_n_u_mean, __pyx_mstate->__pyx_n_u_std, __pyx_mstate->__pyx_n_u_avx2};
     __pyx_mstate_global->__pyx_codeobj_tab[0] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_tapegrad__crandom_pyx, __pyx_mstate->__pyx_n_u_box_muller_f32, __pyx_mstate->__pyx_kp_b_iso88591_t6_Rq_j_t6_1_1D_T_q_3d_1D_T_q_3, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[0])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {3, 0, 0, 3, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 30};
+    const __Pyx_PyCode_New_function_description descr = {3, 0, 0, 3, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 32};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_data, __pyx_mstate->__pyx_n_u_mean, __pyx_mstate->__pyx_n_u_std};
     __pyx_mstate_global->__pyx_codeobj_tab[1] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_tapegrad__crandom_pyx, __pyx_mstate->__pyx_n_u_box_muller_f64, __pyx_mstate->__pyx_kp_b_iso88591_t6_Rq_j_t6_4q_D_as_T_q, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[1])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {4, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 37};
-    PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_a, __pyx_mstate->__pyx_n_u_b, __pyx_mstate->__pyx_n_u_c, __pyx_mstate->__pyx_n_u_out};
-    __pyx_mstate_global->__pyx_codeobj_tab[2] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_tapegrad__crandom_pyx, __pyx_mstate->__pyx_n_u_fma_f32, __pyx_mstate->__pyx_kp_b_iso88591_s_Cq_aq_j_q_aq_1AQd_S_AT, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[2])) goto bad;
+    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 39};
+    PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_raw, __pyx_mstate->__pyx_n_u_out};
+    __pyx_mstate_global->__pyx_codeobj_tab[2] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_tapegrad__crandom_pyx, __pyx_mstate->__pyx_n_u_uniform24, __pyx_mstate->__pyx_kp_b_iso88591_s_Cs_j_s_AQc_as_4s, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[2])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {4, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 44};
-    PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_a, __pyx_mstate->__pyx_n_u_b, __pyx_mstate->__pyx_n_u_c, __pyx_mstate->__pyx_n_u_out};
-    __pyx_mstate_global->__pyx_codeobj_tab[3] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_tapegrad__crandom_pyx, __pyx_mstate->__pyx_n_u_fma_f64, __pyx_mstate->__pyx_kp_b_iso88591_s_Cq_aq_j_q_aq_1AQd_S_AT, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[3])) goto bad;
+    const __Pyx_PyCode_New_function_description descr = {2, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 46};
+    PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_raw, __pyx_mstate->__pyx_n_u_out};
+    __pyx_mstate_global->__pyx_codeobj_tab[3] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_tapegrad__crandom_pyx, __pyx_mstate->__pyx_n_u_uniform53, __pyx_mstate->__pyx_kp_b_iso88591_s_Cr_3fAQ_j_s_AQc_as_4s, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[3])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {3, 0, 0, 3, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 51};
+    const __Pyx_PyCode_New_function_description descr = {4, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 53};
+    PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_a, __pyx_mstate->__pyx_n_u_b, __pyx_mstate->__pyx_n_u_c, __pyx_mstate->__pyx_n_u_out};
+    __pyx_mstate_global->__pyx_codeobj_tab[4] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_tapegrad__crandom_pyx, __pyx_mstate->__pyx_n_u_fma_f32, __pyx_mstate->__pyx_kp_b_iso88591_s_Cq_aq_j_q_aq_1AQd_S_AT, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[4])) goto bad;
+  }
+  {
+    const __Pyx_PyCode_New_function_description descr = {4, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 60};
+    PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_a, __pyx_mstate->__pyx_n_u_b, __pyx_mstate->__pyx_n_u_c, __pyx_mstate->__pyx_n_u_out};
+    __pyx_mstate_global->__pyx_codeobj_tab[5] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_tapegrad__crandom_pyx, __pyx_mstate->__pyx_n_u_fma_f64, __pyx_mstate->__pyx_kp_b_iso88591_s_Cq_aq_j_q_aq_1AQd_S_AT, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[5])) goto bad;
+  }
+  {
+    const __Pyx_PyCode_New_function_description descr = {3, 0, 0, 3, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 67};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_x, __pyx_mstate->__pyx_n_u_out, __pyx_mstate->__pyx_n_u_log1p_neg};
-    __pyx_mstate_global->__pyx_codeobj_tab[4] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_tapegrad__crandom_pyx, __pyx_mstate->__pyx_n_u_log_f64, __pyx_mstate->__pyx_kp_b_iso88591_s_Cq_aq_j_q_aq_1_AQaq_AS_QfAQ_a, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[4])) goto bad;
+    __pyx_mstate_global->__pyx_codeobj_tab[6] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_tapegrad__crandom_pyx, __pyx_mstate->__pyx_n_u_log_f64, __pyx_mstate->__pyx_kp_b_iso88591_s_Cq_aq_j_q_aq_1_AQaq_AS_QfAQ_a, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[6])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {3, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 61};
+    const __Pyx_PyCode_New_function_description descr = {3, 0, 0, 4, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 77};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_r, __pyx_mstate->__pyx_n_u_perm, __pyx_mstate->__pyx_n_u_inside_out, __pyx_mstate->__pyx_n_u_n};
-    __pyx_mstate_global->__pyx_codeobj_tab[5] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_tapegrad__crandom_pyx, __pyx_mstate->__pyx_n_u_randperm, __pyx_mstate->__pyx_kp_b_iso88591_T_q_q_as_U_Ba_j_r_A_AU_2Q_1_1AQ, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[5])) goto bad;
+    __pyx_mstate_global->__pyx_codeobj_tab[7] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_tapegrad__crandom_pyx, __pyx_mstate->__pyx_n_u_randperm, __pyx_mstate->__pyx_kp_b_iso88591_T_q_q_as_U_Ba_j_r_A_AU_2Q_1_1AQ, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[7])) goto bad;
   }
   {
-    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 74};
+    const __Pyx_PyCode_New_function_description descr = {1, 0, 0, 2, (unsigned int)(CO_OPTIMIZED|CO_NEWLOCALS), 90};
     PyObject* const varnames[] = {__pyx_mstate->__pyx_n_u_on, __pyx_mstate->__pyx_n_u_previous};
-    __pyx_mstate_global->__pyx_codeobj_tab[6] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_tapegrad__crandom_pyx, __pyx_mstate->__pyx_n_u_set_vector_loops, __pyx_mstate->__pyx_kp_b_iso88591_Q_1, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[6])) goto bad;
+    __pyx_mstate_global->__pyx_codeobj_tab[8] = __Pyx_PyCode_New(descr, varnames, __pyx_mstate->__pyx_kp_u_src_tapegrad__crandom_pyx, __pyx_mstate->__pyx_n_u_set_vector_loops, __pyx_mstate->__pyx_kp_b_iso88591_Q_1, tuple_dedup_map); if (unlikely(!__pyx_mstate_global->__pyx_codeobj_tab[8])) goto bad;
   }
   Py_DECREF(tuple_dedup_map);
   return 0;
@@ -29197,6 +29676,29 @@ __pyx_fail:
 }
 
 /* ObjectToMemviewSlice */
+static CYTHON_INLINE __Pyx_memviewslice __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t__const__(PyObject *obj, int writable_flag) {
+    __Pyx_memviewslice result = __Pyx_MEMSLICE_INIT;
+    __Pyx_BufFmt_StackElem stack[1];
+    int axes_specs[] = { (__Pyx_MEMVIEW_DIRECT | __Pyx_MEMVIEW_CONTIG) };
+    int retcode;
+    if (obj == Py_None) {
+        result.memview = (struct __pyx_memoryview_obj *) Py_None;
+        return result;
+    }
+    retcode = __Pyx_ValidateAndInit_memviewslice(axes_specs, __Pyx_IS_C_CONTIG,
+                                                 (PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) | writable_flag, 1,
+                                                 &__Pyx_TypeInfo_nn_uint64_t__const__, stack,
+                                                 &result, obj);
+    if (unlikely(retcode == -1))
+        goto __pyx_fail;
+    return result;
+__pyx_fail:
+    result.memview = NULL;
+    result.data = NULL;
+    return result;
+}
+
+/* ObjectToMemviewSlice */
 static CYTHON_INLINE __Pyx_memviewslice __Pyx_PyObject_to_MemoryviewSlice_dc_float__const__(PyObject *obj, int writable_flag) {
     __Pyx_memviewslice result = __Pyx_MEMSLICE_INIT;
     __Pyx_BufFmt_StackElem stack[1];
@@ -29232,29 +29734,6 @@ static CYTHON_INLINE __Pyx_memviewslice __Pyx_PyObject_to_MemoryviewSlice_dc_dou
     retcode = __Pyx_ValidateAndInit_memviewslice(axes_specs, __Pyx_IS_C_CONTIG,
                                                  (PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) | writable_flag, 1,
                                                  &__Pyx_TypeInfo_double__const__, stack,
-                                                 &result, obj);
-    if (unlikely(retcode == -1))
-        goto __pyx_fail;
-    return result;
-__pyx_fail:
-    result.memview = NULL;
-    result.data = NULL;
-    return result;
-}
-
-/* ObjectToMemviewSlice */
-static CYTHON_INLINE __Pyx_memviewslice __Pyx_PyObject_to_MemoryviewSlice_dc_nn_uint64_t__const__(PyObject *obj, int writable_flag) {
-    __Pyx_memviewslice result = __Pyx_MEMSLICE_INIT;
-    __Pyx_BufFmt_StackElem stack[1];
-    int axes_specs[] = { (__Pyx_MEMVIEW_DIRECT | __Pyx_MEMVIEW_CONTIG) };
-    int retcode;
-    if (obj == Py_None) {
-        result.memview = (struct __pyx_memoryview_obj *) Py_None;
-        return result;
-    }
-    retcode = __Pyx_ValidateAndInit_memviewslice(axes_specs, __Pyx_IS_C_CONTIG,
-                                                 (PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) | writable_flag, 1,
-                                                 &__Pyx_TypeInfo_nn_uint64_t__const__, stack,
                                                  &result, obj);
     if (unlikely(retcode == -1))
         goto __pyx_fail;

@@ -9,6 +9,8 @@ cdef extern from "tg_random.h":
     void tg_box_muller_avx2_f32(float *data, int64_t nblocks, float mean, float std)
     void tg_box_muller_libm_f32(float *data, int64_t nblocks, float mean, float std)
     void tg_box_muller_f64(double *data, int64_t nblocks, double mean, double std)
+    void tg_uniform24(const uint64_t *raw, float *out, int64_t n)
+    void tg_uniform53(const uint64_t *raw, double *out, int64_t n)
     void tg_fma_f32(const float *a, float b, float c, float *out, int64_t n)
     void tg_fma_f64(const double *a, double b, double c, double *out, int64_t n)
     void tg_log_f64(const double *x, double *out, int64_t n)
@@ -32,6 +34,20 @@ def box_muller_f64(double[::1] data, double mean, double std):
         raise ValueError("box_muller_f64: a whole number of 16-value blocks")
     if data.shape[0]:
         tg_box_muller_f64(&data[0], data.shape[0] // 16, mean, std)
+
+
+def uniform24(const uint64_t[::1] raw, float[::1] out):
+    if raw.shape[0] != out.shape[0]:
+        raise ValueError("uniform24: one draw per value")
+    if out.shape[0]:
+        tg_uniform24(&raw[0], &out[0], out.shape[0])
+
+
+def uniform53(const uint64_t[::1] raw, double[::1] out):
+    if raw.shape[0] != 2 * out.shape[0]:
+        raise ValueError("uniform53: two draws per value")
+    if out.shape[0]:
+        tg_uniform53(&raw[0], &out[0], out.shape[0])
 
 
 def fma_f32(const float[::1] a, float b, float c, float[::1] out):

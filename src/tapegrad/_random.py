@@ -124,10 +124,18 @@ class Generator:
 
     def uniform24(self, n: int) -> np.ndarray:
         """uniform_real_distribution<float>(0, 1): 24 bits of random() (float32)."""
+        if _C is not None:
+            out = np.empty(max(n, 0), dtype=np.float32)
+            _C.uniform24(self.random32(n), out)
+            return out
         return (self.random32(n) & np.uint64(0xFFFFFF)).astype(np.float32) * np.float32(2 ** -24)
 
     def uniform53(self, n: int) -> np.ndarray:
         """uniform_real_distribution<double>(0, 1): 53 bits of random64()."""
+        if _C is not None:
+            out = np.empty(max(n, 0), dtype=np.float64)
+            _C.uniform53(self.random32(2 * n), out)
+            return out
         return (self.random64(n) & np.uint64((1 << 53) - 1)).astype(np.float64) * 2.0 ** -53
 
     # -- the state tensor (torch's CPUGeneratorImplState, byte for byte) ------------
