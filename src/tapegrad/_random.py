@@ -21,6 +21,7 @@ from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
+_C: Any
 try:    # the compiled loops (csrc/tg_random.c); the numpy forms below are the same numbers
     from . import _crandom as _C
 except ImportError:     # not built (TAPEGRAD_PURE_PYTHON without the extension)

@@ -17,6 +17,7 @@ from .replay import (DEMO_STYLES, chain_replay, demo_replay, micrograd_demo_node
 from .scalar import chain, chain_subnormal, demo
 from .settings import (ALL_WORKLOADS, BLAS_WORKLOADS, ENGINE_WORKLOADS, OVERHEAD_SIZES,
                        REPLAY_WORKLOADS, SCALAR_WORKLOADS, BenchConfig)
+from .rng import randn_case, randn_summary
 from .tensor import matmul_case, matmul_summary, mlp_case, mlp_summary, overhead
 from .timing import interleave
 
@@ -117,7 +118,7 @@ def _needs_numpy(w):
 
 
 # mlp and matmul run their engines interleaved (one run of each in turn)
-_INTERLEAVED = ("mlp", "matmul")
+_INTERLEAVED = ("mlp", "matmul", "randn")
 
 
 def _run_rows(s, rows, have_numpy):
@@ -176,6 +177,8 @@ def _failing_row(workload, rows):
                 matmul_case(api, 8, 1, warmup_steps=0).run()
             elif workload == "overhead":
                 overhead(api, 1, 0.0, 1)
+            elif workload == "randn":
+                randn_case(api, 16, 1).run()
         except Exception:
             return row
     return rows[0]
@@ -278,6 +281,18 @@ def _do_matmul(s, rows):
     s.results.extend(recs)
 
 
+def _do_randn(s, rows):
+    n = s.sizes.randn_n
+    s.say("randn %d: %s ..." % (n, ", ".join(r.label for r in rows)))
+    cases = [randn_case(r.tensor, n) for r in rows]
+    recs = []
+    for row, case, runs in zip(rows, cases, interleave(cases, s.sizes.randn_repeats)):
+        m = randn_summary(case, runs, n)
+        recs.append(_record("randn", "n=%d" % n, row, m["ms_per_call"], "ms/call", m,
+                            runs=m["runs_ms"], check=m["check"], n=n))
+    s.results.extend(recs)
+
+
 # ----------------------------------------------------------------------------
 # Replay workloads: each engine eager and replayed (labels "c" and "c replay")
 
@@ -377,4 +392,4 @@ def _do_chain_replay(s, row):
 
 _DOERS = {"chain": _do_chain, "demo": _do_demo, "overhead": _do_overhead, "mlp": _do_mlp,
           "matmul": _do_matmul, "demo-replay": _do_demo_replay, "mlp-replay": _do_mlp_replay,
-          "chain-replay": _do_chain_replay}
+          "chain-replay": _do_chain_replay, "randn": _do_randn}

@@ -11,7 +11,8 @@ ALL_ENGINES = ("c", "reference", "micrograd", "torch", "numpy")
 SCALAR_WORKLOADS = ("chain", "demo")
 TENSOR_WORKLOADS = ("overhead", "mlp", "matmul")
 REPLAY_WORKLOADS = ("demo-replay", "mlp-replay", "chain-replay")
-ALL_WORKLOADS = SCALAR_WORKLOADS + TENSOR_WORKLOADS + REPLAY_WORKLOADS
+RANDOM_WORKLOADS = ("randn",)
+ALL_WORKLOADS = SCALAR_WORKLOADS + TENSOR_WORKLOADS + REPLAY_WORKLOADS + RANDOM_WORKLOADS
 # Which workloads each engine runs (numpy is only a peer of the tensor ones it
 # can do by hand; micrograd has no tensors; micrograd with gc off is the peer
 # of demo-replay).
@@ -20,7 +21,7 @@ ENGINE_WORKLOADS = {
     "reference": ALL_WORKLOADS,
     "micrograd": SCALAR_WORKLOADS,
     "micrograd-gcoff": SCALAR_WORKLOADS + ("demo-replay",),
-    "torch": ("chain",) + TENSOR_WORKLOADS + ("mlp-replay",),
+    "torch": ("chain",) + TENSOR_WORKLOADS + ("mlp-replay",) + RANDOM_WORKLOADS,
     "numpy": ("mlp", "matmul", "mlp-replay"),
 }
 # Workloads that multiply matrices (BLAS threads are set for them).
@@ -66,6 +67,8 @@ class Sizes:
     matmul_repeats: int = 5
     demo_replay_steps: int = 100
     demo_replay_repeats: int = 5
+    randn_n: int = 1_000_000
+    randn_repeats: int = 7
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -79,7 +82,7 @@ QUICK = Sizes(chain_ops=20_000, chain_repeats=3, demo_steps=3, demo_repeats=1,
               peer_demo_repeats=1, peer_demo_warmup=0,
               op_block_s=0.05, op_repeats=3, mlp_steps=50, mlp_repeats=3,
               matmul_n=512, matmul_steps=3, matmul_repeats=3,
-              demo_replay_steps=5, demo_replay_repeats=3)
+              demo_replay_steps=5, demo_replay_repeats=3, randn_repeats=3)
 
 
 @dataclass
@@ -114,7 +117,8 @@ class BenchConfig:
                 "mlp_steps": s.mlp_steps, "mlp_repeats": s.mlp_repeats,
                 "mlp_shape": list(MLP_SHAPE),
                 "mlp_lr": MLP_LR, "matmul_n": s.matmul_n, "matmul_steps": s.matmul_steps,
-                "matmul_repeats": s.matmul_repeats, "blas_threads_requested": self.blas,
+                "matmul_repeats": s.matmul_repeats, "randn_n": s.randn_n,
+                "randn_repeats": s.randn_repeats, "blas_threads_requested": self.blas,
                 "loadavg_start": loadavg_start, "clock": self.clock,
                 "demo_replay_steps": max(2, s.demo_replay_steps),
                 "demo_replay_repeats": s.demo_replay_repeats}

@@ -15,8 +15,9 @@ from .loss import (
     NLLLoss as NLLLoss,
 )
 from .modules import (
-    Flatten as Flatten, Identity as Identity, Linear as Linear, LogSoftmax as LogSoftmax,
-    Dropout as Dropout, Module as Module, ModuleList as ModuleList, ReLU as ReLU, Sequential as Sequential,
+    Dropout as Dropout, Flatten as Flatten, Identity as Identity, Linear as Linear,
+    LogSoftmax as LogSoftmax, Module as Module, ModuleList as ModuleList, ReLU as ReLU,
+    Sequential as Sequential,
     Sigmoid as Sigmoid, Softmax as Softmax, Tanh as Tanh,
 )
 from .parameter import Parameter as Parameter
