@@ -263,7 +263,7 @@ static int tg_pick_targets_ok(const struct tg_tnode *n, int64_t *bad)
 #define TG_FWD_BINARY(OP) case OP: value[i] = tg_eval_binary(OP, value[pa[i]], value[pb[i]]); break;
 #define TG_FWD_UNARY(OP) case OP: value[i] = tg_eval_unary(OP, value[pa[i]], cst[i]); break;
 
-int tg_program_forward(tg_program *p)
+static int tg_program_forward_nodes(tg_program *p)
 {
     tg_tape *t = &p->tape;
     const uint8_t *ops = t->op;
@@ -296,6 +296,16 @@ int tg_program_forward(tg_program *p)
         }
     }
     return 0;
+}
+
+/* The forward under the flush-denormal mode (tg_fpmode.h), as an eager step runs:
+ * the values are stored to the tape's arrays before the mode is left. */
+int tg_program_forward(tg_program *p)
+{
+    unsigned saved = tg_fpmode_enter();
+    int status = tg_program_forward_nodes(p);
+    tg_fpmode_leave(saved);
+    return status;
 }
 
 tg_index tg_program_failed_guard(const tg_program *p)

@@ -7,6 +7,7 @@ the same result dtype for mixed operands.
 from __future__ import annotations
 
 import builtins
+import numbers
 from typing import Any, Iterable, List, Optional, SupportsIndex, Tuple, Union, overload
 
 import numpy as np
@@ -98,6 +99,29 @@ class Size(tuple):
 def get_default_dtype() -> dtype:
     """The dtype of tensors made from Python floats: float32, as in torch."""
     return float32
+
+
+# torch's C++ ScalarType names, as its error messages spell them
+SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}
+
+
+def unsupported_array(np_dtype: Any) -> TypeError:
+    """torch's TypeError for an ndarray of a dtype tapegrad has no tensors of."""
+    return TypeError(f"can't convert np.ndarray of type numpy.{np_dtype.type.__name__}. The "
+                     "only supported types are: float64, float32, int64 and bool.")
+
+
+def check_fill_value(value: Any, fn: str) -> None:
+    """torch's TypeError for a fill value that is no number (a dtype, a string, ...)."""
+    if not isinstance(value, numbers.Number) and not (
+            hasattr(value, "dim") and hasattr(value, "item") and value.dim() == 0):
+        raise TypeError(f"{fn}(): argument 'fill_value' (position 2) must be Number, not "
+                        f"{type(value).__name__}")
+
+
+def scalar_type_name(dt: dtype) -> str:
+    """torch's name of dt in error messages: tapegrad.float32 -> 'Float'."""
+    return SCALAR_TYPE_NAMES[dt.name]
 
 
 # ----------------------------------------------------------------------------

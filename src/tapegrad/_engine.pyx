@@ -332,7 +332,7 @@ include "_optim.pxi"
 include "_replay.pxi"
 
 from operator import index as _operator_index
-from ._dtype import DtypeError, NoTensorError
+from ._dtype import DtypeError, NoTensorError, check_fill_value, unsupported_array
 _INT64_LIMIT = 2 ** 63
 from ._dtype import double as _dtype_double, float as _dtype_float, long as _dtype_long
 

@@ -782,9 +782,7 @@ cdef class Tensor:
     # -- shapes ------------------------------------------------------------------
 
     def reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        shape = list(shape)
+        shape = list(_parse_sizes(shape))
         if shape.count(-1) > 1:
             raise RuntimeError("only one dimension can be inferred")
         if -1 in shape:
@@ -1302,6 +1300,8 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
             arr = np.asarray(data)
         except ValueError as exc:
             raise ValueError(f"tensor(): {exc}") from None
+        if isinstance(data, np.ndarray) and arr.dtype.kind not in "biuf":
+            raise unsupported_array(arr.dtype)
         if arr.dtype == object or arr.dtype.kind not in "biuf":
             raise NoTensorError(f"Could not infer dtype of {_first_bad_item(data)} "
                                 f"(tensor() takes numbers, sequences of numbers or arrays)")
@@ -1357,12 +1357,24 @@ def from_numpy(a):
     return r
 
 
-cdef tuple _size_args(tuple size):
+cdef tuple _parse_sizes(tuple size):
+    """(2, 3), ((2, 3),) or ([2, 3],) -> (2, 3), with torch's TypeError for a non-int or
+    an int beyond 64 bits (raised while parsing, before any size is checked)."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     for s in size:
         if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
             raise TypeError(f"size must be a tuple of ints, not {type(s).__name__}")
+        if not -_INT64_LIMIT <= s < _INT64_LIMIT:
+            raise TypeError(f"size must be a tuple of ints: {s} does not fit in a 64-bit "
+                            "integer (Overflow when unpacking long long)")
+    return size
+
+
+cdef tuple _size_args(tuple size):
+    """A factory's sizes: parsed, then none negative."""
+    size = _parse_sizes(size)
+    for s in size:
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
                                f"{list(size)}")
@@ -1396,6 +1408,7 @@ def empty(*size, dtype=None, requires_grad=False, device=None):
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+    check_fill_value(fill_value, "full")
     cdef bint integral = isinstance(fill_value, (int, np.integer, np.bool_))
     if dtype is None and integral:
         dtype = scalar_dtype(fill_value)           # int64 (kept exact) or bool, as torch

@@ -202,6 +202,8 @@ cdef object _scalar_or_tensor(object other, double *c):
         return other
     if _real(other, c):
         return None
+    if isinstance(other, np.ndarray):       # torch converts it (tensor * ndarray, not reflected)
+        return tensor(other)
     return NotImplemented
 
 
@@ -228,6 +230,18 @@ cdef int _norm_dim(object dim_arg, int ndim) except -100:
     return <int>(dim + n if dim < 0 else dim)
 
 
+cdef set _distinct_dims(object dim, int ndim):
+    """The dims of a sequence, each checked, none twice (torch's RuntimeError)."""
+    cdef set dims = set()
+    cdef int d
+    for k in dim:
+        d = _norm_dim(k, ndim)
+        if d in dims:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        dims.add(d)
+    return dims
+
+
 cdef Tensor _reduce(uint8_t op, Tensor x, object dim, bint keepdim, str name, int grad_fn=0):
     _check_live(x)
     _check_float(x, name)
@@ -251,7 +265,7 @@ cdef Tensor _reduce(uint8_t op, Tensor x, object dim, bint keepdim, str name, in
         return _run(op, n, x, None)
     if isinstance(dim, (tuple, list)):
         # torch reads an empty list as every dim
-        dims = {_norm_dim(k, x.v.ndim) for k in dim} if dim else set(range(x.v.ndim))
+        dims = _distinct_dims(dim, x.v.ndim) if dim else set(range(x.v.ndim))
     else:
         dims = {_norm_dim(dim, x.v.ndim)}
     n = _node(x, None)
@@ -580,19 +594,22 @@ cdef int _check_inplace(Tensor x, str name) except -1:
 
 cdef Tensor _inplace(Tensor x, uint8_t op, object other, str name):
     """x op= other, elementwise, in x's buffer (other broadcast to x's shape)."""
-    _check_inplace(x, name)
-    _check_float(x, name)
     cdef Tensor y
     cdef double c
+    if not isinstance(other, (Tensor, np.ndarray)) and not _real(other, &c):
+        raise TypeError(f"{name}(): argument 'other' must be a Tensor or a number, not "
+                        f"'{type(other).__name__}'")
+    _check_inplace(x, name)
+    _check_float(x, name)
+    if isinstance(other, np.ndarray):
+        other = tensor(other)
     if isinstance(other, Tensor):
         y = <Tensor>other
         _check_float(y, name)
         if y.v.dtype != x.v.dtype:
             y = y.to(_DTYPES[x.v.dtype])
-    elif _real(other, &c):
-        y = _as_operand(x, other)
     else:
-        raise TypeError(f"{name}: expected a tensor or a number, not '{type(other).__name__}'")
+        y = _as_operand(x, other)
     cdef int64_t shape[8]
     cdef int nd
     if tg_broadcast_shape(&x.v, &y.v, shape, &nd) != 0 or nd != x.v.ndim or any(

@@ -114,3 +114,18 @@ def test_mode_is_process_wide(engine):
     assert run_in_fresh_thread(_scalar_grad, engine) == (0.0 if _flushes(engine) else 1e-320)
     engine.set_flush_denormal(False)
     assert run_in_fresh_thread(_scalar_grad, engine) == 1e-320
+
+
+def test_replayed_scalar_forward_flushes_too(engine):
+    """A recorded step's scalar forward runs under the mode like an eager one (the
+    tensor kernels did already; the replayed Value formulas did not)."""
+    def step(a):
+        return a * 1e-10
+    from _replay_cases import replay_api
+    tape = replay_api(engine).record(step, engine.Value(1e-300))
+    engine.set_flush_denormal(True)
+    flushed = tape.forward(engine.Value(1e-300))
+    engine.set_flush_denormal(False)
+    kept = tape.forward(engine.Value(1e-300))
+    assert kept.data == 1e-310
+    assert flushed.data == (0.0 if _flushes(engine) else 1e-310)

@@ -79,11 +79,14 @@ def test_non_dtype_dtype_is_type_error(engine, bad):
             call()
 
 
-def test_size_beyond_int64_is_value_error(engine):
-    with pytest.raises(ValueError):
-        engine.zeros(2 ** 64)
-    with pytest.raises(ValueError):
-        engine.full([2 ** 63, 2], 1.0)
+def test_size_beyond_int64_is_type_error_as_torch(engine):
+    """torch 2.13: TypeError "argument 'size' failed to unpack ... Overflow when unpacking
+    long long", raised while parsing, before any size is checked for being negative."""
+    for call in (lambda: engine.zeros(2 ** 64), lambda: engine.full([2 ** 63, 2], 1.0),
+                 lambda: engine.full([10 ** 30, -2 ** 63 - 1], 2.0),
+                 lambda: engine.ones(2).view(2 ** 64), lambda: engine.ones(2).reshape(2 ** 64)):
+        with pytest.raises(TypeError, match="Overflow when unpacking long long"):
+            call()
 
 
 def test_numpy_operand_on_the_right(engine):
@@ -131,3 +134,91 @@ def test_binary_cross_entropy_with_weight(engine, libs, torch):
                                  engine.tensor(t, dtype=engine.float64),
                                  weight=engine.tensor(w, dtype=engine.float64), reduction="sum")
     assert abs(got.item() - want) <= 1e-12 * abs(want)
+
+
+def test_tensor_times_ndarray_is_a_tensor_with_the_graph(engine, torch):
+    """torch converts the ndarray (tensor * ndarray); the compiled engine handed back a
+    numpy array, silently dropping the graph. ndarray * tensor is torch's TypeError."""
+    x = engine.tensor([1.0, 2.0], requires_grad=True)
+    r = x * np.array([3.0, 4.0])
+    assert isinstance(r, engine.Tensor) and r.dtype == engine.float64 and r.requires_grad
+    r.sum().backward()
+    assert x.grad.tolist() == [3.0, 4.0]
+    tr = torch.tensor([1.0, 2.0]) * np.array([3.0, 4.0])
+    assert tr.dtype == torch.float64
+    with pytest.raises(TypeError):
+        np.array([3.0, 4.0]) * x
+    with pytest.raises(TypeError):
+        np.array([3.0, 4.0]) * torch.tensor([1.0, 2.0])
+
+
+@pytest.mark.parametrize("np_dtype", [object, np.complex64])
+def test_ndarray_of_unsupported_dtype_is_type_error(engine, np_dtype):
+    """The compiled engine computed int_tensor * object-array as Python floats and raised
+    NoTensorError for a complex array; both now raise torch's TypeError."""
+    a = np.array([1.5], dtype=np_dtype)
+    for call in (lambda: engine.tensor(a), lambda: engine.tensor([3]) * a,
+                 lambda: engine.ones(1) + a):
+        with pytest.raises(TypeError, match="can't convert np.ndarray of type numpy"):
+            call()
+
+
+@pytest.mark.parametrize("other", [[], (), object(), "x"])
+def test_in_place_with_no_operand_is_type_error_first(engine, other):
+    """An int tensor -= []: the compiled engine checked the dtype first (DtypeError)."""
+    for x in (engine.tensor([1, 2]), engine.ones(2, requires_grad=True)):
+        with pytest.raises(TypeError, match="argument 'other' must be a Tensor or a number"):
+            x.sub_(other)
+
+
+def test_repeated_and_out_of_range_dims_as_torch(engine, torch):
+    """sum((2, 2)): the compiled engine reduced once; a 0-d sum((2,)): the reference
+    accepted it."""
+    for lib in (engine, torch):
+        with pytest.raises(RuntimeError, match="dim 2 appears multiple times"):
+            lib.ones(4, 4, 5).sum((2, 2))
+        with pytest.raises(RuntimeError, match="dim 0 appears multiple times"):
+            lib.tensor(1.0).sum((0, -1))
+        with pytest.raises(IndexError, match="Dimension out of range"):
+            lib.tensor(1.0).sum((2, 1))
+        assert float(lib.tensor(3.0).sum((0,))) == 3.0
+
+
+def test_fill_value_must_be_a_number(engine, torch):
+    for lib in (engine, torch):
+        with pytest.raises(TypeError, match="fill_value"):
+            lib.full((2,), lib.float32)
+        assert lib.full((2,), lib.tensor(3.0)).tolist() == [3.0, 3.0]
+
+
+def test_stale_tensor_agrees_between_engines(engine):
+    """After clear_tape() the compiled engine cut an intermediate from the graph (it read
+    requires_grad False and refused ops); the reference kept it as if nothing happened."""
+    x = engine.ones(2, 3, requires_grad=True)
+    y = x * 2
+    engine.clear_tape()
+    assert not y.requires_grad and y.is_leaf and y.grad_fn is None
+    assert y.detach().tolist() == [[2.0] * 3] * 2 and "grad_fn" not in repr(y)
+    for use in (lambda: y + 1, lambda: x * y, lambda: y.sum(), lambda: y.backward(y),
+                lambda: y.item(), lambda: y.add_(1), lambda: y.clone(), lambda: y[0]):
+        with pytest.raises(RuntimeError, match="freed by tapegrad.clear_tape"):
+            use()
+    z = x * 3                                # leaves survive: new graphs work
+    z.sum().backward()
+    assert x.grad.tolist() == [[3.0] * 3] * 2
+
+
+def test_nll_loss_weight_checked_as_torch(engine, torch):
+    """A float target with class weights: the compiled engine raised NotImplementedError
+    for the weights before looking at the target."""
+    import tapegrad.nn.functional as tF
+    for lib, F in ((engine, tF), (torch, torch.nn.functional)):
+        x = lib.zeros(2, 3)
+        with pytest.raises(RuntimeError, match="Long"):
+            F.nll_loss(x, lib.ones(2), lib.ones(1))
+        with pytest.raises(RuntimeError, match="for all 3 classes or no classes"):
+            F.nll_loss(x, lib.tensor([0, 1]), lib.ones(1))
+        with pytest.raises(TypeError, match="'weight'"):
+            F.cross_entropy(x, lib.tensor([0, 1]), [1.0, 2.0, 3.0])
+        with pytest.raises(TypeError):
+            F.binary_cross_entropy(lib.full((2,), 0.5), lib.ones(2), np.float32)

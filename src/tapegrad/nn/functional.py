@@ -14,10 +14,11 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import _backend, _random
+from .._dtype import DtypeError, scalar_type_name
 from ._reduction import legacy_reduction as _reduction
 
 __all__ = ["relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "mse_loss",
-           "nll_loss", "cross_entropy", "binary_cross_entropy"]
+           "nll_loss", "cross_entropy", "binary_cross_entropy", "dropout"]
 
 
 _TENSOR_TYPES = _backend.TENSOR_TYPES
@@ -117,13 +118,36 @@ def mse_loss(input: Any, target: Any, size_average: Optional[bool] = None,
     return eng._mse_loss(input, target, reduction)
 
 
+def _check_weight(weight: Any, fn: str) -> None:
+    if weight is not None:
+        _check(weight, "weight", fn)
+
+
+def _check_class_weight(input: Any, target: Any, weight: Any) -> None:
+    """torch's checks of nll_loss's target dtype, then of its class weights."""
+    if target.dtype.is_floating_point or target.dtype.name == "bool":
+        raise DtypeError(f"expected target dtype to be Long or Byte, but got "
+                         f"{scalar_type_name(target.dtype)}")
+    if weight is None:
+        return
+    classes = input.shape[0 if input.dim() == 1 else 1] if input.dim() else 1
+    if weight.dim() != 1 or weight.shape[0] != classes:
+        raise RuntimeError(f"weight tensor should be defined either for all {classes} classes "
+                           f"or no classes but got weight tensor of shape: {list(weight.shape)}")
+    if weight.dtype != input.dtype:
+        raise DtypeError(f"expected scalar type {scalar_type_name(input.dtype)} but found "
+                         f"{scalar_type_name(weight.dtype)}")
+
+
 def nll_loss(input: Any, target: Any, weight: Any = None, size_average: Optional[bool] = None,
              ignore_index: int = -100, reduce: Optional[bool] = None,
              reduction: str = "mean") -> Any:
     """Negative log-likelihood of class indices (int64) under log-probabilities."""
     eng = _check(input, "input", "nll_loss")
     _check(target, "target", "nll_loss")
+    _check_weight(weight, "nll_loss")
     reduction = _reduction(size_average, reduce, reduction)
+    _check_class_weight(input, target, weight)
     return eng._nll_loss(input, target, weight, ignore_index, reduction)
 
 
@@ -135,6 +159,7 @@ def cross_entropy(input: Any, target: Any, weight: Any = None,
     the cross entropy with class probabilities (a float target shaped like input)."""
     _check(input, "input", "cross_entropy")
     _check(target, "target", "cross_entropy")
+    _check_weight(weight, "cross_entropy")
     reduction = _reduction(size_average, reduce, reduction)
     if label_smoothing:
         raise NotImplementedError("cross_entropy: label_smoothing is not supported")
@@ -162,6 +187,7 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None,
     """-(t log x + (1 - t) log(1 - x)), logs clamped at -100 as in torch."""
     eng = _check(input, "input", "binary_cross_entropy")
     _check(target, "target", "binary_cross_entropy")
+    _check_weight(weight, "binary_cross_entropy")
     reduction = _reduction(size_average, reduce, reduction)
     return eng._binary_cross_entropy(input, target, weight, reduction)
 

@@ -130,7 +130,9 @@ class _Program:
 
     def _call(self, scalars, tensors):
         in_scalars = [Value(x.data if type(x) is Value else x) for x in scalars]
-        in_tensors = [x.detach().requires_grad_(x.requires_grad) if x.is_floating_point()
+        # float tensor arguments require grad inside fn, as the compiled engine records
+        # them; backward() gives gradients only to those that required grad
+        in_tensors = [x.detach().requires_grad_(True) if x.is_floating_point()
                       else x.detach() for x in tensors]
         if getattr(_running, "depth", 0):
             raise RuntimeError("tapegrad: record() / compile() cannot be nested on one thread")

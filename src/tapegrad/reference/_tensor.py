@@ -56,7 +56,7 @@ import numpy as np
 from .. import _format, _random_api
 from .._random import Generator, default_generator  # noqa: F401 - re-exported
 from .._dtype import (
-    DtypeError, NoTensorError,
+    SCALAR_TYPE_NAMES, DtypeError, NoTensorError, check_fill_value, unsupported_array,
     Size, bool_, dtype, float32, float64, int64, promote_types, scalar_dtype)
 from .._grad_mode import _state as _grad_state
 from ._grad_fn import _node_of
@@ -140,8 +140,9 @@ def _dims(dim, ndim):
     """A tuple of distinct non-negative dims from an int or a sequence of ints."""
     if isinstance(dim, (tuple, list)):
         out = tuple(_wrap_dim(d, ndim) for d in dim)
-        if len(set(out)) != len(out):
-            raise RuntimeError(f"dim {out} appears multiple times in the list of dims")
+        for k, d in enumerate(out):
+            if d in out[:k]:
+                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
         return out
     return (_wrap_dim(dim, ndim),)
 
@@ -157,7 +158,10 @@ def _size_args(size, what="size"):
         except TypeError:
             raise TypeError(f"{what} must be a tuple of ints, but got an element of type "
                             f"'{type(s).__name__}'") from None
-        out.append(_int_arg(s, what))
+        if not -_INT64_LIMIT <= s < _INT64_LIMIT:
+            raise TypeError(f"{what} must be a tuple of ints: {s} does not fit in a 64-bit "
+                            "integer (Overflow when unpacking long long)")
+        out.append(s)
     return tuple(out)
 
 
@@ -201,6 +205,18 @@ def _wrap_view(data, base):
     return t
 
 
+def _stale(t):
+    """t is an intermediate whose node its thread's tapegrad.clear_tape() freed: its
+    values stay readable, but it is cut from the graph (as in the compiled engine)."""
+    return t._tape is not None and t._seq < t._tape.tensor_cutoff
+
+
+def _check_live(t):
+    if t._tape is not None and t._seq < t._tape.tensor_cutoff:
+        raise RuntimeError(
+            "this tensor's node was freed by tapegrad.clear_tape(); recompute it from its inputs")
+
+
 class _Device:
     __slots__ = ("type",)
 
@@ -241,7 +257,7 @@ class Tensor:
     """
 
     __slots__ = ("_data", "_requires_grad", "_grad", "_op", "_parents", "_saved", "_ctx",
-                 "_checks", "_seq", "_vbox", "_base", "_retains_grad", "_layouts",
+                 "_checks", "_seq", "_tape", "_vbox", "_base", "_retains_grad", "_layouts",
                  "__weakref__")
 
     __array_ufunc__ = None      # numpy operands on the left defer to our reflected ops
@@ -376,6 +392,7 @@ class Tensor:
 
     def item(self):
         """The single value as a Python number."""
+        _check_live(self)
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be "
                                "converted to Scalar")
@@ -416,11 +433,11 @@ class Tensor:
     def __repr__(self):
         cls = type(self)
         plain = cls is Tensor or getattr(cls, "_is_parameter", False)
-        node = _node_of(self) if self._op is not None else None
+        node = self.grad_fn
         return _format.tensor_repr(
             self._data, dtype_name=self.dtype.name,
             grad_fn=None if node is None else node.name(),
-            requires_grad=self._requires_grad,
+            requires_grad=self.requires_grad,
             prefix="tensor(" if plain else f"{cls.__name__}(")
 
     def __str__(self):
@@ -484,7 +501,7 @@ class Tensor:
 
     @property
     def requires_grad(self):
-        return self._requires_grad
+        return self._requires_grad and not _stale(self)
 
     @requires_grad.setter
     def requires_grad(self, flag):
@@ -494,6 +511,7 @@ class Tensor:
 
     def requires_grad_(self, requires_grad=True):
         """Set requires_grad on a leaf (in place); returns self."""
+        _check_live(self)
         requires_grad = bool(requires_grad)
         if self._op is not None:
             if not requires_grad:
@@ -509,15 +527,15 @@ class Tensor:
 
     @property
     def is_leaf(self):
-        return self._op is None
+        return self._op is None or _stale(self)
 
     @property
     def grad_fn(self):
-        return None if self._op is None else _node_of(self)
+        return None if self._op is None or _stale(self) else _node_of(self)
 
     def retain_grad(self):
         """Keep .grad on this non-leaf tensor during backward()."""
-        if not self._requires_grad:
+        if not self.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self._op is not None:
             self._retains_grad = True
@@ -581,6 +599,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's .grad (times ``gradient``)."""
+        _check_live(self)
         if create_graph:
             raise NotImplementedError("tapegrad does not support create_graph=True "
                                       "(higher-order gradients)")
@@ -593,6 +612,7 @@ class Tensor:
 
     def _check_inplace(self):
         """Raise like torch if this tensor may not be modified in place now."""
+        _check_live(self)
         if not _grad_state.off and self._requires_grad:
             if self._op is None:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an "
@@ -638,14 +658,14 @@ class Tensor:
         # Record "self (op) other" on a snapshot of self's node, then write the
         # result into self's memory and make self that result, as torch does.
         old = _wrap(self._data.copy(), self._requires_grad)
-        for k in ("_op", "_parents", "_saved", "_ctx", "_checks", "_seq", "_layouts"):
+        for k in ("_op", "_parents", "_saved", "_ctx", "_checks", "_seq", "_tape", "_layouts"):
             setattr(old, k, getattr(self, k))
         res = {"add": Tensor.__add__, "sub": Tensor.__sub__, "mul": Tensor.__mul__,
                "div": Tensor.__truediv__}[op](old, other)
         self._data[...] = res._data
         self._vbox[0] += 1
         for k in ("_requires_grad", "_op", "_parents", "_saved", "_ctx", "_checks", "_seq",
-                  "_layouts"):
+                  "_tape", "_layouts"):
             setattr(self, k, getattr(res, k))
         return self
 
@@ -754,7 +774,7 @@ class Tensor:
         self._vbox[0] += 1
 
 
-_TORCH_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}
+_TORCH_NAMES = SCALAR_TYPE_NAMES
 _C_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "bool": "bool"}
 
 
@@ -768,6 +788,7 @@ def _init_leaf(t, arr, requires_grad):
     t._ctx = None
     t._checks = ()
     t._seq = 0
+    t._tape = None
     t._layouts = ()
     t._vbox = [0]
     t._base = None
@@ -820,8 +841,7 @@ def _to_array(data, dt=None):
             elif a.dtype.kind in "iub":
                 a = a.astype(np.int64)
             elif a.dtype.kind != "f":
-                raise TypeError(f"can't convert np.ndarray of type {a.dtype}. The only "
-                                "supported types are: float64, float32, int64 and bool.")
+                raise unsupported_array(a.dtype)
     elif isinstance(data, (str, bytes)) or data is None:
         _nested_error(data)
     else:
@@ -885,8 +905,7 @@ def from_numpy(a: np.ndarray) -> Tensor:
     if not isinstance(a, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
     if a.dtype not in _BY_NUMPY:
-        raise TypeError(f"can't convert np.ndarray of type numpy.{a.dtype}. The only "
-                        "supported types are: float64, float32, int64 and bool.")
+        raise unsupported_array(a.dtype)
     return _wrap(a if a.flags.aligned else a.copy())
 
 
@@ -921,6 +940,7 @@ def empty(*size: Any, dtype: _DType = None, requires_grad: bool = False,
 
 def full(size: Any, fill_value: Any, dtype: _DType = None, requires_grad: bool = False,
          device: Any = None) -> Tensor:
+    check_fill_value(fill_value, "full")
     if dtype is None:
         dtype = scalar_dtype(fill_value)
     if not isinstance(size, (tuple, list)):

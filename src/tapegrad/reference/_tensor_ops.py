@@ -20,8 +20,9 @@ from .._grad_mode import _state as _grad_state
 from .._format import invalid_gradient
 from ._derivatives import OUT as _OUT, exp_array
 from ._rules import RULES
+from ._value import _local as _tapes
 from ._tensor import (
-    _C_NAMES, _NUMBER, _TORCH_NAMES, Tensor, _as_dtype, _bmax, _bsum, _dims, _dtype_of,
+    _C_NAMES, _NUMBER, _TORCH_NAMES, Tensor, _as_dtype, _check_live, _bmax, _bsum, _dims, _dtype_of,
     _DtypeError, _infer_shape, _next_seq, _shape_str, _size_args, _wrap, _wrap_dim,
     _wrap_view, tensor)
 from ._tensor_math import _fsum, _pow_scalar_array, _sum_to
@@ -30,6 +31,9 @@ def _result(data, op, inputs, ctx=None, view_of=None):
     """The output of op: a Tensor around ``data`` that records op when grad mode
     is on and an input requires grad. ``inputs`` are Tensors or None (a Python
     number); ``view_of`` is the tensor whose memory ``data`` shares."""
+    for p in inputs:
+        if p is not None and p._tape is not None:
+            _check_live(p)
     if type(data) is not np.ndarray:
         data = np.asarray(data)
     out = _wrap(data)
@@ -53,6 +57,7 @@ def _result(data, op, inputs, ctx=None, view_of=None):
         None if p is None else (p._data.shape, p._data.dtype) for p in out._parents)
     out._ctx = ctx
     out._seq = _next_seq()
+    out._tape = _tapes.tape
     if rule.save:
         saved = []
         checks = []
@@ -176,12 +181,16 @@ class _TensorOps:
         return self._arith(other, "add", np.add)
 
     def __radd__(self, other):
+        if isinstance(other, np.ndarray):      # torch: ndarray + tensor is a TypeError
+            return NotImplemented
         return self._arith(other, "add", np.add, reverse=isinstance(other, Tensor))
 
     def __sub__(self, other):
         return self._arith(other, "sub", np.subtract)
 
     def __rsub__(self, other):
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         if isinstance(other, Tensor):
             return other._arith(self, "sub", np.subtract)
         c = _common(self, other)
@@ -195,12 +204,16 @@ class _TensorOps:
         return self._arith(other, "mul", np.multiply)
 
     def __rmul__(self, other):
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         return self._arith(other, "mul", np.multiply, reverse=isinstance(other, Tensor))
 
     def __truediv__(self, other):
         return self._arith(other, "div", np.true_divide)
 
     def __rtruediv__(self, other):
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         if isinstance(other, Tensor):
             return other._arith(self, "div", np.true_divide)
         if _common(self, other) is None:
@@ -247,6 +260,8 @@ class _TensorOps:
     def __rpow__(self, other, mod=None):
         if mod is not None:
             raise TypeError("pow() with a modulus is not supported for tensors")
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         if isinstance(other, Tensor):
             return other.__pow__(self)
         c = _common(self, other)
@@ -770,11 +785,10 @@ class _TensorOps:
 
 def _reduce_dims(dim, ndim):
     """The dims a sum or mean over ``dim`` reduces; torch reads an empty list as all."""
-    if not ndim:
-        return ()
     if isinstance(dim, (tuple, list)) and not dim:
         return tuple(range(ndim))
-    return _dims(dim, ndim)
+    dims = _dims(dim, ndim)         # checked on a 0-d tensor too (its dims are -1 and 0)
+    return dims if ndim else ()
 
 
 def _softmax_dim(dim, ndim):

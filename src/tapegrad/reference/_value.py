@@ -70,10 +70,11 @@ _MIXED_MSG = (
 # just the staleness cutoff and a couple of counters.
 
 class _Tape:
-    __slots__ = ("cutoff", "clears")
+    __slots__ = ("cutoff", "tensor_cutoff", "clears")
 
     def __init__(self):
         self.cutoff = -1   # intermediates with _seq < cutoff were freed by clear_tape()
+        self.tensor_cutoff = 0     # the same for tensors (numbered by reference._tensor)
         self.clears = 0
 
 
@@ -530,8 +531,10 @@ def clear_tape():
     Values that referred to the freed nodes raise RuntimeError afterwards."""
     from ._replay import refuse_while_replaying
     refuse_while_replaying("tapegrad.clear_tape()")
+    from ._tensor import _next_seq
     tape = _local.tape
     tape.cutoff = _next()
+    tape.tensor_cutoff = _next_seq()
     tape.clears += 1
 
 
