@@ -9,6 +9,7 @@ the engines write into a tensor as a no-grad fill.
 
 from __future__ import annotations
 
+import operator
 from types import SimpleNamespace
 from typing import Any, Callable, Optional, Sequence, Tuple
 
@@ -19,19 +20,25 @@ from ._random import Generator, default_generator, generator as _gen
 
 
 def _size(size: Sequence[Any], size_kw: Any, what: str) -> Tuple[int, ...]:
+    from .reference._tensor import _size_args       # the engines' one size check
     if size_kw is not None:
         if size:
             raise TypeError(f"{what}() got multiple values for argument 'size'")
         size = (size_kw,)
-    shape = _random.sizes(size)
+    shape = _size_args(tuple(size))
     if any(s < 0 for s in shape):
         raise RuntimeError(f"Trying to create tensor with negative dimension "
                            f"{min(shape)}: {list(shape)}")
     return shape
 
 
+def _dtype_arg(dtype: Any, default: Any) -> Any:
+    from .reference._tensor import _as_dtype        # the engines' one dtype check
+    return default if dtype is None else _as_dtype(dtype)
+
+
 def _float_dtype(dtype: Any, what: str) -> Any:
-    dt = _dtype.get_default_dtype() if dtype is None else dtype
+    dt = _dtype_arg(dtype, _dtype.get_default_dtype())
     if not dt.is_floating_point:
         raise RuntimeError(f"\"{what}\" not implemented for '{_type_name(dt)}'")
     return dt
@@ -138,7 +145,7 @@ def make(tensor: Callable[..., Any], note: Callable[[str], Any] = lambda name: N
                 requires_grad: bool = False, device: Any = None, **kw: Any) -> Any:
         note("randint")
         low, high, shape = _randint_args(args, kw)
-        dt = _dtype.int64 if dtype is None else dtype
+        dt = _dtype_arg(dtype, _dtype.int64)
         if not low < high:
             raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got "
                                f"from={low} >= to={high}")
@@ -148,9 +155,10 @@ def make(tensor: Callable[..., Any], note: Callable[[str], Any] = lambda name: N
     def randperm(n: int, *, generator: Optional[Generator] = None, dtype: Any = None,
                  requires_grad: bool = False, device: Any = None) -> Any:
         note("randperm")
+        n = operator.index(n)
         if n < 0:
             raise RuntimeError(f"n must be non-negative, got{n}")
-        dt = _dtype.int64 if dtype is None else dtype
+        dt = _dtype_arg(dtype, _dtype.int64)
         return wrap(_random.randperm(_gen(generator), int(n)).astype(dt.numpy), dt,
                     requires_grad)
 
@@ -172,7 +180,8 @@ def make(tensor: Callable[..., Any], note: Callable[[str], Any] = lambda name: N
                 raise TypeError("normal() received an invalid combination of arguments: "
                                 "with float mean and std, give size")
             dt = _float_dtype(dtype, "normal_kernel_cpu")
-            vals = normal_values(_random.sizes((size,)), dt.numpy, float(mean), float(std),
+            from .reference._tensor import _size_args
+            vals = normal_values(_size_args((size,)), dt.numpy, float(mean), float(std),
                                  generator)
             return wrap(vals, dt, requires_grad)
         return wrap(*_normal_tensors(mean, std, mean_t, std_t, generator), False)
@@ -258,7 +267,9 @@ def _randint_args(args: Tuple[Any, ...], kw: dict) -> Tuple[int, int, Tuple[int,
     if not isinstance(given["size"], (tuple, list)):
         raise TypeError(f"randint(): argument 'size' must be tuple of ints, not "
                         f"{type(given['size']).__name__}")
-    return int(given.get("low", 0)), int(given["high"]), _random.sizes((given["size"],))
+    from .reference._tensor import _size_args
+    return (operator.index(given.get("low", 0)), operator.index(given["high"]),
+            _size_args((given["size"],)))
 
 
 def _check_multinomial(probs: np.ndarray, num_samples: int, replacement: bool) -> None:
