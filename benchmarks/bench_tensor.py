@@ -9,6 +9,7 @@ default:
 overhead  ``(x * w + b).sum().backward()`` on 1- and 8-element float32 tensors (us/iter)
 mlp       one SGD step of Linear 32->64, tanh, Linear 64->10, MSE, batch 64 (us/step)
 matmul    ``relu(A @ B).sum()`` forward + backward, 512x512 float32 (ms/step)
+adamw     ``AdamW.step()`` over the mlp's parameters, gradients fixed (us/step)
 
 Examples::
 

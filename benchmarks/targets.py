@@ -33,6 +33,11 @@ RELATIVE_TARGETS = {
     ("demo-replay", "step ops", "c replay"): ("step ops", "micrograd gc off", "faster", 100.0),
     ("mlp-replay", "step", "c replay"): ("step", "torch", "faster", 4.0),
     ("chain-replay", "backward", "c replay"): ("forward", "c replay", "at most", 3.0),
+    # issue 13: gradients of gradients against torch eager
+    ("pinn", "step", "c"): ("step", "torch", "faster", 3.0),
+    ("pinn", "step", "c replay"): ("step", "torch", "faster", 3.1),      # jax.jit's ratio
+    ("hvp", "step", "c"): ("step", "torch", "faster", 3.0),
+    ("hvp", "step", "c replay"): ("step", "torch", "faster", 6.0),
 }
 
 

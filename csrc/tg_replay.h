@@ -99,6 +99,19 @@ tg_index tg_program_map(tg_program *p, const double *inputs, tg_index nrows, tg_
                         const tg_index *slots, int backward, double *losses,
                         double *input_grads);
 
+/* tg_program_map on nthreads threads, each replaying a share of the rows on its
+ * own copy of the program: the same losses, input gradients and return value,
+ * and the same parameter gradients bit for bit (each use's contribution is kept
+ * apart, then added in the one-thread order: row by row, in sweep order).
+ * Programs with tensor nodes or a leaf for root, and nthreads <= 1, run
+ * tg_program_map itself.
+ * Rows after a failing guard's may have been computed (their losses and input
+ * gradients written); only the rows before it reach the parameters. No Python:
+ * callers release the GIL. */
+tg_index tg_program_map_threads(tg_program *p, const double *inputs, tg_index nrows,
+                                tg_index ninputs, const tg_index *slots, int backward,
+                                double *losses, double *input_grads, int nthreads);
+
 /* Point tensor leaf i at buffer `buf` as its value (a reference is taken). */
 void tg_program_bind_tensor(tg_program *p, tg_index i, tg_buf *buf);
 

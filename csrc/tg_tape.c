@@ -175,7 +175,8 @@ static void tg_tape_drop_prefix(tg_tape *t, tg_index from)
     tg_index base = t->leaf_cap, end = base + t->node_count, n = end - from;
     tg_index shift = from - base;
     if (shift == 0) return;
-    for (tg_index i = base; i < from; i++) tg_tape_drop_tensor(t, i);
+    if (t->tensor != NULL)              /* (a tape without hooks holds no tensor records) */
+        for (tg_index i = base; i < from; i++) tg_tape_drop_tensor(t, i);
     /* Args are stored in node order: those of the first surviving n-ary node
      * start where the survivors' args begin. */
     tg_index first_arg = t->arg_count;

@@ -12,6 +12,11 @@ Generated (each starts with a "GENERATED ... do not edit" line):
     src/tapegrad/_grad_fn_names.py     op name -> torch grad_fn name (both engines)
     src/tapegrad/_ops.py               the scalar ops: codes, symbols, forward/backward rules
     src/tapegrad/reference/_rules.py   the reference engine's tensor backward rules
+    src/tapegrad/autograd/_graph_rules.py
+                                       the same rules on tensors, with the engine's own
+                                       differentiable ops (create_graph=True, both engines)
+    src/tapegrad/autograd/_scalar_graph_rules.py
+                                       the scalar rules on Values (create_graph=True)
 
 The derivative expressions are compiled to Python with ``ast``: the structure of
 each expression (and so the order of every floating-point operation) is kept
@@ -278,6 +283,178 @@ def compile_scalar(expr, row):
     return f"({code})" if isinstance(tree, ast.IfExp) else code
 
 
+class _GraphCompiler(ast.NodeTransformer):
+    """Compiles a tensor row's expression to calls of autograd/_graph_helpers.py on
+    tensors (create_graph=True): the structure is kept; a mask (a comparison, ``&``,
+    ``clamp_mask``) is computed in numpy from the values (``npv``) and carries no
+    gradient."""
+
+    def __init__(self, row, helpers):
+        self.row = row
+        self.check = _Compiler(row, helpers)       # name checks and is_array
+        self.helpers = helpers
+        self.in_mask = False
+
+    def visit_Name(self, node):
+        self.check.visit(node)                      # raises on an unknown / unsaved name
+        name = ast.Name(_name(node.id))
+        if self.in_mask and node.id in self.check.arrays:
+            return ast.Call(ast.Name("npv"), [name], [])
+        return name
+
+    def mask(self, node):
+        outer, self.in_mask = self.in_mask, True
+        try:
+            return self.visit(node)
+        finally:
+            self.in_mask = outer
+
+    def visit_Compare(self, node):
+        return self.generic_visit(node) if self.in_mask else self.mask(node)
+
+    def visit_Call(self, node):
+        f = node.func.id
+        args = node.args
+        if f == "sum_to":
+            k = self.row["inputs"].index(args[1].id)
+            return ast.Call(ast.Name("sum_to"), [self.visit(args[0]), _parent(k)], [])
+        if f == "where":
+            cond = self.mask(args[0])
+            a, b = self.visit(args[1]), self.visit(args[2])
+            if not self.check.is_array(args[0]):
+                return ast.IfExp(cond, a, b)
+            return ast.Call(ast.Name("where"), [cond, a, b], [])
+        if f == "clamp_mask":
+            return ast.Call(ast.Name("clamp_mask"), [self.visit(a) for a in args], [])
+        if f not in ENGINE_FUNCS and f not in self.helpers:
+            raise ValueError(f"{self.row['name']}: unknown function {f!r}")
+        return ast.Call(ast.Name(_name(f)), [self.visit(a) for a in args], [])
+
+
+def compile_graph_row(row, helpers):
+    """(python source of the graph rule function, its name) for one tensor row."""
+    inputs = row["inputs"]
+    comp = _GraphCompiler(row, helpers)
+    grads = []
+    for k, inp in enumerate(inputs):
+        if inp is None or inp not in row["derivatives"]:
+            grads.append("None")
+            continue
+        tree = comp.visit(ast.parse(row["derivatives"][inp], mode="eval").body)
+        grads.append(f"{ast.unparse(tree)} if parents[{k}] is not None else None")
+    used = comp.check.used
+    fn = "_" + row["name"]
+    lines = [f"def {fn}(grad, saved, ctx, parents):"]
+    saved = row["saved"]
+    if saved:
+        names = [_name(s) if s in used else "_" for s in saved]
+        lines.append(f"    {', '.join(names)}{',' if len(names) == 1 else ''} = saved")
+    ctx = comp.check.ctx
+    if ctx and any(c in used for c in ctx):
+        if isinstance(row["ctx"], str):
+            lines.append(f"    {_name(row['ctx'])} = ctx")
+        else:
+            lines.append(f"    {', '.join(_name(c) if c in used else '_' for c in ctx)} = ctx")
+    lines += ["    return ("] + [f"        {g}," for g in grads] + ["    )"]
+    return "\n".join(lines) + "\n", fn
+
+
+def gen_graph_rules(t):
+    helpers = set(t.HELPERS)
+    body, table = [], []
+    for r in t.TENSOR_OPS:
+        src, fn = compile_graph_row(r, helpers)
+        body += [src, ""]
+        save = tuple("OUT" if s == "result" else r["inputs"].index(s) for s in r["saved"])
+        table.append(f"    {r['name']!r}: ({fn}, {save!r}),".replace("'OUT'", "OUT"))
+    code = "\n".join(body)
+    names = sorted({n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name)}
+                   - {"grad", "saved", "ctx", "parents", "_"} - {"self", "other", "result"}
+                   - {_name(i) for r in t.TENSOR_OPS for i in r["inputs"] if i}
+                   - {_name(c) for r in t.TENSOR_OPS for c in (
+                       () if r["ctx"] is None else (r["ctx"],) if isinstance(r["ctx"], str)
+                       else r["ctx"])}
+                   - {"_" + r["name"] for r in t.TENSOR_OPS})
+    out = ["# ruff: noqa: E501", f'"""{HEADER}.', "",
+           "The tensor backward rules with the engine's own differentiable ops, one function",
+           "per row of the table: what a create_graph=True sweep evaluates (both engines).",
+           "Each takes (grad, saved, ctx, parents) as reference/_rules.py does, but every",
+           "tensor is an engine Tensor, so the gradient it returns has a history.",
+           "GRAPH_RULES: op name -> (rule, what the row saves: input index or OUT).",
+           '"""', "", "from ._graph_helpers import ("]
+    out += _wrap_list(sorted(set(names) | {"OUT"}), "    ")
+    out[-1] += ")"
+    out += ["", "", code, "GRAPH_RULES = {"] + table + ["}"]
+    return "\n".join(out) + "\n"
+
+
+class _ScalarGraphCompiler(_ScalarCompiler):
+    """A scalar row's expression on Values (create_graph=True): arithmetic and the
+    functions are the Value's own; a condition reads the numbers (``dv``)."""
+
+    def __init__(self, row):
+        super().__init__(row)
+        self.in_mask = False
+
+    def visit_Name(self, node):
+        name = super().visit_Name(node)
+        return ast.Call(ast.Name("dv"), [name], []) if self.in_mask else name
+
+    def visit_Constant(self, node):
+        return ast.Constant(float(node.value))
+
+    def visit_BinOp(self, node):
+        if isinstance(node.op, ast.BitAnd):
+            return ast.BoolOp(ast.And(), [self.visit(node.left), self.visit(node.right)])
+        return ast.BinOp(self.visit(node.left), node.op, self.visit(node.right))
+
+    def visit_Call(self, node):
+        f = node.func.id
+        if f not in SCALAR_FUNCS:
+            raise ValueError(f"scalar {self.row['name']}: unknown function {f!r}")
+        if f == "where":
+            outer, self.in_mask = self.in_mask, True
+            cond = self.visit(node.args[0])
+            self.in_mask = outer
+            return ast.IfExp(cond, self.visit(node.args[1]), self.visit(node.args[2]))
+        return ast.Call(ast.Name("v_" + f), [self.visit(a) for a in node.args], [])
+
+
+def gen_scalar_graph_rules(t):
+    out = ["# ruff: noqa: E501", f'"""{HEADER}.', "",
+           "The scalar (Value) backward rules on Values, one function per row of the table:",
+           "what a create_graph=True sweep over Values evaluates (both engines). Each is",
+           "``(g, x, y, c, out) -> (gx, gy)`` as in _ops.py, with g, x, y and out Values",
+           "(or numbers), so the gradients have a history. ``sum`` and ``dot`` are",
+           "evaluated by the sweep (autograd/_higher_scalar.py).",
+           '"""', "",
+           "from ._scalar_graph_helpers import dv, v_exp, v_log, v_pow, v_relu, v_sigmoid, v_tanh",
+           "", ""]
+    table = []
+    for r in t.SCALAR_OPS:
+        if r["arity"] not in (1, 2):
+            continue
+        d = r["derivatives"]
+        parts = []
+        for key in ("self", "other") if r["arity"] == 2 else ("self",):
+            tree = _ScalarGraphCompiler(r).visit(ast.parse(d[key], mode="eval").body)
+            code = ast.unparse(tree)
+            parts.append(f"({code})" if isinstance(tree, ast.IfExp) else code)
+        if r["arity"] == 1:
+            parts.append("None")
+        out += [f"def _{r['name']}(g, x, y, c, out):",
+                f"    return {parts[0]}, {parts[1]}", "", ""]
+        table.append(f"    {r['name']!r}: _{r['name']},")
+    out += ["SCALAR_GRAPH_RULES = {"] + table + ["}"]
+    text = "\n".join(out) + "\n"
+    used = {n.id for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)}
+    names = sorted(n for n in ("dv", "v_exp", "v_log", "v_pow", "v_relu", "v_sigmoid",
+                               "v_tanh") if n in used)
+    return text.replace("from ._scalar_graph_helpers import dv, v_exp, v_log, v_pow, v_relu, "
+                        "v_sigmoid, v_tanh",
+                        "from ._scalar_graph_helpers import " + ", ".join(names))
+
+
 # ----------------------------------------------------------------------------
 # Outputs
 
@@ -493,6 +670,8 @@ def outputs():
         "src/tapegrad/_grad_fn_names.py": gen_grad_fn_names(t),
         "src/tapegrad/_ops.py": gen_scalar_ops(t),
         "src/tapegrad/reference/_rules.py": gen_rules(t),
+        "src/tapegrad/autograd/_graph_rules.py": gen_graph_rules(t),
+        "src/tapegrad/autograd/_scalar_graph_rules.py": gen_scalar_graph_rules(t),
     }
 
 

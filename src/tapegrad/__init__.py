@@ -21,6 +21,7 @@ from ._dtype import (
     Size as Size, double as double, dtype as dtype, float as float, float32 as float32,
     float64 as float64, int64 as int64, long as long,
 )
+from ._dtype import bool_ as bool  # noqa: F401 - tapegrad.bool (listed in _api.DTYPES)
 from . import reference as reference
 
 if TYPE_CHECKING:   # what the re-export below gives, for mypy and IDEs (== _api.ENGINE_NAMES)
@@ -63,7 +64,7 @@ from .autograd.grad_mode import (
     enable_grad as enable_grad, is_grad_enabled as is_grad_enabled, no_grad as no_grad,
     set_grad_enabled as set_grad_enabled,
 )
-from . import autograd as autograd, nn as nn, optim as optim
+from . import autograd as autograd, nn as nn, optim as optim, utils as utils
 from ._replay import (  # compile: torch.compile's name
     GuardFailure as GuardFailure, Tape as Tape, compile as compile, record as record,
 )

@@ -29,7 +29,7 @@ ENGINE_NAMES = (
 GRAD_MODE = ("no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled")
 
 # dtypes and Size (tapegrad._dtype), shared by the engines.
-DTYPES = ("Size", "dtype", "float32", "float64", "int64", "float", "double", "long")
+DTYPES = ("Size", "dtype", "float32", "float64", "int64", "bool", "float", "double", "long")
 
 # Replay (tapegrad._replay), written once.
 REPLAY = ("compile", "record", "Tape", "GuardFailure")
@@ -40,7 +40,7 @@ SERIALIZATION = ("save", "load")
 # Pictures of a graph (tapegrad._draw, tapegrad._explain), written once for both engines.
 PICTURES = ("draw", "explain")
 
-SUBMODULES = ("nn", "optim", "autograd")
+SUBMODULES = ("nn", "optim", "autograd", "utils")
 
 # tapegrad.__all__
 PUBLIC = (ENGINE_NAMES + GRAD_MODE + DTYPES + REPLAY + SERIALIZATION + PICTURES + SUBMODULES
@@ -52,10 +52,12 @@ NN = ("Parameter", "Module", "Linear", "ReLU", "Tanh", "Sigmoid", "Softmax", "Lo
       "NLLLoss", "BCELoss", "Dropout")
 NN_FUNCTIONAL = ("relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "mse_loss",
                  "nll_loss", "cross_entropy", "binary_cross_entropy", "dropout")
-OPTIM = ("Optimizer", "SGD", "Adam")
-AUTOGRAD = ("Variable", "grad", "backward") + GRAD_MODE
+OPTIM = ("Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler")
+AUTOGRAD = ("Variable", "grad", "backward", "gradcheck", "gradgradcheck", "functional") + GRAD_MODE
 
 # The engines' private hooks the layers call (see _contract.Engine).
 HOOKS = ("_addmm", "_mse_loss", "_nll_loss", "_binary_cross_entropy", "_grad",
-         "_run_backward", "_sgd_update", "_adam_update", "_set_grad_off", "_grad_off",
-         "_trace", "_flatten_args", "_rebuild", "_GuardFailed")
+         "_run_backward", "_sgd_update", "_adam_update", "_rmsprop_update",
+         "_adagrad_update", "_set_grad_off", "_grad_off",
+         "_trace", "_flatten_args", "_rebuild", "_GuardFailed",
+         "_graph_handle", "_graph_nodes", "_set_graph_grad")

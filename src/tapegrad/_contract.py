@@ -33,6 +33,12 @@ Hooks (all arguments positional):
     ``backward(scalars, tensors) -> (scalar_grads, tensor_grads)``; ``_GuardFailed`` is
     raised when a guard fails.
 
+``_graph_handle(tensor)``, ``_graph_nodes(roots)``, ``_set_graph_grad(leaf, grad)``
+    create_graph=True (``tapegrad.autograd._higher``): the one handle of a tensor's
+    node (None off the graph); the nodes the roots depend on, children first, as
+    ``(handle, table row name, parents, operands, result, ctx)``; a leaf's .grad made
+    a tensor with history.
+
 Graph reading (``tapegrad.draw`` / ``tapegrad.explain``, ``tapegrad._graph``), on
 the engine's objects rather than the module:
 
@@ -47,16 +53,16 @@ the engine's objects rather than the module:
 Optimizer hooks (``tapegrad.optim``):
 
     ``_sgd_update(params, lr, momentum, dampening, weight_decay, nesterov,
-    buffers, first_step)``
+    buffers, first_step, maximize=False)``
         params: Tensors of one param group that all have a ``.grad``;
         buffers: the momentum buffers, one Tensor per param (same shape and
         dtype), or a list of None when momentum == 0; first_step: True when these
         buffers have not been written yet (all params passed share this flag).
         Other arguments are Python numbers. In place, per element, in the
         parameter's dtype (``fma(a, b, c)`` = a * b + c rounded once, as torch's
-        CPU kernels compute ``add(..., alpha=)``)::
+        CPU kernels compute ``add(..., alpha=)`` and ``addcmul``)::
 
-            g = grad
+            g = -grad if maximize else grad
             if weight_decay != 0:  g = fma(p, weight_decay, g)
             if momentum != 0:
                 buf = g                                  if first_step
@@ -65,21 +71,46 @@ Optimizer hooks (``tapegrad.optim``):
             p = fma(g, -lr, p)
 
     ``_adam_update(params, lr, beta1, beta2, eps, weight_decay, exp_avgs,
-    exp_avg_sqs, step)``
+    exp_avg_sqs, step, max_exp_avg_sqs=None, maximize=False, decoupled=False)``
         params: Tensors that all have a ``.grad`` and the same step count;
-        exp_avgs, exp_avg_sqs: the moment Tensors, one per param; step: that
-        count after this update (1 on the first), a Python int. In place
-        (amsgrad=False; scalars computed in Python floats, then rounded to the
-        parameter's dtype where they meet a tensor)::
+        exp_avgs, exp_avg_sqs (and max_exp_avg_sqs when amsgrad): the moment
+        Tensors, one per param; step: that count after this update (1 on the
+        first), a Python int; decoupled: AdamW's weight decay. In place (scalars
+        computed in Python floats, then rounded to the parameter's dtype where
+        they meet a tensor)::
 
-            g = grad;  if weight_decay != 0:  g = fma(p, weight_decay, g)
+            g = -grad if maximize else grad
+            if weight_decay != 0 and decoupled:  p = p * (1 - lr * weight_decay)
+            if weight_decay != 0 and not decoupled:  g = fma(p, weight_decay, g)
             m = lerp(m, g, 1 - beta1)        # torch.lerp: fma(w, g - m, m) for w < 0.5
             v = fma((1 - beta2) * g, g, v * beta2)
+            if amsgrad:  vmax = maximum(vmax, v);  v' = vmax  else v' = v
             step_size = lr / (1 - beta1 ** step)
-            denom = sqrt(v) / sqrt(1 - beta2 ** step) + eps
+            denom = sqrt(v') / sqrt(1 - beta2 ** step) + eps
             p = p + (-step_size * m) / denom
 
-    Both hooks must bump each parameter's version counter (an in-place update).
+    ``_rmsprop_update(params, lr, alpha, eps, weight_decay, momentum, maximize,
+    square_avgs, grad_avgs, momentum_buffers)``
+        grad_avgs: a list when centered, else None; momentum_buffers: a list
+        when momentum > 0, else None::
+
+            g = -grad if maximize else grad;  if weight_decay: g = fma(p, wd, g)
+            sq = fma((1 - alpha) * g, g, sq * alpha)
+            avg = sqrt(fma(-ga, ga, sq)) with ga = lerp(ga, g, 1 - alpha) if centered
+                  else sqrt(sq);  avg = avg + eps
+            if momentum > 0:  buf = buf * momentum + g / avg;  p = fma(buf, -lr, p)
+            else:             p = p + (-lr * g) / avg
+
+    ``_adagrad_update(params, clr, eps, weight_decay, maximize, state_sums)``
+        clr = lr / (1 + (step - 1) * lr_decay), the caller's, for params that
+        share a step count::
+
+            g = -grad if maximize else grad;  if weight_decay: g = fma(p, wd, g)
+            s = fma(g, g, s);  p = p + (-clr * g) / (sqrt(s) + eps)
+
+    Each state Tensor is checked to have its parameter's shape and dtype (SGD's
+    momentum buffer may have another float dtype) before the kernel runs.
+    Every hook must bump each parameter's version counter (an in-place update).
 """
 
 from __future__ import annotations
@@ -154,16 +185,27 @@ class Engine(Protocol):
                       inputs: Optional[List[Any]]) -> None: ...
     def _sgd_update(self, params: List[Any], lr: float, momentum: float, dampening: float,
                     weight_decay: float, nesterov: bool, buffers: List[Any],
-                    first_step: bool) -> None: ...
+                    first_step: bool, maximize: bool = False) -> None: ...
     def _adam_update(self, params: List[Any], lr: float, beta1: float, beta2: float,
                      eps: float, weight_decay: float, exp_avgs: List[Any],
-                     exp_avg_sqs: List[Any], step: int) -> None: ...
+                     exp_avg_sqs: List[Any], step: int,
+                     max_exp_avg_sqs: Optional[List[Any]] = None, maximize: bool = False,
+                     decoupled: bool = False) -> None: ...
+    def _rmsprop_update(self, params: List[Any], lr: float, alpha: float, eps: float,
+                        weight_decay: float, momentum: float, maximize: bool,
+                        square_avgs: List[Any], grad_avgs: Optional[List[Any]],
+                        momentum_buffers: Optional[List[Any]]) -> None: ...
+    def _adagrad_update(self, params: List[Any], clr: float, eps: float,
+                        weight_decay: float, maximize: bool, state_sums: List[Any]) -> None: ...
     def _set_grad_off(self, off: int) -> int: ...
     def _grad_off(self) -> int: ...
     def _trace(self, fn: Callable[..., Any], args: Sequence[Any]) -> Tuple[Any, Any]: ...
     def _flatten_args(self, args: Sequence[Any]) -> Tuple[list, list, list]: ...
     def _rebuild(self, sig: list, scalars: list, tensors: list, nargs: int) -> list: ...
     _GuardFailed: type
+    def _graph_handle(self, x: Any) -> Any: ...
+    def _graph_nodes(self, roots: List[Any]) -> List[Tuple[Any, ...]]: ...
+    def _set_graph_grad(self, leaf: Any, grad: Any) -> None: ...
 
 
 def missing(engine: Any) -> Tuple[str, ...]:

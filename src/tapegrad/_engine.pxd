@@ -129,12 +129,26 @@ cdef extern from "tg_tensor.h" nogil:
 
 
 cdef extern from "tg_optim.h" nogil:
+    ctypedef struct tg_adam_opts:
+        double lr, beta1, beta2, eps, weight_decay
+        int64_t step
+        int maximize, decoupled
+    ctypedef struct tg_rmsprop_opts:
+        double lr, alpha, eps, weight_decay, momentum
+        int maximize
     void tg_sgd_update(int dtype, int buf_dtype, void *param, const void *grad,
                        void *momentum_buf, int64_t n, double lr, double momentum,
-                       double dampening, double weight_decay, int nesterov, int first_step)
+                       double dampening, double weight_decay, int nesterov, int first_step,
+                       int maximize)
     void tg_adam_update(int dtype, void *param, const void *grad, void *exp_avg,
-                        void *exp_avg_sq, int64_t n, double lr, double beta1, double beta2,
-                        double eps, double weight_decay, int64_t step)
+                        void *exp_avg_sq, void *max_exp_avg_sq, int64_t n,
+                        const tg_adam_opts *opts)
+    void tg_rmsprop_update(int dtype, void *param, const void *grad, void *square_avg,
+                           void *grad_avg, void *momentum_buf, int64_t n,
+                           const tg_rmsprop_opts *opts)
+    void tg_adagrad_update(int dtype, void *param, const void *grad, void *state_sum,
+                           int64_t n, double clr, double eps, double weight_decay,
+                           int maximize)
 
 
 cdef class _Tape:

@@ -3,7 +3,7 @@
 
 cimport cython
 from cpython.float cimport PyFloat_AS_DOUBLE
-from cpython.object cimport PyObject, PyTypeObject, destructor
+from cpython.object cimport PyObject, PyTypeObject
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from libc.stdint cimport uint8_t
 
@@ -161,18 +161,12 @@ cdef int _raise_mixed() except -1:
 # ----------------------------------------------------------------------------
 # Recording
 
-cdef inline Value _unop(uint8_t op, Value x, double c):
-    _check(x)
-    cdef tg_tape *t = x.t
-    if t.node_count >= t.node_cap:
-        _reserve(x.tape, 0)                   # may move x: read its index after
-    cdef tg_index a = x.index
-    cdef Value out = Value.__new__(Value)
-    out.tape = x.tape
-    out.t = t
-    out.index = tg_tape_push(t, op, a, -1, c, tg_eval_unary_in_mode(op, t.value[a], c),
-                             &out.index)
-    return out
+cdef Value _unop(uint8_t op, Value x, double c):
+    """x op c: the unary methods, and the operators' general path (csrc/tg_value.h)."""
+    if not tg_value_ready(x):
+        _check(x)
+        _reserve(x.tape, 0)                   # may move x: tg_value_unary reads its index
+    return <Value>tg_value_unary(op, x, c)
 
 
 cdef inline Value _binop(uint8_t op, Value x, Value y):
@@ -184,12 +178,8 @@ cdef inline Value _binop(uint8_t op, Value x, Value y):
     if t.node_count >= t.node_cap:
         _reserve(x.tape, 0)
     cdef tg_index a = x.index, b = y.index
-    cdef Value out = Value.__new__(Value)
-    out.tape = x.tape
-    out.t = t
-    out.index = tg_tape_push(t, op, a, b, 0.0, tg_eval_binary_in_mode(op, t.value[a], t.value[b]),
-                             &out.index)
-    return out
+    return <Value>tg_value_push(x.tape, t, op, a, b, 0.0,
+                                tg_eval_binary_in_mode(op, t.value[a], t.value[b]))
 
 
 cdef inline object _arg(list items, list partners, Py_ssize_t k):
@@ -227,11 +217,7 @@ cdef Value _nary(uint8_t op, list items, list partners, Py_ssize_t nargs):
             tg_tape_push_arg(&tape.t, -1, PyFloat_AS_DOUBLE(o))
     cdef double acc = tg_eval_nary_in_mode(op, tape.t.args + tape.t.arg_count - nargs, nargs,
                                    tape.t.value)
-    cdef Value out = Value.__new__(Value)
-    out.tape = tape
-    out.t = &tape.t
-    out.index = tg_tape_push_nary(&tape.t, op, nargs, acc, &out.index)
-    return out
+    return <Value>tg_value_attach(tape, &tape.t, tg_tape_push_nary(&tape.t, op, nargs, acc, NULL))
 
 
 cdef list _operands(object items, str what):
@@ -327,9 +313,11 @@ cdef object _value_compare(Value v, object other, int how):
 include "_grad_mode.pxi"
 include "_tensor.pxi"
 include "_tensor_ops.pxi"
+include "_tensor_int.pxi"
 include "_grad_fn.pxi"
 include "_optim.pxi"
 include "_replay.pxi"
+include "_higher.pxi"
 
 from operator import index as _operator_index
 from ._dtype import DtypeError, NoTensorError, check_fill_value, unsupported_array
@@ -340,27 +328,20 @@ from ._dtype import double as _dtype_double, float as _dtype_float, long as _dty
 # ----------------------------------------------------------------------------
 # Value
 
-# Values die by the million, so a Value's slot is released directly in
-# tp_dealloc instead of in a __dealloc__ method: Cython saves and restores the
-# exception state around __dealloc__, which costs more than the release itself.
-cdef extern from *:
-    """
-    #include "tg_tape.h"
-    static Py_ssize_t tg_value_index_offset, tg_value_tape_offset;
-    static destructor tg_value_dealloc_generated;
-    static void tg_value_dealloc(PyObject *o) {
-        tg_index i = *(tg_index *)((char *)o + tg_value_index_offset);
-        if (i >= 0)
-            tg_tape_release(*(tg_tape **)((char *)o + tg_value_tape_offset), i);
-        tg_value_dealloc_generated(o);
-    }
-    """
-    Py_ssize_t tg_value_index_offset, tg_value_tape_offset
-    destructor tg_value_dealloc_generated
-    void tg_value_dealloc(PyObject *o)
+# Values are made and die by the million: csrc/tg_value.h allocates them (with
+# its own freelist), attaches them to their nodes and releases them, and takes the
+# common cases of the arithmetic operators before the methods below.
+cdef extern from "tg_value.h":
+    object tg_value_push(object tape, tg_tape *t, uint8_t op, tg_index a, tg_index b,
+                         double c, double value)
+    object tg_value_attach(object tape, tg_tape *t, tg_index index)
+    bint tg_value_ready(object v)
+    object tg_value_unary(uint8_t op, object v, double c)
+    PyObject *tg_value_of_index(tg_index *field)
+    int tg_value_install(PyTypeObject *type, PyObject *probe, Py_ssize_t t_offset,
+                         Py_ssize_t index_offset) except -1
 
 
-@cython.freelist(1024)
 @cython.no_gc
 @cython.final
 cdef class Value:
@@ -398,6 +379,8 @@ cdef class Value:
     @property
     def grad(self):
         _check(self)
+        if _value_graph_grads:          # after backward(create_graph=True)
+            return _value_graph_grad(self)
         return self.t.grad[self.index]
 
     @grad.setter
@@ -407,6 +390,8 @@ cdef class Value:
             _refuse_while_recording("setting Value.grad")
         _check(self)
         self.t.grad[self.index] = v
+        if _value_graph_grads:
+            _value_graph_grads.pop(<size_t>self.t + <size_t>self.index, None)
 
     @property
     def _op(self):
@@ -440,9 +425,12 @@ cdef class Value:
                 operands.append(_node_handle(self.tape, t.b[i]))
         return OPS[op], tuple(operands), t.c[i]
 
-    def backward(self):
-        """Reverse sweep from this Value: leaf grads accumulate, intermediates are reset."""
+    def backward(self, create_graph=False):
+        """Reverse sweep from this Value: leaf grads accumulate, intermediates are reset.
+        create_graph=True: each leaf's .grad becomes a Value with history."""
         _check(self)
+        if create_graph:
+            return _value_backward_recorded(self)
         cdef _Tape tape = self.tape
         _check_idle(tape)
         _refuse_backward_while_recording(tape)
@@ -536,18 +524,30 @@ cdef class Value:
     def __neg__(self):
         return _unop(TG_NEG, self, 0.0)
 
+    # Plain C methods (binding=False), which CPython calls without a function object
+    # in between; the clinic format gives them a signature (self, /) for inspect.
+    @cython.binding(False)
+    @cython.embedsignature.format("clinic")
     def exp(self):
         return _unop(TG_EXP, self, 0.0)
 
+    @cython.binding(False)
+    @cython.embedsignature.format("clinic")
     def log(self):
         return _unop(TG_LOG, self, 0.0)
 
+    @cython.binding(False)
+    @cython.embedsignature.format("clinic")
     def tanh(self):
         return _unop(TG_TANH, self, 0.0)
 
+    @cython.binding(False)
+    @cython.embedsignature.format("clinic")
     def relu(self):
         return _unop(TG_RELU, self, 0.0)
 
+    @cython.binding(False)
+    @cython.embedsignature.format("clinic")
     def sigmoid(self):
         return _unop(TG_SIGMOID, self, 0.0)
 
@@ -585,16 +585,14 @@ cdef class Value:
         return _reduce_value(self)
 
 
-cdef _install_value_dealloc():
-    global tg_value_index_offset, tg_value_tape_offset, tg_value_dealloc_generated
+cdef _install_value_fast_paths():
     cdef Value probe = Value.__new__(Value)
-    tg_value_index_offset = <char *>&probe.index - <char *><PyObject *>probe
-    tg_value_tape_offset = <char *>&probe.t - <char *><PyObject *>probe
-    tg_value_dealloc_generated = (<PyTypeObject *>Value).tp_dealloc
-    (<PyTypeObject *>Value).tp_dealloc = tg_value_dealloc
+    cdef char *base = <char *><PyObject *>probe
+    tg_value_install(<PyTypeObject *>Value, <PyObject *>probe, <char *>&probe.t - base,
+                     <char *>&probe.index - base)
 
 
-_install_value_dealloc()
+_install_value_fast_paths()
 
 
 # dtype aliases named like Python builtins, set after compilation so that this

@@ -37,6 +37,9 @@ cdef extern from "tg_replay.h" nogil:
     tg_index tg_program_map(tg_program *p, const double *inputs, tg_index nrows,
                             tg_index ninputs, const tg_index *slots, int backward,
                             double *losses, double *input_grads)
+    tg_index tg_program_map_threads(tg_program *p, const double *inputs, tg_index nrows,
+                                    tg_index ninputs, const tg_index *slots, int backward,
+                                    double *losses, double *input_grads, int nthreads)
 
 
 cdef enum:
@@ -308,7 +311,7 @@ cdef object _handle_of(tg_tape *t, tg_index i):
     """The Value or Tensor whose index field owns slot i (a borrowed pointer made strong)."""
     cdef char *field = <char *>t.owner[i]
     if t.tn[i] == NULL:
-        return <object><PyObject *>(field - tg_value_index_offset)
+        return <object>tg_value_of_index(t.owner[i])
     return <object><PyObject *>(field - tg_tensor_index_offset)
 
 
@@ -510,12 +513,13 @@ cdef class _Program:
         gradients with respect to the flat scalar and tensor arguments."""
         return self._exclusively(RUN_BACKWARD, scalars, tensors)
 
-    def map(self, inputs, bint backward):
+    def map(self, inputs, bint backward, threads=1):
         """Replay over the rows of inputs (a float64 array, one row of flat scalar
-        arguments per call) in one C loop. Returns (losses, input gradients or
-        None, rows done); rows done < len(inputs) when that row's guards failed.
-        Raises NotImplementedError for programs with tensors."""
-        return self._exclusively(RUN_MAP, inputs, backward)
+        arguments per call) in one C loop, split across `threads` threads (the
+        same results, bit for bit). Returns (losses, input gradients or None, rows
+        done); rows done < len(inputs) when that row's guards failed. Raises
+        NotImplementedError for programs with tensors."""
+        return self._exclusively(RUN_MAP, inputs, (backward, threads))
 
     cdef object _exclusively(self, int what, object a, object b):
         """One replay step with the recording to itself, from binding to reading the
@@ -528,7 +532,7 @@ cdef class _Program:
                 return self._forward(a, b)
             if what == RUN_BACKWARD:
                 return self._backward(a, b)
-            return self._map(a, b)
+            return self._map(a, b[0], b[1])
         finally:
             self.busy = False
 
@@ -644,7 +648,7 @@ cdef class _Program:
         tensor kernel outweighs releasing and taking it back)."""
         return self.p.tape.node_count >= NOGIL_MIN_NODES or self.p.tape.tensor != NULL
 
-    cdef object _map(self, inputs, bint backward):
+    cdef object _map(self, inputs, bint backward, object threads):
         if self.ntensors or self.p.tape.tensor != NULL:
             raise NotImplementedError("batched replay runs scalar programs only")
         cdef const double[:, ::1] rows = np.ascontiguousarray(inputs, dtype=np.float64)
@@ -652,6 +656,7 @@ cdef class _Program:
         if rows.shape[1] != self.nscalars:
             raise ValueError(f"each row must hold {self.nscalars} scalar arguments, not "
                              f"{rows.shape[1]}")
+        cdef int nthreads = threads if threads < n else (n if n > 0 else 1)   # <= rows
         losses = np.empty(n)
         grads = np.zeros((n, self.nscalars)) if backward else np.empty((0, 1))
         cdef double[::1] loss_view = losses
@@ -664,8 +669,8 @@ cdef class _Program:
         cdef double *loss0 = &loss_view[0] if n > 0 else NULL
         self.forwarded = False
         with nogil:
-            done = tg_program_map(&self.p, row0, n, self.nscalars, self.scalar_slot,
-                                  backward, loss0, grad0)
+            done = tg_program_map_threads(&self.p, row0, n, self.nscalars, self.scalar_slot,
+                                          backward, loss0, grad0, nthreads)
         if backward:
             self._params_grads_out()
         if done < 0:

@@ -21,6 +21,7 @@ forward(); the same on both engines, as this layer is shared.
 from __future__ import annotations
 
 import functools
+import numbers
 import threading
 import types
 import warnings
@@ -107,6 +108,15 @@ def _check_policy(on_guard_failure):
     if on_guard_failure not in _POLICIES:
         raise ValueError("on_guard_failure must be 'rerecord' or 'raise', not "
                          f"{on_guard_failure!r}")
+
+
+def _thread_count(threads: Any) -> int:
+    """vmap's threads: an int >= 1 (not a bool), else TypeError / ValueError."""
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
+        raise TypeError(f"vmap(): threads must be an int, not {type(threads).__name__}")
+    if threads < 1:
+        raise ValueError(f"vmap(): threads must be at least 1, got {threads}")
+    return int(threads)
 
 
 class Tape:
@@ -309,7 +319,7 @@ class Tape:
                     x.grad = g.clone() if x.grad is None else x.grad + g
         self._grads = (args, scalar_grads, tensor_grads)
 
-    def vmap(self, *batched_args: Any, backward: bool = False) -> Any:
+    def vmap(self, *batched_args: Any, backward: bool = False, threads: int = 1) -> Any:
         """Replay fn once per row: each argument carries a leading batch
         dimension (a numpy array or nested lists of numbers, shaped like
         the argument with n rows in front). Returns the n losses as a
@@ -317,15 +327,22 @@ class Tape:
         accumulate into the parameters (as n forward/backward calls would)
         and ``batch_grads`` holds each row's gradients with respect to the
         arguments, shaped like batched_args. Scalar recordings run the rows
-        in one C loop without the GIL; others loop over forward()."""
+        in one C loop without the GIL; others loop over forward().
+
+        ``threads=N`` splits the rows of that C loop across N threads, each on
+        its own copy of the recording; the results are bit-identical to
+        ``threads=1`` (each row's contributions to the parameters are added in
+        the one-thread order). The reference engine, which has no C loop, runs
+        the rows one after the other whatever N is."""
+        threads = _thread_count(threads)
         self._hold("vmap()")
         try:
-            return self._vmap(batched_args, backward)
+            return self._vmap(batched_args, backward, threads)
         finally:
             self._pending = self._grads = None
             self._holder = None
 
-    def _vmap(self, batched_args: Sequence[Any], backward: bool) -> Any:
+    def _vmap(self, batched_args: Sequence[Any], backward: bool, threads: int) -> Any:
         import numpy as np
         sizes = _arg_sizes(self._program.sig, len(batched_args))
         if None in sizes:
@@ -349,7 +366,7 @@ class Tape:
             run = getattr(self._program, "map", None)
             if run is not None and not self._needs_record:
                 try:
-                    out, g, count = run(flat[start:], backward)
+                    out, g, count = run(flat[start:], backward, threads)
                     losses[start:start + count] = out[:count]
                     if backward:
                         grads[start:start + count] = g[:count]

@@ -348,8 +348,8 @@ cdef class Tensor:
         return _cast(self, _dtype_code(dtype))
 
     def clone(self):
-        if self.v.dtype == TG_I64:
-            return _from_numpy(_as_numpy(&self.v), TG_I64)
+        if _integral_code(self.v.dtype):
+            return _from_numpy(_as_numpy(&self.v), self.v.dtype)
         return _unary(TT_MUL_C, self, "clone", 1.0, 0.0, 0, 0, NAME_CLONE)   # exact: x * 1.0
 
     def contiguous(self):
@@ -409,6 +409,9 @@ cdef class Tensor:
         cdef tg_buf *buf = n.grad if self.tp.op[self.index] == TT_LEAF else n.retained
         if buf == NULL:
             return None
+        graph_grad = _graph_grad_of(buf)       # set by backward(create_graph=True)
+        if graph_grad is not None:
+            return graph_grad
         if _recordings_active:
             _note_grad_handed_out(buf)
         cdef tg_view g = n.out
@@ -517,6 +520,9 @@ cdef class Tensor:
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Reverse sweep from this tensor: leaves' .grad accumulate."""
         _check_live(self)
+        if create_graph:                # the recording sweep (tapegrad/autograd/_higher.py)
+            from .autograd import backward as _backward_recorded
+            return _backward_recorded(self, gradient, retain_graph, True, inputs)
         if self.index < 0:
             raise RuntimeError("element 0 of tensors does not require grad and does not have "
                                "a grad_fn")
@@ -545,6 +551,8 @@ cdef class Tensor:
 
     def __add__(self, other):
         cdef double c
+        if _integral_code(self.v.dtype):
+            return _integral_arith(self, other, "add", False)
         o = _scalar_or_tensor(other, &c)
         if o is NotImplemented:
             return NotImplemented
@@ -552,12 +560,16 @@ cdef class Tensor:
 
     def __radd__(self, other):
         cdef double c
+        if _integral_code(self.v.dtype):
+            return _integral_arith(self, other, "add", True)
         if _real(other, &c):
             return _unary(TT_ADD_C, self, "add", c)
         return NotImplemented
 
     def __sub__(self, other):
         cdef double c
+        if _integral_code(self.v.dtype):
+            return _integral_arith(self, other, "sub", False)
         o = _scalar_or_tensor(other, &c)
         if o is NotImplemented:
             return NotImplemented
@@ -565,12 +577,16 @@ cdef class Tensor:
 
     def __rsub__(self, other):
         cdef double c
+        if _integral_code(self.v.dtype):
+            return _integral_arith(self, other, "sub", True)
         if _real(other, &c):
             return _unary(TT_RSUB_C, self, "rsub", c)
         return NotImplemented
 
     def __mul__(self, other):
         cdef double c
+        if _integral_code(self.v.dtype):
+            return _integral_arith(self, other, "mul", False)
         o = _scalar_or_tensor(other, &c)
         if o is NotImplemented:
             return NotImplemented
@@ -578,12 +594,16 @@ cdef class Tensor:
 
     def __rmul__(self, other):
         cdef double c
+        if _integral_code(self.v.dtype):
+            return _integral_arith(self, other, "mul", True)
         if _real(other, &c):
             return _unary(TT_MUL_C, self, "mul", c)
         return NotImplemented
 
     def __truediv__(self, other):
         cdef double c
+        if _integral_code(self.v.dtype):
+            return _integral_arith(self, other, "div", False)
         o = _scalar_or_tensor(other, &c)
         if o is NotImplemented:
             return NotImplemented
@@ -591,6 +611,8 @@ cdef class Tensor:
 
     def __rtruediv__(self, other):
         cdef double c
+        if _integral_code(self.v.dtype):
+            return _integral_arith(self, other, "div", True)
         if _real(other, &c):
             return _unary(TT_RDIV_C, self, "div", c)
         return NotImplemented
@@ -599,6 +621,8 @@ cdef class Tensor:
         cdef double c
         if mod is not None:
             raise TypeError("pow() with a modulus is not supported for tensors")
+        if _integral_code(self.v.dtype):
+            return _integral_arith(self, other, "pow", False)
         o = _scalar_or_tensor(other, &c)
         if o is NotImplemented:
             return NotImplemented
@@ -606,12 +630,19 @@ cdef class Tensor:
 
     def __rpow__(self, other, mod):
         cdef double c
+        if mod is None and _integral_code(self.v.dtype):
+            return _integral_arith(self, other, "pow", True)
         if mod is None and _real(other, &c):
             return _unary(TT_RPOW_C, self, "pow", c)
         return NotImplemented
 
     def __neg__(self):
+        if _integral_code(self.v.dtype):
+            return _integral_unary(self, "neg")
         return _unary(TT_NEG, self, "neg")
+
+    def __abs__(self):
+        return self.abs()
 
     def __pos__(self):
         return self
@@ -694,12 +725,16 @@ cdef class Tensor:
         return _unary(TT_TANH, self, "tanh")
 
     def relu(self):
+        if _integral_code(self.v.dtype):
+            return _integral_unary(self, "relu")
         return _unary(TT_RELU, self, "relu")
 
     def sigmoid(self):
         return _unary(TT_SIGMOID, self, "sigmoid")
 
     def abs(self):
+        if _integral_code(self.v.dtype):
+            return _integral_unary(self, "abs")
         return _unary(TT_ABS, self, "abs")
 
     def sqrt(self):
@@ -708,6 +743,8 @@ cdef class Tensor:
     def clamp(self, min=None, max=None):
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        if _integral_code(self.v.dtype):
+            return _integral_clamp(self, min, max)
         return _unary(TT_CLAMP, self, "clamp", 0.0 if min is None else float(min),
                       0.0 if max is None else float(max), min is not None, max is not None)
 
@@ -728,6 +765,8 @@ cdef class Tensor:
     # -- reductions ----------------------------------------------------------------
 
     def sum(self, dim=None, keepdim=False):
+        if _integral_code(self.v.dtype):
+            return _integral_sum(self, dim, keepdim)
         return _reduce(TT_SUM, self, dim, keepdim, "sum")
 
     def mean(self, dim=None, keepdim=False):
@@ -740,11 +779,15 @@ cdef class Tensor:
     def max(self, dim=None, keepdim=False):
         if isinstance(dim, Tensor):
             raise NotImplementedError("tapegrad: max(tensor, tensor) is not supported")
+        if _integral_code(self.v.dtype):
+            return _integral_extreme(self, dim, keepdim, False)
         return _extreme(self, dim, keepdim, False)
 
     def min(self, dim=None, keepdim=False):
         if isinstance(dim, Tensor):
             raise NotImplementedError("tapegrad: min(tensor, tensor) is not supported")
+        if _integral_code(self.v.dtype):
+            return _integral_extreme(self, dim, keepdim, True)
         return _extreme(self, dim, keepdim, True)
 
     def softmax(self, dim=_NO_DIM, dtype=None):
@@ -1310,7 +1353,7 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
         elif arr.dtype.kind == "f":
             code = TG_F64 if (isinstance(data, np.ndarray) and arr.dtype == np.float64) else TG_F32
         else:
-            code = TG_I64
+            code = TG_BOOL if arr.dtype.kind == "b" else TG_I64
     cdef Tensor r = _from_numpy(arr, code)
     if requires_grad:
         r.requires_grad_(True)

@@ -134,14 +134,12 @@ cdef int _check_kernel(int rc, uint8_t op, const tg_tnode *n) except -1:
 cdef Tensor _binary(uint8_t op, Tensor x, Tensor y, str name):
     _check_live(x)
     _check_live(y)
-    if x.v.dtype == TG_BOOL and y.v.dtype == TG_BOOL:
-        return _bool_binary(op, x, y, name)
+    if _integral_code(x.v.dtype):       # (the dunders send these to _integral_arith)
+        return _integral_arith(x, y, name, False)
     if x.v.dtype != y.v.dtype:          # torch's promotion: float64 > float32 > int64
         code = TG_F64 if (x.v.dtype == TG_F64 or y.v.dtype == TG_F64) else TG_F32
         x = _cast(x, code)
         y = _cast(y, code)
-    elif x.v.dtype == TG_I64:
-        _check_float(x, name)
     cdef int64_t shape[8]
     cdef int nd
     if tg_broadcast_shape(&x.v, &y.v, shape, &nd) != 0:
@@ -155,29 +153,6 @@ cdef Tensor _binary(uint8_t op, Tensor x, Tensor y, str name):
         n.out.shape[d] = shape[d]
         n.out.numel *= shape[d]
     return _run(op, n, x, y)
-
-
-cdef Tensor _bool_binary(uint8_t op, Tensor x, Tensor y, str name):
-    """Two bool tensors, as torch: * is a logical and, + a logical or (bool results,
-    computed by numpy: no float kernel ever reads 1-byte elements), / divides in
-    float32, - and ** raise."""
-    if op == TT_SUB:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                           "supported. Use the `^` or `logical_xor()` operator instead.")
-    if op == TT_DIV:
-        return _binary(op, _cast(x, TG_F32), _cast(y, TG_F32), name)
-    if op != TT_ADD and op != TT_MUL:
-        raise NotImplementedError(f'"{name}" not implemented for \'Bool\'')
-    cdef int64_t shape[8]
-    cdef int nd
-    if tg_broadcast_shape(&x.v, &y.v, shape, &nd) != 0:
-        raise RuntimeError(f"{name}: shapes {_shape_str(&x.v)} and {_shape_str(&y.v)} "
-                           "cannot be broadcast together")
-    _note_tensor_read(x)
-    _note_tensor_read(y)
-    a = _as_numpy(&x.v)
-    b = _as_numpy(&y.v)
-    return _from_numpy(np.logical_or(a, b) if op == TT_ADD else np.logical_and(a, b), TG_BOOL)
 
 
 cdef Tensor _unary(uint8_t op, Tensor x, str name, double c=0.0, double c1=0.0,
@@ -592,6 +567,9 @@ cdef int _check_inplace(Tensor x, str name) except -1:
     return 0
 
 
+_INPLACE_OPS = {TT_ADD: "add", TT_SUB: "sub", TT_MUL: "mul", TT_DIV: "div"}
+
+
 cdef Tensor _inplace(Tensor x, uint8_t op, object other, str name):
     """x op= other, elementwise, in x's buffer (other broadcast to x's shape)."""
     cdef Tensor y
@@ -599,13 +577,13 @@ cdef Tensor _inplace(Tensor x, uint8_t op, object other, str name):
     if not isinstance(other, (Tensor, np.ndarray)) and not _real(other, &c):
         raise TypeError(f"{name}(): argument 'other' must be a Tensor or a number, not "
                         f"'{type(other).__name__}'")
+    if _integral_code(x.v.dtype):
+        return _integral_inplace(x, other, _INPLACE_OPS[op], name)
     _check_inplace(x, name)
-    _check_float(x, name)
     if isinstance(other, np.ndarray):
         other = tensor(other)
     if isinstance(other, Tensor):
         y = <Tensor>other
-        _check_float(y, name)
         if y.v.dtype != x.v.dtype:
             y = y.to(_DTYPES[x.v.dtype])
     else:

@@ -129,3 +129,23 @@ def test_replayed_scalar_forward_flushes_too(engine):
     kept = tape.forward(engine.Value(1e-300))
     assert kept.data == 1e-310
     assert flushed.data == (0.0 if _flushes(engine) else 1e-310)
+
+
+def test_optimizer_updates_flush_too(engine, torch):
+    """p - lr * g = 1e-308, a subnormal: the C update kernels ran outside the mode."""
+    import tapegrad.optim as optim
+
+    def step(lib, opt_mod):
+        p = lib.tensor([2e-308], dtype=lib.float64, requires_grad=True)
+        p.grad = lib.tensor([1e-308], dtype=lib.float64)
+        opt_mod.SGD([p], lr=1.0).step()
+        return float(p.detach()[0])
+
+    assert step(engine, optim) == 1e-308
+    engine.set_flush_denormal(True)
+    assert step(engine, optim) == (0.0 if _flushes(engine) else 1e-308)
+    try:
+        torch.set_flush_denormal(True)
+        assert step(torch, torch.optim) == 0.0
+    finally:
+        torch.set_flush_denormal(False)

@@ -5,6 +5,7 @@ out of the package (benchmarks/targets.py adds them), and the size rule."""
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -68,16 +69,21 @@ def test_cli_prints_the_table(table):
         ["chain build", "c"], ["chain build", "reference"],
         ["chain backward", "c"], ["chain backward", "reference"],
         ["chain backward subnormal", "c"], ["chain backward subnormal", "c flush"],
+        ["chain build relu", "c"], ["chain build relu", "plain floats"],
         ["chain-replay forward", "c replay"], ["chain-replay forward", "reference replay"],
         ["chain-replay backward", "c replay"], ["chain-replay backward", "reference replay"]]
-    assert [c[2].split()[1] for c in cells] == ["ns/op"] * 2 + ["ns/node"] * 8
+    assert [c[2].split()[1] for c in cells] == \
+        ["ns/op"] * 2 + ["ns/node"] * 4 + ["ns/op"] * 2 + ["ns/node"] * 4
     assert all(float(c[2].split()[0]) > 0 for c in cells)
     # time / c and time / ref: the compiled row is 1.00x of itself
     assert cells[0][3] == "1.00x" and cells[1][4] == "1.00x"
-    assert cells[0][4].endswith("x") and cells[6][3] == cells[7][3] == ""
-    assert cells[6][5].startswith("400 nodes; record ") and cells[7][5].startswith("400 nodes")
+    assert cells[0][4].endswith("x") and cells[8][3] == cells[9][3] == ""
+    assert cells[8][5].startswith("400 nodes; record ") and cells[9][5].startswith("400 nodes")
     assert cells[0][5] == cells[1][5] == ""
     assert cells[4][3] == "1.00x" and cells[5][3].endswith("x")    # flushed / kept
+    # the floor: the relu chain on plain floats, and c's median ratio to it
+    assert cells[6][3] == "1.00x" and cells[7][3].endswith("x") and cells[7][5] == ""
+    assert re.fullmatch(r"\d+\.\d\dx plain floats \(median of 1 interleaved pairs\)", cells[6][5])
     assert any(line.startswith("c vs reference: chain build ") for line in table)
     assert any(line.startswith("c flush vs c: chain backward subnormal ") for line in table)
     assert "checks passed (relative differences):" in table
@@ -101,12 +107,16 @@ def test_cli_json_has_the_config_keys():
     assert cfg["workloads"] == ["chain", "chain-replay"] and cfg["clock"] == "cpu"
     assert [(r["workload"], r["phase"], r["label"]) for r in out["results"]] == [
         ("chain", "build", "c"), ("chain", "backward", "c"),
+        ("chain", "build relu", "c"), ("chain", "build relu", "plain floats"),
         ("chain", "backward subnormal", "c"), ("chain", "backward subnormal", "c flush"),
         ("chain", "build", "reference"), ("chain", "backward", "reference"),
         ("chain-replay", "forward", "c replay"), ("chain-replay", "backward", "c replay"),
         ("chain-replay", "forward", "reference replay"),
         ("chain-replay", "backward", "reference replay")]
     assert all(c["ok"] for c in out["checks"]) and len(out["checks"]) == 3
+    relu = out["results"][2]
+    assert relu["check"][0] == relu["check"][1]       # Values and floats: the same result
+    assert len(relu["ratios"]) == 1 and relu["ratios"][0] > 0
     assert out["missing"] == {}
 
 

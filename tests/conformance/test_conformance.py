@@ -448,6 +448,30 @@ cases("optim.SGD", lambda M, L: _train(M, L, "SGD", lr=0.1),
 cases("optim.Adam", lambda M, L: _train(M, L, "Adam", lr=0.05),
       lambda M, L: _train(M, L, "Adam", lr=0.05, weight_decay=0.1),
       lambda M, L: _train(M, L, "Adam", betas=(1.5, 0.9)))
+cases("optim.AdamW", lambda M, L: _train(M, L, "AdamW", lr=0.05),
+      lambda M, L: _train(M, L, "AdamW", lr=0.05, amsgrad=True, maximize=True),
+      lambda M, L: _train(M, L, "AdamW", eps=-1.0))
+cases("optim.RMSprop", lambda M, L: _train(M, L, "RMSprop", lr=0.05),
+      lambda M, L: _train(M, L, "RMSprop", momentum=0.9, centered=True, weight_decay=0.1),
+      lambda M, L: _train(M, L, "RMSprop", alpha=-1.0))
+cases("optim.Adagrad", lambda M, L: _train(M, L, "Adagrad", lr=0.05, lr_decay=0.1),
+      lambda M, L: _train(M, L, "Adagrad", initial_accumulator_value=0.5, maximize=True),
+      lambda M, L: _train(M, L, "Adagrad", lr_decay=-1.0))
+
+
+def _schedule(M, L):
+    opt = L.optim.SGD([X(M)], lr=0.1, momentum=0.9)
+    sched = L.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=5)
+    lrs = []
+    for _ in range(4):
+        opt.step()
+        sched.step()
+        lrs.append(sched.get_last_lr())
+    return lrs
+
+
+cases("optim.lr_scheduler", _schedule,
+      lambda M, L: L.optim.lr_scheduler.StepLR(object(), 2))
 cases("optim.Optimizer", lambda M, L: L.optim.Optimizer([], {}),
       lambda M, L: L.optim.Optimizer([X(M)], {}).step())
 
@@ -467,6 +491,21 @@ cases("autograd.grad", lambda M, L: L.autograd.grad(*reversed(_graph(M))),
 cases("autograd.backward", lambda M, L: L.autograd.backward([_graph(M)[1], M.sum(P(M))]),
       lambda M, L: L.autograd.backward(X(M) * 2),
       lambda M, L: L.autograd.backward(X(M) * 2, [M.ones(2, 3, dtype=M.float64)]))
+cases("autograd.grad",
+      lambda M, L: L.autograd.grad(_graph(M)[1], [_graph(M)[0]], create_graph=True),
+      lambda M, L: [L.autograd.grad(g.sum(), [x]) for x, y in [_graph(M)]
+                    for g in L.autograd.grad(y.exp(), [x], create_graph=True)],
+      lambda M, L: L.autograd.grad(_graph(M)[1], [P(M)], create_graph=True),
+      lambda M, L: L.autograd.grad(_graph(M)[1], [P(M)], create_graph=True, allow_unused=True))
+cases("autograd.gradcheck",
+      lambda M, L: L.autograd.gradcheck(lambda x: (x * x).tanh(), (X(M),)),
+      lambda M, L: L.autograd.gradcheck(lambda x: x.relu(), (X(M),), raise_exception=False))
+cases("autograd.gradgradcheck",
+      lambda M, L: L.autograd.gradgradcheck(lambda x: (x * x).sigmoid(), (X(M),)))
+cases("autograd.functional",
+      lambda M, L: L.autograd.functional.hessian(lambda x: (x ** 3).sum(), X(M)),
+      lambda M, L: L.autograd.functional.jvp(lambda x: x.exp(), X(M), X(M)),
+      lambda M, L: L.autograd.functional.vhp(lambda x: (x.tanh() * x).sum(), X(M), X(M)))
 cases("autograd.Variable", lambda M, L: L.autograd.Variable(M.tensor([1.0]), requires_grad=True),
       lambda M, L: L.autograd.Variable([1.0]))
 for _name in _api.GRAD_MODE:

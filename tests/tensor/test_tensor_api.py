@@ -4,6 +4,8 @@ as in the contract (spec_tensor.md) and torch."""
 import math
 
 import numpy as np
+
+import tapegrad
 import pytest
 
 from _tensors import npy
@@ -18,7 +20,11 @@ def test_tensor_dtype_inference(engine):
     assert M.tensor([1.0, 2]).dtype == M.float32
     assert M.tensor(3).dtype == M.int64
     assert M.tensor([1, 2, 3]).dtype == M.int64
-    assert M.tensor(True).dtype == M.int64 and M.tensor(True).item() == 1
+    # bools make bool tensors, as torch (tapegrad made int64 tensors of them before)
+    assert M.tensor(True).dtype == tapegrad.bool and M.tensor(True).item() is True
+    assert M.tensor([[True], [False]]).dtype == tapegrad.bool
+    assert M.tensor(np.array([True, False])).dtype == tapegrad.bool
+    assert M.tensor([True, 2]).dtype == M.int64
     assert M.tensor([[1, 2], [3, 4]]).dtype == M.int64
     assert M.tensor(np.array([1.0, 2.0], dtype=np.float32)).dtype == M.float32
     assert M.tensor(np.array([1.0, 2.0])).dtype == M.float64

@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from .. import _backend
+from . import _higher, _higher_scalar
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
-__all__ = ["Variable", "grad", "backward", "no_grad", "enable_grad", "set_grad_enabled",
-           "is_grad_enabled", "grad_mode"]
+__all__ = ["Variable", "grad", "backward", "gradcheck", "gradgradcheck", "functional",
+           "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "grad_mode"]
 
 _Tensors = Union[Any, Sequence[Any]]
 
@@ -47,10 +48,8 @@ def grad(outputs: _Tensors, inputs: _Tensors, grad_outputs: Optional[_Tensors] =
          retain_graph: Optional[bool] = None, create_graph: bool = False,
          only_inputs: bool = True, allow_unused: Optional[bool] = None,
          is_grads_batched: bool = False, materialize_grads: bool = False) -> Tuple[Any, ...]:
-    """d(outputs)/d(inputs) as a tuple of tensors; .grad is left untouched."""
-    if create_graph:
-        raise NotImplementedError("tapegrad does not support create_graph=True "
-                                  "(higher-order gradients)")
+    """d(outputs)/d(inputs) as a tuple of tensors; .grad is left untouched. With
+    create_graph=True the gradients are recorded (differentiable again)."""
     if is_grads_batched:
         raise NotImplementedError("tapegrad does not support is_grads_batched=True")
     outputs = _as_list(outputs)
@@ -61,7 +60,15 @@ def grad(outputs: _Tensors, inputs: _Tensors, grad_outputs: Optional[_Tensors] =
                            f"{len(grad_outputs)} for {len(outputs)} outputs")
     eng = _engine(outputs + inputs, "grad")
     allow = bool(allow_unused) or materialize_grads
-    result = eng._grad(outputs, inputs, grad_outputs, allow)
+    if any(isinstance(t, eng.Value) for t in outputs + inputs):      # micrograd scalars
+        result = _higher_scalar.grad(eng, outputs, inputs, grad_outputs, create_graph, allow)
+        if materialize_grads:
+            result = tuple(eng.Value(0.0) if g is None else g for g in result)
+        return tuple(result)
+    if create_graph:
+        result = _higher.grad(eng, outputs, inputs, grad_outputs, allow)
+    else:
+        result = eng._grad(outputs, inputs, grad_outputs, allow)
     if materialize_grads:
         result = tuple(eng.zeros_like(t) if g is None else g for t, g in zip(inputs, result))
     return tuple(result)
@@ -70,12 +77,17 @@ def grad(outputs: _Tensors, inputs: _Tensors, grad_outputs: Optional[_Tensors] =
 def backward(tensors: _Tensors, grad_tensors: Optional[_Tensors] = None,
              retain_graph: Optional[bool] = None, create_graph: bool = False,
              inputs: Optional[_Tensors] = None) -> None:
-    """Accumulate the gradients of several roots into the leaves' .grad."""
-    if create_graph:
-        raise NotImplementedError("tapegrad does not support create_graph=True "
-                                  "(higher-order gradients)")
+    """Accumulate the gradients of several roots into the leaves' .grad (with
+    create_graph=True: .grad + gradient, recorded)."""
     tensors = _as_list(tensors)
     grads = [None] * len(tensors) if grad_tensors is None else _as_list(grad_tensors)
     inputs = None if inputs is None else _as_list(inputs)
     eng = _engine(tensors, "backward")
-    eng._run_backward(tensors, grads, inputs)
+    if create_graph:
+        _higher.backward(eng, tensors, grads, inputs)
+    else:
+        eng._run_backward(tensors, grads, inputs)
+
+
+from . import functional as functional  # noqa: E402
+from .gradcheck import gradcheck as gradcheck, gradgradcheck as gradgradcheck  # noqa: E402

@@ -28,14 +28,15 @@ from .replay import chain_replay, demo_replay, graph_nodes, mlp_replay
 from .report import Annotator, format_table
 from .runner import run
 from .scalar import MLP, Layer, Neuron, OpsNeuron, chain, demo, demo_loss, make_moons
-from .settings import (ALL_ENGINES, ALL_WORKLOADS, ALPHA, FULL, N_SAMPLES, QUICK,
-                       REPLAY_WORKLOADS, SCALAR_WORKLOADS, SEED, TENSOR_WORKLOADS,
+from .settings import (ALL_ENGINES, ALL_WORKLOADS, ALPHA, FULL, HIGHER_WORKLOADS, N_SAMPLES,
+                       QUICK, REPLAY_WORKLOADS, SCALAR_WORKLOADS, SEED, TENSOR_WORKLOADS,
                        BenchConfig, Sizes)
 from .tensor import matmul, matmul_numpy, mlp, mlp_numpy, overhead
 from .timing import CLOCKS, median, set_clock
 
 __all__ = [
     "ALL_ENGINES", "ALL_WORKLOADS", "ALPHA", "Annotator", "BenchConfig", "CLOCKS", "FULL",
+    "HIGHER_WORKLOADS",
     "Layer", "MLP", "N_SAMPLES", "Neuron", "OpsNeuron", "QUICK", "REPLAY_WORKLOADS", "Row",
     "SCALAR_WORKLOADS", "SEED", "Sizes", "TENSOR_WORKLOADS", "chain", "chain_replay", "demo",
     "demo_loss", "demo_replay", "format_table", "graph_nodes", "load_rows", "main",

@@ -5,7 +5,7 @@ float64 numpy, and each replay against the same engine eager."""
 import builtins
 import math
 
-from .settings import REPLAY_WORKLOADS
+from .settings import HIGHER_WORKLOADS, REPLAY_WORKLOADS
 
 
 def rel(a, b):
@@ -22,15 +22,20 @@ CHECK_RTOL = {
     "overhead": 1e-6,   # float32 values that are exact
     "mlp": 1e-4,        # float32, different BLAS and summation orders over the run
     "matmul": 1e-4,     # the float32 sum s; the gradients must be exact
+    "adamw": 1e-5,      # float32 parameters' norms; torch's gradients come from its BLAS
     # replay workloads, eager rows and peers against the reference's eager row
     "demo-replay": 1e-6,
     "mlp-replay": 1e-4,
+    "pinn": 1e-3,       # float32, two nested gradients, BLAS and tanh differ from torch's
+    "hvp": 1e-4,        # float32: sum of |H v|
 }
 # A replay against the same engine eager: the same operations on the same numbers.
 REPLAY_RTOL = {
     "demo-replay": 1e-12,   # float64: the loss at every step and after the last update
     "mlp-replay": 1e-6,     # float32: the loss after the last update
     "chain-replay": 1e-12,  # float64: the result and both gradients
+    "pinn": 1e-6,           # float32: the loss after the last update
+    "hvp": 1e-4,            # float32: sum of |H v| (replay: H v by a double backward)
 }
 
 
@@ -45,7 +50,7 @@ def run_checks(results):
     labels = [r["label"] for r in results]
     for r in results:
         w = r["workload"]
-        if w in REPLAY_WORKLOADS:
+        if w in REPLAY_WORKLOADS or w in HIGHER_WORKLOADS:
             continue
         if w == "matmul":
             c = r["check"]
@@ -72,6 +77,11 @@ def run_checks(results):
             d = builtins.max(rel(a, b) for a, b in zip(r["check"], ref["check"]))
             out.append({"what": "overhead %s y, w.grad, b.grad" % r["phase"], "vs": base_label,
                         "engine": r["label"], "max_rel_diff": d, "ok": d <= CHECK_RTOL[w]})
+        elif w == "adamw":
+            d = builtins.max(rel(a, b) for a, b in zip(r["check"], ref["check"]))
+            out.append({"what": "adamw parameters after %d steps" % r["steps"],
+                        "vs": base_label, "engine": r["label"], "max_rel_diff": d,
+                        "ok": d <= CHECK_RTOL[w]})
         elif w == "mlp":
             d = rel(r["loss"], ref["loss"])
             out.append({"what": "mlp loss after %d steps" % r["steps"], "vs": base_label,
@@ -83,6 +93,8 @@ _REPLAY_WORDS = {
     "demo-replay": "demo-replay loss at every step and after the last update",
     "mlp-replay": "mlp-replay loss after the last step",
     "chain-replay": "chain-replay result and gradients",
+    "pinn": "pinn loss after the last step",
+    "hvp": "hvp sum of |H v|",
 }
 
 
@@ -92,7 +104,8 @@ def replay_checks(results, by):
     out = []
     for r in results:
         w = r["workload"]
-        if w not in REPLAY_WORKLOADS or r["phase"].split(" ")[0] not in ("step", "forward"):
+        if (w not in REPLAY_WORKLOADS and w not in HIGHER_WORKLOADS) or \
+                r["phase"].split(" ")[0] not in ("step", "forward"):
             continue
         if r.get("replay"):
             vs = r["eager_label"]
@@ -111,7 +124,7 @@ def replay_checks(results, by):
                         r["style"], r["steps"])
                 else:
                     d = rel(r["loss"], eager["loss"])
-                    what = "mlp-replay loss after %d steps" % r["steps"]
+                    what = "%s after %d steps" % (_REPLAY_WORDS[w], r["steps"])
             out.append({"what": what, "engine": r["label"], "vs": vs + " (eager)",
                         "max_rel_diff": d, "recordings": r["recordings"],
                         "group": "%s, replay vs the same engine eager" % _REPLAY_WORDS[w],

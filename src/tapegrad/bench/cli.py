@@ -49,6 +49,11 @@ def add_arguments(parser: argparse.ArgumentParser,
                         help="seconds per timed overhead block (default %g)" % FULL.op_block_s)
     parser.add_argument("--op-repeats", type=int, default=None,
                         help="timed overhead blocks (default %d)" % FULL.op_repeats)
+    parser.add_argument("--higher-steps", type=int, default=None,
+                        help="pinn steps / hvp products per run (default %d)"
+                        % FULL.higher_steps)
+    parser.add_argument("--higher-repeats", type=int, default=None,
+                        help="pinn / hvp runs per engine (default %d)" % FULL.higher_repeats)
     parser.add_argument("--mlp-steps", type=int, default=None,
                         help="training steps per mlp run (default %d)" % FULL.mlp_steps)
     parser.add_argument("--mlp-repeats", type=int, default=None,

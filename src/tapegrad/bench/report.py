@@ -69,7 +69,7 @@ def _blas_line(env, cfg):
         "API): %s" % (head, req if req else "unset", env_var or "unset", counts or "none loaded")
 
 
-_PHASE_ORDER = {"build": 0, "forward": 0, "backward": 1, "backward subnormal": 2,
+_PHASE_ORDER = {"build": 0, "forward": 0, "backward": 1, "backward subnormal": 2, "build relu": 3,
                 "step": 0, "call": 1,
                 "step ops": 0, "call ops": 1, "step dot": 2, "call dot": 3}
 
@@ -164,6 +164,10 @@ def _size_lines(cfg, present, results):
         sizes.append("mlp: batch %d, Linear %d->%d, tanh, Linear %d->%d, MSE, SGD lr %g, "
                      "float32; %d steps, median of %d runs" % (
                          b, i, h, h, o, cfg["mlp_lr"], cfg["mlp_steps"], cfg["mlp_repeats"]))
+    if "adamw" in present:
+        sizes.append("adamw: AdamW(lr %g).step() over the mlp's parameters, gradients "
+                     "fixed; %d steps, median of %d runs" % (
+                         cfg["mlp_lr"], cfg["mlp_steps"], cfg["mlp_repeats"]))
     if sizes:
         lines.append("; ".join(sizes))
     sizes = []
@@ -211,6 +215,8 @@ def _table_lines(results, values, annotator):
         if r["workload"] == "mlp":
             notes.append("loss %.7g" % r["loss"])
         notes.extend(_replay_notes(r))
+        if r.get("note"):
+            notes.append(r["note"])
         table.append((
             "%s %s" % (r["workload"], r["phase"]), r["label"], _fmt_value(r["value"], r["unit"]))
             + tuple(ratio(r["value"] / b) if b else "" for b in bases)
@@ -347,7 +353,8 @@ def _check_lines(checks):
 def _passed_groups(ok):
     """One line per group of passed checks: the largest difference and the engines."""
     words = {"chain": "chain result and gradients", "demo": "demo final loss",
-             "overhead": "overhead result and gradients", "mlp": "mlp final loss"}
+             "overhead": "overhead result and gradients", "mlp": "mlp final loss",
+             "adamw": "adamw parameters"}
     by_group = {}
     for w in ALL_WORKLOADS:
         for c in ok:

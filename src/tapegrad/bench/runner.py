@@ -14,9 +14,10 @@ from .checks import run_checks
 from .peers import Row, load_rows, replay_row, torch_engine
 from .replay import (DEMO_STYLES, chain_replay, demo_replay, micrograd_demo_nodes,
                      mlp_replay, mlp_replay_summary, replay_api)
-from .scalar import chain, chain_subnormal, demo
-from .settings import (ALL_WORKLOADS, BLAS_WORKLOADS, ENGINE_WORKLOADS, OVERHEAD_SIZES,
-                       REPLAY_WORKLOADS, SCALAR_WORKLOADS, BenchConfig)
+from .scalar import chain, chain_subnormal, demo, relu_chain
+from .settings import (ALL_WORKLOADS, BLAS_WORKLOADS, ENGINE_WORKLOADS, HIGHER_WORKLOADS,
+                       OVERHEAD_SIZES, REPLAY_WORKLOADS, SCALAR_WORKLOADS, BenchConfig)
+from .optim import adamw_case, adamw_summary
 from .rng import randn_case, randn_summary
 from .tensor import matmul_case, matmul_summary, mlp_case, mlp_summary, overhead
 from .timing import interleave
@@ -118,7 +119,7 @@ def _needs_numpy(w):
 
 
 # mlp and matmul run their engines interleaved (one run of each in turn)
-_INTERLEAVED = ("mlp", "matmul", "randn")
+_INTERLEAVED = ("mlp", "matmul", "adamw", "randn")
 
 
 def _run_rows(s, rows, have_numpy):
@@ -134,7 +135,7 @@ def _run_rows(s, rows, have_numpy):
                 s.begin()
                 doer(s, row)
             continue
-        if w in REPLAY_WORKLOADS:
+        if w in REPLAY_WORKLOADS or w in HIGHER_WORKLOADS:
             for row in todo:
                 s.begin()
                 try:
@@ -177,6 +178,8 @@ def _failing_row(workload, rows):
                 matmul_case(api, 8, 1, warmup_steps=0).run()
             elif workload == "overhead":
                 overhead(api, 1, 0.0, 1)
+            elif workload == "adamw":
+                adamw_case(api, 1, warmup_steps=0).run()
             elif workload == "randn":
                 randn_case(api, 16, 1).run()
         except Exception:
@@ -211,8 +214,25 @@ def _do_chain(s, row):
     s.add("chain", "build", row, m["build_ns_per_op"], "ns/op", m, runs=m["build_ns"])
     s.add("chain", "backward", row, m["backward_ns_per_node"], "ns/node", m,
           runs=m["backward_ns"])
+    if row.key == "c":
+        _do_relu_chain(s, row)
     if row.key == "c" and hasattr(row.engine, "set_flush_denormal"):
         _do_chain_subnormal(s, row)
+
+
+def _do_relu_chain(s, row):
+    """The floor: the relu chain with Values (row ``c``) and on plain Python floats
+    (row ``plain floats``), interleaved; the median ratio of the pairs in a note."""
+    s.say("chain relu: %s and plain floats ..." % row.label)
+    m = relu_chain(row.engine, s.sizes.chain_ops, s.sizes.chain_repeats, gc_off=row.gc_off)
+    floats = copy.copy(row)
+    floats.key = floats.label = "plain floats"
+    floats.version = floats.path = ""
+    s.add("chain", "build relu", row, m["build_ns_per_op"], "ns/op", m, runs=m["build_ns"],
+          ratios=m["ratios"], note="%.2fx plain floats (median of %d interleaved pairs)" % (
+              m["ratio"], len(m["ratios"])))
+    s.add("chain", "build relu", floats, m["floats_ns_per_op"], "ns/op", m,
+          runs=m["floats_ns"])
 
 
 def _do_chain_subnormal(s, row):
@@ -279,6 +299,16 @@ def _do_matmul(s, rows):
         recs.append(_record("matmul", "%dx%d" % (n, n), row, m["ms_per_step"], "ms/step", m,
                             runs=m["runs_ms"], check=m["check"], steps=m["steps"], n=n))
     s.results.extend(recs)
+
+
+def _do_adamw(s, rows):
+    s.say("adamw: %s ..." % ", ".join(r.label for r in rows))
+    steps = s.sizes.mlp_steps
+    cases = [adamw_case(r.tensor, steps, gc_off=r.gc_off) for r in rows]
+    for row, runs in zip(rows, interleave(cases, s.sizes.mlp_repeats)):
+        m = adamw_summary(runs, steps)
+        s.add("adamw", "step", row, m["us_per_step"], "us/step", m, runs=m["runs_us"],
+              check=m["check"], steps=m["steps"])
 
 
 def _do_randn(s, rows):
@@ -390,6 +420,25 @@ def _do_chain_replay(s, row):
           runs=m["backward_ns"], **extra)
 
 
-_DOERS = {"chain": _do_chain, "demo": _do_demo, "overhead": _do_overhead, "mlp": _do_mlp,
+def _do_higher(s, row, workload):
+    """pinn / hvp (bench/higher.py): eager and replayed for tapegrad's engines, eager
+    for torch; the replay is checked against the same engine eager."""
+    from . import higher
+    make = higher.pinn_case if workload == "pinn" else higher.hvp_case
+    steps, repeats = s.sizes.higher_steps, s.sizes.higher_repeats
+    s.say("%s: %s ..." % (workload, row.label))
+    api = replay_api(row.engine) if row.key in ("c", "reference") else None
+    m = higher.run_pair(lambda a, r=None: make(a, r, steps), row.tensor, api, repeats)
+    unit = "us/step" if workload == "pinn" else "us/product"
+    for name, mm in m.items():
+        r = row if name == "eager" else replay_row(row)
+        s.add(workload, "step", r, mm["us_per_step"], unit, mm, runs=mm["runs_us"],
+              loss=mm["loss"], steps=steps, replay=name == "replay", eager_label=row.label,
+              recordings=1)
+
+
+_DOERS = {"pinn": lambda s, row: _do_higher(s, row, "pinn"),
+          "hvp": lambda s, row: _do_higher(s, row, "hvp"),
+          "chain": _do_chain, "demo": _do_demo, "overhead": _do_overhead, "mlp": _do_mlp,
           "matmul": _do_matmul, "demo-replay": _do_demo_replay, "mlp-replay": _do_mlp_replay,
-          "chain-replay": _do_chain_replay, "randn": _do_randn}
+          "chain-replay": _do_chain_replay, "adamw": _do_adamw, "randn": _do_randn}

@@ -9,6 +9,10 @@ chain
     normal or exactly 0), then call ``backward()`` on the result. Reports ns per
     op for the build and ns per node for the backward sweep (median of repeats,
     after two untimed warm-up runs).
+chain relu (the compiled engine)
+    The floor: ``y = (y*w + 0.1).relu() ** 2`` built with Values and computed on
+    plain Python floats in the same process, runs interleaved; rows ``c`` and
+    ``plain floats``, and the median ratio of the pairs in the notes.
 chain subnormal (engines with ``set_flush_denormal``)
     The same chain from ``y = 0.7`` (``CHAIN_SUBNORMAL_START``), whose gradients
     stay subnormal along the sweep: its backward timed with subnormals kept and
@@ -114,6 +118,47 @@ def chain_subnormal(engine, n_ops=FULL.chain_ops, repeats=FULL.chain_repeats, wa
         m["backward_ns_per_node"] = median(m["backward_ns"])
         out[name] = m
     return out
+
+
+def relu_chain(engine, n_ops=FULL.chain_ops, repeats=FULL.chain_repeats, warmup=2,
+               gc_off=False):
+    """The floor: ``y = (y*w + 0.1).relu() ** 2`` repeated (4 ops each), built with
+    ``engine.Value`` and computed on plain Python floats (relu as ``z if z > 0.0
+    else 0.0``, the interpreter's cheapest form), runs interleaved.
+
+    Returns ``{"n_ops", "build_ns_per_op", "floats_ns_per_op", "ratio", "build_ns",
+    "floats_ns", "ratios", "check"}``: medians over ``repeats`` pairs of runs (after
+    ``warmup`` pairs), every run, the median of the per-pair ratios Value / floats,
+    and both results (equal: the same float operations)."""
+    now = timing.now
+    Value = engine.Value
+    iters = max(1, n_ops // 4)
+    build, floats, ratios = [], [], []
+    check = None
+    for r in range(warmup + repeats):
+        gc.collect()
+        with gc_mode(gc_off):
+            y, w = Value(0.5), Value(0.9)
+            t0 = now()
+            for _ in range(iters):
+                y = (y * w + 0.1).relu() ** 2
+            t1 = now()
+            yf, wf = 0.5, 0.9
+            t2 = now()
+            for _ in range(iters):
+                z = yf * wf + 0.1
+                yf = (z if z > 0.0 else 0.0) ** 2
+            t3 = now()
+            check = (float(y.data), yf)
+            del y, w
+        if r >= warmup:
+            build.append((t1 - t0) * 1e9 / (4 * iters))
+            floats.append((t3 - t2) * 1e9 / (4 * iters))
+            ratios.append((t1 - t0) / (t3 - t2))
+    gc.collect()
+    return {"n_ops": 4 * iters, "build_ns_per_op": median(build),
+            "floats_ns_per_op": median(floats), "ratio": median(ratios), "build_ns": build,
+            "floats_ns": floats, "ratios": ratios, "check": check}
 
 
 def _timed_backward(root):

@@ -9,10 +9,12 @@ from typing import Optional, Tuple
 
 ALL_ENGINES = ("c", "reference", "micrograd", "torch", "numpy")
 SCALAR_WORKLOADS = ("chain", "demo")
-TENSOR_WORKLOADS = ("overhead", "mlp", "matmul")
+TENSOR_WORKLOADS = ("overhead", "mlp", "matmul", "adamw")
 REPLAY_WORKLOADS = ("demo-replay", "mlp-replay", "chain-replay")
+HIGHER_WORKLOADS = ("pinn", "hvp")      # gradients of gradients, eager and replayed
 RANDOM_WORKLOADS = ("randn",)
-ALL_WORKLOADS = SCALAR_WORKLOADS + TENSOR_WORKLOADS + REPLAY_WORKLOADS + RANDOM_WORKLOADS
+ALL_WORKLOADS = (SCALAR_WORKLOADS + TENSOR_WORKLOADS + REPLAY_WORKLOADS + HIGHER_WORKLOADS
+                 + RANDOM_WORKLOADS)
 # Which workloads each engine runs (numpy is only a peer of the tensor ones it
 # can do by hand; micrograd has no tensors; micrograd with gc off is the peer
 # of demo-replay).
@@ -21,11 +23,12 @@ ENGINE_WORKLOADS = {
     "reference": ALL_WORKLOADS,
     "micrograd": SCALAR_WORKLOADS,
     "micrograd-gcoff": SCALAR_WORKLOADS + ("demo-replay",),
-    "torch": ("chain",) + TENSOR_WORKLOADS + ("mlp-replay",) + RANDOM_WORKLOADS,
-    "numpy": ("mlp", "matmul", "mlp-replay"),
+    "torch": ("chain",) + TENSOR_WORKLOADS + ("mlp-replay",) + HIGHER_WORKLOADS
+              + RANDOM_WORKLOADS,
+    "numpy": ("mlp", "matmul", "mlp-replay"),   # adamw: no numpy twin
 }
 # Workloads that multiply matrices (BLAS threads are set for them).
-BLAS_WORKLOADS = TENSOR_WORKLOADS + ("mlp-replay",)
+BLAS_WORKLOADS = TENSOR_WORKLOADS + ("mlp-replay",) + HIGHER_WORKLOADS
 
 # The chain's (x0, y). Its gradients shrink about e-fold per 4 ops, so past ~700
 # ops they leave the normal range; with y < 0.5 every g*y rounds the smallest
@@ -67,6 +70,8 @@ class Sizes:
     matmul_repeats: int = 5
     demo_replay_steps: int = 100
     demo_replay_repeats: int = 5
+    higher_steps: int = 50
+    higher_repeats: int = 5
     randn_n: int = 1_000_000
     randn_repeats: int = 7
 
@@ -82,7 +87,8 @@ QUICK = Sizes(chain_ops=20_000, chain_repeats=3, demo_steps=3, demo_repeats=1,
               peer_demo_repeats=1, peer_demo_warmup=0,
               op_block_s=0.05, op_repeats=3, mlp_steps=50, mlp_repeats=3,
               matmul_n=512, matmul_steps=3, matmul_repeats=3,
-              demo_replay_steps=5, demo_replay_repeats=3, randn_repeats=3)
+              demo_replay_steps=5, demo_replay_repeats=3, higher_steps=5, higher_repeats=2,
+              randn_repeats=3)
 
 
 @dataclass

@@ -21,5 +21,6 @@ from .modules import (
     Sigmoid as Sigmoid, Softmax as Softmax, Tanh as Tanh,
 )
 from .parameter import Parameter as Parameter
+from . import utils as utils
 
-__all__ = list(_api.NN) + ["functional"]
+__all__ = list(_api.NN) + ["functional"]   # and utils (nn.utils), a subpackage

@@ -10,7 +10,7 @@ import copy
 from typing import Any, Callable, DefaultDict, Dict, Iterable, List, Optional
 
 from .. import _backend
-from ..autograd.grad_mode import enable_grad
+from ..autograd.grad_mode import enable_grad, no_grad
 
 __all__ = ["Optimizer", "required"]
 
@@ -48,6 +48,44 @@ def _state_mismatch(optimizer: str, param: Any, name: str, state: Any) -> Runtim
 
 def _with_grads(group: Dict[str, Any]) -> List[Any]:
     return [p for p in group["params"] if p.grad is not None]
+
+
+def _refuse_unsupported(optimizer: str, **flags: Any) -> None:
+    """NotImplementedError naming the torch options tapegrad does not implement
+    (CUDA-graph capture, differentiable steps, fused kernels) when one is set."""
+    on = [name for name, value in flags.items() if value]
+    if on:
+        raise NotImplementedError(f"{optimizer}: {', '.join(on)} not supported by tapegrad "
+                                  f"(a CPU engine; leave them at their defaults)")
+
+
+def _by_step(state: Dict[Any, Dict[str, Any]], group: Dict[str, Any],
+             init: Callable[[Any, Dict[str, Any], Any, Dict[str, Any]], None]
+             ) -> Dict[int, List[Any]]:
+    """Count one more step for each parameter of the group that has a gradient (its
+    state made by init(p, state, engine, group) after "step" = tensor(0.), as torch
+    does) and group those parameters by their new step count, in order."""
+    by_step: Dict[int, List[Any]] = collections.OrderedDict()
+    with no_grad():                      # the step counters count outside autograd
+        for p in _with_grads(group):
+            st = state[p]
+            if not st:
+                eng = _backend.engine_of(p)
+                st["step"] = eng.tensor(0.0)
+                init(p, st, eng, group)
+            st["step"] += 1
+            by_step.setdefault(int(st["step"].item()), []).append(p)
+    return by_step
+
+
+def _cast_state(param: Any, key: str, value: Any) -> Any:
+    """A loaded state tensor in its parameter's dtype ("step" stays as saved), as
+    torch's load_state_dict casts it."""
+    if key != "step" and _is_tensor(value) and value.dtype != param.dtype:
+        floating = _backend.engine_of(param).is_floating_point
+        if floating(param) and floating(value):
+            return value.to(param.dtype)
+    return value
 
 
 class Optimizer:
@@ -140,7 +178,8 @@ class Optimizer:
         self.state = collections.defaultdict(dict)
         for i, st in state_dict["state"].items():
             if i in id_map:
-                self.state[id_map[i]] = st
+                p = id_map[i]
+                self.state[p] = {k: _cast_state(p, k, v) for k, v in st.items()}
         for g, saved in zip(self.param_groups, groups):
             g.update({k: v for k, v in saved.items() if k != "params"})
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Optional
 
 from .. import _backend
-from .optimizer import Optimizer, _with_grads, required
+from .optimizer import Optimizer, _refuse_unsupported, _with_grads, required
 
 __all__ = ["SGD"]
 
@@ -27,9 +27,7 @@ class SGD(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        if maximize or differentiable or fused:
-            raise NotImplementedError("SGD: maximize, differentiable and fused are not "
-                                      "supported by tapegrad")
+        _refuse_unsupported("SGD", differentiable=differentiable, fused=fused)
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
                         foreach=foreach, differentiable=differentiable, fused=fused)
@@ -45,8 +43,9 @@ class SGD(Optimizer):
             eng = _backend.engine_of(params[0])
             args = (group["lr"], group["momentum"], group["dampening"],
                     group["weight_decay"], group["nesterov"])
+            maximize = group["maximize"]
             if group["momentum"] == 0:
-                eng._sgd_update(params, *args, [None] * len(params), False)
+                eng._sgd_update(params, *args, [None] * len(params), False, maximize)
                 continue
             fresh, old = [], []
             for p in params:
@@ -59,6 +58,6 @@ class SGD(Optimizer):
             for batch, first in ((fresh, True), (old, False)):
                 if batch:
                     bufs = [self.state[p]["momentum_buffer"] for p in batch]
-                    eng._sgd_update(batch, *args, bufs, first)
+                    eng._sgd_update(batch, *args, bufs, first, maximize)
         return loss
 

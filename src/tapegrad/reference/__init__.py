@@ -56,7 +56,9 @@ from ._tensor import (
 from ._grad_fn import AccumulateGrad as AccumulateGrad, Node as Node
 from ._tensor_ops import (  # engine hooks for the layers
     _addmm, _binary_cross_entropy, _grad, _mse_loss, _nll_loss, _run_backward)
-from ._optim import _adam_update, _sgd_update  # engine hooks for optim
+from ._optim import (  # engine hooks for optim
+    _adagrad_update, _adam_update, _rmsprop_update, _sgd_update)
+from ._higher import _graph_handle, _graph_nodes, _set_graph_grad  # create_graph=True
 from ._value import (
     ENGINE as ENGINE, Value as Value, clear_tape as clear_tape,
     set_flush_denormal as set_flush_denormal, tape_stats as tape_stats,
@@ -68,7 +70,7 @@ __all__.remove("reference")
 
 _backend._register(_sys.modules[__name__])
 
-from .. import autograd as autograd, optim as optim, _replay  # noqa: E402
+from .. import autograd as autograd, optim as optim, utils as utils, _replay  # noqa: E402
 from ..serialization import load as load, save as save  # noqa: E402
 from .._draw import draw as draw  # noqa: E402
 from .._explain import explain as explain  # noqa: E402
@@ -76,6 +78,8 @@ from . import nn as nn  # noqa: E402 - the shared nn bound to this engine
 
 _sys.modules[__name__ + ".optim"] = optim          # the shared modules
 _sys.modules[__name__ + ".autograd"] = autograd
+_sys.modules[__name__ + ".utils"] = utils
+_sys.modules[__name__ + ".utils.data"] = utils.data
 
 GuardFailure = _replay.GuardFailure
 if _backend._DEFAULT == ENGINE:      # the active engine: tapegrad's own objects

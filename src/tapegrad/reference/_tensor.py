@@ -600,9 +600,9 @@ class Tensor:
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's .grad (times ``gradient``)."""
         _check_live(self)
-        if create_graph:
-            raise NotImplementedError("tapegrad does not support create_graph=True "
-                                      "(higher-order gradients)")
+        if create_graph:            # the recording sweep (tapegrad/autograd/_higher.py)
+            from ..autograd import backward as _backward_recorded
+            return _backward_recorded(self, gradient, retain_graph, True, inputs)
         _backward([self], [gradient], inputs=inputs)
 
     def register_hook(self, hook):
@@ -838,9 +838,9 @@ def _to_array(data, dt=None):
         if dt is None:
             if a.dtype.kind == "f" and a.dtype not in (np.float32, np.float64):
                 a = a.astype(np.float32)
-            elif a.dtype.kind in "iub":
+            elif a.dtype.kind in "iu":
                 a = a.astype(np.int64)
-            elif a.dtype.kind != "f":
+            elif a.dtype.kind not in "fb":
                 raise unsupported_array(a.dtype)
     elif isinstance(data, (str, bytes)) or data is None:
         _nested_error(data)
@@ -864,7 +864,7 @@ def _to_array(data, dt=None):
                     pass                                   # numpy scalars keep their dtype
                 else:
                     a = a.astype(np.float32)
-            elif a.dtype.kind in "iub":
+            elif a.dtype.kind in "iu":
                 a = a.astype(np.int64)
     if dt is not None:
         a = a.astype(dt.numpy, copy=False)

@@ -14,11 +14,12 @@ import operator
 import numpy as np
 
 from .._dtype import (
-    DIM, SCALAR, ZERO_DIM, Size, bool_, dtype, float32, promote_types, result_type,
+    DIM, SCALAR, ZERO_DIM, Size, bool_, dtype, promote_types, result_type,
     scalar_dtype)
 from .._grad_mode import _state as _grad_state
 from .._format import invalid_gradient
 from ._derivatives import OUT as _OUT, exp_array
+from .. import _integral
 from ._rules import RULES
 from ._value import _local as _tapes
 from ._tensor import (
@@ -76,6 +77,26 @@ def _result(data, op, inputs, ctx=None, view_of=None):
 
 # ----------------------------------------------------------------------------
 # Operands
+
+def _integral_arith(x, other, op, reflected):
+    """x op other (other op x when reflected) for an int64/bool tensor x, by the rules
+    both engines share (tapegrad._integral); a floating result records as usual."""
+    if isinstance(other, np.ndarray):
+        other = tensor(other)
+    if isinstance(other, Tensor):
+        b, b_dt, b_prio = other._data, _dtype_of(other._data), _integral.priority(other._data.ndim)
+    elif isinstance(other, _NUMBER) and not isinstance(other, complex):
+        b, b_dt, b_prio = other, scalar_dtype(other), _integral.SCALAR
+    else:
+        return NotImplemented
+    data, dt = _integral.binary(op, x._data, _dtype_of(x._data), b, b_dt, b_prio, reflected)
+    if data is not None:
+        return _wrap(np.asarray(data))
+    xf = x.to(dt)
+    if isinstance(other, Tensor) and _dtype_of(other._data) is not dt:
+        other = other.to(dt)
+    fn = _integral.PY_OPS[op]
+    return fn(other, xf) if reflected else fn(xf, other)
 
 def _operand_priority(t):
     return DIM if t._data.ndim else ZERO_DIM
@@ -155,24 +176,18 @@ class _TensorOps:
     # -- arithmetic -----------------------------------------------------------------
 
     def _arith(self, other, op, fn, reverse=False):
+        if self._data.dtype.kind != "f":
+            return _integral_arith(self, other, op, reverse)
         c = _common(self, other)
         if c is None:
             return NotImplemented
-        x, y, b, dt = c
-        if op == "div" and not dt.is_floating_point:
-            dt = float32
-            x, y = x.astype(np.float32), np.float32(y) if b is None else y.astype(np.float32)
-        if dt is bool_ and op == "sub":    # torch: a RuntimeError (_DtypeError is both)
-            raise _DtypeError("Subtraction, the `-` operator, with two bool tensors is not "
-                            "supported. Use the `^` or `logical_xor()` operator instead.")
+        x, y, b, dt = c                      # (self is floating: so is dt)
         try:
             with np.errstate(all="ignore"):
                 data = fn(y, x) if reverse else fn(x, y)
         except ValueError:
             raise (_broadcast_error(op, y, x) if reverse else _broadcast_error(op, x, y)) \
                 from None
-        if dt is bool_ and op in ("add", "mul"):
-            data = data.astype(bool)
         if b is None:
             return _result(data, op + "_scalar", (self, None), y)
         return _result(data, op, (b, self) if reverse else (self, b))   # b: other as a Tensor
@@ -191,6 +206,8 @@ class _TensorOps:
     def __rsub__(self, other):
         if isinstance(other, np.ndarray):
             return NotImplemented
+        if self._data.dtype.kind != "f":
+            return _integral_arith(self, other, "sub", True)
         if isinstance(other, Tensor):
             return other._arith(self, "sub", np.subtract)
         c = _common(self, other)
@@ -214,6 +231,8 @@ class _TensorOps:
     def __rtruediv__(self, other):
         if isinstance(other, np.ndarray):
             return NotImplemented
+        if self._data.dtype.kind != "f":
+            return _integral_arith(self, other, "div", True)
         if isinstance(other, Tensor):
             return other._arith(self, "div", np.true_divide)
         if _common(self, other) is None:
@@ -230,6 +249,8 @@ class _TensorOps:
     def __pow__(self, other, mod=None):
         if mod is not None:
             raise TypeError("pow() with a modulus is not supported for tensors")
+        if self._data.dtype.kind != "f":
+            return _integral_arith(self, other, "pow", False)
         if isinstance(other, Tensor):
             c = _common(self, other)
             x, y, _, dt = c
@@ -262,6 +283,8 @@ class _TensorOps:
             raise TypeError("pow() with a modulus is not supported for tensors")
         if isinstance(other, np.ndarray):
             return NotImplemented
+        if self._data.dtype.kind != "f" and not isinstance(other, Tensor):
+            return _integral_arith(self, other, "pow", True)
         if isinstance(other, Tensor):
             return other.__pow__(self)
         c = _common(self, other)
@@ -276,9 +299,12 @@ class _TensorOps:
         return self.__pow__(exponent)
 
     def __neg__(self):
-        if self._data.dtype == np.bool_:
-            raise TypeError("Negation, the `-` operator, on a bool tensor is not supported.")
+        if self._data.dtype.kind != "f":
+            return _wrap(_integral.unary("neg", self._data, _dtype_of(self._data)))
         return _result(-self._data, "neg", (self,))
+
+    def __abs__(self):
+        return self.abs()
 
     def __pos__(self):
         return self
@@ -354,9 +380,13 @@ class _TensorOps:
 
     def relu(self):
         x = self._data
+        if x.dtype.kind != "f":
+            return _wrap(_integral.unary("relu", x, _dtype_of(x)))
         return _result(np.where(x < 0, x.dtype.type(0), x), "relu", (self,))   # nan stays
 
     def abs(self):
+        if self._data.dtype.kind != "f":
+            return _wrap(_integral.unary("abs", self._data, _dtype_of(self._data)))
         return self._unary("abs", np.abs, float_only=False)
 
     def sqrt(self):
@@ -369,10 +399,12 @@ class _TensorOps:
         if isinstance(min, Tensor) or isinstance(max, Tensor):
             raise NotImplementedError("tapegrad: clamp() takes Python numbers as bounds")
         x = self._data
+        if x.dtype.kind != "f":
+            res = _integral.clamp_dtype(_dtype_of(x), x.ndim, min, max)
+            if res.is_floating_point:
+                return self.to(res).clamp(min, max)
+            return _wrap(np.clip(x.astype(res.numpy), min, max))
         dt = x.dtype.type
-        if x.dtype.kind != "f" and any(isinstance(v, (float, np.floating)) for v in (min, max)):
-            x = x.astype(np.float32)
-            dt = np.float32
         lo = None if min is None else dt(min)
         hi = None if max is None else dt(max)
         out = x

@@ -295,6 +295,8 @@ class Value:
     def grad(self):
         if self._seq < self._tape.cutoff:
             _raise_freed()
+        if _graph_grads:                # after backward(create_graph=True)
+            return _graph_grad(self)
         return self._grad
 
     @grad.setter
@@ -303,6 +305,8 @@ class Value:
         if self._seq < self._tape.cutoff:
             _raise_freed()
         self._grad = g
+        if _graph_grads:
+            _graph_grads.pop(id(self), None)
 
     @property
     def _op(self):
@@ -337,10 +341,13 @@ class Value:
 
     # -- the reverse sweep ----------------------------------------------------
 
-    def backward(self):
-        """Reverse sweep from this Value: leaf grads accumulate, intermediates are reset."""
+    def backward(self, create_graph=False):
+        """Reverse sweep from this Value: leaf grads accumulate, intermediates are reset.
+        create_graph=True: each leaf's .grad becomes a Value with history."""
         if self._seq < self._tape.cutoff:
             _raise_freed()
+        if create_graph:
+            return _backward_recorded(self)
         if self._fn is None:           # a leaf: d leaf / d leaf = 1, accumulated
             self._grad += 1.0
             return
@@ -552,3 +559,29 @@ def set_flush_denormal(mode):
     it leaves alone, so it keeps subnormals either way."""
     _flush_mode_arg(mode)
     return _cpu_has_flush_mode()
+
+
+# Value.backward(create_graph=True): id(leaf) -> (leaf, its numeric grad then, the Value)
+_graph_grads: dict = {}
+
+
+def _graph_grad(v):
+    """v's .grad: the Value with history a create_graph backward gave it, while its
+    numeric gradient is still the one that backward left; else the number."""
+    entry = _graph_grads.get(id(v))
+    if entry is not None and entry[0] is v and entry[1] == v._grad:
+        return entry[2]
+    return v._grad
+
+
+def _backward_recorded(root):
+    """root.backward(create_graph=True) (tapegrad/autograd/_higher_scalar.py)."""
+    import sys
+
+    from ..autograd import _higher_scalar
+    eng = sys.modules[__name__.rsplit(".", 1)[0]]
+    for leaf, g in _higher_scalar.backward(eng, root).values():
+        old = _graph_grad(leaf)
+        total = g if not isinstance(old, Value) and old == 0.0 else old + g
+        leaf._grad = total._data
+        _graph_grads[id(leaf)] = (leaf, leaf._grad, total)

@@ -1,0 +1,215 @@
+# create_graph=True on the compiled engine (included by _engine.pyx): the tape's nodes
+# read back as the op table's rows, so that the shared recording sweep
+# (tapegrad/autograd/_higher.py) evaluates each row's generated graph rule
+# (autograd/_graph_rules.py) with this engine's own ops. Only the reading is here:
+# which row a kernel slot is, its constants (ctx), its operands and its result.
+
+cdef tuple _REDUCTIONS = ("sum", "mean", "none")      # ip[0] of TT_MSE / TT_BCE
+
+
+cdef object _operand(_Tape tape, tg_index i, int k):
+    """Operand k of node i: the parent's handle (with its history) when the parent is
+    on the graph, else the value recorded (a constant)."""
+    cdef tg_tnode *n = tape.t.tn[i]
+    cdef tg_index p = tape.t.a[i] if k == 0 else tape.t.b[i]
+    if p >= 0:
+        return _node_handle(tape, p)
+    if n.in_[k].buf == NULL:
+        return None
+    return _wrap(&n.in_[k])
+
+
+cdef tuple _reduced_dims(const tg_tnode *n):
+    """The dims a TT_SUM / TT_MEAN slot reduced (ip[d] is 1 there), as many as the
+    output lost (a size-1 dim read either way is the same)."""
+    cdef int nd = n.in_[0].ndim
+    if n.out.ndim == nd:
+        return tuple(d for d in range(nd) if n.ip[d] == 1)
+    sure = [d for d in range(nd) if n.ip[d] == 1 and n.in_[0].shape[d] != 1]
+    maybe = [d for d in range(nd) if n.ip[d] == 1 and n.in_[0].shape[d] == 1]
+    return tuple(sorted(sure + maybe[:nd - n.out.ndim - len(sure)]))
+
+
+cdef tuple _row_of(_Tape tape, tg_index i):
+    """(the table row's name, its ctx) for tensor slot i."""
+    cdef tg_tnode *n = tape.t.tn[i]
+    cdef uint8_t op = tape.t.op[i]
+    cdef int name = n.grad_fn
+    cdef double c = n.dp[0]
+    cdef tuple sizes = _shape_of(&n.in_[0])
+    if op == TT_ADD or op == TT_ADDMM:
+        return "add", None
+    if op == TT_SUB:
+        return "sub", None
+    if op == TT_MUL:
+        return "mul", None
+    if op == TT_DIV:
+        return "div", None
+    if op == TT_POW:
+        return "pow", None
+    if op == TT_ADD_C:
+        return "add_scalar", c
+    if op == TT_SUB_C:
+        return "sub_scalar", c
+    if op == TT_MUL_C:
+        return ("clone", None) if name == NAME_CLONE else ("mul_scalar", c)
+    if op == TT_RSUB_C:
+        return "rsub", c
+    if op == TT_DIV_C:
+        return "div_scalar", c
+    if op == TT_RDIV_C:
+        return ("reciprocal", None) if name == NAME_RECIPROCAL else ("rdiv_scalar", c)
+    if op == TT_POW_C:
+        return "pow_scalar", c
+    if op == TT_RPOW_C:
+        return "rpow", c
+    if op in _UNARY_ROWS:
+        return _UNARY_ROWS[op], None
+    if op == TT_CLAMP:
+        return "clamp", (c if n.ip[0] else None, n.dp[1] if n.ip[1] else None)
+    if op == TT_SUM:
+        return "sum_dim", (sizes, _reduced_dims(n), n.out.ndim == n.in_[0].ndim)
+    if op == TT_MEAN:
+        return "mean_dim", (sizes, _reduced_dims(n), n.out.ndim == n.in_[0].ndim,
+                            n.in_[0].numel // (n.out.numel if n.out.numel > 0 else 1))
+    if op == TT_MAX_ALL or op == TT_MIN_ALL:
+        return ("max" if op == TT_MAX_ALL else "min"), None
+    if op == TT_MAX_DIM or op == TT_MIN_DIM:
+        return ("max_dim" if op == TT_MAX_DIM else "min_dim"), (
+            sizes, n.ip[0], n.out.ndim == n.in_[0].ndim, _as_numpy(&n.in_[1]))
+    if op == TT_MM:
+        return {NAME_DOT: "dot", NAME_MV: "mv", NAME_VM: "vm"}.get(name, "mm"), None
+    if op == TT_BMM:
+        return "bmm", None
+    if op == TT_VIEW:
+        return "view", sizes
+    if op == TT_GATHER:
+        return "_gather", (sizes, n.ip[0], [n.ip[1 + d] for d in range(n.out.ndim)])
+    if op == TT_SOFTMAX or op == TT_LOG_SOFTMAX:
+        return ("softmax" if op == TT_SOFTMAX else "log_softmax"), n.ip[0]
+    if op == TT_PICK:
+        return "pick", (sizes, (np.arange(sizes[0]), _as_numpy(&n.in_[1])))
+    if op == TT_MSE:
+        return "mse_loss", _REDUCTIONS[n.ip[0]]
+    if op == TT_BCE:
+        return "binary_cross_entropy", (_REDUCTIONS[n.ip[0]], None)
+    if op == TT_CAST:
+        return "to_copy", None
+    raise NotImplementedError(
+        f"create_graph=True: no graph rule for the compiled engine's kernel "
+        f"{_TORCH_NAMES.get(op, op)} (code {op})")
+
+
+cdef dict _UNARY_ROWS = {TT_NEG: "neg", TT_EXP: "exp", TT_LOG: "log", TT_TANH: "tanh",
+                         TT_RELU: "relu", TT_SIGMOID: "sigmoid", TT_ABS: "abs",
+                         TT_SQRT: "sqrt"}
+
+
+def _graph_handle(x):
+    """The handle owning x's node (one object per node), or None off the graph."""
+    if not isinstance(x, Tensor) or (<Tensor>x).index < 0:
+        return None
+    _check_live(x)
+    return _node_handle((<Tensor>x).tape, (<Tensor>x).index)
+
+
+def _graph_nodes(list roots):
+    """The non-leaf nodes the roots depend on, children first, as the shared recording
+    sweep reads them: (handle, row name, parents, operands, result, ctx). parents[k]
+    is the handle of a parent on the graph, else None; operands are the parents or
+    the constants recorded. A saved operand changed in place since raises as torch."""
+    cdef _Tape tape
+    cdef tg_index i, p
+    cdef list stack = []
+    cdef set seen = set()
+    cdef list out = []
+    for r in roots:
+        if isinstance(r, Tensor) and (<Tensor>r).index >= 0:
+            tape = (<Tensor>r).tape
+            if tape.t.op[(<Tensor>r).index] != TT_LEAF:
+                stack.append((<Tensor>r).index)
+                seen.add((<Tensor>r).index)
+    if not stack:
+        return out
+    order = []
+    while stack:
+        i = stack.pop()
+        order.append(i)
+        for p in (tape.t.a[i], tape.t.b[i]):
+            if p >= 0 and p not in seen and tape.t.op[p] != TT_LEAF:
+                seen.add(p)
+                stack.append(p)
+    order.sort(reverse=True)
+    cdef tg_tnode *n
+    for i in order:
+        n = tape.t.tn[i]
+        if n == NULL:
+            raise NotImplementedError("create_graph=True through a scalar Value node")
+        for k in range(2):
+            if n.in_[k].buf != NULL and n.in_[k].buf.version != n.in_version[k]:
+                _raise_modified(tape, i)
+        name, ctx = _row_of(tape, i)
+        parents = tuple(_node_handle(tape, p) if p >= 0 else None
+                        for p in (tape.t.a[i], tape.t.b[i]))
+        operands = (_operand(tape, i, 0), _operand(tape, i, 1))
+        if tape.t.op[i] == TT_ADDMM:           # (product, bias): add's (self, other)
+            operands = parents
+        out.append((_node_handle(tape, i), name, parents, operands,
+                     _node_handle(tape, i), ctx))
+    return out
+
+
+cdef dict _graph_grads = {}     # address of a leaf's .grad buffer -> that grad with history
+
+
+def _set_graph_grad(x, g):
+    """Make g (a tensor with history) leaf x's .grad: the leaf holds g's buffer and
+    .grad hands out g itself while the leaf still holds that buffer."""
+    cdef Tensor leaf = <Tensor>x
+    cdef Tensor gt = <Tensor>(g.clone())          # its own buffer (a recorded copy)
+    _wait_for_sweep(leaf.tape)
+    cdef tg_tnode *n = leaf.tp.tn[leaf.index]
+    cdef tg_buf **slot = &n.grad if leaf.tp.op[leaf.index] == TT_LEAF else &n.retained
+    tg_buf_incref(gt.v.buf)
+    tg_buf_decref(slot[0])
+    slot[0] = gt.v.buf
+    for key in [k for k, v in _graph_grads.items() if (<Tensor>v).v.buf.refs <= 1]:
+        del _graph_grads[key]                      # no leaf holds that buffer any more
+    _graph_grads[<size_t>gt.v.buf] = gt
+
+
+cdef object _graph_grad_of(tg_buf *buf):
+    """The grad with history whose buffer a leaf holds, or None."""
+    return _graph_grads.get(<size_t>buf) if _graph_grads else None
+
+
+# Value.backward(create_graph=True): slot key -> (leaf, its numeric grad then, the Value)
+cdef dict _value_graph_grads = {}
+
+
+cdef object _value_graph_grad(Value v):
+    """v's .grad: the Value with history a create_graph backward gave it, while its
+    numeric gradient is still the one that backward left; else the number."""
+    cdef double num = v.t.grad[v.index]
+    entry = _value_graph_grads.get(<size_t>v.t + <size_t>v.index)
+    if entry is not None and entry[0] is v and entry[1] == num:
+        return entry[2]
+    return num
+
+
+def _value_backward_recorded(Value root):
+    """root.backward(create_graph=True) (tapegrad/autograd/_higher_scalar.py): the
+    numbers accumulate into the leaves' .grad; .grad hands out the Values."""
+    from .autograd import _higher_scalar
+    cdef Value leaf
+    for leaf, g in _higher_scalar.backward(_engine_module(), root).values():
+        old = _value_graph_grad(leaf)
+        total = g if not isinstance(old, Value) and old == 0.0 else old + g
+        leaf.t.grad[leaf.index] = (<Value>total).t.value[(<Value>total).index]
+        _value_graph_grads[<size_t>leaf.t + <size_t>leaf.index] = (
+            leaf, leaf.t.grad[leaf.index], total)
+
+
+cdef object _engine_module():
+    import sys
+    return sys.modules[__name__]
