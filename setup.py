@@ -60,7 +60,18 @@ extensions = [
         extra_compile_args=compile_args,
         extra_link_args=link_args,
         define_macros=[] if DEBUG else [("NDEBUG", "1")],
-    )
+    ),
+    # torch's random transforms (tapegrad._random uses them when built, numpy otherwise)
+    Extension(
+        "tapegrad._crandom",
+        sources=["src/tapegrad/_crandom.pyx", "csrc/tg_random.c"],
+        include_dirs=["csrc"],
+        depends=["csrc/tg_random.h"],
+        extra_compile_args=compile_args,
+        extra_link_args=link_args,
+        libraries=[] if sys.platform == "win32" else ["m"],
+        define_macros=[] if DEBUG else [("NDEBUG", "1")],
+    ),
 ]
 
 setup(ext_modules=cythonize(extensions, compiler_directives=directives))

@@ -57,6 +57,11 @@ if TYPE_CHECKING:   # what the re-export below gives, for mypy and IDEs (== _api
         set_default_dtype as set_default_dtype, FloatTensor as FloatTensor,
         DoubleTensor as DoubleTensor, LongTensor as LongTensor, BoolTensor as BoolTensor,
         IntTensor as IntTensor, ByteTensor as ByteTensor,
+        Generator as Generator, default_generator as default_generator, seed as seed,
+        initial_seed as initial_seed, get_rng_state as get_rng_state,
+        set_rng_state as set_rng_state, randint as randint, randperm as randperm,
+        multinomial as multinomial, normal as normal, bernoulli as bernoulli,
+        randint_like as randint_like,
     )
 else:
     # A missing or broken extension is an ImportError here, never a silent fallback.

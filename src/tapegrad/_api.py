@@ -29,6 +29,10 @@ ENGINE_NAMES = (
     "unbind", "flip", "roll", "cat", "concat", "concatenate", "stack", "einsum", "linspace",
     "logspace", "eye", "device", "cuda", "set_default_device", "set_default_dtype",
     "FloatTensor", "DoubleTensor", "LongTensor", "BoolTensor", "IntTensor", "ByteTensor",
+    # random numbers, torch's CPU streams (tapegrad._random)
+    "Generator", "default_generator", "seed", "initial_seed", "get_rng_state",
+    "set_rng_state", "randint", "randperm", "multinomial", "normal", "bernoulli",
+    "randint_like",
 )
 
 # Grad mode, written once (tapegrad.autograd.grad_mode); engines expose the same objects.
@@ -56,9 +60,10 @@ PUBLIC = (ENGINE_NAMES + GRAD_MODE + DTYPES + REPLAY + SERIALIZATION + PICTURES 
 # The layers: tapegrad.nn, tapegrad.nn.functional, tapegrad.optim, tapegrad.autograd.
 NN = ("Parameter", "Module", "Linear", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
       "Identity", "Flatten", "Sequential", "ModuleList", "MSELoss", "CrossEntropyLoss",
-      "NLLLoss", "BCELoss", "Embedding")
+      "NLLLoss", "BCELoss", "Embedding", "Dropout")
 NN_FUNCTIONAL = ("relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "mse_loss",
-                 "nll_loss", "cross_entropy", "binary_cross_entropy", "embedding", "one_hot")
+                 "nll_loss", "cross_entropy", "binary_cross_entropy", "embedding", "one_hot",
+                 "dropout")
 OPTIM = ("Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler")
 AUTOGRAD = ("Variable", "grad", "backward", "gradcheck", "gradgradcheck", "functional") + GRAD_MODE
 

@@ -704,6 +704,22 @@ cdef class Tensor:
         self.v.buf.version += 1
         return self
 
+    # in-place random fills (no-grad fills, torch's streams: _random_api.fill_values)
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        return _random_fill(self, "uniform_", (a, b), generator)
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        return _random_fill(self, "normal_", (mean, std), generator)
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        return _random_fill(self, "bernoulli_", (p,), generator)
+
+    def random_(self, from_=0, to=None, *, generator=None):
+        return _random_fill(self, "random_", (from_, to), generator)
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        return _random_fill(self, "exponential_", (lambd,), generator)
+
     # -- elementwise functions ------------------------------------------------------
 
     def exp(self):
@@ -1511,24 +1527,24 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
     return tensor(np.arange(start, end, step), dtype=dtype, requires_grad=requires_grad)
 
 
-from . import _random
+from . import _random_api
 
 
-def manual_seed(seed):
-    """Seed tapegrad's random generator (randn, rand, nn.Linear's initialisation)."""
-    _random.manual_seed(seed)
+cdef object _random_fill(Tensor self, str name, tuple args, object generator):
+    _check_inplace(self, name)
+    arr = _as_numpy(&self.v)
+    arr[...] = _random_api.fill_values(name, arr, args, generator)
+    self.v.buf.version += 1
+    return self
 
+from ._random import Generator, default_generator
 
-def randn(*size, dtype=None, requires_grad=False, device=None):
-    _note_random("randn")
-    return tensor(_random.normal(_size_args(size)), dtype=float32 if dtype is None else dtype,
-                  requires_grad=requires_grad)
-
-
-def rand(*size, dtype=None, requires_grad=False, device=None):
-    _note_random("rand")
-    return tensor(_random.uniform(_size_args(size)), dtype=float32 if dtype is None else dtype,
-                  requires_grad=requires_grad)
+_RANDOM = _random_api.make(tensor, lambda name: _note_random(name))
+rand, randn, randint, randperm = _RANDOM.rand, _RANDOM.randn, _RANDOM.randint, _RANDOM.randperm
+multinomial, normal, bernoulli = _RANDOM.multinomial, _RANDOM.normal, _RANDOM.bernoulli
+rand_like, randn_like, randint_like = _RANDOM.rand_like, _RANDOM.randn_like, _RANDOM.randint_like
+manual_seed, seed, initial_seed = _RANDOM.manual_seed, _RANDOM.seed, _RANDOM.initial_seed
+get_rng_state, set_rng_state = _RANDOM.get_rng_state, _RANDOM.set_rng_state
 
 # ----------------------------------------------------------------------------
 # More of torch's functions, composed from the ops above
@@ -1553,11 +1569,3 @@ def full_like(t, fill_value, dtype=None, requires_grad=False):
                 requires_grad=requires_grad)
 
 
-def rand_like(t, dtype=None, requires_grad=False):
-    _tensor_arg(t, "rand_like")
-    return rand(*t.shape, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
-
-
-def randn_like(t, dtype=None, requires_grad=False):
-    _tensor_arg(t, "randn_like")
-    return randn(*t.shape, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)

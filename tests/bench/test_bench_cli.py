@@ -99,7 +99,8 @@ def test_cli_json_has_the_config_keys():
         "engines", "chain_ops", "chain_repeats", "demo_steps", "demo_repeats",
         "peer_demo_repeats", "peer_demo_warmup", "workloads", "seed", "n_samples", "noise",
         "op_block_s", "op_repeats", "op_sizes", "mlp_steps", "mlp_repeats", "mlp_shape",
-        "mlp_lr", "matmul_n", "matmul_steps", "matmul_repeats", "blas_threads_requested",
+        "mlp_lr", "matmul_n", "matmul_steps", "matmul_repeats", "randn_n", "randn_repeats",
+        "blas_threads_requested",
         "loadavg_start", "clock", "demo_replay_steps", "demo_replay_repeats", "wall_s",
         "command"]
     assert cfg["engines"] == ["c", "reference"] and cfg["chain_ops"] == 400

@@ -211,6 +211,36 @@ cases("as_tensor", lambda M, L: M.as_tensor([1.0, 2.0]),
       lambda M, L: M.as_tensor(np.array([1, 2])), lambda M, L: M.as_tensor(X(M)) is not None)
 cases("manual_seed", lambda M, L: (M.manual_seed(3), M.rand(2))[1],
       lambda M, L: M.manual_seed("x"))
+def _seeded(M, draw):
+    """A random draw after seeding: both engines draw torch's numbers (tests/random)."""
+    M.manual_seed(5)
+    return draw()
+
+
+cases("Generator", lambda M, L: M.rand(3, generator=M.Generator().manual_seed(2)),
+      lambda M, L: M.Generator().initial_seed(), lambda M, L: M.Generator("cuda"))
+cases("default_generator", lambda M, L: M.manual_seed(4) is M.default_generator)
+cases("seed", lambda M, L: 0 <= M.seed() < 2 ** 53)
+cases("initial_seed", lambda M, L: (M.manual_seed(9), M.initial_seed())[1])
+cases("get_rng_state", lambda M, L: _seeded(M, lambda: M.get_rng_state()[:40]))
+cases("set_rng_state", lambda M, L: _seeded(M, lambda: (M.set_rng_state(M.get_rng_state()),
+                                                        M.rand(2))[1]),
+      lambda M, L: M.set_rng_state(M.tensor([1, 2])))
+cases("randint", lambda M, L: _seeded(M, lambda: M.randint(0, 10, (2, 3))),
+      lambda M, L: _seeded(M, lambda: M.randint(7, size=(4,))),
+      lambda M, L: M.randint(5, 5, (2,)), lambda M, L: M.randint(0, 5, 3))
+cases("randint_like", lambda M, L: _seeded(M, lambda: M.randint_like(X(M), 4)))
+cases("randperm", lambda M, L: _seeded(M, lambda: M.randperm(6)),
+      lambda M, L: M.randperm(-1))
+cases("multinomial", lambda M, L: _seeded(M, lambda: M.multinomial(P(M), 2)),
+      lambda M, L: _seeded(M, lambda: M.multinomial(P(M)[0], 5, True)),
+      lambda M, L: M.multinomial(P(M), 4))
+cases("normal", lambda M, L: _seeded(M, lambda: M.normal(X(M), P(M))),
+      lambda M, L: _seeded(M, lambda: M.normal(0.0, 2.0, (3,))),
+      lambda M, L: M.normal(0.0, -1.0, (3,)))
+cases("bernoulli", lambda M, L: _seeded(M, lambda: M.bernoulli(P(M) / 3)),
+      lambda M, L: _seeded(M, lambda: M.bernoulli(X(M), 0.25)))
+
 cases("is_tensor", lambda M, L: M.is_tensor(X(M)), lambda M, L: M.is_tensor([1.0]))
 cases("get_default_dtype", lambda M, L: str(M.get_default_dtype()))
 cases("is_floating_point", lambda M, L: M.is_floating_point(X(M)),
@@ -384,6 +414,10 @@ cases("nn.BCELoss", lambda M, L: L.nn.BCELoss()(M.sigmoid(X(M)), M.sigmoid(P(M))
 for _name in ("relu", "tanh", "sigmoid"):
     cases("F." + _name, (lambda n: lambda M, L: getattr(L.F, n)(X(M)))(_name),
           (lambda n: lambda M, L: getattr(L.F, n)([1.0]))(_name))
+cases("F.dropout", lambda M, L: _seeded(M, lambda: L.F.dropout(X(M), 0.4)),
+      lambda M, L: L.F.dropout(X(M), 0.4, training=False), lambda M, L: L.F.dropout(X(M), 2.0))
+cases("nn.Dropout", lambda M, L: _seeded(M, lambda: L.nn.Dropout(0.3)(X(M))),
+      lambda M, L: repr(L.nn.Dropout()), lambda M, L: L.nn.Dropout(0.3).eval()(X(M)))
 cases("F.softmax", lambda M, L: L.F.softmax(X(M), 1), lambda M, L: L.F.softmax(1.0, 0))
 cases("F.log_softmax", lambda M, L: L.F.log_softmax(X(M), 0),
       lambda M, L: L.F.log_softmax(X(M), 1, dtype=M.float32))

@@ -11,7 +11,6 @@ import pytest
 
 from _tensors import npy
 
-NEEDS_RNG = pytest.mark.xfail(reason="needs torch-identical randperm (h-rng)", strict=False)
 
 
 def _data(M, n=10):
@@ -150,7 +149,6 @@ def test_shuffle_is_a_permutation_and_seeded(engine):
     assert _order(loader) == c                          # no generator: the global seed
 
 
-@NEEDS_RNG
 def test_shuffle_order_as_torch(engine, torch):
     import tapegrad
     import tapegrad.utils.data as D
@@ -164,7 +162,6 @@ def test_shuffle_order_as_torch(engine, torch):
     assert ours == theirs
 
 
-@NEEDS_RNG
 def test_random_split_as_torch(engine, torch):
     import tapegrad
     import tapegrad.utils.data as D

@@ -1146,8 +1146,19 @@ def test_seed_002_linear_model(engine):
     assert abs(after - 10.0) < abs(before - 10.0)
 
 
-def test_seed_002_linear_model_against_torch(engine, torch):
-    """The same cell in torch from the engine's initial weights prints the same text."""
+def test_seed_002_linear_model_against_torch(engine, torch, request):
+    """The same cell in torch from the engine's initial weights prints the same text.
+
+    Since nn.Linear draws torch's initial weights (issue 11), seed 20240 gives torch's
+    weights, and from them the reference engine prints epoch 21's loss as 0.07890795
+    where torch prints 0.07890810: its float32 matmul rounds each product (numpy),
+    torch's MKL sgemm accumulates with fused multiply-adds (one weight gradient at step 3
+    differs in the last bit: -26.591066 vs -26.591064). 4 of the seeds 20240..20259 show
+    it; the old numpy-drawn weights for 20240 happened not to."""
+    if engine.ENGINE == "python":      # strict: passing would be news
+        request.applymarker(pytest.mark.xfail(
+            strict=True, reason="the reference's float32 matmul does not fuse multiply-adds "
+            "as torch's MKL sgemm does (see the docstring)"))
     out, w0, b0 = _linear_run(engine)
     glb = _make_globals(_torch_namespace(torch))
     real_linear = torch.nn.Linear

@@ -64,6 +64,10 @@ def add_arguments(parser: argparse.ArgumentParser,
                         help="steps per matmul run (default %d)" % FULL.matmul_steps)
     parser.add_argument("--matmul-repeats", type=int, default=None,
                         help="matmul runs per engine (default %d)" % FULL.matmul_repeats)
+    parser.add_argument("--randn-n", type=int, default=None,
+                        help="values per randn call (default %d)" % FULL.randn_n)
+    parser.add_argument("--randn-repeats", type=int, default=None,
+                        help="randn runs per engine (default %d)" % FULL.randn_repeats)
     parser.add_argument("--demo-replay-steps", type=int, default=None,
                         help="training steps per demo-replay run, the replay's recording "
                              "first call included (default %d)" % FULL.demo_replay_steps)

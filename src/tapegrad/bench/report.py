@@ -185,6 +185,10 @@ def _size_lines(cfg, present, results):
                      "median of %d after 2 warm-up" % (cfg["chain_ops"], cfg["chain_repeats"]))
     if sizes:
         lines.append("; ".join(sizes))
+    if "randn" in present:
+        lines.append("randn: randn(%d) float32 after manual_seed (torch's stream: equal "
+                     "checks mean the same numbers), median of %d runs of 5 calls"
+                     % (cfg["randn_n"], cfg["randn_repeats"]))
     if "matmul" in present:
         lines.append("matmul: relu(A @ B).sum() forward + backward, %dx%d float32; %d steps, "
                      "median of %d runs" % (cfg["matmul_n"], cfg["matmul_n"],

@@ -19,6 +19,7 @@ from .settings import (ALL_WORKLOADS, BLAS_WORKLOADS, ENGINE_WORKLOADS, HIGHER_W
                        OVERHEAD_SIZES, REPLAY_WORKLOADS, SCALAR_WORKLOADS, BenchConfig)
 from .makemore import makemore_case, makemore_summary
 from .optim import adamw_case, adamw_summary
+from .rng import randn_case, randn_summary
 from .tensor import matmul_case, matmul_summary, mlp_case, mlp_summary, overhead
 from .timing import interleave
 
@@ -119,7 +120,7 @@ def _needs_numpy(w):
 
 
 # mlp and matmul run their engines interleaved (one run of each in turn)
-_INTERLEAVED = ("mlp", "matmul", "adamw", "makemore")
+_INTERLEAVED = ("mlp", "matmul", "adamw", "makemore", "randn")
 
 
 def _run_rows(s, rows, have_numpy):
@@ -182,6 +183,8 @@ def _failing_row(workload, rows):
                 adamw_case(api, 1, warmup_steps=0).run()
             elif workload == "makemore":
                 makemore_case(api, 1, warmup_steps=0).run()
+            elif workload == "randn":
+                randn_case(api, 16, 1).run()
         except Exception:
             return row
     return rows[0]
@@ -324,6 +327,18 @@ def _do_adamw(s, rows):
               check=m["check"], steps=m["steps"])
 
 
+def _do_randn(s, rows):
+    n = s.sizes.randn_n
+    s.say("randn %d: %s ..." % (n, ", ".join(r.label for r in rows)))
+    cases = [randn_case(r.tensor, n) for r in rows]
+    recs = []
+    for row, case, runs in zip(rows, cases, interleave(cases, s.sizes.randn_repeats)):
+        m = randn_summary(case, runs, n)
+        recs.append(_record("randn", "n=%d" % n, row, m["ms_per_call"], "ms/call", m,
+                            runs=m["runs_ms"], check=m["check"], n=n))
+    s.results.extend(recs)
+
+
 # ----------------------------------------------------------------------------
 # Replay workloads: each engine eager and replayed (labels "c" and "c replay")
 
@@ -443,4 +458,4 @@ _DOERS = {"pinn": lambda s, row: _do_higher(s, row, "pinn"),
           "chain": _do_chain, "demo": _do_demo, "overhead": _do_overhead, "mlp": _do_mlp,
           "matmul": _do_matmul, "demo-replay": _do_demo_replay, "mlp-replay": _do_mlp_replay,
           "chain-replay": _do_chain_replay, "adamw": _do_adamw,
-          "makemore": _do_makemore}
+          "makemore": _do_makemore, "randn": _do_randn}

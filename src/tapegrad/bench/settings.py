@@ -12,7 +12,9 @@ SCALAR_WORKLOADS = ("chain", "demo")
 TENSOR_WORKLOADS = ("overhead", "mlp", "matmul", "adamw", "makemore")
 REPLAY_WORKLOADS = ("demo-replay", "mlp-replay", "chain-replay")
 HIGHER_WORKLOADS = ("pinn", "hvp")      # gradients of gradients, eager and replayed
-ALL_WORKLOADS = SCALAR_WORKLOADS + TENSOR_WORKLOADS + REPLAY_WORKLOADS + HIGHER_WORKLOADS
+RANDOM_WORKLOADS = ("randn",)
+ALL_WORKLOADS = (SCALAR_WORKLOADS + TENSOR_WORKLOADS + REPLAY_WORKLOADS + HIGHER_WORKLOADS
+                 + RANDOM_WORKLOADS)
 # Which workloads each engine runs (numpy is only a peer of the tensor ones it
 # can do by hand; micrograd has no tensors; micrograd with gc off is the peer
 # of demo-replay).
@@ -21,7 +23,8 @@ ENGINE_WORKLOADS = {
     "reference": ALL_WORKLOADS,
     "micrograd": SCALAR_WORKLOADS,
     "micrograd-gcoff": SCALAR_WORKLOADS + ("demo-replay",),
-    "torch": ("chain",) + TENSOR_WORKLOADS + ("mlp-replay",) + HIGHER_WORKLOADS,
+    "torch": ("chain",) + TENSOR_WORKLOADS + ("mlp-replay",) + HIGHER_WORKLOADS
+              + RANDOM_WORKLOADS,
     "numpy": ("mlp", "matmul", "mlp-replay"),   # adamw: no numpy twin
 }
 # Workloads that multiply matrices (BLAS threads are set for them).
@@ -69,6 +72,8 @@ class Sizes:
     demo_replay_repeats: int = 5
     higher_steps: int = 50
     higher_repeats: int = 5
+    randn_n: int = 1_000_000
+    randn_repeats: int = 7
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -82,7 +87,8 @@ QUICK = Sizes(chain_ops=20_000, chain_repeats=3, demo_steps=3, demo_repeats=1,
               peer_demo_repeats=1, peer_demo_warmup=0,
               op_block_s=0.05, op_repeats=3, mlp_steps=50, mlp_repeats=3,
               matmul_n=512, matmul_steps=3, matmul_repeats=3,
-              demo_replay_steps=5, demo_replay_repeats=3, higher_steps=5, higher_repeats=2)
+              demo_replay_steps=5, demo_replay_repeats=3, higher_steps=5, higher_repeats=2,
+              randn_repeats=3)
 
 
 @dataclass
@@ -117,7 +123,8 @@ class BenchConfig:
                 "mlp_steps": s.mlp_steps, "mlp_repeats": s.mlp_repeats,
                 "mlp_shape": list(MLP_SHAPE),
                 "mlp_lr": MLP_LR, "matmul_n": s.matmul_n, "matmul_steps": s.matmul_steps,
-                "matmul_repeats": s.matmul_repeats, "blas_threads_requested": self.blas,
+                "matmul_repeats": s.matmul_repeats, "randn_n": s.randn_n,
+                "randn_repeats": s.randn_repeats, "blas_threads_requested": self.blas,
                 "loadavg_start": loadavg_start, "clock": self.clock,
                 "demo_replay_steps": max(2, s.demo_replay_steps),
                 "demo_replay_repeats": s.demo_replay_repeats}

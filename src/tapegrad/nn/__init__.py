@@ -9,14 +9,15 @@ classes bound to the reference engine.
 
 # `name as name`: an explicit re-export (mypy --no-implicit-reexport); the list is _api.NN
 from .. import _api
-from . import functional as functional
+from . import functional as functional, init as init
 from .loss import (
     BCELoss as BCELoss, CrossEntropyLoss as CrossEntropyLoss, MSELoss as MSELoss,
     NLLLoss as NLLLoss,
 )
 from .modules import (
-    Flatten as Flatten, Identity as Identity, Linear as Linear, LogSoftmax as LogSoftmax,
-    Module as Module, ModuleList as ModuleList, ReLU as ReLU, Sequential as Sequential,
+    Dropout as Dropout, Flatten as Flatten, Identity as Identity, Linear as Linear,
+    LogSoftmax as LogSoftmax, Module as Module, ModuleList as ModuleList, ReLU as ReLU,
+    Sequential as Sequential,
     Sigmoid as Sigmoid, Softmax as Softmax, Tanh as Tanh,
 )
 from .parameter import Parameter as Parameter

@@ -11,12 +11,15 @@ from __future__ import annotations
 import warnings
 from typing import Any, Optional
 
-from .. import _backend
+import numpy as np
+
+from .. import _backend, _random
 from .._dtype import DtypeError, scalar_type_name
 from ._reduction import legacy_reduction as _reduction
 
 __all__ = ["relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "mse_loss",
-           "nll_loss", "cross_entropy", "binary_cross_entropy", "embedding", "one_hot"]
+           "nll_loss", "cross_entropy", "binary_cross_entropy", "embedding", "one_hot",
+           "dropout"]
 
 
 _TENSOR_TYPES = _backend.TENSOR_TYPES
@@ -46,6 +49,25 @@ def sigmoid(input: Any) -> Any:
     """1 / (1 + exp(-x)) elementwise."""
     _check(input, "input", "sigmoid")
     return input.sigmoid()
+
+
+def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False,
+            *, generator: Any = None) -> Any:
+    """torch's dropout: in training, input * (bernoulli(1 - p) mask / (1 - p)) with the
+    mask from the generator (MulBackward0); the input itself otherwise or when p == 0."""
+    eng = _check(input, "input", "dropout")
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if p == 0 or not training or input.numel() == 0:
+        return input
+    dt = input.dtype.numpy
+    if p == 1:
+        noise = np.zeros((), dtype=dt)
+    else:
+        keep = _random.bernoulli_scalar(_random.generator(generator), input.numel(), 1 - p, dt)
+        noise = (keep / dt.type(1 - p)).reshape(tuple(input.shape))
+    noise_t = eng.tensor(noise, dtype=input.dtype)
+    return input.mul_(noise_t) if inplace else input * noise_t
 
 
 def _warn_implicit_dim(name: str) -> None:

@@ -380,17 +380,14 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """torch's init: kaiming_uniform_(a=sqrt(5)) for weight, U(+-1/sqrt(fan_in))
-        for bias, drawn from the engine's generator."""
-        fan_in = self.in_features
-        if fan_in == 0:
-            return
-        gain = math.sqrt(2.0 / (1 + math.sqrt(5) ** 2))
-        bound = math.sqrt(3.0) * (gain / math.sqrt(fan_in))
-        _uniform_(self.weight, -bound, bound)
+        """torch's init: kaiming_uniform_(a=sqrt(5)) for weight, then U(+-1/sqrt(fan_in))
+        for bias, from the default generator (torch's numbers for the same seed)."""
+        from . import init
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            b = 1 / math.sqrt(fan_in)
-            _uniform_(self.bias, -b, b)
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Any) -> Any:
         return F.linear(input, self.weight, self.bias)
@@ -399,11 +396,22 @@ class Linear(Module):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
 
-def _uniform_(t: Any, low: float, high: float) -> None:
-    """Fill t with U(low, high) as torch's uniform_ does: u * (high - low) + low."""
-    with no_grad():
-        u = _backend.engine_of(t).rand(*t.shape, dtype=t.dtype)
-        t.copy_(u * (high - low) + low)
+class Dropout(Module):
+    """Zeroes each element with probability p in training (scaling the rest by
+    1 / (1 - p)); the identity in eval mode."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if p < 0 or p > 1:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p = p
+        self.inplace = inplace
+
+    def forward(self, input: Any) -> Any:
+        return F.dropout(input, self.p, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
 
 class _Activation(Module):
     _fn: Any = None

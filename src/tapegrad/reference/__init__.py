@@ -48,6 +48,11 @@ from ._tensor import (
     manual_seed as manual_seed, ones as ones, ones_like as ones_like, rand as rand,
     rand_like as rand_like, randn as randn, randn_like as randn_like, tensor as tensor,
     zeros as zeros, zeros_like as zeros_like,
+    Generator as Generator, default_generator as default_generator, seed as seed,
+    initial_seed as initial_seed, get_rng_state as get_rng_state,
+    set_rng_state as set_rng_state, randint as randint, randperm as randperm,
+    multinomial as multinomial, normal as normal, bernoulli as bernoulli,
+    randint_like as randint_like,
 )
 from ._grad_fn import AccumulateGrad as AccumulateGrad, Node as Node
 from ._tensor_index import (  # indexing functions (and the engine hooks of nn)

@@ -53,7 +53,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .. import _format, _functions_more as _FM, _random
+from .. import _format, _functions_more as _FM, _random_api
+from .._random import Generator, default_generator  # noqa: F401 - re-exported
 from .._dtype import (
     SCALAR_TYPE_NAMES, DtypeError, NoTensorError, check_fill_value, unsupported_array,
     Size, bool_, dtype, float32, float64, int64, promote_types, scalar_dtype)
@@ -741,16 +742,24 @@ class Tensor:
     def clamp_(self, min=None, max=None):
         return self._overwrite(self.clamp(min, max)._data, "clamp_")
 
-    def uniform_(self, a=0.0, b=1.0):
-        """Fill with U(a, b) samples from the engine's generator (no_grad semantics)."""
-        u = _random.uniform(self._data.shape).astype(self._data.dtype)
-        dt = self._data.dtype.type
-        return self._overwrite(u * (dt(b) - dt(a)) + dt(a), "uniform_")
+    # in-place random fills (no-grad fills, torch's streams: _random_api.fill_values)
+    def _random_fill(self, name, args, generator):
+        return self._overwrite(_random_api.fill_values(name, self._data, args, generator), name)
 
-    def normal_(self, mean=0.0, std=1.0):
-        z = _random.normal(self._data.shape).astype(self._data.dtype)
-        dt = self._data.dtype.type
-        return self._overwrite(z * dt(std) + dt(mean), "normal_")
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        return self._random_fill("uniform_", (a, b), generator)
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        return self._random_fill("normal_", (mean, std), generator)
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        return self._random_fill("bernoulli_", (p,), generator)
+
+    def random_(self, from_=0, to=None, *, generator=None):
+        return self._random_fill("random_", (from_, to), generator)
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        return self._random_fill("exponential_", (lambd,), generator)
 
     # x[key] = value: reference/_tensor_index.py
 
@@ -931,20 +940,6 @@ def full(size: Any, fill_value: Any, dtype: _DType = None, requires_grad: bool =
                     lambda s, d: np.full(s, fill_value, dtype=d))
 
 
-def randn(*size: Any, dtype: _DType = None, requires_grad: bool = False, device: Any = None,
-          generator: Any = None) -> Tensor:
-    """Standard normal samples from tapegrad's generator (see manual_seed)."""
-    return _factory(size, dtype, requires_grad, device,
-                    lambda s, d: np.asarray(_random.normal(s)).astype(d))
-
-
-def rand(*size: Any, dtype: _DType = None, requires_grad: bool = False, device: Any = None,
-         generator: Any = None) -> Tensor:
-    """Uniform [0, 1) samples from tapegrad's generator."""
-    return _factory(size, dtype, requires_grad, device,
-                    lambda s, d: np.asarray(_random.uniform(s)).astype(d))
-
-
 def _like(t, dtype, requires_grad, factory):
     if not isinstance(t, Tensor):
         raise TypeError(f"expected a Tensor, not '{type(t).__name__}'")
@@ -965,16 +960,6 @@ def ones_like(t: Tensor, dtype: _DType = None, requires_grad: bool = False,
 def empty_like(t: Tensor, dtype: _DType = None, requires_grad: bool = False,
                device: Any = None) -> Tensor:
     return _like(t, dtype, requires_grad, zeros)
-
-
-def randn_like(t: Tensor, dtype: _DType = None, requires_grad: bool = False,
-               device: Any = None) -> Tensor:
-    return _like(t, dtype, requires_grad, randn)
-
-
-def rand_like(t: Tensor, dtype: _DType = None, requires_grad: bool = False,
-              device: Any = None) -> Tensor:
-    return _like(t, dtype, requires_grad, rand)
 
 
 def full_like(t: Tensor, fill_value: Any, dtype: _DType = None, requires_grad: bool = False,
@@ -1011,9 +996,12 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: _DType = None,
     return _factory((arr.shape,), dt, requires_grad, device, lambda s, d: arr)
 
 
-def manual_seed(seed: int) -> None:
-    """Seed tapegrad's generator (randn, rand, nn.Linear's initialisation)."""
-    _random.manual_seed(seed)
+_RANDOM = _random_api.make(tensor)
+rand, randn, randint, randperm = _RANDOM.rand, _RANDOM.randn, _RANDOM.randint, _RANDOM.randperm
+multinomial, normal, bernoulli = _RANDOM.multinomial, _RANDOM.normal, _RANDOM.bernoulli
+rand_like, randn_like, randint_like = _RANDOM.rand_like, _RANDOM.randn_like, _RANDOM.randint_like
+manual_seed, seed, initial_seed = _RANDOM.manual_seed, _RANDOM.seed, _RANDOM.initial_seed
+get_rng_state, set_rng_state = _RANDOM.get_rng_state, _RANDOM.set_rng_state
 
 
 # ----------------------------------------------------------------------------

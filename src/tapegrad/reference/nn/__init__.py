@@ -14,10 +14,11 @@ from typing import Any, List
 from ... import _api, _backend
 from ... import nn as _nn
 from ... import reference as _engine
-from ...nn import functional, utils
+from ...nn import functional, init, utils
 
 __all__ = list(_api.NN) + ["functional"]   # and utils (nn.utils), a subpackage
 sys.modules[__name__ + ".functional"] = functional
+sys.modules[__name__ + ".init"] = init
 sys.modules[__name__ + ".utils"] = utils
 
 
