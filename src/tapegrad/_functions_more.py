@@ -54,6 +54,36 @@ class device:
         return hash(str(self))
 
 
+def arange_values(start, end, step, dtype):
+    """torch.arange's values (float64 or int64) and dtype, for both engines: one-element
+    tensors count as their number, all-int arguments give int64 and others the default
+    float32, and float values are start + step * i computed in float64, as torch does."""
+    import math
+    names = ("start", "end", "step")
+    if end is None:
+        start, end, names = 0, start, ("", "end", "step")
+    vals = []
+    for k, v in enumerate((start, end, step)):
+        if _backend.tensor_engine(v) is not None and v.dim() == 0:
+            v = v.item()                              # a 0-d tensor is its number
+        if isinstance(v, builtins.bool) or not isinstance(v, (int, float, np.integer,
+                                                                 np.floating)):
+            raise TypeError(f"arange(): argument '{names[k]}' (position {k}) must be "
+                            f"Number, not {type(v).__name__}")
+        vals.append(v)
+    start, end, step = vals
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    if dtype is None:
+        dtype = int64 if builtins.all(isinstance(v, (int, np.integer)) for v in vals) else float32
+    n = builtins.max(int(math.ceil((end - start) / step)), 0)
+    if getattr(dtype, "is_floating_point", True):
+        return np.float64(start) + np.float64(step) * np.arange(n, dtype=np.float64), dtype
+    return start + step * np.arange(n, dtype=np.int64), dtype
+
+
 def check_device(dev, what="tensor"):
     """None or the CPU; any other device a RuntimeError naming it."""
     if dev is None:

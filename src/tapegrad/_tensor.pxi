@@ -1371,6 +1371,8 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new tensor copying data (numbers, nested lists, numpy arrays, tensors)."""
     cdef int code
     _FM.check_device(device, "tensor")
+    if dtype is not None:
+        _dtype_code(dtype)              # torch parses the dtype before it reads the data
     if isinstance(data, Tensor):
         arr = _as_numpy(&(<Tensor>data).v)
         code = (<Tensor>data).v.dtype if dtype is None else _dtype_code(dtype)
@@ -1516,15 +1518,10 @@ def ones_like(t, dtype=None, requires_grad=False):
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
+    """Values from start (default 0) up to end, step apart, like torch.arange."""
     _FM.check_device(device, "arange")
-    if end is None:
-        start, end = 0, start
-    if step == 0:
-        raise RuntimeError("step must be nonzero")
-    is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
-    if dtype is None:
-        dtype = int64 if is_int else float32
-    return tensor(np.arange(start, end, step), dtype=dtype, requires_grad=requires_grad)
+    arr, dt = _FM.arange_values(start, end, step, dtype)
+    return tensor(arr, dtype=dt, requires_grad=requires_grad)
 
 
 from . import _random_api

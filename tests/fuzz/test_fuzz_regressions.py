@@ -233,3 +233,25 @@ def test_index_beyond_int64_is_value_error_as_torch(engine, torch):
                 call()
         with pytest.raises(IndexError, match="out of bounds"):
             lib.ones(4)[-5]
+
+
+def test_arange_reads_one_element_tensors_as_torch(engine, torch):
+    """arange(tensor(4)): the compiled engine made float32 [0., 1., 2., 3.] (and took a
+    (1, 1) tensor too); torch gives int64 and refuses tensors of any dims. Float values
+    are start + step * i in float64 on both."""
+    for lib in (engine, torch):
+        r = lib.arange(lib.tensor(4))
+        assert str(r.dtype).endswith("int64") and r.tolist() == [0, 1, 2, 3]
+        with pytest.raises(TypeError, match="must be Number"):
+            lib.arange(lib.tensor([[4]]))
+        f = lib.arange(0.1, 1.0, 0.3)
+        assert str(f.dtype).endswith("float32")
+    assert engine.arange(0.1, 1.0, 0.3).tolist() == torch.arange(0.1, 1.0, 0.3).tolist()
+
+
+def test_tensor_parses_its_dtype_before_the_data(engine, torch):
+    """tensor(10**30, dtype=<a tensor>): the compiled engine complained about the data."""
+    for lib in (engine, torch):
+        with pytest.raises(TypeError) as info:
+            lib.as_tensor(10 ** 30, dtype=lib.ones(2))
+        assert "dtype" in str(info.value)

@@ -46,7 +46,6 @@ memory with a fresh counter, ``detach()`` shares both.
 
 import builtins
 import itertools
-import math
 import operator
 import warnings
 from typing import Any, Optional
@@ -973,26 +972,9 @@ def full_like(t: Tensor, fill_value: Any, dtype: _DType = None, requires_grad: b
 def arange(start: Any, end: Any = None, step: Any = 1, dtype: _DType = None,
            requires_grad: bool = False, device: Any = None) -> Tensor:
     """Values from start (default 0) up to end, step apart, like torch.arange."""
-    if end is None:
-        start, end = 0, start
-    vals = (start, end, step)
-    if any(isinstance(v, Tensor) for v in vals):
-        vals = tuple(v.item() if isinstance(v, Tensor) else v for v in vals)
-        start, end, step = vals
-    if step == 0:
-        raise RuntimeError("step must be nonzero")
-    if (end - start) * step < 0:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
-    if dtype is None:
-        dtype = int64 if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                             for v in vals) else float32
-    dt = _as_dtype(dtype)
-    n = int(math.ceil((end - start) / step))
-    if dt.is_floating_point:
-        arr = (np.float64(start) + np.float64(step) * np.arange(n, dtype=np.float64)
-               ).astype(dt.numpy)
-    else:
-        arr = (start + step * np.arange(n, dtype=np.int64)).astype(dt.numpy)
+    arr, dt = _FM.arange_values(start, end, step, dtype)
+    dt = _as_dtype(dt)
+    arr = arr.astype(dt.numpy)
     return _factory((arr.shape,), dt, requires_grad, device, lambda s, d: arr)
 
 
