@@ -266,3 +266,7 @@ def broadcast_error(op: str, sa: Any, sb: Any) -> RuntimeError:
                       f"at non-singleton dimension {max(len(sa), len(sb)) - k}")
             break
     return RuntimeError(f"{op}: shapes {sa} and {sb} cannot be broadcast{detail}")
+
+
+UNUSED_INPUT = ("One of the differentiated Tensors appears to not have been used in the graph. "
+                "Set allow_unused=True if this is the desired behavior.")

@@ -14,7 +14,7 @@ import operator
 import numpy as np
 
 from . import _backend
-from ._dtype import float32, float64, int64
+from ._dtype import NoTensorError, float32, float64, int64
 
 _UNARY = ("sin", "cos", "tan", "log10", "log2", "log1p", "expm1", "rsqrt", "sign", "floor",
           "ceil")
@@ -242,6 +242,31 @@ def maximum(self, other):
 
 def minimum(self, other):
     return _extremum(self, other, "minimum")
+
+
+def nested_data_error(data, tensor_type):
+    """Raise torch's error for data numpy could not turn into a numeric array."""
+    def walk(d, depth):
+        if isinstance(d, tensor_type):
+            return list(d.shape)
+        if isinstance(d, (list, tuple)):
+            if not d:
+                return [0]
+            shapes = [walk(x, depth + 1) for x in d]
+            for x, sh in zip(d, shapes):
+                if sh != shapes[0]:
+                    if not isinstance(x, (list, tuple)):
+                        raise TypeError(f"expected a sequence at dim {depth + 1} (got "
+                                        f"'{type(x).__name__}')")
+                    raise ValueError(f"expected sequence of length {shapes[0][0]} at dim "
+                                     f"{depth + 1} (got {len(x)})")
+            return [len(d)] + shapes[0]
+        if isinstance(d, (int, float, np.number, np.bool_)) and not isinstance(d, complex):
+            return []
+        if isinstance(d, str):
+            raise TypeError(f"new(): invalid data type '{type(d).__name__}'")
+        raise NoTensorError(f"Could not infer dtype of {type(d).__name__}")
+    walk(data, 0)
 
 
 def check_lone_dims(dims, what):

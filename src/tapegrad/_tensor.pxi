@@ -697,10 +697,13 @@ cdef class Tensor:
         return self
 
     def copy_(self, src):
+        if not isinstance(src, Tensor):
+            raise TypeError(f"copy_(): argument 'src' must be Tensor, not "
+                            f"'{type(src).__name__}'")
         if _recording_write(self, src):
             return _overwrite_recorded(self, src, NAME_COPY, "copy_")
         _check_inplace(self, "copy_")
-        _as_numpy(&self.v)[...] = np.asarray(src.detach().numpy() if isinstance(src, Tensor) else src)
+        _as_numpy(&self.v)[...] = src.detach().numpy()
         self.v.buf.version += 1
         return self
 
@@ -819,6 +822,9 @@ cdef class Tensor:
         return _matmul(self, other)
 
     def mm(self, other):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"mm(): argument 'mat2' (position 1) must be Tensor, not "
+                            f"{type(other).__name__}")
         if self.v.ndim != 2 or other.ndim != 2:
             raise RuntimeError("mm: both arguments must be 2-D")
         return _matmul(self, other)
@@ -968,25 +974,8 @@ cdef class Tensor:
                                  "le", "gt", "ge")]
 
 # ----------------------------------------------------------------------------
-# Indexing: ints, slices, None, ..., and torch's advanced indices that read one
-# element per index (True / False, 1-element int64 tensors)
-
-cdef object _advanced_index(object k):
-    """k's index shape if k is an advanced index this engine reads (a bool: (1,) or
-    (0,), on a new dim; a 1-element int64 tensor: its shape), else None."""
-    if isinstance(k, (bool, np.bool_)):
-        return (1,) if k else (0,)
-    if isinstance(k, Tensor) and (<Tensor>k).v.ndim == 0 and (<Tensor>k).v.dtype == TG_BOOL:
-        return (1,) if k.item() else (0,)
-    if isinstance(k, Tensor) and (<Tensor>k).v.dtype == TG_I64 and (<Tensor>k).v.numel == 1 \
-            and (<Tensor>k).v.ndim > 0:
-        return tuple(k.shape)
-    return None
-
-
-cdef bint _is_long(object k):
-    return isinstance(k, Tensor) and (<Tensor>k).v.dtype == TG_I64
-
+# Basic indexing (ints, 0-d int64 tensors, slices, None, ...): a strided read.
+# Every other key goes to _index_read (_tensor_index.pxi).
 
 cdef int64_t _int_index(object k, int64_t size, int d) except? -1:
     if isinstance(k, Tensor) and (<Tensor>k).v.dtype == TG_I64 and (<Tensor>k).v.numel == 1:
@@ -1005,43 +994,36 @@ cdef int64_t _int_index(object k, int64_t size, int d) except? -1:
 
 cdef int _index_plan(Tensor x, tuple key, list out_shape, list out_strides,
                      int64_t *offset) except -1:
-    """x[key] as a strided read: fills out_shape, out_strides and offset; returns the
-    grad_fn name id. Advanced indices (see _advanced_index) broadcast together; their
-    dims go where the first one stands when they are adjacent, else first (torch)."""
-    cdef list kinds = [_advanced_index(k) for k in key]
-    cdef list reads = [k is not None and k is not Ellipsis and (a is None or _is_long(k))
-                       for k, a in zip(key, kinds)]       # k consumes a dim of x
-    cdef int n_real = reads.count(True)
+    """x[key] for a basic key (see _is_basic_key) as a strided read: fills out_shape,
+    out_strides and offset; returns the grad_fn name id (that of the last index applied,
+    as torch names it)."""
+    cdef int n_real = len([k for k in key if k is not None and k is not Ellipsis])
     if n_real > x.v.ndim:
         raise IndexError(f"too many indices for tensor of dimension {x.v.ndim}")
     if len([k for k in key if k is Ellipsis]) > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
     cdef list strides = _contiguous_strides(&x.v)
-    cdef list slots = []                 # (size, stride) per output dim, or an index shape
-    cdef list adv = []                   # positions of the advanced indices in slots
     cdef int64_t size
     cdef int d = 0
-    cdef int name = 0                    # torch's name: that of the last index applied
-    for k, a, read in zip(key, kinds, reads):
+    cdef int name = 0
+    for k in key:
         if k is Ellipsis:
-            slots.extend([(x.v.shape[d + j], strides[d + j]) for j in range(x.v.ndim - n_real)])
+            for j in range(x.v.ndim - n_real):
+                out_shape.append(x.v.shape[d + j])
+                out_strides.append(strides[d + j])
             d += x.v.ndim - n_real
         elif k is None:
-            slots.append((1, 0))
+            out_shape.append(1)
+            out_strides.append(0)
             name = NAME_UNSQUEEZE
-        elif a is not None:
-            adv.append(len(slots))
-            slots.append(a)
-            if read:                     # a 1-element int64 tensor reads one element of d
-                offset[0] += _int_index(k, x.v.shape[d], d) * strides[d]
-                d += 1
         elif isinstance(k, slice):
             size = x.v.shape[d]
             start, stop, step = k.indices(size)
             if step <= 0:
                 raise ValueError("step must be greater than zero")
             length = len(range(start, stop, step))
-            slots.append((length, strides[d] * step if length > 1 else 0))  # (a huge step)
+            out_shape.append(length)
+            out_strides.append(strides[d] * step if length > 1 else 0)   # (a huge step)
             if length > 0:
                 offset[0] += start * strides[d]
             if length != size:           # a full slice records nothing in torch
@@ -1051,16 +1033,9 @@ cdef int _index_plan(Tensor x, tuple key, list out_shape, list out_strides,
             offset[0] += _int_index(k, x.v.shape[d], d) * strides[d]
             name = NAME_SELECT
             d += 1
-    slots.extend([(x.v.shape[j], strides[j]) for j in range(d, x.v.ndim)])
-    if adv:
-        together = [(n, 0) for n in np.broadcast_shapes(*[slots[j] for j in adv])]
-        first = adv[0] if adv[len(adv) - 1] - adv[0] == len(adv) - 1 else 0
-        slots = [s for j, s in enumerate(slots) if j not in adv]
-        slots[first:first] = together
-        name = NAME_INDEX
-    for size, stride in slots:
-        out_shape.append(size)
-        out_strides.append(stride)
+    for j in range(d, x.v.ndim):
+        out_shape.append(x.v.shape[j])
+        out_strides.append(strides[j])
     return name
 
 
@@ -1310,9 +1285,7 @@ def _grad(outputs, inputs, grad_outputs=None, allow_unused=False):
     grads = [None] * len(outputs) if grad_outputs is None else list(grad_outputs)
     result = _sweep_into(outputs, grads, list(inputs), True)
     if not allow_unused and any(g is None for g in result):
-        raise RuntimeError("One of the differentiated Tensors appears to not have been "
-                           "used in the graph. Set allow_unused=True if this is the "
-                           "desired behavior.")
+        raise RuntimeError(UNUSED_INPUT)
     return result
 
 
@@ -1393,6 +1366,7 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
         try:
             arr = np.asarray(data)
         except ValueError as exc:
+            _FM.nested_data_error(data, Tensor)
             raise ValueError(f"tensor(): {exc}") from None
         if isinstance(data, np.ndarray) and arr.dtype.kind not in "biuf":
             raise unsupported_array(arr.dtype)

@@ -136,8 +136,10 @@ cdef Tensor _binary(uint8_t op, Tensor x, Tensor y, str name):
     _check_live(y)
     if _integral_code(x.v.dtype):       # (the dunders send these to _integral_arith)
         return _integral_arith(x, y, name, False)
-    if x.v.dtype != y.v.dtype:          # torch's promotion: float64 > float32 > int64
-        code = TG_F64 if (x.v.dtype == TG_F64 or y.v.dtype == TG_F64) else TG_F32
+    if x.v.dtype != y.v.dtype:          # torch's promotion: a 0-d operand does not widen
+        code = _dtype_code(_integral.result_type([           # a dimensioned one's float
+            (_DTYPES[x.v.dtype], _integral.priority(x.v.ndim)),
+            (_DTYPES[y.v.dtype], _integral.priority(y.v.ndim))]))
         x = _cast(x, code)
         y = _cast(y, code)
     cdef int64_t shape[8]
@@ -536,6 +538,8 @@ cdef bint _same_layout(const tg_view *a, const tg_view *b):
 cdef object _compare(Tensor x, object other, int how):
     """Elementwise comparison as a bool tensor (not differentiable, like torch's)."""
     cdef double c
+    if how == 4 and isinstance(other, np.ndarray):    # torch: == converts an ndarray;
+        other = tensor(other)                          # the others leave it to numpy
     if isinstance(other, Tensor):
         b = _as_numpy(&(<Tensor>other).v)
     elif _real(other, &c):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from .._format import UNUSED_INPUT
 from . import _graph_helpers
 from ._graph_rules import GRAPH_RULES, OUT
 from .grad_mode import enable_grad
@@ -130,9 +131,7 @@ def grad(eng: Any, outputs: List[Any], inputs: List[Any], grad_outputs: List[Any
         entry = found.get(id(eng._graph_handle(t)))
         if entry is None:
             if not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have "
-                                   "been used in the graph. Set allow_unused=True if this "
-                                   "is the desired behavior.")
+                raise RuntimeError(UNUSED_INPUT)
             result.append(None)
         else:
             result.append(entry[1])

@@ -18,7 +18,7 @@ from .._dtype import (
     scalar_dtype)
 from .._grad_mode import _state as _grad_state
 from .. import _format
-from .._format import invalid_gradient
+from .._format import UNUSED_INPUT, invalid_gradient
 from ._derivatives import OUT as _OUT, exp_array
 from .. import _integral, _functions_more as _FM
 from .._index_plan import int_index
@@ -302,24 +302,11 @@ class _TensorOps:
     def __pos__(self):
         return self
 
-    def add(self, other, alpha=1):
-        return self + (other if alpha == 1 else other * alpha)
-
-    def sub(self, other, alpha=1):
-        return self - (other if alpha == 1 else other * alpha)
-
-    def mul(self, other):
-        return self * other
-
-    def div(self, other):
-        return self / other
-
-    def neg(self):
-        return -self
-
     # -- comparisons (bool tensors, no gradient) ------------------------------------
 
     def _compare(self, other, fn):
+        if isinstance(other, np.ndarray) and fn is not np.equal:
+            return NotImplemented          # torch: == converts an ndarray, the others do not
         c = _common(self, other)
         if c is None:
             return NotImplemented
@@ -346,8 +333,6 @@ class _TensorOps:
 
     def __ne__(self, other):
         return self._compare(other, np.not_equal)
-
-    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
     # -- elementwise math -------------------------------------------------------------
 
@@ -1107,9 +1092,7 @@ def _grad(outputs, inputs, grad_outputs=None, allow_unused=False):
         g = captured.get(id(t))
         if g is None:
             if not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been "
-                                   "used in the graph. Set allow_unused=True if this is the "
-                                   "desired behavior.")
+                raise RuntimeError(UNUSED_INPUT)
             result.append(None)
         else:
             result.append(_wrap(np.array(g, dtype=t._data.dtype, copy=True)))
