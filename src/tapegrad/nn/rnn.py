@@ -100,7 +100,8 @@ class RNNBase(Module):
         for layer in range(self.num_layers):
             for direction in range(directions):
                 layer_in = self.input_size if layer == 0 else real_hidden * directions
-                shapes = [(gate_size, layer_in), (gate_size, real_hidden)]
+                shapes: List[Tuple[int, ...]] = [(gate_size, layer_in),
+                                                 (gate_size, real_hidden)]
                 names = ["weight_ih_l{}{}", "weight_hh_l{}{}"]
                 if self.bias:
                     shapes += [(gate_size,), (gate_size,)]
@@ -263,11 +264,11 @@ def _mode_name(mode: str) -> str:
 
 
 def _check_sizes(dropout: Any, num_layers: Any, hidden_size: Any, proj_size: Any) -> None:
-    if (not isinstance(dropout, numbers.Number) or isinstance(dropout, bool)
-            or not 0 <= dropout <= 1):
+    if (not isinstance(dropout, numbers.Real) or isinstance(dropout, bool)
+            or not 0 <= float(dropout) <= 1):
         raise ValueError("dropout should be a number in range [0, 1] representing the "
                          "probability of an element being zeroed")
-    if dropout > 0 and num_layers == 1:
+    if float(dropout) > 0 and num_layers == 1:
         warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
                       "non-zero dropout expects num_layers greater than 1, but got "
                       f"dropout={dropout} and num_layers={num_layers}", stacklevel=3)
