@@ -289,9 +289,7 @@ static int tg_tape_collect_full(tg_tape *t)
 
 int tg_tape_collect(tg_tape *t)
 {
-    /* Not while a replay records: compacting would move the nodes recorded so far
-     * below the recording's first node (they would look made before it began). */
-    if (t->no_collect) return 0;
+    if (t->no_collect) return 0;     /* a recording's first_node must keep its meaning */
     return tg_tape_collect_full(t);
 }
 
