@@ -365,6 +365,31 @@ cases("nn.Embedding",
       lambda M, L: _embedding(M, L, 5, 2, padding_idx=7))
 
 
+def _recurrent(M, L, name, *args, **kwargs):
+    M.manual_seed(0)
+    return getattr(L.nn, name)(*args, **kwargs).double()
+
+
+for _name in ("RNN", "LSTM", "GRU"):
+    cases("nn." + _name,
+          (lambda n: lambda M, L: _recurrent(M, L, n, 3, 2)(X(M)))(_name),
+          (lambda n: lambda M, L: _recurrent(M, L, n, 3, 2, 2, bidirectional=True,
+                                             batch_first=True)(X(M).unsqueeze(0)))(_name),
+          (lambda n: lambda M, L: [repr(_recurrent(M, L, n, 3, 2, bias=False)),
+                                   [k for k, _ in _recurrent(M, L, n, 3, 2).named_parameters()]]
+           )(_name),
+          (lambda n: lambda M, L: _recurrent(M, L, n, 4, 2)(X(M)))(_name),
+          (lambda n: lambda M, L: _recurrent(M, L, n, 3, 2)(X(M).sum()))(_name))
+    cases("nn." + _name + "Cell",
+          (lambda n: lambda M, L: _recurrent(M, L, n + "Cell", 3, 2)(X(M)))(_name),
+          (lambda n: lambda M, L: repr(_recurrent(M, L, n + "Cell", 3, 2, bias=False)))(_name),
+          (lambda n: lambda M, L: _recurrent(M, L, n + "Cell", 2, 2)(X(M)))(_name))
+cases("nn.RNNBase", lambda M, L: _recurrent(M, L, "RNNBase", "LSTM", 3, 2)(X(M)),
+      lambda M, L: L.nn.RNNBase("CELL", 3, 2))
+cases("nn.RNNCellBase", lambda M, L: repr(_recurrent(M, L, "RNNCellBase", 3, 2, True, 2)),
+      lambda M, L: L.nn.RNNCellBase(3, 0.5, True, 2))
+
+
 class _Net:
     @staticmethod
     def make(L):

@@ -21,6 +21,10 @@ from .modules import (
     Sigmoid as Sigmoid, Softmax as Softmax, Tanh as Tanh,
 )
 from .parameter import Parameter as Parameter
+from .rnn import (
+    GRU as GRU, GRUCell as GRUCell, LSTM as LSTM, LSTMCell as LSTMCell, RNN as RNN,
+    RNNBase as RNNBase, RNNCell as RNNCell, RNNCellBase as RNNCellBase,
+)
 from .sparse import Embedding as Embedding
 from . import utils as utils
 
