@@ -484,8 +484,62 @@ def gen_header(t):
     out.append(f"    TT_LAST = {t.KERNELS[-1][1] + 1}")
     out.append("};")
     out.append("")
+    out += gen_holds_saved_c(t)
     out.append("#endif")
     return "\n".join(out) + "\n"
+
+
+def holds_saved(t):
+    """Names of the rows whose node holds saved tensors in torch (freed by a sweep
+    without retain_graph)."""
+    names = {r["name"] for r in t.TENSOR_OPS}
+    unknown = set(t.HOLDS_SAVED_TOO) - names
+    if unknown:
+        raise ValueError(f"HOLDS_SAVED_TOO names no row: {sorted(unknown)}")
+    return {r["name"] for r in t.TENSOR_OPS if r["saved"] or r["name"] in t.HOLDS_SAVED_TOO}
+
+
+def gen_holds_saved_c(t):
+    """tg_holds_saved(kernel, grad_fn name id): whether a tensor slot's row holds saved
+    tensors (its name id's row, else its kernel's default row)."""
+    keep = holds_saved(t)
+    named = sorted((num, _row_of_cname(t, cname)) for cname, (num, _) in name_ids(t).items()
+                   if _row_of_cname(t, cname) in keep)
+    default = _default_rows(t)
+    kernels = [k for k, _, _ in t.KERNELS if default.get(k) in keep]
+    out = ["/* Whether a tensor slot's row holds saved tensors in torch (tools/ops.py: saved,",
+           " * HOLDS_SAVED_TOO): a sweep without retain_graph frees such slots. */",
+           "static inline int tg_holds_saved(int kernel, int name)", "{",
+           "    if (name != 0) {", "        switch (name) {"]
+    out += [f"        case {num}:".ljust(20) + f"/* {row} */" for num, row in named]
+    if named:
+        out.append("            return 1;")
+    out += ["        default: return 0;", "        }", "    }", "    switch (kernel) {"]
+    out += [f"    case {k}:" for k in kernels]
+    if kernels:
+        out.append("        return 1;")
+    out += ["    default: return 0;", "    }", "}", ""]
+    return out
+
+
+def _kernels(r):
+    ks = r["kernel"]
+    return (ks,) if isinstance(ks, str) else tuple(ks)
+
+
+def _default_rows(t):
+    """{TT_*: the row a slot of that kernel with name id 0 is}."""
+    rows = {}
+    for r in t.TENSOR_OPS:
+        if r["kernel"] is None or r.get("c_name"):
+            continue
+        for k in _kernels(r):
+            rows.setdefault(k, r["name"])
+    return rows
+
+
+def _row_of_cname(t, cname):
+    return next(r["name"] for r in t.TENSOR_OPS if r.get("c_name") and r["c_name"][0] == cname)
 
 
 def kernel_names(t):
@@ -569,7 +623,11 @@ def gen_grad_fn_names(t):
     for r in t.TENSOR_OPS:
         if r["kernel"] is not None:
             out.append(f"    {r['name']!r}: {(r.get('c_torch') or r['torch'])!r},")
-    out += ["}", "", "# scalar ops (Value)", "SCALAR = {"]
+    out += ["}", "", "# tensor ops whose node holds saved tensors in torch: a sweep without",
+            "# retain_graph frees them (tools/ops.py: saved, HOLDS_SAVED_TOO)",
+            "HOLDS_SAVED = frozenset({"]
+    out += _wrap_list([repr(n) for n in sorted(holds_saved(t))], "    ")
+    out += ["})", "", "# scalar ops (Value)", "SCALAR = {"]
     for r in t.SCALAR_OPS:
         out.append(f"    {r['name']!r}: {r['torch']!r},")
     out.append("}")

@@ -3,6 +3,7 @@ tapegrad/autograd/_higher.py): its nodes read back as rows of the op table."""
 
 import numpy as np
 
+from .._grad_fn_names import HOLDS_SAVED
 from ._rules import OUT, RULES
 from ._tensor import Tensor, _wrap
 from ._tensor_ops import _check_versions
@@ -13,10 +14,8 @@ def _graph_handle(x):
     return x if isinstance(x, Tensor) and x._requires_grad else None
 
 
-def _graph_nodes(roots):
-    """The non-leaf nodes the roots depend on, children first: (node, row name,
-    parents, operands, result, ctx); operands are the parents, or the values saved
-    where a parent needs no gradient."""
+def _graph_roots_nodes(roots):
+    """{seq: node} of the non-leaf nodes the roots depend on."""
     nodes = {}
     stack = [r for r in roots if isinstance(r, Tensor) and r._op is not None]
     for r in stack:
@@ -27,9 +26,28 @@ def _graph_nodes(roots):
             if p is not None and p._op is not None and p._seq not in nodes:
                 nodes[p._seq] = p
                 stack.append(p)
+    return nodes
+
+
+def _free_graph(roots):
+    """Free the saved tensors of the roots' graphs (create_graph=True with
+    retain_graph=False; tapegrad/_freed.py)."""
+    for n in _graph_roots_nodes(roots).values():
+        if n._op in HOLDS_SAVED:
+            n._saved = None
+
+
+def _graph_nodes(roots):
+    """The non-leaf nodes the roots depend on, children first: (node, row name,
+    parents, operands, result, ctx); operands are the parents, or the values saved
+    where a parent needs no gradient."""
+    nodes = _graph_roots_nodes(roots)
     out = []
     for s in sorted(nodes, reverse=True):
         n = nodes[s]
+        if n._saved is None:        # freed by a sweep without retain_graph
+            out.append((n, "_freed", tuple(n._parents), tuple(n._parents), n, None))
+            continue
         if n._checks:
             _check_versions(n)
         operands = list(n._parents)

@@ -18,6 +18,8 @@ from .._dtype import (
     scalar_dtype)
 from .._grad_mode import _state as _grad_state
 from .._format import invalid_gradient
+from .._freed import raise_freed
+from .._grad_fn_names import HOLDS_SAVED
 from ._derivatives import OUT as _OUT, exp_array
 from .. import _integral
 from .._index_plan import int_index
@@ -957,16 +959,17 @@ def _check_layout(n, k, p):
         raise RuntimeError(invalid_gradient(n.grad_fn.name(), k, _layout(got), _layout(want)))
 
 
-def _backward(roots, gradients, inputs=None, accumulate=True):
+def _backward(roots, gradients, inputs=None, accumulate=True, retain=False):
     """The reverse sweep from ``roots`` seeded with ``gradients``.
 
     accumulate=True (``backward()``): leaves' (or ``inputs``') .grad
     accumulate; retain_grad() tensors get theirs. accumulate=False
     (``autograd.grad``): nothing is stored; returns {id(input): grad array}.
-    IEEE results (inf, nan) pass silently, as in torch.
+    Without retain, the nodes swept that hold saved tensors are freed
+    (tapegrad/_freed.py). IEEE results (inf, nan) pass silently, as in torch.
     """
     with np.errstate(all="ignore"):
-        return _sweep(roots, gradients, inputs, accumulate)
+        return _sweep(roots, gradients, inputs, accumulate, retain)
 
 
 def _retaining(nodes, wanted, accumulate):
@@ -986,7 +989,7 @@ def _retaining(nodes, wanted, accumulate):
             and not (accumulate and id(nodes[s]) in wanted)}
 
 
-def _sweep(roots, gradients, inputs, accumulate):
+def _sweep(roots, gradients, inputs, accumulate, retain):
     pending = {}            # seq -> gradient of a non-leaf node
     leaf_grads = {}         # id(leaf) -> [leaf, gradient]
     nodes = {}              # seq -> non-leaf tensor
@@ -1042,6 +1045,8 @@ def _sweep(roots, gradients, inputs, accumulate):
         if s in retaining:
             n._grad = _wrap(np.array(g, copy=True)) if n._grad is None \
                 else _wrap(n._grad._data + g)
+        if n._saved is None:                # freed by a sweep without retain_graph
+            raise_freed()
         if n._checks:
             _check_versions(n)
         parents = n._parents
@@ -1049,6 +1054,8 @@ def _sweep(roots, gradients, inputs, accumulate):
             if p is not None:
                 _check_layout(n, k, p)
         grads = RULES[n._op].backward(g, n._saved, n._ctx, parents)
+        if not retain and n._op in HOLDS_SAVED:
+            n._saved = None
         for k, (p, gp) in enumerate(zip(parents, grads)):
             if p is None or gp is None:
                 continue
@@ -1092,7 +1099,7 @@ def _sweep(roots, gradients, inputs, accumulate):
     return None
 
 
-def _grad(outputs, inputs, grad_outputs=None, allow_unused=False):
+def _grad(outputs, inputs, grad_outputs=None, allow_unused=False, retain_graph=False):
     """autograd.grad's engine hook: d(outputs)/d(inputs) as a tuple of Tensors
     (None for an unused input when allow_unused), accumulating nothing."""
     outputs = list(outputs)
@@ -1104,7 +1111,8 @@ def _grad(outputs, inputs, grad_outputs=None, allow_unused=False):
             raise TypeError(f"grad(): inputs must be Tensors, not '{type(t).__name__}'")
         if not t._requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    captured = _backward(outputs, list(grad_outputs), inputs=inputs, accumulate=False)
+    captured = _backward(outputs, list(grad_outputs), inputs=inputs, accumulate=False,
+                         retain=retain_graph)
     result = []
     for t in inputs:
         g = captured.get(id(t))
@@ -1119,12 +1127,12 @@ def _grad(outputs, inputs, grad_outputs=None, allow_unused=False):
     return tuple(result)
 
 
-def _run_backward(tensors, grad_tensors=None, inputs=None):
+def _run_backward(tensors, grad_tensors=None, inputs=None, retain_graph=False):
     """autograd.backward's engine hook: one sweep from several roots."""
     tensors = list(tensors)
     if grad_tensors is None:
         grad_tensors = [None] * len(tensors)
-    _backward(tensors, list(grad_tensors), inputs=inputs)
+    _backward(tensors, list(grad_tensors), inputs=inputs, retain=retain_graph)
 
 
 # ----------------------------------------------------------------------------
