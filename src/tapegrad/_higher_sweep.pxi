@@ -5,11 +5,17 @@
 # roots depend on and which of them lead to an input are byte marks over the slot
 # range, pending gradients are keyed by slot, and a node's row, operands and handles
 # are read only when a gradient reaches it. Each node's derivative is still its
-# table row's generated graph rule (autograd/_graph_rules.py via _higher._apply),
-# evaluated with this engine's ops, so the recorded nodes are the oracle's.
+# table row's generated graph rule: the Cython one (_graph_rules_c.pxi) for rows of
+# plain tensor arithmetic, sum_to, mm and t, else the Python one
+# (autograd/_graph_rules.py via _higher._apply); both record with this engine's ops
+# the nodes the oracle records.
 # No collection runs during the sweep (slots stay put while it records).
 
 cdef object _higher_py = None
+
+# False: every row runs its Python rule (tests compare the generated Cython rules,
+# _graph_rules_c.pxi, with them)
+USE_CYTHON_RULES = [True]
 
 
 cdef object _higher_module():
@@ -46,6 +52,24 @@ cdef int _mark_leads(tg_tape *t, unsigned char[:] mark, unsigned char[:] leads,
                 leads[i - lo] = 1
                 break
     return 0
+
+
+# the table's functions the generated Cython rules call (_graph_rules_c.pxi), as the
+# Python helpers (autograd/_graph_helpers.py) compute them
+
+cdef Tensor _graph_sum_to(Tensor g, object parent):
+    if _same_shape(&g.v, &(<Tensor>parent).v):
+        return g
+    from .autograd import _graph_helpers
+    return <Tensor>_graph_helpers.sum_to(g, parent)
+
+
+cdef Tensor _graph_mm(Tensor a, Tensor b):
+    return <Tensor>a.mm(b)
+
+
+cdef Tensor _graph_t(Tensor x):
+    return <Tensor>x.t()
 
 
 cdef object _fit_to(object gp, tg_tape *t, tg_index p, object parent):
@@ -161,12 +185,17 @@ cdef int _sweep_slots(_Tape tape, dict pending, dict done, set wanted, tg_index 
                 parents[k] = all_parents[k]
         if parents[0] is None and parents[1] is None:
             continue
-        name, ctx = _row_of(tape, i)
-        if t.op[i] == TT_ADDMM:            # (product, bias): add's (self, other)
-            operands = tuple(all_parents)
-        else:
-            operands = (_operand(tape, i, 0), _operand(tape, i, 1))
-        grads = higher._apply(name, g, tuple(parents), operands, _node_handle(tape, i), ctx)
+        grads = None
+        if USE_CYTHON_RULES[0]:
+            grads = _fast_graph_rule(tape, i, <Tensor>g, tuple(parents))
+        if grads is None:                  # the row's Python rule
+            name, ctx = _row_of(tape, i)
+            if t.op[i] == TT_ADDMM:        # (product, bias): add's (self, other)
+                operands = tuple(all_parents)
+            else:
+                operands = (_operand(tape, i, 0), _operand(tape, i, 1))
+            grads = higher._apply(name, g, tuple(parents), operands, _node_handle(tape, i),
+                                  ctx)
         for k in range(len(grads)):
             gp = grads[k]
             if k > 1 or parents[k] is None or gp is None:
