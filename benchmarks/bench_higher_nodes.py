@@ -24,11 +24,11 @@ import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import tapegrad  # noqa: E402
-from tapegrad import nn  # noqa: E402
-from tapegrad.bench.higher import PINN_HIDDEN, PINN_POINTS, _pinn_params  # noqa: E402
+import tapegrad
+from tapegrad import nn
+from tapegrad.bench.higher import PINN_HIDDEN, PINN_POINTS, _pinn_params
 
 
 def _model():

@@ -15,3 +15,29 @@ FREED_MESSAGE = (
 
 def raise_freed() -> None:
     raise RuntimeError(FREED_MESSAGE)
+
+
+class FreedSaved(tuple):
+    """The reference engine's saved values once freed (kept, so that tapegrad's own
+    inspection, ``explain`` and ``draw``, can still sweep the graph: ``thawed``)."""
+
+
+class thawed:
+    """``with thawed(root):`` the graph of root may be swept again although a sweep
+    without retain_graph freed it (tapegrad's inspection of a graph after
+    ``backward()``; torch keeps no such graph to inspect)."""
+
+    def __init__(self, root: object) -> None:
+        from . import _backend
+        self.eng = _backend.engine_of(root)
+        self.root = root
+        self.token: object = None
+
+    def __enter__(self) -> "thawed":
+        if self.eng is not None and hasattr(self.eng, "_thaw_graph"):
+            self.token = self.eng._thaw_graph([self.root])
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.token is not None:
+            self.eng._refreeze_graph(self.token)

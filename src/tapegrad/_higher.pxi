@@ -269,3 +269,30 @@ cdef void _free_graphs(list roots):
 def _free_graph(roots):
     """The engine hook of a create_graph sweep with retain_graph=False."""
     _free_graphs([r for r in roots if isinstance(r, Tensor)])
+
+
+def _thaw_graph(roots):
+    """Unfreeze the slots of the roots' graphs for an inspection sweep
+    (tapegrad._freed.thawed): [(tape, slot)] for _refreeze_graph."""
+    cdef list token = []
+    cdef Tensor r
+    cdef tg_index i
+    for obj in roots:
+        if not isinstance(obj, Tensor) or (<Tensor>obj).index < (<Tensor>obj).tp.leaf_cap:
+            continue
+        r = <Tensor>obj
+        for i in range(r.tp.low[r.index], r.index + 1):
+            if r.tp.tn[i] != NULL and r.tp.tn[i].freed:
+                r.tp.tn[i].freed = 0
+                token.append((r.tape, i))
+    return token
+
+
+def _refreeze_graph(list token):
+    cdef _Tape tape
+    cdef tg_index i
+    for tp, slot in token:
+        tape = <_Tape>tp
+        i = slot
+        if i < tape.t.leaf_cap + tape.t.node_count and tape.t.tn[i] != NULL:
+            tape.t.tn[i].freed = 1

@@ -3,6 +3,7 @@ tapegrad/autograd/_higher.py): its nodes read back as rows of the op table."""
 
 import numpy as np
 
+from .._freed import FreedSaved
 from .._grad_fn_names import HOLDS_SAVED
 from ._rules import OUT, RULES
 from ._tensor import Tensor, _wrap
@@ -33,8 +34,22 @@ def _free_graph(roots):
     """Free the saved tensors of the roots' graphs (create_graph=True with
     retain_graph=False; tapegrad/_freed.py)."""
     for n in _graph_roots_nodes(roots).values():
-        if n._op in HOLDS_SAVED:
-            n._saved = None
+        if n._op in HOLDS_SAVED and type(n._saved) is not FreedSaved:
+            n._saved = FreedSaved(n._saved)
+
+
+def _thaw_graph(roots):
+    """Unfreeze the roots' graphs for an inspection sweep (tapegrad._freed.thawed);
+    returns what _refreeze_graph freezes again."""
+    thawed = [n for n in _graph_roots_nodes(roots).values() if type(n._saved) is FreedSaved]
+    for n in thawed:
+        n._saved = tuple(n._saved)
+    return thawed
+
+
+def _refreeze_graph(token):
+    for n in token:
+        n._saved = FreedSaved(n._saved)
 
 
 def _graph_nodes(roots):
@@ -45,7 +60,7 @@ def _graph_nodes(roots):
     out = []
     for s in sorted(nodes, reverse=True):
         n = nodes[s]
-        if n._saved is None:        # freed by a sweep without retain_graph
+        if type(n._saved) is FreedSaved:    # freed by a sweep without retain_graph
             out.append((n, "_freed", tuple(n._parents), tuple(n._parents), n, None))
             continue
         if n._checks:

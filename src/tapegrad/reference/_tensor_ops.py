@@ -18,7 +18,7 @@ from .._dtype import (
     scalar_dtype)
 from .._grad_mode import _state as _grad_state
 from .._format import invalid_gradient
-from .._freed import raise_freed
+from .._freed import FreedSaved, raise_freed
 from .._grad_fn_names import HOLDS_SAVED
 from ._derivatives import OUT as _OUT, exp_array
 from .. import _integral
@@ -1045,7 +1045,7 @@ def _sweep(roots, gradients, inputs, accumulate, retain):
         if s in retaining:
             n._grad = _wrap(np.array(g, copy=True)) if n._grad is None \
                 else _wrap(n._grad._data + g)
-        if n._saved is None:                # freed by a sweep without retain_graph
+        if type(n._saved) is FreedSaved:    # freed by a sweep without retain_graph
             raise_freed()
         if n._checks:
             _check_versions(n)
@@ -1055,7 +1055,7 @@ def _sweep(roots, gradients, inputs, accumulate, retain):
                 _check_layout(n, k, p)
         grads = RULES[n._op].backward(g, n._saved, n._ctx, parents)
         if not retain and n._op in HOLDS_SAVED:
-            n._saved = None
+            n._saved = FreedSaved(n._saved)
         for k, (p, gp) in enumerate(zip(parents, grads)):
             if p is None or gp is None:
                 continue
