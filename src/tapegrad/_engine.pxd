@@ -42,7 +42,7 @@ cdef extern from "tg_tape.h" nogil:
         int64_t tensor_bytes     # tensor output bytes recorded since the last collection
         tg_index error_node      # the node a failed sweep stopped at
         int64_t epoch            # bumped whenever node indices move or nodes go
-        int no_collect           # a replay recording is running: grow, never collect
+        int no_collect           # a replay recording or a recording sweep runs: grow, never collect
         const void *tensor       # tensor hooks (tg_tensor_hooks), set by the first tensor
                                  # slot; NULL on a tape that never held one
 
