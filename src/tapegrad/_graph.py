@@ -371,7 +371,9 @@ def vjp(output: Any, input: Any, grad_output: Any) -> Any:
     """grad_output · d output / d input, or None where the engine cannot say."""
     from .autograd import grad
     try:
-        g = grad([output], [input], [grad_output], retain_graph=True, allow_unused=True)[0]
+        with thawed(output):        # a backward() without retain_graph freed it
+            g = grad([output], [input], [grad_output], retain_graph=True,
+                     allow_unused=True)[0]
     except (RuntimeError, TypeError, ValueError):
         return None
     return g

@@ -102,3 +102,23 @@ def test_inputs_filter_and_several_roots(engine):
     with python_sweep():
         slow = run()
     _same(fast, slow)
+
+
+def test_a_sweep_recording_many_bytes_matches_the_python_sweep():
+    """The sweep records more than the bytes that trigger a collection (8 MB): slots
+    must stay put while it records (no collection runs during it)."""
+    from tapegrad import _engine as M
+
+    def run():
+        rs = np.random.RandomState(5)
+        x = M.tensor(rs.uniform(-1, 1, (512, 512)), requires_grad=True)
+        h = x
+        for _ in range(6):
+            h = (h * 0.9).tanh() * h
+        (g,) = tapegrad.autograd.grad(h.sum(), [x], create_graph=True)
+        (gg,) = tapegrad.autograd.grad((g * g).sum(), [x])
+        return [npy(g), npy(gg)]
+    fast = run()
+    with python_sweep():
+        slow = run()
+    _same(fast, slow)
