@@ -58,7 +58,7 @@ cdef Tensor _finish(uint8_t op, tg_tnode *n, Tensor x, Tensor y):
         _raise_mixed()
     cdef tg_tape *t = &tape.t
     try:
-        if t.tensor_bytes > TENSOR_BYTES_BEFORE_COLLECT and not t.no_collect:
+        if t.tensor_bytes > TENSOR_BYTES_BEFORE_COLLECT:
             _check_idle(tape)
             if tg_tape_collect(t) != 0:
                 raise MemoryError("tapegrad: cannot collect the tape")
