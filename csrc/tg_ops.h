@@ -102,4 +102,82 @@ enum {
     TT_LAST = 129
 };
 
+/* Whether a tensor slot's row holds saved tensors in torch (tools/ops.py: saved,
+ * HOLDS_SAVED_TOO): a sweep without retain_graph frees such slots. */
+static inline int tg_holds_saved(int kernel, int name)
+{
+    if (name != 0) {
+        switch (name) {
+        case 3:     /* dot */
+        case 4:     /* mv */
+        case 10:    /* vm */
+        case 16:    /* clamp_min */
+        case 17:    /* clamp_max */
+        case 19:    /* reciprocal */
+        case 20:    /* nll_loss */
+        case 21:    /* index */
+        case 22:    /* gather */
+        case 23:    /* masked_select */
+        case 24:    /* embedding */
+        case 25:    /* masked_fill */
+        case 26:    /* masked_fill_tensor */
+        case 28:    /* index_put */
+        case 40:    /* std */
+        case 41:    /* prod_dim */
+        case 47:    /* topk */
+            return 1;
+        default: return 0;
+        }
+    }
+    switch (kernel) {
+    case TT_MUL:
+    case TT_DIV:
+    case TT_POW:
+    case TT_MUL_C:
+    case TT_DIV_C:
+    case TT_RDIV_C:
+    case TT_POW_C:
+    case TT_RPOW_C:
+    case TT_EXP:
+    case TT_LOG:
+    case TT_TANH:
+    case TT_RELU:
+    case TT_SIGMOID:
+    case TT_ABS:
+    case TT_SQRT:
+    case TT_CLAMP:
+    case TT_MAX_ALL:
+    case TT_MAX_DIM:
+    case TT_MM:
+    case TT_SOFTMAX:
+    case TT_LOG_SOFTMAX:
+    case TT_PICK:
+    case TT_MSE:
+    case TT_ADDMM:
+    case TT_BMM:
+    case TT_MIN_ALL:
+    case TT_MIN_DIM:
+    case TT_BCE:
+    case TT_INDEX:
+    case TT_WHERE:
+    case TT_SIN:
+    case TT_COS:
+    case TT_TAN:
+    case TT_LOG10:
+    case TT_LOG2:
+    case TT_LOG1P:
+    case TT_EXPM1:
+    case TT_RSQRT:
+    case TT_MAXIMUM:
+    case TT_MINIMUM:
+    case TT_LOGSUMEXP:
+    case TT_VAR:
+    case TT_NORM:
+    case TT_PROD:
+    case TT_TAKE:
+        return 1;
+    default: return 0;
+    }
+}
+
 #endif

@@ -1138,7 +1138,12 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
 {
     struct tg_tnode *n = t->tn[i];
     uint8_t op = t->op[i];
-    if (op == TT_LEAF || n == NULL || n->grad == NULL) return 0;
+    if (op == TT_LEAF || n == NULL) return 0;
+    if (n->freed) {                    /* torch: backward through the graph a second time */
+        t->error_node = i;
+        return TG_EFREED;
+    }
+    if (n->grad == NULL) return 0;
     tg_index pa = t->a[i], pb = t->b[i];
     /* ops whose backward reads saved values */
     int reads_inputs = !(op == TT_ADD || op == TT_SUB || op == TT_ADD_C || op == TT_SUB_C ||

@@ -278,6 +278,14 @@ SCALAR_OPS = (
 #   reference  False: only the compiled engine records this op
 #   derivatives  input -> expression
 
+# Rows whose torch node holds saved tensors although their derivative reads neither
+# an input nor the result (a wrapped scalar, indices, a mask). A sweep without
+# retain_graph frees every row that saves something or is listed here, so that a
+# later sweep through it raises torch's "backward through the graph a second time".
+HOLDS_SAVED_TOO = ("mul_scalar", "div_scalar", "max_dim", "min_dim", "index", "index_select",
+                   "gather", "masked_select", "embedding", "where", "masked_fill",
+                   "masked_fill_tensor", "index_put", "nll_loss", "pick", "sort", "topk")
+
 TENSOR_OPS = (
     # -- elementwise arithmetic ------------------------------------------------
     dict(name="add", torch="AddBackward0", inputs=("self", "other"), saved=(), ctx=None,

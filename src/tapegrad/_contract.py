@@ -18,10 +18,13 @@ Hooks (all arguments positional):
 ``_nll_loss(input, target, weight, ignore_index, reduction)``
     ``NllLossBackward0``; ``_binary_cross_entropy(input, target, weight, reduction)``
     ``BinaryCrossEntropyBackward0`` (logs clamped at -100).
-``_grad(outputs, inputs, grad_outputs, allow_unused) -> tuple``
+``_grad(outputs, inputs, grad_outputs, allow_unused, retain_graph=False) -> tuple``
     d(outputs)/d(inputs), accumulating nothing (``autograd.grad``).
-``_run_backward(tensors, grad_tensors, inputs)``
+``_run_backward(tensors, grad_tensors, inputs, retain_graph=False)``
     one sweep from several roots, accumulating into leaves (``autograd.backward``).
+    Without retain_graph both free the swept graph (``tapegrad/_freed.py``).
+``_free_graph(roots)``
+    free the roots' graphs (``create_graph=True`` with ``retain_graph=False``).
 ``_set_grad_off(off) -> int`` and ``_grad_off() -> int``
     the thread-local grad-mode primitive that ``autograd.grad_mode`` drives
     (``off`` != 0 records nothing; returns the previous value).
@@ -180,9 +183,10 @@ class Engine(Protocol):
     def _binary_cross_entropy(self, input: Any, target: Any, weight: Any,
                               reduction: str) -> Any: ...
     def _grad(self, outputs: List[Any], inputs: List[Any], grad_outputs: List[Any],
-              allow_unused: bool) -> Tuple[Any, ...]: ...
+              allow_unused: bool, retain_graph: bool = False) -> Tuple[Any, ...]: ...
     def _run_backward(self, tensors: List[Any], grad_tensors: List[Any],
-                      inputs: Optional[List[Any]]) -> None: ...
+                      inputs: Optional[List[Any]], retain_graph: bool = False) -> None: ...
+    def _free_graph(self, roots: List[Any]) -> None: ...
     def _sgd_update(self, params: List[Any], lr: float, momentum: float, dampening: float,
                     weight_decay: float, nesterov: bool, buffers: List[Any],
                     first_step: bool, maximize: bool = False) -> None: ...

@@ -322,6 +322,8 @@ include "_grad_fn.pxi"
 include "_optim.pxi"
 include "_replay.pxi"
 include "_higher.pxi"
+include "_graph_rules_c.pxi"   # generated from tools/ops.py
+include "_higher_sweep.pxi"
 
 from operator import index as _operator_index
 from ._dtype import DtypeError, NoTensorError, check_fill_value, unsupported_array

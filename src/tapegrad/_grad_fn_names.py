@@ -218,6 +218,19 @@ COMPILED = {
     'topk': 'TopkBackward0',
 }
 
+# tensor ops whose node holds saved tensors in torch: a sweep without
+# retain_graph frees them (tools/ops.py: saved, HOLDS_SAVED_TOO)
+HOLDS_SAVED = frozenset({
+    'abs', 'addmm', 'binary_cross_entropy', 'bmm', 'clamp', 'clamp_max', 'clamp_min',
+    'cos', 'div', 'div_scalar', 'dot', 'embedding', 'exp', 'expm1', 'gather', 'index',
+    'index_put', 'index_select', 'log', 'log10', 'log1p', 'log2', 'log_softmax',
+    'logsumexp', 'masked_fill', 'masked_fill_tensor', 'masked_select', 'max', 'max_dim',
+    'maximum', 'min', 'min_dim', 'minimum', 'mm', 'mse_loss', 'mul', 'mul_scalar', 'mv',
+    'nll_loss', 'norm', 'pick', 'pow', 'pow_scalar', 'prod', 'prod_dim', 'rdiv_scalar',
+    'reciprocal', 'relu', 'rpow', 'rsqrt', 'sigmoid', 'sin', 'softmax', 'sort', 'sqrt',
+    'std', 'tan', 'tanh', 'topk', 'var', 'vm', 'where'
+})
+
 # scalar ops (Value)
 SCALAR = {
     'leaf': None,

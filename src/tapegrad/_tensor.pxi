@@ -544,9 +544,11 @@ cdef class Tensor:
         if inputs is not None:          # only the inputs' .grad accumulate
             if isinstance(inputs, Tensor):
                 inputs = [inputs]
-            _sweep_into([self], [gradient], list(inputs), False)
+            _sweep_into([self], [gradient], list(inputs), False, bool(retain_graph))
             return
         _backward_from(self, seed)
+        if not retain_graph:            # torch frees the saved tensors (tg_higher.h)
+            tg_tensor_free_graph(self.tp, self.index)
 
     # -- arithmetic -------------------------------------------------------------
 
@@ -1134,6 +1136,8 @@ cdef int _backward_from(Tensor root, Tensor seed) except -1:
         _raise_modified(root.tape, t.error_node)
     if status == TG_EGRAD:
         _raise_invalid_gradient(root.tape, t.error_node)
+    if status == TG_EFREED:
+        _raise_freed()
     if status != 0:
         raise MemoryError("tapegrad: out of memory during backward")
     return 0
@@ -1192,10 +1196,11 @@ cdef list _mute_off_path(list roots, dict wanted):
     return muted
 
 
-cdef object _sweep_into(list roots, list grads, list inputs, bint collect):
+cdef object _sweep_into(list roots, list grads, list inputs, bint collect, bint retain):
     """The sweeps from roots (one each, seeded by grads) with only ``inputs``' .grad
     changed: collect=False accumulates into them (backward(inputs=)); collect=True
-    (autograd.grad) changes no .grad and returns the inputs' gradients (None: unused)."""
+    (autograd.grad) changes no .grad and returns the inputs' gradients (None: unused).
+    Without retain, the roots' graphs are freed after the sweeps."""
     cdef Tensor x
     cdef tg_tnode *n
     cdef dict wanted = {}
@@ -1241,7 +1246,9 @@ cdef object _sweep_into(list roots, list grads, list inputs, bint collect):
     cdef list muted = _mute_off_path(roots, wanted)
     try:
         for r, seed in zip(roots, grads):
-            r.backward(seed)
+            r.backward(seed, retain_graph=True)
+        if not retain:
+            _free_graphs(roots)
         if collect:
             for obj in inputs:
                 x = <Tensor>obj
@@ -1278,24 +1285,24 @@ cdef object _sweep_into(list roots, list grads, list inputs, bint collect):
     return tuple(result) if collect else None
 
 
-def _grad(outputs, inputs, grad_outputs=None, allow_unused=False):
+def _grad(outputs, inputs, grad_outputs=None, allow_unused=False, retain_graph=False):
     """autograd.grad's engine hook: d(outputs)/d(inputs) as a tuple of Tensors (None
     for an unused input when allow_unused); no .grad changes."""
     outputs = list(outputs)
     grads = [None] * len(outputs) if grad_outputs is None else list(grad_outputs)
-    result = _sweep_into(outputs, grads, list(inputs), True)
+    result = _sweep_into(outputs, grads, list(inputs), True, retain_graph)
     if not allow_unused and any(g is None for g in result):
         raise RuntimeError(UNUSED_INPUT)
     return result
 
 
-def _run_backward(tensors, grad_tensors=None, inputs=None):
+def _run_backward(tensors, grad_tensors=None, inputs=None, retain_graph=False):
     """autograd.backward's engine hook: one sweep per root; with inputs, only their
     .grad accumulate."""
     tensors = list(tensors)
     grads = [None] * len(tensors) if grad_tensors is None else list(grad_tensors)
     if inputs is not None:
-        _sweep_into(tensors, grads, list(inputs), False)
+        _sweep_into(tensors, grads, list(inputs), False, retain_graph)
         return
     for k, t in enumerate(tensors):
         if not isinstance(t, Tensor):
@@ -1304,7 +1311,9 @@ def _run_backward(tensors, grad_tensors=None, inputs=None):
             raise RuntimeError(f"element {k} of tensors does not require grad and does not "
                                "have a grad_fn")
     for t, g in zip(tensors, grads):
-        t.backward(g)
+        t.backward(g, retain_graph=True)
+    if not retain_graph:
+        _free_graphs(tensors)
 
 
 cdef int _raise_modified(_Tape tape, tg_index i) except -1:

@@ -568,7 +568,7 @@ class Tensor:
         if create_graph:            # the recording sweep (tapegrad/autograd/_higher.py)
             from ..autograd import backward as _backward_recorded
             return _backward_recorded(self, gradient, retain_graph, True, inputs)
-        _backward([self], [gradient], inputs=inputs)
+        _backward([self], [gradient], inputs=inputs, retain=bool(retain_graph))
 
     def register_hook(self, hook):
         raise NotImplementedError("tapegrad tensors do not support hooks")

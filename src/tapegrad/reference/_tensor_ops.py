@@ -19,6 +19,8 @@ from .._dtype import (
 from .._grad_mode import _state as _grad_state
 from .. import _format
 from .._format import UNUSED_INPUT, invalid_gradient
+from .._freed import FreedSaved, raise_freed
+from .._grad_fn_names import HOLDS_SAVED
 from ._derivatives import OUT as _OUT, exp_array
 from .. import _integral, _functions_more as _FM
 from .._index_plan import int_index
@@ -939,16 +941,17 @@ def _check_layout(n, k, p):
         raise RuntimeError(invalid_gradient(n.grad_fn.name(), k, _layout(got), _layout(want)))
 
 
-def _backward(roots, gradients, inputs=None, accumulate=True):
+def _backward(roots, gradients, inputs=None, accumulate=True, retain=False):
     """The reverse sweep from ``roots`` seeded with ``gradients``.
 
     accumulate=True (``backward()``): leaves' (or ``inputs``') .grad
     accumulate; retain_grad() tensors get theirs. accumulate=False
     (``autograd.grad``): nothing is stored; returns {id(input): grad array}.
-    IEEE results (inf, nan) pass silently, as in torch.
+    Without retain, the nodes swept that hold saved tensors are freed
+    (tapegrad/_freed.py). IEEE results (inf, nan) pass silently, as in torch.
     """
     with np.errstate(all="ignore"):
-        return _sweep(roots, gradients, inputs, accumulate)
+        return _sweep(roots, gradients, inputs, accumulate, retain)
 
 
 def _retaining(nodes, wanted, accumulate):
@@ -968,7 +971,7 @@ def _retaining(nodes, wanted, accumulate):
             and not (accumulate and id(nodes[s]) in wanted)}
 
 
-def _sweep(roots, gradients, inputs, accumulate):
+def _sweep(roots, gradients, inputs, accumulate, retain):
     pending = {}            # seq -> gradient of a non-leaf node
     leaf_grads = {}         # id(leaf) -> [leaf, gradient]
     nodes = {}              # seq -> non-leaf tensor
@@ -1024,6 +1027,8 @@ def _sweep(roots, gradients, inputs, accumulate):
         if s in retaining:
             n._grad = _wrap(np.array(g, copy=True)) if n._grad is None \
                 else _wrap(n._grad._data + g)
+        if type(n._saved) is FreedSaved:    # freed by a sweep without retain_graph
+            raise_freed()
         if n._checks:
             _check_versions(n)
         parents = n._parents
@@ -1031,6 +1036,8 @@ def _sweep(roots, gradients, inputs, accumulate):
             if p is not None:
                 _check_layout(n, k, p)
         grads = RULES[n._op].backward(g, n._saved, n._ctx, parents)
+        if not retain and n._op in HOLDS_SAVED:
+            n._saved = FreedSaved(n._saved)
         for k, (p, gp) in enumerate(zip(parents, grads)):
             if p is None or gp is None:
                 continue
@@ -1074,7 +1081,7 @@ def _sweep(roots, gradients, inputs, accumulate):
     return None
 
 
-def _grad(outputs, inputs, grad_outputs=None, allow_unused=False):
+def _grad(outputs, inputs, grad_outputs=None, allow_unused=False, retain_graph=False):
     """autograd.grad's engine hook: d(outputs)/d(inputs) as a tuple of Tensors
     (None for an unused input when allow_unused), accumulating nothing."""
     outputs = list(outputs)
@@ -1086,7 +1093,8 @@ def _grad(outputs, inputs, grad_outputs=None, allow_unused=False):
             raise TypeError(f"grad(): inputs must be Tensors, not '{type(t).__name__}'")
         if not t._requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    captured = _backward(outputs, list(grad_outputs), inputs=inputs, accumulate=False)
+    captured = _backward(outputs, list(grad_outputs), inputs=inputs, accumulate=False,
+                         retain=retain_graph)
     result = []
     for t in inputs:
         g = captured.get(id(t))
@@ -1099,12 +1107,12 @@ def _grad(outputs, inputs, grad_outputs=None, allow_unused=False):
     return tuple(result)
 
 
-def _run_backward(tensors, grad_tensors=None, inputs=None):
+def _run_backward(tensors, grad_tensors=None, inputs=None, retain_graph=False):
     """autograd.backward's engine hook: one sweep from several roots."""
     tensors = list(tensors)
     if grad_tensors is None:
         grad_tensors = [None] * len(tensors)
-    _backward(tensors, list(grad_tensors), inputs=inputs)
+    _backward(tensors, list(grad_tensors), inputs=inputs, retain=retain_graph)
 
 
 # ----------------------------------------------------------------------------
