@@ -109,6 +109,16 @@ TENSOR = {
     'repeat': 'RepeatBackward0',
     'sort': 'SortBackward0',
     'topk': 'TopkBackward0',
+    'erf': 'ErfBackward0',
+    'gelu': 'GeluBackward0',
+    'silu': 'SiluBackward0',
+    'leaky_relu': 'LeakyReluBackward0',
+    'elu': 'EluBackward0',
+    'softplus': 'SoftplusBackward0',
+    'smooth_l1_loss': 'SmoothL1LossBackward0',
+    'huber_loss': 'HuberLossBackward0',
+    'binary_cross_entropy_with_logits': 'BinaryCrossEntropyWithLogitsBackward0',
+    'constant_pad_nd': 'ConstantPadNdBackward0',
 }
 
 # tensor ops: the name the compiled engine shows (differs where noted in
@@ -216,6 +226,16 @@ COMPILED = {
     'repeat': 'RepeatBackward0',
     'sort': 'SortBackward0',
     'topk': 'TopkBackward0',
+    'erf': 'ErfBackward0',
+    'gelu': 'GeluBackward0',
+    'silu': 'SiluBackward0',
+    'leaky_relu': 'LeakyReluBackward0',
+    'elu': 'EluBackward0',
+    'softplus': 'SoftplusBackward0',
+    'smooth_l1_loss': 'SmoothL1LossBackward0',
+    'huber_loss': 'HuberLossBackward0',
+    'binary_cross_entropy_with_logits': 'BinaryCrossEntropyWithLogitsBackward0',
+    'constant_pad_nd': 'ConstantPadNdBackward0',
 }
 
 # scalar ops (Value)
