@@ -60,7 +60,7 @@ def erf(x):
     return _activation(x, "erf")
 
 
-Tensor.erf = erf     # the method (torch's Tensor.erf)
+setattr(Tensor, "erf", erf)     # the method (torch's Tensor.erf)
 
 
 def _reduce(loss, reduction):
