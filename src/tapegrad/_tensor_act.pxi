@@ -14,9 +14,9 @@ def _activation(Tensor input, str name, double a=0.0, double b=0.0, int flag=0):
     return _unary(_ACT_UNARY[name], input, name, a, b, flag, 0)
 
 
-def erf(x):
+def erf(input):
     """The error function elementwise (ErfBackward0)."""
-    return _activation(_tensor_arg(x, "erf"), "erf")
+    return _activation(_tensor_arg(input, "erf"), "erf")
 
 
 cdef tg_tnode *_loss_node(Tensor input, Tensor target, str reduction) except NULL:

@@ -374,6 +374,11 @@ def test_pad_other_dtypes_and_second_order(engine, torch):
     a = libs.F.pad(engine.tensor([[1, 2], [3, 4]]), (1, 0), value=7)
     assert a.dtype == engine.int64
     assert npy(a).tolist() == TF.pad(torch.tensor([[1, 2], [3, 4]]), (1, 0), value=7).tolist()
+    ints = engine.tensor([1, 2])
+    assert npy(libs.F.pad(ints, (1, 1), value=-2.7)).tolist() == [-2, 1, 2, -2]
+    assert npy(libs.F.pad(engine.tensor([True]), (1, 1), value=0.5)).tolist() == [True] * 3
+    with pytest.raises(RuntimeError, match="without overflow"):
+        libs.F.pad(ints, (1, 1), value=1e30)
     leaf = engine.tensor(np.random.RandomState(0).standard_normal((2, 3)),
                          dtype=engine.float64, requires_grad=True)
     f = lambda t: libs.F.pad(t * t, (1, -1, 2, 0))

@@ -476,7 +476,12 @@ def pad(input: Any, pad: Sequence[int], mode: str = "constant",
         shape[d] += pads[2 * k] + pads[2 * k + 1]
         if shape[d] < 0:
             raise RuntimeError("narrow(): length must be non-negative.")
-    return eng._constant_pad(input, pads, before, shape, 0.0 if value is None else float(value))
+    fill = 0.0 if value is None else float(value)
+    if input.dtype.name == "int64":
+        if not -2.0**63 <= fill < 2.0**63:      # (nan fails too)
+            raise RuntimeError("value cannot be converted to type int64_t without overflow")
+        fill = float(int(fill))
+    return eng._constant_pad(input, pads, before, shape, fill)
 
 
 def normalize(input: Any, p: float = 2.0, dim: int = 1, eps: float = 1e-12,

@@ -52,15 +52,15 @@ def _activation(input, name, a=0.0, b=0.0, flag=0):
     return _result(out, name, (input,), _ctx(name, a, b, flag))
 
 
-def erf(x):
+def erf(input):
     """The error function elementwise (ErfBackward0)."""
-    if not isinstance(x, Tensor):
+    if not isinstance(input, Tensor):
         raise TypeError(f"erf(): argument 'input' (position 1) must be Tensor, not "
-                        f"{type(x).__name__}")
-    return _activation(x, "erf")
+                        f"{type(input).__name__}")
+    return _activation(input, "erf")
 
 
-setattr(Tensor, "erf", erf)     # the method (torch's Tensor.erf)
+Tensor.erf = erf  # type: ignore[attr-defined]  # the method (torch's Tensor.erf)
 
 
 def _reduce(loss, reduction):
