@@ -526,3 +526,23 @@ def test_bce_with_logits_module_buffers(engine, torch):
     y = m(engine.tensor(x, dtype=engine.float32), engine.tensor(t, dtype=engine.float32))
     ty = tm(torch.tensor(x, dtype=torch.float32), torch.tensor(t, dtype=torch.float32))
     np.testing.assert_allclose(npy(y), ty.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda F, a: F.smooth_l1_loss(a, a.detach() * 0.5),
+    lambda F, a: F.huber_loss(a, a.detach(), reduction="sum"),
+    lambda F, a: F.binary_cross_entropy_with_logits(a, a.detach()),
+    lambda F, a: F.l1_loss(a, a.detach()),
+    lambda F, a: F.pad(a, (1, 1)), lambda F, a: F.pad(a, (0, 0, 1, 0), value=2.0),
+    lambda F, a: F.gelu(a), lambda F, a: F.softplus(a)])
+def test_empty_inputs(engine, torch, fn):
+    """No elements: torch's shapes, nan means, and a backward that runs."""
+    F = libs_for(engine).F
+    import torch.nn.functional as TF
+    a = engine.zeros(0, 3, dtype=engine.float64, requires_grad=True)
+    ta = torch.zeros(0, 3, dtype=torch.float64, requires_grad=True)
+    y, ty = fn(F, a), fn(TF, ta)
+    assert tuple(y.shape) == tuple(ty.shape)
+    np.testing.assert_array_equal(npy(y), ty.detach().numpy())
+    y.sum().backward()
+    assert tuple(a.grad.shape) == (0, 3)

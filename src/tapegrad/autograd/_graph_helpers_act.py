@@ -20,7 +20,9 @@ def tanh(x: Any) -> Any:
 
 
 def _norm(x: Any, reduction: str) -> float:
-    return 1.0 / x.numel() if reduction == "mean" else 1.0
+    if reduction != "mean":
+        return 1.0
+    return 1.0 / x.numel() if x.numel() else float("inf")
 
 
 def smooth_l1_backward(g: Any, x: Any, t: Any, reduction: str, beta: float) -> Any:

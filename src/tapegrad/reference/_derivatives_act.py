@@ -22,7 +22,9 @@ def tanh(x):
 
 def _norm(x, reduction):
     """torch's norm_val: 1 / numel for 'mean', else 1, in x's dtype."""
-    return x.dtype.type(1.0 / x.size) if reduction == "mean" else x.dtype.type(1)
+    if reduction != "mean":
+        return x.dtype.type(1)
+    return x.dtype.type(1.0 / x.size if x.size else np.inf)
 
 
 def smooth_l1_backward(g, x, t, reduction, beta):
