@@ -57,29 +57,60 @@ static int tg_act_params_ok(const struct tg_tnode *n, uint8_t op)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Constant pad (any dtype, by element size): out coordinate c reads in c - ip[d]. */
+/* Constant pad (any dtype, by element size): out coordinate c reads in c - ip[d]. Copied
+ * by runs along the last dim: input row r (its leading coordinates) lands in out's row at
+ * those coordinates plus ip[d], when that row exists. */
 
-static int64_t tg_pad_source(const struct tg_tnode *n, int64_t k)
+typedef struct {
+    int64_t rows;        /* input rows (numel / last size), 0 when nothing is copied */
+    int64_t first;       /* first copied column of an input row */
+    int64_t len;         /* columns copied per row */
+} tg_pad_runs;
+
+static tg_pad_runs tg_pad_plan(const struct tg_tnode *n)
 {
+    tg_pad_runs p = {0, 0, 0};
     const tg_view *x = &n->in[0];
-    int64_t src = 0, stride = 1;
-    for (int d = x->ndim - 1; d >= 0; d--) {
-        int64_t c = k % n->out.shape[d] - n->ip[d];
-        k /= n->out.shape[d];
-        if (c < 0 || c >= x->shape[d]) return -1;
-        src += c * stride;
-        stride *= x->shape[d];
+    if (x->ndim == 0) {
+        p.rows = n->out.numel;      /* 1: the element itself */
+        p.len = 1;
+        return p;
     }
-    return src;
+    int last = x->ndim - 1;
+    int64_t lin = x->shape[last], lout = n->out.shape[last], b = n->ip[last];
+    p.first = b < 0 ? -b : 0;
+    int64_t end = lout - b < lin ? lout - b : lin;
+    p.len = end - p.first;
+    p.rows = (p.len > 0 && lin > 0) ? x->numel / lin : 0;
+    return p;
 }
 
-static void tg_pad_fill(void *out, int dtype, int64_t k, double value)
+/* The out offset of input row r's first copied element, or -1 when its row is cut. */
+static int64_t tg_pad_row(const struct tg_tnode *n, const tg_pad_runs *p, int64_t r)
 {
-    switch (dtype) {
-    case TG_F32: ((float *)out)[k] = (float)value; break;
-    case TG_F64: ((double *)out)[k] = value; break;
-    case TG_I64: ((int64_t *)out)[k] = (int64_t)value; break;
-    default: ((uint8_t *)out)[k] = value != 0.0; break;
+    const tg_view *x = &n->in[0];
+    if (x->ndim == 0) return 0;
+    int last = x->ndim - 1;
+    int64_t dst = 0, stride = 1;
+    for (int d = last - 1; d >= 0; d--) {
+        int64_t c = r % x->shape[d] + n->ip[d];
+        r /= x->shape[d];
+        if (c < 0 || c >= n->out.shape[d]) return -1;
+        dst += c * stride;
+        stride *= n->out.shape[d];
+    }
+    return dst * n->out.shape[last] + p->first + n->ip[last];
+}
+
+static void tg_pad_fill(void *out, int dtype, int64_t count, double value)
+{
+    for (int64_t k = 0; k < count; k++) {
+        switch (dtype) {
+        case TG_F32: ((float *)out)[k] = (float)value; break;
+        case TG_F64: ((double *)out)[k] = value; break;
+        case TG_I64: ((int64_t *)out)[k] = (int64_t)value; break;   /* integral, checked */
+        default: ((uint8_t *)out)[k] = value != 0.0; break;
+        }
     }
 }
 
@@ -88,17 +119,23 @@ static void tg_pad_fwd(struct tg_tnode *n)
     size_t es = tg_dtype_size(n->out.dtype);
     const char *x = n->in[0].buf->data;
     char *o = n->out.buf->data;
-    for (int64_t k = 0; k < n->out.numel; k++) {
-        int64_t s = tg_pad_source(n, k);
-        if (s >= 0) memcpy(o + (size_t)k * es, x + (size_t)s * es, es);
-        else tg_pad_fill(o, n->out.dtype, k, n->dp[0]);
+    tg_pad_runs p = tg_pad_plan(n);
+    int64_t lin = n->in[0].ndim ? n->in[0].shape[n->in[0].ndim - 1] : 1;
+    tg_pad_fill(o, n->out.dtype, n->out.numel, n->dp[0]);
+    for (int64_t r = 0; r < p.rows; r++) {
+        int64_t dst = tg_pad_row(n, &p, r);
+        if (dst >= 0)
+            memcpy(o + (size_t)dst * es, x + (size_t)(r * lin + p.first) * es, (size_t)p.len * es);
     }
 }
 
 /* ------------------------------------------------------------------------ */
 /* Typed kernels                                                             */
 
-#define TG_DEFINE_ACT(T, SFX, EXP, EXPM1, LOG1P, ERF, TANH, FABS)                         \
+/* one loop per op (the switch outside it, so that simple bodies vectorise); v is x[k] */
+#define TG_ACT_EACH(T, BODY) for (int64_t k = 0; k < N; k++) { T v = x[k]; BODY; } break;
+
+#define TG_DEFINE_ACT(T, SFX, EXP, EXPM1, LOG1P, ERF, TANH, FABS)                        \
 static inline T tg_gelu_##SFX(T x, int tanh_approx)                                      \
 {                                                                                        \
     if (tanh_approx) {                                                                   \
@@ -113,7 +150,7 @@ static inline T tg_gelu_grad_##SFX(T x, int tanh_approx)                        
         T x_sq = x * x, inner = (T)TG_GELU_TANH_BETA * (x + (T)TG_GELU_KAPPA * (x_sq * x)); \
         T th = TANH(inner);                                                              \
         T right_d = (T)0.5 * x * ((T)1 - th * th) *                                      \
-                    ((T)TG_GELU_TANH_BETA * ((T)1 + (T)(3 * TG_GELU_KAPPA) * x_sq));    \
+                    ((T)TG_GELU_TANH_BETA * ((T)1 + (T)(3 * TG_GELU_KAPPA) * x_sq));     \
         return (T)0.5 * ((T)1 + th) + right_d;                                           \
     }                                                                                    \
     T cdf = (T)0.5 * ((T)1 + ERF(x * (T)TG_SQRT1_2));                                    \
@@ -125,18 +162,15 @@ static void tg_act_un_fwd_##SFX(uint8_t op, struct tg_tnode *n)                 
     T *o = n->out.buf->data;                                                             \
     int64_t N = n->out.numel;                                                            \
     T a = (T)n->dp[0], b = (T)n->dp[1];                                                  \
-    int flag = (int)n->ip[0];                                                            \
-    for (int64_t k = 0; k < N; k++) {                                                    \
-        T v = x[k];                                                                      \
-        switch (op) {                                                                    \
-        case TT_ERF: o[k] = ERF(v); break;                                               \
-        case TT_GELU: o[k] = tg_gelu_##SFX(v, flag); break;                              \
-        case TT_SILU: o[k] = v / ((T)1 + EXP(-v)); break;                                \
-        case TT_LEAKY_RELU: o[k] = v > (T)0 ? v : v * a; break;                          \
-        case TT_ELU: o[k] = v <= (T)0 ? EXPM1(v) * a : v; break;                         \
-        default: /* softplus */                                                          \
-            o[k] = v * a > b ? v : LOG1P(EXP(v * a)) / a; break;                         \
-        }                                                                                \
+    switch (op) {                                                                        \
+    case TT_ERF: TG_ACT_EACH(T, o[k] = ERF(v))                                           \
+    case TT_GELU:                                                                        \
+        if (n->ip[0]) { TG_ACT_EACH(T, o[k] = tg_gelu_##SFX(v, 1)) }                     \
+        TG_ACT_EACH(T, o[k] = tg_gelu_##SFX(v, 0))                                       \
+    case TT_SILU: TG_ACT_EACH(T, o[k] = v / ((T)1 + EXP(-v)))                            \
+    case TT_LEAKY_RELU: TG_ACT_EACH(T, o[k] = v > (T)0 ? v : v * a)                      \
+    case TT_ELU: TG_ACT_EACH(T, o[k] = v <= (T)0 ? EXPM1(v) * a : v)                     \
+    default: TG_ACT_EACH(T, o[k] = v * a > b ? v : LOG1P(EXP(v * a)) / a)  /* softplus */ \
     }                                                                                    \
 }                                                                                        \
 static void tg_act_un_bwd_##SFX(uint8_t op, struct tg_tnode *n, const T *g, T *gx)       \
@@ -144,28 +178,20 @@ static void tg_act_un_bwd_##SFX(uint8_t op, struct tg_tnode *n, const T *g, T *g
     const T *x = n->in[0].buf->data;                                                     \
     int64_t N = n->out.numel;                                                            \
     T a = (T)n->dp[0], b = (T)n->dp[1];                                                  \
-    int flag = (int)n->ip[0];                                                            \
-    for (int64_t k = 0; k < N; k++) {                                                    \
-        T v = x[k], dy = g[k];                                                           \
-        switch (op) {                                                                    \
-        case TT_ERF: gx[k] += (T)TG_2_SQRTPI * EXP(-(v * v)) * dy; break;                \
-        case TT_GELU: gx[k] += dy * tg_gelu_grad_##SFX(v, flag); break;                  \
-        case TT_SILU: {                                                                  \
-            T s = (T)1 / ((T)1 + EXP(-v));                                               \
-            gx[k] += dy * s * ((T)1 + v * ((T)1 - s));                                   \
-            break;                                                                       \
-        }                                                                                \
-        case TT_LEAKY_RELU: gx[k] += v > (T)0 ? dy : dy * a; break;                      \
-        case TT_ELU: gx[k] += v <= (T)0 ? dy * a * EXP(v) : dy; break;                   \
-        default: { /* softplus */                                                        \
-            T z = EXP(v * a);                                                            \
-            gx[k] += v * a > b ? dy : dy * z / (z + (T)1);                               \
-            break;                                                                       \
-        }                                                                                \
-        }                                                                                \
+    switch (op) {                                                                        \
+    case TT_ERF: TG_ACT_EACH(T, gx[k] += (T)TG_2_SQRTPI * EXP(-(v * v)) * g[k])          \
+    case TT_GELU:                                                                        \
+        if (n->ip[0]) { TG_ACT_EACH(T, gx[k] += g[k] * tg_gelu_grad_##SFX(v, 1)) }       \
+        TG_ACT_EACH(T, gx[k] += g[k] * tg_gelu_grad_##SFX(v, 0))                         \
+    case TT_SILU:                                                                        \
+        TG_ACT_EACH(T, T s = (T)1 / ((T)1 + EXP(-v)); gx[k] += g[k] * s * ((T)1 + v * ((T)1 - s))) \
+    case TT_LEAKY_RELU: TG_ACT_EACH(T, gx[k] += v > (T)0 ? g[k] : g[k] * a)              \
+    case TT_ELU: TG_ACT_EACH(T, gx[k] += v <= (T)0 ? g[k] * a * EXP(v) : g[k])           \
+    default: /* softplus */                                                              \
+        TG_ACT_EACH(T, T z = EXP(v * a); gx[k] += v * a > b ? g[k] : g[k] * z / (z + (T)1)) \
     }                                                                                    \
 }                                                                                        \
-/* torch's log_sigmoid: min(x, 0) - log1p(exp(-|x|)) */                                 \
+/* torch's log_sigmoid: min(x, 0) - log1p(exp(-|x|)) */                                  \
 static inline T tg_log_sigmoid_##SFX(T x)                                                \
 {                                                                                        \
     return (x < (T)0 ? x : (T)0) - LOG1P(EXP(-FABS(x)));                                 \
@@ -178,7 +204,7 @@ static inline T tg_pointwise_loss_##SFX(const struct tg_tnode *n, int64_t k)    
     if (n->ip[1]) return z < c ? (T)0.5 * z * z : c * (z - (T)0.5 * c);   /* huber */    \
     return z < c ? (T)0.5 * z * z / c : z - (T)0.5 * c;                  /* smooth l1 */ \
 }                                                                                        \
-static inline T tg_bce_logits_term_##SFX(const struct tg_tnode *n, int64_t k)           \
+static inline T tg_bce_logits_term_##SFX(const struct tg_tnode *n, int64_t k)            \
 {                                                                                        \
     const T *x = n->in[0].buf->data, *t = n->in[1].buf->data;                            \
     const T *w = n->aux ? n->aux->data : NULL;                                           \
@@ -203,8 +229,8 @@ static int tg_act_loss_fwd_##SFX(uint8_t op, struct tg_tnode *n)                
     }                                                                                    \
     return 0;                                                                            \
 }                                                                                        \
-/* torch's smooth_l1/huber_loss_backward (one sign flipped for the target) */           \
-static void tg_pointwise_loss_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx, T *gt)     \
+/* torch's smooth_l1/huber_loss_backward (one sign flipped for the target) */            \
+static void tg_pointwise_loss_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx, T *gt)    \
 {                                                                                        \
     const T *x = n->in[0].buf->data, *t = n->in[1].buf->data;                            \
     int64_t N = n->in[0].numel;                                                          \
@@ -223,7 +249,7 @@ static void tg_pointwise_loss_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx, T
         }                                                                                \
     }                                                                                    \
 }                                                                                        \
-/* torch's binary_cross_entropy_with_logits_backward and its target backward */         \
+/* torch's binary_cross_entropy_with_logits_backward and its target backward */          \
 static void tg_bce_logits_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx, T *gt)        \
 {                                                                                        \
     const T *x = n->in[0].buf->data, *t = n->in[1].buf->data;                            \
@@ -251,9 +277,13 @@ static void tg_bce_logits_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx, T *gt
 }                                                                                        \
 static void tg_pad_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx)                      \
 {                                                                                        \
-    for (int64_t k = 0; k < n->out.numel; k++) {                                         \
-        int64_t s = tg_pad_source(n, k);                                                 \
-        if (s >= 0) gx[s] += g[k];                                                       \
+    tg_pad_runs p = tg_pad_plan(n);                                                      \
+    int64_t lin = n->in[0].ndim ? n->in[0].shape[n->in[0].ndim - 1] : 1;                 \
+    for (int64_t r = 0; r < p.rows; r++) {                                               \
+        int64_t dst = tg_pad_row(n, &p, r);                                              \
+        if (dst < 0) continue;                                                           \
+        T *gr = gx + r * lin + p.first;                                                  \
+        for (int64_t c = 0; c < p.len; c++) gr[c] += g[dst + c];                         \
     }                                                                                    \
 }
 
