@@ -4,6 +4,7 @@
 #include "tg_tensor.h"
 #include "tg_index.h"
 #include "tg_math.h"
+#include "tg_activation.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -748,6 +749,10 @@ static void tg_mse_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx, T *gt)      
 
 TG_DEFINE_REDUCE(float, f32)
 TG_DEFINE_REDUCE(double, f64)
+
+/* torch's summation order, for the loss kernels of tg_activation.c */
+float tg_sum_f32(const float *x, int64_t n) { return tg_fsum_f32(x, n, 1); }
+double tg_sum_f64(const double *x, int64_t n) { return tg_fsum_f64(x, n, 1); }
 TG_DEFINE_MSE(float, f32)
 TG_DEFINE_MSE(double, f64)
 
@@ -935,6 +940,7 @@ static int tg_dtypes_ok(const struct tg_tnode *n, uint8_t op)
         return dt >= TG_F32 && dt <= TG_BOOL && d0 >= TG_F32 && d0 <= TG_BOOL;
     default:
         if (tg_math_owns(op)) return tg_math_dtypes_ok(n, op);
+        if (tg_act_owns(op)) return tg_act_dtypes_ok(n, op);
         break;
     }
     if ((dt != TG_F32 && dt != TG_F64) || d0 != dt) return 0;
@@ -1043,6 +1049,7 @@ static int tg_tensor_kernel(struct tg_tnode *n, uint8_t op)
                    n->out.numel, 0);
         return 0;
     default:
+        if (tg_act_owns(op)) return tg_act_forward(n, op);
         return tg_math_owns(op) ? tg_math_forward(n, op) : -1;
     }
 }
@@ -1152,7 +1159,8 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
                          op == TT_GATHER || op == TT_MUL_C || op == TT_DIV_C ||
                          op == TT_MAX_DIM || op == TT_PICK || op == TT_CAST ||
                          op == TT_ADDMM || op == TT_MIN_DIM || tg_index_op(op) ||
-                         (tg_math_owns(op) && !tg_math_reads_inputs(op)));
+                         (tg_math_owns(op) && !tg_math_reads_inputs(op)) ||
+                         (tg_act_owns(op) && !tg_act_reads_inputs(op)));
     if (reads_inputs && (tg_saved_changed(n, 0) || tg_saved_changed(n, 1) ||
                          n->out.buf->version != n->out_version)) {
         t->error_node = i;
@@ -1233,6 +1241,10 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
     default:   /* unary */
         if (tg_math_owns(op)) {
             tg_math_backward(n, op, g, ga, gb);
+            return 0;
+        }
+        if (tg_act_owns(op)) {
+            tg_act_backward(n, op, g, ga, gb);
             return 0;
         }
         if (ga == NULL) return 0;

@@ -97,6 +97,10 @@ int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch);
 #define TG_EFREED (-5)   /* the node's saved tensors were freed (tg_higher.h) */
 int tg_tensor_backward(tg_tape *t, tg_index i);
 
+/* The sum of x[0..n) in torch's summation order (what reductions compute). */
+float tg_sum_f32(const float *x, int64_t n);
+double tg_sum_f64(const double *x, int64_t n);
+
 /* Free the gradients of non-retained intermediates in [lo, hi] after a sweep. */
 void tg_tensor_drop_grads(tg_tape *t, tg_index lo, tg_index hi);
 

@@ -103,6 +103,9 @@ cdef tuple _row_of(_Tape tape, tg_index i):
     row = _tm_row_of(n, op, sizes)             # issue 11 item 5's kernels
     if row is not None:
         return row
+    row = _act_row_of(n, op)                   # issue 12's (tg_activation.c)
+    if row is not None:
+        return row
     raise NotImplementedError(
         f"create_graph=True: no graph rule for the compiled engine's kernel "
         f"{_TORCH_NAMES.get(op, op)} (code {op})")

@@ -971,6 +971,7 @@ cdef class Tensor:
      argmin, sort, argsort, topk, split, chunk, unbind, flip, roll, repeat, expand, expand_as,
      view_as, reshape_as, nelement, cpu, cuda, new_tensor, new_zeros, new_ones, new_empty,
      new_full) = [_FM.METHODS[_k] for _k in _FM.COMPILED_METHODS]
+    def erf(self): return _activation(self, "erf")   # issue 12 (_tensor_act.pxi)
     add, sub, mul, div, pow, neg, eq, ne, lt, le, gt, ge = [
         _FM.ARITH[_k] for _k in ("add", "sub", "mul", "div", "pow", "neg", "eq", "ne", "lt",
                                  "le", "gt", "ge")]

@@ -755,6 +755,33 @@ def _binary_cross_entropy(Tensor input, Tensor target, weight, reduction):
     return _run(TT_BCE, n, input, target)
 
 
+def _nll_loss_weighted(Tensor input, Tensor target, weight, ignore_index, reduction):
+    """nll_loss with class weights or ignored targets (issue 12): -x[i, t_i] * w_i with
+    w_i = weight[t_i] (0 where t_i == ignore_index), summed, over sum(w_i) for 'mean'.
+    The chain pick, mul, neg (sum, div) ends in the node named NllLossBackward0."""
+    t = _as_numpy(&target.v)
+    keep = t != ignore_index
+    bad = keep & ((t < 0) | (t >= input.v.shape[1]))
+    if bad.any():
+        raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
+    safe = np.where(keep, t, 0)
+    w = np.ones(input.v.shape[1]) if weight is None else weight.detach().numpy()
+    dt = _NP_DTYPES[input.v.dtype]
+    wt = np.where(keep, w.astype(dt)[safe], dt.type(0)).astype(dt)
+    picked = _pick(input, tensor(safe))
+    prod = _binary(TT_MUL, picked, _from_numpy(wt, input.v.dtype), "mul")
+    loss = _unary(TT_NEG, prod, "neg", 0.0, 0.0, 0, 0,
+                  NAME_NLL_LOSS if reduction == "none" else 0)
+    if reduction == "none":
+        return loss
+    total = _reduce(TT_SUM, loss, None, False, reduction,
+                    NAME_NLL_LOSS if reduction == "sum" else 0)
+    if reduction == "sum":
+        return total
+    cdef double total_weight = float(np.sum(wt, dtype=dt))
+    return _unary(TT_DIV_C, total, "div", total_weight, 0.0, 0, 0, NAME_NLL_LOSS)
+
+
 def _addmm(bias, mat1, mat2):
     """bias + mat1 @ mat2 as torch's one AddmmBackward0 node (nn.functional.linear).
     A tape node has two parents, so the product is its own TT_MM slot (values and
@@ -792,18 +819,16 @@ def _addmm(bias, mat1, mat2):
 
 def _nll_loss(input, target, weight, ignore_index, reduction):
     """-log p[target] averaged (or summed) over the batch, one C node for the pick."""
-    if weight is not None:
-        raise NotImplementedError("nll_loss: class weights are not supported by tapegrad")
     if input.dim() == 1:
         return _nll_loss(input.unsqueeze(0), target.reshape(1), weight, ignore_index, reduction)
     if input.dim() != 2:
         raise NotImplementedError("nll_loss: tapegrad supports (N, C) inputs")
     if target.dtype is not int64:
         raise DtypeError(f"expected scalar type Long but found {target.dtype}")
-    if (target.numpy() == ignore_index).any():
-        raise NotImplementedError("nll_loss: ignore_index among the targets is not supported")
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"{reduction} is not a valid value for reduction")
+    if weight is not None or (target.numpy() == ignore_index).any():
+        return _nll_loss_weighted(input, target, weight, ignore_index, reduction)
     # -x[i, target[i]], then its mean or sum: the last node is named NllLossBackward0 and
     # shows the input as its next function (_nll_next_functions)
     loss = _unary(TT_NEG, _pick(input, target), "neg", 0.0, 0.0, 0, 0,
