@@ -99,7 +99,9 @@ enum {
     TT_TAKE = 126,          /* along one dim: out[o, j, i] = in[o, idx[o, j, i], i]; in[1] int64 idx of ip[3] rows */
     TT_ROLL = 127,          /* along one dim: element j moves to (j + ip[3]) mod n */
     TT_TILE = 128,          /* repeat: out coordinate c reads in coordinate c mod size (trailing dims aligned) */
-    TT_LAST = 129
+    TT_PYFUNC = 129,        /* a custom Function call: parents are tape args; backward calls Python */
+    TT_PYFUNC_OUT = 130,    /* output ip[0] of the TT_PYFUNC call that is its parent a */
+    TT_LAST = 131
 };
 
 #endif

@@ -2,6 +2,7 @@
  * See tg_tensor.h. The derivative formulas are PyTorch's (derivatives.yaml),
  * computed in the tensor's own precision like torch on the CPU. */
 #include "tg_tensor.h"
+#include "tg_pyfunc.h"
 #include "tg_index.h"
 #include "tg_math.h"
 
@@ -74,6 +75,7 @@ void tg_tnode_free(struct tg_tnode *n)
     tg_buf_decref(n->in[1].buf);
     tg_buf_decref(n->retained);
     tg_buf_decref(n->aux);
+    tg_pyfunc_free(n->pyfunc);
     free(n);
 }
 
@@ -1105,7 +1107,7 @@ static int tg_saved_changed(const struct tg_tnode *n, int k)
 }
 
 /* .grad of a non-leaf (retain_grad()) accumulates like a leaf's. 0, or -1. */
-static int tg_retain_grad(struct tg_tnode *n)
+int tg_retain_grad(struct tg_tnode *n)
 {
     if (n->retained == NULL && (n->retained = tg_buf_zeros(n->grad->nbytes)) == NULL)
         return -1;
@@ -1138,6 +1140,7 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
 {
     struct tg_tnode *n = t->tn[i];
     uint8_t op = t->op[i];
+    if (op == TT_PYFUNC || op == TT_PYFUNC_OUT) return tg_pyfunc_backward(t, i);
     if (op == TT_LEAF || n == NULL || n->grad == NULL) return 0;
     tg_index pa = t->a[i], pb = t->b[i];
     /* ops whose backward reads saved values */

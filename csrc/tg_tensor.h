@@ -45,6 +45,7 @@ struct tg_tnode {
     uint8_t retain_grad;             /* a non-leaf whose .grad is kept (retain_grad()) */
     tg_buf *retained;                /* its .grad: accumulated across sweeps, or NULL */
     tg_buf *aux;                     /* a third operand without gradient (TT_WHERE's mask) */
+    struct tg_pyfunc *pyfunc;        /* a custom Function call's record (tg_pyfunc.h), or NULL */
 };
 
 /* Tensor op codes (TT_*) continue the scalar ones: csrc/tg_ops.h, generated. */

@@ -100,10 +100,17 @@ cdef inline int _check(Value v) except -1:
     return 0
 
 
+cdef tg_tape *_pyfunc_sweeping = NULL     # the tape whose sweep runs a Function's backward
+
+
 cdef int _check_idle(_Tape tape) except -1:
     """Moving or freeing slots must wait for a GIL-free sweep on another thread.
     (Appending within capacity and reading or setting values need not: the
     sweep only reads the range below its root and no array moves.)"""
+    if _pyfunc_sweeping == &tape.t:
+        raise RuntimeError(
+            "tapegrad: a custom autograd.Function's backward cannot record on the graph "
+            "being differentiated (grad mode is off in backward unless create_graph=True)")
     if tape.busy:
         raise RuntimeError(
             "tapegrad: this tape is running backward() on another thread; "
@@ -322,6 +329,7 @@ include "_grad_fn.pxi"
 include "_optim.pxi"
 include "_replay.pxi"
 include "_higher.pxi"
+include "_function.pxi"   # custom autograd.Function calls
 
 from operator import index as _operator_index
 from ._dtype import DtypeError, NoTensorError, check_fill_value, unsupported_array

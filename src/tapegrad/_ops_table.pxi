@@ -16,7 +16,7 @@ cdef extern from "tg_ops.h" nogil:
         TT_INDEX, TT_WHERE, TT_SIN, TT_COS, TT_TAN, TT_LOG10, TT_LOG2, TT_LOG1P, TT_EXPM1,
         TT_RSQRT, TT_SIGN, TT_FLOOR, TT_CEIL, TT_ROUND, TT_MAXIMUM, TT_MINIMUM,
         TT_LOGSUMEXP, TT_VAR, TT_NORM, TT_PROD, TT_CUMSUM, TT_CAT, TT_TAKE, TT_ROLL,
-        TT_TILE, TT_LAST
+        TT_TILE, TT_PYFUNC, TT_PYFUNC_OUT, TT_LAST
 
 # a tensor node's grad_fn name id: 0 is its kernel's default name (_TORCH_NAMES)
 cdef enum:

@@ -1149,6 +1149,8 @@ cdef int _backward_from(Tensor root, Tensor seed) except -1:
         _raise_modified(root.tape, t.error_node)
     if status == TG_EGRAD:
         _raise_invalid_gradient(root.tape, t.error_node)
+    if status == TG_EPYFUNC:
+        _raise_pyfunc_error()
     if status != 0:
         raise MemoryError("tapegrad: out of memory during backward")
     return 0
@@ -1173,7 +1175,7 @@ cdef dict _graph_leaves(list roots):
         for i in range(lo, r.index + 1):
             if t.tn[i] == NULL:
                 continue
-            for p in (t.a[i], t.b[i]):
+            for p in _slot_parents(t, i):
                 if 0 <= p < t.leaf_cap and t.op[p] == TT_LEAF and t.tn[p] != NULL:
                     out[(id(r.tape), p)] = r.tape
     return out
@@ -1199,7 +1201,7 @@ cdef list _mute_off_path(list roots, dict wanted):
                 continue
             if (id(r.tape), i) in wanted or any(
                     p >= 0 and ((id(r.tape), p) in wanted or (id(r.tape), p) in leads)
-                    for p in (t.a[i], t.b[i])):
+                    for p in _slot_parents(t, i)):
                 leads.add((id(r.tape), i))
             elif t.tn[i].retain_grad:
                 t.tn[i].retain_grad = 0

@@ -64,6 +64,8 @@ from ._tensor_ops import (  # engine hooks for the layers
 from ._optim import (  # engine hooks for optim
     _adagrad_update, _adam_update, _rmsprop_update, _sgd_update)
 from ._higher import _graph_handle, _graph_nodes, _set_graph_grad  # create_graph=True
+from ._function import (  # autograd.Function
+    _function_record, _function_refuse_replay, _tensor_version)
 from ._value import (
     ENGINE as ENGINE, Value as Value, clear_tape as clear_tape,
     set_flush_denormal as set_flush_denormal, tape_stats as tape_stats,

@@ -3,6 +3,7 @@ tapegrad/autograd/_higher.py): its nodes read back as rows of the op table."""
 
 import numpy as np
 
+from . import _function
 from ._rules import OUT, RULES
 from ._tensor import Tensor, _wrap
 from ._tensor_ops import _check_versions
@@ -30,6 +31,9 @@ def _graph_nodes(roots):
     out = []
     for s in sorted(nodes, reverse=True):
         n = nodes[s]
+        if n._op in _function.OPS:
+            out.append(_function.graph_row(n))
+            continue
         if n._checks:
             _check_versions(n)
         operands = list(n._parents)

@@ -21,6 +21,7 @@ from .._format import invalid_gradient
 from ._derivatives import OUT as _OUT, exp_array
 from .. import _integral
 from .._index_plan import int_index
+from . import _function
 from ._rules import RULES
 from ._value import _local as _tapes
 from ._tensor import (
@@ -1042,13 +1043,18 @@ def _sweep(roots, gradients, inputs, accumulate):
         if s in retaining:
             n._grad = _wrap(np.array(g, copy=True)) if n._grad is None \
                 else _wrap(n._grad._data + g)
-        if n._checks:
-            _check_versions(n)
         parents = n._parents
-        for k, p in enumerate(parents):
-            if p is not None:
-                _check_layout(n, k, p)
-        grads = RULES[n._op].backward(g, n._saved, n._ctx, parents)
+        if n._op in _function.OPS:      # a custom Function's output or call
+            grads = _function.sweep_step(n, g, pending)
+            if grads is None:
+                continue
+        else:
+            if n._checks:
+                _check_versions(n)
+            for k, p in enumerate(parents):
+                if p is not None:
+                    _check_layout(n, k, p)
+            grads = RULES[n._op].backward(g, n._saved, n._ctx, parents)
         for k, (p, gp) in enumerate(zip(parents, grads)):
             if p is None or gp is None:
                 continue
