@@ -6,6 +6,13 @@
 
 int (*tg_pyfunc_backward_hook)(tg_tape *t, tg_index i) = NULL;
 void (*tg_pyfunc_release_hook)(void *ctx) = NULL;
+void (*tg_unhook_hook)(struct tg_tnode *n) = NULL;
+int (*tg_grad_hook_fn)(tg_tape *t, tg_index i) = NULL;
+
+int tg_grad_hook(tg_tape *t, tg_index i)
+{
+    return tg_grad_hook_fn != NULL ? tg_grad_hook_fn(t, i) : 0;
+}
 
 /* (tg_tensor.c) a retain_grad() output's .grad accumulates like any node's */
 int tg_retain_grad(struct tg_tnode *n);

@@ -28,6 +28,13 @@ typedef struct tg_pyfunc {
 extern int (*tg_pyfunc_backward_hook)(tg_tape *t, tg_index i);
 extern void (*tg_pyfunc_release_hook)(void *ctx);
 
+/* Tensor.register_hook on a non-leaf (tg_tnode.hooked): the sweep calls grad_hook
+ * (the extension's, which takes the GIL) before the node's backward; unhook runs
+ * when a hooked record is freed. */
+extern void (*tg_unhook_hook)(struct tg_tnode *n);
+int tg_grad_hook(tg_tape *t, tg_index i);
+extern int (*tg_grad_hook_fn)(tg_tape *t, tg_index i);
+
 /* A record for a call with n_out outputs (takes over one reference to ctx); NULL
  * when out of memory. */
 tg_pyfunc *tg_pyfunc_new(void *ctx, int64_t n_out);

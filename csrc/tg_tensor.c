@@ -76,6 +76,7 @@ void tg_tnode_free(struct tg_tnode *n)
     tg_buf_decref(n->retained);
     tg_buf_decref(n->aux);
     tg_pyfunc_free(n->pyfunc);
+    if (n->hooked && tg_unhook_hook != NULL) tg_unhook_hook(n);
     free(n);
 }
 
@@ -1140,6 +1141,10 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
 {
     struct tg_tnode *n = t->tn[i];
     uint8_t op = t->op[i];
+    if (n != NULL && n->hooked && n->grad != NULL && op != TT_LEAF) {
+        int rc = tg_grad_hook(t, i);             /* Tensor.register_hook: with the GIL */
+        if (rc != 0) return rc;
+    }
     if (op == TT_PYFUNC || op == TT_PYFUNC_OUT) return tg_pyfunc_backward(t, i);
     if (op == TT_LEAF || n == NULL || n->grad == NULL) return 0;
     tg_index pa = t->a[i], pb = t->b[i];

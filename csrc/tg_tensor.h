@@ -43,6 +43,7 @@ struct tg_tnode {
                                         (src/tapegrad/_grad_fn.pxi) */
     double dp[2];                    /* float parameters (constants, clamp bounds) */
     uint8_t retain_grad;             /* a non-leaf whose .grad is kept (retain_grad()) */
+    uint8_t hooked;                  /* register_hook() hooks: the sweep calls them (tg_pyfunc.h) */
     tg_buf *retained;                /* its .grad: accumulated across sweeps, or NULL */
     tg_buf *aux;                     /* a third operand without gradient (TT_WHERE's mask) */
     struct tg_pyfunc *pyfunc;        /* a custom Function call's record (tg_pyfunc.h), or NULL */

@@ -182,7 +182,8 @@ KERNELS = (
                      "idx of ip[3] rows"),
     ("TT_ROLL", 127, "along one dim: element j moves to (j + ip[3]) mod n"),
     ("TT_TILE", 128, "repeat: out coordinate c reads in coordinate c mod size (trailing dims "
-                     "aligned)"),    # custom autograd.Function (csrc/tg_pyfunc.c): the call's node, n-ary over its inputs
+                     "aligned)"),
+    # custom autograd.Function (csrc/tg_pyfunc.c): the call's node, n-ary over its inputs
     # (tape args), whose backward calls Python; and one slot per output, parent the call
     ("TT_PYFUNC", 129, "a custom Function call: parents are tape args; backward calls Python"),
     ("TT_PYFUNC_OUT", 130, "output ip[0] of the TT_PYFUNC call that is its parent a"),

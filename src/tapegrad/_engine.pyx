@@ -101,6 +101,8 @@ cdef inline int _check(Value v) except -1:
 
 
 cdef tg_tape *_pyfunc_sweeping = NULL     # the tape whose sweep runs a Function's backward
+cdef dict _tensor_hooks = {}     # register_hook(): address of a hooked slot's tg_tnode ->
+                                 # (hooks, leaf slot or -1, address of its tg_tape)
 
 
 cdef int _check_idle(_Tape tape) except -1:

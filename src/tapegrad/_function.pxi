@@ -15,6 +15,8 @@ cdef extern from "tg_pyfunc.h":
     tg_index tg_tape_push_pyfunc(tg_tape *t, tg_index nargs, tg_tnode *tnode)
     int tg_pyfunc_send(tg_tape *t, tg_index p, const void *g) nogil
     void tg_pyfunc_drop_out_grads(tg_pyfunc *f) nogil
+    void (*tg_unhook_hook)(tg_tnode *n) noexcept nogil
+    int (*tg_grad_hook_fn)(tg_tape *t, tg_index i) noexcept nogil
 
 cdef extern from "Python.h":
     void Py_INCREF(object o)
@@ -197,3 +199,124 @@ cdef tuple _function_row(_Tape tape, tg_index i):
         return (me, "_function_output", call, call, me, (ctx, t.tn[i].ip[0]))
     parents = tuple(_node_handle(tape, p) if p >= 0 else None for p in _slot_parents(t, i))
     return (me, "_function", parents, parents, me, ctx)
+
+
+# ----------------------------------------------------------------------------
+# Tensor.register_hook (the running of hooks: tapegrad/autograd/_tensor_hooks.py)
+
+
+
+cdef object _register_tensor_hook(Tensor x, hook):
+    from .autograd import _tensor_hooks as th
+    th.refuse_without_grad(x)
+    _check_live(x)
+    cdef tg_tnode *n = x.tp.tn[x.index]
+    entry = _tensor_hooks.get(<size_t>n)
+    if entry is None:
+        leaf = x.index if x.tp.op[x.index] == TT_LEAF else -1
+        entry = _tensor_hooks[<size_t>n] = (th.new_hooks(), leaf, <size_t>x.tp)
+        n.hooked = 1
+    return th.add(entry[0], x, hook)
+
+
+cdef void _unhook(tg_tnode *n) noexcept with gil:
+    _tensor_hooks.pop(<size_t>n, None)
+
+
+cdef int _grad_hook(tg_tape *t, tg_index i) noexcept nogil:
+    with gil:
+        return _grad_hook_gil(t, i)
+
+
+cdef int _grad_hook_gil(tg_tape *t, tg_index i) noexcept:
+    """Node i's gradient is complete: its hooks may replace it (copied in place)."""
+    global _pyfunc_sweeping
+    cdef tg_tape *outer = _pyfunc_sweeping
+    _pyfunc_sweeping = t
+    try:
+        _run_node_hooks(t.tn[i])
+        return 0
+    except BaseException as exc:
+        _pyfunc_errors.error = exc
+        return TG_EPYFUNC
+    finally:
+        _pyfunc_sweeping = outer
+
+
+cdef int _run_node_hooks(tg_tnode *n) except -1:
+    entry = _tensor_hooks.get(<size_t>n)
+    if entry is None or not entry[0]:
+        return 0
+    from .autograd import _tensor_hooks as th
+    cdef tg_view v = n.out
+    v.buf = n.grad
+    g = _wrap(&v)
+    out = th.run(entry[0], g)
+    if out is not g:
+        memcpy(n.grad.data, (<Tensor>out).v.buf.data,
+               <size_t>n.out.numel * tg_dtype_size(n.out.dtype))
+    return 0
+
+
+cdef list _stash_hooked_leaves(tg_tape *t):
+    """Before a sweep: the hooked leaves of t start from no gradient, so that their
+    hooks see this sweep's gradient alone. [(slot, their .grad buffer)]."""
+    cdef list out = []
+    cdef tg_tnode *n
+    for hooks, leaf, tape in list(_tensor_hooks.values()):
+        if leaf < 0 or tape != <size_t>t or not hooks:
+            continue
+        n = t.tn[<tg_index>leaf]
+        out.append((leaf, <size_t>n.grad))
+        n.grad = NULL
+    return out
+
+
+cdef int _finish_hooked_leaves(tg_tape *t, list stash, bint ok) except -1:
+    """After the sweep: each hooked leaf's new gradient through its hooks, then
+    accumulated into the .grad it had (torch's AccumulateGrad after the hooks)."""
+    cdef tg_tnode *n
+    cdef tg_buf *old
+    cdef tg_buf *new
+    cdef tg_view v
+    error = None
+    for leaf, saved in stash:
+        n = t.tn[<tg_index>leaf]
+        old = <tg_buf *><size_t>saved
+        new = n.grad
+        n.grad = old
+        if new == NULL:
+            continue
+        try:
+            if ok and error is None:
+                v = n.out
+                v.buf = new
+                _run_node_hooks_into(n, v)
+        except BaseException as exc:
+            error = exc
+        finally:
+            tg_buf_decref(new)
+    if error is not None:
+        raise error
+    return 0
+
+
+cdef int _run_node_hooks_into(tg_tnode *n, tg_view v) except -1:
+    """Leaf n's gradient v through its hooks, added to n.grad (or made it)."""
+    from .autograd import _tensor_hooks as th
+    entry = _tensor_hooks.get(<size_t>n)
+    g = _wrap(&v)
+    out = th.run(entry[0], g) if entry is not None else g
+    cdef Tensor r = <Tensor>out
+    if n.grad == NULL:
+        n.grad = tg_buf_new(v.buf.nbytes)
+        if n.grad == NULL:
+            raise MemoryError("tapegrad: out of memory")
+        memcpy(n.grad.data, r.v.buf.data, v.buf.nbytes)
+    else:
+        _as_numpy_buf(n.grad, &n.out)[...] += _as_numpy(&r.v)
+    return 0
+
+
+tg_unhook_hook = _unhook
+tg_grad_hook_fn = _grad_hook

@@ -397,6 +397,10 @@ cdef class Tensor:
             return None
         return _grad_fn_of(self.tape, self.index)
 
+    def register_hook(self, hook):
+        """hook(grad) -> None or a replacement, when this tensor's gradient is computed."""
+        return _register_tensor_hook(self, hook)
+
     def retain_grad(self):
         if self.index < 0:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
@@ -1136,6 +1140,7 @@ cdef int _backward_from(Tensor root, Tensor seed) except -1:
     memcpy(g.data, seed.v.buf.data, g.nbytes)
     tg_buf_decref(n.grad)
     n.grad = g
+    cdef list hooked = _stash_hooked_leaves(t) if _tensor_hooks else None
     if i - t.low[i] < 64:               # small graphs: releasing the GIL costs more
         status = tg_tape_backward(t, i)
     else:
@@ -1145,6 +1150,8 @@ cdef int _backward_from(Tensor root, Tensor seed) except -1:
                 status = tg_tape_backward(t, i)
         finally:
             _sweep_end(root.tape)
+    if hooked:                          # register_hook() on leaves: before accumulating
+        _finish_hooked_leaves(t, hooked, status == 0)
     if status == -2:
         _raise_modified(root.tape, t.error_node)
     if status == TG_EGRAD:

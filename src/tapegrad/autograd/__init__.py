@@ -95,5 +95,5 @@ def backward(tensors: _Tensors, grad_tensors: Optional[_Tensors] = None,
 
 from . import functional as functional  # noqa: E402
 from . import function as function  # noqa: E402
-from .function import Function as Function, once_differentiable as once_differentiable  # noqa: E402,E501
+from .function import Function as Function, once_differentiable as once_differentiable  # noqa: E402
 from .gradcheck import gradcheck as gradcheck, gradgradcheck as gradgradcheck  # noqa: E402

@@ -49,6 +49,21 @@ def _is_float(x: Any) -> bool:
 class FunctionCtx:
     """What ``forward`` / ``setup_context`` store for ``backward``."""
 
+    materialize_grads: bool = True
+    needs_input_grad: Tuple[bool, ...] = ()
+    _to_save: Tuple[Any, ...] = ()
+    _saved: Optional[List[Tuple[Any, int, Optional[int]]]] = None
+    _graph_outputs: Optional[Sequence[Any]] = None
+    _engine: Any = None                    # set when the call is recorded:
+    _inputs: List[Any]                     # forward args requiring grad (None: others)
+    _in_layouts: List[Any]                 # (shape, dtype) of each tensor arg, else None
+    _out_layouts: List[Any]                # (shape, dtype) of each tensor output, else None
+    _out_slots: List[Optional[int]]        # forward output -> recorded output (None: not)
+    _slot_layouts: List[Any]               # (shape, dtype) of each recorded output
+
+    def name(self) -> str:
+        return type(self).__name__
+
     def save_for_backward(self, *tensors: Any) -> None:
         for t in tensors:
             if t is not None and not _is_tensor(t):
@@ -76,7 +91,7 @@ class FunctionCtx:
         saved = getattr(self, "_saved", None)
         if saved is None:          # during forward (or never saved): what was given
             return tuple(getattr(self, "_to_save", ()))
-        out = []
+        out: List[Any] = []
         for t, version, k in saved:
             if t is None:
                 out.append(None)
@@ -99,9 +114,6 @@ class BackwardCFunction(FunctionCtx):
     """The grad_fn of a custom Function's outputs, and its ctx (torch's class)."""
 
     _forward_cls: Any = None
-
-    def name(self) -> str:
-        return type(self).__name__
 
     @property
     def next_functions(self) -> Tuple[Tuple[Any, int], ...]:
@@ -239,6 +251,8 @@ class Function(FunctionCtx, metaclass=FunctionMeta):
     """Base class of custom differentiable operations: define the static methods
     ``forward`` and ``backward`` (optionally ``setup_context``) and call ``apply``."""
 
+    _backward_cls: Any
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         import warnings
         warnings.warn(f"{type(self)} should not be instantiated. Methods on autograd "
@@ -273,8 +287,8 @@ class Function(FunctionCtx, metaclass=FunctionMeta):
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run forward and record one node whose backward is ``cls.backward``."""
         tensors = [a for a in args if _is_tensor(a)]
-        eng = _backend.engine_of(*tensors) if tensors else None
-        ctx = cls._backward_cls.__new__(cls._backward_cls)
+        eng: Any = _backend.engine_of(*tensors) if tensors else None
+        ctx: Any = object.__new__(cls._backward_cls)
         ctx.materialize_grads = True
         grad_on = is_grad_enabled()
         ctx.needs_input_grad = tuple(bool(grad_on and _is_tensor(a) and a.requires_grad)

@@ -14,34 +14,14 @@ input requires grad, the hooks fire from the outputs' node with grad_input
 from __future__ import annotations
 
 import collections
-import itertools
 import warnings
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from .. import _backend
 from ..autograd.function import Function
+from ..utils.hooks import RemovableHandle
 
-_next_id = itertools.count().__next__
-
-
-class RemovableHandle:
-    """Returned by the register_*_hook methods: ``remove()`` takes the hook out."""
-
-    def __init__(self, hooks_dict: Dict[int, Any]) -> None:
-        self.hooks_dict_ref = hooks_dict
-        self.id = _next_id()
-
-    def remove(self) -> None:
-        self.hooks_dict_ref.pop(self.id, None)
-
-    def __enter__(self) -> "RemovableHandle":
-        return self
-
-    def __exit__(self, *args: Any) -> None:
-        self.remove()
-
-
-def _hooks(module: Any, kind: str) -> Dict[int, Any]:
+def _hooks(module: Any, kind: str) -> "collections.OrderedDict[int, Any]":
     d = module.__dict__.get("_tg_hooks")
     if d is None:
         d = {"pre": collections.OrderedDict(), "fwd": collections.OrderedDict(),
@@ -138,10 +118,10 @@ def _through(state: Callable[..., Any], values: Tuple[Any, ...]) -> Tuple[Any, .
     if not any(values[k].requires_grad for k in idx):
         return values
     out = BackwardHookFunction.apply(state, *[values[k] for k in idx])
-    values = list(values)
+    result = list(values)
     for k, o in zip(idx, out):
-        values[k] = o
-    return tuple(values)
+        result[k] = o
+    return tuple(result)
 
 
 def call_with_hooks(module: Any, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:

@@ -5,7 +5,11 @@ differentiable output is a node ``"_function_output"`` with the call as its only
 parent and ``(ctx, k)`` as its ``_ctx``. The sweep (``_tensor_ops._sweep``) hands
 each output's gradient to its call, then calls ctx's backward once."""
 
+import weakref
+
 import numpy as np
+
+from ..autograd import _tensor_hooks as _th
 
 from ._tensor import Tensor, _next_seq, _wrap
 from ._value import _local as _tapes
@@ -92,3 +96,32 @@ def graph_row(n):
     return (n, n._op, tuple(n._parents), tuple(n._parents), n, n._ctx)
 
 
+
+
+# ----------------------------------------------------------------------------
+# Tensor.register_hook (the running of hooks: tapegrad/autograd/_tensor_hooks.py)
+
+HOOKS: dict = {}    # id(tensor) -> (weak reference to it, its hooks)
+
+
+def _register_hook(self, hook):
+    """hook(grad) -> None or a replacement, when this tensor's gradient is computed."""
+    _th.refuse_without_grad(self)
+    entry = HOOKS.get(id(self))
+    if entry is None or entry[0]() is not self:
+        key = id(self)
+        entry = HOOKS[key] = (weakref.ref(self, lambda _r, k=key: HOOKS.pop(k, None)),
+                              _th.new_hooks())
+    return _th.add(entry[1], self, hook)
+
+
+def hooked(t, g):
+    """The gradient array g of tensor t through t's hooks."""
+    entry = HOOKS.get(id(t))
+    if entry is None or entry[0]() is not t or not entry[1]:
+        return g
+    out = _th.run(entry[1], _wrap(g))
+    return out._data
+
+
+Tensor.register_hook = _register_hook  # type: ignore[attr-defined]

@@ -1038,6 +1038,8 @@ def _sweep(roots, gradients, inputs, accumulate):
         if g is None:
             continue
         n = nodes[s]
+        if _function.HOOKS:             # register_hook(): before retain_grad and backward
+            g = _function.hooked(n, g)
         if wanted is not None and id(n) in wanted:
             captured[id(n)] = g
         if s in retaining:
@@ -1073,6 +1075,9 @@ def _sweep(roots, gradients, inputs, accumulate):
                 ps = p._seq
                 pending[ps] = pending[ps] + gp if ps in pending else gp
 
+    if _function.HOOKS:                 # leaves' hooks, before accumulation
+        for entry in leaf_grads.values():
+            entry[1] = _function.hooked(entry[0], entry[1])
     if not accumulate:
         for key, (_leaf, g) in leaf_grads.items():
             if key in wanted:
