@@ -32,14 +32,17 @@ import functools
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from .. import _backend
-from .grad_mode import is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import _restore, _set_off, is_grad_enabled, no_grad, set_grad_enabled
 
 __all__ = ["Function", "FunctionCtx", "BackwardCFunction", "once_differentiable",
            "InplaceFunction", "NestedIOFunction"]
 
 
+_TENSOR_TYPES = _backend.TENSOR_TYPES
+
+
 def _is_tensor(x: Any) -> bool:
-    return _backend.engine_of(x) is not None and hasattr(x, "requires_grad_")
+    return type(x) in _TENSOR_TYPES or _backend.tensor_engine(x) is not None
 
 
 def _is_float(x: Any) -> bool:
@@ -138,12 +141,14 @@ class BackwardCFunction(FunctionCtx):
             raise NotImplementedError(
                 "You must implement either the backward or vjp method for your custom "
                 "autograd.Function to use it with backward mode AD.")
-        args = self._output_grads(grads)
+        simple = len(grads) == 1 and grads[0] is not None and self._out_slots == [0]
+        args = grads if simple else self._output_grads(grads)
         self._graph_outputs = outputs
+        prev = _set_off(0 if create_graph else 1)
         try:
-            with set_grad_enabled(create_graph):
-                result = cls.backward(self, *args)
+            result = cls.backward(self, *args)
         finally:
+            _restore(prev)
             self._graph_outputs = None
         return self._check_grads(result)
 
@@ -236,6 +241,16 @@ def _backward_unset(ctx: Any, *grad_outputs: Any) -> Any:
 _BACKWARD_UNSET = staticmethod(_backward_unset).__func__
 
 
+def _defined(cls: type) -> set:
+    """Names the class (or a base below Function) defines itself."""
+    names: set = set()
+    for c in cls.__mro__:
+        if c.__module__ == __name__ and c.__name__ == "Function":
+            break
+        names.update(vars(c))
+    return names
+
+
 class FunctionMeta(type):
     """Gives each Function subclass its grad_fn class, ``<Name>Backward``."""
 
@@ -245,6 +260,7 @@ class FunctionMeta(type):
                              "__qualname__": name + "Backward"})
         cls._backward_cls = backward_cls
         super().__init__(name, bases, attrs)
+        cls._setup_style = "setup_context" in _defined(cls)
 
 
 class Function(FunctionCtx, metaclass=FunctionMeta):
@@ -252,6 +268,7 @@ class Function(FunctionCtx, metaclass=FunctionMeta):
     ``forward`` and ``backward`` (optionally ``setup_context``) and call ``apply``."""
 
     _backward_cls: Any
+    _setup_style: bool
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         import warnings
@@ -286,34 +303,31 @@ class Function(FunctionCtx, metaclass=FunctionMeta):
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run forward and record one node whose backward is ``cls.backward``."""
-        tensors = [a for a in args if _is_tensor(a)]
-        eng: Any = _backend.engine_of(*tensors) if tensors else None
-        ctx: Any = object.__new__(cls._backward_cls)
-        ctx.materialize_grads = True
+        eng: Any = None
         grad_on = is_grad_enabled()
-        ctx.needs_input_grad = tuple(bool(grad_on and _is_tensor(a) and a.requires_grad)
-                                     for a in args)
-        if any(ctx.needs_input_grad):
+        needs = []
+        for a in args:
+            e = _TENSOR_TYPES.get(type(a)) or _backend.tensor_engine(a)
+            if e is not None and eng is None:
+                eng = e
+            needs.append(bool(grad_on and e is not None and a.requires_grad))
+        ctx: Any = object.__new__(cls._backward_cls)
+        ctx.needs_input_grad = needs = tuple(needs)
+        recording = True in needs
+        if recording:
             eng._function_refuse_replay(cls.__name__)
-        with no_grad():
-            if "setup_context" in _defined(cls):
+        prev = _set_off(1)
+        try:
+            if cls._setup_style:
                 output = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, output)
             else:
                 output = cls.forward(ctx, *args, **kwargs)
-        if not any(ctx.needs_input_grad):
+        finally:
+            _restore(prev)
+        if not recording:
             return output
         return _record(eng, ctx, args, output)
-
-
-def _defined(cls: type) -> set:
-    """Names the class (or a base below Function) defines itself."""
-    names: set = set()
-    for c in cls.__mro__:
-        if c is Function:
-            break
-        names.update(vars(c))
-    return names
 
 
 def _record(eng: Any, ctx: Any, args: Tuple[Any, ...], output: Any) -> Any:
