@@ -138,6 +138,10 @@ cdef int _wait_for_sweep(_Tape tape) except -1:
     gradient or value buffer it writes or reads must not be freed or replaced under
     it, so such changes (grad = None, .data =) happen before or after it, never
     during. Busy implies the sweep holds sweep_lock; both change under the GIL."""
+    if tape is not None and _pyfunc_sweeping == &tape.t:     # (this thread's own sweep)
+        raise RuntimeError(
+            "tapegrad: a custom autograd.Function's backward or a tensor hook cannot replace "
+            "the .grad or .data of a tensor of the graph being differentiated")
     while tape is not None and tape.busy:
         tape.sweep_lock.acquire()       # blocks, without the GIL, until the sweep ends
         tape.sweep_lock.release()

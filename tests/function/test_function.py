@@ -396,3 +396,30 @@ def test_legendre_tutorial_matches_torch(engine, torch):
     assert losses[-1] < losses[0] / 2               # it learns
     np.testing.assert_allclose(losses, tlosses, rtol=1e-9)
     np.testing.assert_allclose(params, tparams, rtol=1e-9, atol=1e-15)   # a, c stay ~0
+
+
+def test_mark_dirty_rebases_the_input(engine, torch):
+    def make(Base, once):
+        class AddOne(Base):
+            @staticmethod
+            def forward(ctx, x):
+                x.add_(1)
+                ctx.mark_dirty(x)
+                return x
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 3
+        return AddOne
+    tg_f, th_f = both(torch, make)
+    results = []
+    for M, F in ((engine, tg_f), (torch, th_f)):
+        x = M.ones(3, dtype=M.float64, requires_grad=True)
+        y = x * 2
+        z = F.apply(y)
+        assert z is y and type(y.grad_fn).__name__ == "AddOneBackward"
+        (z * z).sum().backward()
+        results.append((y.tolist(), x.grad.tolist()))
+    assert results[0] == results[1]
+    raises_like(lambda: th_f.apply(torch.ones(2, requires_grad=True)),
+                lambda: tg_f.apply(engine.ones(2, requires_grad=True)))

@@ -84,3 +84,23 @@ def test_hook_inside_a_graph_with_a_custom_function(engine, torch):
         return w.grad.tolist()
     np.testing.assert_allclose(run(engine, Function), run(torch, torch.autograd.Function),
                                rtol=1e-14)
+
+
+def test_hook_replacing_a_grad_during_the_sweep_is_refused(engine):
+    x = engine.tensor(XA, dtype=engine.float64, requires_grad=True)
+    w = engine.tensor(XA, dtype=engine.float64, requires_grad=True)
+    (w * 1.0).sum().backward()
+
+    def hook(g):
+        w.grad = None                   # torch allows it; the compiled sweep cannot
+        return g
+    h = (x * 2.0).tanh()
+    for _ in range(100):                # a graph large enough for the GIL-free sweep
+        h = h * 1.0
+    h.register_hook(hook)
+    if engine.ENGINE == "c":
+        with pytest.raises(RuntimeError, match="cannot replace the .grad or .data"):
+            (h * w).sum().backward()
+    else:                               # the reference sweep has no such constraint
+        (h * w).sum().backward()
+        np.testing.assert_allclose(npy(w.grad), npy(h.detach()))

@@ -29,6 +29,7 @@ and backward are arbitrary Python, which a replayed program cannot re-run.
 from __future__ import annotations
 
 import functools
+import weakref
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from .. import _backend
@@ -63,6 +64,7 @@ class FunctionCtx:
     _out_layouts: List[Any]                # (shape, dtype) of each tensor output, else None
     _out_slots: List[Optional[int]]        # forward output -> recorded output (None: not)
     _slot_layouts: List[Any]               # (shape, dtype) of each recorded output
+    _output_ref: Any = None                # weak reference to the first recorded output
 
     def name(self) -> str:
         return type(self).__name__
@@ -128,6 +130,11 @@ class BackwardCFunction(FunctionCtx):
 
     def apply(self, *args: Any) -> Any:
         return self._forward_cls.backward(self, *args)
+
+    def _output(self) -> Any:
+        """The first tensor this node computed, while it lives (tapegrad.draw / explain)."""
+        ref = self._output_ref
+        return ref() if ref is not None else None
 
     # -- the engines' entry point ----------------------------------------------------
 
@@ -312,7 +319,7 @@ class Function(FunctionCtx, metaclass=FunctionMeta):
                 eng = e
             needs.append(bool(grad_on and e is not None and a.requires_grad))
         ctx: Any = object.__new__(cls._backward_cls)
-        ctx.needs_input_grad = needs = tuple(needs)
+        ctx.needs_input_grad = tuple(needs)
         recording = True in needs
         if recording:
             eng._function_refuse_replay(cls.__name__)
@@ -352,10 +359,15 @@ def _record(eng: Any, ctx: Any, args: Tuple[Any, ...], output: Any) -> Any:
         else:
             ctx._out_slots.append(None)
         ctx._out_layouts.append((tuple(o.shape), o.dtype) if _is_tensor(o) else None)
+    for o in attach:
+        if id(o) in dirty and o.is_leaf and o.requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad has been used in an "
+                               "in-place operation.")
     fresh = [o.detach() if (o.requires_grad or any(o is a for a in args)) and id(o) not in dirty
              else o for o in attach]
     recorded = eng._function_record(ctx, inputs, fresh, [id(o) in dirty for o in attach])
     by_id = {id(o): r for o, r in zip(attach, recorded)}
+    ctx._output_ref = weakref.ref(recorded[0]) if recorded else None
     ctx._saved = [_saved_entry(eng, t, by_id, attach) for t in getattr(ctx, "_to_save", ())]
     ctx._to_save = ()
     ctx._graph_outputs = None

@@ -48,12 +48,28 @@ def _node(op, parents, ctx, layout, data):
     return t
 
 
+_NODE_SLOTS = ("_data", "_requires_grad", "_grad", "_op", "_parents", "_saved", "_ctx",
+               "_checks", "_seq", "_tape", "_vbox", "_base", "_retains_grad", "_layouts")
+
+
+def _snapshot(x):
+    """A node object standing for x's history before a mark_dirty call rebases x."""
+    old = object.__new__(Tensor)
+    for slot in _NODE_SLOTS:
+        setattr(old, slot, getattr(x, slot))
+    old._retains_grad = False
+    return old
+
+
 def _function_record(ctx, inputs, outputs, dirty):
     """The call node over ``inputs`` (Tensors or None) and one output node per
     tensor of ``outputs`` (sharing its memory; a dirty one is rebased in place)."""
     for x in inputs:
         if x is not None and not isinstance(x, Tensor):
             raise TypeError(f"expected a Tensor, not '{type(x).__name__}'")
+    inputs = [_snapshot(x) if x is not None and any(d and x is o for d, o in
+                                                     zip(dirty, outputs)) else x
+              for x in inputs]
     call = _node(CALL, inputs, ctx, ((), np.float64), np.zeros(()))
     result = []
     for k, x in enumerate(outputs):
