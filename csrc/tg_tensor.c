@@ -2,6 +2,7 @@
  * See tg_tensor.h. The derivative formulas are PyTorch's (derivatives.yaml),
  * computed in the tensor's own precision like torch on the CPU. */
 #include "tg_tensor.h"
+#include "tg_pyfunc.h"
 #include "tg_index.h"
 #include "tg_math.h"
 #include "tg_activation.h"
@@ -75,6 +76,8 @@ void tg_tnode_free(struct tg_tnode *n)
     tg_buf_decref(n->in[1].buf);
     tg_buf_decref(n->retained);
     tg_buf_decref(n->aux);
+    tg_pyfunc_free(n->pyfunc);
+    if (n->hooked && tg_unhook_hook != NULL) tg_unhook_hook(n);
     free(n);
 }
 
@@ -1112,7 +1115,7 @@ static int tg_saved_changed(const struct tg_tnode *n, int k)
 }
 
 /* .grad of a non-leaf (retain_grad()) accumulates like a leaf's. 0, or -1. */
-static int tg_retain_grad(struct tg_tnode *n)
+int tg_retain_grad(struct tg_tnode *n)
 {
     if (n->retained == NULL && (n->retained = tg_buf_zeros(n->grad->nbytes)) == NULL)
         return -1;
@@ -1145,6 +1148,11 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
 {
     struct tg_tnode *n = t->tn[i];
     uint8_t op = t->op[i];
+    if (n != NULL && n->hooked && n->grad != NULL && op != TT_LEAF) {
+        int rc = tg_grad_hook(t, i);             /* Tensor.register_hook: with the GIL */
+        if (rc != 0) return rc;
+    }
+    if (op == TT_PYFUNC || op == TT_PYFUNC_OUT) return tg_pyfunc_backward(t, i);
     if (op == TT_LEAF || n == NULL) return 0;
     if (n->freed) {                    /* torch: backward through the graph a second time */
         t->error_node = i;

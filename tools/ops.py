@@ -214,6 +214,10 @@ KERNELS = (
                            "out's numel"),
     ("TT_PAD", 137, "constant pad: out coordinate c reads in coordinate c - ip[d] (dp[0] "
                     "outside)"),
+    # custom autograd.Function (csrc/tg_pyfunc.c): the call's node, n-ary over its inputs
+    # (tape args), whose backward calls Python; and one slot per output, parent the call
+    ("TT_PYFUNC", 138, "a custom Function call: parents are tape args; backward calls Python"),
+    ("TT_PYFUNC_OUT", 139, "output ip[0] of the TT_PYFUNC call that is its parent a"),
 )
 
 # ----------------------------------------------------------------------------

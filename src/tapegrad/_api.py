@@ -75,7 +75,8 @@ NN_FUNCTIONAL = ("relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", 
                  "huber_loss", "binary_cross_entropy_with_logits", "pad", "normalize",
                  "cosine_similarity")
 OPTIM = ("Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler")
-AUTOGRAD = ("Variable", "grad", "backward", "gradcheck", "gradgradcheck", "functional") + GRAD_MODE
+AUTOGRAD = ("Variable", "grad", "backward", "gradcheck", "gradgradcheck", "functional",
+            "Function", "function", "once_differentiable") + GRAD_MODE
 
 # The engines' private hooks the layers call (see _contract.Engine).
 HOOKS = ("_addmm", "_mse_loss", "_nll_loss", "_binary_cross_entropy", "_grad",
@@ -83,4 +84,5 @@ HOOKS = ("_addmm", "_mse_loss", "_nll_loss", "_binary_cross_entropy", "_grad",
          "_adagrad_update", "_set_grad_off", "_grad_off",
          "_trace", "_flatten_args", "_rebuild", "_GuardFailed",
          "_graph_handle", "_graph_nodes", "_set_graph_grad", "_embedding", "_one_hot",
-         "_activation", "_pointwise_loss", "_bce_with_logits", "_constant_pad")
+         "_activation", "_pointwise_loss", "_bce_with_logits", "_constant_pad",
+         "_function_record", "_function_refuse_replay", "_tensor_version")

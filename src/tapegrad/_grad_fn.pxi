@@ -129,6 +129,8 @@ cdef object _grad_fn_of(_Tape tape, tg_index i):
         acc = AccumulateGrad()
         acc.variable = _node_handle(tape, i)
         return acc
+    if t.op[i] == TT_PYFUNC_OUT or t.op[i] == TT_PYFUNC:
+        return _pyfunc_ctx(t, i)
     cdef int override = t.tn[i].grad_fn
     name = _NAME_OVERRIDES[override] if override else _TORCH_NAMES.get(t.op[i], "Backward")
     cls = _GRAD_FN_CLASSES.get(name)

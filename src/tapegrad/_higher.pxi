@@ -146,7 +146,7 @@ def _graph_nodes(list roots):
     while stack:
         i = stack.pop()
         order.append(i)
-        for p in (tape.t.a[i], tape.t.b[i]):
+        for p in _slot_parents(&tape.t, i):
             if p >= 0 and p not in seen and tape.t.op[p] != TT_LEAF:
                 seen.add(p)
                 stack.append(p)
@@ -156,6 +156,9 @@ def _graph_nodes(list roots):
         n = tape.t.tn[i]
         if n == NULL:
             raise NotImplementedError("create_graph=True through a scalar Value node")
+        if tape.t.op[i] == TT_PYFUNC or tape.t.op[i] == TT_PYFUNC_OUT:
+            out.append(_function_row(tape, i))
+            continue
         for k in range(2):
             if n.in_[k].buf != NULL and n.in_[k].buf.version != n.in_version[k]:
                 _raise_modified(tape, i)

@@ -17,7 +17,7 @@ cdef extern from "tg_ops.h" nogil:
         TT_RSQRT, TT_SIGN, TT_FLOOR, TT_CEIL, TT_ROUND, TT_MAXIMUM, TT_MINIMUM,
         TT_LOGSUMEXP, TT_VAR, TT_NORM, TT_PROD, TT_CUMSUM, TT_CAT, TT_TAKE, TT_ROLL,
         TT_TILE, TT_ERF, TT_GELU, TT_SILU, TT_LEAKY_RELU, TT_ELU, TT_SOFTPLUS,
-        TT_SMOOTH_L1, TT_BCE_LOGITS, TT_PAD, TT_LAST
+        TT_SMOOTH_L1, TT_BCE_LOGITS, TT_PAD, TT_PYFUNC, TT_PYFUNC_OUT, TT_LAST
 
 # a tensor node's grad_fn name id: 0 is its kernel's default name (_TORCH_NAMES)
 cdef enum:

@@ -617,6 +617,33 @@ cases("autograd.functional",
       lambda M, L: L.autograd.functional.vhp(lambda x: (x.tanh() * x).sum(), X(M), X(M)))
 cases("autograd.Variable", lambda M, L: L.autograd.Variable(M.tensor([1.0]), requires_grad=True),
       lambda M, L: L.autograd.Variable([1.0]))
+
+
+def _cube_fn(L, once=False):
+    """A custom autograd.Function of the engine's autograd (issue 12 item 1)."""
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return 3 * x * x * g
+
+    class Cube(L.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+    Cube.backward = staticmethod(L.autograd.once_differentiable(backward) if once else backward)
+    return Cube
+
+
+cases("autograd.Function",
+      lambda M, L: [y.sum().backward() for y in [_cube_fn(L).apply(X(M))]],
+      lambda M, L: L.autograd.grad(_cube_fn(L).apply(X(M) * 2).sum(), [X(M)]),
+      lambda M, L: _cube_fn(L).apply(X(M), 2.0))
+cases("autograd.function",
+      lambda M, L: L.autograd.function.Function is L.autograd.Function)
+cases("autograd.once_differentiable",
+      lambda M, L: [L.autograd.grad(y.sum(), [y], create_graph=True)
+                    for y in [_cube_fn(L, True).apply(X(M))]])
 for _name in _api.GRAD_MODE:
     cases("autograd." + _name, (lambda n: lambda M, L: getattr(L.autograd, n) is getattr(
         tapegrad, n))(_name))

@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Set, Tuple
 from .. import _backend
 from .._dtype import float32, float64
 from ..autograd.grad_mode import no_grad
-from . import functional as F
+from . import _hooks, functional as F
 from .parameter import Parameter
 
 __all__ = ["Module", "Linear", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Identity",
@@ -158,6 +158,8 @@ class Module:
                                   '"forward" function')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if "_tg_hooks" in self.__dict__:                 # forward / backward hooks (_hooks.py)
+            return _hooks.call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
 
     # -- traversal --
@@ -361,6 +363,9 @@ class Module:
         return sorted({k for k in keys if not k[0].isdigit()})
 
 # ------------------------------------------------------------------ layers
+
+
+_hooks.install(Module)
 
 class Linear(Module):
     """y = x @ weight.T + bias; weight (out_features, in_features)."""
