@@ -60,10 +60,12 @@ PUBLIC = (ENGINE_NAMES + GRAD_MODE + DTYPES + REPLAY + SERIALIZATION + PICTURES 
 # The layers: tapegrad.nn, tapegrad.nn.functional, tapegrad.optim, tapegrad.autograd.
 NN = ("Parameter", "Module", "Linear", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
       "Identity", "Flatten", "Sequential", "ModuleList", "MSELoss", "CrossEntropyLoss",
-      "NLLLoss", "BCELoss", "Embedding", "Dropout")
+      "NLLLoss", "BCELoss", "Embedding", "Dropout",
+      # issue 12 item 3: containers and normalisation (nn/container.py, nn/normalization.py)
+      "Unflatten", "ModuleDict", "ParameterList", "ParameterDict", "BatchNorm1d", "LayerNorm")
 NN_FUNCTIONAL = ("relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "mse_loss",
                  "nll_loss", "cross_entropy", "binary_cross_entropy", "embedding", "one_hot",
-                 "dropout")
+                 "dropout", "batch_norm", "layer_norm")
 OPTIM = ("Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler")
 AUTOGRAD = ("Variable", "grad", "backward", "gradcheck", "gradgradcheck", "functional") + GRAD_MODE
 

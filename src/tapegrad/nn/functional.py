@@ -19,7 +19,7 @@ from ._reduction import legacy_reduction as _reduction
 
 __all__ = ["relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "mse_loss",
            "nll_loss", "cross_entropy", "binary_cross_entropy", "embedding", "one_hot",
-           "dropout"]
+           "dropout", "batch_norm", "layer_norm"]
 
 
 _TENSOR_TYPES = _backend.TENSOR_TYPES
@@ -208,3 +208,6 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Any:
     """int64 one-hot rows of the class indices in tensor (num_classes=-1: max + 1)."""
     eng = _check(tensor, "input", "one_hot")
     return eng._one_hot(tensor, num_classes)
+
+
+from ._functional_norm import batch_norm as batch_norm, layer_norm as layer_norm  # noqa: E402

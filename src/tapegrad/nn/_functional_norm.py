@@ -1,0 +1,115 @@
+"""``F.batch_norm`` and ``F.layer_norm`` (re-exported by ``nn.functional``).
+
+Composed from the engine's differentiable ops (mean, var, rsqrt, broadcasting
+arithmetic), so gradients of any order come from their table rows; the values
+and gradients are torch's: the input normalised with the biased variance,
+``(x - mean) * rsqrt(var + eps) * weight + bias``; batch_norm's running
+statistics take the unbiased variance, as torch's.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional, Sequence, Tuple, Union
+
+from .. import _backend
+from ..autograd.grad_mode import no_grad
+
+__all__ = ["batch_norm", "layer_norm"]
+
+
+def _require_tensor(x: Any, what: str, fn: str) -> None:
+    if x is not None and _backend.tensor_engine(x) is None:
+        raise TypeError(f"{fn}(): argument '{what}' must be Tensor, not {type(x).__name__}")
+
+
+def _normalize(input: Any, mean: Any, var: Any, eps: float) -> Any:
+    return (input - mean) * (var + eps).rsqrt()
+
+
+def _affine(y: Any, weight: Any, bias: Any, shape: Tuple[int, ...]) -> Any:
+    if weight is not None:
+        y = y * (weight if weight.shape == shape else weight.reshape(shape))
+    if bias is not None:
+        y = y + (bias if bias.shape == shape else bias.reshape(shape))
+    return y
+
+
+def _update_running(running: Any, batch_stat: Any, momentum: float) -> None:
+    """running = (1 - momentum) * running + momentum * batch_stat, in place."""
+    with no_grad():
+        running.mul_(1 - momentum).add_(batch_stat.reshape(running.shape).to(running.dtype)
+                                        * momentum)
+
+
+def _check_channels(name: str, t: Any, channels: int) -> None:
+    if t is not None and t.numel() != channels:
+        raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")
+
+
+def batch_norm(input: Any, running_mean: Optional[Any], running_var: Optional[Any],
+               weight: Optional[Any] = None, bias: Optional[Any] = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Any:
+    """Normalise each channel (dim 1) over the batch and any trailing dims: with the
+    batch's statistics in training (updating running_mean / running_var when given),
+    with running_mean / running_var otherwise."""
+    for what, t in (("input", input), ("running_mean", running_mean),
+                    ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        _require_tensor(t, what, "batch_norm")
+    if input.dim() < 2:
+        n = max(input.dim(), 1)
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                         "but got 1)")
+    shape = tuple(input.shape)
+    channels = shape[1]
+    if training and shape[0] * math.prod(shape[2:]) == 1:
+        raise ValueError("Expected more than 1 value per channel when training, got input "
+                         f"size {input.shape}")
+    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        _check_channels(name, t, channels)
+    stat_shape = (1, channels) + (1,) * (len(shape) - 2)
+    dims: Union[int, Tuple[int, ...]] = 0 if len(shape) == 2 else \
+        (0,) + tuple(range(2, len(shape)))
+    if training:
+        mean = input.mean(dims, keepdim=True)
+        var = input.var(dims, correction=0, keepdim=True)
+        if running_mean is not None or running_var is not None:
+            n = input.numel() // channels
+            if running_mean is not None:
+                _update_running(running_mean, mean.detach(), momentum)
+            if running_var is not None:
+                _update_running(running_var, var.detach() * (n / max(n - 1, 1)), momentum)
+    else:
+        if running_mean is None or running_var is None:
+            missing = "running_mean" if running_mean is None else "running_var"
+        raise RuntimeError(f"{missing} must be defined in evaluation mode")
+        mean = running_mean.reshape(stat_shape)
+        var = running_var.reshape(stat_shape)
+    return _affine(_normalize(input, mean, var, eps), weight, bias, stat_shape)
+
+
+def layer_norm(input: Any, normalized_shape: Union[int, Sequence[int]],
+               weight: Optional[Any] = None, bias: Optional[Any] = None,
+               eps: float = 1e-5) -> Any:
+    """Normalise over the last len(normalized_shape) dims, then scale by weight and
+    shift by bias (both shaped normalized_shape)."""
+    for what, t in (("input", input), ("weight", weight), ("bias", bias)):
+        _require_tensor(t, what, "layer_norm")
+    norm_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
+        else tuple(normalized_shape)
+    shape = tuple(input.shape)
+    k = len(norm_shape)
+    if k == 0 or shape[len(shape) - k:] != norm_shape or k > len(shape):
+        raise RuntimeError(f"Given normalized_shape={list(norm_shape)}, expected input with "
+                           f"shape [*, {', '.join(str(s) for s in norm_shape)}], but got "
+                           f"input of size{list(shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != norm_shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
+                               f"got {name} of shape {list(t.shape)} and normalized_shape = "
+                               f"{list(norm_shape)}")
+    dims: Union[int, Tuple[int, ...]] = -1 if k == 1 else tuple(range(-k, 0))
+    mean = input.mean(dims, keepdim=True)
+    var = input.var(dims, correction=0, keepdim=True)
+    return _affine(_normalize(input, mean, var, eps), weight, bias, norm_shape)
