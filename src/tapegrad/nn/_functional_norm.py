@@ -65,8 +65,8 @@ def batch_norm(input: Any, running_mean: Optional[Any], running_var: Optional[An
     if training and shape[0] * math.prod(shape[2:]) == 1:
         raise ValueError("Expected more than 1 value per channel when training, got input "
                          f"size {input.shape}")
-    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
-                    ("running_var", running_var)):
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
         _check_channels(name, t, channels)
     stat_shape = (1, channels) + (1,) * (len(shape) - 2)
     dims: Union[int, Tuple[int, ...]] = 0 if len(shape) == 2 else \
@@ -83,7 +83,7 @@ def batch_norm(input: Any, running_mean: Optional[Any], running_var: Optional[An
     else:
         if running_mean is None or running_var is None:
             missing = "running_mean" if running_mean is None else "running_var"
-        raise RuntimeError(f"{missing} must be defined in evaluation mode")
+            raise RuntimeError(f"{missing} must be defined in evaluation mode")
         mean = running_mean.reshape(stat_shape)
         var = running_var.reshape(stat_shape)
     return _affine(_normalize(input, mean, var, eps), weight, bias, stat_shape)

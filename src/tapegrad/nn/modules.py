@@ -33,14 +33,15 @@ def _is_tensor(x: Any) -> bool:
     return _backend.tensor_engine(x) is not None
 
 
+_TENSOR_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor",
+                      "int64": "LongTensor", "bool": "BoolTensor"}
+
+
 def _typename(obj: Any) -> str:
     """torch's name for a value in messages: 'tapegrad.FloatTensor' for a tensor."""
-    t = getattr(obj, "type", None)
-    if callable(t) and hasattr(obj, "dtype"):
-        try:
-            return t()
-        except Exception:
-            pass
+    if _is_tensor(obj):
+        name = str(obj.dtype).rsplit(".", 1)[-1]
+        return "tapegrad." + _TENSOR_TYPE_NAMES.get(name, "Tensor")
     return type(obj).__name__
 
 
