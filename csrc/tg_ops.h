@@ -99,7 +99,9 @@ enum {
     TT_TAKE = 126,          /* along one dim: out[o, j, i] = in[o, idx[o, j, i], i]; in[1] int64 idx of ip[3] rows */
     TT_ROLL = 127,          /* along one dim: element j moves to (j + ip[3]) mod n */
     TT_TILE = 128,          /* repeat: out coordinate c reads in coordinate c mod size (trailing dims aligned) */
-    TT_LAST = 129
+    TT_BATCH_NORM = 129,    /* in[0] as (ip[0] N, ip[1] C, ip[2] L), a group per channel; ip[3] 1: batch statistics into aux, 0: aux given (eval) */
+    TT_LAYER_NORM = 130,    /* in[0] as (ip[0] rows, ip[1] D), a group per row; weight per D */
+    TT_LAST = 131
 };
 
 #endif

@@ -4,6 +4,7 @@
 #include "tg_tensor.h"
 #include "tg_index.h"
 #include "tg_math.h"
+#include "tg_norm.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -935,6 +936,7 @@ static int tg_dtypes_ok(const struct tg_tnode *n, uint8_t op)
         return dt >= TG_F32 && dt <= TG_BOOL && d0 >= TG_F32 && d0 <= TG_BOOL;
     default:
         if (tg_math_owns(op)) return tg_math_dtypes_ok(n, op);
+        if (tg_norm_owns(op)) return tg_norm_dtypes_ok(n);
         break;
     }
     if ((dt != TG_F32 && dt != TG_F64) || d0 != dt) return 0;
@@ -1043,6 +1045,7 @@ static int tg_tensor_kernel(struct tg_tnode *n, uint8_t op)
                    n->out.numel, 0);
         return 0;
     default:
+        if (tg_norm_owns(op)) return tg_norm_forward(n, op);
         return tg_math_owns(op) ? tg_math_forward(n, op) : -1;
     }
 }
@@ -1226,6 +1229,7 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
         if (ga != NULL) tg_convert(ga, n->in[0].dtype, g, n->out.dtype, n->out.numel, 1);
         return 0;
     default:   /* unary */
+        if (tg_norm_owns(op)) return tg_norm_backward(n, op, g, ga, gb);
         if (tg_math_owns(op)) {
             tg_math_backward(n, op, g, ga, gb);
             return 0;

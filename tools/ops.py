@@ -105,6 +105,12 @@ HELPERS = {
     "repeat_backward": "repeat_backward(g, repeats, sizes): g summed over the repeated tiles",
     "take_along_backward": "take_along_backward(g, sizes, dim, indices): zeros of sizes with g "
                            "added at the indices along dim it was read from (sort, topk)",
+    # issue 12 item 4 (reference/_derivatives_norm.py, autograd/_graph_helpers_norm.py)
+    "normalize_backward": "normalize_backward(g, x, weight, dims, eps, stats, layer): the "
+                          "input's gradient of (x - mean) * invstd * weight over dims (stats "
+                          "None: the batch's mean and biased variance, else (mean, invstd))",
+    "normalize_weight_backward": "normalize_weight_backward(g, x, weight, dims, eps, stats, "
+                                 "layer): sum of g * xhat to weight's shape",
 }
 
 # ----------------------------------------------------------------------------
@@ -183,6 +189,11 @@ KERNELS = (
     ("TT_ROLL", 127, "along one dim: element j moves to (j + ip[3]) mod n"),
     ("TT_TILE", 128, "repeat: out coordinate c reads in coordinate c mod size (trailing dims "
                      "aligned)"),
+    # issue 12 item 4 (csrc/tg_norm.c): normalised input times weight (in[1], optional);
+    # aux holds each group's mean then invstd (doubles); dp[0] eps
+    ("TT_BATCH_NORM", 129, "in[0] as (ip[0] N, ip[1] C, ip[2] L), a group per channel; ip[3] "
+                           "1: batch statistics into aux, 0: aux given (eval)"),
+    ("TT_LAYER_NORM", 130, "in[0] as (ip[0] rows, ip[1] D), a group per row; weight per D"),
 )
 
 # ----------------------------------------------------------------------------
@@ -639,4 +650,28 @@ TENSOR_OPS = (
     dict(name="topk", torch="TopkBackward0", inputs=("self",), saved=(),
          ctx=("self_sizes", "dim", "indices"), kernel="TT_TAKE", c_name=("NAME_TOPK", 47),
          derivatives={"self": "take_along_backward(grad, self_sizes, dim, indices)"}),
+    # -- issue 12 item 4: normalisation (csrc/tg_norm.c). Compiled only: the reference
+    # composes F.batch_norm / F.layer_norm from the ops above. The compiled node is
+    # xhat * weight; a bias is a second slot (the TT_ADDMM add) shown as the same node.
+    dict(name="native_batch_norm", torch="NativeBatchNormBackward0", inputs=("self", "weight"),
+         saved=("self", "weight"), ctx=("dims", "eps", "stats", "layer"),
+         kernel="TT_BATCH_NORM", reference=False,
+         derivatives={"self": "normalize_backward(grad, self, weight, dims, eps, stats, "
+                              "layer)",
+                      "weight": "normalize_weight_backward(grad, self, weight, dims, eps, "
+                                "stats, layer)"}),
+    dict(name="native_layer_norm", torch="NativeLayerNormBackward0", inputs=("self", "weight"),
+         saved=("self", "weight"), ctx=("dims", "eps", "stats", "layer"),
+         kernel="TT_LAYER_NORM", reference=False,
+         derivatives={"self": "normalize_backward(grad, self, weight, dims, eps, stats, "
+                              "layer)",
+                      "weight": "normalize_weight_backward(grad, self, weight, dims, eps, "
+                                "stats, layer)"}),
+    dict(name="batch_norm_bias", torch="NativeBatchNormBackward0", inputs=("self", "other"),
+         saved=(), ctx=None, kernel="TT_ADDMM", c_name=("NAME_BATCH_NORM", 48), reference=False,
+         derivatives={"self": "sum_to(grad, self)", "other": "sum_to(grad, other)"}),
+    dict(name="layer_norm_bias", torch="NativeLayerNormBackward0", inputs=("self", "other"),
+         saved=(), ctx=None, kernel="TT_ADDMM", c_name=("NAME_LAYER_NORM", 49),
+         reference=False,
+         derivatives={"self": "sum_to(grad, self)", "other": "sum_to(grad, other)"}),
 )

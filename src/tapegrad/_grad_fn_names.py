@@ -109,6 +109,10 @@ TENSOR = {
     'repeat': 'RepeatBackward0',
     'sort': 'SortBackward0',
     'topk': 'TopkBackward0',
+    'native_batch_norm': 'NativeBatchNormBackward0',
+    'native_layer_norm': 'NativeLayerNormBackward0',
+    'batch_norm_bias': 'NativeBatchNormBackward0',
+    'layer_norm_bias': 'NativeLayerNormBackward0',
 }
 
 # tensor ops: the name the compiled engine shows (differs where noted in
@@ -216,6 +220,10 @@ COMPILED = {
     'repeat': 'RepeatBackward0',
     'sort': 'SortBackward0',
     'topk': 'TopkBackward0',
+    'native_batch_norm': 'NativeBatchNormBackward0',
+    'native_layer_norm': 'NativeLayerNormBackward0',
+    'batch_norm_bias': 'NativeBatchNormBackward0',
+    'layer_norm_bias': 'NativeLayerNormBackward0',
 }
 
 # scalar ops (Value)

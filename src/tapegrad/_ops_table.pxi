@@ -16,7 +16,7 @@ cdef extern from "tg_ops.h" nogil:
         TT_INDEX, TT_WHERE, TT_SIN, TT_COS, TT_TAN, TT_LOG10, TT_LOG2, TT_LOG1P, TT_EXPM1,
         TT_RSQRT, TT_SIGN, TT_FLOOR, TT_CEIL, TT_ROUND, TT_MAXIMUM, TT_MINIMUM,
         TT_LOGSUMEXP, TT_VAR, TT_NORM, TT_PROD, TT_CUMSUM, TT_CAT, TT_TAKE, TT_ROLL,
-        TT_TILE, TT_LAST
+        TT_TILE, TT_BATCH_NORM, TT_LAYER_NORM, TT_LAST
 
 # a tensor node's grad_fn name id: 0 is its kernel's default name (_TORCH_NAMES)
 cdef enum:
@@ -58,6 +58,8 @@ cdef enum:
     NAME_UNBIND = 45
     NAME_FLIP = 46
     NAME_TOPK = 47
+    NAME_BATCH_NORM = 48
+    NAME_LAYER_NORM = 49
 
 OP_CODES = {
     'leaf': TG_LEAF,
@@ -148,6 +150,8 @@ _TORCH_NAMES = {
     TT_TAKE: 'SortBackward0',
     TT_ROLL: 'RollBackward0',
     TT_TILE: 'RepeatBackward0',
+    TT_BATCH_NORM: 'NativeBatchNormBackward0',
+    TT_LAYER_NORM: 'NativeLayerNormBackward0',
 }
 _NAME_OVERRIDES = (
     None,
@@ -198,4 +202,6 @@ _NAME_OVERRIDES = (
     'UnbindBackward0',
     'FlipBackward0',
     'TopkBackward0',
+    'NativeBatchNormBackward0',
+    'NativeLayerNormBackward0',
 )

@@ -134,6 +134,15 @@ CASES = {
     "repeat": ((A23,), lambda M, F, a: (a * a).repeat(2, 1)),
     "sort": ((DISTINCT,), lambda M, F, a: (a * a).sort(1)[0]),
     "topk": ((DISTINCT,), lambda M, F, a: (a * a).topk(2, 1)[0]),
+    # issue 12 item 4: the compiled engine's normalisation nodes (the reference composes)
+    "native_batch_norm": ((_m(4, 3, 2), POS3), lambda M, F, x, w: F.batch_norm(
+        x * x, None, None, w, None, True, 0.1, 1e-3)),
+    "native_layer_norm": ((_m(3, 4), _m(4, lo=0.5, hi=1.5)), lambda M, F, x, w: F.layer_norm(
+        x * x, (4,), w, None, 1e-3)),
+    "batch_norm_bias": ((_m(4, 3), POS3, B3), lambda M, F, x, w, b: F.batch_norm(
+        x * x, None, None, w, b, True, 0.1, 1e-3)),
+    "layer_norm_bias": ((_m(3, 4), _m(4, lo=0.5, hi=1.5), V4), lambda M, F, x, w, b:
+                        F.layer_norm(x * x, (4,), w, b, 1e-3)),
 }
 
 # gradcheck tolerances where torch's defaults do not fit the case

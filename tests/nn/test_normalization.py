@@ -105,7 +105,7 @@ def test_layer_norm_values_and_grads(engine, libs, torch, norm_shape, affine, bi
     tm = torch.nn.LayerNorm(norm_shape, eps=1e-4, elementwise_affine=affine, bias=bias).double()
     ins = [(ex, tx)]
     with torch.no_grad(), engine.no_grad():
-        for (name, ep), (_, tp) in zip(em.named_parameters(), tm.named_parameters()):
+        for ep, tp in zip(em.parameters(), tm.parameters()):
             v = RNG.standard_normal(tuple(tp.shape))
             tp.copy_(torch.tensor(v))
             ep.copy_(engine.tensor(v.tolist(), dtype=engine.float64))

@@ -327,3 +327,7 @@ from ._graph_helpers_more import (  # noqa: E402,F401 - issue 11 item 5 rows
     cos, cumsum_backward, flip, logsumexp_backward, norm_backward, prod_backward,
     repeat_backward, roll_backward, sin, slice_along, take_along_backward, unsqueeze_reduced,
     var_backward)
+
+
+from ._graph_helpers_norm import (  # noqa: E402,F401 - issue 12 item 4 rows
+    normalize_backward, normalize_weight_backward)

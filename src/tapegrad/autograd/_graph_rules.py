@@ -12,10 +12,11 @@ from ._graph_helpers import (
     OUT, binary_cross_entropy_backward, binary_cross_entropy_target_backward, bmm,
     clamp_mask, cos, cumsum_backward, embedding_backward, evenly_distribute_backward, exp,
     expand, flip, index_backward, invert_permutation, log, logsumexp_backward, mm,
-    mse_loss_backward, mv, nll_loss_backward, norm_backward, npv, outer, permute, pow_,
-    prod_backward, repeat_backward, reshape, roll_backward, select_backward, sgn, sin,
-    slice_along, sum_, sum_backward, sum_to, t, take_along_backward, transpose,
-    value_selecting_reduction_backward, var_backward, where, zeros_like)
+    mse_loss_backward, mv, nll_loss_backward, norm_backward, normalize_backward,
+    normalize_weight_backward, npv, outer, permute, pow_, prod_backward, repeat_backward,
+    reshape, roll_backward, select_backward, sgn, sin, slice_along, sum_, sum_backward,
+    sum_to, t, take_along_backward, transpose, value_selecting_reduction_backward,
+    var_backward, where, zeros_like)
 
 
 def _add(grad, saved, ctx, parents):
@@ -776,6 +777,38 @@ def _topk(grad, saved, ctx, parents):
     )
 
 
+def _native_batch_norm(grad, saved, ctx, parents):
+    self, weight = saved
+    dims, eps, stats, layer = ctx
+    return (
+        normalize_backward(grad, self, weight, dims, eps, stats, layer) if parents[0] is not None else None,
+        normalize_weight_backward(grad, self, weight, dims, eps, stats, layer) if parents[1] is not None else None,
+    )
+
+
+def _native_layer_norm(grad, saved, ctx, parents):
+    self, weight = saved
+    dims, eps, stats, layer = ctx
+    return (
+        normalize_backward(grad, self, weight, dims, eps, stats, layer) if parents[0] is not None else None,
+        normalize_weight_backward(grad, self, weight, dims, eps, stats, layer) if parents[1] is not None else None,
+    )
+
+
+def _batch_norm_bias(grad, saved, ctx, parents):
+    return (
+        sum_to(grad, parents[0]) if parents[0] is not None else None,
+        sum_to(grad, parents[1]) if parents[1] is not None else None,
+    )
+
+
+def _layer_norm_bias(grad, saved, ctx, parents):
+    return (
+        sum_to(grad, parents[0]) if parents[0] is not None else None,
+        sum_to(grad, parents[1]) if parents[1] is not None else None,
+    )
+
+
 GRAPH_RULES = {
     'add': (_add, ()),
     'add_scalar': (_add_scalar, ()),
@@ -881,4 +914,8 @@ GRAPH_RULES = {
     'repeat': (_repeat, ()),
     'sort': (_sort, ()),
     'topk': (_topk, ()),
+    'native_batch_norm': (_native_batch_norm, (0, 1)),
+    'native_layer_norm': (_native_layer_norm, (0, 1)),
+    'batch_norm_bias': (_batch_norm_bias, ()),
+    'layer_norm_bias': (_layer_norm_bias, ()),
 }

@@ -355,7 +355,7 @@ def _passed_groups(ok):
     words = {"chain": "chain result and gradients", "demo": "demo final loss",
              "overhead": "overhead result and gradients", "mlp": "mlp final loss",
              "adamw": "adamw parameters",
-             "makemore": "makemore final loss"}
+             "makemore": "makemore final loss", "makemore3": "makemore3 final loss"}
     by_group = {}
     for w in ALL_WORKLOADS:
         for c in ok:

@@ -1,10 +1,12 @@
 """``F.batch_norm`` and ``F.layer_norm`` (re-exported by ``nn.functional``).
 
-Composed from the engine's differentiable ops (mean, var, rsqrt, broadcasting
-arithmetic), so gradients of any order come from their table rows; the values
-and gradients are torch's: the input normalised with the biased variance,
-``(x - mean) * rsqrt(var + eps) * weight + bias``; batch_norm's running
-statistics take the unbiased variance, as torch's.
+The values and gradients are torch's: the input normalised with the biased
+variance, ``(x - mean) * rsqrt(var + eps) * weight + bias``; batch_norm's running
+statistics take the unbiased variance, as torch's. An engine with a fused kernel
+(the compiled one: ``_native_norm``, csrc/tg_norm.c) records torch's single
+NativeBatchNormBackward0 / NativeLayerNormBackward0 node; otherwise (the reference)
+they are composed from the engine's differentiable ops (mean, var, rsqrt, arithmetic).
+Gradients of any order come from the op table's rows either way.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from ..autograd.grad_mode import no_grad
 __all__ = ["batch_norm", "layer_norm"]
 
 
+_TENSOR_TYPES = _backend.TENSOR_TYPES
+
+
 def _require_tensor(x: Any, what: str, fn: str) -> None:
-    if x is not None and _backend.tensor_engine(x) is None:
+    if x is not None and type(x) not in _TENSOR_TYPES and _backend.tensor_engine(x) is None:
         raise TypeError(f"{fn}(): argument '{what}' must be Tensor, not {type(x).__name__}")
 
 
@@ -40,6 +45,54 @@ def _update_running(running: Any, batch_stat: Any, momentum: float) -> None:
     with no_grad():
         running.mul_(1 - momentum).add_(batch_stat.reshape(running.shape).to(running.dtype)
                                         * momentum)
+
+
+def _set_running(running: Any, values: Any) -> None:
+    """running = values (a float64 array), in place and off the graph."""
+    eng = _backend.engine_of(running)
+    with no_grad():
+        running.copy_(eng.tensor(values.reshape(tuple(running.shape)), dtype=running.dtype))
+
+
+def _native(eng: Any, input: Any, *operands: Any) -> Any:
+    """The engine's fused normalisation when it has one and the operands suit it
+    (floating point tensors of one dtype), else None."""
+    native = getattr(eng, "_native_norm", None)
+    if native is None or not input.dtype.is_floating_point:
+        return None
+    dtype = input.dtype
+    for t in operands:
+        if t is not None and (t.dtype != dtype or _TENSOR_TYPES.get(type(t)) is not eng):
+            return None
+    return native
+
+
+def _batch_norm_native(native: Any, input: Any, running_mean: Any, running_var: Any,
+                       weight: Any, bias: Any, training: bool, momentum: float,
+                       eps: float) -> Any:
+    import numpy as np
+    shape = tuple(input.shape)
+    channels = shape[1]
+    layout = (shape[0], channels, math.prod(shape[2:]))
+    stats = None
+    if not training:
+        rv = np.asarray(running_var.detach().numpy(), dtype=np.float64)
+        stats = (np.asarray(running_mean.detach().numpy(), dtype=np.float64),
+                 1.0 / np.sqrt(rv + eps))
+    if bias is not None and len(shape) > 2:
+        bias = bias.reshape((channels,) + (1,) * (len(shape) - 2))
+    running = [t if training and t is not None and t.dtype == input.dtype else None
+               for t in (running_mean, running_var)]
+    others = [(t, k) for k, t in enumerate((running_mean, running_var))
+              if training and t is not None and running[k] is None]
+    out, batch = native(input, weight, bias, False, stats, eps, layout, running[0],
+                        running[1], momentum, bool(others))
+    n = input.numel() // channels if channels else 0
+    for t, k in others:     # running statistics in another dtype than the input's
+        value = batch[0] if k == 0 else batch[2] * (n / max(n - 1, 1))
+        old = np.asarray(t.detach().numpy(), dtype=np.float64)
+        _set_running(t, momentum * value + (1 - momentum) * old)
+    return out
 
 
 def _check_channels(name: str, t: Any, channels: int) -> None:
@@ -68,6 +121,13 @@ def batch_norm(input: Any, running_mean: Optional[Any], running_var: Optional[An
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
         _check_channels(name, t, channels)
+    if not training and (running_mean is None or running_var is None):
+        missing = "running_mean" if running_mean is None else "running_var"
+        raise RuntimeError(f"{missing} must be defined in evaluation mode")
+    native = _native(_TENSOR_TYPES.get(type(input)), input, weight, bias)
+    if native is not None:
+        return _batch_norm_native(native, input, running_mean, running_var, weight, bias,
+                                  training, momentum, eps)
     stat_shape = (1, channels) + (1,) * (len(shape) - 2)
     dims: Union[int, Tuple[int, ...]] = 0 if len(shape) == 2 else \
         (0,) + tuple(range(2, len(shape)))
@@ -81,9 +141,6 @@ def batch_norm(input: Any, running_mean: Optional[Any], running_var: Optional[An
             if running_var is not None:
                 _update_running(running_var, var.detach() * (n / max(n - 1, 1)), momentum)
     else:
-        if running_mean is None or running_var is None:
-            missing = "running_mean" if running_mean is None else "running_var"
-            raise RuntimeError(f"{missing} must be defined in evaluation mode")
         mean = running_mean.reshape(stat_shape)
         var = running_var.reshape(stat_shape)
     return _affine(_normalize(input, mean, var, eps), weight, bias, stat_shape)
@@ -109,6 +166,12 @@ def layer_norm(input: Any, normalized_shape: Union[int, Sequence[int]],
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
                                f"got {name} of shape {list(t.shape)} and normalized_shape = "
                                f"{list(norm_shape)}")
+    native = _native(_TENSOR_TYPES.get(type(input)), input, weight, bias)
+    if native is not None:
+        d = math.prod(norm_shape)
+        w = weight if weight is None or k == 1 else weight.reshape(d)
+        out, _ = native(input, w, bias, True, None, eps, (input.numel() // d if d else 0, d))
+        return out
     dims: Union[int, Tuple[int, ...]] = -1 if k == 1 else tuple(range(-k, 0))
     mean = input.mean(dims, keepdim=True)
     var = input.var(dims, correction=0, keepdim=True)

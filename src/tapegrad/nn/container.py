@@ -250,10 +250,11 @@ class ModuleDict(Module):
             if not isinstance(m, abc.Iterable):
                 raise TypeError("ModuleDict update sequence element #" + str(j)
                                 + " should be Iterable; is" + type(m).__name__)
-            if len(m) != 2:
+            pair = list(m)
+            if len(pair) != 2:
                 raise ValueError("ModuleDict update sequence element #" + str(j)
-                                 + " has length " + str(len(m)) + "; 2 is required")
-            self[m[0]] = m[1]
+                                 + " has length " + str(len(pair)) + "; 2 is required")
+            self[pair[0]] = pair[1]
 
 
 def _as_parameter(value: Any) -> Any:

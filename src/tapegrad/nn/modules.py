@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import collections
 import math
-from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Set, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Set, Tuple, TypeVar
 
 from .. import _backend
 from .._dtype import float32, float64

@@ -71,11 +71,12 @@ class _BatchNorm(Module):
     def forward(self, input: Any) -> Any:
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            with no_grad():
-                self.num_batches_tracked.add_(1)
+        tracked = self.num_batches_tracked
+        if self.training and self.track_running_stats and tracked is not None:
+            count = int(tracked.item()) + 1
+            tracked.fill_(count)            # (+= 1; fill_ is the cheap in-place write)
             if self.momentum is None:       # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.item())
+                factor = 1.0 / float(count)
         use_batch = self.training or (self.running_mean is None and self.running_var is None)
         track = not self.training or self.track_running_stats
         return F.batch_norm(input, self.running_mean if track else None,
