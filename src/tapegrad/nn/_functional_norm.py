@@ -67,31 +67,32 @@ def _native(eng: Any, input: Any, *operands: Any) -> Any:
     return native
 
 
-def _batch_norm_native(native: Any, input: Any, running_mean: Any, running_var: Any,
-                       weight: Any, bias: Any, training: bool, momentum: float,
-                       eps: float) -> Any:
-    import numpy as np
-    shape = tuple(input.shape)
+def _batch_norm_native(native: Any, input: Any, shape: Tuple[int, ...], running_mean: Any,
+                       running_var: Any, weight: Any, bias: Any, training: bool,
+                       momentum: float, eps: float) -> Any:
     channels = shape[1]
-    layout = (shape[0], channels, math.prod(shape[2:]))
+    layout = (shape[0], channels, math.prod(shape[2:]) if len(shape) > 2 else 1)
     stats = None
     if not training:
+        import numpy as np
         rv = np.asarray(running_var.detach().numpy(), dtype=np.float64)
         stats = (np.asarray(running_mean.detach().numpy(), dtype=np.float64),
                  1.0 / np.sqrt(rv + eps))
     if bias is not None and len(shape) > 2:
         bias = bias.reshape((channels,) + (1,) * (len(shape) - 2))
-    running = [t if training and t is not None and t.dtype == input.dtype else None
-               for t in (running_mean, running_var)]
-    others = [(t, k) for k, t in enumerate((running_mean, running_var))
-              if training and t is not None and running[k] is None]
-    out, batch = native(input, weight, bias, False, stats, eps, layout, running[0],
-                        running[1], momentum, bool(others))
+    if not training or ((running_mean is None or running_mean.dtype == input.dtype) and
+                        (running_var is None or running_var.dtype == input.dtype)):
+        return native(input, weight, bias, False, stats, eps, layout,
+                      running_mean if training else None, running_var if training else None,
+                      momentum)[0]
+    # running statistics in another dtype than the input's: updated here
+    out, batch = native(input, weight, bias, False, None, eps, layout, None, None, momentum,
+                        True)
     n = input.numel() // channels if channels else 0
-    for t, k in others:     # running statistics in another dtype than the input's
-        value = batch[0] if k == 0 else batch[2] * (n / max(n - 1, 1))
-        old = np.asarray(t.detach().numpy(), dtype=np.float64)
-        _set_running(t, momentum * value + (1 - momentum) * old)
+    for t, value in ((running_mean, batch[0]), (running_var, batch[2] * (n / max(n - 1, 1)))):
+        if t is not None:
+            old = t.detach().numpy().astype("float64")
+            _set_running(t, momentum * value + (1 - momentum) * old)
     return out
 
 
@@ -115,19 +116,21 @@ def batch_norm(input: Any, running_mean: Optional[Any], running_var: Optional[An
                          "but got 1)")
     shape = tuple(input.shape)
     channels = shape[1]
-    if training and shape[0] * math.prod(shape[2:]) == 1:
+    if training and shape[0] * (math.prod(shape[2:]) if len(shape) > 2 else 1) == 1:
         raise ValueError("Expected more than 1 value per channel when training, got input "
                          f"size {input.shape}")
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
-        _check_channels(name, t, channels)
+    if (running_mean is not None or running_var is not None or weight is not None or
+            bias is not None):
+        for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                        ("weight", weight), ("bias", bias)):
+            _check_channels(name, t, channels)
     if not training and (running_mean is None or running_var is None):
         missing = "running_mean" if running_mean is None else "running_var"
         raise RuntimeError(f"{missing} must be defined in evaluation mode")
     native = _native(_TENSOR_TYPES.get(type(input)), input, weight, bias)
     if native is not None:
-        return _batch_norm_native(native, input, running_mean, running_var, weight, bias,
-                                  training, momentum, eps)
+        return _batch_norm_native(native, input, shape, running_mean, running_var, weight,
+                                  bias, training, momentum, eps)
     stat_shape = (1, channels) + (1,) * (len(shape) - 2)
     dims: Union[int, Tuple[int, ...]] = 0 if len(shape) == 2 else \
         (0,) + tuple(range(2, len(shape)))

@@ -122,9 +122,16 @@ class Module:
 
     def __getattr__(self, name: str) -> Any:
         d = self.__dict__
-        for reg in ("_parameters", "_buffers", "_modules"):
-            if reg in d and name in d[reg]:
-                return d[reg][name]
+        params = d.get("_parameters")
+        if params is not None:          # (unrolled: every layer's forward reads through here)
+            if name in params:
+                return params[name]
+            buffers = d["_buffers"]
+            if name in buffers:
+                return buffers[name]
+            modules = d["_modules"]
+            if name in modules:
+                return modules[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:

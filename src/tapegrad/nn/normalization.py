@@ -70,17 +70,19 @@ class _BatchNorm(Module):
 
     def forward(self, input: Any) -> Any:
         self._check_input_dim(input)
+        buffers, params = self._buffers, self._parameters
+        running_mean, running_var = buffers["running_mean"], buffers["running_var"]
+        tracked = buffers["num_batches_tracked"]
         factor = 0.0 if self.momentum is None else self.momentum
-        tracked = self.num_batches_tracked
         if self.training and self.track_running_stats and tracked is not None:
             count = int(tracked.item()) + 1
             tracked.fill_(count)            # (+= 1; fill_ is the cheap in-place write)
             if self.momentum is None:       # cumulative moving average
                 factor = 1.0 / float(count)
-        use_batch = self.training or (self.running_mean is None and self.running_var is None)
+        use_batch = self.training or (running_mean is None and running_var is None)
         track = not self.training or self.track_running_stats
-        return F.batch_norm(input, self.running_mean if track else None,
-                            self.running_var if track else None, self.weight, self.bias,
+        return F.batch_norm(input, running_mean if track else None,
+                            running_var if track else None, params["weight"], params["bias"],
                             use_batch, factor, self.eps)
 
     def extra_repr(self) -> str:
