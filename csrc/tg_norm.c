@@ -104,12 +104,24 @@ static void tg_norm_bwd_##SFX(struct tg_tnode *n, uint8_t op, int64_t groups, do
 TG_DEFINE_NORM(float, f32)
 TG_DEFINE_NORM(double, f64)
 
+static int tg_norm_running_ok(const struct tg_tnode *n, int64_t groups)
+{
+    size_t need = (size_t)groups * tg_dtype_size(n->out.dtype);
+    for (int k = 0; k < 2; k++)
+        if (n->running[k] != NULL && n->running[k]->nbytes < need) return 0;
+    return 1;
+}
+
 int tg_norm_forward(struct tg_tnode *n, uint8_t op)
 {
     int64_t groups, wsize;
-    if (!tg_norm_params_ok(n, op, &groups, &wsize)) return -1;
+    if (!tg_norm_params_ok(n, op, &groups, &wsize) || !tg_norm_running_ok(n, groups))
+        return -1;
     if (n->out.dtype == TG_F32) tg_norm_fwd_f32(n, op, groups);
     else tg_norm_fwd_f64(n, op, groups);
+    if (op == TT_BATCH_NORM && n->ip[3] && !n->ip[4] && (n->running[0] || n->running[1]))
+        tg_norm_update_running(n->aux, groups, groups ? (double)n->in[0].numel / groups : 0.0,
+                               n->running[0], n->running[1], n->out.dtype, n->dp[1]);
     return 0;
 }
 

@@ -7,7 +7,10 @@
  * (ip[0] rows, ip[1] D): a group per row, weight of D elements. n->aux holds each
  * group's mean, then its invstd = 1 / sqrt(var + dp[0]), then its biased variance
  * (3 * groups doubles): computed by the forward from the batch unless TT_BATCH_NORM's
- * ip[3] is 0, when mean and invstd are given (eval: the running statistics). in[1].buf NULL:
+ * ip[3] is 0, when mean and invstd are given (eval: the running statistics); on the
+ * batch's statistics, a forward also updates n->running[0] / [1] (the running mean and
+ * variance, momentum dp[1]; tg_norm_update_running; ip[4] 1 skips it: a replay's
+ * recording run, whose program's forward updates them), so a replay does too. in[1].buf NULL:
  * no weight. Statistics accumulate in double; the output is in the input's dtype. */
 #ifndef TG_NORM_H
 #define TG_NORM_H

@@ -75,6 +75,8 @@ void tg_tnode_free(struct tg_tnode *n)
     tg_buf_decref(n->in[1].buf);
     tg_buf_decref(n->retained);
     tg_buf_decref(n->aux);
+    tg_buf_decref(n->running[0]);
+    tg_buf_decref(n->running[1]);
     free(n);
 }
 

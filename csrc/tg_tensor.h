@@ -45,6 +45,8 @@ struct tg_tnode {
     uint8_t retain_grad;             /* a non-leaf whose .grad is kept (retain_grad()) */
     tg_buf *retained;                /* its .grad: accumulated across sweeps, or NULL */
     tg_buf *aux;                     /* a third operand without gradient (TT_WHERE's mask) */
+    tg_buf *running[2];              /* TT_BATCH_NORM: running mean and variance its forward
+                                        updates (momentum dp[1]), or NULL (tg_norm.h) */
 };
 
 /* Tensor op codes (TT_*) continue the scalar ones: csrc/tg_ops.h, generated. */

@@ -21,7 +21,8 @@ def _native_norm(input, weight, bias, bint layer, stats, double eps, tuple layou
     broadcast. stats: None for the batch's own statistics, else (mean, invstd)
     float64 arrays of C values (batch norm, eval). running_mean / running_var (batch
     norm on the batch's statistics): tensors of C elements in the input's dtype,
-    updated in place as torch's (momentum; the variance unbiased). statistics (when
+    updated in place as torch's (momentum; the variance unbiased) by the kernel, so a
+    replayed step updates them too. statistics (when
     want_stats, else None): a (3, groups) float64 array of each group's mean, invstd
     and biased variance (the variance only for the batch's own statistics)."""
     cdef Tensor x = _tensor_arg(input, "layer_norm" if layer else "batch_norm")
@@ -50,24 +51,43 @@ def _native_norm(input, weight, bias, bint layer, stats, double eps, tuple layou
             raise RuntimeError(f"batch_norm: expected {groups} running statistics per "
                                f"buffer, got {given.shape[0] // 2}")
         memcpy(n.aux.data, &given[0], <size_t>(2 * groups) * sizeof(double))
-    cdef Tensor rm = _running_arg(running_mean, x, groups)
-    cdef Tensor rv = _running_arg(running_var, x, groups)
+    cdef Tensor rm, rv
+    try:
+        rm = _running_arg(running_mean, x, groups)
+        rv = _running_arg(running_var, x, groups)
+    except BaseException:
+        tg_tnode_free(n)
+        raise
+    cdef bint recording = _recordings_active and \
+        getattr(_thread_tapes, "recording", None) is not None
+    if not layer and stats is None:     # the kernel updates them (and so does a replay)
+        n.dp[1] = momentum
+        n.ip[4] = recording             # a replay's forward will: not this recording run
+        if rm is not None:
+            n.running[0] = rm.v.buf
+            tg_buf_incref(rm.v.buf)
+        if rv is not None:
+            n.running[1] = rv.v.buf
+            tg_buf_incref(rv.v.buf)
     cdef tg_buf *aux = n.aux
-    cdef int64_t count = x.v.numel // groups if groups > 0 else 0
+    cdef Tensor res
     statistics = None
     tg_buf_incref(aux)
     try:
         out = _run(TT_LAYER_NORM if layer else TT_BATCH_NORM, n, x, w)
+        res = <Tensor>out
+        if recording and (rm is not None or rv is not None):
+            if res.index >= 0:          # on the recorded graph: its replays update them
+                res.tape.t.tn[res.index].ip[4] = 0
+            else:                       # off the graph (nothing to replay): update now
+                tg_norm_update_running(aux, groups, <double>(x.v.numel // groups) if groups > 0 else 0.0,
+                                       rm.v.buf if rm is not None else NULL,
+                                       rv.v.buf if rv is not None else NULL, x.v.dtype,
+                                       momentum)
         if want_stats:
             statistics = np.array(<double[:3 * groups]>(<double *>aux.data), copy=True) \
                 if groups > 0 else np.zeros(0)
             statistics = statistics.reshape(3, groups)
-        if not layer and stats is None and (rm is not None or rv is not None):
-            if tg_norm_update_running(aux, groups, <double>count,
-                                      rm.v.buf if rm is not None else NULL,
-                                      rv.v.buf if rv is not None else NULL, x.v.dtype,
-                                      momentum) != 0:
-                raise RuntimeError("batch_norm: the running statistics do not fit")
     finally:
         tg_buf_decref(aux)
     if bias is not None:

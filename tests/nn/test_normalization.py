@@ -148,3 +148,37 @@ def test_errors_are_torchs(engine, libs, torch, call, exc):
     with pytest.raises(exc) as got:
         call(engine, libs.F, libs.nn)
     assert str(got.value) == str(want.value).replace("torch", "tapegrad")
+
+
+def test_replay_updates_running_statistics_as_eager(engine, libs):
+    """A replayed training step (tapegrad.compile) updates BatchNorm1d's running
+    statistics as the eager step does (the compiled kernel updates them)."""
+    from tapegrad import _replay
+
+    compile_ = _replay.api_for(engine).compile
+    xs = [RNG.standard_normal((6, 3)) for _ in range(5)]
+
+    def run(replayed):
+        engine.manual_seed(0)
+        model = libs.nn.Sequential(libs.nn.Linear(3, 4), libs.nn.BatchNorm1d(4),
+                                   libs.nn.Tanh()).double()
+        opt = libs.optim.SGD(model.parameters(), lr=0.1)
+
+        def loss_of(x):
+            return (model(x) ** 2).sum()
+        call = compile_(loss_of) if replayed else loss_of
+        losses = []
+        for x in xs:
+            opt.zero_grad()
+            loss = call(engine.tensor(x.tolist(), dtype=engine.float64))
+            if not replayed:
+                loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return losses, {k: npy(v) for k, v in model.state_dict().items()}
+
+    (l_eager, s_eager), (l_replay, s_replay) = run(False), run(True)
+    assert_close(l_replay, l_eager, 1e-12, 1e-14)
+    for k in ("1.running_mean", "1.running_var", "0.weight"):
+        assert_close(s_replay[k], s_eager[k], 1e-12, 1e-14, k)
+    assert not np.allclose(s_eager["1.running_mean"], 0.0)
