@@ -143,9 +143,9 @@ def batch_norm(input: Any, running_mean: Optional[Any], running_var: Optional[An
                 _update_running(running_mean, mean.detach(), momentum)
             if running_var is not None:
                 _update_running(running_var, var.detach() * (n / max(n - 1, 1)), momentum)
-    else:
-        mean = running_mean.reshape(stat_shape)
-        var = running_var.reshape(stat_shape)
+    else:                   # (both given: checked above)
+        mean = running_mean.reshape(stat_shape)     # type: ignore[union-attr]
+        var = running_var.reshape(stat_shape)       # type: ignore[union-attr]
     return _affine(_normalize(input, mean, var, eps), weight, bias, stat_shape)
 
 
