@@ -10,7 +10,7 @@ from libc.stdint cimport uint8_t
 import numbers
 import threading
 
-from ._format import value_op_label
+from ._format import broadcast_error as _broadcast_error, value_op_label
 from ._ops import OPS
 from ._denormal import flush_mode_arg as _flush_mode_arg
 from . import _functions_more as _FM

@@ -244,6 +244,35 @@ def minimum(self, other):
     return _extremum(self, other, "minimum")
 
 
+def check_lone_dims(dims, what):
+    """torch reads one argument as the whole dims sequence: an ndarray there is its
+    TypeError (an ndarray among several ints is an int)."""
+    if len(dims) == 1 and isinstance(dims[0], np.ndarray):
+        raise TypeError(f"{what}(): argument 'dims' (position 1) must be tuple of ints, "
+                        f"not numpy.ndarray")
+
+
+def clamp_tensors(self, min, max):
+    """clamp with a tensor bound: min(max(x, min), max) as torch, built of where-nodes so
+    each bound receives the gradient where it is the result (grad_fn WhereBackward0, where
+    torch names one ClampBackward0 node)."""
+    eng = _engine(self)
+    bounds = (min, max)
+    if not builtins.all(b is None or isinstance(b, eng.Tensor) for b in bounds):
+        kinds = ", ".join("Tensor" if isinstance(b, eng.Tensor) else type(b).__name__
+                          for b in (self,) + bounds)
+        raise TypeError(f"clamp() received an invalid combination of arguments - got "
+                        f"({kinds}): the bounds are both tensors (or None) or both numbers")
+    out = self
+    if bounds[0] is not None:
+        out = eng.where(out < bounds[0], bounds[0], out)
+    if bounds[1] is not None:
+        out = eng.where(out > bounds[1], bounds[1], out)
+    if out is self:
+        out = self.clone()
+    return out
+
+
 # ----------------------------------------------------------------------------
 # Reductions
 

@@ -14,6 +14,8 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
+from ._format import broadcast_error
+
 from ._dtype import (
     DIM, SCALAR, ZERO_DIM, DtypeError, bool_, dtype, get_default_dtype, promote_types,
     result_type, scalar_dtype, scalar_type_name)
@@ -45,6 +47,12 @@ def binary(op: str, a: np.ndarray, a_dt: dtype, b: Any, b_dt: dtype, b_prio: int
         raise RuntimeError(BOOL_SUB_BOOL if a_dt is b_dt and b_prio != SCALAR else BOOL_SUB)
     res = result_type([(a_dt, priority(a.ndim)), (b_dt, b_prio)])
     assert res is not None
+    if isinstance(b, np.ndarray):
+        try:
+            np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            raise broadcast_error(op, b.shape if reflected else a.shape,
+                                  a.shape if reflected else b.shape) from None
     if res.is_floating_point:
         return None, res
     if op == "div":                                   # true division of integers

@@ -750,6 +750,8 @@ cdef class Tensor:
     def clamp(self, min=None, max=None):
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            return _FM.clamp_tensors(self, min, max)
         if _integral_code(self.v.dtype):
             return _integral_clamp(self, min, max)
         return _unary(TT_CLAMP, self, "clamp", 0.0 if min is None else float(min),
@@ -758,11 +760,15 @@ cdef class Tensor:
     def clamp_min(self, min):
         if min is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        if isinstance(min, Tensor):
+            return _FM.clamp_tensors(self, min, None)
         return _unary(TT_CLAMP, self, "clamp_min", float(min), 0.0, 1, 0, NAME_CLAMP_MIN)
 
     def clamp_max(self, max):
         if max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        if isinstance(max, Tensor):
+            return _FM.clamp_tensors(self, None, max)
         return _unary(TT_CLAMP, self, "clamp_max", 0.0, float(max), 0, 1, NAME_CLAMP_MAX)
 
     def reciprocal(self):
@@ -818,6 +824,9 @@ cdef class Tensor:
         return _matmul(self, other)
 
     def dot(self, other):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"dot(): argument 'tensor' (position 1) must be Tensor, not "
+                            f"{type(other).__name__}")
         if self.v.ndim != 1 or other.ndim != 1:
             raise RuntimeError(f"1D tensors expected, but got {self.v.ndim}D and "
                                f"{other.ndim}D tensors")
@@ -880,6 +889,7 @@ cdef class Tensor:
         return _view(self, shape, NAME_SQUEEZE_DIM)
 
     def permute(self, *dims):
+        _FM.check_lone_dims(dims, "permute")
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
         if sorted(_norm_dim(d, self.v.ndim) for d in dims) != list(range(self.v.ndim)):
@@ -891,10 +901,10 @@ cdef class Tensor:
                        NAME_PERMUTE)
 
     def transpose(self, dim0, dim1):
-        if self.v.ndim < 2 and self.v.ndim == 0:
+        a, b = _norm_dim(dim0, self.v.ndim), _norm_dim(dim1, self.v.ndim)
+        if self.v.ndim == 0:
             return self
         order = list(range(self.v.ndim))
-        a, b = _norm_dim(dim0, self.v.ndim), _norm_dim(dim1, self.v.ndim)
         order[a], order[b] = order[b], order[a]
         strides = _contiguous_strides(&self.v)
         return _gather(self, [self.v.shape[d] for d in order], 0, [strides[d] for d in order],

@@ -365,7 +365,7 @@ cdef tuple _broadcast_batch(tuple sa, tuple sb):
     try:
         return tuple(np.broadcast_shapes(sa, sb))
     except ValueError:
-        raise RuntimeError(f"matmul: shapes {sa} and {sb} cannot be broadcast") from None
+        raise _broadcast_error("matmul", sa, sb) from None
 
 
 cdef Tensor _expand(Tensor x, list shape):
@@ -676,17 +676,11 @@ def is_floating_point(x): return _tensor_arg(x, "is_floating_point").dtype.is_fl
 
 
 def argmax(x, dim=None, keepdim=False):
-    _tensor_arg(x, "argmax")
-    _note_tensor_read(x)
-    a = _as_numpy(&(<Tensor>x).v)
-    if dim is None:
-        return tensor(np.int64(np.argmax(a)))
-    r = np.argmax(a, axis=dim)
-    return tensor(np.expand_dims(r, dim) if keepdim else r, dtype=int64)
+    return _tensor_arg(x, "argmax").argmax(dim, keepdim)
 
 
 def argmin(x, dim=None, keepdim=False):
-    return argmax(-_tensor_arg(x, "argmin").detach(), dim, keepdim)
+    return _tensor_arg(x, "argmin").argmin(dim, keepdim)
 
 # ----------------------------------------------------------------------------
 # Hooks for the shared nn layer (tapegrad.nn)

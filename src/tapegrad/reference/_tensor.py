@@ -626,6 +626,8 @@ class Tensor:
             raise TypeError(f"{op}_(): argument 'other' must be a Tensor or a number, not "
                             f"'{type(other).__name__}'")
         self._check_inplace()
+        if isinstance(other, Tensor):
+            _check_live(other)
         c = _common(self, other)
         x, y, b, dt = c
         if op == "div" and not dt.is_floating_point:

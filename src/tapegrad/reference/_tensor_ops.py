@@ -17,9 +17,10 @@ from .._dtype import (
     DIM, SCALAR, ZERO_DIM, Size, bool_, dtype, promote_types, result_type,
     scalar_dtype)
 from .._grad_mode import _state as _grad_state
+from .. import _format
 from .._format import invalid_gradient
 from ._derivatives import OUT as _OUT, exp_array
-from .. import _integral
+from .. import _integral, _functions_more as _FM
 from .._index_plan import int_index
 from ._rules import RULES
 from ._value import _local as _tapes
@@ -128,16 +129,7 @@ def _common(a, b):
 
 
 def _broadcast_error(op, x, y):
-    sa, sb = tuple(x.shape), tuple(y.shape)
-    detail = ""
-    for k in range(1, _bmax(len(sa), len(sb)) + 1):
-        da = sa[-k] if k <= len(sa) else 1
-        db = sb[-k] if k <= len(sb) else 1
-        if da != db and da != 1 and db != 1:
-            detail = (f": the size of tensor a ({da}) must match the size of tensor b ({db}) "
-                      f"at non-singleton dimension {_bmax(len(sa), len(sb)) - k}")
-            break
-    return RuntimeError(f"{op}: shapes {sa} and {sb} cannot be broadcast{detail}")
+    return _format.broadcast_error(op, getattr(x, "shape", x), getattr(y, "shape", y))
 
 
 _NO_DIM = object()      # softmax() called without dim (torch: a TypeError)
@@ -398,7 +390,7 @@ class _TensorOps:
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
-            raise NotImplementedError("tapegrad: clamp() takes Python numbers as bounds")
+            return _FM.clamp_tensors(self, min, max)
         x = self._data
         if x.dtype.kind != "f":
             res = _integral.clamp_dtype(_dtype_of(x), x.ndim, min, max)
@@ -419,13 +411,13 @@ class _TensorOps:
 
     def clamp_min(self, min):
         out = self.clamp(min=min)
-        if out._op is not None:
+        if out._op is not None and not isinstance(min, Tensor):
             out._op = "clamp_min"
         return out
 
     def clamp_max(self, max):
         out = self.clamp(max=max)
-        if out._op is not None:
+        if out._op is not None and not isinstance(max, Tensor):
             out._op = "clamp_max"
         return out
 
@@ -523,8 +515,10 @@ class _TensorOps:
             raise TypeError('softmax() missing 1 required positional arguments: "dim"')
         x = self._float_data(dtype)
         d = _softmax_dim(dim, x.ndim)
-        if x.ndim == 0 or x.size == 0:
-            return _result(np.ones_like(x), "softmax", (self,), d if x.ndim else None)
+        if x.ndim == 0 or x.size == 0:             # exp(x - x): 1, or nan for nan and inf
+            with np.errstate(all="ignore"):
+                out = np.exp(x - x)
+            return _result(out, "softmax", (self,), d if x.ndim else None)
         with np.errstate(all="ignore"):
             e = np.exp(x - np.max(x, axis=d, keepdims=True))
             out = e / _fsum(e, d, keepdims=True)
@@ -536,8 +530,10 @@ class _TensorOps:
             raise TypeError('log_softmax() missing 1 required positional arguments: "dim"')
         x = self._float_data(dtype)
         d = _softmax_dim(dim, x.ndim)
-        if x.ndim == 0 or x.size == 0:
-            return _result(np.zeros_like(x), "log_softmax", (self,), d if x.ndim else None)
+        if x.ndim == 0 or x.size == 0:             # x - x: 0, or nan for nan and inf
+            with np.errstate(all="ignore"):
+                out = x - x
+            return _result(out, "log_softmax", (self,), d if x.ndim else None)
         with np.errstate(all="ignore"):
             shifted = x - np.max(x, axis=d, keepdims=True)
             out = shifted - np.log(_fsum(np.exp(shifted), d, keepdims=True))
@@ -643,7 +639,7 @@ class _TensorOps:
         try:
             batch = np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
         except ValueError:
-            raise _broadcast_error("matmul", x[..., 0, 0], y[..., 0, 0]) from None
+            raise _broadcast_error("matmul", x.shape[:-2], y.shape[:-2]) from None
         if k != k2:
             nb = int(np.prod(batch))
             raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
@@ -738,6 +734,7 @@ class _TensorOps:
         return self.transpose(-2, -1)
 
     def permute(self, *dims):
+        _FM.check_lone_dims(dims, "permute")
         dims = _size_args(dims, "dims") if not (len(dims) == 1 and isinstance(
             dims[0], (tuple, list))) else tuple(dims[0])
         nd = self._data.ndim
