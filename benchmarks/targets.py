@@ -38,6 +38,9 @@ RELATIVE_TARGETS = {
     ("pinn", "step", "c replay"): ("step", "torch", "faster", 3.1),      # jax.jit's ratio
     ("hvp", "step", "c"): ("step", "torch", "faster", 3.0),
     ("hvp", "step", "c replay"): ("step", "torch", "faster", 6.0),
+    # issue 12 item 9: the makemore part-3 step (BatchNorm1d) against torch eager
+    ("makemore3", "step", "c"): ("step", "torch", "faster", 3.0),
+    ("makemore3", "step", "c replay"): ("step", "torch", "faster", 5.0),
 }
 
 
