@@ -80,7 +80,8 @@ def _native_norm(input, weight, bias, bint layer, stats, double eps, tuple layou
             if res.index >= 0:          # on the recorded graph: its replays update them
                 res.tape.t.tn[res.index].ip[4] = 0
             else:                       # off the graph (nothing to replay): update now
-                tg_norm_update_running(aux, groups, <double>(x.v.numel // groups) if groups > 0 else 0.0,
+                tg_norm_update_running(aux, groups,
+                                       <double>(x.v.numel // groups) if groups > 0 else 0.0,
                                        rm.v.buf if rm is not None else NULL,
                                        rv.v.buf if rv is not None else NULL, x.v.dtype,
                                        momentum)

@@ -141,6 +141,12 @@ def test_second_order_gradients(engine, libs, torch):
     (lambda M, F, nn: F.batch_norm(M.zeros(2, 3), None, None), RuntimeError),
     (lambda M, F, nn: nn.BatchNorm1d(3)(M.zeros(2, 3, 4, 5)), ValueError),
     (lambda M, F, nn: nn.BatchNorm1d(3)(M.zeros(2, 4)), RuntimeError),
+    (lambda M, F, nn: F.batch_norm(M.ones(2, 3), M.zeros(3, dtype=M.float64),
+                                   M.ones(3, dtype=M.float64), training=True), RuntimeError),
+    (lambda M, F, nn: F.batch_norm(M.ones(2, 3, dtype=M.float64), None, None, M.ones(3),
+                                   training=True), RuntimeError),
+    (lambda M, F, nn: F.layer_norm(M.ones(2, 3), (3,), M.ones(3, dtype=M.float64)),
+     RuntimeError),
 ])
 def test_errors_are_torchs(engine, libs, torch, call, exc):
     with pytest.raises(exc) as want:

@@ -47,13 +47,6 @@ def _update_running(running: Any, batch_stat: Any, momentum: float) -> None:
                                         * momentum)
 
 
-def _set_running(running: Any, values: Any) -> None:
-    """running = values (a float64 array), in place and off the graph."""
-    eng = _backend.engine_of(running)
-    with no_grad():
-        running.copy_(eng.tensor(values.reshape(tuple(running.shape)), dtype=running.dtype))
-
-
 def _native(eng: Any, input: Any, *operands: Any) -> Any:
     """The engine's fused normalisation when it has one and the operands suit it
     (floating point tensors of one dtype), else None."""
@@ -80,20 +73,19 @@ def _batch_norm_native(native: Any, input: Any, shape: Tuple[int, ...], running_
                  1.0 / np.sqrt(rv + eps))
     if bias is not None and len(shape) > 2:
         bias = bias.reshape((channels,) + (1,) * (len(shape) - 2))
-    if not training or ((running_mean is None or running_mean.dtype == input.dtype) and
-                        (running_var is None or running_var.dtype == input.dtype)):
-        return native(input, weight, bias, False, stats, eps, layout,
-                      running_mean if training else None, running_var if training else None,
-                      momentum)[0]
-    # running statistics in another dtype than the input's: updated here
-    out, batch = native(input, weight, bias, False, None, eps, layout, None, None, momentum,
-                        True)
-    n = input.numel() // channels if channels else 0
-    for t, value in ((running_mean, batch[0]), (running_var, batch[2] * (n / max(n - 1, 1)))):
-        if t is not None:
-            old = t.detach().numpy().astype("float64")
-            _set_running(t, momentum * value + (1 - momentum) * old)
-    return out
+    return native(input, weight, bias, False, stats, eps, layout,
+                  running_mean if training else None, running_var if training else None,
+                  momentum)[0]
+
+
+def _check_dtypes(input: Any, *operands: Any) -> None:
+    """torch's CPU rule: the parameters and buffers in the input's dtype."""
+    for t in operands:
+        if t is not None and t.dtype != input.dtype:
+            if str(input.dtype).endswith("float32"):
+                raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type "
+                                   "of Float")
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
 
 
 def _check_channels(name: str, t: Any, channels: int) -> None:
@@ -127,6 +119,7 @@ def batch_norm(input: Any, running_mean: Optional[Any], running_var: Optional[An
     if not training and (running_mean is None or running_var is None):
         missing = "running_mean" if running_mean is None else "running_var"
         raise RuntimeError(f"{missing} must be defined in evaluation mode")
+    _check_dtypes(input, running_mean, running_var, weight, bias)
     native = _native(_TENSOR_TYPES.get(type(input)), input, weight, bias)
     if native is not None:
         return _batch_norm_native(native, input, shape, running_mean, running_var, weight,
@@ -169,6 +162,7 @@ def layer_norm(input: Any, normalized_shape: Union[int, Sequence[int]],
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
                                f"got {name} of shape {list(t.shape)} and normalized_shape = "
                                f"{list(norm_shape)}")
+    _check_dtypes(input, weight, bias)
     native = _native(_TENSOR_TYPES.get(type(input)), input, weight, bias)
     if native is not None:
         d = math.prod(norm_shape)
