@@ -6,6 +6,7 @@
 #include "tg_index.h"
 #include "tg_math.h"
 #include "tg_activation.h"
+#include "tg_norm.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -78,6 +79,8 @@ void tg_tnode_free(struct tg_tnode *n)
     tg_buf_decref(n->aux);
     tg_pyfunc_free(n->pyfunc);
     if (n->hooked && tg_unhook_hook != NULL) tg_unhook_hook(n);
+    tg_buf_decref(n->running[0]);
+    tg_buf_decref(n->running[1]);
     free(n);
 }
 
@@ -944,6 +947,7 @@ static int tg_dtypes_ok(const struct tg_tnode *n, uint8_t op)
     default:
         if (tg_math_owns(op)) return tg_math_dtypes_ok(n, op);
         if (tg_act_owns(op)) return tg_act_dtypes_ok(n, op);
+        if (tg_norm_owns(op)) return tg_norm_dtypes_ok(n);
         break;
     }
     if ((dt != TG_F32 && dt != TG_F64) || d0 != dt) return 0;
@@ -1053,6 +1057,7 @@ static int tg_tensor_kernel(struct tg_tnode *n, uint8_t op)
         return 0;
     default:
         if (tg_act_owns(op)) return tg_act_forward(n, op);
+        if (tg_norm_owns(op)) return tg_norm_forward(n, op);
         return tg_math_owns(op) ? tg_math_forward(n, op) : -1;
     }
 }
@@ -1247,6 +1252,7 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
         if (ga != NULL) tg_convert(ga, n->in[0].dtype, g, n->out.dtype, n->out.numel, 1);
         return 0;
     default:   /* unary */
+        if (tg_norm_owns(op)) return tg_norm_backward(n, op, g, ga, gb);
         if (tg_math_owns(op)) {
             tg_math_backward(n, op, g, ga, gb);
             return 0;

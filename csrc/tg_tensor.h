@@ -49,6 +49,8 @@ struct tg_tnode {
     uint8_t freed;                   /* a sweep without retain_graph went through it and its
                                         row holds saved tensors (tg_higher.h) */
     struct tg_pyfunc *pyfunc;        /* a custom Function call's record (tg_pyfunc.h), or NULL */
+    tg_buf *running[2];              /* TT_BATCH_NORM: running mean and variance its forward
+                                        updates (momentum dp[1]), or NULL (tg_norm.h) */
 };
 
 /* Tensor op codes (TT_*) continue the scalar ones: csrc/tg_ops.h, generated. */

@@ -66,14 +66,16 @@ NN = ("Parameter", "Module", "Linear", "ReLU", "Tanh", "Sigmoid", "Softmax", "Lo
       "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
       # issue 12: nn/activation.py, nn/loss.py
       "GELU", "SiLU", "LeakyReLU", "ELU", "Softplus", "L1Loss", "SmoothL1Loss", "HuberLoss",
-      "BCEWithLogitsLoss")
+      "BCEWithLogitsLoss",
+      # issue 12 item 3: containers and normalisation (nn/container.py, nn/normalization.py)
+      "Unflatten", "ModuleDict", "ParameterList", "ParameterDict", "BatchNorm1d", "LayerNorm")
 NN_FUNCTIONAL = ("relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "mse_loss",
                  "nll_loss", "cross_entropy", "binary_cross_entropy", "embedding", "one_hot",
                  "dropout",
                  # issue 12
                  "gelu", "silu", "leaky_relu", "elu", "softplus", "l1_loss", "smooth_l1_loss",
                  "huber_loss", "binary_cross_entropy_with_logits", "pad", "normalize",
-                 "cosine_similarity")
+                 "cosine_similarity", "batch_norm", "layer_norm")
 OPTIM = ("Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler")
 AUTOGRAD = ("Variable", "grad", "backward", "gradcheck", "gradgradcheck", "functional",
             "Function", "function", "once_differentiable") + GRAD_MODE

@@ -106,6 +106,7 @@ cdef extern from "tg_tensor.h" nogil:
         tg_buf *aux              # a third operand without gradient (TT_WHERE mask)
         uint8_t freed            # swept without retain_graph, holds saves (tg_higher.h)
         void *pyfunc             # a custom Function call's record (tg_pyfunc.h), or NULL
+        tg_buf *running[2]       # TT_BATCH_NORM's running mean and variance, or NULL
 
 
     tg_buf *tg_buf_new(size_t nbytes)

@@ -332,6 +332,7 @@ include "_tensor_ops.pxi"
 include "_tensor_int.pxi"
 include "_tensor_index.pxi"
 include "_tensor_act.pxi"
+include "_tensor_norm.pxi"   # issue 12 item 4: batch / layer norm nodes
 include "_grad_fn.pxi"
 include "_optim.pxi"
 include "_replay.pxi"

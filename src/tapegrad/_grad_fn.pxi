@@ -53,7 +53,10 @@ cdef class _GradFn:
         cdef tg_index a = t.a[self.index], b = t.b[self.index]
         cdef uint8_t op = t.op[self.index]
         if op == TT_ADDMM:
-            return _addmm_next_functions(self.tape, a, b)
+            out = _addmm_next_functions(self.tape, a, b)
+            if t.tn[self.index].grad_fn in (NAME_BATCH_NORM, NAME_LAYER_NORM):
+                return out[1:] + out[:1]        # torch's (input, weight, bias)
+            return out
         if t.tn[self.index].grad_fn == NAME_NLL_LOSS:
             return _nll_next_functions(self.tape, self.index)
         out = []

@@ -100,6 +100,8 @@ cdef tuple _row_of(_Tape tape, tg_index i):
     if op == TT_WHERE and name == 0:
         return "where", np.frombuffer(_aux_bytes(n), dtype=np.bool_).reshape(
             _shape_of(&n.out))
+    if op == TT_BATCH_NORM or op == TT_LAYER_NORM:
+        return _norm_row(n, op)
     row = _tm_row_of(n, op, sizes)             # issue 11 item 5's kernels
     if row is not None:
         return row
