@@ -310,12 +310,16 @@ def cumsum(self, dim, dtype=None):
 
 
 def _bool_reduce(self, fn, dim, keepdim):
-    a = _array(self).astype(bool)
+    """all / any: bool, except of a uint8 tensor, which torch answers in uint8."""
+    a = _array(self)
+    out_type = np.uint8 if a.dtype == np.uint8 else np.bool_
+    a = a.astype(bool)
     if dim is None:
-        return _from(self, np.asarray(fn(a)))
+        return _from(self, np.asarray(fn(a)).astype(out_type))
     d = _dim(dim, self.ndim) if not isinstance(dim, (tuple, list)) else tuple(
         _dim(k, self.ndim) for k in dim)
-    return _from(self, np.asarray(fn(a, axis=d if a.ndim else None, keepdims=keepdim)))
+    return _from(self, np.asarray(fn(a, axis=d if a.ndim else None, keepdims=keepdim))
+                 .astype(out_type))
 
 
 def all(self, dim=None, keepdim=False, **kwargs):
@@ -881,8 +885,7 @@ def functions(engine):
 
 
 def legacy_constructors(engine):
-    """torch.FloatTensor & co (issue 16 item 3): data (a sequence or array) or sizes.
-    IntTensor and ByteTensor need int32 / uint8, which tapegrad lacks: they raise."""
+    """torch.FloatTensor & co (issue 16 item 3): data (a sequence or array) or sizes."""
 
     def make(name, dt):
         def ctor(*args, device=None):
@@ -904,18 +907,11 @@ def legacy_constructors(engine):
         ctor.__doc__ = f"torch.{name}: a {dt} tensor from data, or of the given sizes."
         return ctor
 
-    def missing(name, what):
-        def ctor(*args, **kwargs):
-            raise NotImplementedError(f"tapegrad.{name}: tapegrad has no {what} dtype yet; use "
-                                      "tapegrad.LongTensor (int64) instead")
-        ctor.__name__ = name
-        return ctor
-
-    from ._dtype import bool_
+    from ._dtype import bool_, int32, uint8
     return dict(FloatTensor=make("FloatTensor", float32),
                 DoubleTensor=make("DoubleTensor", float64),
                 LongTensor=make("LongTensor", int64), BoolTensor=make("BoolTensor", bool_),
-                IntTensor=missing("IntTensor", "int32"), ByteTensor=missing("ByteTensor", "uint8"))
+                IntTensor=make("IntTensor", int32), ByteTensor=make("ByteTensor", uint8))
 
 
 MODULE_FUNCTIONS = TENSOR_FUNCTIONS + (

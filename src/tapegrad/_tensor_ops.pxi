@@ -16,11 +16,8 @@ cdef int _load_blas() except -1:
     global tg_sgemm, tg_dgemm
     if tg_sgemm != NULL:
         return 0
-    try:
-        from scipy.linalg import cython_blas
-    except ImportError as exc:
-        raise ImportError("tapegrad's matrix products need SciPy's BLAS: pip install scipy") from exc
-    caps = cython_blas.__pyx_capi__
+    from ._blas import cython_blas_capi
+    caps = cython_blas_capi()
     tg_sgemm = <tg_sgemm_fn>PyCapsule_GetPointer(caps["sgemm"], PyCapsule_GetName(caps["sgemm"]))
     tg_dgemm = <tg_dgemm_fn>PyCapsule_GetPointer(caps["dgemm"], PyCapsule_GetName(caps["dgemm"]))
     return 0
@@ -158,7 +155,7 @@ cdef Tensor _binary(uint8_t op, Tensor x, Tensor y, str name):
 cdef Tensor _unary(uint8_t op, Tensor x, str name, double c=0.0, double c1=0.0,
                    int has_lo=0, int has_hi=0, int grad_fn=0):
     _check_live(x)
-    if x.v.dtype == TG_I64 or x.v.dtype == TG_BOOL:   # meet floats in float32, as in torch
+    if _integral_code(x.v.dtype):   # meet floats in float32, as in torch
         x = _cast(x, TG_F32)
     cdef tg_tnode *n = _node(x, None)
     n.out = x.v

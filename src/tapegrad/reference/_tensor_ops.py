@@ -14,7 +14,7 @@ import operator
 import numpy as np
 
 from .._dtype import (
-    DIM, SCALAR, ZERO_DIM, Size, bool_, dtype, promote_types, result_type,
+    DIM, SCALAR, SCALAR_TYPE_NAMES, ZERO_DIM, Size, bool_, dtype, promote_types, result_type,
     scalar_dtype)
 from .._grad_mode import _state as _grad_state
 from .._format import invalid_gradient
@@ -438,7 +438,7 @@ class _TensorOps:
         x = self._data
         if dtype is not None:
             x = x.astype(_as_dtype(dtype).numpy)
-        elif x.dtype.kind in "bi":
+        elif x.dtype.kind in "biu":            # torch sums every integral dtype in int64
             x = x.astype(np.int64)
         if dim is None:
             return _result(_fsum(x), "sum", (self,), x.shape)
@@ -898,8 +898,7 @@ def _basic_steps(key, shape):
 # Backward
 
 def _describe(t, arr, node_op):
-    kind = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}[
-        _dtype_of(arr).name]
+    kind = SCALAR_TYPE_NAMES[_dtype_of(arr).name]
     desc = f"[tapegrad.{kind}Tensor {_shape_str(arr.shape)}]"
     op = node_op if t is None else t._op
     if op is not None:
