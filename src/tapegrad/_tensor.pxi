@@ -10,7 +10,8 @@ import collections
 import numpy as np
 
 from ._dtype import (ALL_DTYPES, Size, bool_, dtype as _dtype_cls, float32, float64, int64,
-                     from_numpy_dtype, scalar_dtype, scalar_type_name, tensor_type)
+                     from_numpy_dtype, result_type, scalar_dtype, scalar_type_name,
+                     tensor_type)
 from cpython.ref cimport Py_INCREF, Py_DECREF
 
 cdef object _NO_DIM = object()      # softmax() called without dim (before Tensor: a default)

@@ -133,8 +133,9 @@ cdef Tensor _binary(uint8_t op, Tensor x, Tensor y, str name):
     _check_live(y)
     if _integral_code(x.v.dtype):       # (the dunders send these to _integral_arith)
         return _integral_arith(x, y, name, False)
-    if x.v.dtype != y.v.dtype:          # torch's promotion: float64 > float32 > int64
-        code = TG_F64 if (x.v.dtype == TG_F64 or y.v.dtype == TG_F64) else TG_F32
+    if x.v.dtype != y.v.dtype:          # torch's promotion (a 0-d operand ranks lower)
+        code = _dtype_code(result_type([(_DTYPES[x.v.dtype], _integral.priority(x.v.ndim)),
+                                         (_DTYPES[y.v.dtype], _integral.priority(y.v.ndim))]))
         x = _cast(x, code)
         y = _cast(y, code)
     cdef int64_t shape[8]

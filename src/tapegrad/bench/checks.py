@@ -24,6 +24,7 @@ CHECK_RTOL = {
     "matmul": 1e-4,     # the float32 sum s; the gradients must be exact
     "adamw": 1e-5,      # float32 parameters' norms; torch's gradients come from its BLAS
     "makemore": 1e-4,   # float32 losses from the same weights (different BLAS orders)
+    "mnist": 1e-4,      # float32 loss after the run, from the same weights
     # replay workloads, eager rows and peers against the reference's eager row
     "demo-replay": 1e-6,
     "mlp-replay": 1e-4,
@@ -83,7 +84,7 @@ def run_checks(results):
             out.append({"what": "adamw parameters after %d steps" % r["steps"],
                         "vs": base_label, "engine": r["label"], "max_rel_diff": d,
                         "ok": d <= CHECK_RTOL[w]})
-        elif w in ("mlp", "makemore"):
+        elif w in ("mlp", "makemore", "mnist"):
             d = rel(r["loss"], ref["loss"])
             out.append({"what": "%s loss after %d steps" % (w, r["steps"]), "vs": base_label,
                         "engine": r["label"], "max_rel_diff": d, "ok": d <= CHECK_RTOL[w]})

@@ -18,6 +18,7 @@ from .scalar import chain, chain_subnormal, demo, relu_chain
 from .settings import (ALL_WORKLOADS, BLAS_WORKLOADS, ENGINE_WORKLOADS, HIGHER_WORKLOADS,
                        OVERHEAD_SIZES, REPLAY_WORKLOADS, SCALAR_WORKLOADS, BenchConfig)
 from .makemore import makemore_case, makemore_summary
+from .mnist import mnist_case, mnist_summary
 from .optim import adamw_case, adamw_summary
 from .rng import randn_case, randn_summary
 from .tensor import matmul_case, matmul_summary, mlp_case, mlp_summary, overhead
@@ -120,7 +121,7 @@ def _needs_numpy(w):
 
 
 # mlp and matmul run their engines interleaved (one run of each in turn)
-_INTERLEAVED = ("mlp", "matmul", "adamw", "makemore", "randn")
+_INTERLEAVED = ("mlp", "matmul", "adamw", "makemore", "mnist", "randn")
 
 
 def _run_rows(s, rows, have_numpy):
@@ -183,6 +184,8 @@ def _failing_row(workload, rows):
                 adamw_case(api, 1, warmup_steps=0).run()
             elif workload == "makemore":
                 makemore_case(api, 1, warmup_steps=0).run()
+            elif workload == "mnist":
+                mnist_case(api, 1, warmup_steps=0).run()
             elif workload == "randn":
                 randn_case(api, 16, 1).run()
         except Exception:
@@ -299,6 +302,19 @@ def _do_makemore(s, rows):
     for row, runs in zip(rows, interleave(cases, s.sizes.mlp_repeats)):
         m = makemore_summary(runs, steps)
         recs.append(_record("makemore", "step", row, m["us_per_step"], "us/step", m,
+                            runs=m["runs_us"], loss=m["loss"], losses=m["losses"],
+                            steps=m["steps"]))
+    s.results.extend(recs)
+
+
+def _do_mnist(s, rows):
+    s.say("mnist: %s ..." % ", ".join(r.label for r in rows))
+    steps = max(1, s.sizes.mlp_steps // 4)
+    cases = [mnist_case(r.tensor, steps, gc_off=r.gc_off) for r in rows]
+    recs = []
+    for row, runs in zip(rows, interleave(cases, s.sizes.mlp_repeats)):
+        m = mnist_summary(runs, steps)
+        recs.append(_record("mnist", "step", row, m["us_per_step"], "us/step", m,
                             runs=m["runs_us"], loss=m["loss"], losses=m["losses"],
                             steps=m["steps"]))
     s.results.extend(recs)
@@ -458,4 +474,4 @@ _DOERS = {"pinn": lambda s, row: _do_higher(s, row, "pinn"),
           "chain": _do_chain, "demo": _do_demo, "overhead": _do_overhead, "mlp": _do_mlp,
           "matmul": _do_matmul, "demo-replay": _do_demo_replay, "mlp-replay": _do_mlp_replay,
           "chain-replay": _do_chain_replay, "adamw": _do_adamw,
-          "makemore": _do_makemore, "randn": _do_randn}
+          "makemore": _do_makemore, "mnist": _do_mnist, "randn": _do_randn}
