@@ -22,9 +22,23 @@ class NoTensorError(RuntimeError, TypeError):
     """Data that cannot become a tensor (torch: RuntimeError; also a TypeError)."""
 
 
+class NoKernelError(NotImplementedError, DtypeError):
+    """An op torch has no kernel for in this dtype (softmax of an int tensor, the
+    product of bool tensors): torch's NotImplementedError ``"softmax_kernel_impl" not
+    implemented for 'Long'``; also the DtypeError (RuntimeError, TypeError) of both engines."""
+
+
+def no_kernel(kernel: str, dt: "dtype") -> NoKernelError:
+    """torch's NotImplementedError for a kernel it lacks in dtype dt, with the fix."""
+    return NoKernelError(f'"{kernel}" not implemented for \'{SCALAR_TYPE_NAMES[dt.name]}\' '
+                         f"(tapegrad: convert with .float() or .double())")
+
+
 for _cls in (DtypeError, NoTensorError):   # tracebacks read "RuntimeError: ...", as torch's
     _cls.__module__ = "builtins"
     _cls.__qualname__ = "RuntimeError"
+NoKernelError.__module__ = "builtins"
+NoKernelError.__qualname__ = "NotImplementedError"
 
 
 class dtype:

@@ -14,7 +14,7 @@ import operator
 import numpy as np
 
 from . import _backend
-from ._dtype import float32, float64, int64
+from ._dtype import bool_, float32, float64, int32, int64, no_kernel, uint8
 
 _UNARY = ("sin", "cos", "tan", "log10", "log2", "log1p", "expm1", "rsqrt", "sign", "floor",
           "ceil")
@@ -200,8 +200,21 @@ def _reduce(x, name, dim, keepdim, param=0.0):
 # ----------------------------------------------------------------------------
 # Elementwise
 
+# torch keeps an integer tensor's dtype in these (bool: no kernel, but sign)
+_INTEGRAL_UNARY = {"floor": lambda a: a.copy(), "ceil": lambda a: a.copy(),
+                   "round": lambda a: a.copy(), "sign": np.sign}
+
+
+def _integral_unary(self, name):
+    if self.dtype is bool_ and name != "sign":
+        raise no_kernel(f"{name}_vml_cpu", bool_)
+    return _from(self, _INTEGRAL_UNARY[name](_array(self)))
+
+
 def _unary_method(name):
     def method(self):
+        if name in _INTEGRAL_UNARY and not _is_float(self):
+            return _integral_unary(self, name)
         return self._more_unary(name)
     method.__name__ = name
     method.__doc__ = f"{name} of each element (torch.{name})."
@@ -216,6 +229,8 @@ def round(self, decimals=0):
     if decimals != 0:
         raise NotImplementedError("tapegrad: round(decimals=) is not supported; round(x * 10**d)"
                                   " / 10**d does the same")
+    if not _is_float(self):
+        return _integral_unary(self, "round")
     return self._more_unary("round")
 
 
@@ -285,6 +300,8 @@ def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
 
 
 def logsumexp(self, dim, keepdim=False):
+    if not _is_float(self):              # torch: integers meet it in the default dtype
+        self = self.to(float32)
     return _reduce(self, "logsumexp", dim, keepdim)
 
 
@@ -907,7 +924,6 @@ def legacy_constructors(engine):
         ctor.__doc__ = f"torch.{name}: a {dt} tensor from data, or of the given sizes."
         return ctor
 
-    from ._dtype import bool_, int32, uint8
     return dict(FloatTensor=make("FloatTensor", float32),
                 DoubleTensor=make("DoubleTensor", float64),
                 LongTensor=make("LongTensor", int64), BoolTensor=make("BoolTensor", bool_),

@@ -11,7 +11,7 @@ import numpy as np
 
 from ._dtype import (ALL_DTYPES, Size, bool_, dtype as _dtype_cls, float32, float64, int64,
                      from_numpy_dtype, result_type, scalar_dtype, scalar_type_name,
-                     tensor_type)
+                     tensor_type, NoKernelError, no_kernel)
 from cpython.ref cimport Py_INCREF, Py_DECREF
 
 cdef object _NO_DIM = object()      # softmax() called without dim (before Tensor: a default)
@@ -149,8 +149,7 @@ cdef object _one_element(Tensor x):
 
 cdef int _check_float(Tensor x, str what) except -1:
     if _integral_code(x.v.dtype):
-        raise DtypeError(f"{what}: integer tensor arithmetic is not supported by tapegrad; "
-                        "convert with .float() or create them with dtype=tapegrad.float32")
+        raise no_kernel(what, _DTYPES[x.v.dtype])
     return 0
 
 cdef int _refuse_numpy_of_grad(Tensor x) except -1:

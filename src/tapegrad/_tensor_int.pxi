@@ -114,3 +114,19 @@ cdef object _integral_clamp(Tensor x, object lo, object hi):
         return x.to(dt).clamp(lo, hi)
     _note_tensor_read(x)
     return _from_numpy(np.clip(_as_numpy(&x.v).astype(dt.numpy), lo, hi), _dtype_code(dt))
+
+
+cdef Tensor _integral_matmul(Tensor x, Tensor y, str name):
+    """matmul / mm / bmm of two integer tensors of one dtype, as torch: in that dtype,
+    wrapping; bool has no kernel (torch's NotImplementedError)."""
+    if x.v.dtype == TG_BOOL:
+        raise no_kernel("addmm_impl_cpu_" if name == "matmul" else name, bool_)
+    _note_tensor_read(x)
+    _note_tensor_read(y)
+    a, b = _as_numpy(&x.v), _as_numpy(&y.v)
+    try:
+        out = np.matmul(a, b)
+    except ValueError:
+        raise RuntimeError(f"{name}: shapes {_shape_str(&x.v)} and {_shape_str(&y.v)} cannot "
+                           "be multiplied") from None
+    return _from_numpy(np.asarray(out, dtype=a.dtype), x.v.dtype)

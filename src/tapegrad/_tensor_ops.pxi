@@ -122,7 +122,7 @@ cdef int _check_kernel(int rc, uint8_t op, const tg_tnode *n) except -1:
         return 0
     cdef str name = _TORCH_NAMES.get(op, str(op))
     if rc == TG_EDTYPE:
-        raise DtypeError(f"{name}: no tapegrad kernel for dtype {_DTYPES[n.in_[0].dtype]} "
+        raise NoKernelError(f"{name}: no tapegrad kernel for dtype {_DTYPES[n.in_[0].dtype]} "
                         f"(operands {_DTYPES[n.in_[0].dtype]}, {_DTYPES[n.in_[1].dtype]}; result "
                         f"{_DTYPES[n.out.dtype]}); convert with .float() or .double()")
     raise RuntimeError(f"tapegrad: tensor kernel {name} failed")
@@ -322,6 +322,8 @@ cdef Tensor _matmul(Tensor x, Tensor y):
     if x.v.ndim == 0 or y.v.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they "
                            f"are {x.v.ndim}D and {y.v.ndim}D")
+    if _integral_code(x.v.dtype) and x.v.dtype == y.v.dtype:
+        return _integral_matmul(x, y, "matmul")
     _check_float(x, "matmul")
     _check_float(y, "matmul")
     if x.v.dtype != y.v.dtype:
@@ -412,6 +414,9 @@ cdef Tensor _bmm(Tensor x, object other):
     cdef Tensor y = <Tensor>other
     _check_live(x)
     _check_live(y)
+    if _integral_code(x.v.dtype) and x.v.dtype == y.v.dtype and x.v.ndim == 3 and \
+            y.v.ndim == 3 and x.v.shape[0] == y.v.shape[0] and x.v.shape[2] == y.v.shape[1]:
+        return _integral_matmul(x, y, "bmm")
     _check_float(x, "bmm")
     _check_float(y, "bmm")
     if x.v.dtype != y.v.dtype:
@@ -436,7 +441,8 @@ cdef Tensor _bmm(Tensor x, object other):
 cdef Tensor _along_dim(uint8_t op, Tensor x, object dim, list out_shape, Tensor extra=None):
     """softmax / log_softmax / max over dim: outer x size x inner in ip[1..3]."""
     _check_live(x)
-    _check_float(x, "op")
+    _check_float(x, "softmax" if op == TT_SOFTMAX else
+                 ("log_softmax" if op == TT_LOG_SOFTMAX else "max"))
     if x.v.ndim == 0:
         out_shape = []
     cdef int d = _norm_dim(dim, x.v.ndim)
@@ -736,7 +742,7 @@ def _binary_cross_entropy(Tensor input, Tensor target, weight, reduction):
     _check_live(input)
     _check_live(target)
     if input.v.dtype != TG_F32 and input.v.dtype != TG_F64:
-        raise TypeError("binary_cross_entropy expects a floating point input")
+        raise no_kernel("binary_cross_entropy", _DTYPES[input.v.dtype])
     a = _as_numpy(&input.v)
     if ((a < 0) | (a > 1)).any():
         raise RuntimeError("all elements of input should be between 0 and 1")

@@ -39,8 +39,12 @@ def _functional(E):
     return _F_ORIGINAL(E)
 
 
-_F_ORIGINAL = OPS._F
-OPS._F = _functional        # the cases' calls look _F up in their module at call time
+def _bool_dtype(E):
+    return torch_module().bool if getattr(E, "__name__", "") == "torch" else _BOOL_ORIGINAL(E)
+
+
+_F_ORIGINAL, _BOOL_ORIGINAL = OPS._F, OPS._bool
+OPS._F, OPS._bool = _functional, _bool_dtype   # the cases look these up at call time
 
 
 def _operand(lib, shape, name, positive, rs):

@@ -14,7 +14,7 @@ import operator
 import numpy as np
 
 from .._dtype import (
-    DIM, SCALAR, SCALAR_TYPE_NAMES, ZERO_DIM, Size, bool_, dtype, promote_types, result_type,
+    DIM, SCALAR, SCALAR_TYPE_NAMES, ZERO_DIM, no_kernel, Size, bool_, dtype, promote_types, result_type,
     scalar_dtype)
 from .._grad_mode import _state as _grad_state
 from .._format import invalid_gradient
@@ -1233,7 +1233,7 @@ def _binary_cross_entropy(input, target, weight=None, reduction="mean"):
                          f"input size ({Size(x.shape)!r}) is deprecated. Please ensure they "
                          "have the same size.")
     if x.dtype.kind != "f":
-        raise _DtypeError("binary_cross_entropy expects a floating point input")
+        raise no_kernel("binary_cross_entropy", _dtype_of(x))
     t = t.astype(x.dtype, copy=False)
     if np.any((x < 0) | (x > 1)):
         raise RuntimeError("all elements of input should be between 0 and 1")
