@@ -9,6 +9,7 @@ that fails falls back to the ordinary import.
 
 from __future__ import annotations
 
+import importlib
 import importlib.machinery
 import importlib.util
 import os
@@ -45,8 +46,9 @@ def cython_blas_capi() -> Dict[str, Any]:
         module = _load_direct()
     except Exception:        # any layout this does not know: the documented import
         try:
-            from scipy.linalg import cython_blas as module
+            module = importlib.import_module(_NAME)
         except ImportError as exc:
             raise ImportError("tapegrad's matrix products need SciPy's BLAS: "
                               "pip install scipy") from exc
-    return module.__pyx_capi__
+    capi: Dict[str, Any] = module.__pyx_capi__
+    return capi

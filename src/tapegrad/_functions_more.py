@@ -202,7 +202,8 @@ def _reduce(x, name, dim, keepdim, param=0.0):
 
 # torch keeps an integer tensor's dtype in these (bool: no kernel, but sign)
 _INTEGRAL_UNARY = {"floor": lambda a: a.copy(), "ceil": lambda a: a.copy(),
-                   "round": lambda a: a.copy(), "sign": np.sign}
+                   "round": lambda a: a.copy(),
+                   "sign": lambda a: a.copy() if a.dtype == np.bool_ else np.sign(a)}
 
 
 def _integral_unary(self, name):
@@ -416,7 +417,9 @@ def _order(a, d, descending):
     if a.ndim == 0:
         return np.zeros((), dtype=np.int64)
     if descending:
-        key = -a if a.dtype.kind == "f" else (~a if a.dtype.kind == "i" else ~a.astype(bool))
+        # descending: negate floats, invert integers (~ reverses signed and unsigned
+        # orders alike), invert bools
+        key = -a if a.dtype.kind == "f" else (~a if a.dtype.kind in "iu" else ~a.astype(bool))
         if a.dtype.kind == "f":
             key = np.where(np.isnan(a), -np.inf, key)
             # nan first: stable argsort of (not nan, key)
@@ -460,6 +463,8 @@ def topk(self, k, dim=-1, largest=True, sorted=True):
     if not 0 <= k <= size:
         raise RuntimeError(f"selected index k out of range (k = {k}, size along dim {d} is "
                            f"{size})")
+    if self.dtype is bool_:
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     order = _order(_array(self), d, largest)
     order = np.take(order, np.arange(k), axis=d) if self.ndim else order
     values, idx = _take(self, order, d, "topk")

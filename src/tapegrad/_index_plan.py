@@ -98,6 +98,15 @@ def tensor_key_array(a):
     raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
 
 
+def check_index_put_dtypes(pl, x_dtype, value_dtype):
+    """x[advanced key] = tensor is torch's index_put_, which converts no dtype."""
+    if pl.advanced and value_dtype is not None and value_dtype is not x_dtype:
+        from ._dtype import scalar_type_name
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{scalar_type_name(x_dtype)} for the destination and "
+                           f"{scalar_type_name(value_dtype)} for the source.")
+
+
 def _contiguous_strides(shape):
     strides, s = [0] * len(shape), 1
     for d in range(len(shape) - 1, -1, -1):

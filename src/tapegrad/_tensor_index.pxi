@@ -435,6 +435,8 @@ cdef int _setitem(Tensor x, object key, object value) except -1:
     the indexed shape and converted to x's dtype)."""
     items = key if isinstance(key, tuple) else (key,)
     pl = _ixp.plan(_shape_of(&x.v), tuple([_plan_key_item(k) for k in items]))
+    if isinstance(value, Tensor):
+        _ixp.check_index_put_dtypes(pl, _DTYPES[x.v.dtype], _DTYPES[(<Tensor>value).v.dtype])
     if _records_write(x, value):
         _setitem_recorded(x, pl, value, pl.advanced)
         return 0

@@ -643,14 +643,46 @@ def unsqueeze(x, d): return _tensor_arg(x, "unsqueeze").unsqueeze(d)
 def squeeze(x, d=None): return _tensor_arg(x, "squeeze").squeeze(d)
 def is_tensor(x): return isinstance(x, Tensor)
 
+cdef bint _targets_hold(Tensor target, object value) except -1:
+    """1 when an int64 target tensor holds value (a loop over its buffer, no numpy)."""
+    _check_live(target)
+    if target.v.dtype != TG_I64:
+        return bool((_as_numpy(&target.v) == value).any())
+    cdef int64_t v
+    if target.v.numel == 0 or target.v.buf == NULL:
+        return False
+    try:
+        v = value
+    except (OverflowError, TypeError):       # not an int64: compare as numpy does
+        return bool((_as_numpy(&target.v) == value).any())
+    cdef const int64_t *t = <const int64_t *>target.v.buf.data
+    cdef int64_t k
+    for k in range(target.v.numel):
+        if t[k] == v:
+            return True
+    return False
+
+
+cdef bint _targets_outside(Tensor target, int64_t classes) except -1:
+    """1 when an int64 target lies outside [0, classes)."""
+    if target.v.numel == 0 or target.v.buf == NULL:
+        return False
+    cdef const int64_t *t = <const int64_t *>target.v.buf.data
+    cdef int64_t k
+    for k in range(target.v.numel):
+        if t[k] < 0 or t[k] >= classes:
+            return True
+    return False
+
+
 def _pick(Tensor x, Tensor target):
     """out[i] = x[i, target[i]] for a 2-D x and int64 targets (cross entropy's gather)."""
     if x.v.ndim != 2 or target.v.ndim != 1 or target.v.dtype != TG_I64 or \
             target.v.shape[0] != x.v.shape[0]:
         raise RuntimeError(f"expected input (N, C) and int64 targets (N,), got "
                            f"{_shape_str(&x.v)} and {_shape_str(&target.v)}")
-    t = _as_numpy(&target.v)
-    if t.size and (t.min() < 0 or t.max() >= x.v.shape[1]):
+    if _targets_outside(target, x.v.shape[1]):
+        t = _as_numpy(&target.v)
         raise IndexError(f"Target {int(t.max()) if t.max() >= x.v.shape[1] else int(t.min())} "
                          f"is out of bounds.")
     cdef tg_tnode *n = _node(x, target)
@@ -806,7 +838,7 @@ def _nll_loss(input, target, weight, ignore_index, reduction):
         raise NotImplementedError("nll_loss: tapegrad supports (N, C) inputs")
     if target.dtype is not int64:
         raise DtypeError(f"expected scalar type Long but found {target.dtype}")
-    if (target.numpy() == ignore_index).any():
+    if _targets_hold(<Tensor>target, ignore_index):
         raise NotImplementedError("nll_loss: ignore_index among the targets is not supported")
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"{reduction} is not a valid value for reduction")

@@ -378,6 +378,8 @@ def setitem(x, key, value):
     """x[key] = value in x's memory (torch's index rules; values broadcast to the
     indexed shape, converted to x's dtype)."""
     pl = _plan(x._data.shape, key)
+    if isinstance(value, Tensor):
+        _index_plan.check_index_put_dtypes(pl, _dtype_of(x._data), _dtype_of(value._data))
     if _records_write(x, value):
         _setitem_recorded(x, pl, value)
         return

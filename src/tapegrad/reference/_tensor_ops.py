@@ -14,8 +14,8 @@ import operator
 import numpy as np
 
 from .._dtype import (
-    DIM, SCALAR, SCALAR_TYPE_NAMES, ZERO_DIM, no_kernel, Size, bool_, dtype, promote_types, result_type,
-    scalar_dtype)
+    DIM, SCALAR, SCALAR_TYPE_NAMES, ZERO_DIM, no_kernel, Size, bool_, dtype, promote_types,
+    result_type, scalar_dtype)
 from .._grad_mode import _state as _grad_state
 from .._format import invalid_gradient
 from ._derivatives import OUT as _OUT, exp_array
