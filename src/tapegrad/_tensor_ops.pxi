@@ -322,14 +322,12 @@ cdef Tensor _matmul(Tensor x, Tensor y):
     if x.v.ndim == 0 or y.v.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they "
                            f"are {x.v.ndim}D and {y.v.ndim}D")
-    if _integral_code(x.v.dtype) and x.v.dtype == y.v.dtype:
-        return _integral_matmul(x, y, "matmul")
-    _check_float(x, "matmul")
-    _check_float(y, "matmul")
     if x.v.dtype != y.v.dtype:
         raise DtypeError(f"expected m1 and m2 to have the same dtype, but got: "
                          f"{_DTYPES[x.v.dtype]} != {_DTYPES[y.v.dtype]} (matmul of shapes "
                          f"{_shape_str(&x.v)} and {_shape_str(&y.v)}); convert one with .to()")
+    if _integral_code(x.v.dtype):        # numpy, in the dtype (bool: no kernel, as torch)
+        return _integral_matmul(x, y, "matmul")
     if (x.v.ndim >= 3 or y.v.ndim >= 3) and x.v.ndim > 0 and y.v.ndim > 0:
         return _batched_matmul(x, y)
     cdef int64_t m, k, k2, nn
@@ -414,11 +412,6 @@ cdef Tensor _bmm(Tensor x, object other):
     cdef Tensor y = <Tensor>other
     _check_live(x)
     _check_live(y)
-    if _integral_code(x.v.dtype) and x.v.dtype == y.v.dtype and x.v.ndim == 3 and \
-            y.v.ndim == 3 and x.v.shape[0] == y.v.shape[0] and x.v.shape[2] == y.v.shape[1]:
-        return _integral_matmul(x, y, "bmm")
-    _check_float(x, "bmm")
-    _check_float(y, "bmm")
     if x.v.dtype != y.v.dtype:
         raise DtypeError(f"expected m1 and m2 to have the same dtype, but got: "
                          f"{_DTYPES[x.v.dtype]} != {_DTYPES[y.v.dtype]}")
@@ -430,6 +423,8 @@ cdef Tensor _bmm(Tensor x, object other):
     if y.v.shape[0] != b or y.v.shape[1] != k:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{b}, {k}] but got: [{y.v.shape[0]}, {y.v.shape[1]}].")
+    if _integral_code(x.v.dtype):        # numpy, in the dtype (bool: no kernel, as torch)
+        return _integral_matmul(x, y, "bmm")
     if m > 2**31 - 1 or nn > 2**31 - 1 or k > 2**31 - 1:
         raise ValueError("bmm: dimensions too large for BLAS")
     cdef tg_tnode *n = _node(x, y)

@@ -544,10 +544,13 @@ class _TensorOps:
         return _result(out, "log_softmax", (self,), d)
 
     def _float_data(self, dtype):
+        """softmax's operand: in dtype if given; torch has no integer kernel otherwise."""
         x = self._data
         if dtype is not None:
             return x.astype(_as_dtype(dtype).numpy)
-        return x if x.dtype.kind == "f" else x.astype(np.float32)
+        if x.dtype.kind != "f":
+            raise no_kernel("softmax", _dtype_of(x))
+        return x
 
     # -- matrix products -----------------------------------------------------------
 
@@ -558,6 +561,8 @@ class _TensorOps:
         if self._data.dtype != other._data.dtype:
             raise _DtypeError(f"expected m1 and m2 to have the same dtype, but got: "
                               f"{_C_NAMES[self.dtype.name]} != {_C_NAMES[other.dtype.name]}")
+        if self.dtype is bool_:
+            raise no_kernel("addmm_impl_cpu_", bool_)
 
     def dot(self, other):
         """Inner product of two 1-D tensors (0-d result)."""
