@@ -41,6 +41,9 @@ RELATIVE_TARGETS = {
     ("hvp", "step", "c replay"): ("step", "torch", "faster", 6.0),
     # issue 11: the makemore MLP step eager
     ("makemore", "step", "c"): ("step", "torch", "faster", 3.0),
+    # issue 16: the char-LSTM step against torch eager (whose nn.LSTM is fused)
+    ("char-lstm", "step", "c"): ("step", "torch", "faster", 1.5),
+    ("char-lstm", "step", "c replay"): ("step", "torch", "faster", 4.0),
 }
 
 

@@ -99,7 +99,103 @@ enum {
     TT_TAKE = 126,          /* along one dim: out[o, j, i] = in[o, idx[o, j, i], i]; in[1] int64 idx of ip[3] rows */
     TT_ROLL = 127,          /* along one dim: element j moves to (j + ip[3]) mod n */
     TT_TILE = 128,          /* repeat: out coordinate c reads in coordinate c mod size (trailing dims aligned) */
-    TT_LAST = 129
+    TT_ERF = 129,           /* unary */
+    TT_GELU = 130,          /* unary; ip[0] 1 for approximate='tanh' */
+    TT_SILU = 131,          /* unary */
+    TT_LEAKY_RELU = 132,    /* unary; dp[0] negative_slope */
+    TT_ELU = 133,           /* unary; dp[0] alpha */
+    TT_SOFTPLUS = 134,      /* unary; dp[0] beta, dp[1] threshold */
+    TT_SMOOTH_L1 = 135,     /* smooth_l1_loss (ip[1] 0; dp[0] beta) or huber_loss (ip[1] 1; dp[0] delta) of in[0], in[1] (same shape); ip[0] 0 sum, 1 mean, 2 none */
+    TT_BCE_LOGITS = 136,    /* binary_cross_entropy_with_logits of in[0], targets in[1]; ip[0] as TT_BCE; aux: weight (ip[1]) then pos_weight (ip[2]), each of out's numel */
+    TT_PAD = 137,           /* constant pad: out coordinate c reads in coordinate c - ip[d] (dp[0] outside) */
+    TT_LAST = 138
 };
+
+/* Whether a tensor slot's row holds saved tensors in torch (tools/ops.py: saved,
+ * HOLDS_SAVED_TOO): a sweep without retain_graph frees such slots. */
+static inline int tg_holds_saved(int kernel, int name)
+{
+    if (name != 0) {
+        switch (name) {
+        case 3:     /* dot */
+        case 4:     /* mv */
+        case 10:    /* vm */
+        case 16:    /* clamp_min */
+        case 17:    /* clamp_max */
+        case 19:    /* reciprocal */
+        case 20:    /* nll_loss */
+        case 21:    /* index */
+        case 22:    /* gather */
+        case 23:    /* masked_select */
+        case 24:    /* embedding */
+        case 25:    /* masked_fill */
+        case 26:    /* masked_fill_tensor */
+        case 28:    /* index_put */
+        case 40:    /* std */
+        case 41:    /* prod_dim */
+        case 47:    /* topk */
+        case 48:    /* huber_loss */
+            return 1;
+        default: return 0;
+        }
+    }
+    switch (kernel) {
+    case TT_MUL:
+    case TT_DIV:
+    case TT_POW:
+    case TT_MUL_C:
+    case TT_DIV_C:
+    case TT_RDIV_C:
+    case TT_POW_C:
+    case TT_RPOW_C:
+    case TT_EXP:
+    case TT_LOG:
+    case TT_TANH:
+    case TT_RELU:
+    case TT_SIGMOID:
+    case TT_ABS:
+    case TT_SQRT:
+    case TT_CLAMP:
+    case TT_MAX_ALL:
+    case TT_MAX_DIM:
+    case TT_MM:
+    case TT_SOFTMAX:
+    case TT_LOG_SOFTMAX:
+    case TT_PICK:
+    case TT_MSE:
+    case TT_ADDMM:
+    case TT_BMM:
+    case TT_MIN_ALL:
+    case TT_MIN_DIM:
+    case TT_BCE:
+    case TT_INDEX:
+    case TT_WHERE:
+    case TT_SIN:
+    case TT_COS:
+    case TT_TAN:
+    case TT_LOG10:
+    case TT_LOG2:
+    case TT_LOG1P:
+    case TT_EXPM1:
+    case TT_RSQRT:
+    case TT_MAXIMUM:
+    case TT_MINIMUM:
+    case TT_LOGSUMEXP:
+    case TT_VAR:
+    case TT_NORM:
+    case TT_PROD:
+    case TT_TAKE:
+    case TT_ERF:
+    case TT_GELU:
+    case TT_SILU:
+    case TT_LEAKY_RELU:
+    case TT_ELU:
+    case TT_SOFTPLUS:
+    case TT_SMOOTH_L1:
+    case TT_BCE_LOGITS:
+        return 1;
+    default: return 0;
+    }
+}
 
 #endif

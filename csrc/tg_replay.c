@@ -58,6 +58,7 @@ static struct tg_tnode *tg_tnode_share(const struct tg_tnode *src)
     n->grad = NULL;
     n->retained = NULL;
     n->retain_grad = 0;
+    n->freed = 0;                      /* a replayed program keeps its graph */
     tg_buf_incref(n->out.buf);
     tg_buf_incref(n->in[0].buf);
     tg_buf_incref(n->in[1].buf);

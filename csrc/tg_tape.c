@@ -289,6 +289,7 @@ static int tg_tape_collect_full(tg_tape *t)
 
 int tg_tape_collect(tg_tape *t)
 {
+    if (t->no_collect) return 0;     /* a recording's first_node must keep its meaning */
     return tg_tape_collect_full(t);
 }
 

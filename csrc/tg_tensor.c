@@ -4,6 +4,7 @@
 #include "tg_tensor.h"
 #include "tg_index.h"
 #include "tg_math.h"
+#include "tg_activation.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -752,6 +753,10 @@ static void tg_mse_bwd_##SFX(struct tg_tnode *n, const T *g, T *gx, T *gt)      
 
 TG_DEFINE_REDUCE(float, f32)
 TG_DEFINE_REDUCE(double, f64)
+
+/* torch's summation order, for the loss kernels of tg_activation.c */
+float tg_sum_f32(const float *x, int64_t n) { return tg_fsum_f32(x, n, 1); }
+double tg_sum_f64(const double *x, int64_t n) { return tg_fsum_f64(x, n, 1); }
 TG_DEFINE_MSE(float, f32)
 TG_DEFINE_MSE(double, f64)
 
@@ -971,6 +976,7 @@ static int tg_dtypes_ok(const struct tg_tnode *n, uint8_t op)
         return dt >= 0 && dt < TG_NDTYPES && d0 >= 0 && d0 < TG_NDTYPES;
     default:
         if (tg_math_owns(op)) return tg_math_dtypes_ok(n, op);
+        if (tg_act_owns(op)) return tg_act_dtypes_ok(n, op);
         break;
     }
     if ((dt != TG_F32 && dt != TG_F64) || d0 != dt) return 0;
@@ -1082,6 +1088,7 @@ static int tg_tensor_kernel(struct tg_tnode *n, uint8_t op)
                    n->out.numel, 0);
         return 0;
     default:
+        if (tg_act_owns(op)) return tg_act_forward(n, op);
         return tg_math_owns(op) ? tg_math_forward(n, op) : -1;
     }
 }
@@ -1177,7 +1184,12 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
 {
     struct tg_tnode *n = t->tn[i];
     uint8_t op = t->op[i];
-    if (op == TT_LEAF || n == NULL || n->grad == NULL) return 0;
+    if (op == TT_LEAF || n == NULL) return 0;
+    if (n->freed) {                    /* torch: backward through the graph a second time */
+        t->error_node = i;
+        return TG_EFREED;
+    }
+    if (n->grad == NULL) return 0;
     tg_index pa = t->a[i], pb = t->b[i];
     /* ops whose backward reads saved values */
     int reads_inputs = !(op == TT_ADD || op == TT_SUB || op == TT_ADD_C || op == TT_SUB_C ||
@@ -1186,7 +1198,8 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
                          op == TT_GATHER || op == TT_MUL_C || op == TT_DIV_C ||
                          op == TT_MAX_DIM || op == TT_PICK || op == TT_CAST ||
                          op == TT_ADDMM || op == TT_MIN_DIM || tg_index_op(op) ||
-                         (tg_math_owns(op) && !tg_math_reads_inputs(op)));
+                         (tg_math_owns(op) && !tg_math_reads_inputs(op)) ||
+                         (tg_act_owns(op) && !tg_act_reads_inputs(op)));
     if (reads_inputs && (tg_saved_changed(n, 0) || tg_saved_changed(n, 1) ||
                          n->out.buf->version != n->out_version)) {
         t->error_node = i;
@@ -1267,6 +1280,10 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
     default:   /* unary */
         if (tg_math_owns(op)) {
             tg_math_backward(n, op, g, ga, gb);
+            return 0;
+        }
+        if (tg_act_owns(op)) {
+            tg_act_backward(n, op, g, ga, gb);
             return 0;
         }
         if (ga == NULL) return 0;

@@ -52,6 +52,8 @@ struct tg_tnode {
     uint8_t retain_grad;             /* a non-leaf whose .grad is kept (retain_grad()) */
     tg_buf *retained;                /* its .grad: accumulated across sweeps, or NULL */
     tg_buf *aux;                     /* a third operand without gradient (TT_WHERE's mask) */
+    uint8_t freed;                   /* a sweep without retain_graph went through it and its
+                                        row holds saved tensors (tg_higher.h) */
 };
 
 /* Tensor op codes (TT_*) continue the scalar ones: csrc/tg_ops.h, generated. */
@@ -97,9 +99,14 @@ int tg_tensor_forward(struct tg_tnode *n, uint8_t op, double *scratch);
  * gradients (allocating them on first touch). 0, -1 out of memory, -2 a saved
  * tensor was modified in place, TG_EGRAD a parent's value no longer has the shape
  * and dtype the node recorded for it (`.data =` since; nothing is written). For
- * -2 and TG_EGRAD, t->error_node names the node. */
+ * -2, TG_EGRAD and TG_EFREED, t->error_node names the node. */
 #define TG_EGRAD (-4)
+#define TG_EFREED (-5)   /* the node's saved tensors were freed (tg_higher.h) */
 int tg_tensor_backward(tg_tape *t, tg_index i);
+
+/* The sum of x[0..n) in torch's summation order (what reductions compute). */
+float tg_sum_f32(const float *x, int64_t n);
+double tg_sum_f64(const double *x, int64_t n);
 
 /* Free the gradients of non-retained intermediates in [lo, hi] after a sweep. */
 void tg_tensor_drop_grads(tg_tape *t, tg_index lo, tg_index hi);

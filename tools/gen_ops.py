@@ -394,6 +394,153 @@ def gen_graph_rules(t):
     return "\n".join(out) + "\n"
 
 
+# ----------------------------------------------------------------------------
+# The compiled engine's recording sweep, in Cython (src/tapegrad/_graph_rules_c.pxi):
+# the rows whose derivatives are tensor arithmetic, sum_to, mm and t, compiled to
+# direct calls of the engine's recording functions (_binary, _unary, _matmul) with
+# the operands Tensor's dunders would pass, so that the nodes recorded are those
+# of the Python graph rule (autograd/_graph_rules.py, the oracle). Other rows run
+# their Python rule.
+
+_CY_BINARY = {ast.Add: ("TT_ADD", "add"), ast.Sub: ("TT_SUB", "sub"),
+              ast.Mult: ("TT_MUL", "mul"), ast.Div: ("TT_DIV", "div")}
+# tensor (op) number, and number (op) tensor, as Tensor.__op__ / __rop__ record them
+_CY_TENSOR_NUMBER = {ast.Add: ("TT_ADD_C", "add"), ast.Sub: ("TT_SUB_C", "sub"),
+                     ast.Mult: ("TT_MUL_C", "mul"), ast.Div: ("TT_DIV_C", "div")}
+_CY_NUMBER_TENSOR = {ast.Add: ("TT_ADD_C", "add"), ast.Sub: ("TT_RSUB_C", "rsub"),
+                     ast.Mult: ("TT_MUL_C", "mul"), ast.Div: ("TT_RDIV_C", "div")}
+_CY_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+
+
+class _NotCompiled(Exception):
+    """The row's derivative uses something the Cython rules do not compile."""
+
+
+class _CyCompiler:
+    """One derivative expression as Cython: (code, "T" for a Tensor or "N" a double)."""
+
+    def __init__(self, row):
+        self.row = row
+        self.saved = set(row["saved"]) - {"result"}
+        self.ctx = row["ctx"] if isinstance(row["ctx"], str) else None
+        self.used = set()
+
+    def expr(self, node):
+        if isinstance(node, ast.Name):
+            if node.id == "grad":
+                return "g", "T"
+            if node.id == "result" and "result" in self.row["saved"]:
+                self.used.add("result")
+                return "result", "T"
+            if node.id in self.saved:
+                self.used.add(node.id)
+                return "s_" + node.id, "T"
+            if node.id == self.ctx:
+                return "c", "N"
+            raise _NotCompiled(node.id)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return repr(float(node.value)), "N"
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            code, kind = self.expr(node.operand)
+            return (f'_unary(TT_NEG, {code}, "neg")', "T") if kind == "T" else (f"(-{code})", "N")
+        if isinstance(node, ast.BinOp) and type(node.op) in _CY_BINARY:
+            (a, ka), (b, kb) = self.expr(node.left), self.expr(node.right)
+            if ka == kb == "T":
+                code, name = _CY_BINARY[type(node.op)]
+                return f'_binary({code}, {a}, {b}, "{name}")', "T"
+            if ka == "T":
+                code, name = _CY_TENSOR_NUMBER[type(node.op)]
+                return f'_unary({code}, {a}, "{name}", {b})', "T"
+            if kb == "T":
+                code, name = _CY_NUMBER_TENSOR[type(node.op)]
+                return f'_unary({code}, {b}, "{name}", {a})', "T"
+            return f"({a} {_CY_OPS[type(node.op)]} {b})", "N"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            f, args = node.func.id, node.args
+            if f == "sum_to" and isinstance(args[1], ast.Name):
+                k = self.row["inputs"].index(args[1].id)
+                return f"_graph_sum_to({self.tensor(args[0])}, parents[{k}])", "T"
+            if f == "mm":
+                return f"_graph_mm({self.tensor(args[0])}, {self.tensor(args[1])})", "T"
+            if f == "t":
+                return f"_graph_t({self.tensor(args[0])})", "T"
+        raise _NotCompiled(ast.dump(node))
+
+    def tensor(self, node):
+        code, kind = self.expr(node)
+        if kind != "T":
+            raise _NotCompiled("a number where a tensor is needed")
+        return code
+
+
+def compile_cython_row(row):
+    """(cdef source, function name) of one row's Cython graph rule, or None."""
+    kernel = row["kernel"]
+    if not isinstance(kernel, str) or kernel in _CY_KERNELS_WITH_OWN_ROW_READING:
+        return None
+    if row["ctx"] is not None and not (isinstance(row["ctx"], str) and kernel.endswith("_C")):
+        return None                      # only a scalar constant (the slot's dp[0]) as ctx
+    comp = _CyCompiler(row)
+    grads = []
+    try:
+        for k, inp in enumerate(row["inputs"]):
+            if inp is None or inp not in row["derivatives"]:
+                grads.append("None")
+                continue
+            code = comp.tensor(ast.parse(row["derivatives"][inp], mode="eval").body)
+            grads.append(f"{code} if parents[{k}] is not None else None")
+    except _NotCompiled:
+        return None
+    fn = "_gr_" + row["name"]
+    lines = [f"cdef tuple {fn}(_Tape tape, tg_index i, Tensor g, double c, tuple parents):"]
+    for name in sorted(comp.used):
+        if name == "result":
+            lines.append("    cdef Tensor result = <Tensor>_node_handle(tape, i)")
+        else:
+            k = row["inputs"].index(name)
+            lines.append(f"    cdef Tensor s_{name} = <Tensor>_operand(tape, i, {k})")
+    if len(grads) == 1:
+        grads.append("None")
+    lines += ["    return ("] + [f"        {g}," for g in grads] + ["    )"]
+    return "\n".join(lines) + "\n", fn
+
+
+# kernels whose slots _row_of (src/tapegrad/_higher.pxi) reads as another row than
+# the table's kernel default (addmm's slot is add's (product, bias))
+_CY_KERNELS_WITH_OWN_ROW_READING = {"TT_ADDMM"}
+
+
+def gen_graph_rules_pxi(t):
+    ids = name_ids(t)
+    body, cases = [], []
+    for r in t.TENSOR_OPS:
+        compiled = compile_cython_row(r)
+        if compiled is None:
+            continue
+        src, fn = compiled
+        body += [src, ""]
+        name_id = ids[r["c_name"][0]][0] if r.get("c_name") else 0
+        cases.append((r["kernel"], name_id, fn, r["name"]))
+    out = [f"# {HEADER}.",
+           "# The compiled engine's Cython graph rules (included by _engine.pyx): the rows",
+           "# whose derivatives are tensor arithmetic, sum_to, mm and t, recorded with the",
+           "# engine's own functions as the Python rules (autograd/_graph_rules.py) record",
+           "# them. _fast_graph_rule answers None for the other rows (the sweep then runs",
+           "# their Python rule).", "", ""]
+    out += body
+    out += ["cdef object _fast_graph_rule(_Tape tape, tg_index i, Tensor g, tuple parents):",
+            '    """The gradients for slot i\'s parents by its row\'s Cython rule, or None."""',
+            "    cdef tg_tnode *n = tape.t.tn[i]",
+            "    cdef uint8_t op = tape.t.op[i]",
+            "    cdef int name = n.grad_fn",
+            "    cdef double c = n.dp[0]"]
+    for kernel, name_id, fn, row in cases:
+        out.append(f"    if op == {kernel} and name == {name_id}:    # {row}")
+        out.append(f"        return {fn}(tape, i, g, c, parents)")
+    out.append("    return None")
+    return "\n".join(out) + "\n"
+
+
 class _ScalarGraphCompiler(_ScalarCompiler):
     """A scalar row's expression on Values (create_graph=True): arithmetic and the
     functions are the Value's own; a condition reads the numbers (``dv``)."""
@@ -484,8 +631,62 @@ def gen_header(t):
     out.append(f"    TT_LAST = {t.KERNELS[-1][1] + 1}")
     out.append("};")
     out.append("")
+    out += gen_holds_saved_c(t)
     out.append("#endif")
     return "\n".join(out) + "\n"
+
+
+def holds_saved(t):
+    """Names of the rows whose node holds saved tensors in torch (freed by a sweep
+    without retain_graph)."""
+    names = {r["name"] for r in t.TENSOR_OPS}
+    unknown = set(t.HOLDS_SAVED_TOO) - names
+    if unknown:
+        raise ValueError(f"HOLDS_SAVED_TOO names no row: {sorted(unknown)}")
+    return {r["name"] for r in t.TENSOR_OPS if r["saved"] or r["name"] in t.HOLDS_SAVED_TOO}
+
+
+def gen_holds_saved_c(t):
+    """tg_holds_saved(kernel, grad_fn name id): whether a tensor slot's row holds saved
+    tensors (its name id's row, else its kernel's default row)."""
+    keep = holds_saved(t)
+    named = sorted((num, _row_of_cname(t, cname)) for cname, (num, _) in name_ids(t).items()
+                   if _row_of_cname(t, cname) in keep)
+    default = _default_rows(t)
+    kernels = [k for k, _, _ in t.KERNELS if default.get(k) in keep]
+    out = ["/* Whether a tensor slot's row holds saved tensors in torch (tools/ops.py: saved,",
+           " * HOLDS_SAVED_TOO): a sweep without retain_graph frees such slots. */",
+           "static inline int tg_holds_saved(int kernel, int name)", "{",
+           "    if (name != 0) {", "        switch (name) {"]
+    out += [f"        case {num}:".ljust(20) + f"/* {row} */" for num, row in named]
+    if named:
+        out.append("            return 1;")
+    out += ["        default: return 0;", "        }", "    }", "    switch (kernel) {"]
+    out += [f"    case {k}:" for k in kernels]
+    if kernels:
+        out.append("        return 1;")
+    out += ["    default: return 0;", "    }", "}", ""]
+    return out
+
+
+def _kernels(r):
+    ks = r["kernel"]
+    return (ks,) if isinstance(ks, str) else tuple(ks)
+
+
+def _default_rows(t):
+    """{TT_*: the row a slot of that kernel with name id 0 is}."""
+    rows = {}
+    for r in t.TENSOR_OPS:
+        if r["kernel"] is None or r.get("c_name"):
+            continue
+        for k in _kernels(r):
+            rows.setdefault(k, r["name"])
+    return rows
+
+
+def _row_of_cname(t, cname):
+    return next(r["name"] for r in t.TENSOR_OPS if r.get("c_name") and r["c_name"][0] == cname)
 
 
 def kernel_names(t):
@@ -569,7 +770,11 @@ def gen_grad_fn_names(t):
     for r in t.TENSOR_OPS:
         if r["kernel"] is not None:
             out.append(f"    {r['name']!r}: {(r.get('c_torch') or r['torch'])!r},")
-    out += ["}", "", "# scalar ops (Value)", "SCALAR = {"]
+    out += ["}", "", "# tensor ops whose node holds saved tensors in torch: a sweep without",
+            "# retain_graph frees them (tools/ops.py: saved, HOLDS_SAVED_TOO)",
+            "HOLDS_SAVED = frozenset({"]
+    out += _wrap_list([repr(n) for n in sorted(holds_saved(t))], "    ")
+    out += ["})", "", "# scalar ops (Value)", "SCALAR = {"]
     for r in t.SCALAR_OPS:
         out.append(f"    {r['name']!r}: {r['torch']!r},")
     out.append("}")
@@ -674,6 +879,7 @@ def outputs():
         "csrc/tg_ops.h": gen_header(t),
         "src/tapegrad/_ops_table.pxi": gen_pxi(t),
         "src/tapegrad/_grad_fn_names.py": gen_grad_fn_names(t),
+        "src/tapegrad/_graph_rules_c.pxi": gen_graph_rules_pxi(t),
         "src/tapegrad/_ops.py": gen_scalar_ops(t),
         "src/tapegrad/reference/_rules.py": gen_rules(t),
         "src/tapegrad/autograd/_graph_rules.py": gen_graph_rules(t),

@@ -105,6 +105,23 @@ HELPERS = {
     "repeat_backward": "repeat_backward(g, repeats, sizes): g summed over the repeated tiles",
     "take_along_backward": "take_along_backward(g, sizes, dim, indices): zeros of sizes with g "
                            "added at the indices along dim it was read from (sort, topk)",
+    # issue 12: activations and losses (reference/_derivatives_act.py)
+    "erf": "erf(x): the error function elementwise (an engine op, ErfBackward0)",
+    "tanh": "tanh(x): tanh elementwise (an engine op, TanhBackward0)",
+    "smooth_l1_backward": "smooth_l1_backward(g, x, t, reduction, beta): torch's "
+                          "smooth_l1_loss_backward: -g, g or (x - t) g / beta by where x - t "
+                          "lies against +-beta, over numel for 'mean'",
+    "huber_backward": "huber_backward(g, x, t, reduction, delta): torch's huber_loss_backward: "
+                      "-g delta, g delta or (x - t) g, over numel for 'mean'",
+    "bce_logits_backward": "bce_logits_backward(g, x, t, weight, pos_weight, reduction): "
+                           "((pos_weight t + 1 - t) sigmoid(x) - pos_weight t) g, times "
+                           "weight, over numel for 'mean' (sigmoid(x) - t without pos_weight)",
+    "bce_logits_target_backward": "bce_logits_target_backward(g, x, t, weight, pos_weight, "
+                                  "reduction): (log_sigmoid(-x) - pos_weight log_sigmoid(x)) g "
+                                  "(-x g without pos_weight), times weight, over numel for "
+                                  "'mean'",
+    "constant_pad": "constant_pad(g, pad): torch's constant_pad_nd(g, pad, 0) (the backward "
+                    "of a pad is the pad by the negated amounts)",
 }
 
 # ----------------------------------------------------------------------------
@@ -183,6 +200,20 @@ KERNELS = (
     ("TT_ROLL", 127, "along one dim: element j moves to (j + ip[3]) mod n"),
     ("TT_TILE", 128, "repeat: out coordinate c reads in coordinate c mod size (trailing dims "
                      "aligned)"),
+    # issue 12 (csrc/tg_activation.c)
+    ("TT_ERF", 129, "unary"),
+    ("TT_GELU", 130, "unary; ip[0] 1 for approximate='tanh'"),
+    ("TT_SILU", 131, "unary"),
+    ("TT_LEAKY_RELU", 132, "unary; dp[0] negative_slope"),
+    ("TT_ELU", 133, "unary; dp[0] alpha"),
+    ("TT_SOFTPLUS", 134, "unary; dp[0] beta, dp[1] threshold"),
+    ("TT_SMOOTH_L1", 135, "smooth_l1_loss (ip[1] 0; dp[0] beta) or huber_loss (ip[1] 1; dp[0] "
+                          "delta) of in[0], in[1] (same shape); ip[0] 0 sum, 1 mean, 2 none"),
+    ("TT_BCE_LOGITS", 136, "binary_cross_entropy_with_logits of in[0], targets in[1]; ip[0] as "
+                           "TT_BCE; aux: weight (ip[1]) then pos_weight (ip[2]), each of "
+                           "out's numel"),
+    ("TT_PAD", 137, "constant pad: out coordinate c reads in coordinate c - ip[d] (dp[0] "
+                    "outside)"),
 )
 
 # ----------------------------------------------------------------------------
@@ -277,6 +308,14 @@ SCALAR_OPS = (
 #              (a known drift between the engines, issue 9 item 3)
 #   reference  False: only the compiled engine records this op
 #   derivatives  input -> expression
+
+# Rows whose torch node holds saved tensors although their derivative reads neither
+# an input nor the result (a wrapped scalar, indices, a mask). A sweep without
+# retain_graph frees every row that saves something or is listed here, so that a
+# later sweep through it raises torch's "backward through the graph a second time".
+HOLDS_SAVED_TOO = ("mul_scalar", "div_scalar", "max_dim", "min_dim", "index", "index_select",
+                   "gather", "masked_select", "embedding", "where", "masked_fill",
+                   "masked_fill_tensor", "index_put", "nll_loss", "pick", "sort", "topk")
 
 TENSOR_OPS = (
     # -- elementwise arithmetic ------------------------------------------------
@@ -639,4 +678,57 @@ TENSOR_OPS = (
     dict(name="topk", torch="TopkBackward0", inputs=("self",), saved=(),
          ctx=("self_sizes", "dim", "indices"), kernel="TT_TAKE", c_name=("NAME_TOPK", 47),
          derivatives={"self": "take_along_backward(grad, self_sizes, dim, indices)"}),
+    # -- issue 12: activations, losses and pad (csrc/tg_activation.c) ----------------
+    dict(name="erf", torch="ErfBackward0", inputs=("self",), saved=("self",), ctx=None,
+         kernel="TT_ERF",
+         derivatives={"self": "1.1283791670955126 * exp(-(self * self)) * grad"}),
+    # torch's gelu_backward; 0.3989422804014327 = M_2_SQRTPI * M_SQRT1_2 * 0.5 and
+    # 0.7978845608028654 = M_SQRT2 * M_2_SQRTPI * 0.5
+    dict(name="gelu", torch="GeluBackward0", inputs=("self",), saved=("self",),
+         ctx="approximate", kernel="TT_GELU",
+         derivatives={"self": "where(approximate == 'tanh', grad * (0.5 * (1 + tanh("
+                              "0.7978845608028654 * (self + 0.044715 * (self * self * self)))) "
+                              "+ 0.5 * self * (1 - tanh(0.7978845608028654 * (self + 0.044715 "
+                              "* (self * self * self))) * tanh(0.7978845608028654 * (self + "
+                              "0.044715 * (self * self * self)))) * (0.7978845608028654 * (1 + "
+                              "3 * 0.044715 * (self * self)))), grad * (0.5 * (1 + erf(self * "
+                              "0.7071067811865476)) + self * (0.3989422804014327 * exp(self * "
+                              "self * -0.5))))"}),
+    dict(name="silu", torch="SiluBackward0", inputs=("self",), saved=("self",), ctx=None,
+         kernel="TT_SILU",
+         derivatives={"self": "grad * (1 / (1 + exp(-self))) * (1 + self * (1 - 1 / (1 + "
+                              "exp(-self))))"}),
+    dict(name="leaky_relu", torch="LeakyReluBackward0", inputs=("self",), saved=("self",),
+         ctx="negative_slope", kernel="TT_LEAKY_RELU",
+         derivatives={"self": "where(self > 0, grad, grad * negative_slope)"}),
+    dict(name="elu", torch="EluBackward0", inputs=("self",), saved=("self",), ctx="alpha",
+         kernel="TT_ELU",
+         derivatives={"self": "where(self <= 0, grad * alpha * exp(self), grad)"}),
+    dict(name="softplus", torch="SoftplusBackward0", inputs=("self",), saved=("self",),
+         ctx=("beta", "threshold"), kernel="TT_SOFTPLUS",
+         derivatives={"self": "where(self * beta > threshold, grad, grad * exp(self * beta) / "
+                              "(exp(self * beta) + 1))"}),
+    dict(name="smooth_l1_loss", torch="SmoothL1LossBackward0", inputs=("self", "target"),
+         saved=("self", "target"), ctx=("reduction", "beta"), kernel="TT_SMOOTH_L1",
+         derivatives={"self": "smooth_l1_backward(grad, self, target, reduction, beta)",
+                      "target": "smooth_l1_backward(grad, target, self, reduction, beta)"}),
+    dict(name="huber_loss", torch="HuberLossBackward0", inputs=("self", "target"),
+         saved=("self", "target"), ctx=("reduction", "delta"), kernel="TT_SMOOTH_L1",
+         c_name=("NAME_HUBER_LOSS", 48),
+         derivatives={"self": "huber_backward(grad, self, target, reduction, delta)",
+                      "target": "huber_backward(grad, target, self, reduction, delta)"}),
+    # weight and pos_weight: constants broadcast to the input's shape (torch refuses them
+    # with requires_grad)
+    dict(name="binary_cross_entropy_with_logits",
+         torch="BinaryCrossEntropyWithLogitsBackward0", inputs=("self", "target"),
+         saved=("self", "target"), ctx=("weight", "pos_weight", "reduction"),
+         kernel="TT_BCE_LOGITS",
+         derivatives={
+             "self": "bce_logits_backward(grad, self, target, weight, pos_weight, reduction)",
+             "target": "bce_logits_target_backward(grad, self, target, weight, pos_weight, "
+                       "reduction)"}),
+    # pad: torch's pad tuple (last dim first, (before, after) pairs)
+    dict(name="constant_pad_nd", torch="ConstantPadNdBackward0", inputs=("self",), saved=(),
+         ctx="pad", kernel="TT_PAD",
+         derivatives={"self": "constant_pad(grad, pad)"}),
 )

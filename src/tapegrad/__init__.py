@@ -63,7 +63,7 @@ if TYPE_CHECKING:   # what the re-export below gives, for mypy and IDEs (== _api
         initial_seed as initial_seed, get_rng_state as get_rng_state,
         set_rng_state as set_rng_state, randint as randint, randperm as randperm,
         multinomial as multinomial, normal as normal, bernoulli as bernoulli,
-        randint_like as randint_like,
+        randint_like as randint_like, erf as erf,
     )
 else:
     # A missing or broken extension is an ImportError here, never a silent fallback.

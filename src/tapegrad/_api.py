@@ -33,6 +33,8 @@ ENGINE_NAMES = (
     "Generator", "default_generator", "seed", "initial_seed", "get_rng_state",
     "set_rng_state", "randint", "randperm", "multinomial", "normal", "bernoulli",
     "randint_like",
+    # issue 12 (activation kernels: _tensor_act.pxi / reference/_tensor_act.py)
+    "erf",
 )
 
 # Grad mode, written once (tapegrad.autograd.grad_mode); engines expose the same objects.
@@ -61,10 +63,18 @@ PUBLIC = (ENGINE_NAMES + GRAD_MODE + DTYPES + REPLAY + SERIALIZATION + PICTURES 
 # The layers: tapegrad.nn, tapegrad.nn.functional, tapegrad.optim, tapegrad.autograd.
 NN = ("Parameter", "Module", "Linear", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
       "Identity", "Flatten", "Sequential", "ModuleList", "MSELoss", "CrossEntropyLoss",
-      "NLLLoss", "BCELoss", "Embedding", "Dropout")
+      "NLLLoss", "BCELoss", "Embedding", "Dropout",
+      "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
+      # issue 12: nn/activation.py, nn/loss.py
+      "GELU", "SiLU", "LeakyReLU", "ELU", "Softplus", "L1Loss", "SmoothL1Loss", "HuberLoss",
+      "BCEWithLogitsLoss")
 NN_FUNCTIONAL = ("relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "mse_loss",
                  "nll_loss", "cross_entropy", "binary_cross_entropy", "embedding", "one_hot",
-                 "dropout")
+                 "dropout",
+                 # issue 12
+                 "gelu", "silu", "leaky_relu", "elu", "softplus", "l1_loss", "smooth_l1_loss",
+                 "huber_loss", "binary_cross_entropy_with_logits", "pad", "normalize",
+                 "cosine_similarity")
 OPTIM = ("Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler")
 AUTOGRAD = ("Variable", "grad", "backward", "gradcheck", "gradgradcheck", "functional") + GRAD_MODE
 
@@ -73,4 +83,5 @@ HOOKS = ("_addmm", "_mse_loss", "_nll_loss", "_binary_cross_entropy", "_grad",
          "_run_backward", "_sgd_update", "_adam_update", "_rmsprop_update",
          "_adagrad_update", "_set_grad_off", "_grad_off",
          "_trace", "_flatten_args", "_rebuild", "_GuardFailed",
-         "_graph_handle", "_graph_nodes", "_set_graph_grad", "_embedding", "_one_hot")
+         "_graph_handle", "_graph_nodes", "_set_graph_grad", "_embedding", "_one_hot",
+         "_activation", "_pointwise_loss", "_bce_with_logits", "_constant_pad")

@@ -18,10 +18,21 @@ Hooks (all arguments positional):
 ``_nll_loss(input, target, weight, ignore_index, reduction)``
     ``NllLossBackward0``; ``_binary_cross_entropy(input, target, weight, reduction)``
     ``BinaryCrossEntropyBackward0`` (logs clamped at -100).
-``_grad(outputs, inputs, grad_outputs, allow_unused) -> tuple``
+``_activation(input, name, a, b, flag)``
+    one elementwise node of issue 12 (``erf``, ``gelu`` (flag: approximate='tanh'),
+    ``silu``, ``leaky_relu`` (a: negative_slope), ``elu`` (a: alpha), ``softplus``
+    (a: beta, b: threshold)); ``_pointwise_loss(input, target, name, reduction, param)``
+    ``smooth_l1_loss`` (param beta) / ``huber_loss`` (delta);
+    ``_bce_with_logits(input, target, weight, pos_weight, reduction)`` (weights: numpy
+    arrays of input's shape, or None); ``_constant_pad(input, pad, before, out_shape,
+    value)``. The caller (``nn.functional``) has checked dtypes and shapes.
+``_grad(outputs, inputs, grad_outputs, allow_unused, retain_graph=False) -> tuple``
     d(outputs)/d(inputs), accumulating nothing (``autograd.grad``).
-``_run_backward(tensors, grad_tensors, inputs)``
+``_run_backward(tensors, grad_tensors, inputs, retain_graph=False)``
     one sweep from several roots, accumulating into leaves (``autograd.backward``).
+    Without retain_graph both free the swept graph (``tapegrad/_freed.py``).
+``_free_graph(roots)``
+    free the roots' graphs (``create_graph=True`` with ``retain_graph=False``).
 ``_set_grad_off(off) -> int`` and ``_grad_off() -> int``
     the thread-local grad-mode primitive that ``autograd.grad_mode`` drives
     (``off`` != 0 records nothing; returns the previous value).
@@ -179,10 +190,19 @@ class Engine(Protocol):
                   reduction: str) -> Any: ...
     def _binary_cross_entropy(self, input: Any, target: Any, weight: Any,
                               reduction: str) -> Any: ...
+    def _activation(self, input: Any, name: str, a: float = 0.0, b: float = 0.0,
+                    flag: int = 0) -> Any: ...
+    def _pointwise_loss(self, input: Any, target: Any, name: str, reduction: str,
+                        param: float) -> Any: ...
+    def _bce_with_logits(self, input: Any, target: Any, weight: Any, pos_weight: Any,
+                         reduction: str) -> Any: ...
+    def _constant_pad(self, input: Any, pad: Tuple[int, ...], before: List[int],
+                      out_shape: List[int], value: float) -> Any: ...
     def _grad(self, outputs: List[Any], inputs: List[Any], grad_outputs: List[Any],
-              allow_unused: bool) -> Tuple[Any, ...]: ...
+              allow_unused: bool, retain_graph: bool = False) -> Tuple[Any, ...]: ...
     def _run_backward(self, tensors: List[Any], grad_tensors: List[Any],
-                      inputs: Optional[List[Any]]) -> None: ...
+                      inputs: Optional[List[Any]], retain_graph: bool = False) -> None: ...
+    def _free_graph(self, roots: List[Any]) -> None: ...
     def _sgd_update(self, params: List[Any], lr: float, momentum: float, dampening: float,
                     weight_decay: float, nesterov: bool, buffers: List[Any],
                     first_step: bool, maximize: bool = False) -> None: ...

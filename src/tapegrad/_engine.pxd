@@ -42,7 +42,7 @@ cdef extern from "tg_tape.h" nogil:
         int64_t tensor_bytes     # tensor output bytes recorded since the last collection
         tg_index error_node      # the node a failed sweep stopped at
         int64_t epoch            # bumped whenever node indices move or nodes go
-        int no_collect           # a replay recording is running: grow, never collect
+        int no_collect           # a replay recording or a recording sweep runs: grow, never collect
         const void *tensor       # tensor hooks (tg_tensor_hooks), set by the first tensor
                                  # slot; NULL on a tape that never held one
 
@@ -103,6 +103,7 @@ cdef extern from "tg_tensor.h" nogil:
         uint8_t retain_grad      # a non-leaf that keeps .grad
         tg_buf *retained         # that .grad, accumulated across sweeps
         tg_buf *aux              # a third operand without gradient (TT_WHERE mask)
+        uint8_t freed            # swept without retain_graph, holds saves (tg_higher.h)
 
 
     tg_buf *tg_buf_new(size_t nbytes)
@@ -117,6 +118,7 @@ cdef extern from "tg_tensor.h" nogil:
     int tg_tensor_forward(tg_tnode *n, uint8_t op, double *scratch)
     enum: TG_EDTYPE
     enum: TG_EGRAD
+    enum: TG_EFREED
     tg_index tg_tape_push_tensor(tg_tape *t, uint8_t op, tg_index a, tg_index b,
                                  tg_tnode *tnode, tg_index *owner)
     tg_index tg_tape_new_tensor_leaf(tg_tape *t, tg_tnode *tnode, tg_index *owner)
@@ -128,6 +130,9 @@ cdef extern from "tg_tensor.h" nogil:
     tg_sgemm_fn tg_sgemm
     tg_dgemm_fn tg_dgemm
 
+
+cdef extern from "tg_higher.h" nogil:
+    void tg_tensor_free_graph(tg_tape *t, tg_index root)
 
 cdef extern from "tg_optim.h" nogil:
     ctypedef struct tg_adam_opts:

@@ -10,7 +10,7 @@ from libc.stdint cimport uint8_t
 import numbers
 import threading
 
-from ._format import value_op_label
+from ._format import UNUSED_INPUT, broadcast_error as _broadcast_error, value_op_label
 from ._ops import OPS
 from ._denormal import flush_mode_arg as _flush_mode_arg
 from . import _functions_more as _FM
@@ -318,10 +318,13 @@ include "_tensor.pxi"
 include "_tensor_ops.pxi"
 include "_tensor_int.pxi"
 include "_tensor_index.pxi"
+include "_tensor_act.pxi"
 include "_grad_fn.pxi"
 include "_optim.pxi"
 include "_replay.pxi"
 include "_higher.pxi"
+include "_graph_rules_c.pxi"   # generated from tools/ops.py
+include "_higher_sweep.pxi"
 
 from operator import index as _operator_index
 from ._dtype import DtypeError, NoTensorError, check_fill_value, unsupported_array

@@ -252,3 +252,21 @@ def value_op_label(op: Any, c: float) -> str:
     if op.name != "pow_const":
         return op.symbol
     return f"**{int(c)}" if c.is_integer() and abs(c) < 2 ** 53 else f"**{c!r}"
+
+
+def broadcast_error(op: str, sa: Any, sb: Any) -> RuntimeError:
+    """torch's RuntimeError for two shapes that do not broadcast, naming the op."""
+    sa, sb = tuple(sa), tuple(sb)
+    detail = ""
+    for k in range(1, max(len(sa), len(sb)) + 1):
+        da = sa[-k] if k <= len(sa) else 1
+        db = sb[-k] if k <= len(sb) else 1
+        if da != db and da != 1 and db != 1:
+            detail = (f": the size of tensor a ({da}) must match the size of tensor b ({db}) "
+                      f"at non-singleton dimension {max(len(sa), len(sb)) - k}")
+            break
+    return RuntimeError(f"{op}: shapes {sa} and {sb} cannot be broadcast{detail}")
+
+
+UNUSED_INPUT = ("One of the differentiated Tensors appears to not have been used in the graph. "
+                "Set allow_unused=True if this is the desired behavior.")

@@ -14,7 +14,7 @@ import operator
 import numpy as np
 
 from . import _backend
-from ._dtype import bool_, float32, float64, int32, int64, no_kernel, uint8
+from ._dtype import NoTensorError, bool_, float32, float64, int32, int64, no_kernel, uint8
 
 _UNARY = ("sin", "cos", "tan", "log10", "log2", "log1p", "expm1", "rsqrt", "sign", "floor",
           "ceil")
@@ -258,6 +258,60 @@ def maximum(self, other):
 
 def minimum(self, other):
     return _extremum(self, other, "minimum")
+
+
+def nested_data_error(data, tensor_type):
+    """Raise torch's error for data numpy could not turn into a numeric array."""
+    def walk(d, depth):
+        if isinstance(d, tensor_type):
+            return list(d.shape)
+        if isinstance(d, (list, tuple)):
+            if not d:
+                return [0]
+            shapes = [walk(x, depth + 1) for x in d]
+            for x, sh in zip(d, shapes):
+                if sh != shapes[0]:
+                    if not isinstance(x, (list, tuple)):
+                        raise TypeError(f"expected a sequence at dim {depth + 1} (got "
+                                        f"'{type(x).__name__}')")
+                    raise ValueError(f"expected sequence of length {shapes[0][0]} at dim "
+                                     f"{depth + 1} (got {len(x)})")
+            return [len(d)] + shapes[0]
+        if isinstance(d, (int, float, np.number, np.bool_)) and not isinstance(d, complex):
+            return []
+        if isinstance(d, str):
+            raise TypeError(f"new(): invalid data type '{type(d).__name__}'")
+        raise NoTensorError(f"Could not infer dtype of {type(d).__name__}")
+    walk(data, 0)
+
+
+def check_lone_dims(dims, what):
+    """torch reads one argument as the whole dims sequence: an ndarray there is its
+    TypeError (an ndarray among several ints is an int)."""
+    if len(dims) == 1 and isinstance(dims[0], np.ndarray):
+        raise TypeError(f"{what}(): argument 'dims' (position 1) must be tuple of ints, "
+                        f"not numpy.ndarray")
+
+
+def clamp_tensors(self, min, max):
+    """clamp with a tensor bound: min(max(x, min), max) as torch, built of where-nodes so
+    each bound receives the gradient where it is the result (grad_fn WhereBackward0, where
+    torch names one ClampBackward0 node)."""
+    eng = _engine(self)
+    bounds = (min, max)
+    if not builtins.all(b is None or isinstance(b, eng.Tensor) for b in bounds):
+        kinds = ", ".join("Tensor" if isinstance(b, eng.Tensor) else type(b).__name__
+                          for b in (self,) + bounds)
+        raise TypeError(f"clamp() received an invalid combination of arguments - got "
+                        f"({kinds}): the bounds are both tensors (or None) or both numbers")
+    out = self
+    if bounds[0] is not None:
+        out = eng.where(out < bounds[0], bounds[0], out)
+    if bounds[1] is not None:
+        out = eng.where(out > bounds[1], bounds[1], out)
+    if out is self:
+        out = self.clone()
+    return out
 
 
 # ----------------------------------------------------------------------------

@@ -109,6 +109,16 @@ TENSOR = {
     'repeat': 'RepeatBackward0',
     'sort': 'SortBackward0',
     'topk': 'TopkBackward0',
+    'erf': 'ErfBackward0',
+    'gelu': 'GeluBackward0',
+    'silu': 'SiluBackward0',
+    'leaky_relu': 'LeakyReluBackward0',
+    'elu': 'EluBackward0',
+    'softplus': 'SoftplusBackward0',
+    'smooth_l1_loss': 'SmoothL1LossBackward0',
+    'huber_loss': 'HuberLossBackward0',
+    'binary_cross_entropy_with_logits': 'BinaryCrossEntropyWithLogitsBackward0',
+    'constant_pad_nd': 'ConstantPadNdBackward0',
 }
 
 # tensor ops: the name the compiled engine shows (differs where noted in
@@ -216,7 +226,32 @@ COMPILED = {
     'repeat': 'RepeatBackward0',
     'sort': 'SortBackward0',
     'topk': 'TopkBackward0',
+    'erf': 'ErfBackward0',
+    'gelu': 'GeluBackward0',
+    'silu': 'SiluBackward0',
+    'leaky_relu': 'LeakyReluBackward0',
+    'elu': 'EluBackward0',
+    'softplus': 'SoftplusBackward0',
+    'smooth_l1_loss': 'SmoothL1LossBackward0',
+    'huber_loss': 'HuberLossBackward0',
+    'binary_cross_entropy_with_logits': 'BinaryCrossEntropyWithLogitsBackward0',
+    'constant_pad_nd': 'ConstantPadNdBackward0',
 }
+
+# tensor ops whose node holds saved tensors in torch: a sweep without
+# retain_graph frees them (tools/ops.py: saved, HOLDS_SAVED_TOO)
+HOLDS_SAVED = frozenset({
+    'abs', 'addmm', 'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'bmm',
+    'clamp', 'clamp_max', 'clamp_min', 'cos', 'div', 'div_scalar', 'dot', 'elu',
+    'embedding', 'erf', 'exp', 'expm1', 'gather', 'gelu', 'huber_loss', 'index',
+    'index_put', 'index_select', 'leaky_relu', 'log', 'log10', 'log1p', 'log2',
+    'log_softmax', 'logsumexp', 'masked_fill', 'masked_fill_tensor', 'masked_select',
+    'max', 'max_dim', 'maximum', 'min', 'min_dim', 'minimum', 'mm', 'mse_loss', 'mul',
+    'mul_scalar', 'mv', 'nll_loss', 'norm', 'pick', 'pow', 'pow_scalar', 'prod',
+    'prod_dim', 'rdiv_scalar', 'reciprocal', 'relu', 'rpow', 'rsqrt', 'sigmoid', 'silu',
+    'sin', 'smooth_l1_loss', 'softmax', 'softplus', 'sort', 'sqrt', 'std', 'tan', 'tanh',
+    'topk', 'var', 'vm', 'where'
+})
 
 # scalar ops (Value)
 SCALAR = {

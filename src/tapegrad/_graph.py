@@ -17,6 +17,7 @@ from collections import deque
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import _backend
+from ._freed import thawed
 
 # Counting the nodes a picture leaves out stops here (the note then says "at least").
 COUNT_CAP = 1_000_000
@@ -370,7 +371,9 @@ def vjp(output: Any, input: Any, grad_output: Any) -> Any:
     """grad_output · d output / d input, or None where the engine cannot say."""
     from .autograd import grad
     try:
-        g = grad([output], [input], [grad_output], retain_graph=True, allow_unused=True)[0]
+        with thawed(output):        # a backward() without retain_graph freed it
+            g = grad([output], [input], [grad_output], retain_graph=True,
+                     allow_unused=True)[0]
     except (RuntimeError, TypeError, ValueError):
         return None
     return g
@@ -391,13 +394,14 @@ def _tensor_grads(nodes: List[Node], compute: bool) -> None:
     differentiable = root.requires_grad and root.dtype.is_floating_point
     if not differentiable:
         return
-    if any(n.grad is not None for n in nodes):
-        _node_grads(nodes)
-    for n in nodes:
-        for k, p in enumerate(n.parents):
-            same_shape = tuple(n.obj.shape) == tuple(p.obj.shape)
-            if n.obj.numel() == 1 or (same_shape and n.op in ELEMENTWISE):
-                n.local[k] = vjp(n.obj, p.obj, ones_like(n.obj))
+    with thawed(root):              # a backward() without retain_graph freed it
+        if any(n.grad is not None for n in nodes):
+            _node_grads(nodes)
+        for n in nodes:
+            for k, p in enumerate(n.parents):
+                same_shape = tuple(n.obj.shape) == tuple(p.obj.shape)
+                if n.obj.numel() == 1 or (same_shape and n.op in ELEMENTWISE):
+                    n.local[k] = vjp(n.obj, p.obj, ones_like(n.obj))
 
 
 def _node_grads(nodes: List[Node]) -> None:

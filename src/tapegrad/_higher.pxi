@@ -103,6 +103,9 @@ cdef tuple _row_of(_Tape tape, tg_index i):
     row = _tm_row_of(n, op, sizes)             # issue 11 item 5's kernels
     if row is not None:
         return row
+    row = _act_row_of(n, op)                   # issue 12's (tg_activation.c)
+    if row is not None:
+        return row
     raise NotImplementedError(
         f"create_graph=True: no graph rule for the compiled engine's kernel "
         f"{_TORCH_NAMES.get(op, op)} (code {op})")
@@ -156,7 +159,7 @@ def _graph_nodes(list roots):
         for k in range(2):
             if n.in_[k].buf != NULL and n.in_[k].buf.version != n.in_version[k]:
                 _raise_modified(tape, i)
-        name, ctx = _row_of(tape, i)
+        name, ctx = ("_freed", None) if n.freed else _row_of(tape, i)
         parents = tuple(_node_handle(tape, p) if p >= 0 else None
                         for p in (tape.t.a[i], tape.t.b[i]))
         operands = (_operand(tape, i, 0), _operand(tape, i, 1))
@@ -247,3 +250,52 @@ cdef tuple _index_rule(tg_tnode *n, tuple sizes, int name):
     block = (rows * n.ip[TG_IX_SCALE]).reshape(shape[p:p + q])
     off = off + block.reshape((1,) * p + block.shape + (1,) * (nd - p - q))
     return "index", (sizes, np.unravel_index(off, sizes) if sizes else ())
+
+
+# -- retain_graph=False (csrc/tg_higher.h, tapegrad/_freed.py) -------------------
+
+cdef int _raise_freed() except -1:
+    from ._freed import raise_freed
+    raise_freed()
+    return -1
+
+
+cdef void _free_graphs(list roots):
+    """Free the saved tensors of the roots' graphs (after their sweeps)."""
+    cdef Tensor r
+    for obj in roots:
+        r = <Tensor>obj
+        if r.index >= 0:
+            tg_tensor_free_graph(r.tp, r.index)
+
+
+def _free_graph(roots):
+    """The engine hook of a create_graph sweep with retain_graph=False."""
+    _free_graphs([r for r in roots if isinstance(r, Tensor)])
+
+
+def _thaw_graph(roots):
+    """Unfreeze the slots of the roots' graphs for an inspection sweep
+    (tapegrad._freed.thawed): [(tape, slot)] for _refreeze_graph."""
+    cdef list token = []
+    cdef Tensor r
+    cdef tg_index i
+    for obj in roots:
+        if not isinstance(obj, Tensor) or (<Tensor>obj).index < (<Tensor>obj).tp.leaf_cap:
+            continue
+        r = <Tensor>obj
+        for i in range(r.tp.low[r.index], r.index + 1):
+            if r.tp.tn[i] != NULL and r.tp.tn[i].freed:
+                r.tp.tn[i].freed = 0
+                token.append((r.tape, i))
+    return token
+
+
+def _refreeze_graph(list token):
+    cdef _Tape tape
+    cdef tg_index i
+    for tp, slot in token:
+        tape = <_Tape>tp
+        i = slot
+        if i < tape.t.leaf_cap + tape.t.node_count and tape.t.tn[i] != NULL:
+            tape.t.tn[i].freed = 1

@@ -14,9 +14,11 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
+from ._format import broadcast_error
+
 from ._dtype import (
-    DIM, SCALAR, ZERO_DIM, DtypeError, bool_, dtype, get_default_dtype, promote_types,
-    result_type, scalar_dtype, scalar_type_name)
+    DIM, SCALAR, ZERO_DIM, DtypeError, bool_, dtype, get_default_dtype, result_type,
+    scalar_dtype, scalar_type_name)
 
 BOOL_SUB = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
             "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
@@ -45,6 +47,12 @@ def binary(op: str, a: np.ndarray, a_dt: dtype, b: Any, b_dt: dtype, b_prio: int
         raise RuntimeError(BOOL_SUB_BOOL if a_dt is b_dt and b_prio != SCALAR else BOOL_SUB)
     res = result_type([(a_dt, priority(a.ndim)), (b_dt, b_prio)])
     assert res is not None
+    if isinstance(b, np.ndarray):
+        try:
+            np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            raise broadcast_error(op, b.shape if reflected else a.shape,
+                                  a.shape if reflected else b.shape) from None
     if res.is_floating_point:
         return None, res
     if op == "div":                                   # true division of integers
@@ -104,8 +112,13 @@ def clamp_dtype(a_dt: dtype, ndim: int, lo: Any, hi: Any) -> dtype:
     return res
 
 
+def _kind(dt: dtype) -> int:
+    return 2 if dt.is_floating_point else (0 if dt is bool_ else 1)
+
+
 def check_cast(res: dtype, out: dtype) -> None:
-    """An in-place op may not write a result of a higher kind (torch's RuntimeError)."""
-    if promote_types(res, out) is not out:
+    """An in-place op may not write a result of a higher kind (torch's RuntimeError):
+    float into an integral tensor, int into bool; float64 into float32 is allowed."""
+    if _kind(res) > _kind(out):
         raise DtypeError(f"result type {scalar_type_name(res)} can't be cast to the desired "
                          f"output type {scalar_type_name(out)}")

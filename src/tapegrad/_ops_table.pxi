@@ -16,7 +16,8 @@ cdef extern from "tg_ops.h" nogil:
         TT_INDEX, TT_WHERE, TT_SIN, TT_COS, TT_TAN, TT_LOG10, TT_LOG2, TT_LOG1P, TT_EXPM1,
         TT_RSQRT, TT_SIGN, TT_FLOOR, TT_CEIL, TT_ROUND, TT_MAXIMUM, TT_MINIMUM,
         TT_LOGSUMEXP, TT_VAR, TT_NORM, TT_PROD, TT_CUMSUM, TT_CAT, TT_TAKE, TT_ROLL,
-        TT_TILE, TT_LAST
+        TT_TILE, TT_ERF, TT_GELU, TT_SILU, TT_LEAKY_RELU, TT_ELU, TT_SOFTPLUS,
+        TT_SMOOTH_L1, TT_BCE_LOGITS, TT_PAD, TT_LAST
 
 # a tensor node's grad_fn name id: 0 is its kernel's default name (_TORCH_NAMES)
 cdef enum:
@@ -58,6 +59,7 @@ cdef enum:
     NAME_UNBIND = 45
     NAME_FLIP = 46
     NAME_TOPK = 47
+    NAME_HUBER_LOSS = 48
 
 OP_CODES = {
     'leaf': TG_LEAF,
@@ -148,6 +150,15 @@ _TORCH_NAMES = {
     TT_TAKE: 'SortBackward0',
     TT_ROLL: 'RollBackward0',
     TT_TILE: 'RepeatBackward0',
+    TT_ERF: 'ErfBackward0',
+    TT_GELU: 'GeluBackward0',
+    TT_SILU: 'SiluBackward0',
+    TT_LEAKY_RELU: 'LeakyReluBackward0',
+    TT_ELU: 'EluBackward0',
+    TT_SOFTPLUS: 'SoftplusBackward0',
+    TT_SMOOTH_L1: 'SmoothL1LossBackward0',
+    TT_BCE_LOGITS: 'BinaryCrossEntropyWithLogitsBackward0',
+    TT_PAD: 'ConstantPadNdBackward0',
 }
 _NAME_OVERRIDES = (
     None,
@@ -198,4 +209,5 @@ _NAME_OVERRIDES = (
     'UnbindBackward0',
     'FlipBackward0',
     'TopkBackward0',
+    'HuberLossBackward0',
 )

@@ -563,9 +563,11 @@ cdef class Tensor:
         if inputs is not None:          # only the inputs' .grad accumulate
             if isinstance(inputs, Tensor):
                 inputs = [inputs]
-            _sweep_into([self], [gradient], list(inputs), False)
+            _sweep_into([self], [gradient], list(inputs), False, bool(retain_graph))
             return
         _backward_from(self, seed)
+        if not retain_graph:            # torch frees the saved tensors (tg_higher.h)
+            tg_tensor_free_graph(self.tp, self.index)
 
     # -- arithmetic -------------------------------------------------------------
 
@@ -716,10 +718,13 @@ cdef class Tensor:
         return self
 
     def copy_(self, src):
+        if not isinstance(src, Tensor):
+            raise TypeError(f"copy_(): argument 'src' must be Tensor, not "
+                            f"'{type(src).__name__}'")
         if _recording_write(self, src):
             return _overwrite_recorded(self, src, NAME_COPY, "copy_")
         _check_inplace(self, "copy_")
-        _as_numpy(&self.v)[...] = np.asarray(src.detach().numpy() if isinstance(src, Tensor) else src)
+        _as_numpy(&self.v)[...] = src.detach().numpy()
         self.v.buf.version += 1
         return self
 
@@ -769,6 +774,8 @@ cdef class Tensor:
     def clamp(self, min=None, max=None):
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            return _FM.clamp_tensors(self, min, max)
         if _integral_code(self.v.dtype):
             return _integral_clamp(self, min, max)
         return _unary(TT_CLAMP, self, "clamp", 0.0 if min is None else float(min),
@@ -777,11 +784,15 @@ cdef class Tensor:
     def clamp_min(self, min):
         if min is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        if isinstance(min, Tensor):
+            return _FM.clamp_tensors(self, min, None)
         return _unary(TT_CLAMP, self, "clamp_min", float(min), 0.0, 1, 0, NAME_CLAMP_MIN)
 
     def clamp_max(self, max):
         if max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        if isinstance(max, Tensor):
+            return _FM.clamp_tensors(self, None, max)
         return _unary(TT_CLAMP, self, "clamp_max", 0.0, float(max), 0, 1, NAME_CLAMP_MAX)
 
     def reciprocal(self):
@@ -832,11 +843,17 @@ cdef class Tensor:
         return _matmul(self, other)
 
     def mm(self, other):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"mm(): argument 'mat2' (position 1) must be Tensor, not "
+                            f"{type(other).__name__}")
         if self.v.ndim != 2 or other.ndim != 2:
             raise RuntimeError("mm: both arguments must be 2-D")
         return _matmul(self, other)
 
     def dot(self, other):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"dot(): argument 'tensor' (position 1) must be Tensor, not "
+                            f"{type(other).__name__}")
         if self.v.ndim != 1 or other.ndim != 1:
             raise RuntimeError(f"1D tensors expected, but got {self.v.ndim}D and "
                                f"{other.ndim}D tensors")
@@ -899,6 +916,7 @@ cdef class Tensor:
         return _view(self, shape, NAME_SQUEEZE_DIM)
 
     def permute(self, *dims):
+        _FM.check_lone_dims(dims, "permute")
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
         if sorted(_norm_dim(d, self.v.ndim) for d in dims) != list(range(self.v.ndim)):
@@ -910,10 +928,10 @@ cdef class Tensor:
                        NAME_PERMUTE)
 
     def transpose(self, dim0, dim1):
-        if self.v.ndim < 2 and self.v.ndim == 0:
+        a, b = _norm_dim(dim0, self.v.ndim), _norm_dim(dim1, self.v.ndim)
+        if self.v.ndim == 0:
             return self
         order = list(range(self.v.ndim))
-        a, b = _norm_dim(dim0, self.v.ndim), _norm_dim(dim1, self.v.ndim)
         order[a], order[b] = order[b], order[a]
         strides = _contiguous_strides(&self.v)
         return _gather(self, [self.v.shape[d] for d in order], 0, [strides[d] for d in order],
@@ -972,30 +990,14 @@ cdef class Tensor:
      argmin, sort, argsort, topk, split, chunk, unbind, flip, roll, repeat, expand, expand_as,
      view_as, reshape_as, nelement, cpu, cuda, new_tensor, new_zeros, new_ones, new_empty,
      new_full) = [_FM.METHODS[_k] for _k in _FM.COMPILED_METHODS]
+    def erf(self): return _activation(self, "erf")   # issue 12 (_tensor_act.pxi)
     add, sub, mul, div, pow, neg, eq, ne, lt, le, gt, ge = [
         _FM.ARITH[_k] for _k in ("add", "sub", "mul", "div", "pow", "neg", "eq", "ne", "lt",
                                  "le", "gt", "ge")]
 
 # ----------------------------------------------------------------------------
-# Indexing: ints, slices, None, ..., and torch's advanced indices that read one
-# element per index (True / False, 1-element int64 tensors)
-
-cdef object _advanced_index(object k):
-    """k's index shape if k is an advanced index this engine reads (a bool: (1,) or
-    (0,), on a new dim; a 1-element int64 tensor: its shape), else None."""
-    if isinstance(k, (bool, np.bool_)):
-        return (1,) if k else (0,)
-    if isinstance(k, Tensor) and (<Tensor>k).v.ndim == 0 and (<Tensor>k).v.dtype == TG_BOOL:
-        return (1,) if k.item() else (0,)
-    if isinstance(k, Tensor) and (<Tensor>k).v.dtype == TG_I64 and (<Tensor>k).v.numel == 1 \
-            and (<Tensor>k).v.ndim > 0:
-        return tuple(k.shape)
-    return None
-
-
-cdef bint _is_long(object k):
-    return isinstance(k, Tensor) and (<Tensor>k).v.dtype == TG_I64
-
+# Basic indexing (ints, 0-d int64 tensors, slices, None, ...): a strided read.
+# Every other key goes to _index_read (_tensor_index.pxi).
 
 cdef int64_t _int_index(object k, int64_t size, int d) except? -1:
     if isinstance(k, Tensor) and (<Tensor>k).v.dtype == TG_I64 and (<Tensor>k).v.numel == 1:
@@ -1014,43 +1016,36 @@ cdef int64_t _int_index(object k, int64_t size, int d) except? -1:
 
 cdef int _index_plan(Tensor x, tuple key, list out_shape, list out_strides,
                      int64_t *offset) except -1:
-    """x[key] as a strided read: fills out_shape, out_strides and offset; returns the
-    grad_fn name id. Advanced indices (see _advanced_index) broadcast together; their
-    dims go where the first one stands when they are adjacent, else first (torch)."""
-    cdef list kinds = [_advanced_index(k) for k in key]
-    cdef list reads = [k is not None and k is not Ellipsis and (a is None or _is_long(k))
-                       for k, a in zip(key, kinds)]       # k consumes a dim of x
-    cdef int n_real = reads.count(True)
+    """x[key] for a basic key (see _is_basic_key) as a strided read: fills out_shape,
+    out_strides and offset; returns the grad_fn name id (that of the last index applied,
+    as torch names it)."""
+    cdef int n_real = len([k for k in key if k is not None and k is not Ellipsis])
     if n_real > x.v.ndim:
         raise IndexError(f"too many indices for tensor of dimension {x.v.ndim}")
     if len([k for k in key if k is Ellipsis]) > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
     cdef list strides = _contiguous_strides(&x.v)
-    cdef list slots = []                 # (size, stride) per output dim, or an index shape
-    cdef list adv = []                   # positions of the advanced indices in slots
     cdef int64_t size
     cdef int d = 0
-    cdef int name = 0                    # torch's name: that of the last index applied
-    for k, a, read in zip(key, kinds, reads):
+    cdef int name = 0
+    for k in key:
         if k is Ellipsis:
-            slots.extend([(x.v.shape[d + j], strides[d + j]) for j in range(x.v.ndim - n_real)])
+            for j in range(x.v.ndim - n_real):
+                out_shape.append(x.v.shape[d + j])
+                out_strides.append(strides[d + j])
             d += x.v.ndim - n_real
         elif k is None:
-            slots.append((1, 0))
+            out_shape.append(1)
+            out_strides.append(0)
             name = NAME_UNSQUEEZE
-        elif a is not None:
-            adv.append(len(slots))
-            slots.append(a)
-            if read:                     # a 1-element int64 tensor reads one element of d
-                offset[0] += _int_index(k, x.v.shape[d], d) * strides[d]
-                d += 1
         elif isinstance(k, slice):
             size = x.v.shape[d]
             start, stop, step = k.indices(size)
             if step <= 0:
                 raise ValueError("step must be greater than zero")
             length = len(range(start, stop, step))
-            slots.append((length, strides[d] * step if length > 1 else 0))  # (a huge step)
+            out_shape.append(length)
+            out_strides.append(strides[d] * step if length > 1 else 0)   # (a huge step)
             if length > 0:
                 offset[0] += start * strides[d]
             if length != size:           # a full slice records nothing in torch
@@ -1060,16 +1055,9 @@ cdef int _index_plan(Tensor x, tuple key, list out_shape, list out_strides,
             offset[0] += _int_index(k, x.v.shape[d], d) * strides[d]
             name = NAME_SELECT
             d += 1
-    slots.extend([(x.v.shape[j], strides[j]) for j in range(d, x.v.ndim)])
-    if adv:
-        together = [(n, 0) for n in np.broadcast_shapes(*[slots[j] for j in adv])]
-        first = adv[0] if adv[len(adv) - 1] - adv[0] == len(adv) - 1 else 0
-        slots = [s for j, s in enumerate(slots) if j not in adv]
-        slots[first:first] = together
-        name = NAME_INDEX
-    for size, stride in slots:
-        out_shape.append(size)
-        out_strides.append(stride)
+    for j in range(d, x.v.ndim):
+        out_shape.append(x.v.shape[j])
+        out_strides.append(strides[j])
     return name
 
 
@@ -1168,6 +1156,8 @@ cdef int _backward_from(Tensor root, Tensor seed) except -1:
         _raise_modified(root.tape, t.error_node)
     if status == TG_EGRAD:
         _raise_invalid_gradient(root.tape, t.error_node)
+    if status == TG_EFREED:
+        _raise_freed()
     if status != 0:
         raise MemoryError("tapegrad: out of memory during backward")
     return 0
@@ -1226,10 +1216,11 @@ cdef list _mute_off_path(list roots, dict wanted):
     return muted
 
 
-cdef object _sweep_into(list roots, list grads, list inputs, bint collect):
+cdef object _sweep_into(list roots, list grads, list inputs, bint collect, bint retain):
     """The sweeps from roots (one each, seeded by grads) with only ``inputs``' .grad
     changed: collect=False accumulates into them (backward(inputs=)); collect=True
-    (autograd.grad) changes no .grad and returns the inputs' gradients (None: unused)."""
+    (autograd.grad) changes no .grad and returns the inputs' gradients (None: unused).
+    Without retain, the roots' graphs are freed after the sweeps."""
     cdef Tensor x
     cdef tg_tnode *n
     cdef dict wanted = {}
@@ -1275,7 +1266,9 @@ cdef object _sweep_into(list roots, list grads, list inputs, bint collect):
     cdef list muted = _mute_off_path(roots, wanted)
     try:
         for r, seed in zip(roots, grads):
-            r.backward(seed)
+            r.backward(seed, retain_graph=True)
+        if not retain:
+            _free_graphs(roots)
         if collect:
             for obj in inputs:
                 x = <Tensor>obj
@@ -1312,26 +1305,24 @@ cdef object _sweep_into(list roots, list grads, list inputs, bint collect):
     return tuple(result) if collect else None
 
 
-def _grad(outputs, inputs, grad_outputs=None, allow_unused=False):
+def _grad(outputs, inputs, grad_outputs=None, allow_unused=False, retain_graph=False):
     """autograd.grad's engine hook: d(outputs)/d(inputs) as a tuple of Tensors (None
     for an unused input when allow_unused); no .grad changes."""
     outputs = list(outputs)
     grads = [None] * len(outputs) if grad_outputs is None else list(grad_outputs)
-    result = _sweep_into(outputs, grads, list(inputs), True)
+    result = _sweep_into(outputs, grads, list(inputs), True, retain_graph)
     if not allow_unused and any(g is None for g in result):
-        raise RuntimeError("One of the differentiated Tensors appears to not have been "
-                           "used in the graph. Set allow_unused=True if this is the "
-                           "desired behavior.")
+        raise RuntimeError(UNUSED_INPUT)
     return result
 
 
-def _run_backward(tensors, grad_tensors=None, inputs=None):
+def _run_backward(tensors, grad_tensors=None, inputs=None, retain_graph=False):
     """autograd.backward's engine hook: one sweep per root; with inputs, only their
     .grad accumulate."""
     tensors = list(tensors)
     grads = [None] * len(tensors) if grad_tensors is None else list(grad_tensors)
     if inputs is not None:
-        _sweep_into(tensors, grads, list(inputs), False)
+        _sweep_into(tensors, grads, list(inputs), False, retain_graph)
         return
     for k, t in enumerate(tensors):
         if not isinstance(t, Tensor):
@@ -1340,7 +1331,9 @@ def _run_backward(tensors, grad_tensors=None, inputs=None):
             raise RuntimeError(f"element {k} of tensors does not require grad and does not "
                                "have a grad_fn")
     for t, g in zip(tensors, grads):
-        t.backward(g)
+        t.backward(g, retain_graph=True)
+    if not retain_graph:
+        _free_graphs(tensors)
 
 
 cdef int _raise_modified(_Tape tape, tg_index i) except -1:
@@ -1402,6 +1395,7 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
         try:
             arr = np.asarray(data)
         except ValueError as exc:
+            _FM.nested_data_error(data, Tensor)
             raise ValueError(f"tensor(): {exc}") from None
         if isinstance(data, np.ndarray) and arr.dtype.kind not in "biuf":
             raise unsupported_array(arr.dtype)

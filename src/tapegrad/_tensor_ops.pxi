@@ -133,9 +133,10 @@ cdef Tensor _binary(uint8_t op, Tensor x, Tensor y, str name):
     _check_live(y)
     if _integral_code(x.v.dtype):       # (the dunders send these to _integral_arith)
         return _integral_arith(x, y, name, False)
-    if x.v.dtype != y.v.dtype:          # torch's promotion (a 0-d operand ranks lower)
-        code = _dtype_code(result_type([(_DTYPES[x.v.dtype], _integral.priority(x.v.ndim)),
-                                         (_DTYPES[y.v.dtype], _integral.priority(y.v.ndim))]))
+    if x.v.dtype != y.v.dtype:          # torch's promotion: a 0-d operand does not widen
+        code = _dtype_code(_integral.result_type([           # a dimensioned one's float
+            (_DTYPES[x.v.dtype], _integral.priority(x.v.ndim)),
+            (_DTYPES[y.v.dtype], _integral.priority(y.v.ndim))]))
         x = _cast(x, code)
         y = _cast(y, code)
     cdef int64_t shape[8]
@@ -363,7 +364,7 @@ cdef tuple _broadcast_batch(tuple sa, tuple sb):
     try:
         return tuple(np.broadcast_shapes(sa, sb))
     except ValueError:
-        raise RuntimeError(f"matmul: shapes {sa} and {sb} cannot be broadcast") from None
+        raise _broadcast_error("matmul", sa, sb) from None
 
 
 cdef Tensor _expand(Tensor x, list shape):
@@ -535,6 +536,8 @@ cdef bint _same_layout(const tg_view *a, const tg_view *b):
 cdef object _compare(Tensor x, object other, int how):
     """Elementwise comparison as a bool tensor (not differentiable, like torch's)."""
     cdef double c
+    if how == 4 and isinstance(other, np.ndarray):    # torch: == converts an ndarray;
+        other = tensor(other)                          # the others leave it to numpy
     if isinstance(other, Tensor):
         b = _as_numpy(&(<Tensor>other).v)
     elif _real(other, &c):
@@ -638,26 +641,6 @@ def unsqueeze(x, d): return _tensor_arg(x, "unsqueeze").unsqueeze(d)
 def squeeze(x, d=None): return _tensor_arg(x, "squeeze").squeeze(d)
 def is_tensor(x): return isinstance(x, Tensor)
 
-cdef bint _targets_hold(Tensor target, object value) except -1:
-    """1 when an int64 target tensor holds value (a loop over its buffer, no numpy)."""
-    _check_live(target)
-    if target.v.dtype != TG_I64:
-        return bool((_as_numpy(&target.v) == value).any())
-    cdef int64_t v
-    if target.v.numel == 0 or target.v.buf == NULL:
-        return False
-    try:
-        v = value
-    except (OverflowError, TypeError):       # not an int64: compare as numpy does
-        return bool((_as_numpy(&target.v) == value).any())
-    cdef const int64_t *t = <const int64_t *>target.v.buf.data
-    cdef int64_t k
-    for k in range(target.v.numel):
-        if t[k] == v:
-            return True
-    return False
-
-
 cdef bint _targets_outside(Tensor target, int64_t classes) except -1:
     """1 when an int64 target lies outside [0, classes)."""
     if target.v.numel == 0 or target.v.buf == NULL:
@@ -707,17 +690,11 @@ def is_floating_point(x): return _tensor_arg(x, "is_floating_point").dtype.is_fl
 
 
 def argmax(x, dim=None, keepdim=False):
-    _tensor_arg(x, "argmax")
-    _note_tensor_read(x)
-    a = _as_numpy(&(<Tensor>x).v)
-    if dim is None:
-        return tensor(np.int64(np.argmax(a)))
-    r = np.argmax(a, axis=dim)
-    return tensor(np.expand_dims(r, dim) if keepdim else r, dtype=int64)
+    return _tensor_arg(x, "argmax").argmax(dim, keepdim)
 
 
 def argmin(x, dim=None, keepdim=False):
-    return argmax(-_tensor_arg(x, "argmin").detach(), dim, keepdim)
+    return _tensor_arg(x, "argmin").argmin(dim, keepdim)
 
 # ----------------------------------------------------------------------------
 # Hooks for the shared nn layer (tapegrad.nn)
@@ -788,6 +765,33 @@ def _binary_cross_entropy(Tensor input, Tensor target, weight, reduction):
     return _run(TT_BCE, n, input, target)
 
 
+def _nll_loss_weighted(Tensor input, Tensor target, weight, ignore_index, reduction):
+    """nll_loss with class weights or ignored targets (issue 12): -x[i, t_i] * w_i with
+    w_i = weight[t_i] (0 where t_i == ignore_index), summed, over sum(w_i) for 'mean'.
+    The chain pick, mul, neg (sum, div) ends in the node named NllLossBackward0."""
+    t = _as_numpy(&target.v)
+    keep = t != ignore_index
+    bad = keep & ((t < 0) | (t >= input.v.shape[1]))
+    if bad.any():
+        raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
+    safe = np.where(keep, t, 0)
+    w = np.ones(input.v.shape[1]) if weight is None else weight.detach().numpy()
+    dt = _NP_DTYPES[input.v.dtype]
+    wt = np.where(keep, w.astype(dt)[safe], dt.type(0)).astype(dt)
+    picked = _pick(input, tensor(safe))
+    prod = _binary(TT_MUL, picked, _from_numpy(wt, input.v.dtype), "mul")
+    loss = _unary(TT_NEG, prod, "neg", 0.0, 0.0, 0, 0,
+                  NAME_NLL_LOSS if reduction == "none" else 0)
+    if reduction == "none":
+        return loss
+    total = _reduce(TT_SUM, loss, None, False, reduction,
+                    NAME_NLL_LOSS if reduction == "sum" else 0)
+    if reduction == "sum":
+        return total
+    cdef double total_weight = float(np.sum(wt, dtype=dt))
+    return _unary(TT_DIV_C, total, "div", total_weight, 0.0, 0, 0, NAME_NLL_LOSS)
+
+
 def _addmm(bias, mat1, mat2):
     """bias + mat1 @ mat2 as torch's one AddmmBackward0 node (nn.functional.linear).
     A tape node has two parents, so the product is its own TT_MM slot (values and
@@ -825,18 +829,16 @@ def _addmm(bias, mat1, mat2):
 
 def _nll_loss(input, target, weight, ignore_index, reduction):
     """-log p[target] averaged (or summed) over the batch, one C node for the pick."""
-    if weight is not None:
-        raise NotImplementedError("nll_loss: class weights are not supported by tapegrad")
     if input.dim() == 1:
         return _nll_loss(input.unsqueeze(0), target.reshape(1), weight, ignore_index, reduction)
     if input.dim() != 2:
         raise NotImplementedError("nll_loss: tapegrad supports (N, C) inputs")
     if target.dtype is not int64:
         raise DtypeError(f"expected scalar type Long but found {target.dtype}")
-    if _targets_hold(<Tensor>target, ignore_index):
-        raise NotImplementedError("nll_loss: ignore_index among the targets is not supported")
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"{reduction} is not a valid value for reduction")
+    if weight is not None or (target.numpy() == ignore_index).any():
+        return _nll_loss_weighted(input, target, weight, ignore_index, reduction)
     # -x[i, target[i]], then its mean or sum: the last node is named NllLossBackward0 and
     # shows the input as its next function (_nll_next_functions)
     loss = _unary(TT_NEG, _pick(input, target), "neg", 0.0, 0.0, 0, 0,

@@ -101,8 +101,8 @@ def test_cli_json_has_the_config_keys():
         "op_block_s", "op_repeats", "op_sizes", "mlp_steps", "mlp_repeats", "mlp_shape",
         "mlp_lr", "matmul_n", "matmul_steps", "matmul_repeats", "randn_n", "randn_repeats",
         "blas_threads_requested",
-        "loadavg_start", "clock", "demo_replay_steps", "demo_replay_repeats", "wall_s",
-        "command"]
+        "loadavg_start", "clock", "demo_replay_steps", "demo_replay_repeats", "lstm_steps",
+        "lstm_repeats", "wall_s", "command"]
     assert cfg["engines"] == ["c", "reference"] and cfg["chain_ops"] == 400
     assert cfg["workloads"] == ["chain", "chain-replay"] and cfg["clock"] == "cpu"
     assert [(r["workload"], r["phase"], r["label"]) for r in out["results"]] == [

@@ -365,6 +365,31 @@ cases("nn.Embedding",
       lambda M, L: _embedding(M, L, 5, 2, padding_idx=7))
 
 
+def _recurrent(M, L, name, *args, **kwargs):
+    M.manual_seed(0)
+    return getattr(L.nn, name)(*args, **kwargs).double()
+
+
+for _name in ("RNN", "LSTM", "GRU"):
+    cases("nn." + _name,
+          (lambda n: lambda M, L: _recurrent(M, L, n, 3, 2)(X(M)))(_name),
+          (lambda n: lambda M, L: _recurrent(M, L, n, 3, 2, 2, bidirectional=True,
+                                             batch_first=True)(X(M).unsqueeze(0)))(_name),
+          (lambda n: lambda M, L: [repr(_recurrent(M, L, n, 3, 2, bias=False)),
+                                   [k for k, _ in _recurrent(M, L, n, 3, 2).named_parameters()]]
+           )(_name),
+          (lambda n: lambda M, L: _recurrent(M, L, n, 4, 2)(X(M)))(_name),
+          (lambda n: lambda M, L: _recurrent(M, L, n, 3, 2)(X(M).sum()))(_name))
+    cases("nn." + _name + "Cell",
+          (lambda n: lambda M, L: _recurrent(M, L, n + "Cell", 3, 2)(X(M)))(_name),
+          (lambda n: lambda M, L: repr(_recurrent(M, L, n + "Cell", 3, 2, bias=False)))(_name),
+          (lambda n: lambda M, L: _recurrent(M, L, n + "Cell", 2, 2)(X(M)))(_name))
+cases("nn.RNNBase", lambda M, L: _recurrent(M, L, "RNNBase", "LSTM", 3, 2)(X(M)),
+      lambda M, L: L.nn.RNNBase("CELL", 3, 2))
+cases("nn.RNNCellBase", lambda M, L: repr(_recurrent(M, L, "RNNCellBase", 3, 2, True, 2)),
+      lambda M, L: L.nn.RNNCellBase(3, 0.5, True, 2))
+
+
 class _Net:
     @staticmethod
     def make(L):
@@ -437,6 +462,47 @@ cases("F.binary_cross_entropy",
       lambda M, L: L.F.binary_cross_entropy(M.sigmoid(X(M)), M.ones(2, 3, dtype=M.float64),
                                             weight=M.tensor([1.0, 2.0, 3.0],
                                                             dtype=M.float64)))
+
+# issue 12: activations, losses, pad, normalize, cosine_similarity
+cases("erf", lambda M, L: M.erf(X(M)), lambda M, L: X(M).erf(), lambda M, L: M.erf([1.0]),
+      lambda M, L: M.erf(M.tensor([1, 2])))
+for _name, _kw in (("gelu", {"approximate": "tanh"}), ("silu", {}),
+                   ("leaky_relu", {"negative_slope": 0.2}), ("elu", {"alpha": 0.5}),
+                   ("softplus", {"beta": 2.0, "threshold": 1.0})):
+    cases("F." + _name, (lambda n, k: lambda M, L: getattr(L.F, n)(X(M), **k))(_name, _kw),
+          (lambda n: lambda M, L: getattr(L.F, n)(X(M)))(_name),
+          (lambda n: lambda M, L: getattr(L.F, n)(M.tensor([1, 2])))(_name),
+          (lambda n: lambda M, L: getattr(L.F, n)([1.0]))(_name))
+for _name, _args in (("GELU", ("tanh",)), ("SiLU", ()), ("LeakyReLU", (0.3, False)),
+                     ("ELU", (0.5,)), ("Softplus", (2.0, 1.0))):
+    cases("nn." + _name,
+          (lambda n, a: lambda M, L: getattr(L.nn, n)(*a)(X(M)))(_name, _args),
+          (lambda n, a: lambda M, L: repr(getattr(L.nn, n)(*a)))(_name, _args))
+for _name, _kw in (("l1_loss", {}), ("smooth_l1_loss", {"beta": 0.5}),
+                   ("huber_loss", {"delta": 0.7})):
+    cases("F." + _name,
+          (lambda n, k: lambda M, L: getattr(L.F, n)(X(M), P(M), **k))(_name, _kw),
+          (lambda n: lambda M, L: getattr(L.F, n)(X(M), P(M), reduction="none"))(_name),
+          (lambda n: lambda M, L: getattr(L.F, n)(X(M), P(M), reduction="bad"))(_name),
+          (lambda n: lambda M, L: getattr(L.F, n)(X(M), V(M)[:2]))(_name))
+cases("F.binary_cross_entropy_with_logits",
+      lambda M, L: L.F.binary_cross_entropy_with_logits(X(M), M.sigmoid(P(M)).detach()),
+      lambda M, L: L.F.binary_cross_entropy_with_logits(
+          X(M), M.sigmoid(P(M)), weight=M.tensor([1.0, 2.0, 3.0], dtype=M.float64),
+          pos_weight=M.tensor([0.5, 1.0, 2.0], dtype=M.float64), reduction="sum"),
+      lambda M, L: L.F.binary_cross_entropy_with_logits(X(M), V(M)))
+for _name, _args in (("L1Loss", ()), ("SmoothL1Loss", (None, None, "sum", 0.5)),
+                     ("HuberLoss", ("none", 0.5)), ("BCEWithLogitsLoss", ())):
+    cases("nn." + _name,
+          (lambda n, a: lambda M, L: getattr(L.nn, n)(*a)(X(M), M.sigmoid(P(M))))(_name, _args),
+          (lambda n, a: lambda M, L: repr(getattr(L.nn, n)(*a)))(_name, _args))
+cases("F.pad", lambda M, L: L.F.pad(X(M), (1, 2)), lambda M, L: L.F.pad(X(M), [0, -1, 1, 0], value=2.5),
+      lambda M, L: L.F.pad(X(M), (1,)), lambda M, L: L.F.pad(X(M), (1, 1), mode="reflect"))
+cases("F.normalize", lambda M, L: L.F.normalize(X(M)), lambda M, L: L.F.normalize(X(M), 1.0, 0),
+      lambda M, L: L.F.normalize(X(M), dim=3))
+cases("F.cosine_similarity", lambda M, L: L.F.cosine_similarity(X(M), P(M)),
+      lambda M, L: L.F.cosine_similarity(X(M), V(M), dim=-1),
+      lambda M, L: L.F.cosine_similarity(X(M), V(M)[:2]))
 
 # ---------------------------------------------------------------------------- indexing
 

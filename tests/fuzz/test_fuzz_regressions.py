@@ -255,3 +255,100 @@ def test_tensor_parses_its_dtype_before_the_data(engine, torch):
         with pytest.raises(TypeError) as info:
             lib.as_tensor(10 ** 30, dtype=lib.ones(2))
         assert "dtype" in str(info.value)
+
+
+# -- the disagreements of the other hypothesis sequence (6.170.17, 1500 cases) --------------
+
+def test_zero_dim_transpose_checks_its_dims(engine, torch):
+    """x.transpose(object(), 0) on a 0-d tensor: the compiled engine returned x."""
+    for lib in (engine, torch):
+        x = lib.tensor(2.0)
+        with pytest.raises(TypeError):
+            x.transpose(object(), 0)
+        with pytest.raises(IndexError, match="Dimension out of range"):
+            x.transpose(0, 1)
+        assert x.transpose(0, -1).item() == 2.0
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), 3.0])
+def test_zero_dim_softmax_of_nan_and_inf_as_torch(engine, torch, value):
+    """log_softmax(tensor(nan), 0): the reference gave 0 where torch gives nan."""
+    want = torch.tensor(value, dtype=torch.float64)
+    x = engine.tensor(value, dtype=engine.float64)
+    for name in ("log_softmax", "softmax"):
+        got, exp = getattr(x, name)(0).item(), getattr(want, name)(0).item()
+        assert got == exp or (np.isnan(got) and np.isnan(exp)), (name, got, exp)
+
+
+def test_dot_with_a_non_tensor_is_type_error(engine, torch):
+    for lib in (engine, torch):
+        with pytest.raises(TypeError, match="Tensor"):
+            lib.ones(2).dot(np.float32)
+
+
+def test_integral_inplace_that_does_not_broadcast_is_runtime_error(engine, torch):
+    """bool += bool of shapes (4, 1) and (5, 1): the compiled engine leaked numpy's
+    ValueError."""
+    import tapegrad
+    for lib in (engine, torch):
+        for dt in ((tapegrad if lib is engine else torch).bool, lib.int64):
+            x = lib.zeros(4, 1, dtype=dt)
+            with pytest.raises(RuntimeError, match="must match the size"):
+                x += lib.zeros(5, 1, dtype=dt)
+            with pytest.raises(RuntimeError, match="must match the size"):
+                x + lib.zeros(5, 1, dtype=dt)
+
+
+def test_inplace_with_a_stale_operand_is_the_stale_error(engine):
+    """bool *= <stale float tensor>: the reference checked the cast first."""
+    stale = engine.ones(3, requires_grad=True) * 2
+    engine.clear_tape()
+    import tapegrad
+    x = engine.zeros(3, dtype=tapegrad.bool)
+    with pytest.raises(RuntimeError, match="freed by tapegrad.clear_tape"):
+        x *= stale
+
+
+def test_clamp_with_tensor_bounds_as_torch(engine, torch):
+    """clamp(x, tensor): the reference refused, the compiled engine read one element."""
+    rng = np.random.default_rng(5)
+    xv, lo, hi = rng.normal(size=(3, 4)), rng.normal(size=(4,)) - 0.5, rng.normal(size=(3, 1)) + 0.5
+    results = {}
+    for lib in (engine, torch):
+        x = lib.tensor(xv, dtype=lib.float64, requires_grad=True)
+        a = lib.tensor(lo, dtype=lib.float64, requires_grad=True)
+        b = lib.tensor(hi, dtype=lib.float64, requires_grad=True)
+        outs = [lib.clamp(x, a, b), x.clamp(min=a), x.clamp(max=b), x.clamp_min(a),
+                x.clamp_max(b), lib.clamp(x, None, b)]
+        with pytest.raises(TypeError, match="invalid combination"):
+            lib.clamp(x, -0.2, b)
+        sum(((k + 1) * o).sum() for k, o in enumerate(outs)).backward()
+        results[lib] = ([o.detach().numpy() for o in outs],
+                        [t.grad.numpy() for t in (x, a, b)])
+        assert lib.clamp(lib.ones(1), lib.zeros(0)).shape == (0,)
+    (ve, ge), (vt, gt) = results[engine], results[torch]
+    for e, t in zip(ve + ge, vt + gt):
+        np.testing.assert_allclose(e, t, rtol=1e-15)
+
+
+def test_permute_with_a_lone_ndarray_is_type_error(engine, torch):
+    for lib in (engine, torch):
+        with pytest.raises(TypeError, match="tuple of ints"):
+            lib.ones(2, 3).permute(np.array([1, 0]))
+        with pytest.raises(TypeError, match="tuple of ints"):
+            lib.permute(lib.tensor(1.0), np.array(0, dtype=np.int32))
+        assert lib.ones(2, 3).permute(np.int64(1), 0).shape == (3, 2)
+
+
+def test_matmul_of_empty_batches_that_do_not_broadcast(engine, torch):
+    for lib in (engine, torch):
+        with pytest.raises(RuntimeError, match="must match the size"):
+            lib.zeros(4, 1, 0).matmul(lib.zeros(0, 1, 0))
+
+
+def test_argmin_dim_beyond_int32_is_index_error(engine, torch):
+    """argmin(x, 2**40): the compiled engine's "integer won't fit into a C int"."""
+    for lib in (engine, torch):
+        for fn in (lib.argmin, lib.argmax):
+            with pytest.raises(IndexError, match="Dimension out of range"):
+                fn(lib.tensor(1.0), 2 ** 40)

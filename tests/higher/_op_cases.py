@@ -134,6 +134,22 @@ CASES = {
     "repeat": ((A23,), lambda M, F, a: (a * a).repeat(2, 1)),
     "sort": ((DISTINCT,), lambda M, F, a: (a * a).sort(1)[0]),
     "topk": ((DISTINCT,), lambda M, F, a: (a * a).topk(2, 1)[0]),
+    # issue 12 (csrc/tg_activation.c)
+    "erf": ((A23,), lambda M, F, a: a.erf()),
+    "gelu": ((A23,), lambda M, F, a: F.gelu(a) + F.gelu(a * 2, approximate="tanh")),
+    "silu": ((A23,), lambda M, F, a: F.silu(a)),
+    "leaky_relu": ((_away(2, 3),), lambda M, F, a: F.leaky_relu(a, 0.2) * a),
+    "elu": ((_away(2, 3),), lambda M, F, a: F.elu(a, 0.7)),
+    "softplus": ((A23,), lambda M, F, a: F.softplus(a, 2.0, 1.0)),
+    "smooth_l1_loss": ((_m(2, 3, lo=-2, hi=2), _away(2, 3) * 2),
+                       lambda M, F, a, b: F.smooth_l1_loss(a * a, a + b, beta=0.5)),
+    "huber_loss": ((_m(2, 3, lo=-2, hi=2), _away(2, 3) * 2),
+                   lambda M, F, a, b: F.huber_loss(a * a, a + b, reduction="none", delta=0.7)),
+    "binary_cross_entropy_with_logits": (
+        (A23, _m(2, 3, lo=0.1, hi=0.9)),
+        lambda M, F, a, b: F.binary_cross_entropy_with_logits(
+            a * 2, b * b, pos_weight=M.tensor([1.5, 0.5, 2.0], dtype=M.float64))),
+    "constant_pad_nd": ((A23,), lambda M, F, a: F.pad(a * a, (1, -1, 0, 2), value=0.3)),
 }
 
 # gradcheck tolerances where torch's defaults do not fit the case

@@ -197,6 +197,8 @@ def _scalar(c):
 
 _TGT = np.array([2, 0, 1, 1], dtype=np.int64)
 _GIX = np.array([[0, 0], [2, 1], [1, 1]], dtype=np.int64)
+_BW = np.array([0.5, 1.5, 1.0, 2.0])                        # bce_with_logits weights
+_BPW = np.array([[2.0, 0.5, 1.0, 3.0]] * 3)
 _MASK = np.array([[True, False, True, True], [False] * 4, [True, True, False, True]])
 
 
@@ -412,6 +414,37 @@ CASES = [
      lambda a, o: (a[0].shape, 1, np.argsort(a[0], axis=1, kind="stable")), None),
     ("topk", "TT_TAKE", [(4, 3)], False, lambda E, x: x.topk(2, 0).values,
      lambda a, o: (a[0].shape, 0, np.argsort(-a[0], axis=0, kind="stable")[:2]), None),
+    # issue 12 (csrc/tg_activation.c)
+    ("erf", "TT_ERF", [(3, 5)], False, lambda E, x: x.erf(), None, None),
+    ("gelu", "TT_GELU", [(3, 5)], False, lambda E, x: _F(E).gelu(x), lambda a, o: "none",
+     None),
+    ("gelu", "TT_GELU", [(3, 5)], False, lambda E, x: _F(E).gelu(x, approximate="tanh"),
+     lambda a, o: "tanh", None),
+    ("silu", "TT_SILU", [(3, 5)], False, lambda E, x: _F(E).silu(x), None, None),
+    ("leaky_relu", "TT_LEAKY_RELU", [(3, 5)], False, lambda E, x: _F(E).leaky_relu(x, 0.2),
+     lambda a, o: 0.2, None),
+    ("elu", "TT_ELU", [(3, 5)], False, lambda E, x: _F(E).elu(x, 0.7), lambda a, o: 0.7, None),
+    ("softplus", "TT_SOFTPLUS", [(3, 5)], False,
+     lambda E, x: _F(E).softplus(x, 2.0, 1.0), lambda a, o: (2.0, 1.0), None),
+    ("smooth_l1_loss", "TT_SMOOTH_L1", [(3, 4), (3, 4)], False,
+     lambda E, x, t: _F(E).smooth_l1_loss(x, t, beta=0.8), lambda a, o: ("mean", 0.8), None),
+    ("smooth_l1_loss", "TT_SMOOTH_L1", [(3, 4), (3, 4)], False,
+     lambda E, x, t: _F(E).smooth_l1_loss(x, t, reduction="none", beta=1.5),
+     lambda a, o: ("none", 1.5), None),
+    ("huber_loss", "TT_SMOOTH_L1", [(3, 4), (3, 4)], False,
+     lambda E, x, t: _F(E).huber_loss(x, t, reduction="sum", delta=0.6),
+     lambda a, o: ("sum", 0.6), None),
+    ("binary_cross_entropy_with_logits", "TT_BCE_LOGITS", [(3, 4), (3, 4)], "unit",
+     lambda E, x, t: _F(E).binary_cross_entropy_with_logits(x, t),
+     lambda a, o: (None, None, "mean"), None),
+    ("binary_cross_entropy_with_logits", "TT_BCE_LOGITS", [(3, 4), (3, 4)], "unit",
+     lambda E, x, t: _F(E).binary_cross_entropy_with_logits(
+         x, t, reduction="none", weight=E.tensor(_BW.astype(x.dtype.numpy)),
+         pos_weight=E.tensor(_BPW.astype(x.dtype.numpy))),
+     lambda a, o: (np.broadcast_to(_BW, (3, 4)).astype(o.dtype),
+                   np.broadcast_to(_BPW, (3, 4)).astype(o.dtype), "none"), None),
+    ("constant_pad_nd", "TT_PAD", [(3, 4)], False, lambda E, x: _F(E).pad(x, (1, -1, 2, 0)),
+     lambda a, o: (1, -1, 2, 0), None),
 ]
 
 

@@ -536,3 +536,27 @@ def test_targets_changed_through_numpy_between_forward_and_backward(engine, libs
     else:
         tape.backward()
         assert w.grad is not None
+
+
+def test_recording_that_allocates_much_is_not_collected_midway(engine):
+    """A recorded fn whose tensors pass the tape's reclaim-by-bytes threshold (8 MB)
+    while dead nodes of earlier eager steps lie below it: the compiled engine collected
+    the tape inside fn, moving the nodes recorded so far, and compile() then refused
+    with "computed before the recording began"."""
+    w = engine.tensor(np.full((512, 512), 1e-3, np.float32), requires_grad=True)
+    x = engine.tensor(np.ones((512, 512), np.float32))
+    for _ in range(3):                               # dead graphs left on the tape
+        (x @ w).tanh().sum().backward()
+
+    def fn(x):
+        h = x
+        for _ in range(12):                         # 24 buffers of 1 MB
+            h = (h @ w).tanh()
+        return h.sum()
+
+    w.grad = None
+    step = replay_api(engine).compile(fn)
+    loss = step(x)
+    want = fn(x)
+    assert abs(float(loss) - float(want)) <= 1e-6 * abs(float(want))
+    assert w.grad is not None and float(w.grad.abs().sum()) > 0

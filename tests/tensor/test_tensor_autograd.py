@@ -88,7 +88,7 @@ def test_grad_accumulates_seed_003(engine):
 def test_backward_twice_on_same_graph_adds_again(engine):
     x = T(engine, [1.0, 2.0], requires_grad=True)
     y = (x * x).sum()
-    y.backward()
+    y.backward(retain_graph=True)       # torch frees the graph without it (MulBackward0)
     y.backward()
     assert npy(x.grad).tolist() == [4.0, 8.0]
 
@@ -160,7 +160,7 @@ def test_retained_grad_accumulates_like_torch(engine):
     y = x * 3
     y.retain_grad()
     z = (y ** 2).sum()
-    z.backward()
+    z.backward(retain_graph=True)       # torch frees the graph without it (PowBackward0)
     assert npy(y.grad).tolist() == [6.0, 12.0]
     z.backward()
     assert npy(y.grad).tolist() == [12.0, 24.0]

@@ -2,9 +2,11 @@
 
 Written once: each function finds its engine through the tensors it is given
 (``tapegrad._backend.engine_of``) and calls the engine's hooks
-``_grad(outputs, inputs, grad_outputs, allow_unused)`` (gradients returned,
-nothing accumulated) and ``_run_backward(tensors, grad_tensors, inputs)``
-(one sweep from several roots). Grad mode lives in ``grad_mode``.
+``_grad(outputs, inputs, grad_outputs, allow_unused, retain_graph)`` (gradients
+returned, nothing accumulated), ``_run_backward(tensors, grad_tensors, inputs,
+retain_graph)`` (one sweep from several roots) and ``_free_graph(roots)``; without
+retain_graph the swept graph's saved tensors are freed (tapegrad/_freed.py). Grad
+mode lives in ``grad_mode``.
 """
 
 from __future__ import annotations
@@ -70,8 +72,10 @@ def grad(outputs: _Tensors, inputs: _Tensors, grad_outputs: Optional[_Tensors] =
         return tuple(result)
     if create_graph:
         result = _higher.grad(eng, outputs, inputs, grad_outputs, allow)
+        if retain_graph is not None and not retain_graph:
+            eng._free_graph(outputs)
     else:
-        result = eng._grad(outputs, inputs, grad_outputs, allow)
+        result = eng._grad(outputs, inputs, grad_outputs, allow, retain_graph=bool(retain_graph))
     if materialize_grads:
         result = tuple(eng.zeros_like(t) if g is None else g for t, g in zip(inputs, result))
     return tuple(result)
@@ -88,8 +92,10 @@ def backward(tensors: _Tensors, grad_tensors: Optional[_Tensors] = None,
     eng = _engine(tensors, "backward")
     if create_graph:
         _higher.backward(eng, tensors, grads, inputs)
+        if retain_graph is not None and not retain_graph:
+            eng._free_graph(tensors)
     else:
-        eng._run_backward(tensors, grads, inputs)
+        eng._run_backward(tensors, grads, inputs, retain_graph=bool(retain_graph))
 
 
 from . import functional as functional  # noqa: E402

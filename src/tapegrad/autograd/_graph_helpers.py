@@ -327,3 +327,8 @@ from ._graph_helpers_more import (  # noqa: E402,F401 - issue 11 item 5 rows
     cos, cumsum_backward, flip, logsumexp_backward, norm_backward, prod_backward,
     repeat_backward, roll_backward, sin, slice_along, take_along_backward, unsqueeze_reduced,
     var_backward)
+
+
+from ._graph_helpers_act import (  # noqa: E402,F401 - issue 12 rows
+    bce_logits_backward, bce_logits_target_backward, constant_pad, erf, huber_backward,
+    smooth_l1_backward, tanh)

@@ -9,13 +9,14 @@ GRAPH_RULES: op name -> (rule, what the row saves: input index or OUT).
 """
 
 from ._graph_helpers import (
-    OUT, binary_cross_entropy_backward, binary_cross_entropy_target_backward, bmm,
-    clamp_mask, cos, cumsum_backward, embedding_backward, evenly_distribute_backward, exp,
-    expand, flip, index_backward, invert_permutation, log, logsumexp_backward, mm,
+    OUT, bce_logits_backward, bce_logits_target_backward, binary_cross_entropy_backward,
+    binary_cross_entropy_target_backward, bmm, clamp_mask, constant_pad, cos,
+    cumsum_backward, embedding_backward, erf, evenly_distribute_backward, exp, expand,
+    flip, huber_backward, index_backward, invert_permutation, log, logsumexp_backward, mm,
     mse_loss_backward, mv, nll_loss_backward, norm_backward, npv, outer, permute, pow_,
     prod_backward, repeat_backward, reshape, roll_backward, select_backward, sgn, sin,
-    slice_along, sum_, sum_backward, sum_to, t, take_along_backward, transpose,
-    value_selecting_reduction_backward, var_backward, where, zeros_like)
+    slice_along, smooth_l1_backward, sum_, sum_backward, sum_to, t, take_along_backward,
+    tanh, transpose, value_selecting_reduction_backward, var_backward, where, zeros_like)
 
 
 def _add(grad, saved, ctx, parents):
@@ -776,6 +777,86 @@ def _topk(grad, saved, ctx, parents):
     )
 
 
+def _erf(grad, saved, ctx, parents):
+    self, = saved
+    return (
+        1.1283791670955126 * exp(-(self * self)) * grad if parents[0] is not None else None,
+    )
+
+
+def _gelu(grad, saved, ctx, parents):
+    self, = saved
+    approximate = ctx
+    return (
+        grad * (0.5 * (1 + tanh(0.7978845608028654 * (self + 0.044715 * (self * self * self)))) + 0.5 * self * (1 - tanh(0.7978845608028654 * (self + 0.044715 * (self * self * self))) * tanh(0.7978845608028654 * (self + 0.044715 * (self * self * self)))) * (0.7978845608028654 * (1 + 3 * 0.044715 * (self * self)))) if approximate == 'tanh' else grad * (0.5 * (1 + erf(self * 0.7071067811865476)) + self * (0.3989422804014327 * exp(self * self * -0.5))) if parents[0] is not None else None,
+    )
+
+
+def _silu(grad, saved, ctx, parents):
+    self, = saved
+    return (
+        grad * (1 / (1 + exp(-self))) * (1 + self * (1 - 1 / (1 + exp(-self)))) if parents[0] is not None else None,
+    )
+
+
+def _leaky_relu(grad, saved, ctx, parents):
+    self, = saved
+    negative_slope = ctx
+    return (
+        where(npv(self) > 0, grad, grad * negative_slope) if parents[0] is not None else None,
+    )
+
+
+def _elu(grad, saved, ctx, parents):
+    self, = saved
+    alpha = ctx
+    return (
+        where(npv(self) <= 0, grad * alpha * exp(self), grad) if parents[0] is not None else None,
+    )
+
+
+def _softplus(grad, saved, ctx, parents):
+    self, = saved
+    beta, threshold = ctx
+    return (
+        where(npv(self) * beta > threshold, grad, grad * exp(self * beta) / (exp(self * beta) + 1)) if parents[0] is not None else None,
+    )
+
+
+def _smooth_l1_loss(grad, saved, ctx, parents):
+    self, target = saved
+    reduction, beta = ctx
+    return (
+        smooth_l1_backward(grad, self, target, reduction, beta) if parents[0] is not None else None,
+        smooth_l1_backward(grad, target, self, reduction, beta) if parents[1] is not None else None,
+    )
+
+
+def _huber_loss(grad, saved, ctx, parents):
+    self, target = saved
+    reduction, delta = ctx
+    return (
+        huber_backward(grad, self, target, reduction, delta) if parents[0] is not None else None,
+        huber_backward(grad, target, self, reduction, delta) if parents[1] is not None else None,
+    )
+
+
+def _binary_cross_entropy_with_logits(grad, saved, ctx, parents):
+    self, target = saved
+    weight, pos_weight, reduction = ctx
+    return (
+        bce_logits_backward(grad, self, target, weight, pos_weight, reduction) if parents[0] is not None else None,
+        bce_logits_target_backward(grad, self, target, weight, pos_weight, reduction) if parents[1] is not None else None,
+    )
+
+
+def _constant_pad_nd(grad, saved, ctx, parents):
+    pad = ctx
+    return (
+        constant_pad(grad, pad) if parents[0] is not None else None,
+    )
+
+
 GRAPH_RULES = {
     'add': (_add, ()),
     'add_scalar': (_add_scalar, ()),
@@ -881,4 +962,14 @@ GRAPH_RULES = {
     'repeat': (_repeat, ()),
     'sort': (_sort, ()),
     'topk': (_topk, ()),
+    'erf': (_erf, (0,)),
+    'gelu': (_gelu, (0,)),
+    'silu': (_silu, (0,)),
+    'leaky_relu': (_leaky_relu, (0,)),
+    'elu': (_elu, (0,)),
+    'softplus': (_softplus, (0,)),
+    'smooth_l1_loss': (_smooth_l1_loss, (0, 1)),
+    'huber_loss': (_huber_loss, (0, 1)),
+    'binary_cross_entropy_with_logits': (_binary_cross_entropy_with_logits, (0, 1)),
+    'constant_pad_nd': (_constant_pad_nd, ()),
 }

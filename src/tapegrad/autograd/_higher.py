@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from .._format import UNUSED_INPUT
+from .._freed import raise_freed
 from . import _graph_helpers
 from ._graph_rules import GRAPH_RULES, OUT
 from .grad_mode import enable_grad
@@ -32,6 +34,8 @@ def _seed(eng: Any, root: Any, g: Any, k: int) -> Any:
 def _apply(name: str, g: Any, parents: Sequence[Any], operands: Sequence[Any], result: Any,
            ctx: Any) -> Tuple[Any, ...]:
     """One node's gradients for its parents, recorded (None where no parent)."""
+    if name == "_freed":        # swept before without retain_graph (tapegrad/_freed.py)
+        raise_freed()
     if name == "_gather":       # the compiled engine's strided read (transpose, slice, ...)
         in_sizes, offset, strides = ctx
         return (_graph_helpers.gather_backward(g, in_sizes, offset, strides),)
@@ -62,10 +66,28 @@ def _fit(gp: Any, parent: Any) -> Any:
     return gp
 
 
+# True: every engine runs the Python sweep below (the oracle of the compiled engine's
+# own walk, _engine._record_sweep; tests compare the two)
+USE_PYTHON_SWEEP = [False]
+
+
 def sweep(eng: Any, roots: List[Any], seeds: List[Any],
           inputs: Optional[List[Any]]) -> Dict[int, Tuple[Any, Any]]:
     """{id(handle): (handle, gradient)} for the leaves (inputs None) or for the inputs
-    given, every gradient recorded on the graph."""
+    given, every gradient recorded on the graph. An engine with its own walk
+    (``_record_sweep``, same contract) runs it."""
+    fast = getattr(eng, "_record_sweep", None)
+    if fast is not None and not USE_PYTHON_SWEEP[0]:
+        with enable_grad():
+            found = fast(list(roots), list(seeds), inputs)
+        if found is not None:
+            return found
+    return python_sweep(eng, roots, seeds, inputs)
+
+
+def python_sweep(eng: Any, roots: List[Any], seeds: List[Any],
+                 inputs: Optional[List[Any]]) -> Dict[int, Tuple[Any, Any]]:
+    """The sweep over the engine's ``_graph_nodes``, written once for both engines."""
     pending: Dict[int, Any] = {}
     handles: Dict[int, Any] = {}
     wanted = None if inputs is None else {id(eng._graph_handle(t)) for t in inputs}
@@ -130,9 +152,7 @@ def grad(eng: Any, outputs: List[Any], inputs: List[Any], grad_outputs: List[Any
         entry = found.get(id(eng._graph_handle(t)))
         if entry is None:
             if not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have "
-                                   "been used in the graph. Set allow_unused=True if this "
-                                   "is the desired behavior.")
+                raise RuntimeError(UNUSED_INPUT)
             result.append(None)
         else:
             result.append(entry[1])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
 
+from .._format import UNUSED_INPUT
 from ._scalar_graph_rules import SCALAR_GRAPH_RULES
 
 
@@ -96,9 +97,7 @@ def grad(eng: Any, outputs: List[Any], inputs: List[Any], grad_outputs: List[Any
         entry = found.get(id(x))
         if entry is None:
             if not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have "
-                                   "been used in the graph. Set allow_unused=True if this "
-                                   "is the desired behavior.")
+                raise RuntimeError(UNUSED_INPUT)
             result.append(None)
             continue
         g = entry[1]

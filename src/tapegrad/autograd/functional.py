@@ -68,8 +68,9 @@ def _grad(outputs: Sequence[Any], inputs: Sequence[Any], grad_outputs: Sequence[
     if not outs:
         grads: Tuple[Any, ...] = (None,) * len(inputs)
     else:
-        grads = _autograd_grad(outs, list(inputs), gos, create_graph=create_graph,
-                               allow_unused=True)
+        # the graph is this module's own (func ran here): kept for the next row/product
+        grads = _autograd_grad(outs, list(inputs), gos, retain_graph=True,
+                               create_graph=create_graph, allow_unused=True)
     result = []
     for k, (t, g) in enumerate(zip(inputs, grads)):
         if g is None:

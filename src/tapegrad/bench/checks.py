@@ -25,6 +25,7 @@ CHECK_RTOL = {
     "adamw": 1e-5,      # float32 parameters' norms; torch's gradients come from its BLAS
     "makemore": 1e-4,   # float32 losses from the same weights (different BLAS orders)
     "mnist": 1e-4,      # float32 loss after the run, from the same weights
+    "char-lstm": 1e-4,  # float32 losses of the first 5 steps and the last, same weights
     # replay workloads, eager rows and peers against the reference's eager row
     "demo-replay": 1e-6,
     "mlp-replay": 1e-4,
@@ -82,6 +83,12 @@ def run_checks(results):
         elif w == "adamw":
             d = builtins.max(rel(a, b) for a, b in zip(r["check"], ref["check"]))
             out.append({"what": "adamw parameters after %d steps" % r["steps"],
+                        "vs": base_label, "engine": r["label"], "max_rel_diff": d,
+                        "ok": d <= CHECK_RTOL[w]})
+        elif w == "char-lstm":
+            d = builtins.max(rel(a, b) for a, b in zip(r["losses"] + [r["loss"]],
+                                                       ref["losses"] + [ref["loss"]]))
+            out.append({"what": "char-lstm losses (first 5, after %d steps)" % r["steps"],
                         "vs": base_label, "engine": r["label"], "max_rel_diff": d,
                         "ok": d <= CHECK_RTOL[w]})
         elif w in ("mlp", "makemore", "mnist"):

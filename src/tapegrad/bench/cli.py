@@ -75,6 +75,10 @@ def add_arguments(parser: argparse.ArgumentParser,
                         help="demo-replay runs for the compiled engine (default %d; the "
                              "reference and micrograd get --peer-demo-repeats)"
                              % FULL.demo_replay_repeats)
+    parser.add_argument("--lstm-steps", type=int, default=None,
+                        help="training steps per char-lstm run (default %d)" % FULL.lstm_steps)
+    parser.add_argument("--lstm-repeats", type=int, default=None,
+                        help="char-lstm runs per engine (default %d)" % FULL.lstm_repeats)
     parser.add_argument("--blas-threads", type=int, default=None,
                         help="BLAS threads for numpy, the compiled engine (SciPy's OpenBLAS) "
                              "and torch (default: $OPENBLAS_NUM_THREADS if set, else 1)")

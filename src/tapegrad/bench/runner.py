@@ -17,6 +17,7 @@ from .replay import (DEMO_STYLES, chain_replay, demo_replay, micrograd_demo_node
 from .scalar import chain, chain_subnormal, demo, relu_chain
 from .settings import (ALL_WORKLOADS, BLAS_WORKLOADS, ENGINE_WORKLOADS, HIGHER_WORKLOADS,
                        OVERHEAD_SIZES, REPLAY_WORKLOADS, SCALAR_WORKLOADS, BenchConfig)
+from .charlstm import charlstm_case, charlstm_summary
 from .makemore import makemore_case, makemore_summary
 from .mnist import mnist_case, mnist_summary
 from .optim import adamw_case, adamw_summary
@@ -121,7 +122,7 @@ def _needs_numpy(w):
 
 
 # mlp and matmul run their engines interleaved (one run of each in turn)
-_INTERLEAVED = ("mlp", "matmul", "adamw", "makemore", "mnist", "randn")
+_INTERLEAVED = ("mlp", "matmul", "adamw", "makemore", "mnist", "randn", "char-lstm")
 
 
 def _run_rows(s, rows, have_numpy):
@@ -188,6 +189,8 @@ def _failing_row(workload, rows):
                 mnist_case(api, 1, warmup_steps=0).run()
             elif workload == "randn":
                 randn_case(api, 16, 1).run()
+            elif workload == "char-lstm":
+                charlstm_case(api, 1, warmup_steps=0).run()
         except Exception:
             return row
     return rows[0]
@@ -318,6 +321,23 @@ def _do_mnist(s, rows):
                             runs=m["runs_us"], loss=m["loss"], losses=m["losses"],
                             steps=m["steps"]))
     s.results.extend(recs)
+
+
+def _do_char_lstm(s, rows):
+    """The char-LSTM step: tapegrad's engines eager and replayed, torch eager,
+    interleaved (one run of each in turn)."""
+    steps = s.sizes.lstm_steps
+    pairs = []
+    for r in rows:
+        pairs.append((r, None))
+        if r.key in ("c", "reference"):
+            pairs.append((replay_row(r), replay_api(r.engine)))
+    s.say("char-lstm: %s ..." % ", ".join(r.label for r, _ in pairs))
+    cases = [charlstm_case(r.tensor, steps, replay=rp, gc_off=r.gc_off) for r, rp in pairs]
+    for (row, rp), runs in zip(pairs, interleave(cases, s.sizes.lstm_repeats)):
+        m = charlstm_summary(runs, steps)
+        s.add("char-lstm", "step", row, m["us_per_step"], "us/step", m, runs=m["runs_us"],
+              loss=m["loss"], losses=m["losses"], steps=m["steps"], replay=rp is not None)
 
 
 def _do_matmul(s, rows):
@@ -474,4 +494,5 @@ _DOERS = {"pinn": lambda s, row: _do_higher(s, row, "pinn"),
           "chain": _do_chain, "demo": _do_demo, "overhead": _do_overhead, "mlp": _do_mlp,
           "matmul": _do_matmul, "demo-replay": _do_demo_replay, "mlp-replay": _do_mlp_replay,
           "chain-replay": _do_chain_replay, "adamw": _do_adamw,
-          "makemore": _do_makemore, "mnist": _do_mnist, "randn": _do_randn}
+          "makemore": _do_makemore, "mnist": _do_mnist, "randn": _do_randn,
+          "char-lstm": _do_char_lstm}

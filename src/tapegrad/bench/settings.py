@@ -9,7 +9,7 @@ from typing import Optional, Tuple
 
 ALL_ENGINES = ("c", "reference", "micrograd", "torch", "numpy")
 SCALAR_WORKLOADS = ("chain", "demo")
-TENSOR_WORKLOADS = ("overhead", "mlp", "matmul", "adamw", "makemore", "mnist")
+TENSOR_WORKLOADS = ("overhead", "mlp", "matmul", "adamw", "makemore", "mnist", "char-lstm")
 REPLAY_WORKLOADS = ("demo-replay", "mlp-replay", "chain-replay")
 HIGHER_WORKLOADS = ("pinn", "hvp")      # gradients of gradients, eager and replayed
 RANDOM_WORKLOADS = ("randn",)
@@ -20,7 +20,7 @@ ALL_WORKLOADS = (SCALAR_WORKLOADS + TENSOR_WORKLOADS + REPLAY_WORKLOADS + HIGHER
 # of demo-replay).
 ENGINE_WORKLOADS = {
     "c": ALL_WORKLOADS,
-    "reference": ALL_WORKLOADS,
+    "reference": tuple(w for w in ALL_WORKLOADS if w != "char-lstm"),   # minutes there
     "micrograd": SCALAR_WORKLOADS,
     "micrograd-gcoff": SCALAR_WORKLOADS + ("demo-replay",),
     "torch": ("chain",) + TENSOR_WORKLOADS + ("mlp-replay",) + HIGHER_WORKLOADS
@@ -74,6 +74,8 @@ class Sizes:
     higher_repeats: int = 5
     randn_n: int = 1_000_000
     randn_repeats: int = 7
+    lstm_steps: int = 50
+    lstm_repeats: int = 5
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -88,7 +90,7 @@ QUICK = Sizes(chain_ops=20_000, chain_repeats=3, demo_steps=3, demo_repeats=1,
               op_block_s=0.05, op_repeats=3, mlp_steps=50, mlp_repeats=3,
               matmul_n=512, matmul_steps=3, matmul_repeats=3,
               demo_replay_steps=5, demo_replay_repeats=3, higher_steps=5, higher_repeats=2,
-              randn_repeats=3)
+              randn_repeats=3, lstm_steps=10, lstm_repeats=3)
 
 
 @dataclass
@@ -127,4 +129,5 @@ class BenchConfig:
                 "randn_repeats": s.randn_repeats, "blas_threads_requested": self.blas,
                 "loadavg_start": loadavg_start, "clock": self.clock,
                 "demo_replay_steps": max(2, s.demo_replay_steps),
-                "demo_replay_repeats": s.demo_replay_repeats}
+                "demo_replay_repeats": s.demo_replay_repeats,
+                "lstm_steps": s.lstm_steps, "lstm_repeats": s.lstm_repeats}

@@ -10,9 +10,13 @@ classes bound to the reference engine.
 # `name as name`: an explicit re-export (mypy --no-implicit-reexport); the list is _api.NN
 from .. import _api
 from . import functional as functional, init as init
+from .activation import (
+    ELU as ELU, GELU as GELU, LeakyReLU as LeakyReLU, SiLU as SiLU, Softplus as Softplus,
+)
 from .loss import (
-    BCELoss as BCELoss, CrossEntropyLoss as CrossEntropyLoss, MSELoss as MSELoss,
-    NLLLoss as NLLLoss,
+    BCELoss as BCELoss, BCEWithLogitsLoss as BCEWithLogitsLoss,
+    CrossEntropyLoss as CrossEntropyLoss, HuberLoss as HuberLoss, L1Loss as L1Loss,
+    MSELoss as MSELoss, NLLLoss as NLLLoss, SmoothL1Loss as SmoothL1Loss,
 )
 from .modules import (
     Dropout as Dropout, Flatten as Flatten, Identity as Identity, Linear as Linear,
@@ -21,6 +25,10 @@ from .modules import (
     Sigmoid as Sigmoid, Softmax as Softmax, Tanh as Tanh,
 )
 from .parameter import Parameter as Parameter
+from .rnn import (
+    GRU as GRU, GRUCell as GRUCell, LSTM as LSTM, LSTMCell as LSTMCell, RNN as RNN,
+    RNNBase as RNNBase, RNNCell as RNNCell, RNNCellBase as RNNCellBase,
+)
 from .sparse import Embedding as Embedding
 from . import utils as utils
 

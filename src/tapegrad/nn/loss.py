@@ -9,7 +9,8 @@ from . import functional as F
 from ._reduction import legacy_reduction as _reduction
 from .modules import Module
 
-__all__ = ["MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss"]
+__all__ = ["MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "L1Loss", "SmoothL1Loss",
+           "HuberLoss", "BCEWithLogitsLoss"]
 
 
 class _Loss(Module):
@@ -57,3 +58,51 @@ class BCELoss(_Loss):
         return F.binary_cross_entropy(input, target, weight=self.weight,
                                     reduction=self.reduction)
 
+
+# -- issue 12 -------------------------------------------------------------------
+
+class L1Loss(_Loss):
+    """Mean absolute error: mean(|input - target|)."""
+
+    def forward(self, input: Any, target: Any) -> Any:
+        return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta."""
+
+    def __init__(self, size_average: Optional[bool] = None, reduce: Optional[bool] = None,
+                 reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.beta = beta
+
+    def forward(self, input: Any, target: Any) -> Any:
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction=reduction)
+        self.delta = delta
+
+    def forward(self, input: Any, target: Any) -> Any:
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Binary cross entropy of logits, torch's numerically stable form; weight and
+    pos_weight are buffers."""
+
+    def __init__(self, weight: Any = None, size_average: Optional[bool] = None,
+                 reduce: Optional[bool] = None, reduction: str = "mean",
+                 pos_weight: Any = None) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.register_buffer("weight", weight)
+        self.register_buffer("pos_weight", pos_weight)
+
+    def forward(self, input: Any, target: Any) -> Any:
+        return F.binary_cross_entropy_with_logits(input, target, self.weight,
+                                                  pos_weight=self.pos_weight,
+                                                  reduction=self.reduction)

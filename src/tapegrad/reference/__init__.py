@@ -64,7 +64,10 @@ from ._tensor_ops import (  # engine hooks for the layers
     _addmm, _binary_cross_entropy, _grad, _mse_loss, _nll_loss, _run_backward)
 from ._optim import (  # engine hooks for optim
     _adagrad_update, _adam_update, _rmsprop_update, _sgd_update)
-from ._higher import _graph_handle, _graph_nodes, _set_graph_grad  # create_graph=True
+from ._higher import (  # create_graph=True
+    _free_graph, _graph_handle, _graph_nodes, _refreeze_graph, _set_graph_grad, _thaw_graph)
+from ._tensor_act import (  # issue 12: activations, losses, pad (hooks of nn)
+    _activation, _bce_with_logits, _constant_pad, _pointwise_loss, erf as erf)
 from ._value import (
     ENGINE as ENGINE, Value as Value, clear_tape as clear_tape,
     set_flush_denormal as set_flush_denormal, tape_stats as tape_stats,

@@ -153,3 +153,6 @@ def binary_cross_entropy_target_backward(g, x, t, weight, reduction):
 from ._derivatives_more import (  # noqa: E402,F401 - issue 11 item 5's helpers
     cumsum_backward, flip, logsumexp_backward, norm_backward, prod_backward, repeat_backward,
     roll_backward, slice_along, take_along_backward, unsqueeze_reduced, var_backward)
+from ._derivatives_act import (  # noqa: E402,F401 - issue 12's helpers
+    bce_logits_backward, bce_logits_target_backward, constant_pad, erf, huber_backward,
+    smooth_l1_backward, tanh)

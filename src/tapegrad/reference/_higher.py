@@ -3,6 +3,8 @@ tapegrad/autograd/_higher.py): its nodes read back as rows of the op table."""
 
 import numpy as np
 
+from .._freed import FreedSaved
+from .._grad_fn_names import HOLDS_SAVED
 from ._rules import OUT, RULES
 from ._tensor import Tensor, _wrap
 from ._tensor_ops import _check_versions
@@ -13,10 +15,8 @@ def _graph_handle(x):
     return x if isinstance(x, Tensor) and x._requires_grad else None
 
 
-def _graph_nodes(roots):
-    """The non-leaf nodes the roots depend on, children first: (node, row name,
-    parents, operands, result, ctx); operands are the parents, or the values saved
-    where a parent needs no gradient."""
+def _graph_roots_nodes(roots):
+    """{seq: node} of the non-leaf nodes the roots depend on."""
     nodes = {}
     stack = [r for r in roots if isinstance(r, Tensor) and r._op is not None]
     for r in stack:
@@ -27,9 +27,42 @@ def _graph_nodes(roots):
             if p is not None and p._op is not None and p._seq not in nodes:
                 nodes[p._seq] = p
                 stack.append(p)
+    return nodes
+
+
+def _free_graph(roots):
+    """Free the saved tensors of the roots' graphs (create_graph=True with
+    retain_graph=False; tapegrad/_freed.py)."""
+    for n in _graph_roots_nodes(roots).values():
+        if n._op in HOLDS_SAVED and type(n._saved) is not FreedSaved:
+            n._saved = FreedSaved(n._saved)
+
+
+def _thaw_graph(roots):
+    """Unfreeze the roots' graphs for an inspection sweep (tapegrad._freed.thawed);
+    returns what _refreeze_graph freezes again."""
+    thawed = [n for n in _graph_roots_nodes(roots).values() if type(n._saved) is FreedSaved]
+    for n in thawed:
+        n._saved = tuple(n._saved)
+    return thawed
+
+
+def _refreeze_graph(token):
+    for n in token:
+        n._saved = FreedSaved(n._saved)
+
+
+def _graph_nodes(roots):
+    """The non-leaf nodes the roots depend on, children first: (node, row name,
+    parents, operands, result, ctx); operands are the parents, or the values saved
+    where a parent needs no gradient."""
+    nodes = _graph_roots_nodes(roots)
     out = []
     for s in sorted(nodes, reverse=True):
         n = nodes[s]
+        if type(n._saved) is FreedSaved:    # freed by a sweep without retain_graph
+            out.append((n, "_freed", tuple(n._parents), tuple(n._parents), n, None))
+            continue
         if n._checks:
             _check_versions(n)
         operands = list(n._parents)

@@ -10,13 +10,14 @@ Each takes (grad, saved, ctx, parents): the output's gradient, the saved arrays
 import numpy as np
 
 from ._derivatives import (
-    OUT, Rule, binary_cross_entropy_backward, binary_cross_entropy_target_backward,
-    clamp_mask, cumsum_backward, embedding_backward, evenly_distribute_backward, exp_array,
-    flip, fsum, index_backward, invert_permutation, log_scalar, logsumexp_backward,
-    mse_loss_backward, nll_loss_backward, norm_backward, pow_scalar, prod_backward,
-    repeat_backward, roll_backward, select_backward, sgn, slice_along, sum_backward,
-    sum_to, take_along_backward, transpose, value_selecting_reduction_backward,
-    var_backward)
+    OUT, Rule, bce_logits_backward, bce_logits_target_backward,
+    binary_cross_entropy_backward, binary_cross_entropy_target_backward, clamp_mask,
+    constant_pad, cumsum_backward, embedding_backward, erf, evenly_distribute_backward,
+    exp_array, flip, fsum, huber_backward, index_backward, invert_permutation, log_scalar,
+    logsumexp_backward, mse_loss_backward, nll_loss_backward, norm_backward, pow_scalar,
+    prod_backward, repeat_backward, roll_backward, select_backward, sgn, slice_along,
+    smooth_l1_backward, sum_backward, sum_to, take_along_backward, tanh, transpose,
+    value_selecting_reduction_backward, var_backward)
 
 
 def _add(grad, saved, ctx, parents):
@@ -732,6 +733,82 @@ def _topk(grad, saved, ctx, parents):
     return (take_along_backward(grad, self_sizes, dim, indices),)
 
 
+def _erf(grad, saved, ctx, parents):
+    # self: 1.1283791670955126 * exp(-(self * self)) * grad
+    self, = saved
+    return (self.dtype.type(1.1283791670955126) * exp_array(-(self * self)) * grad,)
+
+
+def _gelu(grad, saved, ctx, parents):
+    # self: where(approximate == 'tanh', grad * (0.5 * (1 + tanh(0.7978845608028654 * (self + 0.044715 * (self * self * self)))) + 0.5 * self * (1 - tanh(0.7978845608028654 * (self + 0.044715 * (self * self * self))) * tanh(0.7978845608028654 * (self + 0.044715 * (self * self * self)))) * (0.7978845608028654 * (1 + 3 * 0.044715 * (self * self)))), grad * (0.5 * (1 + erf(self * 0.7071067811865476)) + self * (0.3989422804014327 * exp(self * self * -0.5))))
+    self, = saved
+    approximate = ctx
+    return (grad * (self.dtype.type(0.5) * (self.dtype.type(1) + tanh(self.dtype.type(0.7978845608028654) * (self + self.dtype.type(0.044715) * (self * self * self)))) + self.dtype.type(0.5) * self * (self.dtype.type(1) - tanh(self.dtype.type(0.7978845608028654) * (self + self.dtype.type(0.044715) * (self * self * self))) * tanh(self.dtype.type(0.7978845608028654) * (self + self.dtype.type(0.044715) * (self * self * self)))) * (self.dtype.type(0.7978845608028654) * (self.dtype.type(1) + self.dtype.type(3 * 0.044715) * (self * self)))) if approximate == 'tanh' else grad * (self.dtype.type(0.5) * (self.dtype.type(1) + erf(self * self.dtype.type(0.7071067811865476))) + self * (self.dtype.type(0.3989422804014327) * exp_array(self * self * self.dtype.type(-0.5)))),)
+
+
+def _silu(grad, saved, ctx, parents):
+    # self: grad * (1 / (1 + exp(-self))) * (1 + self * (1 - 1 / (1 + exp(-self))))
+    self, = saved
+    return (grad * (self.dtype.type(1) / (self.dtype.type(1) + exp_array(-self))) * (self.dtype.type(1) + self * (self.dtype.type(1) - self.dtype.type(1) / (self.dtype.type(1) + exp_array(-self)))),)
+
+
+def _leaky_relu(grad, saved, ctx, parents):
+    # self: where(self > 0, grad, grad * negative_slope)
+    self, = saved
+    negative_slope = ctx
+    return (np.where(self > 0, grad, grad * grad.dtype.type(negative_slope)),)
+
+
+def _elu(grad, saved, ctx, parents):
+    # self: where(self <= 0, grad * alpha * exp(self), grad)
+    self, = saved
+    alpha = ctx
+    return (np.where(self <= 0, grad * grad.dtype.type(alpha) * exp_array(self), grad),)
+
+
+def _softplus(grad, saved, ctx, parents):
+    # self: where(self * beta > threshold, grad, grad * exp(self * beta) / (exp(self * beta) + 1))
+    self, = saved
+    beta, threshold = ctx
+    return (np.where(self * self.dtype.type(beta) > threshold, grad, grad * exp_array(self * self.dtype.type(beta)) / (exp_array(self * self.dtype.type(beta)) + self.dtype.type(1))),)
+
+
+def _smooth_l1_loss(grad, saved, ctx, parents):
+    # self: smooth_l1_backward(grad, self, target, reduction, beta); target: smooth_l1_backward(grad, target, self, reduction, beta)
+    self, target = saved
+    reduction, beta = ctx
+    return (
+        smooth_l1_backward(grad, self, target, reduction, beta) if parents[0] is not None else None,
+        smooth_l1_backward(grad, target, self, reduction, beta) if parents[1] is not None else None,
+    )
+
+
+def _huber_loss(grad, saved, ctx, parents):
+    # self: huber_backward(grad, self, target, reduction, delta); target: huber_backward(grad, target, self, reduction, delta)
+    self, target = saved
+    reduction, delta = ctx
+    return (
+        huber_backward(grad, self, target, reduction, delta) if parents[0] is not None else None,
+        huber_backward(grad, target, self, reduction, delta) if parents[1] is not None else None,
+    )
+
+
+def _binary_cross_entropy_with_logits(grad, saved, ctx, parents):
+    # self: bce_logits_backward(grad, self, target, weight, pos_weight, reduction); target: bce_logits_target_backward(grad, self, target, weight, pos_weight, reduction)
+    self, target = saved
+    weight, pos_weight, reduction = ctx
+    return (
+        bce_logits_backward(grad, self, target, weight, pos_weight, reduction) if parents[0] is not None else None,
+        bce_logits_target_backward(grad, self, target, weight, pos_weight, reduction) if parents[1] is not None else None,
+    )
+
+
+def _constant_pad_nd(grad, saved, ctx, parents):
+    # self: constant_pad(grad, pad)
+    pad = ctx
+    return (constant_pad(grad, pad),)
+
+
 RULES = {
     'add': Rule('AddBackward0', (), _add),
     'add_scalar': Rule('AddBackward0', (), _add_scalar),
@@ -837,4 +914,14 @@ RULES = {
     'repeat': Rule('RepeatBackward0', (), _repeat),
     'sort': Rule('SortBackward0', (), _sort),
     'topk': Rule('TopkBackward0', (), _topk),
+    'erf': Rule('ErfBackward0', (0,), _erf),
+    'gelu': Rule('GeluBackward0', (0,), _gelu),
+    'silu': Rule('SiluBackward0', (0,), _silu),
+    'leaky_relu': Rule('LeakyReluBackward0', (0,), _leaky_relu),
+    'elu': Rule('EluBackward0', (0,), _elu),
+    'softplus': Rule('SoftplusBackward0', (0,), _softplus),
+    'smooth_l1_loss': Rule('SmoothL1LossBackward0', (0, 1), _smooth_l1_loss),
+    'huber_loss': Rule('HuberLossBackward0', (0, 1), _huber_loss),
+    'binary_cross_entropy_with_logits': Rule('BinaryCrossEntropyWithLogitsBackward0', (0, 1), _binary_cross_entropy_with_logits),
+    'constant_pad_nd': Rule('ConstantPadNdBackward0', (), _constant_pad_nd),
 }

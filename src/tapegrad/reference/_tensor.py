@@ -52,12 +52,12 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .. import _format, _functions_more as _FM, _random_api
+from .. import _format, _functions_more as _FM, _integral, _random_api
 from .._random import Generator, default_generator  # noqa: F401 - re-exported
 from .._dtype import (
     ALL_DTYPES, C_TYPE_NAMES, SCALAR_TYPE_NAMES, DtypeError, NoTensorError, check_fill_value,
     unsupported_array, Size, bool_, dtype, float32, float64, int8, int16, int32, int64, uint8,
-    promote_types, scalar_dtype, tensor_type)
+    scalar_dtype, tensor_type)
 from .._grad_mode import _state as _grad_state
 from ._grad_fn import _node_of
 from ._tensor_math import _fma
@@ -217,32 +217,7 @@ def _check_live(t):
             "this tensor's node was freed by tapegrad.clear_tape(); recompute it from its inputs")
 
 
-class _Device:
-    __slots__ = ("type",)
-
-    def __init__(self, type_):
-        self.type = type_
-
-    def __repr__(self):
-        return f"device(type='{self.type}')"
-
-    def __str__(self):
-        return self.type
-
-    def __eq__(self, other):
-        return str(other) == self.type
-
-    def __hash__(self):
-        return hash(self.type)
-
-
-_CPU = _Device("cpu")
-
-
-def _check_device(device):
-    if device is not None and str(device) != "cpu":
-        raise RuntimeError(f"tapegrad tensors live on the CPU; device {device!r} is not "
-                           "supported")
+_CPU = _FM.device("cpu")
 
 
 # ----------------------------------------------------------------------------
@@ -320,6 +295,9 @@ class Tensor:
     def size(self, dim=None):
         if dim is None:
             return Size(self._data.shape)
+        if isinstance(dim, Tensor) or not hasattr(dim, "__index__"):
+            raise TypeError(f"size(): argument 'dim' (position 1) must be int, not "
+                            f"{type(dim).__name__}")
         if self._data.ndim == 0:
             raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         return self._data.shape[_wrap_dim(dim, self._data.ndim)]
@@ -445,19 +423,7 @@ class Tensor:
 
     def to(self, *args, **kwargs):
         """A copy in another dtype (self if it already has it); device 'cpu' only."""
-        dt = kwargs.pop("dtype", None)
-        _check_device(kwargs.pop("device", None))
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("copy", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dt = a.dtype
-            elif isinstance(a, (str, _Device)):
-                _check_device(a)
-            else:
-                dt = a
+        dt = _FM.to_args(args, kwargs, Tensor)
         if dt is None:
             return self
         dt = _as_dtype(dt)
@@ -612,7 +578,7 @@ class Tensor:
         if create_graph:            # the recording sweep (tapegrad/autograd/_higher.py)
             from ..autograd import backward as _backward_recorded
             return _backward_recorded(self, gradient, retain_graph, True, inputs)
-        _backward([self], [gradient], inputs=inputs)
+        _backward([self], [gradient], inputs=inputs, retain=bool(retain_graph))
 
     def register_hook(self, hook):
         raise NotImplementedError("tapegrad tensors do not support hooks")
@@ -636,14 +602,13 @@ class Tensor:
             raise TypeError(f"{op}_(): argument 'other' must be a Tensor or a number, not "
                             f"'{type(other).__name__}'")
         self._check_inplace()
+        if isinstance(other, Tensor):
+            _check_live(other)
         c = _common(self, other)
         x, y, b, dt = c
         if op == "div" and not dt.is_floating_point:
             dt = float32
-        mine = _dtype_of(self._data)
-        if promote_types(dt, mine) is not mine:
-            raise _DtypeError(f"result type {_TORCH_NAMES[dt.name]} can't be cast to the "
-                              f"desired output type {_TORCH_NAMES[mine.name]}")
+        _integral.check_cast(dt, _dtype_of(self._data))
         try:
             shape = np.broadcast_shapes(self._data.shape, np.shape(y))
         except ValueError:
@@ -800,29 +765,7 @@ def _init_leaf(t, arr, requires_grad):
 # Creating tensors
 
 def _nested_error(data):
-    """Diagnose data numpy could not turn into a numeric array (torch's messages)."""
-    def walk(d, depth):
-        if isinstance(d, Tensor):
-            return list(d._data.shape)
-        if isinstance(d, (list, tuple)):
-            if not d:
-                return [0]
-            shapes = [walk(x, depth + 1) for x in d]
-            for x, sh in zip(d, shapes):
-                if sh != shapes[0]:
-                    got = len(x) if isinstance(x, (list, tuple)) else None
-                    if got is None:
-                        raise TypeError(f"expected a sequence at dim {depth + 1} (got "
-                                        f"'{type(x).__name__}')")
-                    raise ValueError(f"expected sequence of length {shapes[0][0]} at dim "
-                                     f"{depth + 1} (got {got})")
-            return [len(d)] + shapes[0]
-        if isinstance(d, _NUMBER) and not isinstance(d, complex):
-            return []
-        if isinstance(d, str):
-            raise TypeError(f"new(): invalid data type '{type(d).__name__}'")
-        raise _NoTensorError(f"Could not infer dtype of {type(d).__name__}")
-    walk(data, 0)
+    _FM.nested_data_error(data, Tensor)
 
 
 def _to_array(data, dt=None):
@@ -877,7 +820,7 @@ _DType = Optional[dtype]   # tapegrad.float32, ... (numpy dtypes are accepted to
 def tensor(data: Any, dtype: _DType = None, requires_grad: bool = False,
            device: Any = None) -> Tensor:
     """A new leaf tensor holding a copy of ``data``."""
-    _check_device(device)
+    _FM.check_device(device)
     dt = None if dtype is None else _as_dtype(dtype)
     arr = _to_array(data, dt)
     t = _wrap(arr)
@@ -909,7 +852,7 @@ def from_numpy(a: np.ndarray) -> Tensor:
 
 
 def _factory(size, dt, requires_grad, device, fill):
-    _check_device(device)
+    _FM.check_device(device)
     dt = float32 if dt is None else _as_dtype(dt)
     shape = _size_args(size)
     if any(s < 0 for s in shape):

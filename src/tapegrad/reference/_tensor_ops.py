@@ -17,9 +17,12 @@ from .._dtype import (
     DIM, SCALAR, SCALAR_TYPE_NAMES, ZERO_DIM, no_kernel, Size, bool_, dtype, promote_types,
     result_type, scalar_dtype)
 from .._grad_mode import _state as _grad_state
-from .._format import invalid_gradient
+from .. import _format
+from .._format import UNUSED_INPUT, invalid_gradient
+from .._freed import FreedSaved, raise_freed
+from .._grad_fn_names import HOLDS_SAVED
 from ._derivatives import OUT as _OUT, exp_array
-from .. import _integral
+from .. import _integral, _functions_more as _FM
 from .._index_plan import int_index
 from ._rules import RULES
 from ._value import _local as _tapes
@@ -128,16 +131,7 @@ def _common(a, b):
 
 
 def _broadcast_error(op, x, y):
-    sa, sb = tuple(x.shape), tuple(y.shape)
-    detail = ""
-    for k in range(1, _bmax(len(sa), len(sb)) + 1):
-        da = sa[-k] if k <= len(sa) else 1
-        db = sb[-k] if k <= len(sb) else 1
-        if da != db and da != 1 and db != 1:
-            detail = (f": the size of tensor a ({da}) must match the size of tensor b ({db}) "
-                      f"at non-singleton dimension {_bmax(len(sa), len(sb)) - k}")
-            break
-    return RuntimeError(f"{op}: shapes {sa} and {sb} cannot be broadcast{detail}")
+    return _format.broadcast_error(op, getattr(x, "shape", x), getattr(y, "shape", y))
 
 
 _NO_DIM = object()      # softmax() called without dim (torch: a TypeError)
@@ -310,24 +304,11 @@ class _TensorOps:
     def __pos__(self):
         return self
 
-    def add(self, other, alpha=1):
-        return self + (other if alpha == 1 else other * alpha)
-
-    def sub(self, other, alpha=1):
-        return self - (other if alpha == 1 else other * alpha)
-
-    def mul(self, other):
-        return self * other
-
-    def div(self, other):
-        return self / other
-
-    def neg(self):
-        return -self
-
     # -- comparisons (bool tensors, no gradient) ------------------------------------
 
     def _compare(self, other, fn):
+        if isinstance(other, np.ndarray) and fn is not np.equal:
+            return NotImplemented          # torch: == converts an ndarray, the others do not
         c = _common(self, other)
         if c is None:
             return NotImplemented
@@ -354,8 +335,6 @@ class _TensorOps:
 
     def __ne__(self, other):
         return self._compare(other, np.not_equal)
-
-    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
     # -- elementwise math -------------------------------------------------------------
 
@@ -398,7 +377,7 @@ class _TensorOps:
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
-            raise NotImplementedError("tapegrad: clamp() takes Python numbers as bounds")
+            return _FM.clamp_tensors(self, min, max)
         x = self._data
         if x.dtype.kind != "f":
             res = _integral.clamp_dtype(_dtype_of(x), x.ndim, min, max)
@@ -419,13 +398,13 @@ class _TensorOps:
 
     def clamp_min(self, min):
         out = self.clamp(min=min)
-        if out._op is not None:
+        if out._op is not None and not isinstance(min, Tensor):
             out._op = "clamp_min"
         return out
 
     def clamp_max(self, max):
         out = self.clamp(max=max)
-        if out._op is not None:
+        if out._op is not None and not isinstance(max, Tensor):
             out._op = "clamp_max"
         return out
 
@@ -523,8 +502,10 @@ class _TensorOps:
             raise TypeError('softmax() missing 1 required positional arguments: "dim"')
         x = self._float_data(dtype)
         d = _softmax_dim(dim, x.ndim)
-        if x.ndim == 0 or x.size == 0:
-            return _result(np.ones_like(x), "softmax", (self,), d if x.ndim else None)
+        if x.ndim == 0 or x.size == 0:             # exp(x - x): 1, or nan for nan and inf
+            with np.errstate(all="ignore"):
+                out = np.exp(x - x)
+            return _result(out, "softmax", (self,), d if x.ndim else None)
         with np.errstate(all="ignore"):
             e = np.exp(x - np.max(x, axis=d, keepdims=True))
             out = e / _fsum(e, d, keepdims=True)
@@ -536,8 +517,10 @@ class _TensorOps:
             raise TypeError('log_softmax() missing 1 required positional arguments: "dim"')
         x = self._float_data(dtype)
         d = _softmax_dim(dim, x.ndim)
-        if x.ndim == 0 or x.size == 0:
-            return _result(np.zeros_like(x), "log_softmax", (self,), d if x.ndim else None)
+        if x.ndim == 0 or x.size == 0:             # x - x: 0, or nan for nan and inf
+            with np.errstate(all="ignore"):
+                out = x - x
+            return _result(out, "log_softmax", (self,), d if x.ndim else None)
         with np.errstate(all="ignore"):
             shifted = x - np.max(x, axis=d, keepdims=True)
             out = shifted - np.log(_fsum(np.exp(shifted), d, keepdims=True))
@@ -648,7 +631,7 @@ class _TensorOps:
         try:
             batch = np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
         except ValueError:
-            raise _broadcast_error("matmul", x[..., 0, 0], y[..., 0, 0]) from None
+            raise _broadcast_error("matmul", x.shape[:-2], y.shape[:-2]) from None
         if k != k2:
             nb = int(np.prod(batch))
             raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
@@ -743,6 +726,7 @@ class _TensorOps:
         return self.transpose(-2, -1)
 
     def permute(self, *dims):
+        _FM.check_lone_dims(dims, "permute")
         dims = _size_args(dims, "dims") if not (len(dims) == 1 and isinstance(
             dims[0], (tuple, list))) else tuple(dims[0])
         nd = self._data.ndim
@@ -961,16 +945,17 @@ def _check_layout(n, k, p):
         raise RuntimeError(invalid_gradient(n.grad_fn.name(), k, _layout(got), _layout(want)))
 
 
-def _backward(roots, gradients, inputs=None, accumulate=True):
+def _backward(roots, gradients, inputs=None, accumulate=True, retain=False):
     """The reverse sweep from ``roots`` seeded with ``gradients``.
 
     accumulate=True (``backward()``): leaves' (or ``inputs``') .grad
     accumulate; retain_grad() tensors get theirs. accumulate=False
     (``autograd.grad``): nothing is stored; returns {id(input): grad array}.
-    IEEE results (inf, nan) pass silently, as in torch.
+    Without retain, the nodes swept that hold saved tensors are freed
+    (tapegrad/_freed.py). IEEE results (inf, nan) pass silently, as in torch.
     """
     with np.errstate(all="ignore"):
-        return _sweep(roots, gradients, inputs, accumulate)
+        return _sweep(roots, gradients, inputs, accumulate, retain)
 
 
 def _retaining(nodes, wanted, accumulate):
@@ -990,7 +975,7 @@ def _retaining(nodes, wanted, accumulate):
             and not (accumulate and id(nodes[s]) in wanted)}
 
 
-def _sweep(roots, gradients, inputs, accumulate):
+def _sweep(roots, gradients, inputs, accumulate, retain):
     pending = {}            # seq -> gradient of a non-leaf node
     leaf_grads = {}         # id(leaf) -> [leaf, gradient]
     nodes = {}              # seq -> non-leaf tensor
@@ -1046,6 +1031,8 @@ def _sweep(roots, gradients, inputs, accumulate):
         if s in retaining:
             n._grad = _wrap(np.array(g, copy=True)) if n._grad is None \
                 else _wrap(n._grad._data + g)
+        if type(n._saved) is FreedSaved:    # freed by a sweep without retain_graph
+            raise_freed()
         if n._checks:
             _check_versions(n)
         parents = n._parents
@@ -1053,6 +1040,8 @@ def _sweep(roots, gradients, inputs, accumulate):
             if p is not None:
                 _check_layout(n, k, p)
         grads = RULES[n._op].backward(g, n._saved, n._ctx, parents)
+        if not retain and n._op in HOLDS_SAVED:
+            n._saved = FreedSaved(n._saved)
         for k, (p, gp) in enumerate(zip(parents, grads)):
             if p is None or gp is None:
                 continue
@@ -1096,7 +1085,7 @@ def _sweep(roots, gradients, inputs, accumulate):
     return None
 
 
-def _grad(outputs, inputs, grad_outputs=None, allow_unused=False):
+def _grad(outputs, inputs, grad_outputs=None, allow_unused=False, retain_graph=False):
     """autograd.grad's engine hook: d(outputs)/d(inputs) as a tuple of Tensors
     (None for an unused input when allow_unused), accumulating nothing."""
     outputs = list(outputs)
@@ -1108,27 +1097,26 @@ def _grad(outputs, inputs, grad_outputs=None, allow_unused=False):
             raise TypeError(f"grad(): inputs must be Tensors, not '{type(t).__name__}'")
         if not t._requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    captured = _backward(outputs, list(grad_outputs), inputs=inputs, accumulate=False)
+    captured = _backward(outputs, list(grad_outputs), inputs=inputs, accumulate=False,
+                         retain=retain_graph)
     result = []
     for t in inputs:
         g = captured.get(id(t))
         if g is None:
             if not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been "
-                                   "used in the graph. Set allow_unused=True if this is the "
-                                   "desired behavior.")
+                raise RuntimeError(UNUSED_INPUT)
             result.append(None)
         else:
             result.append(_wrap(np.array(g, dtype=t._data.dtype, copy=True)))
     return tuple(result)
 
 
-def _run_backward(tensors, grad_tensors=None, inputs=None):
+def _run_backward(tensors, grad_tensors=None, inputs=None, retain_graph=False):
     """autograd.backward's engine hook: one sweep from several roots."""
     tensors = list(tensors)
     if grad_tensors is None:
         grad_tensors = [None] * len(tensors)
-    _backward(tensors, list(grad_tensors), inputs=inputs)
+    _backward(tensors, list(grad_tensors), inputs=inputs, retain=retain_graph)
 
 
 # ----------------------------------------------------------------------------
