@@ -21,7 +21,7 @@ int tg_act_dtypes_ok(const struct tg_tnode *n, uint8_t op)
 {
     int dt = n->out.dtype;
     if (n->in[0].dtype != dt) return 0;
-    if (op == TT_PAD) return dt <= TG_BOOL;
+    if (op == TT_PAD) return dt >= 0 && dt < TG_NDTYPES;   /* copies by element size */
     if (dt != TG_F32 && dt != TG_F64) return 0;
     if (op == TT_SMOOTH_L1 || op == TT_BCE_LOGITS) return n->in[1].dtype == dt;
     return 1;
@@ -109,6 +109,10 @@ static void tg_pad_fill(void *out, int dtype, int64_t count, double value)
         case TG_F32: ((float *)out)[k] = (float)value; break;
         case TG_F64: ((double *)out)[k] = value; break;
         case TG_I64: ((int64_t *)out)[k] = (int64_t)value; break;   /* integral, checked */
+        case TG_I32: ((int32_t *)out)[k] = (int32_t)(int64_t)value; break;
+        case TG_I16: ((int16_t *)out)[k] = (int16_t)(int64_t)value; break;
+        case TG_I8: ((int8_t *)out)[k] = (int8_t)(int64_t)value; break;
+        case TG_U8: ((uint8_t *)out)[k] = (uint8_t)(int64_t)value; break;
         default: ((uint8_t *)out)[k] = value != 0.0; break;
         }
     }

@@ -187,7 +187,7 @@ static int tg_where_ok(const struct tg_tnode *n)
 int tg_index_forward(struct tg_tnode *n, uint8_t op)
 {
     int dt = n->out.dtype;
-    if (dt > TG_BOOL || n->in[0].dtype != dt) return TG_EDTYPE;
+    if (dt < 0 || dt >= TG_NDTYPES || n->in[0].dtype != dt) return TG_EDTYPE;
     if (n->out.buf == NULL || n->in[0].buf == NULL ||
         (uint64_t)n->out.numel > n->out.buf->nbytes / tg_dtype_size(dt) ||
         (uint64_t)n->in[0].numel > n->in[0].buf->nbytes / tg_dtype_size(dt)) return -1;
@@ -197,6 +197,7 @@ int tg_index_forward(struct tg_tnode *n, uint8_t op)
         if (n->in[1].dtype != TG_I64) return TG_EDTYPE;
         if (tg_index_plan_of(n, &pl) != 0 || !tg_index_in_bounds(n, &pl)) return -1;
         if (size == 1) TG_INDEX_FWD(uint8_t);
+        else if (size == 2) TG_INDEX_FWD(uint16_t);
         else if (size == 4) TG_INDEX_FWD(uint32_t);
         else TG_INDEX_FWD(uint64_t);
         return 0;
@@ -205,6 +206,7 @@ int tg_index_forward(struct tg_tnode *n, uint8_t op)
         if (n->in[1].dtype != dt) return TG_EDTYPE;
         if (!tg_where_ok(n)) return -1;
         if (size == 1) TG_WHERE_FWD(uint8_t);
+        else if (size == 2) TG_WHERE_FWD(uint16_t);
         else if (size == 4) TG_WHERE_FWD(uint32_t);
         else TG_WHERE_FWD(uint64_t);
         return 0;

@@ -31,7 +31,7 @@ static int tg_math_copies(uint8_t op)
 int tg_math_dtypes_ok(const struct tg_tnode *n, uint8_t op)
 {
     int dt = n->out.dtype;
-    if (n->in[0].dtype != dt || dt > TG_BOOL) return 0;
+    if (n->in[0].dtype != dt || dt >= TG_NDTYPES) return 0;
     if (!tg_math_copies(op) && dt != TG_F32 && dt != TG_F64) return 0;
     if (op == TT_CAT || op == TT_MAXIMUM || op == TT_MINIMUM) return n->in[1].dtype == dt;
     if (op == TT_TAKE) return n->in[1].dtype == TG_I64;

@@ -22,7 +22,11 @@ tg_dgemm_fn tg_dgemm = NULL;
 /* ------------------------------------------------------------------------ */
 /* Buffers and records                                                       */
 
-size_t tg_dtype_size(int dtype) { return dtype == TG_F32 ? 4 : (dtype == TG_BOOL ? 1 : 8); }
+size_t tg_dtype_size(int dtype)
+{
+    static const size_t sizes[TG_NDTYPES] = {4, 8, 8, 1, 1, 2, 4, 1};
+    return dtype >= 0 && dtype < TG_NDTYPES ? sizes[dtype] : 0;
+}
 
 tg_buf *tg_buf_new(size_t nbytes)
 {
@@ -809,34 +813,66 @@ TG_DEFINE_BCE(double, f64, log, log1p)
 /* ------------------------------------------------------------------------ */
 /* dtype conversion                                                          */
 
-static double tg_load(const void *p, int dtype, int64_t k)
+static int tg_is_float(int dtype) { return dtype == TG_F32 || dtype == TG_F64; }
+
+static double tg_load_float(const void *p, int dtype, int64_t k)
+{
+    return dtype == TG_F32 ? ((const float *)p)[k] : ((const double *)p)[k];
+}
+
+/* Element k of an integral buffer, exactly (int64 never goes through double). */
+static int64_t tg_load_int(const void *p, int dtype, int64_t k)
 {
     switch (dtype) {
-    case TG_F32: return ((const float *)p)[k];
-    case TG_F64: return ((const double *)p)[k];
-    case TG_BOOL: return (double)((const uint8_t *)p)[k];
-    default: return (double)((const int64_t *)p)[k];
+    case TG_BOOL: return ((const uint8_t *)p)[k] != 0;
+    case TG_U8: return ((const uint8_t *)p)[k];
+    case TG_I8: return ((const int8_t *)p)[k];
+    case TG_I16: return ((const int16_t *)p)[k];
+    case TG_I32: return ((const int32_t *)p)[k];
+    default: return ((const int64_t *)p)[k];
     }
+}
+
+/* Store an integer into an integral buffer, wrapping as a C cast does (torch's). */
+static void tg_store_int(void *p, int dtype, int64_t k, int64_t x)
+{
+    switch (dtype) {
+    case TG_BOOL: ((uint8_t *)p)[k] = x != 0; break;
+    case TG_U8: ((uint8_t *)p)[k] = (uint8_t)x; break;
+    case TG_I8: ((int8_t *)p)[k] = (int8_t)x; break;
+    case TG_I16: ((int16_t *)p)[k] = (int16_t)x; break;
+    case TG_I32: ((int32_t *)p)[k] = (int32_t)x; break;
+    default: ((int64_t *)p)[k] = x; break;
+    }
+}
+
+/* A float converted to an integer as torch's CPU casts do: truncation toward zero,
+ * NaN and out-of-range values to INT64_MIN (the x86 conversion's result) instead of
+ * C's undefined behaviour. */
+static int64_t tg_float_to_int(double x)
+{
+    if (!(x > -9223372036854775808.0 && x < 9223372036854775808.0)) return INT64_MIN;
+    return (int64_t)x;
 }
 
 static void tg_convert(void *dst, int dst_dtype, const void *src, int src_dtype, int64_t n,
                        int accumulate)
 {
     for (int64_t k = 0; k < n; k++) {
-        double x = tg_load(src, src_dtype, k);
-        switch (dst_dtype) {
-        case TG_F32:
-            if (accumulate) ((float *)dst)[k] += (float)x; else ((float *)dst)[k] = (float)x;
-            break;
-        case TG_F64:
-            if (accumulate) ((double *)dst)[k] += x; else ((double *)dst)[k] = x;
-            break;
-        case TG_BOOL:
-            ((uint8_t *)dst)[k] = x != 0.0;
-            break;
-        default:
-            ((int64_t *)dst)[k] = (int64_t)x;
-            break;
+        if (dst_dtype == TG_F32 || dst_dtype == TG_F64) {
+            double x = tg_is_float(src_dtype) ? tg_load_float(src, src_dtype, k)
+                                              : (double)tg_load_int(src, src_dtype, k);
+            if (dst_dtype == TG_F32) {
+                if (accumulate) ((float *)dst)[k] += (float)x; else ((float *)dst)[k] = (float)x;
+            } else {
+                if (accumulate) ((double *)dst)[k] += x; else ((double *)dst)[k] = x;
+            }
+        } else if (dst_dtype == TG_BOOL && tg_is_float(src_dtype)) {
+            ((uint8_t *)dst)[k] = tg_load_float(src, src_dtype, k) != 0.0;
+        } else {
+            int64_t x = tg_is_float(src_dtype) ? tg_float_to_int(tg_load_float(src, src_dtype, k))
+                                               : tg_load_int(src, src_dtype, k);
+            tg_store_int(dst, dst_dtype, k, x);
         }
     }
 }
@@ -941,9 +977,9 @@ static int tg_dtypes_ok(const struct tg_tnode *n, uint8_t op)
     int dt = n->out.dtype, d0 = n->in[0].dtype;
     switch (op) {
     case TT_VIEW: case TT_GATHER:
-        return d0 == dt && dt >= TG_F32 && dt <= TG_BOOL;
+        return d0 == dt && dt >= 0 && dt < TG_NDTYPES;
     case TT_CAST:
-        return dt >= TG_F32 && dt <= TG_BOOL && d0 >= TG_F32 && d0 <= TG_BOOL;
+        return dt >= 0 && dt < TG_NDTYPES && d0 >= 0 && d0 < TG_NDTYPES;
     default:
         if (tg_math_owns(op)) return tg_math_dtypes_ok(n, op);
         if (tg_act_owns(op)) return tg_act_dtypes_ok(n, op);
@@ -1036,9 +1072,12 @@ static int tg_tensor_kernel(struct tg_tnode *n, uint8_t op)
     case TT_VIEW:
         return 0;                      /* shares its input's buffer */
     case TT_GATHER:
-        if (n->out.dtype == TG_I64) TG_GATHER(int64_t);
-        else if (n->out.dtype == TG_BOOL) TG_GATHER(uint8_t);
-        else if (f32) tg_gather_fwd_f32(n); else tg_gather_fwd_f64(n);
+        if (n->out.dtype == TG_F32) tg_gather_fwd_f32(n);
+        else if (n->out.dtype == TG_F64) tg_gather_fwd_f64(n);
+        else if (tg_dtype_size(n->out.dtype) == 8) TG_GATHER(uint64_t);
+        else if (tg_dtype_size(n->out.dtype) == 4) TG_GATHER(uint32_t);
+        else if (tg_dtype_size(n->out.dtype) == 2) TG_GATHER(uint16_t);
+        else TG_GATHER(uint8_t);
         return 0;
     case TT_SOFTMAX: case TT_LOG_SOFTMAX:
         if (f32) tg_softmax_fwd_f32(n, op == TT_LOG_SOFTMAX);

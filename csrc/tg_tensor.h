@@ -12,7 +12,14 @@
 
 #define TG_MAXDIM 8
 
-typedef enum { TG_F32 = 0, TG_F64 = 1, TG_I64 = 2, TG_BOOL = 3 } tg_dtype;
+/* Element types. Only TG_F32 and TG_F64 reach arithmetic kernels; the others are
+ * read and written by the copying kernels (views, strided reads, index, where,
+ * cat, ...) by element size, and converted by TT_CAST. */
+typedef enum {
+    TG_F32 = 0, TG_F64 = 1, TG_I64 = 2, TG_BOOL = 3,
+    TG_I8 = 4, TG_I16 = 5, TG_I32 = 6, TG_U8 = 7,
+    TG_NDTYPES = 8
+} tg_dtype;
 
 typedef struct tg_buf {
     int64_t refs;                    /* handles and nodes holding it */

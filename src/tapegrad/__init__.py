@@ -19,9 +19,11 @@ from . import _api, _backend
 from ._version import __version__ as __version__
 from ._dtype import (
     Size as Size, double as double, dtype as dtype, float as float, float32 as float32,
-    float64 as float64, int64 as int64, long as long,
+    float64 as float64, int64 as int64, long as long, int8 as int8, int16 as int16,
+    int32 as int32, uint8 as uint8, short as short,
 )
 from ._dtype import bool_ as bool  # noqa: F401 - tapegrad.bool (listed in _api.DTYPES)
+from ._dtype import int32 as int  # noqa: F401 - tapegrad.int (listed in _api.DTYPES)
 from . import reference as reference
 
 if TYPE_CHECKING:   # what the re-export below gives, for mypy and IDEs (== _api.ENGINE_NAMES)

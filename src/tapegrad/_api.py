@@ -42,7 +42,8 @@ GRAD_MODE = ("no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "i
              "is_inference_mode_enabled")
 
 # dtypes and Size (tapegrad._dtype), shared by the engines.
-DTYPES = ("Size", "dtype", "float32", "float64", "int64", "bool", "float", "double", "long")
+DTYPES = ("Size", "dtype", "float32", "float64", "int64", "bool", "float", "double", "long",
+          "int8", "int16", "int32", "uint8", "int", "short")
 
 # Replay (tapegrad._replay), written once.
 REPLAY = ("compile", "record", "Tape", "GuardFailure")

@@ -74,7 +74,7 @@ cdef extern from "tg_tape.h" nogil:
 
 cdef extern from "tg_tensor.h" nogil:
     enum: TG_MAXDIM
-    enum: TG_F32, TG_F64, TG_I64, TG_BOOL
+    enum: TG_F32, TG_F64, TG_I64, TG_BOOL, TG_I8, TG_I16, TG_I32, TG_U8, TG_NDTYPES
 
     ctypedef struct tg_buf:
         int64_t refs             # handles and nodes holding it
@@ -88,7 +88,7 @@ cdef extern from "tg_tensor.h" nogil:
         tg_buf *buf              # the elements (one reference held), or NULL
         int64_t numel            # number of elements
         int64_t shape[8]         # sizes, row-major contiguous
-        uint8_t dtype            # TG_F32, TG_F64 or TG_I64
+        uint8_t dtype            # TG_F32, TG_F64, TG_I64, ... (tg_dtype)
         uint8_t ndim             # number of dimensions, 0 for a scalar
 
     cdef struct tg_tnode:

@@ -14,7 +14,7 @@ import operator
 import numpy as np
 
 from . import _backend
-from ._dtype import NoTensorError, float32, float64, int64
+from ._dtype import NoTensorError, bool_, float32, float64, int32, int64, no_kernel, uint8
 
 _UNARY = ("sin", "cos", "tan", "log10", "log2", "log1p", "expm1", "rsqrt", "sign", "floor",
           "ceil")
@@ -200,8 +200,22 @@ def _reduce(x, name, dim, keepdim, param=0.0):
 # ----------------------------------------------------------------------------
 # Elementwise
 
+# torch keeps an integer tensor's dtype in these (bool: no kernel, but sign)
+_INTEGRAL_UNARY = {"floor": lambda a: a.copy(), "ceil": lambda a: a.copy(),
+                   "round": lambda a: a.copy(),
+                   "sign": lambda a: a.copy() if a.dtype == np.bool_ else np.sign(a)}
+
+
+def _integral_unary(self, name):
+    if self.dtype is bool_ and name != "sign":
+        raise no_kernel(f"{name}_vml_cpu", bool_)
+    return _from(self, _INTEGRAL_UNARY[name](_array(self)))
+
+
 def _unary_method(name):
     def method(self):
+        if name in _INTEGRAL_UNARY and not _is_float(self):
+            return _integral_unary(self, name)
         return self._more_unary(name)
     method.__name__ = name
     method.__doc__ = f"{name} of each element (torch.{name})."
@@ -216,6 +230,8 @@ def round(self, decimals=0):
     if decimals != 0:
         raise NotImplementedError("tapegrad: round(decimals=) is not supported; round(x * 10**d)"
                                   " / 10**d does the same")
+    if not _is_float(self):
+        return _integral_unary(self, "round")
     return self._more_unary("round")
 
 
@@ -339,6 +355,8 @@ def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
 
 
 def logsumexp(self, dim, keepdim=False):
+    if not _is_float(self):              # torch: integers meet it in the default dtype
+        self = self.to(float32)
     return _reduce(self, "logsumexp", dim, keepdim)
 
 
@@ -364,12 +382,16 @@ def cumsum(self, dim, dtype=None):
 
 
 def _bool_reduce(self, fn, dim, keepdim):
-    a = _array(self).astype(bool)
+    """all / any: bool, except of a uint8 tensor, which torch answers in uint8."""
+    a = _array(self)
+    out_type = np.uint8 if a.dtype == np.uint8 else np.bool_
+    a = a.astype(bool)
     if dim is None:
-        return _from(self, np.asarray(fn(a)))
+        return _from(self, np.asarray(fn(a)).astype(out_type))
     d = _dim(dim, self.ndim) if not isinstance(dim, (tuple, list)) else tuple(
         _dim(k, self.ndim) for k in dim)
-    return _from(self, np.asarray(fn(a, axis=d if a.ndim else None, keepdims=keepdim)))
+    return _from(self, np.asarray(fn(a, axis=d if a.ndim else None, keepdims=keepdim))
+                 .astype(out_type))
 
 
 def all(self, dim=None, keepdim=False, **kwargs):
@@ -449,7 +471,9 @@ def _order(a, d, descending):
     if a.ndim == 0:
         return np.zeros((), dtype=np.int64)
     if descending:
-        key = -a if a.dtype.kind == "f" else (~a if a.dtype.kind == "i" else ~a.astype(bool))
+        # descending: negate floats, invert integers (~ reverses signed and unsigned
+        # orders alike), invert bools
+        key = -a if a.dtype.kind == "f" else (~a if a.dtype.kind in "iu" else ~a.astype(bool))
         if a.dtype.kind == "f":
             key = np.where(np.isnan(a), -np.inf, key)
             # nan first: stable argsort of (not nan, key)
@@ -493,6 +517,8 @@ def topk(self, k, dim=-1, largest=True, sorted=True):
     if not 0 <= k <= size:
         raise RuntimeError(f"selected index k out of range (k = {k}, size along dim {d} is "
                            f"{size})")
+    if self.dtype is bool_:
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     order = _order(_array(self), d, largest)
     order = np.take(order, np.arange(k), axis=d) if self.ndim else order
     values, idx = _take(self, order, d, "topk")
@@ -935,8 +961,7 @@ def functions(engine):
 
 
 def legacy_constructors(engine):
-    """torch.FloatTensor & co (issue 16 item 3): data (a sequence or array) or sizes.
-    IntTensor and ByteTensor need int32 / uint8, which tapegrad lacks: they raise."""
+    """torch.FloatTensor & co (issue 16 item 3): data (a sequence or array) or sizes."""
 
     def make(name, dt):
         def ctor(*args, device=None):
@@ -958,18 +983,10 @@ def legacy_constructors(engine):
         ctor.__doc__ = f"torch.{name}: a {dt} tensor from data, or of the given sizes."
         return ctor
 
-    def missing(name, what):
-        def ctor(*args, **kwargs):
-            raise NotImplementedError(f"tapegrad.{name}: tapegrad has no {what} dtype yet; use "
-                                      "tapegrad.LongTensor (int64) instead")
-        ctor.__name__ = name
-        return ctor
-
-    from ._dtype import bool_
     return dict(FloatTensor=make("FloatTensor", float32),
                 DoubleTensor=make("DoubleTensor", float64),
                 LongTensor=make("LongTensor", int64), BoolTensor=make("BoolTensor", bool_),
-                IntTensor=missing("IntTensor", "int32"), ByteTensor=missing("ByteTensor", "uint8"))
+                IntTensor=make("IntTensor", int32), ByteTensor=make("ByteTensor", uint8))
 
 
 MODULE_FUNCTIONS = TENSOR_FUNCTIONS + (

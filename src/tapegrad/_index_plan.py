@@ -14,6 +14,8 @@ are adjacent, else in front.
 
 import operator
 
+import warnings
+
 import numpy as np
 
 _TYPES_MSG = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte "
@@ -79,6 +81,30 @@ def as_index_array(k):
     if a.dtype.kind not in "iu":
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     return a.astype(np.int64, copy=False)
+
+
+def tensor_key_array(a):
+    """A tensor index's elements (a numpy array) as torch reads them: long and int
+    tensors index, bool tensors mask, byte (uint8) tensors mask with torch's deprecation
+    warning; other dtypes are torch's IndexError."""
+    if a.dtype.kind == "b" or a.dtype == np.int64:
+        return a
+    if a.dtype == np.int32:
+        return a.astype(np.int64)
+    if a.dtype == np.uint8:
+        warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype "
+                      "torch.bool instead.", UserWarning, stacklevel=3)
+        return a.astype(np.bool_)
+    raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+
+
+def check_index_put_dtypes(pl, x_dtype, value_dtype):
+    """x[advanced key] = tensor is torch's index_put_, which converts no dtype."""
+    if pl.advanced and value_dtype is not None and value_dtype is not x_dtype:
+        from ._dtype import scalar_type_name
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{scalar_type_name(x_dtype)} for the destination and "
+                           f"{scalar_type_name(value_dtype)} for the source.")
 
 
 def _contiguous_strides(shape):

@@ -9,13 +9,15 @@ from libc.stdint cimport int64_t
 import collections
 import numpy as np
 
-from ._dtype import Size, bool_, float32, float64, int64, scalar_dtype
+from ._dtype import (ALL_DTYPES, Size, bool_, dtype as _dtype_cls, float32, float64, int64,
+                     from_numpy_dtype, result_type, scalar_dtype, scalar_type_name,
+                     tensor_type, NoKernelError, no_kernel)
 from cpython.ref cimport Py_INCREF, Py_DECREF
 
 cdef object _NO_DIM = object()      # softmax() called without dim (before Tensor: a default)
-cdef tuple _DTYPES = (float32, float64, int64, bool_)   # indexed by TG_F32, TG_F64, TG_I64, TG_BOOL
-cdef tuple _NP_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64),
-                         np.dtype(np.bool_))
+cdef tuple _DTYPES = ALL_DTYPES   # indexed by the dtype codes TG_F32, TG_F64, TG_I64, ...
+cdef tuple _NP_DTYPES = tuple(d.numpy for d in ALL_DTYPES)
+cdef dict _DTYPE_CODES = {d: k for k, d in enumerate(ALL_DTYPES)}
 
 
 def get_default_dtype():
@@ -25,24 +27,22 @@ def get_default_dtype():
 # Views and dtypes
 
 cdef int _dtype_code(object dt) except -1:
-    if dt is None or dt is float32:
+    if dt is None:
         return TG_F32
-    if dt is float64:
-        return TG_F64
-    if dt is int64:
-        return TG_I64
-    if dt is bool_:
-        return TG_BOOL
+    code = _DTYPE_CODES.get(dt) if isinstance(dt, _dtype_cls) else None
+    if code is not None:
+        return code
     if isinstance(dt, str):
         raise TypeError(f"dtype must be a tapegrad dtype (tapegrad.float32, ...), not the "
                         f"string {dt!r}")
     if not isinstance(dt, (np.dtype, type)):    # an array or a tensor compares elementwise
         raise TypeError(f"dtype must be a tapegrad dtype (tapegrad.float32, ...), not "
                         f"'{type(dt).__name__}'")
-    for k in range(4):
+    for k in range(len(_NP_DTYPES)):
         if dt == _NP_DTYPES[k] or dt is _NP_DTYPES[k].type:
             return k
-    raise TypeError(f"unsupported dtype {dt!r}: tapegrad has float32, float64 and int64")
+    raise TypeError(f"unsupported dtype {dt!r}: tapegrad has float32, float64, int64, int32, "
+                    "int16, int8, uint8 and bool")
 
 
 cdef int _set_shape(tg_view *v, object shape, int dtype) except -1:
@@ -148,9 +148,8 @@ cdef object _one_element(Tensor x):
 
 
 cdef int _check_float(Tensor x, str what) except -1:
-    if x.v.dtype == TG_I64 or x.v.dtype == TG_BOOL:
-        raise DtypeError(f"{what}: integer tensor arithmetic is not supported by tapegrad; "
-                        "convert with .float() or create them with dtype=tapegrad.float32")
+    if _integral_code(x.v.dtype):
+        raise no_kernel(what, _DTYPES[x.v.dtype])
     return 0
 
 cdef int _refuse_numpy_of_grad(Tensor x) except -1:
@@ -274,7 +273,9 @@ cdef class Tensor:
             return (<double *>self.v.buf.data)[0]
         if self.v.dtype == TG_BOOL:
             return (<unsigned char *>self.v.buf.data)[0] != 0
-        return (<int64_t *>self.v.buf.data)[0]
+        if self.v.dtype == TG_I64:
+            return (<int64_t *>self.v.buf.data)[0]
+        return int(_as_numpy(&self.v).reshape(-1)[0])
 
     def tolist(self):
         _note_tensor_read(self)
@@ -287,7 +288,7 @@ cdef class Tensor:
         return int(_one_element(self))
 
     def __index__(self):
-        if self.v.dtype != TG_I64 or self.v.numel != 1:
+        if not _integral_code(self.v.dtype) or self.v.dtype == TG_BOOL or self.v.numel != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
@@ -341,6 +342,24 @@ cdef class Tensor:
 
     def long(self):
         return self.to(int64)
+
+    def int(self):
+        return self.to(_DTYPES[TG_I32])
+
+    def short(self):
+        return self.to(_DTYPES[TG_I16])
+
+    def char(self):
+        return self.to(_DTYPES[TG_I8])
+
+    def byte(self):
+        return self.to(_DTYPES[TG_U8])
+
+    def bool(self):
+        return self.to(bool_)
+
+    def type(self, dtype=None, non_blocking=False):
+        return tensor_type(self, dtype, non_blocking)
 
     def to(self, *args, **kwargs):
         """A copy converted to dtype (self when it already has it; device "cpu" only).
@@ -792,10 +811,10 @@ cdef class Tensor:
         return _reduce(TT_SUM, self, dim, keepdim, "sum")
 
     def mean(self, dim=None, keepdim=False):
-        if self.v.dtype == TG_I64 or self.v.dtype == TG_BOOL:
+        if _integral_code(self.v.dtype):
             raise DtypeError(f"mean(): could not infer output dtype. Input dtype must be "
-                               f"either a floating point or complex dtype. Got: "
-                               f"{'Long' if self.v.dtype == TG_I64 else 'Bool'}")
+                             f"either a floating point or complex dtype. Got: "
+                             f"{scalar_type_name(_DTYPES[self.v.dtype])}")
         return _reduce(TT_MEAN, self, dim, keepdim, "mean")
 
     def max(self, dim=None, keepdim=False):
@@ -1397,7 +1416,9 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
         elif arr.dtype.kind == "f":
             code = TG_F64 if (isinstance(data, np.ndarray) and arr.dtype == np.float64) else TG_F32
         else:
-            code = TG_BOOL if arr.dtype.kind == "b" else TG_I64
+            code = TG_BOOL if arr.dtype.kind == "b" else (
+                _DTYPE_CODES.get(from_numpy_dtype(arr.dtype), TG_I64)
+                if isinstance(data, np.ndarray) else TG_I64)
     cdef Tensor r = _from_numpy(arr, code)
     if requires_grad:
         r.requires_grad_(True)

@@ -19,7 +19,8 @@ cdef bint _is_basic_key(object key):
         if k is None or k is Ellipsis or isinstance(k, slice):
             continue
         if isinstance(k, Tensor):
-            if (<Tensor>k).v.ndim == 0 and (<Tensor>k).v.dtype == TG_I64:
+            if (<Tensor>k).v.ndim == 0 and ((<Tensor>k).v.dtype == TG_I64 or
+                                            (<Tensor>k).v.dtype == TG_I32):
                 continue
             return False
         if isinstance(k, (bool, np.bool_, list, range, np.ndarray)):
@@ -36,9 +37,10 @@ cdef object _plan_key_item(object k):
         if t.v.dtype == TG_F32 or t.v.dtype == TG_F64:
             raise IndexError(_INDEX_DTYPES)
         _note_arg_use(t)
-        if t.v.ndim == 0 and t.v.dtype == TG_I64:
-            return t.item()
-        return _as_numpy(&t.v)
+        a = _ixp.tensor_key_array(_as_numpy(&t.v))
+        if a.ndim == 0 and a.dtype.kind == "i":
+            return int(a)
+        return a
     if isinstance(k, (list, range, np.ndarray)):
         return _ixp.as_index_array(k)
     return k
@@ -350,8 +352,8 @@ cdef Tensor _masked_fill(Tensor x, object mask, object value):
         v = _cast(v, x.v.dtype) if v.v.dtype != x.v.dtype else v
         name = NAME_MASKED_FILL_TENSOR
     elif isinstance(value, (bool, int, float, np.number, np.bool_)):
-        if isinstance(value, float) and x.v.dtype in (TG_I64, TG_BOOL):
-            value = int(value) if x.v.dtype == TG_I64 else bool(value)
+        if isinstance(value, float) and _integral_code(x.v.dtype):
+            value = bool(value) if x.v.dtype == TG_BOOL else int(value)
         v = _scalar_tensor(value, x.v.dtype)
         name = NAME_MASKED_FILL
     else:
@@ -433,6 +435,8 @@ cdef int _setitem(Tensor x, object key, object value) except -1:
     the indexed shape and converted to x's dtype)."""
     items = key if isinstance(key, tuple) else (key,)
     pl = _ixp.plan(_shape_of(&x.v), tuple([_plan_key_item(k) for k in items]))
+    if isinstance(value, Tensor):
+        _ixp.check_index_put_dtypes(pl, _DTYPES[x.v.dtype], _DTYPES[(<Tensor>value).v.dtype])
     if _records_write(x, value):
         _setitem_recorded(x, pl, value, pl.advanced)
         return 0

@@ -10,11 +10,12 @@ from . import _integral
 
 
 cdef inline bint _integral_code(int code):
-    return code == TG_I64 or code == TG_BOOL
+    """1 for the integer and bool dtypes (every code but TG_F32 and TG_F64)."""
+    return code != TG_F32 and code != TG_F64
 
 
 cdef object _integral_arith(Tensor x, object other, str op, bint reflected):
-    """x op other (other op x when reflected) for an int64/bool tensor x, as torch."""
+    """x op other (other op x when reflected) for an integral tensor x, as torch."""
     cdef Tensor o
     _check_live(x)
     if isinstance(other, np.ndarray):
@@ -43,14 +44,14 @@ cdef object _integral_arith(Tensor x, object other, str op, bint reflected):
 
 
 cdef Tensor _integral_unary(Tensor x, str op):
-    """neg, abs or relu of an int64/bool tensor, in its dtype."""
+    """neg, abs or relu of an integral tensor, in its dtype."""
     _check_live(x)
     _note_tensor_read(x)
     return _from_numpy(_integral.unary(op, _as_numpy(&x.v), _DTYPES[x.v.dtype]), x.v.dtype)
 
 
 cdef Tensor _integral_inplace(Tensor x, object other, str op, str name):
-    """x op= other for an int64/bool tensor x: torch refuses a result of a higher kind."""
+    """x op= other for an integral tensor x: torch refuses a result of a higher kind."""
     if not isinstance(other, (Tensor, np.ndarray, bool, int, float, np.number)) or \
             isinstance(other, complex):
         raise TypeError(f"{name}(): argument 'other' must be a Tensor or a number, not "
@@ -79,7 +80,7 @@ cdef object _integral_sum(Tensor x, object dim, bint keepdim):
 
 
 cdef object _integral_extreme(Tensor x, object dim, bint keepdim, bint is_min):
-    """max / min of an int64/bool tensor in its dtype: a 0-d tensor, or (values, indices)
+    """max / min of an integral tensor in its dtype: a 0-d tensor, or (values, indices)
     along dim with the first extreme's index."""
     cdef str name = "min" if is_min else "max"
     _note_tensor_read(x)
@@ -106,10 +107,26 @@ cdef object _integral_extreme(Tensor x, object dim, bint keepdim, bint is_min):
 
 
 cdef object _integral_clamp(Tensor x, object lo, object hi):
-    """clamp of an int64/bool tensor: integral bounds keep an integral dtype, a float
+    """clamp of an integral tensor: integral bounds keep an integral dtype, a float
     bound makes it float (torch's promotion)."""
     dt = _integral.clamp_dtype(_DTYPES[x.v.dtype], x.v.ndim, lo, hi)
     if dt.is_floating_point:
         return x.to(dt).clamp(lo, hi)
     _note_tensor_read(x)
     return _from_numpy(np.clip(_as_numpy(&x.v).astype(dt.numpy), lo, hi), _dtype_code(dt))
+
+
+cdef Tensor _integral_matmul(Tensor x, Tensor y, str name):
+    """matmul / mm / bmm of two integer tensors of one dtype, as torch: in that dtype,
+    wrapping; bool has no kernel (torch's NotImplementedError)."""
+    if x.v.dtype == TG_BOOL:
+        raise no_kernel("addmm_impl_cpu_" if name == "matmul" else name, bool_)
+    _note_tensor_read(x)
+    _note_tensor_read(y)
+    a, b = _as_numpy(&x.v), _as_numpy(&y.v)
+    try:
+        out = np.matmul(a, b)
+    except ValueError:
+        raise RuntimeError(f"{name}: shapes {_shape_str(&x.v)} and {_shape_str(&y.v)} cannot "
+                           "be multiplied") from None
+    return _from_numpy(np.asarray(out, dtype=a.dtype), x.v.dtype)

@@ -33,7 +33,7 @@ def _tm_binary(Tensor self, Tensor other, str name):
     """maximum / minimum, broadcasting, in the promoted floating dtype."""
     _check_live(self)
     _check_live(other)
-    if self.v.dtype != other.v.dtype or self.v.dtype == TG_I64 or self.v.dtype == TG_BOOL:
+    if self.v.dtype != other.v.dtype or _integral_code(self.v.dtype):
         code = TG_F64 if (self.v.dtype == TG_F64 or other.v.dtype == TG_F64) else TG_F32
         self = _cast(self, code)
         other = _cast(other, code)

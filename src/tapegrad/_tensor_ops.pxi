@@ -16,11 +16,8 @@ cdef int _load_blas() except -1:
     global tg_sgemm, tg_dgemm
     if tg_sgemm != NULL:
         return 0
-    try:
-        from scipy.linalg import cython_blas
-    except ImportError as exc:
-        raise ImportError("tapegrad's matrix products need SciPy's BLAS: pip install scipy") from exc
-    caps = cython_blas.__pyx_capi__
+    from ._blas import cython_blas_capi
+    caps = cython_blas_capi()
     tg_sgemm = <tg_sgemm_fn>PyCapsule_GetPointer(caps["sgemm"], PyCapsule_GetName(caps["sgemm"]))
     tg_dgemm = <tg_dgemm_fn>PyCapsule_GetPointer(caps["dgemm"], PyCapsule_GetName(caps["dgemm"]))
     return 0
@@ -125,7 +122,7 @@ cdef int _check_kernel(int rc, uint8_t op, const tg_tnode *n) except -1:
         return 0
     cdef str name = _TORCH_NAMES.get(op, str(op))
     if rc == TG_EDTYPE:
-        raise DtypeError(f"{name}: no tapegrad kernel for dtype {_DTYPES[n.in_[0].dtype]} "
+        raise NoKernelError(f"{name}: no tapegrad kernel for dtype {_DTYPES[n.in_[0].dtype]} "
                         f"(operands {_DTYPES[n.in_[0].dtype]}, {_DTYPES[n.in_[1].dtype]}; result "
                         f"{_DTYPES[n.out.dtype]}); convert with .float() or .double()")
     raise RuntimeError(f"tapegrad: tensor kernel {name} failed")
@@ -160,7 +157,7 @@ cdef Tensor _binary(uint8_t op, Tensor x, Tensor y, str name):
 cdef Tensor _unary(uint8_t op, Tensor x, str name, double c=0.0, double c1=0.0,
                    int has_lo=0, int has_hi=0, int grad_fn=0):
     _check_live(x)
-    if x.v.dtype == TG_I64 or x.v.dtype == TG_BOOL:   # meet floats in float32, as in torch
+    if _integral_code(x.v.dtype):   # meet floats in float32, as in torch
         x = _cast(x, TG_F32)
     cdef tg_tnode *n = _node(x, None)
     n.out = x.v
@@ -326,12 +323,12 @@ cdef Tensor _matmul(Tensor x, Tensor y):
     if x.v.ndim == 0 or y.v.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they "
                            f"are {x.v.ndim}D and {y.v.ndim}D")
-    _check_float(x, "matmul")
-    _check_float(y, "matmul")
     if x.v.dtype != y.v.dtype:
         raise DtypeError(f"expected m1 and m2 to have the same dtype, but got: "
                          f"{_DTYPES[x.v.dtype]} != {_DTYPES[y.v.dtype]} (matmul of shapes "
                          f"{_shape_str(&x.v)} and {_shape_str(&y.v)}); convert one with .to()")
+    if _integral_code(x.v.dtype):        # numpy, in the dtype (bool: no kernel, as torch)
+        return _integral_matmul(x, y, "matmul")
     if (x.v.ndim >= 3 or y.v.ndim >= 3) and x.v.ndim > 0 and y.v.ndim > 0:
         return _batched_matmul(x, y)
     cdef int64_t m, k, k2, nn
@@ -416,8 +413,6 @@ cdef Tensor _bmm(Tensor x, object other):
     cdef Tensor y = <Tensor>other
     _check_live(x)
     _check_live(y)
-    _check_float(x, "bmm")
-    _check_float(y, "bmm")
     if x.v.dtype != y.v.dtype:
         raise DtypeError(f"expected m1 and m2 to have the same dtype, but got: "
                          f"{_DTYPES[x.v.dtype]} != {_DTYPES[y.v.dtype]}")
@@ -429,6 +424,8 @@ cdef Tensor _bmm(Tensor x, object other):
     if y.v.shape[0] != b or y.v.shape[1] != k:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{b}, {k}] but got: [{y.v.shape[0]}, {y.v.shape[1]}].")
+    if _integral_code(x.v.dtype):        # numpy, in the dtype (bool: no kernel, as torch)
+        return _integral_matmul(x, y, "bmm")
     if m > 2**31 - 1 or nn > 2**31 - 1 or k > 2**31 - 1:
         raise ValueError("bmm: dimensions too large for BLAS")
     cdef tg_tnode *n = _node(x, y)
@@ -440,7 +437,8 @@ cdef Tensor _bmm(Tensor x, object other):
 cdef Tensor _along_dim(uint8_t op, Tensor x, object dim, list out_shape, Tensor extra=None):
     """softmax / log_softmax / max over dim: outer x size x inner in ip[1..3]."""
     _check_live(x)
-    _check_float(x, "op")
+    _check_float(x, "softmax" if op == TT_SOFTMAX else
+                 ("log_softmax" if op == TT_LOG_SOFTMAX else "max"))
     if x.v.ndim == 0:
         out_shape = []
     cdef int d = _norm_dim(dim, x.v.ndim)
@@ -643,14 +641,26 @@ def unsqueeze(x, d): return _tensor_arg(x, "unsqueeze").unsqueeze(d)
 def squeeze(x, d=None): return _tensor_arg(x, "squeeze").squeeze(d)
 def is_tensor(x): return isinstance(x, Tensor)
 
+cdef bint _targets_outside(Tensor target, int64_t classes) except -1:
+    """1 when an int64 target lies outside [0, classes)."""
+    if target.v.numel == 0 or target.v.buf == NULL:
+        return False
+    cdef const int64_t *t = <const int64_t *>target.v.buf.data
+    cdef int64_t k
+    for k in range(target.v.numel):
+        if t[k] < 0 or t[k] >= classes:
+            return True
+    return False
+
+
 def _pick(Tensor x, Tensor target):
     """out[i] = x[i, target[i]] for a 2-D x and int64 targets (cross entropy's gather)."""
     if x.v.ndim != 2 or target.v.ndim != 1 or target.v.dtype != TG_I64 or \
             target.v.shape[0] != x.v.shape[0]:
         raise RuntimeError(f"expected input (N, C) and int64 targets (N,), got "
                            f"{_shape_str(&x.v)} and {_shape_str(&target.v)}")
-    t = _as_numpy(&target.v)
-    if t.size and (t.min() < 0 or t.max() >= x.v.shape[1]):
+    if _targets_outside(target, x.v.shape[1]):
+        t = _as_numpy(&target.v)
         raise IndexError(f"Target {int(t.max()) if t.max() >= x.v.shape[1] else int(t.min())} "
                          f"is out of bounds.")
     cdef tg_tnode *n = _node(x, target)
@@ -736,7 +746,7 @@ def _binary_cross_entropy(Tensor input, Tensor target, weight, reduction):
     _check_live(input)
     _check_live(target)
     if input.v.dtype != TG_F32 and input.v.dtype != TG_F64:
-        raise TypeError("binary_cross_entropy expects a floating point input")
+        raise no_kernel("binary_cross_entropy", _DTYPES[input.v.dtype])
     a = _as_numpy(&input.v)
     if ((a < 0) | (a > 1)).any():
         raise RuntimeError("all elements of input should be between 0 and 1")

@@ -46,10 +46,25 @@ def test_legacy_constructors(engine, torch, call):
         np.testing.assert_allclose(np.asarray(got.tolist(), float), want.tolist())
 
 
-@pytest.mark.parametrize("name", ["IntTensor", "ByteTensor"])
-def test_int32_and_uint8_constructors_say_what_is_missing(engine, name):
-    with pytest.raises(NotImplementedError, match="int32|uint8"):
-        getattr(engine, name)([1, 2])
+@pytest.mark.parametrize("call", [
+    lambda L: L.IntTensor([1, -2, 3]), lambda L: L.ByteTensor([1, 2, 255]),
+    lambda L: L.IntTensor([[7], [8]]), lambda L: L.ByteTensor((4,)),
+    lambda L: L.ByteTensor(np.array([3, 4])),
+])
+def test_int32_and_uint8_constructors_from_data(engine, torch, call):
+    """IntTensor / ByteTensor (issue 16 item 3): int32 and uint8 tensors as torch's."""
+    got, want = call(engine), call(torch)
+    assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+    assert got.tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("call", [lambda L: L.IntTensor(2, 3), lambda L: L.ByteTensor(4)])
+def test_int32_and_uint8_constructors_from_sizes(engine, torch, call):
+    """Sizes alone: torch's memory is uninitialised, tapegrad's zeros; shape and dtype."""
+    got, want = call(engine), call(torch)
+    assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+    assert tuple(got.shape) == tuple(want.shape)
+    assert got.tolist() == np.zeros(tuple(want.shape), dtype=int).tolist()
 
 
 @pytest.mark.parametrize("call", [

@@ -24,6 +24,7 @@ CHECK_RTOL = {
     "matmul": 1e-4,     # the float32 sum s; the gradients must be exact
     "adamw": 1e-5,      # float32 parameters' norms; torch's gradients come from its BLAS
     "makemore": 1e-4,   # float32 losses from the same weights (different BLAS orders)
+    "mnist": 1e-4,      # float32 loss after the run, from the same weights
     "char-lstm": 1e-4,  # float32 losses of the first 5 steps and the last, same weights
     "makemore3": 1e-4,  # float32, batch norm between the layers
     # replay workloads, eager rows and peers against the reference's eager row
@@ -91,7 +92,7 @@ def run_checks(results):
             out.append({"what": "char-lstm losses (first 5, after %d steps)" % r["steps"],
                         "vs": base_label, "engine": r["label"], "max_rel_diff": d,
                         "ok": d <= CHECK_RTOL[w]})
-        elif w in ("mlp", "makemore", "makemore3"):
+        elif w in ("mlp", "makemore", "makemore3", "mnist"):
             d = rel(r["loss"], ref["loss"])
             out.append({"what": "%s loss after %d steps" % (w, r["steps"]), "vs": base_label,
                         "engine": r["label"], "max_rel_diff": d, "ok": d <= CHECK_RTOL[w]})

@@ -168,6 +168,10 @@ def _size_lines(cfg, present, results):
         sizes.append("adamw: AdamW(lr %g).step() over the mlp's parameters, gradients "
                      "fixed; %d steps, median of %d runs" % (
                          cfg["mlp_lr"], cfg["mlp_steps"], cfg["mlp_repeats"]))
+    if "mnist" in present:
+        sizes.append("mnist: batch 64, 784-512-512-10, ReLU, cross-entropy, SGD, float32; "
+                     "%d steps, median of %d runs" % (
+                         builtins.max(1, cfg["mlp_steps"] // 4), cfg["mlp_repeats"]))
     if sizes:
         lines.append("; ".join(sizes))
     sizes = []
@@ -356,7 +360,7 @@ def _passed_groups(ok):
              "overhead": "overhead result and gradients", "mlp": "mlp final loss",
              "adamw": "adamw parameters",
              "makemore": "makemore final loss", "char-lstm": "char-lstm losses",
-             "makemore3": "makemore3 final loss"}
+             "makemore3": "makemore3 final loss", "mnist": "mnist final loss"}
     by_group = {}
     for w in ALL_WORKLOADS:
         for c in ok:

@@ -20,6 +20,7 @@ from .settings import (ALL_WORKLOADS, BLAS_WORKLOADS, ENGINE_WORKLOADS, HIGHER_W
 from .charlstm import charlstm_case, charlstm_summary
 from .makemore import makemore_case, makemore_summary
 from .makemore3 import makemore3_case, makemore3_summary
+from .mnist import mnist_case, mnist_summary
 from .optim import adamw_case, adamw_summary
 from .rng import randn_case, randn_summary
 from .tensor import matmul_case, matmul_summary, mlp_case, mlp_summary, overhead
@@ -122,7 +123,8 @@ def _needs_numpy(w):
 
 
 # mlp and matmul run their engines interleaved (one run of each in turn)
-_INTERLEAVED = ("mlp", "matmul", "adamw", "makemore", "makemore3", "randn", "char-lstm")
+_INTERLEAVED = ("mlp", "matmul", "adamw", "makemore", "makemore3", "mnist", "randn",
+                "char-lstm")
 
 
 def _run_rows(s, rows, have_numpy):
@@ -187,6 +189,8 @@ def _failing_row(workload, rows):
                 makemore_case(api, 1, warmup_steps=0).run()
             elif workload == "makemore3":
                 makemore3_case(api, 1, warmup_steps=0).run()
+            elif workload == "mnist":
+                mnist_case(api, 1, warmup_steps=0).run()
             elif workload == "randn":
                 randn_case(api, 16, 1).run()
             elif workload == "char-lstm":
@@ -305,6 +309,19 @@ def _do_makemore(s, rows):
     for row, runs in zip(rows, interleave(cases, s.sizes.mlp_repeats)):
         m = makemore_summary(runs, steps)
         recs.append(_record("makemore", "step", row, m["us_per_step"], "us/step", m,
+                            runs=m["runs_us"], loss=m["loss"], losses=m["losses"],
+                            steps=m["steps"]))
+    s.results.extend(recs)
+
+
+def _do_mnist(s, rows):
+    s.say("mnist: %s ..." % ", ".join(r.label for r in rows))
+    steps = max(1, s.sizes.mlp_steps // 4)
+    cases = [mnist_case(r.tensor, steps, gc_off=r.gc_off) for r in rows]
+    recs = []
+    for row, runs in zip(rows, interleave(cases, s.sizes.mlp_repeats)):
+        m = mnist_summary(runs, steps)
+        recs.append(_record("mnist", "step", row, m["us_per_step"], "us/step", m,
                             runs=m["runs_us"], loss=m["loss"], losses=m["losses"],
                             steps=m["steps"]))
     s.results.extend(recs)
@@ -500,4 +517,4 @@ _DOERS = {"pinn": lambda s, row: _do_higher(s, row, "pinn"),
           "matmul": _do_matmul, "demo-replay": _do_demo_replay, "mlp-replay": _do_mlp_replay,
           "chain-replay": _do_chain_replay, "adamw": _do_adamw,
           "makemore": _do_makemore, "randn": _do_randn, "char-lstm": _do_char_lstm,
-          "makemore3": _do_makemore3}
+          "makemore3": _do_makemore3, "mnist": _do_mnist}

@@ -306,14 +306,18 @@ def _check_reduction(reduction: str) -> None:
         raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
+# torch's kernel names in its NotImplementedError for integer operands
+_TORCH_KERNELS = {"smooth_l1_loss": "smooth_l1_cpu", "huber_loss": "huber_cpu",
+                  "binary_cross_entropy_with_logits": "log_sigmoid_cpu"}
+
+
 def _float_pair(input: Any, target: Any, fn: str) -> Tuple[Any, Any]:
     """input and target in their promoted floating dtype (torch's result type)."""
     from .._dtype import promote_types
     dt = promote_types(input.dtype, target.dtype)
-    if not dt.is_floating_point:
-        raise RuntimeError(f"{fn}: expected a floating point input and target, got "
-                           f"{scalar_type_name(input.dtype)} and "
-                           f"{scalar_type_name(target.dtype)}")
+    if not dt.is_floating_point:         # torch has no integer kernel: NotImplementedError
+        from .._dtype import no_kernel
+        raise no_kernel(_TORCH_KERNELS.get(fn, fn), dt)
     return (input if input.dtype == dt else input.to(dt)), \
         (target if target.dtype == dt else target.to(dt))
 
@@ -428,6 +432,9 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Any = None
         raise ValueError(f"Target size ({target.shape}) must be the same as input size "
                          f"({input.shape})")
     _check_reduction(reduction)
+    if not input.dtype.is_floating_point:      # torch: no log_sigmoid kernel for it
+        from .._dtype import no_kernel
+        raise no_kernel("log_sigmoid_cpu", input.dtype)
     if not target.dtype.is_floating_point:
         raise RuntimeError(f"result type {scalar_type_name(input.dtype)} can't be cast to the "
                            f"desired output type {scalar_type_name(target.dtype)}")

@@ -23,8 +23,9 @@ from .._dtype import (
 )
 from .._dtype import (
     double as double, float as float, float32 as float32, float64 as float64, int64 as int64,
-    long as long,
+    long as long, int8 as int8, int16 as int16, int32 as int32, uint8 as uint8, short as short,
 )
+from .._dtype import int32 as int  # tapegrad.reference.int, as torch.int
 from .._format import get_printoptions as get_printoptions, set_printoptions as set_printoptions
 from .._grad_mode import _grad_off, _set_grad_off
 from ..autograd.grad_mode import (

@@ -55,8 +55,9 @@ import numpy as np
 from .. import _format, _functions_more as _FM, _integral, _random_api
 from .._random import Generator, default_generator  # noqa: F401 - re-exported
 from .._dtype import (
-    SCALAR_TYPE_NAMES, DtypeError, NoTensorError, check_fill_value, unsupported_array,
-    Size, bool_, dtype, float32, float64, int64, scalar_dtype)
+    ALL_DTYPES, C_TYPE_NAMES, SCALAR_TYPE_NAMES, DtypeError, NoTensorError, check_fill_value,
+    unsupported_array, Size, bool_, dtype, float32, float64, int8, int16, int32, int64, uint8,
+    scalar_dtype, tensor_type)
 from .._grad_mode import _state as _grad_state
 from ._grad_fn import _node_of
 from ._tensor_math import _fma
@@ -68,7 +69,7 @@ _bmax = builtins.max
 _bmin = builtins.min
 _babs = builtins.abs
 
-_BY_NUMPY = {np.dtype(d.numpy): d for d in (float32, float64, int64, bool_)}
+_BY_NUMPY = {np.dtype(d.numpy): d for d in ALL_DTYPES}
 _NUMBER = (int, float, bool, np.number, np.bool_)
 
 
@@ -89,7 +90,7 @@ def _dtype_of(a):
         return _BY_NUMPY[a.dtype]
     except KeyError:
         raise _DtypeError(f"unsupported dtype {a.dtype}: tapegrad tensors are float32, "
-                          "float64, int64 or bool") from None
+                          "float64, int64, int32, int16, int8, uint8 or bool") from None
 
 
 def _as_dtype(d):
@@ -445,11 +446,20 @@ class Tensor:
     def bool(self):
         return self.to(bool_)
 
-    def type(self, dtype=None):
-        if dtype is None:
-            return "tapegrad." + {"float32": "FloatTensor", "float64": "DoubleTensor",
-                                  "int64": "LongTensor", "bool": "BoolTensor"}[self.dtype.name]
-        return self.to(dtype)
+    def int(self):
+        return self.to(int32)
+
+    def short(self):
+        return self.to(int16)
+
+    def char(self):
+        return self.to(int8)
+
+    def byte(self):
+        return self.to(uint8)
+
+    def type(self, dtype=None, non_blocking=False):
+        return tensor_type(self, dtype, non_blocking)
 
     def cpu(self):
         return self
@@ -726,7 +736,7 @@ class Tensor:
 
 
 _TORCH_NAMES = SCALAR_TYPE_NAMES
-_C_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "bool": "bool"}
+_C_NAMES = C_TYPE_NAMES
 
 
 def _init_leaf(t, arr, requires_grad):
@@ -767,9 +777,9 @@ def _to_array(data, dt=None):
         if dt is None:
             if a.dtype.kind == "f" and a.dtype not in (np.float32, np.float64):
                 a = a.astype(np.float32)
-            elif a.dtype.kind in "iu":
+            elif a.dtype.kind in "iu" and a.dtype not in _BY_NUMPY:
                 a = a.astype(np.int64)
-            elif a.dtype.kind not in "fb":
+            elif a.dtype.kind not in "fbiu":
                 raise unsupported_array(a.dtype)
     elif isinstance(data, (str, bytes)) or data is None:
         _nested_error(data)

@@ -6,23 +6,25 @@ live in ``tapegrad._index_plan``, shared with the compiled engine."""
 import numpy as np
 
 from .. import _index_plan
-from .._dtype import DIM, SCALAR, ZERO_DIM, result_type, scalar_dtype
+from .._dtype import (
+    C_TYPE_NAMES, DIM, SCALAR, SCALAR_TYPE_NAMES, ZERO_DIM, result_type, scalar_dtype)
 from .._grad_mode import _state as _grad_state
 from ._tensor import Tensor, _dtype_of, _NUMBER, _wrap, _wrap_dim
 from ._tensor_ops import _result
 
 _INDEX_DTYPES = "tensors used as indices must be long, int, byte or bool tensors"
-_C_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "bool": "bool"}
-_TORCH_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}
+_C_NAMES = C_TYPE_NAMES
+_TORCH_NAMES = SCALAR_TYPE_NAMES
 
 
 def _key_item(k):
     if isinstance(k, Tensor):
         if k._data.dtype.kind == "f":
             raise IndexError(_INDEX_DTYPES)
-        if k._data.ndim == 0 and k._data.dtype.kind in "iu":
-            return int(k._data)
-        return k._data
+        a = _index_plan.tensor_key_array(k._data)
+        if a.ndim == 0 and a.dtype.kind == "i":
+            return int(a)
+        return a
     if isinstance(k, (list, range, np.ndarray)):
         return _index_plan.as_index_array(k)
     return k
@@ -376,6 +378,8 @@ def setitem(x, key, value):
     """x[key] = value in x's memory (torch's index rules; values broadcast to the
     indexed shape, converted to x's dtype)."""
     pl = _plan(x._data.shape, key)
+    if isinstance(value, Tensor):
+        _index_plan.check_index_put_dtypes(pl, _dtype_of(x._data), _dtype_of(value._data))
     if _records_write(x, value):
         _setitem_recorded(x, pl, value)
         return

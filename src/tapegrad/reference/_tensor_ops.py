@@ -14,8 +14,8 @@ import operator
 import numpy as np
 
 from .._dtype import (
-    DIM, SCALAR, ZERO_DIM, Size, bool_, dtype, promote_types, result_type,
-    scalar_dtype)
+    DIM, SCALAR, SCALAR_TYPE_NAMES, ZERO_DIM, no_kernel, Size, bool_, dtype, promote_types,
+    result_type, scalar_dtype)
 from .._grad_mode import _state as _grad_state
 from .. import _format
 from .._format import UNUSED_INPUT, invalid_gradient
@@ -418,7 +418,7 @@ class _TensorOps:
         x = self._data
         if dtype is not None:
             x = x.astype(_as_dtype(dtype).numpy)
-        elif x.dtype.kind in "bi":
+        elif x.dtype.kind in "biu":            # torch sums every integral dtype in int64
             x = x.astype(np.int64)
         if dim is None:
             return _result(_fsum(x), "sum", (self,), x.shape)
@@ -528,10 +528,13 @@ class _TensorOps:
         return _result(out, "log_softmax", (self,), d)
 
     def _float_data(self, dtype):
+        """softmax's operand: in dtype if given; torch has no integer kernel otherwise."""
         x = self._data
         if dtype is not None:
             return x.astype(_as_dtype(dtype).numpy)
-        return x if x.dtype.kind == "f" else x.astype(np.float32)
+        if x.dtype.kind != "f":
+            raise no_kernel("softmax", _dtype_of(x))
+        return x
 
     # -- matrix products -----------------------------------------------------------
 
@@ -542,6 +545,8 @@ class _TensorOps:
         if self._data.dtype != other._data.dtype:
             raise _DtypeError(f"expected m1 and m2 to have the same dtype, but got: "
                               f"{_C_NAMES[self.dtype.name]} != {_C_NAMES[other.dtype.name]}")
+        if self.dtype is bool_:
+            raise no_kernel("addmm_impl_cpu_", bool_)
 
     def dot(self, other):
         """Inner product of two 1-D tensors (0-d result)."""
@@ -883,8 +888,7 @@ def _basic_steps(key, shape):
 # Backward
 
 def _describe(t, arr, node_op):
-    kind = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}[
-        _dtype_of(arr).name]
+    kind = SCALAR_TYPE_NAMES[_dtype_of(arr).name]
     desc = f"[tapegrad.{kind}Tensor {_shape_str(arr.shape)}]"
     op = node_op if t is None else t._op
     if op is not None:
@@ -1233,7 +1237,7 @@ def _binary_cross_entropy(input, target, weight=None, reduction="mean"):
                          f"input size ({Size(x.shape)!r}) is deprecated. Please ensure they "
                          "have the same size.")
     if x.dtype.kind != "f":
-        raise _DtypeError("binary_cross_entropy expects a floating point input")
+        raise no_kernel("binary_cross_entropy", _dtype_of(x))
     t = t.astype(x.dtype, copy=False)
     if np.any((x < 0) | (x > 1)):
         raise RuntimeError("all elements of input should be between 0 and 1")
