@@ -53,7 +53,8 @@ extensions = [
         "tapegrad._engine",
         sources=["src/tapegrad/_engine.pyx", "csrc/tg_tape.c", "csrc/tg_tensor.c",
                  "csrc/tg_optim.c", "csrc/tg_replay.c", "csrc/tg_index.c",
-                 "csrc/tg_math.c", "csrc/tg_higher.c", "csrc/tg_activation.c"],
+                 "csrc/tg_math.c", "csrc/tg_higher.c", "csrc/tg_activation.c",
+                 "csrc/tg_pyfunc.c", "csrc/tg_norm.c"],
         include_dirs=["csrc"],
         # a changed header rebuilds the C sources (setuptools tracks only the .c files)
         depends=sorted(glob.glob("csrc/*.h")),

@@ -44,6 +44,9 @@ RELATIVE_TARGETS = {
     # issue 16: the char-LSTM step against torch eager (whose nn.LSTM is fused)
     ("char-lstm", "step", "c"): ("step", "torch", "faster", 1.5),
     ("char-lstm", "step", "c replay"): ("step", "torch", "faster", 4.0),
+    # issue 12 item 9: the makemore part-3 step (BatchNorm1d) against torch eager
+    ("makemore3", "step", "c"): ("step", "torch", "faster", 3.0),
+    ("makemore3", "step", "c replay"): ("step", "torch", "faster", 5.0),
 }
 
 

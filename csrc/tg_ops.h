@@ -108,7 +108,11 @@ enum {
     TT_SMOOTH_L1 = 135,     /* smooth_l1_loss (ip[1] 0; dp[0] beta) or huber_loss (ip[1] 1; dp[0] delta) of in[0], in[1] (same shape); ip[0] 0 sum, 1 mean, 2 none */
     TT_BCE_LOGITS = 136,    /* binary_cross_entropy_with_logits of in[0], targets in[1]; ip[0] as TT_BCE; aux: weight (ip[1]) then pos_weight (ip[2]), each of out's numel */
     TT_PAD = 137,           /* constant pad: out coordinate c reads in coordinate c - ip[d] (dp[0] outside) */
-    TT_LAST = 138
+    TT_PYFUNC = 138,        /* a custom Function call: parents are tape args; backward calls Python */
+    TT_PYFUNC_OUT = 139,    /* output ip[0] of the TT_PYFUNC call that is its parent a */
+    TT_BATCH_NORM = 140,    /* in[0] as (ip[0] N, ip[1] C, ip[2] L), a group per channel; ip[3] 1: batch statistics into aux, 0: aux given (eval) */
+    TT_LAYER_NORM = 141,    /* in[0] as (ip[0] rows, ip[1] D), a group per row; weight per D */
+    TT_LAST = 142
 };
 
 /* Whether a tensor slot's row holds saved tensors in torch (tools/ops.py: saved,
@@ -193,6 +197,8 @@ static inline int tg_holds_saved(int kernel, int name)
     case TT_SOFTPLUS:
     case TT_SMOOTH_L1:
     case TT_BCE_LOGITS:
+    case TT_BATCH_NORM:
+    case TT_LAYER_NORM:
         return 1;
     default: return 0;
     }

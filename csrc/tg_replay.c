@@ -63,6 +63,8 @@ static struct tg_tnode *tg_tnode_share(const struct tg_tnode *src)
     tg_buf_incref(n->in[0].buf);
     tg_buf_incref(n->in[1].buf);
     tg_buf_incref(n->aux);
+    tg_buf_incref(n->running[0]);
+    tg_buf_incref(n->running[1]);
     return n;
 }
 

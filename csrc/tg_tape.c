@@ -62,7 +62,7 @@ static int tg_tape_resize(tg_tape *t, tg_index new_leaf_cap, tg_index new_node_c
         for (size_t k = 0; k < nn; k++) {
             tg_index src = old_base + (tg_index)k, dst = new_leaf_cap + (tg_index)k;
             tg_index pa = t->a[src], pb = t->b[src];
-            if (op[dst] != TG_SUM && op[dst] != TG_DOT) {
+            if (!tg_is_nary(op[dst])) {
                 if (pa >= old_base) pa += shift;
                 if (pb >= old_base) pb += shift;
             }

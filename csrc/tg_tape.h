@@ -207,7 +207,10 @@ static inline double tg_eval_unary(uint8_t op, double x, double c)
     }
 }
 
-static inline int tg_is_nary(uint8_t op) { return op == TG_SUM || op == TG_DOT; }
+static inline int tg_is_nary(uint8_t op)
+{
+    return op == TG_SUM || op == TG_DOT || op == TT_PYFUNC;   /* (a custom Function call) */
+}
 
 /* Value of an n-ary node over its nargs operands, in their order (the same
  * additions, in the same order, when recording and when replaying). */

@@ -2,9 +2,11 @@
  * See tg_tensor.h. The derivative formulas are PyTorch's (derivatives.yaml),
  * computed in the tensor's own precision like torch on the CPU. */
 #include "tg_tensor.h"
+#include "tg_pyfunc.h"
 #include "tg_index.h"
 #include "tg_math.h"
 #include "tg_activation.h"
+#include "tg_norm.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -79,6 +81,10 @@ void tg_tnode_free(struct tg_tnode *n)
     tg_buf_decref(n->in[1].buf);
     tg_buf_decref(n->retained);
     tg_buf_decref(n->aux);
+    tg_pyfunc_free(n->pyfunc);
+    if (n->hooked && tg_unhook_hook != NULL) tg_unhook_hook(n);
+    tg_buf_decref(n->running[0]);
+    tg_buf_decref(n->running[1]);
     free(n);
 }
 
@@ -977,6 +983,7 @@ static int tg_dtypes_ok(const struct tg_tnode *n, uint8_t op)
     default:
         if (tg_math_owns(op)) return tg_math_dtypes_ok(n, op);
         if (tg_act_owns(op)) return tg_act_dtypes_ok(n, op);
+        if (tg_norm_owns(op)) return tg_norm_dtypes_ok(n);
         break;
     }
     if ((dt != TG_F32 && dt != TG_F64) || d0 != dt) return 0;
@@ -1089,6 +1096,7 @@ static int tg_tensor_kernel(struct tg_tnode *n, uint8_t op)
         return 0;
     default:
         if (tg_act_owns(op)) return tg_act_forward(n, op);
+        if (tg_norm_owns(op)) return tg_norm_forward(n, op);
         return tg_math_owns(op) ? tg_math_forward(n, op) : -1;
     }
 }
@@ -1151,7 +1159,7 @@ static int tg_saved_changed(const struct tg_tnode *n, int k)
 }
 
 /* .grad of a non-leaf (retain_grad()) accumulates like a leaf's. 0, or -1. */
-static int tg_retain_grad(struct tg_tnode *n)
+int tg_retain_grad(struct tg_tnode *n)
 {
     if (n->retained == NULL && (n->retained = tg_buf_zeros(n->grad->nbytes)) == NULL)
         return -1;
@@ -1184,6 +1192,11 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
 {
     struct tg_tnode *n = t->tn[i];
     uint8_t op = t->op[i];
+    if (n != NULL && n->hooked && n->grad != NULL && op != TT_LEAF) {
+        int rc = tg_grad_hook(t, i);             /* Tensor.register_hook: with the GIL */
+        if (rc != 0) return rc;
+    }
+    if (op == TT_PYFUNC || op == TT_PYFUNC_OUT) return tg_pyfunc_backward(t, i);
     if (op == TT_LEAF || n == NULL) return 0;
     if (n->freed) {                    /* torch: backward through the graph a second time */
         t->error_node = i;
@@ -1278,6 +1291,7 @@ int tg_tensor_backward(tg_tape *t, tg_index i)
         if (ga != NULL) tg_convert(ga, n->in[0].dtype, g, n->out.dtype, n->out.numel, 1);
         return 0;
     default:   /* unary */
+        if (tg_norm_owns(op)) return tg_norm_backward(n, op, g, ga, gb);
         if (tg_math_owns(op)) {
             tg_math_backward(n, op, g, ga, gb);
             return 0;

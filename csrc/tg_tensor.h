@@ -50,10 +50,14 @@ struct tg_tnode {
                                         (src/tapegrad/_grad_fn.pxi) */
     double dp[2];                    /* float parameters (constants, clamp bounds) */
     uint8_t retain_grad;             /* a non-leaf whose .grad is kept (retain_grad()) */
+    uint8_t hooked;                  /* register_hook() hooks: the sweep calls them (tg_pyfunc.h) */
     tg_buf *retained;                /* its .grad: accumulated across sweeps, or NULL */
     tg_buf *aux;                     /* a third operand without gradient (TT_WHERE's mask) */
     uint8_t freed;                   /* a sweep without retain_graph went through it and its
                                         row holds saved tensors (tg_higher.h) */
+    struct tg_pyfunc *pyfunc;        /* a custom Function call's record (tg_pyfunc.h), or NULL */
+    tg_buf *running[2];              /* TT_BATCH_NORM: running mean and variance its forward
+                                        updates (momentum dp[1]), or NULL (tg_norm.h) */
 };
 
 /* Tensor op codes (TT_*) continue the scalar ones: csrc/tg_ops.h, generated. */

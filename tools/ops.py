@@ -122,6 +122,12 @@ HELPERS = {
                                   "'mean'",
     "constant_pad": "constant_pad(g, pad): torch's constant_pad_nd(g, pad, 0) (the backward "
                     "of a pad is the pad by the negated amounts)",
+    # issue 12 item 4 (reference/_derivatives_norm.py, autograd/_graph_helpers_norm.py)
+    "normalize_backward": "normalize_backward(g, x, weight, dims, eps, stats, layer): the "
+                          "input's gradient of (x - mean) * invstd * weight over dims (stats "
+                          "None: the batch's mean and biased variance, else (mean, invstd))",
+    "normalize_weight_backward": "normalize_weight_backward(g, x, weight, dims, eps, stats, "
+                                 "layer): sum of g * xhat to weight's shape",
 }
 
 # ----------------------------------------------------------------------------
@@ -214,6 +220,15 @@ KERNELS = (
                            "out's numel"),
     ("TT_PAD", 137, "constant pad: out coordinate c reads in coordinate c - ip[d] (dp[0] "
                     "outside)"),
+    # custom autograd.Function (csrc/tg_pyfunc.c): the call's node, n-ary over its inputs
+    # (tape args), whose backward calls Python; and one slot per output, parent the call
+    ("TT_PYFUNC", 138, "a custom Function call: parents are tape args; backward calls Python"),
+    ("TT_PYFUNC_OUT", 139, "output ip[0] of the TT_PYFUNC call that is its parent a"),
+    # issue 12 item 4 (csrc/tg_norm.c): normalised input times weight (in[1], optional);
+    # aux holds each group's mean then invstd (doubles); dp[0] eps
+    ("TT_BATCH_NORM", 140, "in[0] as (ip[0] N, ip[1] C, ip[2] L), a group per channel; ip[3] "
+                           "1: batch statistics into aux, 0: aux given (eval)"),
+    ("TT_LAYER_NORM", 141, "in[0] as (ip[0] rows, ip[1] D), a group per row; weight per D"),
 )
 
 # ----------------------------------------------------------------------------
@@ -731,4 +746,28 @@ TENSOR_OPS = (
     dict(name="constant_pad_nd", torch="ConstantPadNdBackward0", inputs=("self",), saved=(),
          ctx="pad", kernel="TT_PAD",
          derivatives={"self": "constant_pad(grad, pad)"}),
+    # -- issue 12 item 4: normalisation (csrc/tg_norm.c). Compiled only: the reference
+    # composes F.batch_norm / F.layer_norm from the ops above. The compiled node is
+    # xhat * weight; a bias is a second slot (the TT_ADDMM add) shown as the same node.
+    dict(name="native_batch_norm", torch="NativeBatchNormBackward0", inputs=("self", "weight"),
+         saved=("self", "weight"), ctx=("dims", "eps", "stats", "layer"),
+         kernel="TT_BATCH_NORM", reference=False,
+         derivatives={"self": "normalize_backward(grad, self, weight, dims, eps, stats, "
+                              "layer)",
+                      "weight": "normalize_weight_backward(grad, self, weight, dims, eps, "
+                                "stats, layer)"}),
+    dict(name="native_layer_norm", torch="NativeLayerNormBackward0", inputs=("self", "weight"),
+         saved=("self", "weight"), ctx=("dims", "eps", "stats", "layer"),
+         kernel="TT_LAYER_NORM", reference=False,
+         derivatives={"self": "normalize_backward(grad, self, weight, dims, eps, stats, "
+                              "layer)",
+                      "weight": "normalize_weight_backward(grad, self, weight, dims, eps, "
+                                "stats, layer)"}),
+    dict(name="batch_norm_bias", torch="NativeBatchNormBackward0", inputs=("self", "other"),
+         saved=(), ctx=None, kernel="TT_ADDMM", c_name=("NAME_BATCH_NORM", 49), reference=False,
+         derivatives={"self": "sum_to(grad, self)", "other": "sum_to(grad, other)"}),
+    dict(name="layer_norm_bias", torch="NativeLayerNormBackward0", inputs=("self", "other"),
+         saved=(), ctx=None, kernel="TT_ADDMM", c_name=("NAME_LAYER_NORM", 50),
+         reference=False,
+         derivatives={"self": "sum_to(grad, self)", "other": "sum_to(grad, other)"}),
 )

@@ -67,16 +67,19 @@ NN = ("Parameter", "Module", "Linear", "ReLU", "Tanh", "Sigmoid", "Softmax", "Lo
       "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
       # issue 12: nn/activation.py, nn/loss.py
       "GELU", "SiLU", "LeakyReLU", "ELU", "Softplus", "L1Loss", "SmoothL1Loss", "HuberLoss",
-      "BCEWithLogitsLoss")
+      "BCEWithLogitsLoss",
+      # issue 12 item 3: containers and normalisation (nn/container.py, nn/normalization.py)
+      "Unflatten", "ModuleDict", "ParameterList", "ParameterDict", "BatchNorm1d", "LayerNorm")
 NN_FUNCTIONAL = ("relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "mse_loss",
                  "nll_loss", "cross_entropy", "binary_cross_entropy", "embedding", "one_hot",
                  "dropout",
                  # issue 12
                  "gelu", "silu", "leaky_relu", "elu", "softplus", "l1_loss", "smooth_l1_loss",
                  "huber_loss", "binary_cross_entropy_with_logits", "pad", "normalize",
-                 "cosine_similarity")
+                 "cosine_similarity", "batch_norm", "layer_norm")
 OPTIM = ("Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler")
-AUTOGRAD = ("Variable", "grad", "backward", "gradcheck", "gradgradcheck", "functional") + GRAD_MODE
+AUTOGRAD = ("Variable", "grad", "backward", "gradcheck", "gradgradcheck", "functional",
+            "Function", "function", "once_differentiable") + GRAD_MODE
 
 # The engines' private hooks the layers call (see _contract.Engine).
 HOOKS = ("_addmm", "_mse_loss", "_nll_loss", "_binary_cross_entropy", "_grad",
@@ -84,4 +87,5 @@ HOOKS = ("_addmm", "_mse_loss", "_nll_loss", "_binary_cross_entropy", "_grad",
          "_adagrad_update", "_set_grad_off", "_grad_off",
          "_trace", "_flatten_args", "_rebuild", "_GuardFailed",
          "_graph_handle", "_graph_nodes", "_set_graph_grad", "_embedding", "_one_hot",
-         "_activation", "_pointwise_loss", "_bce_with_logits", "_constant_pad")
+         "_activation", "_pointwise_loss", "_bce_with_logits", "_constant_pad",
+         "_function_record", "_function_refuse_replay", "_tensor_version")

@@ -101,9 +101,12 @@ cdef extern from "tg_tensor.h" nogil:
         uint16_t grad_fn         # PyTorch name to show: 0 the op's, else _NAME_OVERRIDES[k]
         double dp[2]             # float parameters
         uint8_t retain_grad      # a non-leaf that keeps .grad
+        uint8_t hooked           # register_hook() hooks (src/tapegrad/_function.pxi)
         tg_buf *retained         # that .grad, accumulated across sweeps
         tg_buf *aux              # a third operand without gradient (TT_WHERE mask)
         uint8_t freed            # swept without retain_graph, holds saves (tg_higher.h)
+        void *pyfunc             # a custom Function call's record (tg_pyfunc.h), or NULL
+        tg_buf *running[2]       # TT_BATCH_NORM's running mean and variance, or NULL
 
 
     tg_buf *tg_buf_new(size_t nbytes)

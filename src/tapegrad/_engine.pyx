@@ -100,10 +100,19 @@ cdef inline int _check(Value v) except -1:
     return 0
 
 
+cdef tg_tape *_pyfunc_sweeping = NULL     # the tape whose sweep runs a Function's backward
+cdef dict _tensor_hooks = {}     # register_hook(): address of a hooked slot's tg_tnode ->
+                                 # (hooks, leaf slot or -1, address of its tg_tape)
+
+
 cdef int _check_idle(_Tape tape) except -1:
     """Moving or freeing slots must wait for a GIL-free sweep on another thread.
     (Appending within capacity and reading or setting values need not: the
     sweep only reads the range below its root and no array moves.)"""
+    if _pyfunc_sweeping == &tape.t:
+        raise RuntimeError(
+            "tapegrad: a custom autograd.Function's backward cannot record on the graph "
+            "being differentiated (grad mode is off in backward unless create_graph=True)")
     if tape.busy:
         raise RuntimeError(
             "tapegrad: this tape is running backward() on another thread; "
@@ -129,6 +138,10 @@ cdef int _wait_for_sweep(_Tape tape) except -1:
     gradient or value buffer it writes or reads must not be freed or replaced under
     it, so such changes (grad = None, .data =) happen before or after it, never
     during. Busy implies the sweep holds sweep_lock; both change under the GIL."""
+    if tape is not None and _pyfunc_sweeping == &tape.t:     # (this thread's own sweep)
+        raise RuntimeError(
+            "tapegrad: a custom autograd.Function's backward or a tensor hook cannot replace "
+            "the .grad or .data of a tensor of the graph being differentiated")
     while tape is not None and tape.busy:
         tape.sweep_lock.acquire()       # blocks, without the GIL, until the sweep ends
         tape.sweep_lock.release()
@@ -319,12 +332,14 @@ include "_tensor_ops.pxi"
 include "_tensor_int.pxi"
 include "_tensor_index.pxi"
 include "_tensor_act.pxi"
+include "_tensor_norm.pxi"   # issue 12 item 4: batch / layer norm nodes
 include "_grad_fn.pxi"
 include "_optim.pxi"
 include "_replay.pxi"
 include "_higher.pxi"
 include "_graph_rules_c.pxi"   # generated from tools/ops.py
 include "_higher_sweep.pxi"
+include "_function.pxi"   # custom autograd.Function calls
 
 from operator import index as _operator_index
 from ._dtype import DtypeError, NoTensorError, check_fill_value, unsupported_array

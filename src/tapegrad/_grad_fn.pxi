@@ -53,7 +53,10 @@ cdef class _GradFn:
         cdef tg_index a = t.a[self.index], b = t.b[self.index]
         cdef uint8_t op = t.op[self.index]
         if op == TT_ADDMM:
-            return _addmm_next_functions(self.tape, a, b)
+            out = _addmm_next_functions(self.tape, a, b)
+            if t.tn[self.index].grad_fn in (NAME_BATCH_NORM, NAME_LAYER_NORM):
+                return out[1:] + out[:1]        # torch's (input, weight, bias)
+            return out
         if t.tn[self.index].grad_fn == NAME_NLL_LOSS:
             return _nll_next_functions(self.tape, self.index)
         out = []
@@ -129,6 +132,8 @@ cdef object _grad_fn_of(_Tape tape, tg_index i):
         acc = AccumulateGrad()
         acc.variable = _node_handle(tape, i)
         return acc
+    if t.op[i] == TT_PYFUNC_OUT or t.op[i] == TT_PYFUNC:
+        return _pyfunc_ctx(t, i)
     cdef int override = t.tn[i].grad_fn
     name = _NAME_OVERRIDES[override] if override else _TORCH_NAMES.get(t.op[i], "Backward")
     cls = _GRAD_FN_CLASSES.get(name)

@@ -119,6 +119,10 @@ TENSOR = {
     'huber_loss': 'HuberLossBackward0',
     'binary_cross_entropy_with_logits': 'BinaryCrossEntropyWithLogitsBackward0',
     'constant_pad_nd': 'ConstantPadNdBackward0',
+    'native_batch_norm': 'NativeBatchNormBackward0',
+    'native_layer_norm': 'NativeLayerNormBackward0',
+    'batch_norm_bias': 'NativeBatchNormBackward0',
+    'layer_norm_bias': 'NativeLayerNormBackward0',
 }
 
 # tensor ops: the name the compiled engine shows (differs where noted in
@@ -236,6 +240,10 @@ COMPILED = {
     'huber_loss': 'HuberLossBackward0',
     'binary_cross_entropy_with_logits': 'BinaryCrossEntropyWithLogitsBackward0',
     'constant_pad_nd': 'ConstantPadNdBackward0',
+    'native_batch_norm': 'NativeBatchNormBackward0',
+    'native_layer_norm': 'NativeLayerNormBackward0',
+    'batch_norm_bias': 'NativeBatchNormBackward0',
+    'layer_norm_bias': 'NativeLayerNormBackward0',
 }
 
 # tensor ops whose node holds saved tensors in torch: a sweep without
@@ -247,10 +255,10 @@ HOLDS_SAVED = frozenset({
     'index_put', 'index_select', 'leaky_relu', 'log', 'log10', 'log1p', 'log2',
     'log_softmax', 'logsumexp', 'masked_fill', 'masked_fill_tensor', 'masked_select',
     'max', 'max_dim', 'maximum', 'min', 'min_dim', 'minimum', 'mm', 'mse_loss', 'mul',
-    'mul_scalar', 'mv', 'nll_loss', 'norm', 'pick', 'pow', 'pow_scalar', 'prod',
-    'prod_dim', 'rdiv_scalar', 'reciprocal', 'relu', 'rpow', 'rsqrt', 'sigmoid', 'silu',
-    'sin', 'smooth_l1_loss', 'softmax', 'softplus', 'sort', 'sqrt', 'std', 'tan', 'tanh',
-    'topk', 'var', 'vm', 'where'
+    'mul_scalar', 'mv', 'native_batch_norm', 'native_layer_norm', 'nll_loss', 'norm',
+    'pick', 'pow', 'pow_scalar', 'prod', 'prod_dim', 'rdiv_scalar', 'reciprocal', 'relu',
+    'rpow', 'rsqrt', 'sigmoid', 'silu', 'sin', 'smooth_l1_loss', 'softmax', 'softplus',
+    'sort', 'sqrt', 'std', 'tan', 'tanh', 'topk', 'var', 'vm', 'where'
 })
 
 # scalar ops (Value)

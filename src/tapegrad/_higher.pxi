@@ -100,6 +100,8 @@ cdef tuple _row_of(_Tape tape, tg_index i):
     if op == TT_WHERE and name == 0:
         return "where", np.frombuffer(_aux_bytes(n), dtype=np.bool_).reshape(
             _shape_of(&n.out))
+    if op == TT_BATCH_NORM or op == TT_LAYER_NORM:
+        return _norm_row(n, op)
     row = _tm_row_of(n, op, sizes)             # issue 11 item 5's kernels
     if row is not None:
         return row
@@ -146,7 +148,7 @@ def _graph_nodes(list roots):
     while stack:
         i = stack.pop()
         order.append(i)
-        for p in (tape.t.a[i], tape.t.b[i]):
+        for p in _slot_parents(&tape.t, i):
             if p >= 0 and p not in seen and tape.t.op[p] != TT_LEAF:
                 seen.add(p)
                 stack.append(p)
@@ -156,6 +158,9 @@ def _graph_nodes(list roots):
         n = tape.t.tn[i]
         if n == NULL:
             raise NotImplementedError("create_graph=True through a scalar Value node")
+        if tape.t.op[i] == TT_PYFUNC or tape.t.op[i] == TT_PYFUNC_OUT:
+            out.append(_function_row(tape, i))
+            continue
         for k in range(2):
             if n.in_[k].buf != NULL and n.in_[k].buf.version != n.in_version[k]:
                 _raise_modified(tape, i)

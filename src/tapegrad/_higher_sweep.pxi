@@ -85,6 +85,22 @@ cdef object _fit_to(object gp, tg_tape *t, tg_index p, object parent):
     return gp
 
 
+cdef bint _has_custom_function(tg_tape *t, list roots):
+    """A custom autograd.Function node lies in the slot range the roots depend on."""
+    cdef tg_index i, slot, lo = -1, hi = -1
+    for obj in roots:
+        slot = (<Tensor>obj).index
+        if slot >= t.leaf_cap:
+            hi = slot if slot > hi else hi
+            lo = t.low[slot] if lo < 0 or t.low[slot] < lo else lo
+    if hi < 0:
+        return False
+    for i in range(lo, hi + 1):
+        if t.op[i] == TT_PYFUNC or t.op[i] == TT_PYFUNC_OUT:
+            return True
+    return False
+
+
 def _record_sweep(list roots, list seeds, inputs):
     """The recording sweep (autograd/_higher.py: sweep's contract): {id(handle):
     (handle, gradient)} for the leaves (inputs None) or the inputs given. None when
@@ -101,6 +117,8 @@ def _record_sweep(list roots, list seeds, inputs):
         elif r.tape is not tape:
             return None
     cdef tg_tape *t = &tape.t
+    if _has_custom_function(t, roots):
+        return None                     # its n-ary call node: the oracle's walk handles it
     cdef int no_collect = t.no_collect
     t.no_collect = 1
     try:

@@ -17,7 +17,8 @@ cdef extern from "tg_ops.h" nogil:
         TT_RSQRT, TT_SIGN, TT_FLOOR, TT_CEIL, TT_ROUND, TT_MAXIMUM, TT_MINIMUM,
         TT_LOGSUMEXP, TT_VAR, TT_NORM, TT_PROD, TT_CUMSUM, TT_CAT, TT_TAKE, TT_ROLL,
         TT_TILE, TT_ERF, TT_GELU, TT_SILU, TT_LEAKY_RELU, TT_ELU, TT_SOFTPLUS,
-        TT_SMOOTH_L1, TT_BCE_LOGITS, TT_PAD, TT_LAST
+        TT_SMOOTH_L1, TT_BCE_LOGITS, TT_PAD, TT_PYFUNC, TT_PYFUNC_OUT, TT_BATCH_NORM,
+        TT_LAYER_NORM, TT_LAST
 
 # a tensor node's grad_fn name id: 0 is its kernel's default name (_TORCH_NAMES)
 cdef enum:
@@ -60,6 +61,8 @@ cdef enum:
     NAME_FLIP = 46
     NAME_TOPK = 47
     NAME_HUBER_LOSS = 48
+    NAME_BATCH_NORM = 49
+    NAME_LAYER_NORM = 50
 
 OP_CODES = {
     'leaf': TG_LEAF,
@@ -159,6 +162,8 @@ _TORCH_NAMES = {
     TT_SMOOTH_L1: 'SmoothL1LossBackward0',
     TT_BCE_LOGITS: 'BinaryCrossEntropyWithLogitsBackward0',
     TT_PAD: 'ConstantPadNdBackward0',
+    TT_BATCH_NORM: 'NativeBatchNormBackward0',
+    TT_LAYER_NORM: 'NativeLayerNormBackward0',
 }
 _NAME_OVERRIDES = (
     None,
@@ -210,4 +215,6 @@ _NAME_OVERRIDES = (
     'FlipBackward0',
     'TopkBackward0',
     'HuberLossBackward0',
+    'NativeBatchNormBackward0',
+    'NativeLayerNormBackward0',
 )

@@ -416,6 +416,10 @@ cdef class Tensor:
             return None
         return _grad_fn_of(self.tape, self.index)
 
+    def register_hook(self, hook):
+        """hook(grad) -> None or a replacement, when this tensor's gradient is computed."""
+        return _register_tensor_hook(self, hook)
+
     def retain_grad(self):
         if self.index < 0:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
@@ -1143,6 +1147,7 @@ cdef int _backward_from(Tensor root, Tensor seed) except -1:
     memcpy(g.data, seed.v.buf.data, g.nbytes)
     tg_buf_decref(n.grad)
     n.grad = g
+    cdef list hooked = _stash_hooked_leaves(t) if _tensor_hooks else None
     if i - t.low[i] < 64:               # small graphs: releasing the GIL costs more
         status = tg_tape_backward(t, i)
     else:
@@ -1152,12 +1157,16 @@ cdef int _backward_from(Tensor root, Tensor seed) except -1:
                 status = tg_tape_backward(t, i)
         finally:
             _sweep_end(root.tape)
+    if hooked:                          # register_hook() on leaves: before accumulating
+        _finish_hooked_leaves(t, hooked, status == 0)
     if status == -2:
         _raise_modified(root.tape, t.error_node)
     if status == TG_EGRAD:
         _raise_invalid_gradient(root.tape, t.error_node)
     if status == TG_EFREED:
         _raise_freed()
+    if status == TG_EPYFUNC:
+        _raise_pyfunc_error()
     if status != 0:
         raise MemoryError("tapegrad: out of memory during backward")
     return 0
@@ -1182,7 +1191,7 @@ cdef dict _graph_leaves(list roots):
         for i in range(lo, r.index + 1):
             if t.tn[i] == NULL:
                 continue
-            for p in (t.a[i], t.b[i]):
+            for p in _slot_parents(t, i):
                 if 0 <= p < t.leaf_cap and t.op[p] == TT_LEAF and t.tn[p] != NULL:
                     out[(id(r.tape), p)] = r.tape
     return out
@@ -1208,7 +1217,7 @@ cdef list _mute_off_path(list roots, dict wanted):
                 continue
             if (id(r.tape), i) in wanted or any(
                     p >= 0 and ((id(r.tape), p) in wanted or (id(r.tape), p) in leads)
-                    for p in (t.a[i], t.b[i])):
+                    for p in _slot_parents(t, i)):
                 leads.add((id(r.tape), i))
             elif t.tn[i].retain_grad:
                 t.tn[i].retain_grad = 0

@@ -150,6 +150,15 @@ CASES = {
         lambda M, F, a, b: F.binary_cross_entropy_with_logits(
             a * 2, b * b, pos_weight=M.tensor([1.5, 0.5, 2.0], dtype=M.float64))),
     "constant_pad_nd": ((A23,), lambda M, F, a: F.pad(a * a, (1, -1, 0, 2), value=0.3)),
+    # issue 12 item 4: the compiled engine's normalisation nodes (the reference composes)
+    "native_batch_norm": ((_m(4, 3, 2), POS3), lambda M, F, x, w: F.batch_norm(
+        x * x, None, None, w, None, True, 0.1, 1e-3)),
+    "native_layer_norm": ((_m(3, 4), _m(4, lo=0.5, hi=1.5)), lambda M, F, x, w: F.layer_norm(
+        x * x, (4,), w, None, 1e-3)),
+    "batch_norm_bias": ((_m(4, 3), POS3, B3), lambda M, F, x, w, b: F.batch_norm(
+        x * x, None, None, w, b, True, 0.1, 1e-3)),
+    "layer_norm_bias": ((_m(3, 4), _m(4, lo=0.5, hi=1.5), V4), lambda M, F, x, w, b:
+                        F.layer_norm(x * x, (4,), w, b, 1e-3)),
 }
 
 # gradcheck tolerances where torch's defaults do not fit the case

@@ -445,6 +445,13 @@ CASES = [
                    np.broadcast_to(_BPW, (3, 4)).astype(o.dtype), "none"), None),
     ("constant_pad_nd", "TT_PAD", [(3, 4)], False, lambda E, x: _F(E).pad(x, (1, -1, 2, 0)),
      lambda a, o: (1, -1, 2, 0), None),
+    # issue 12 item 4 (compiled only: the reference composes them)
+    ("native_batch_norm", "TT_BATCH_NORM", [(5, 3, 2), (3,)], False,
+     lambda E, x, w: E._native_norm(x, w, None, False, None, 1e-5, (5, 3, 2))[0],
+     lambda a, o: ((0, 2), 1e-5, None, False), lambda E: hasattr(E, "_native_norm")),
+    ("native_layer_norm", "TT_LAYER_NORM", [(4, 6), (6,)], False,
+     lambda E, x, w: E._native_norm(x, w, None, True, None, 1e-5, (4, 6))[0],
+     lambda a, o: ((1,), 1e-5, None, True), lambda E: hasattr(E, "_native_norm")),
 ]
 
 
@@ -453,7 +460,10 @@ CASES = [
 # chains' values, gradients and grad_fn names against the reference and torch.
 INTERNAL_ONLY = {("unsafe_view", "TT_VIEW"),
                  # stack: a cat of unsqueezed operands (tests/functions checks it against torch)
-                 ("stack", "TT_CAT")}
+                 ("stack", "TT_CAT"),
+                 # a normalisation's bias slot: its operand is the normalisation slot, never
+                 # a leaf (tests/nn/test_normalization.py and tests/higher check them)
+                 ("batch_norm_bias", "TT_ADDMM"), ("layer_norm_bias", "TT_ADDMM")}
 
 
 def _case_id(case):
@@ -466,7 +476,8 @@ def test_every_kernel_has_a_case():
     pairs = {(r["name"], k) for r in TABLE.TENSOR_OPS if r["kernel"]
              for k in ((r["kernel"],) if isinstance(r["kernel"], str) else r["kernel"])}
     assert pairs == {(c[0], c[1]) for c in CASES} | INTERNAL_ONLY
-    assert {k for _, k in pairs} == set(KERNEL_CODES) - {"TT_LEAF"}
+    # (TT_PYFUNC*: custom autograd.Function nodes, no table row: tests/function)
+    assert {k for _, k in pairs} == set(KERNEL_CODES) - {"TT_LEAF", "TT_PYFUNC", "TT_PYFUNC_OUT"}
 
 
 def _run(E, case, arrays, rs):

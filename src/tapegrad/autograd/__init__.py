@@ -21,7 +21,8 @@ from .grad_mode import (
 
 __all__ = ["Variable", "grad", "backward", "gradcheck", "gradgradcheck", "functional",
            "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
-           "is_inference_mode_enabled", "grad_mode"]
+           "is_inference_mode_enabled", "grad_mode", "Function", "function",
+           "once_differentiable"]
 
 _Tensors = Union[Any, Sequence[Any]]
 
@@ -99,4 +100,6 @@ def backward(tensors: _Tensors, grad_tensors: Optional[_Tensors] = None,
 
 
 from . import functional as functional  # noqa: E402
+from . import function as function  # noqa: E402
+from .function import Function as Function, once_differentiable as once_differentiable  # noqa: E402
 from .gradcheck import gradcheck as gradcheck, gradgradcheck as gradgradcheck  # noqa: E402

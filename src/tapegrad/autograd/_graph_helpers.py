@@ -332,3 +332,5 @@ from ._graph_helpers_more import (  # noqa: E402,F401 - issue 11 item 5 rows
 from ._graph_helpers_act import (  # noqa: E402,F401 - issue 12 rows
     bce_logits_backward, bce_logits_target_backward, constant_pad, erf, huber_backward,
     smooth_l1_backward, tanh)
+from ._graph_helpers_norm import (  # noqa: E402,F401 - issue 12 item 4 rows
+    normalize_backward, normalize_weight_backward)

@@ -13,10 +13,11 @@ from ._graph_helpers import (
     binary_cross_entropy_target_backward, bmm, clamp_mask, constant_pad, cos,
     cumsum_backward, embedding_backward, erf, evenly_distribute_backward, exp, expand,
     flip, huber_backward, index_backward, invert_permutation, log, logsumexp_backward, mm,
-    mse_loss_backward, mv, nll_loss_backward, norm_backward, npv, outer, permute, pow_,
-    prod_backward, repeat_backward, reshape, roll_backward, select_backward, sgn, sin,
-    slice_along, smooth_l1_backward, sum_, sum_backward, sum_to, t, take_along_backward,
-    tanh, transpose, value_selecting_reduction_backward, var_backward, where, zeros_like)
+    mse_loss_backward, mv, nll_loss_backward, norm_backward, normalize_backward,
+    normalize_weight_backward, npv, outer, permute, pow_, prod_backward, repeat_backward,
+    reshape, roll_backward, select_backward, sgn, sin, slice_along, smooth_l1_backward,
+    sum_, sum_backward, sum_to, t, take_along_backward, tanh, transpose,
+    value_selecting_reduction_backward, var_backward, where, zeros_like)
 
 
 def _add(grad, saved, ctx, parents):
@@ -857,6 +858,38 @@ def _constant_pad_nd(grad, saved, ctx, parents):
     )
 
 
+def _native_batch_norm(grad, saved, ctx, parents):
+    self, weight = saved
+    dims, eps, stats, layer = ctx
+    return (
+        normalize_backward(grad, self, weight, dims, eps, stats, layer) if parents[0] is not None else None,
+        normalize_weight_backward(grad, self, weight, dims, eps, stats, layer) if parents[1] is not None else None,
+    )
+
+
+def _native_layer_norm(grad, saved, ctx, parents):
+    self, weight = saved
+    dims, eps, stats, layer = ctx
+    return (
+        normalize_backward(grad, self, weight, dims, eps, stats, layer) if parents[0] is not None else None,
+        normalize_weight_backward(grad, self, weight, dims, eps, stats, layer) if parents[1] is not None else None,
+    )
+
+
+def _batch_norm_bias(grad, saved, ctx, parents):
+    return (
+        sum_to(grad, parents[0]) if parents[0] is not None else None,
+        sum_to(grad, parents[1]) if parents[1] is not None else None,
+    )
+
+
+def _layer_norm_bias(grad, saved, ctx, parents):
+    return (
+        sum_to(grad, parents[0]) if parents[0] is not None else None,
+        sum_to(grad, parents[1]) if parents[1] is not None else None,
+    )
+
+
 GRAPH_RULES = {
     'add': (_add, ()),
     'add_scalar': (_add_scalar, ()),
@@ -972,4 +1005,8 @@ GRAPH_RULES = {
     'huber_loss': (_huber_loss, (0, 1)),
     'binary_cross_entropy_with_logits': (_binary_cross_entropy_with_logits, (0, 1)),
     'constant_pad_nd': (_constant_pad_nd, ()),
+    'native_batch_norm': (_native_batch_norm, (0, 1)),
+    'native_layer_norm': (_native_layer_norm, (0, 1)),
+    'batch_norm_bias': (_batch_norm_bias, ()),
+    'layer_norm_bias': (_layer_norm_bias, ()),
 }

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .._format import UNUSED_INPUT
 from .._freed import raise_freed
-from . import _graph_helpers
+from . import _graph_helpers, function as _function
 from ._graph_rules import GRAPH_RULES, OUT
 from .grad_mode import enable_grad
 
@@ -114,6 +114,9 @@ def python_sweep(eng: Any, roots: List[Any], seeds: List[Any],
             if wanted is not None:      # no gradient for a parent no input is under
                 parents = tuple(p if p is not None and (id(p) in wanted or id(p) in needed)
                                 else None for p in parents)
+            if name in _function.GRAPH_ROWS:     # a custom Function's output or call
+                _function.graph_step(name, h, g, parents, ctx, pending, handles)
+                continue
             grads = _apply(name, g, parents, operands, result, ctx)
             for p, gp in zip(parents, grads):
                 if p is None or gp is None:

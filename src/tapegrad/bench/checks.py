@@ -26,6 +26,7 @@ CHECK_RTOL = {
     "makemore": 1e-4,   # float32 losses from the same weights (different BLAS orders)
     "mnist": 1e-4,      # float32 loss after the run, from the same weights
     "char-lstm": 1e-4,  # float32 losses of the first 5 steps and the last, same weights
+    "makemore3": 1e-4,  # float32, batch norm between the layers
     # replay workloads, eager rows and peers against the reference's eager row
     "demo-replay": 1e-6,
     "mlp-replay": 1e-4,
@@ -91,7 +92,7 @@ def run_checks(results):
             out.append({"what": "char-lstm losses (first 5, after %d steps)" % r["steps"],
                         "vs": base_label, "engine": r["label"], "max_rel_diff": d,
                         "ok": d <= CHECK_RTOL[w]})
-        elif w in ("mlp", "makemore", "mnist"):
+        elif w in ("mlp", "makemore", "makemore3", "mnist"):
             d = rel(r["loss"], ref["loss"])
             out.append({"what": "%s loss after %d steps" % (w, r["steps"]), "vs": base_label,
                         "engine": r["label"], "max_rel_diff": d, "ok": d <= CHECK_RTOL[w]})

@@ -359,8 +359,8 @@ def _passed_groups(ok):
     words = {"chain": "chain result and gradients", "demo": "demo final loss",
              "overhead": "overhead result and gradients", "mlp": "mlp final loss",
              "adamw": "adamw parameters",
-             "makemore": "makemore final loss", "mnist": "mnist final loss",
-             "char-lstm": "char-lstm losses"}
+             "makemore": "makemore final loss", "char-lstm": "char-lstm losses",
+             "makemore3": "makemore3 final loss", "mnist": "mnist final loss"}
     by_group = {}
     for w in ALL_WORKLOADS:
         for c in ok:

@@ -20,6 +20,7 @@ from .settings import (ALL_WORKLOADS, BLAS_WORKLOADS, ENGINE_WORKLOADS, HIGHER_W
 from .charlstm import charlstm_case, charlstm_summary
 from .makemore import makemore_case, makemore_summary
 from .mnist import mnist_case, mnist_summary
+from .makemore3 import makemore3_case, makemore3_summary
 from .optim import adamw_case, adamw_summary
 from .rng import randn_case, randn_summary
 from .tensor import matmul_case, matmul_summary, mlp_case, mlp_summary, overhead
@@ -122,7 +123,8 @@ def _needs_numpy(w):
 
 
 # mlp and matmul run their engines interleaved (one run of each in turn)
-_INTERLEAVED = ("mlp", "matmul", "adamw", "makemore", "mnist", "randn", "char-lstm")
+_INTERLEAVED = ("mlp", "matmul", "adamw", "makemore", "makemore3", "mnist", "randn",
+                "char-lstm")
 
 
 def _run_rows(s, rows, have_numpy):
@@ -185,6 +187,8 @@ def _failing_row(workload, rows):
                 adamw_case(api, 1, warmup_steps=0).run()
             elif workload == "makemore":
                 makemore_case(api, 1, warmup_steps=0).run()
+            elif workload == "makemore3":
+                makemore3_case(api, 1, warmup_steps=0).run()
             elif workload == "mnist":
                 mnist_case(api, 1, warmup_steps=0).run()
             elif workload == "randn":
@@ -338,6 +342,24 @@ def _do_char_lstm(s, rows):
         m = charlstm_summary(runs, steps)
         s.add("char-lstm", "step", row, m["us_per_step"], "us/step", m, runs=m["runs_us"],
               loss=m["loss"], losses=m["losses"], steps=m["steps"], replay=rp is not None)
+
+
+def _do_makemore3(s, rows):
+    """The makemore part-3 step (bench/makemore3.py), eager on every row and replayed
+    (tapegrad.compile) on the compiled engine's, interleaved."""
+    s.say("makemore3: %s ..." % ", ".join(r.label for r in rows))
+    steps = s.sizes.mlp_steps
+    cases = [makemore3_case(r.tensor, steps, gc_off=r.gc_off) for r in rows]
+    labelled = list(rows)
+    for r in rows:
+        if r.key == "c":
+            cases.append(makemore3_case(r.tensor, steps, gc_off=r.gc_off,
+                                        replay=replay_api(r.engine).compile))
+            labelled.append(replay_row(r))
+    for row, runs in zip(labelled, interleave(cases, s.sizes.mlp_repeats)):
+        m = makemore3_summary(runs, steps)
+        s.add("makemore3", "step", row, m["us_per_step"], "us/step", m, runs=m["runs_us"],
+              loss=m["loss"], losses=m["losses"], steps=m["steps"])
 
 
 def _do_matmul(s, rows):
@@ -494,5 +516,5 @@ _DOERS = {"pinn": lambda s, row: _do_higher(s, row, "pinn"),
           "chain": _do_chain, "demo": _do_demo, "overhead": _do_overhead, "mlp": _do_mlp,
           "matmul": _do_matmul, "demo-replay": _do_demo_replay, "mlp-replay": _do_mlp_replay,
           "chain-replay": _do_chain_replay, "adamw": _do_adamw,
-          "makemore": _do_makemore, "mnist": _do_mnist, "randn": _do_randn,
-          "char-lstm": _do_char_lstm}
+          "makemore": _do_makemore, "randn": _do_randn, "char-lstm": _do_char_lstm,
+          "makemore3": _do_makemore3, "mnist": _do_mnist}

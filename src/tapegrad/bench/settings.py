@@ -9,7 +9,8 @@ from typing import Optional, Tuple
 
 ALL_ENGINES = ("c", "reference", "micrograd", "torch", "numpy")
 SCALAR_WORKLOADS = ("chain", "demo")
-TENSOR_WORKLOADS = ("overhead", "mlp", "matmul", "adamw", "makemore", "mnist", "char-lstm")
+TENSOR_WORKLOADS = ("overhead", "mlp", "matmul", "adamw", "makemore", "makemore3", "mnist",
+                    "char-lstm")
 REPLAY_WORKLOADS = ("demo-replay", "mlp-replay", "chain-replay")
 HIGHER_WORKLOADS = ("pinn", "hvp")      # gradients of gradients, eager and replayed
 RANDOM_WORKLOADS = ("randn",)

@@ -20,10 +20,14 @@ from .loss import (
 )
 from .modules import (
     Dropout as Dropout, Flatten as Flatten, Identity as Identity, Linear as Linear,
-    LogSoftmax as LogSoftmax, Module as Module, ModuleList as ModuleList, ReLU as ReLU,
-    Sequential as Sequential,
-    Sigmoid as Sigmoid, Softmax as Softmax, Tanh as Tanh,
+    LogSoftmax as LogSoftmax, Module as Module, ReLU as ReLU,
+    Sigmoid as Sigmoid, Softmax as Softmax, Tanh as Tanh, Unflatten as Unflatten,
 )
+from .container import (
+    ModuleDict as ModuleDict, ModuleList as ModuleList, ParameterDict as ParameterDict,
+    ParameterList as ParameterList, Sequential as Sequential,
+)
+from .normalization import BatchNorm1d as BatchNorm1d, LayerNorm as LayerNorm
 from .parameter import Parameter as Parameter
 from .rnn import (
     GRU as GRU, GRUCell as GRUCell, LSTM as LSTM, LSTMCell as LSTMCell, RNN as RNN,

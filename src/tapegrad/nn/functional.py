@@ -23,7 +23,7 @@ __all__ = ["relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "mse_l
            # issue 12 (activations, losses, pad, normalize, cosine_similarity)
            "gelu", "silu", "leaky_relu", "elu", "softplus", "l1_loss", "smooth_l1_loss",
            "huber_loss", "binary_cross_entropy_with_logits", "pad", "normalize",
-           "cosine_similarity"]
+           "cosine_similarity", "batch_norm", "layer_norm"]
 
 
 _TENSOR_TYPES = _backend.TENSOR_TYPES
@@ -519,3 +519,4 @@ def cosine_similarity(x1: Any, x2: Any, dim: int = 1, eps: float = 1e-8) -> Any:
         n1.copy_(n1.clamp_min(eps))
         n2.copy_(n2.clamp_min(eps))
     return ((a / n1) * (b / n2)).sum(dim)
+from ._functional_norm import batch_norm as batch_norm, layer_norm as layer_norm  # noqa: E402

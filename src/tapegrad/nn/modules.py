@@ -13,18 +13,17 @@ Everything else reaches the engine through the tensors it is given.
 from __future__ import annotations
 
 import collections
-import itertools
 import math
-from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Set, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Set, Tuple, TypeVar
 
 from .. import _backend
 from .._dtype import float32, float64
 from ..autograd.grad_mode import no_grad
-from . import functional as F
+from . import _hooks, functional as F
 from .parameter import Parameter
 
 __all__ = ["Module", "Linear", "ReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Identity",
-           "Flatten", "Sequential", "ModuleList"]
+           "Flatten", "Unflatten"]
 
 
 _M = TypeVar("_M", bound="Module")
@@ -34,14 +33,15 @@ def _is_tensor(x: Any) -> bool:
     return _backend.tensor_engine(x) is not None
 
 
+_TENSOR_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor",
+                      "int64": "LongTensor", "bool": "BoolTensor"}
+
+
 def _typename(obj: Any) -> str:
     """torch's name for a value in messages: 'tapegrad.FloatTensor' for a tensor."""
-    t = getattr(obj, "type", None)
-    if callable(t) and hasattr(obj, "dtype"):
-        try:
-            return t()
-        except Exception:
-            pass
+    if _is_tensor(obj):
+        name = str(obj.dtype).rsplit(".", 1)[-1]
+        return "tapegrad." + _TENSOR_TYPE_NAMES.get(name, "Tensor")
     return type(obj).__name__
 
 
@@ -79,6 +79,7 @@ class Module:
         object.__setattr__(self, "_parameters", collections.OrderedDict())
         object.__setattr__(self, "_buffers", collections.OrderedDict())
         object.__setattr__(self, "_modules", collections.OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
 
     def _registries(self) -> Tuple[Dict[str, Any], Dict[str, Any], Dict[str, Any]]:
         d = self.__dict__
@@ -121,9 +122,16 @@ class Module:
 
     def __getattr__(self, name: str) -> Any:
         d = self.__dict__
-        for reg in ("_parameters", "_buffers", "_modules"):
-            if reg in d and name in d[reg]:
-                return d[reg][name]
+        params = d.get("_parameters")
+        if params is not None:          # (unrolled: every layer's forward reads through here)
+            if name in params:
+                return params[name]
+            buffers = d["_buffers"]
+            if name in buffers:
+                return buffers[name]
+            modules = d["_modules"]
+            if name in modules:
+                return modules[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
@@ -134,21 +142,60 @@ class Module:
                 return
         object.__delattr__(self, name)
 
+    def _check_name(self, kind: str, name: Any, registry: str, dot_shows: bool = False) -> None:
+        """torch's checks of a new parameter, buffer or module name."""
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string. Got {_typename(name)}")
+        if kind == "module" and hasattr(self, name) and name not in self.__dict__[registry]:
+            raise KeyError(f"attribute '{name}' already exists")
+        if "." in name:
+            raise KeyError(f'{kind} name can\'t contain "."' + (f", got: {name}" if dot_shows
+                                                                 else ""))
+        if name == "":
+            raise KeyError(f'{kind} name can\'t be empty string ""')
+        if hasattr(self, name) and name not in self.__dict__[registry]:
+            raise KeyError(f"attribute '{name}' already exists")
+
     def register_parameter(self, name: str, param: Optional[Parameter]) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        self._check_name("parameter", name, "_parameters")
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter "
+            raise TypeError(f"cannot assign '{_typename(param)}' object to parameter "
                             f"'{name}' (tapegrad.nn.Parameter or None required)")
-        self._registries()[0][name] = param
+        if param is not None and param.grad_fn is not None:
+            raise ValueError(f"Cannot assign non-leaf Tensor to parameter '{name}'. Model "
+                             f"parameters must be created explicitly. To express '{name}' "
+                             "as a function of another Tensor, compute the value in "
+                             "the forward() method.")
+        self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
+        """A tensor that is state but no parameter (running statistics); persistent
+        buffers are in state_dict()."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        self._check_name("buffer", name, "_buffers")
         if tensor is not None and not _is_tensor(tensor):
-            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer "
-                            f"'{name}' (Tensor or None required)")
-        self._registries()[1][name] = tensor
+            raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer "
+                            f"'{name}' (tapegrad Tensor or None required)")
+        self._buffers[name] = tensor
+        non_persistent = self._non_persistent_buffers()
+        if persistent:
+            non_persistent.discard(name)
+        else:
+            non_persistent.add(name)
+
+    def _non_persistent_buffers(self) -> Set[str]:
+        d = self.__dict__
+        if "_non_persistent_buffers_set" not in d:
+            d["_non_persistent_buffers_set"] = set()
+        return d["_non_persistent_buffers_set"]
 
     def add_module(self, name: str, module: Optional[Module]) -> None:
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+            raise TypeError(f"{_typename(module)} is not a Module subclass")
+        self._check_name("module", name, "_modules", dot_shows=True)
         self._registries()[2][name] = module
 
     register_module = add_module
@@ -158,6 +205,8 @@ class Module:
                                   '"forward" function')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if "_tg_hooks" in self.__dict__:                 # forward / backward hooks (_hooks.py)
+            return _hooks.call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
 
     # -- traversal --
@@ -265,13 +314,30 @@ class Module:
         return self
 
     def to(self: _M, *args: Any, **kwargs: Any) -> _M:
-        dtype = kwargs.get("dtype")
+        """Cast floating-point parameters and buffers: to(dtype), to(tensor), to("cpu"),
+        to(device, dtype), to(dtype=..., device=...)."""
+        dtype = kwargs.pop("dtype", None)
+        devices = [kwargs.pop("device", None)]
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to() received an invalid combination of arguments - got "
+                            f"unexpected keyword arguments {sorted(kwargs)}")
         for a in args:
-            if not isinstance(a, str) and not _is_tensor(a) and str(a) != "cpu":
+            if _is_tensor(a):
+                dtype = a.dtype
+            elif isinstance(a, str) or type(a).__name__ == "device":
+                devices.append(a)
+            elif a is not None:
                 dtype = a
-        if kwargs.get("device") not in (None, "cpu") and str(kwargs.get("device")) != "cpu":
-            raise RuntimeError("tapegrad modules live on the CPU")
-        return self if dtype is None else self._cast(dtype)
+        for dev in devices:
+            if dev is not None and str(dev).split(":")[0] != "cpu":
+                raise RuntimeError(f"tapegrad modules live on the CPU, not on '{dev}'")
+        if dtype is None:
+            return self
+        if not getattr(dtype, "is_floating_point", False):
+            raise TypeError("nn.Module.to only accepts floating point or complex dtypes, "
+                            f"but got desired dtype={dtype}")
+        return self._cast(dtype)
 
     def float(self: _M) -> _M:
         return self._cast(float32)
@@ -284,23 +350,31 @@ class Module:
 
     # -- state --
 
+    def _state_items(self, prefix: str = "") -> Iterator[Tuple[str, Any]]:
+        """(dotted name, tensor) of the parameters and persistent buffers, as state_dict
+        lists them (a shared module under each of its names)."""
+        for mod_prefix, m in self.named_modules(prefix=prefix, remove_duplicate=False):
+            dot = mod_prefix + ("." if mod_prefix else "")
+            for name, p in m._parameters.items():
+                if p is not None:
+                    yield dot + name, p
+            skip = m.__dict__.get("_non_persistent_buffers_set", ())
+            for name, b in m._buffers.items():
+                if b is not None and name not in skip:
+                    yield dot + name, b
+
     def state_dict(self, destination: Optional[Dict[str, Any]] = None, prefix: str = "",
                    keep_vars: bool = False) -> Dict[str, Any]:
-        """Parameters and buffers by dotted name (detached, sharing memory)."""
+        """Parameters and persistent buffers by dotted name (detached, sharing memory)."""
         out = collections.OrderedDict() if destination is None else destination
-        for name, t in itertools.chain(self.named_parameters(prefix=prefix,
-                                                             remove_duplicate=False),
-                                       self.named_buffers(prefix=prefix,
-                                                          remove_duplicate=False)):
+        for name, t in self._state_items(prefix):
             out[name] = t if keep_vars else t.detach()
         return out
 
     def load_state_dict(self, state_dict: Dict[str, Any], strict: bool = True,
                         assign: bool = False) -> _IncompatibleKeys:
         """Copy values into the parameters and buffers (shapes must match)."""
-        own = collections.OrderedDict(itertools.chain(
-            self.named_parameters(remove_duplicate=False),
-            self.named_buffers(remove_duplicate=False)))
+        own = collections.OrderedDict(self._state_items())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         errors = []
@@ -361,6 +435,9 @@ class Module:
         return sorted({k for k in keys if not k[0].isdigit()})
 
 # ------------------------------------------------------------------ layers
+
+
+_hooks.install(Module)
 
 class Linear(Module):
     """y = x @ weight.T + bias; weight (out_features, in_features)."""
@@ -476,61 +553,38 @@ class Flatten(Module):
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
-class _ModuleSequence(Module):
-    """What Sequential and ModuleList share: children kept in order."""
 
-    def __len__(self) -> int:
-        return len(self._modules)
+class Unflatten(Module):
+    """Splits dim into unflattened_size (a view; one size may be -1)."""
 
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self: _M, module: Module) -> _M:
-        self.add_module(str(len(self)), module)
-        return self
-
-class Sequential(_ModuleSequence):
-    """Modules applied in order: Sequential(m0, m1, ...) or Sequential(OrderedDict)."""
-
-    def __init__(self, *args: Any) -> None:
+    def __init__(self, dim: int, unflattened_size: Any) -> None:
         super().__init__()
-        if len(args) == 1 and isinstance(args[0], collections.OrderedDict):
-            for name, m in args[0].items():
-                self.add_module(name, m)
-        else:
-            for k, m in enumerate(args):
-                self.add_module(str(k), m)
-
-    def __getitem__(self, idx: Union[int, slice]) -> Any:
-        items = list(self._modules.items())
-        if isinstance(idx, slice):
-            return type(self)(collections.OrderedDict(items[idx]))
-        n = len(items)
-        if not -n <= idx < n:
-            raise IndexError(f"index {idx} is out of range")
-        return items[idx % n][1]
+        if not isinstance(unflattened_size, (tuple, list)):
+            raise TypeError("unflattened_size must be a tuple of ints, but found type "
+                            f"{type(unflattened_size).__name__}")
+        for pos, s in enumerate(unflattened_size):
+            if not isinstance(s, int):
+                raise TypeError("unflattened_size must be tuple of ints, but found element "
+                                f"of type {type(s).__name__} at pos {pos}")
+        self.dim = dim
+        self.unflattened_size = unflattened_size
 
     def forward(self, input: Any) -> Any:
-        for m in self._modules.values():
-            input = m(input)
-        return input
+        shape = tuple(input.shape)
+        nd = len(shape)
+        if not -max(nd, 1) <= self.dim < max(nd, 1):
+            raise IndexError(f"Dimension out of range (expected to be in range of "
+                             f"[{-max(nd, 1)}, {max(nd, 1) - 1}], but got {self.dim})")
+        d = self.dim % max(nd, 1)
+        sizes = list(self.unflattened_size)
+        known = math.prod(s for s in sizes if s != -1)
+        if sizes.count(-1) == 1 and known and shape[d] % known == 0:
+            sizes[sizes.index(-1)] = shape[d] // known
+        if sizes.count(-1) > 1 or math.prod(sizes) != shape[d]:
+            raise RuntimeError(f"unflatten: Provided sizes {list(self.unflattened_size)} "
+                               f"don't multiply up to the size of dim {self.dim} "
+                               f"({shape[d]}) in the input tensor")
+        return input.view(shape[:d] + tuple(sizes) + shape[d + 1:])
 
-class ModuleList(_ModuleSequence):
-    """A list of modules, registered as children."""
-
-    def __init__(self, modules: Optional[Iterable[Module]] = None) -> None:
-        super().__init__()
-        if modules is not None:
-            self.extend(modules)
-
-    def __getitem__(self, idx: Union[int, slice]) -> Any:
-        items = list(self._modules.values())
-        if isinstance(idx, slice):
-            return type(self)(items[idx])
-        return items[idx]
-
-    def extend(self: _M, modules: Iterable[Module]) -> _M:
-        for m in modules:
-            self.append(m)
-        return self
-
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -68,6 +68,8 @@ from ._higher import (  # create_graph=True
     _free_graph, _graph_handle, _graph_nodes, _refreeze_graph, _set_graph_grad, _thaw_graph)
 from ._tensor_act import (  # issue 12: activations, losses, pad (hooks of nn)
     _activation, _bce_with_logits, _constant_pad, _pointwise_loss, erf as erf)
+from ._function import (  # autograd.Function
+    _function_record, _function_refuse_replay, _tensor_version)
 from ._value import (
     ENGINE as ENGINE, Value as Value, clear_tape as clear_tape,
     set_flush_denormal as set_flush_denormal, tape_stats as tape_stats,

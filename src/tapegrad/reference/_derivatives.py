@@ -156,3 +156,5 @@ from ._derivatives_more import (  # noqa: E402,F401 - issue 11 item 5's helpers
 from ._derivatives_act import (  # noqa: E402,F401 - issue 12's helpers
     bce_logits_backward, bce_logits_target_backward, constant_pad, erf, huber_backward,
     smooth_l1_backward, tanh)
+from ._derivatives_norm import (  # noqa: E402,F401 - issue 12 item 4's helpers
+    normalize_backward, normalize_weight_backward)

@@ -60,6 +60,8 @@ def _node_of(t):
         if not t._requires_grad:
             return None
         n = _new(AccumulateGrad)
+    elif t._op in ("_function", "_function_output"):     # a custom Function: its ctx
+        return t._ctx if t._op == "_function" else t._ctx[0]
     else:
         name = RULES[t._op].torch_name
         cls = _NODE_TYPES.get(name)

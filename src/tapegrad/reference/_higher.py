@@ -5,6 +5,7 @@ import numpy as np
 
 from .._freed import FreedSaved
 from .._grad_fn_names import HOLDS_SAVED
+from . import _function
 from ._rules import OUT, RULES
 from ._tensor import Tensor, _wrap
 from ._tensor_ops import _check_versions
@@ -62,6 +63,9 @@ def _graph_nodes(roots):
         n = nodes[s]
         if type(n._saved) is FreedSaved:    # freed by a sweep without retain_graph
             out.append((n, "_freed", tuple(n._parents), tuple(n._parents), n, None))
+            continue
+        if n._op in _function.OPS:
+            out.append(_function.graph_row(n))
             continue
         if n._checks:
             _check_versions(n)

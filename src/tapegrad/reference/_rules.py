@@ -14,9 +14,10 @@ from ._derivatives import (
     binary_cross_entropy_backward, binary_cross_entropy_target_backward, clamp_mask,
     constant_pad, cumsum_backward, embedding_backward, erf, evenly_distribute_backward,
     exp_array, flip, fsum, huber_backward, index_backward, invert_permutation, log_scalar,
-    logsumexp_backward, mse_loss_backward, nll_loss_backward, norm_backward, pow_scalar,
-    prod_backward, repeat_backward, roll_backward, select_backward, sgn, slice_along,
-    smooth_l1_backward, sum_backward, sum_to, take_along_backward, tanh, transpose,
+    logsumexp_backward, mse_loss_backward, nll_loss_backward, norm_backward,
+    normalize_backward, normalize_weight_backward, pow_scalar, prod_backward,
+    repeat_backward, roll_backward, select_backward, sgn, slice_along, smooth_l1_backward,
+    sum_backward, sum_to, take_along_backward, tanh, transpose,
     value_selecting_reduction_backward, var_backward)
 
 
@@ -809,6 +810,42 @@ def _constant_pad_nd(grad, saved, ctx, parents):
     return (constant_pad(grad, pad),)
 
 
+def _native_batch_norm(grad, saved, ctx, parents):
+    # self: normalize_backward(grad, self, weight, dims, eps, stats, layer); weight: normalize_weight_backward(grad, self, weight, dims, eps, stats, layer)
+    self, weight = saved
+    dims, eps, stats, layer = ctx
+    return (
+        normalize_backward(grad, self, weight, dims, eps, stats, layer) if parents[0] is not None else None,
+        normalize_weight_backward(grad, self, weight, dims, eps, stats, layer) if parents[1] is not None else None,
+    )
+
+
+def _native_layer_norm(grad, saved, ctx, parents):
+    # self: normalize_backward(grad, self, weight, dims, eps, stats, layer); weight: normalize_weight_backward(grad, self, weight, dims, eps, stats, layer)
+    self, weight = saved
+    dims, eps, stats, layer = ctx
+    return (
+        normalize_backward(grad, self, weight, dims, eps, stats, layer) if parents[0] is not None else None,
+        normalize_weight_backward(grad, self, weight, dims, eps, stats, layer) if parents[1] is not None else None,
+    )
+
+
+def _batch_norm_bias(grad, saved, ctx, parents):
+    # self: sum_to(grad, self); other: sum_to(grad, other)
+    return (
+        sum_to(grad, parents[0]) if parents[0] is not None else None,
+        sum_to(grad, parents[1]) if parents[1] is not None else None,
+    )
+
+
+def _layer_norm_bias(grad, saved, ctx, parents):
+    # self: sum_to(grad, self); other: sum_to(grad, other)
+    return (
+        sum_to(grad, parents[0]) if parents[0] is not None else None,
+        sum_to(grad, parents[1]) if parents[1] is not None else None,
+    )
+
+
 RULES = {
     'add': Rule('AddBackward0', (), _add),
     'add_scalar': Rule('AddBackward0', (), _add_scalar),
@@ -924,4 +961,8 @@ RULES = {
     'huber_loss': Rule('HuberLossBackward0', (0, 1), _huber_loss),
     'binary_cross_entropy_with_logits': Rule('BinaryCrossEntropyWithLogitsBackward0', (0, 1), _binary_cross_entropy_with_logits),
     'constant_pad_nd': Rule('ConstantPadNdBackward0', (), _constant_pad_nd),
+    'native_batch_norm': Rule('NativeBatchNormBackward0', (0, 1), _native_batch_norm),
+    'native_layer_norm': Rule('NativeLayerNormBackward0', (0, 1), _native_layer_norm),
+    'batch_norm_bias': Rule('NativeBatchNormBackward0', (), _batch_norm_bias),
+    'layer_norm_bias': Rule('NativeLayerNormBackward0', (), _layer_norm_bias),
 }

@@ -580,9 +580,6 @@ class Tensor:
             return _backward_recorded(self, gradient, retain_graph, True, inputs)
         _backward([self], [gradient], inputs=inputs, retain=bool(retain_graph))
 
-    def register_hook(self, hook):
-        raise NotImplementedError("tapegrad tensors do not support hooks")
-
     # -- in place -----------------------------------------------------------------
 
     def _check_inplace(self):

@@ -24,6 +24,7 @@ from .._grad_fn_names import HOLDS_SAVED
 from ._derivatives import OUT as _OUT, exp_array
 from .. import _integral, _functions_more as _FM
 from .._index_plan import int_index
+from . import _function
 from ._rules import RULES
 from ._value import _local as _tapes
 from ._tensor import (
@@ -1026,6 +1027,8 @@ def _sweep(roots, gradients, inputs, accumulate, retain):
         if g is None:
             continue
         n = nodes[s]
+        if _function.HOOKS:             # register_hook(): before retain_grad and backward
+            g = _function.hooked(n, g)
         if wanted is not None and id(n) in wanted:
             captured[id(n)] = g
         if s in retaining:
@@ -1033,15 +1036,20 @@ def _sweep(roots, gradients, inputs, accumulate, retain):
                 else _wrap(n._grad._data + g)
         if type(n._saved) is FreedSaved:    # freed by a sweep without retain_graph
             raise_freed()
-        if n._checks:
-            _check_versions(n)
         parents = n._parents
-        for k, p in enumerate(parents):
-            if p is not None:
-                _check_layout(n, k, p)
-        grads = RULES[n._op].backward(g, n._saved, n._ctx, parents)
-        if not retain and n._op in HOLDS_SAVED:
-            n._saved = FreedSaved(n._saved)
+        if n._op in _function.OPS:      # a custom Function's output or call
+            grads = _function.sweep_step(n, g, pending)
+            if grads is None:
+                continue
+        else:
+            if n._checks:
+                _check_versions(n)
+            for k, p in enumerate(parents):
+                if p is not None:
+                    _check_layout(n, k, p)
+            grads = RULES[n._op].backward(g, n._saved, n._ctx, parents)
+            if not retain and n._op in HOLDS_SAVED:
+                n._saved = FreedSaved(n._saved)
         for k, (p, gp) in enumerate(zip(parents, grads)):
             if p is None or gp is None:
                 continue
@@ -1060,6 +1068,9 @@ def _sweep(roots, gradients, inputs, accumulate, retain):
                 ps = p._seq
                 pending[ps] = pending[ps] + gp if ps in pending else gp
 
+    if _function.HOOKS:                 # leaves' hooks, before accumulation
+        for entry in leaf_grads.values():
+            entry[1] = _function.hooked(entry[0], entry[1])
     if not accumulate:
         for key, (_leaf, g) in leaf_grads.items():
             if key in wanted:
