@@ -425,7 +425,19 @@ def _compare(fn):
     return method
 
 
+def _int_dim(dim, what):
+    """dim as an int (torch parses it before it reads the tensor)."""
+    if dim is None or isinstance(dim, (int, np.integer)) and not isinstance(dim, builtins.bool):
+        return dim
+    try:
+        return operator.index(dim)
+    except TypeError:
+        raise TypeError(f"{what}(): argument 'dim' (position 2) must be int, not "
+                        f"{type(dim).__name__}") from None
+
+
 def argmax(self, dim=None, keepdim=False):
+    dim = _int_dim(dim, "argmax")
     a = _array(self)
     if dim is None:
         return _from(self, np.asarray(np.argmax(a), dtype=np.int64))
@@ -433,6 +445,7 @@ def argmax(self, dim=None, keepdim=False):
 
 
 def argmin(self, dim=None, keepdim=False):
+    dim = _int_dim(dim, "argmin")
     a = _array(self)
     if dim is None:
         return _from(self, np.asarray(np.argmin(a), dtype=np.int64))

@@ -486,7 +486,17 @@ cdef bint _recording_write(Tensor x, object other):
 
 
 cdef int _check_write_target(Tensor x) except -1:
-    if x.index >= 0 and x.tp.op[x.index] == TT_VIEW:
+    """x is no view (a reshape, slice or transpose node): torch refuses a view of a leaf
+    that requires grad; tapegrad records in-place ops on no view."""
+    if x.index < 0:
+        return 0
+    cdef tg_index i = x.index
+    while x.tp.op[i] == TT_VIEW or x.tp.op[i] == TT_GATHER:
+        i = x.tp.a[i]
+    if i != x.index and x.tp.op[i] == TT_LEAF:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
+    if i != x.index:
         raise NotImplementedError("tapegrad: in-place operations that record gradients are "
                                   "not supported on views; use the out-of-place op")
     return 0

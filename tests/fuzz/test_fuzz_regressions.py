@@ -352,3 +352,75 @@ def test_argmin_dim_beyond_int32_is_index_error(engine, torch):
         for fn in (lib.argmin, lib.argmax):
             with pytest.raises(IndexError, match="Dimension out of range"):
                 fn(lib.tensor(1.0), 2 ** 40)
+
+
+# -- fuzz seeds 1-3 (hypothesis 6.155.2, 1500 cases each) ---------------------------------
+
+@pytest.mark.parametrize("sa,sb,want", [((2,), (), "float32"), ((), (2,), "float64"),
+                                        ((), (), "float64"), ((2,), (2,), "float64")])
+def test_float32_with_float64_promotes_as_torch(engine, torch, sa, sb, want):
+    """float32 (2,) * float64 0-d: the compiled engine gave float64; torch float32."""
+    for lib in (engine, torch):
+        a = lib.ones(sa, dtype=lib.float32)
+        b = lib.ones(sb, dtype=lib.float64, requires_grad=True)
+        r = a * b
+        assert str(r.dtype).endswith(want) and str((b + a).dtype).endswith(want)
+        r.sum().backward()
+        assert str(b.grad.dtype).endswith("float64")
+
+
+def test_inplace_float64_result_into_float32_is_allowed(engine, torch):
+    """float32.div_(float64 0-d that requires grad): the reference refused the cast."""
+    for lib in (engine, torch):
+        a = lib.tensor(1.0)
+        b = lib.tensor(2.0, dtype=lib.float64, requires_grad=True)
+        a.div_(b)
+        a.backward()
+        assert a.item() == 0.5 and b.grad.item() == -0.25
+        with pytest.raises(RuntimeError, match="can't be cast"):
+            lib.ones(2, dtype=lib.int64).add_(lib.ones(2))
+
+
+def test_inplace_on_a_view_of_a_leaf_is_refused_as_torch(engine, torch):
+    """w[::2] *= ... with w a leaf that requires grad: the compiled engine wrote it."""
+    for lib in (engine, torch):
+        for view in (lambda w: w[::2], lambda w: w.t()):
+            w = lib.ones(4, 2, requires_grad=True)
+            with pytest.raises(RuntimeError, match="a view of a leaf Variable"):
+                view(w).mul_(2.0)
+            assert w.detach().numpy().tolist() == [[1.0, 1.0]] * 4
+
+
+def test_mse_loss_of_integers_is_not_implemented(engine, torch):
+    import tapegrad.nn.functional as tF
+    for lib, F in ((engine, tF), (torch, torch.nn.functional)):
+        with pytest.raises(NotImplementedError, match="mse_cpu"):
+            F.mse_loss(lib.tensor([1, 2]), lib.tensor([1, 3]))
+
+
+def test_eq_converts_an_ndarray_the_other_comparisons_do_not(engine, torch):
+    a = np.array([1.0, 2.0, 3.0])
+    for lib in (engine, torch):
+        t = lib.tensor([1.0, 5.0, 3.0])
+        assert (t == a).tolist() == [True, False, True]
+        with pytest.raises(TypeError):
+            assert t > a
+
+
+def test_non_tensor_operands_are_type_errors(engine, torch):
+    for lib in (engine, torch):
+        with pytest.raises(TypeError):
+            lib.ones(2, 2).mm(object())
+        with pytest.raises(TypeError):
+            lib.tensor(1.0).copy_([])
+        with pytest.raises(TypeError):
+            lib.tensor(1.0).size(lib.tensor(0.0))
+        with pytest.raises(TypeError):
+            lib.tensor([[1], 1], dtype=lib.float64)
+
+
+def test_argmin_parses_its_dim_before_the_tensor(engine):
+    stale = engine.ones(2, 3, requires_grad=True) * 2
+    engine.clear_tape()
+    with pytest.raises(TypeError, match="must be int"):
+        engine.argmin(stale, int)

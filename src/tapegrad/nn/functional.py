@@ -115,6 +115,9 @@ def mse_loss(input: Any, target: Any, size_average: Optional[bool] = None,
     eng = _check(input, "input", "mse_loss")
     _check(target, "target", "mse_loss")
     reduction = _reduction(size_average, reduce, reduction)
+    if not (input.dtype.is_floating_point or target.dtype.is_floating_point):
+        raise NotImplementedError(f'"mse_cpu" not implemented for '
+                                  f"'{scalar_type_name(input.dtype)}'")
     if input.shape != target.shape:
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input "
                       f"size ({input.shape}). This will likely lead to incorrect results "

@@ -589,6 +589,10 @@ class Tensor:
             if self._op is None:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an "
                                    "in-place operation.")
+            if self._base is not None and self._base._op is None and \
+                    self._base._requires_grad:
+                raise RuntimeError("a view of a leaf Variable that requires grad is being used "
+                                   "in an in-place operation.")
             if self._base is not None:
                 raise NotImplementedError(
                     "tapegrad: in-place operations on a view of a tensor that requires grad "

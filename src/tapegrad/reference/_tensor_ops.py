@@ -9,7 +9,6 @@ reverse pass that applies each node's rule and accumulates into the leaves.
 """
 
 import builtins
-import operator
 
 import numpy as np
 
@@ -481,20 +480,6 @@ class _TensorOps:
     def min(self, dim=None, keepdim=False):
         """Smallest element (0-d), or (values, indices) along dim."""
         return self._extreme("min", dim, keepdim, np.min, np.argmin)
-
-    def argmax(self, dim=None, keepdim=False):
-        if dim is not None:
-            dim = operator.index(dim)       # torch: a TypeError for a tensor dim
-        if dim is None:
-            return _wrap(np.asarray(np.argmax(self._data), dtype=np.int64))
-        return self.max(dim, keepdim).indices
-
-    def argmin(self, dim=None, keepdim=False):
-        if dim is not None:
-            dim = operator.index(dim)
-        if dim is None:
-            return _wrap(np.asarray(np.argmin(self._data), dtype=np.int64))
-        return self.min(dim, keepdim).indices
 
     def softmax(self, dim=_NO_DIM, dtype=None):
         """exp(x) / sum(exp(x)) along dim, computed stably (dim=None: torch's legacy
