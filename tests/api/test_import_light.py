@@ -9,8 +9,10 @@ import os
 import subprocess
 import sys
 
-SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__)))), "src")
+import tapegrad
+
+# the tapegrad under test: the installed one in CI, src/ in a checkout
+SRC = os.path.dirname(os.path.dirname(os.path.abspath(tapegrad.__file__)))
 
 PROBE = """
 import json, sys
@@ -27,7 +29,8 @@ def _probe(extra_env=None):
     env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.update(extra_env or {})
     out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
-                         env=env, check=True)
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
