@@ -9,11 +9,10 @@ engine. Timed eager (``loss.backward()``) and, for tapegrad's engines, replayed
 
 from __future__ import annotations
 
-import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 from .settings import SEED
-from .timing import Case, gc_mode, median
+from .timing import Case, training_case
 
 VOCAB, EMBED, HIDDEN, SEQ_LEN, BATCH = 27, 16, 64, 32, 8
 LSTM_LR = 1e-2
@@ -86,35 +85,5 @@ def charlstm_case(api: Any, steps: int, replay: Any = None, gc_off: bool = False
     """One engine's run: ``run()`` trains from the initial weights for ``steps`` steps
     (a replayed run records in its first, untimed, step); ``{"us_per_step", "loss",
     "losses"}`` (losses of the first 5 steps, loss of the last)."""
-
-    def train(n: int) -> Tuple[float, List[float]]:
-        step = charlstm_step(api, replay)
-        losses = [step(0).item()]           # (a replay records here)
-        with gc_mode(gc_off):
-            t0 = time.perf_counter()
-            for i in range(1, n + 1):
-                loss = step(i)
-                if i < 5:
-                    losses.append(loss.item())
-            elapsed = time.perf_counter() - t0
-        return elapsed, losses + [loss.item()]
-
-    def warmup() -> None:
-        if warmup_steps:
-            train(warmup_steps)
-
-    def run() -> Dict[str, Any]:
-        elapsed, losses = train(steps)
-        return {"us_per_step": elapsed * 1e6 / steps, "loss": losses[-1],
-                "losses": losses[:-1]}
-
-    return Case(warmup, run)
-
-
-def charlstm_summary(runs: List[Dict[str, Any]], steps: int,
-                     replay: Optional[bool] = None) -> Dict[str, Any]:
-    out = dict(runs[0])
-    out["us_per_step"] = median([r["us_per_step"] for r in runs])
-    out["runs_us"] = [r["us_per_step"] for r in runs]
-    out["steps"] = steps
-    return out
+    return training_case(lambda: charlstm_step(api, replay), steps, warmup_steps, gc_off,
+                         record_first=True)

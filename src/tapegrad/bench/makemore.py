@@ -7,11 +7,10 @@ p.grad``), float32, from the same initial weights and batches in every engine.
 
 from __future__ import annotations
 
-import time
 from typing import Any, Callable, Dict, List, Tuple
 
 from .settings import SEED
-from .timing import Case, gc_mode, median
+from .timing import Case, training_case
 
 MAKEMORE_LR = 0.1
 N_BATCHES = 16
@@ -58,36 +57,5 @@ def makemore_step(T: Any, F: Any, seed: int = SEED) -> Callable[[int], Any]:
 def makemore_case(api: Any, steps: int, gc_off: bool = False, warmup_steps: int = 5) -> Case:
     """One engine's makemore run: ``run()`` trains from the initial weights for
     ``steps`` steps; ``{"us_per_step", "loss", "losses"}`` (losses of the first 5)."""
-    nn = api.nn
-
-    def train(n: int) -> Tuple[float, List[float]]:
-        step = makemore_step(api.T, nn.functional)
-        losses = []
-        with gc_mode(gc_off):
-            t0 = time.perf_counter()
-            for i in range(n):
-                loss = step(i)
-                if i < 5:
-                    losses.append(loss.item())
-            elapsed = time.perf_counter() - t0
-        return elapsed, losses + [loss.item()]
-
-    def warmup() -> None:
-        if warmup_steps:
-            train(warmup_steps)
-
-    def run() -> Dict[str, Any]:
-        elapsed, losses = train(steps)
-        return {"us_per_step": elapsed * 1e6 / steps, "loss": losses[-1],
-                "losses": losses[:-1]}
-
-    return Case(warmup, run)
-
-
-def makemore_summary(runs: List[Dict[str, Any]], steps: int) -> Dict[str, Any]:
-    out = dict(runs[0])
-    out["us_per_step"] = median([r["us_per_step"] for r in runs])
-    out["runs_us"] = [r["us_per_step"] for r in runs]
-    out["steps"] = steps
-    return out
-
+    return training_case(lambda: makemore_step(api.T, api.nn.functional), steps,
+                         warmup_steps, gc_off)

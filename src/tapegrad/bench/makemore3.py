@@ -13,11 +13,10 @@ same initial weights (torch's streams), so every engine starts from torch's.
 
 from __future__ import annotations
 
-import time
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, List, Tuple
 
 from .settings import SEED
-from .timing import Case, gc_mode, median
+from .timing import Case, training_case
 
 VOCAB = 27          # '.' and a-z
 BLOCK = 3
@@ -132,34 +131,5 @@ def makemore3_case(api: Any, steps: int, gc_off: bool = False, warmup_steps: int
                    replay: Any = None) -> Case:
     """One engine's run: ``run()`` trains a fresh model for ``steps`` steps;
     ``{"us_per_step", "loss", "losses"}`` (losses of the first 5 steps)."""
-
-    def train(n: int) -> Tuple[float, List[float]]:
-        step, _ = makemore3_step(api.T, api.nn, api.optim, replay=replay)
-        losses = [step(0).item()]                 # (a replay records at its first call)
-        with gc_mode(gc_off):
-            t0 = time.perf_counter()
-            for i in range(1, n + 1):
-                loss = step(i)
-                if i < 5:
-                    losses.append(loss.item())
-            elapsed = time.perf_counter() - t0
-        return elapsed, losses + [loss.item()]
-
-    def warmup() -> None:
-        if warmup_steps:
-            train(warmup_steps)
-
-    def run() -> Dict[str, Any]:
-        elapsed, losses = train(steps)
-        return {"us_per_step": elapsed * 1e6 / steps, "loss": losses[-1],
-                "losses": losses[:-1]}
-
-    return Case(warmup, run)
-
-
-def makemore3_summary(runs: List[Dict[str, Any]], steps: int) -> Dict[str, Any]:
-    out = dict(runs[0])
-    out["us_per_step"] = median([r["us_per_step"] for r in runs])
-    out["runs_us"] = [r["us_per_step"] for r in runs]
-    out["steps"] = steps
-    return out
+    return training_case(lambda: makemore3_step(api.T, api.nn, api.optim, replay=replay)[0],
+                         steps, warmup_steps, gc_off, record_first=True)

@@ -9,7 +9,7 @@ import time
 from typing import Any, Callable, Dict, List, Tuple
 
 from .settings import SEED
-from .timing import Case, gc_mode, median
+from .timing import Case, median, training_case
 
 MNIST_SHAPE = (64, 784, 512, 512, 10)    # batch, in, hidden, hidden, classes
 MNIST_LR = 0.01
@@ -56,38 +56,8 @@ def mnist_step(T: Any, F: Any, optim: Any, seed: int = SEED) -> Callable[[int], 
 def mnist_case(api: Any, steps: int, gc_off: bool = False, warmup_steps: int = 3) -> Case:
     """One engine's MNIST-size run: ``run()`` trains from the initial weights for
     ``steps`` steps; ``{"us_per_step", "loss", "losses"}`` (losses of the first 3)."""
-    nn, optim = api.nn, api.optim
-
-    def train(n: int) -> Tuple[float, List[float]]:
-        step = mnist_step(api.T, nn.functional, optim)
-        losses = []
-        with gc_mode(gc_off):
-            t0 = time.perf_counter()
-            for i in range(n):
-                loss = step(i)
-                if i < 3:
-                    losses.append(loss.item())
-            elapsed = time.perf_counter() - t0
-        return elapsed, losses + [loss.item()]
-
-    def warmup() -> None:
-        if warmup_steps:
-            train(warmup_steps)
-
-    def run() -> Dict[str, Any]:
-        elapsed, losses = train(steps)
-        return {"us_per_step": elapsed * 1e6 / steps, "loss": losses[-1],
-                "losses": losses[:-1]}
-
-    return Case(warmup, run)
-
-
-def mnist_summary(runs: List[Dict[str, Any]], steps: int) -> Dict[str, Any]:
-    out = dict(runs[0])
-    out["us_per_step"] = median([r["us_per_step"] for r in runs])
-    out["runs_us"] = [r["us_per_step"] for r in runs]
-    out["steps"] = steps
-    return out
+    return training_case(lambda: mnist_step(api.T, api.nn.functional, api.optim), steps,
+                         warmup_steps, gc_off, first=3)
 
 
 def sgemm_shapes() -> List[Tuple[int, int, int]]:

@@ -17,14 +17,14 @@ from .replay import (DEMO_STYLES, chain_replay, demo_replay, micrograd_demo_node
 from .scalar import chain, chain_subnormal, demo, relu_chain
 from .settings import (ALL_WORKLOADS, BLAS_WORKLOADS, ENGINE_WORKLOADS, HIGHER_WORKLOADS,
                        OVERHEAD_SIZES, REPLAY_WORKLOADS, SCALAR_WORKLOADS, BenchConfig)
-from .charlstm import charlstm_case, charlstm_summary
-from .makemore import makemore_case, makemore_summary
-from .makemore3 import makemore3_case, makemore3_summary
-from .mnist import mnist_case, mnist_summary
+from .charlstm import charlstm_case
+from .makemore import makemore_case
+from .makemore3 import makemore3_case
+from .mnist import mnist_case
 from .optim import adamw_case, adamw_summary
 from .rng import randn_case, randn_summary
 from .tensor import matmul_case, matmul_summary, mlp_case, mlp_summary, overhead
-from .timing import interleave
+from .timing import interleave, training_summary
 
 
 def run(config: Optional[BenchConfig] = None,
@@ -307,7 +307,7 @@ def _do_makemore(s, rows):
     cases = [makemore_case(r.tensor, steps, gc_off=r.gc_off) for r in rows]
     recs = []
     for row, runs in zip(rows, interleave(cases, s.sizes.mlp_repeats)):
-        m = makemore_summary(runs, steps)
+        m = training_summary(runs, steps)
         recs.append(_record("makemore", "step", row, m["us_per_step"], "us/step", m,
                             runs=m["runs_us"], loss=m["loss"], losses=m["losses"],
                             steps=m["steps"]))
@@ -320,7 +320,7 @@ def _do_mnist(s, rows):
     cases = [mnist_case(r.tensor, steps, gc_off=r.gc_off) for r in rows]
     recs = []
     for row, runs in zip(rows, interleave(cases, s.sizes.mlp_repeats)):
-        m = mnist_summary(runs, steps)
+        m = training_summary(runs, steps)
         recs.append(_record("mnist", "step", row, m["us_per_step"], "us/step", m,
                             runs=m["runs_us"], loss=m["loss"], losses=m["losses"],
                             steps=m["steps"]))
@@ -339,7 +339,7 @@ def _do_char_lstm(s, rows):
     s.say("char-lstm: %s ..." % ", ".join(r.label for r, _ in pairs))
     cases = [charlstm_case(r.tensor, steps, replay=rp, gc_off=r.gc_off) for r, rp in pairs]
     for (row, rp), runs in zip(pairs, interleave(cases, s.sizes.lstm_repeats)):
-        m = charlstm_summary(runs, steps)
+        m = training_summary(runs, steps)
         s.add("char-lstm", "step", row, m["us_per_step"], "us/step", m, runs=m["runs_us"],
               loss=m["loss"], losses=m["losses"], steps=m["steps"], replay=rp is not None)
 
@@ -357,7 +357,7 @@ def _do_makemore3(s, rows):
                                         replay=replay_api(r.engine).compile))
             labelled.append(replay_row(r))
     for row, runs in zip(labelled, interleave(cases, s.sizes.mlp_repeats)):
-        m = makemore3_summary(runs, steps)
+        m = training_summary(runs, steps)
         s.add("makemore3", "step", row, m["us_per_step"], "us/step", m, runs=m["runs_us"],
               loss=m["loss"], losses=m["losses"], steps=m["steps"])
 

@@ -125,3 +125,42 @@ class Case(object):
         self.run = run
         self.finish = finish
 
+
+def training_case(make_step, steps, warmup_steps, gc_off, first=5, record_first=False):
+    """A training workload as a Case: ``run()`` takes a fresh ``step = make_step()`` and
+    times ``steps`` calls ``step(i)``, giving ``{"us_per_step", "loss", "losses"}``
+    (losses of the steps before ``first``, loss of the last). ``record_first``: step 0
+    runs untimed first (a replay records there), then steps 1.. are timed."""
+    start = 1 if record_first else 0
+
+    def train(n):
+        step = make_step()
+        losses = [step(0).item()] if record_first else []
+        with gc_mode(gc_off):
+            t0 = time.perf_counter()
+            for i in range(start, n + start):
+                loss = step(i)
+                if i < first:
+                    losses.append(loss.item())
+            elapsed = time.perf_counter() - t0
+        return elapsed, losses + [loss.item()]
+
+    def warmup():
+        if warmup_steps:
+            train(warmup_steps)
+
+    def run():
+        elapsed, losses = train(steps)
+        return {"us_per_step": elapsed * 1e6 / steps, "loss": losses[-1],
+                "losses": losses[:-1]}
+
+    return Case(warmup, run)
+
+
+def training_summary(runs, steps):
+    """The runs of a training_case: the first run's losses, the median time per step."""
+    out = dict(runs[0])
+    out["us_per_step"] = median([r["us_per_step"] for r in runs])
+    out["runs_us"] = [r["us_per_step"] for r in runs]
+    out["steps"] = steps
+    return out
